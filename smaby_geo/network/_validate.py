@@ -1,0 +1,87 @@
+"""Checks shared by the readers: CRS, geometry type, emptiness."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from smaby_geo.network.core import NETWORK_CRS
+
+
+def check_line_layer(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """Validate a line layer and return it in EPSG:25833 with single LineStrings.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Line layer.
+    name : str
+        Name of the input, used in error messages.
+
+    Returns
+    -------
+    GeoDataFrame
+        Reprojected to EPSG:25833 (a geographic CRS is reprojected with a warning); single-part
+        MultiLineStrings become LineStrings, multi-part ones are merged where they join and
+        rejected otherwise.
+
+    Raises
+    ------
+    ValueError
+        Empty layer, no CRS, empty or non-line geometries (with counts per type).
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
+    if len(gdf) == 0:
+        raise ValueError(f"{name} is empty: it has no rows")
+    if gdf.crs is None:
+        raise ValueError(
+            f"{name} has no CRS; set it with gdf.set_crs(...) (Kartverket and SSB data use "
+            f"{NETWORK_CRS})"
+        )
+    if gdf.crs.is_geographic:
+        warnings.warn(
+            f"{name} is in a geographic CRS ({gdf.crs.to_string()}); reprojecting to "
+            f"{NETWORK_CRS} so lengths are metres",
+            stacklevel=3,
+        )
+    if gdf.crs != NETWORK_CRS:
+        gdf = gdf.to_crs(NETWORK_CRS)
+    geom = gdf.geometry
+    null = geom.isna() | geom.is_empty
+    if null.any():
+        raise ValueError(
+            f"{name} has {int(null.sum())} rows with no geometry (row labels "
+            f"{gdf.index[null][:10].tolist()}); drop or fix them"
+        )
+    types = geom.geom_type
+    bad = ~types.isin(["LineString", "MultiLineString"])
+    if bad.any():
+        counts = types[bad].value_counts().to_dict()
+        raise ValueError(
+            f"{name} must hold line geometries; found {counts} (of {len(gdf)} rows)"
+        )
+    multi = (types == "MultiLineString").to_numpy()
+    if multi.any():
+        merged = shapely.line_merge(geom.to_numpy()[multi])
+        still = shapely.get_type_id(merged) != 1
+        if still.any():
+            raise ValueError(
+                f"{name} has {int(still.sum())} MultiLineStrings whose parts do not join "
+                f"(row labels {gdf.index[np.flatnonzero(multi)[still]][:10].tolist()}); "
+                "explode them into separate links first"
+            )
+        values = geom.to_numpy().copy()
+        values[multi] = merged
+        gdf = gdf.set_geometry(gpd.GeoSeries(values, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
+def endpoints(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the first and last coordinate of each LineString as (n, 2) arrays."""
+    first = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    last = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    return first, last

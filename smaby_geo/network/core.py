@@ -1,0 +1,359 @@
+"""The RoadNetwork: directed CSR arrays of car travel times, with links traced back to source.
+
+Nodes carry EPSG:25833 coordinates (metres). Every CSR edge points back to the row of the link
+table it came from (link id, road category, road number, ferry flag, length).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+NETWORK_CRS = "EPSG:25833"
+LINK_COLUMNS = ("link_id", "u", "v", "seconds_fw", "seconds_bw", "length_m", "category",
+                "road_number", "ferry")
+
+
+@dataclass(eq=False)
+class RoadNetwork:
+    """A directed road network in compressed sparse row (CSR) form.
+
+    Attributes
+    ----------
+    indptr : ndarray of int64, shape (n_nodes + 1,)
+        CSR row pointers: the out-edges of node ``i`` are ``indptr[i]:indptr[i+1]``.
+    indices : ndarray of int32, shape (n_edges,)
+        Target node of each edge.
+    weights : ndarray of float64, shape (n_edges,)
+        Car travel time of each edge in seconds (finite, >= 0).
+    edge_link : ndarray of int64, shape (n_edges,)
+        Row in ``links`` each edge comes from.
+    node_x, node_y : ndarray of float64, shape (n_nodes,)
+        Node coordinates in EPSG:25833 metres.
+    links : pandas.DataFrame or geopandas.GeoDataFrame
+        Source links with at least ``LINK_COLUMNS``; ``u``/``v`` are node numbers here.
+    source : str
+        Where the network came from (reader and file).
+    attribution : str
+        Data attribution to carry into outputs (e.g. "© Kartverket").
+    report : dict
+        What the build did: links read, excluded (by reason), self-loops and duplicate parallel
+        edges removed, build seconds.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    edge_link: np.ndarray
+    node_x: np.ndarray
+    node_y: np.ndarray
+    links: pd.DataFrame
+    source: str = ""
+    attribution: str = ""
+    report: dict = field(default_factory=dict)
+    crs: str = NETWORK_CRS
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.indptr.shape[0] - 1)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.indices.shape[0])
+
+    @cached_property
+    def edge_source(self) -> np.ndarray:
+        """Source node of every CSR edge (int32)."""
+        return np.repeat(np.arange(self.n_nodes, dtype=np.int32), np.diff(self.indptr))
+
+    @cached_property
+    def reverse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The reverse graph as CSR ``(indptr, indices, weights, edge_ids)``.
+
+        ``edge_ids`` gives, for each reverse edge, its position in the forward arrays.
+        """
+        order = np.argsort(self.indices, kind="stable")
+        indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.indices, minlength=self.n_nodes), out=indptr[1:])
+        return (
+            indptr,
+            self.edge_source[order].astype(np.int32),
+            self.weights[order],
+            order.astype(np.int64),
+        )
+
+    @cached_property
+    def edges(self) -> pd.DataFrame:
+        """One row per directed CSR edge with its source link's attributes.
+
+        Columns: ``from_node``, ``to_node``, ``seconds``, ``link_id``, ``category``,
+        ``road_number``, ``ferry``, ``length_m``.
+        """
+        lk = self.links.iloc[self.edge_link]
+        return pd.DataFrame(
+            {
+                "from_node": self.edge_source,
+                "to_node": self.indices,
+                "seconds": self.weights,
+                "link_id": lk["link_id"].to_numpy(),
+                "category": lk["category"].to_numpy(),
+                "road_number": lk["road_number"].to_numpy(),
+                "ferry": lk["ferry"].to_numpy(dtype=bool),
+                "length_m": lk["length_m"].to_numpy(),
+            }
+        )
+
+    def to_scipy(self) -> sparse.csr_matrix:
+        """Return the network as a scipy CSR matrix of seconds.
+
+        Zero-time edges are stored as the smallest positive float, since scipy treats explicit
+        zeros as missing edges.
+        """
+        w = np.where(self.weights == 0, np.finfo(float).tiny, self.weights)
+        return sparse.csr_matrix(
+            (w, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes)
+        )
+
+    @cached_property
+    def _component_labels(self) -> tuple[int, np.ndarray]:
+        return csgraph.connected_components(self.to_scipy(), directed=True, connection="strong")
+
+    def components(self) -> pd.DataFrame:
+        """Strongly connected components, largest first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per component: ``component``, ``nodes``, ``edges``, ``km`` (length of
+            the links inside it), ``ferry_edges``, ``share_nodes``.
+        """
+        n, labels = self._component_labels
+        e_lab = labels[self.edge_source]
+        internal = e_lab == labels[self.indices]
+        ferry = self.links["ferry"].to_numpy(dtype=bool)[self.edge_link]
+        lu = labels[self.links["u"].to_numpy()]
+        l_in = lu == labels[self.links["v"].to_numpy()]
+        lengths = self.links["length_m"].to_numpy()
+        df = pd.DataFrame(
+            {
+                "component": np.arange(n),
+                "nodes": np.bincount(labels, minlength=n),
+                "edges": np.bincount(e_lab[internal], minlength=n),
+                "km": np.bincount(lu[l_in], weights=lengths[l_in], minlength=n) / 1000.0,
+                "ferry_edges": np.bincount(e_lab[internal & ferry], minlength=n),
+            }
+        )
+        df["share_nodes"] = df["nodes"] / max(self.n_nodes, 1)
+        return df.sort_values(["nodes", "component"], ascending=[False, True]).reset_index(
+            drop=True
+        )
+
+    @property
+    def node_component(self) -> np.ndarray:
+        """Strong component label of every node (see ``components``)."""
+        return self._component_labels[1]
+
+    def largest_component(self) -> RoadNetwork:
+        """Return a new network restricted to the largest strongly connected component.
+
+        The removed nodes and links are counted in ``report["dropped_to_largest"]``.
+        """
+        comps = self.components()
+        keep_label = int(comps["component"].iloc[0])
+        keep_nodes = self.node_component == keep_label
+        keep_links = keep_nodes[self.links["u"].to_numpy()] & keep_nodes[self.links["v"].to_numpy()]
+        new_id = np.full(self.n_nodes, -1, dtype=np.int64)
+        new_id[keep_nodes] = np.arange(int(keep_nodes.sum()))
+        links = self.links.loc[keep_links].copy()
+        links["u"] = new_id[links["u"].to_numpy()]
+        links["v"] = new_id[links["v"].to_numpy()]
+        report = dict(self.report)
+        report["dropped_to_largest"] = {
+            "components": int(len(comps) - 1),
+            "nodes": int(self.n_nodes - keep_nodes.sum()),
+            "links": int((~keep_links).sum()),
+        }
+        return build_network(
+            links.reset_index(drop=True),
+            self.node_x[keep_nodes],
+            self.node_y[keep_nodes],
+            source=self.source,
+            attribution=self.attribution,
+            report=report,
+        )
+
+    @cached_property
+    def _kdtree(self):
+        from scipy.spatial import cKDTree
+
+        return cKDTree(np.column_stack([self.node_x, self.node_y]))
+
+    def nearest_nodes(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the nearest node of each point and the straight-line distance to it.
+
+        Parameters
+        ----------
+        x, y : array-like of float
+            Coordinates in EPSG:25833 metres.
+
+        Returns
+        -------
+        nodes : ndarray of int64
+        distance_m : ndarray of float64
+        """
+        d, i = self._kdtree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+        return np.asarray(i, dtype=np.int64), np.asarray(d, dtype=float)
+
+    def summary(self) -> dict:
+        """Return headline figures: nodes, edges, km by category, ferry links, components."""
+        lk = self.links
+        km = (lk["length_m"].groupby(lk["category"].fillna("?")).sum() / 1000.0).round(1)
+        comps = self.components()
+        return {
+            "source": self.source,
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "links": len(lk),
+            "km_total": round(float(lk["length_m"].sum()) / 1000.0, 1),
+            "km_by_category": km.to_dict(),
+            "ferry_links": int(lk["ferry"].sum()),
+            "components": len(comps),
+            "largest_component_share": round(float(comps["share_nodes"].iloc[0]), 4),
+            "build_seconds": self.report.get("build_seconds"),
+            "excluded_links": self.report.get("excluded", {}),
+            "self_loops_removed": self.report.get("self_loops_removed", 0),
+            "duplicate_edges_removed": self.report.get("duplicate_edges_removed", 0),
+        }
+
+    def describe(self) -> str:
+        """Return ``summary()`` as readable text."""
+        s = self.summary()
+        lines = [
+            f"RoadNetwork from {s['source']}",
+            f"  nodes {s['nodes']:,}  directed edges {s['edges']:,}  links {s['links']:,}",
+            f"  km total {s['km_total']:,.1f} (generalised geometry length, one way)",
+            "  km by category: "
+            + ", ".join(f"{k} {v:,.1f}" for k, v in s["km_by_category"].items()),
+            f"  car-ferry links {s['ferry_links']}",
+            f"  strongly connected components {s['components']} "
+            f"(largest holds {s['largest_component_share']:.1%} of nodes)",
+        ]
+        if s["excluded_links"]:
+            lines.append(
+                "  links excluded: "
+                + ", ".join(f"{k} {v}" for k, v in s["excluded_links"].items())
+            )
+        lines.append(
+            f"  self-loops removed {s['self_loops_removed']}, duplicate parallel edges removed "
+            f"{s['duplicate_edges_removed']} (the fastest kept)"
+        )
+        if s["build_seconds"] is not None:
+            lines.append(f"  build time {s['build_seconds']:.2f} s")
+        if self.attribution:
+            lines.append(f"  data: {self.attribution}")
+        return "\n".join(lines)
+
+
+def build_network(
+    links: pd.DataFrame,
+    node_x: np.ndarray,
+    node_y: np.ndarray,
+    *,
+    source: str = "",
+    attribution: str = "",
+    report: dict | None = None,
+) -> RoadNetwork:
+    """Build a RoadNetwork from a link table whose ends are already node numbers.
+
+    Parameters
+    ----------
+    links : DataFrame
+        Columns ``LINK_COLUMNS``: ``u``, ``v`` node numbers (int), ``seconds_fw`` (u->v) and
+        ``seconds_bw`` (v->u) travel times in seconds, ``inf`` where that direction is closed.
+    node_x, node_y : ndarray
+        Node coordinates, EPSG:25833 metres.
+    source, attribution : str
+        Provenance carried by the network.
+    report : dict, optional
+        Earlier build steps' report, extended here.
+
+    Returns
+    -------
+    RoadNetwork
+
+    Raises
+    ------
+    ValueError
+        If times are NaN or negative (naming the link ids), columns are missing, or node
+        numbers are out of range.
+    """
+    t0 = time.perf_counter()
+    missing = [c for c in LINK_COLUMNS if c not in links.columns]
+    if missing:
+        raise ValueError(f"links is missing columns {missing}; it needs {list(LINK_COLUMNS)}")
+    report = dict(report or {})
+    node_x = np.asarray(node_x, dtype=np.float64)
+    node_y = np.asarray(node_y, dtype=np.float64)
+    n = node_x.shape[0]
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    if len(u) and (u.min() < 0 or v.min() < 0 or u.max() >= n or v.max() >= n):
+        raise ValueError(f"links: node numbers must lie in 0..{n - 1}")
+    fw = links["seconds_fw"].to_numpy(dtype=np.float64)
+    bw = links["seconds_bw"].to_numpy(dtype=np.float64)
+    ids = links["link_id"].to_numpy()
+    for name, arr in (("seconds_fw", fw), ("seconds_bw", bw)):
+        bad = np.isnan(arr)
+        if bad.any():
+            raise ValueError(
+                f"links: {int(bad.sum())} links have a NaN travel time ({name}); link ids "
+                f"{ids[bad][:10].tolist()}. Give every link a speed or time (inf closes a "
+                "direction)."
+            )
+        bad = arr < 0
+        if bad.any():
+            raise ValueError(
+                f"links: {int(bad.sum())} links have a negative travel time ({name}); link ids "
+                f"{ids[bad][:10].tolist()}."
+            )
+    rows = np.arange(len(u), dtype=np.int64)
+    ok_f, ok_b = np.isfinite(fw), np.isfinite(bw)
+    src = np.concatenate([u[ok_f], v[ok_b]])
+    dst = np.concatenate([v[ok_f], u[ok_b]])
+    w = np.concatenate([fw[ok_f], bw[ok_b]])
+    row = np.concatenate([rows[ok_f], rows[ok_b]])
+    loops = src == dst
+    report["self_loops_removed"] = report.get("self_loops_removed", 0) + int(loops.sum())
+    src, dst, w, row = src[~loops], dst[~loops], w[~loops], row[~loops]
+    # Parallel edges: keep the fastest (scipy's coo->csr would sum them).
+    order = np.lexsort((row, w, dst, src))
+    src, dst, w, row = src[order], dst[order], w[order], row[order]
+    first = np.ones(len(src), dtype=bool)
+    first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+    report["duplicate_edges_removed"] = report.get("duplicate_edges_removed", 0) + int(
+        (~first).sum()
+    )
+    src, dst, w, row = src[first], dst[first], w[first], row[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    report["build_seconds"] = report.get("build_seconds", 0.0) + (time.perf_counter() - t0)
+    return RoadNetwork(
+        indptr=indptr,
+        indices=dst.astype(np.int32),
+        weights=w.astype(np.float64),
+        edge_link=row,
+        node_x=node_x,
+        node_y=node_y,
+        links=links,
+        source=source,
+        attribution=attribution,
+        report=report,
+    )

@@ -1,0 +1,257 @@
+"""Car travel-time profile: speeds by road class and the ferry model (METHODS §1).
+
+Every default is a named field with its source. Speeds are km/h, times seconds, headways and
+waits minutes, lengths metres.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+
+WaitMode = Literal["half_headway", "effective_speed", "none"]
+WAIT_MODES: tuple[str, ...] = ("half_headway", "effective_speed", "none")
+
+
+def _frozen(d: Mapping) -> Mapping:
+    return MappingProxyType(dict(d))
+
+
+# N1000/N2000 `vegkategori` -> km/h. Kartverket's generalised networks carry no speed limit;
+# these are METHODS §1's assumed category speeds (to be calibrated).
+N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
+# N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
+# is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
+N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
+# N1000/N2000 `typeVeg` values that a car can use.
+N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe", "bilferje")
+
+# OSRM car.lua base speeds by OSM highway class, km/h (METHODS §1).
+OSM_HIGHWAY_SPEEDS_KMH = _frozen(
+    {
+        "motorway": 90.0,
+        "motorway_link": 45.0,
+        "trunk": 85.0,
+        "trunk_link": 40.0,
+        "primary": 65.0,
+        "primary_link": 30.0,
+        "secondary": 55.0,
+        "secondary_link": 25.0,
+        "tertiary": 40.0,
+        "tertiary_link": 20.0,
+        "unclassified": 25.0,
+        "residential": 25.0,
+        "living_street": 10.0,
+        "service": 15.0,
+        "road": 25.0,
+    }
+)
+# Implicit Norwegian limits for `maxspeed=NO:*` (METHODS §1).
+OSM_IMPLICIT_MAXSPEED_KMH = _frozen({"NO:rural": 80.0, "NO:motorway": 110.0, "NO:urban": 50.0})
+
+
+@dataclass(frozen=True)
+class FerryModel:
+    """Time on a car-ferry link = crossing time + waiting time (METHODS §1).
+
+    Parameters
+    ----------
+    wait_mode : {"half_headway", "effective_speed", "none"}
+        ``half_headway`` (default, the Norwegian national transport model, Andersen & Tørset):
+        wait = min(H/2, ``max_wait_min``). ``effective_speed``: SSB's convention, the whole link
+        at ``effective_speed_kmh`` and no separate wait. ``none``: crossing time only.
+    crossing_speed_kmh : float
+        Crossing speed where the link has no duration, default 22 km/h (about 12 knots).
+    default_headway_min : float
+        Headway H where none is known, default 60 min (Hanssen, Jørgensen & Larsen 2019 report a
+        mean of 52 min over 16 crossings).
+    max_wait_min : float
+        Cap on the half-headway wait, default 120 min (national transport model).
+    effective_speed_kmh : float
+        Whole-link speed for ``effective_speed``, default 12.3 km/h (SSB, "Lengst kjøretid til
+        akuttmottak i Finnmark").
+    headways_min : mapping of link id -> float
+        Per-link headway override in minutes; ``inf`` (or NaN) means no departures in the
+        analysis window: the link is impassable.
+    """
+
+    wait_mode: WaitMode = "half_headway"
+    crossing_speed_kmh: float = 22.0
+    default_headway_min: float = 60.0
+    max_wait_min: float = 120.0
+    effective_speed_kmh: float = 12.3
+    headways_min: Mapping = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.wait_mode not in WAIT_MODES:
+            raise ValueError(
+                f"FerryModel.wait_mode={self.wait_mode!r} is not one of {', '.join(WAIT_MODES)}"
+            )
+        for name in ("crossing_speed_kmh", "effective_speed_kmh"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"FerryModel.{name} must be a positive number, got {v!r}")
+        for name in ("default_headway_min", "max_wait_min"):
+            v = getattr(self, name)
+            if not (v >= 0):
+                raise ValueError(f"FerryModel.{name} must be >= 0, got {v!r}")
+        bad = {k: v for k, v in self.headways_min.items() if not (v >= 0 or np.isnan(v))}
+        if bad:
+            raise ValueError(f"FerryModel.headways_min has negative headways: {bad}")
+
+    def link_seconds(
+        self,
+        length_m: np.ndarray,
+        link_ids: np.ndarray,
+        duration_s: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Return the time in seconds of each ferry link (``inf`` where impassable).
+
+        Parameters
+        ----------
+        length_m : ndarray of float
+            Link lengths in metres.
+        link_ids : ndarray
+            Link ids, used to look up ``headways_min``.
+        duration_s : ndarray of float, optional
+            Known crossing durations in seconds (e.g. OSM ``duration``); NaN where unknown.
+
+        Returns
+        -------
+        ndarray of float
+            Crossing plus waiting time in seconds.
+        """
+        length_m = np.asarray(length_m, dtype=float)
+        if self.wait_mode == "effective_speed":
+            return length_m / (self.effective_speed_kmh / 3.6)
+        crossing = length_m / (self.crossing_speed_kmh / 3.6)
+        if duration_s is not None:
+            d = np.asarray(duration_s, dtype=float)
+            crossing = np.where(np.isfinite(d), d, crossing)
+        headway = np.array(
+            [self.headways_min.get(i, self.default_headway_min) for i in link_ids], dtype=float
+        )
+        closed = ~np.isfinite(headway)
+        if self.wait_mode == "none":
+            wait = np.zeros_like(crossing)
+        else:
+            wait = np.minimum(np.where(closed, 0.0, headway) / 2.0, self.max_wait_min) * 60.0
+        return np.where(closed, np.inf, crossing + wait)
+
+
+@dataclass(frozen=True)
+class CarProfile:
+    """Car speeds per road class, the length correction and the ferry model.
+
+    Parameters
+    ----------
+    category_speeds_kmh : mapping
+        N1000/N2000 ``vegkategori`` -> km/h (METHODS §1, assumed: E 80, R 75, F 65, K 50, P 40).
+    motorway_speeds_kmh : mapping
+        ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
+    unknown_category_speed_kmh : float
+        Speed for a drivable link with no category, default 50 km/h (the K speed).
+    length_factor : float
+        Multiplier on link geometry length for road links (not ferries), default 1.0.
+        N1000 is generalised to 1:1,000,000 (METHODS §1 quotes Oslo–Bergen 437 km on N1000
+        against about 463 km by road), but ``benchmarks/calibrate_length.py`` routes eight
+        town pairs between N1000 place-name points and finds reference / N1000 ratios of
+        0.86–1.03, median 0.965: the cut curves are offset by the place points' access legs,
+        so no stretch is applied by default. Set e.g. 1.06 to reproduce the Oslo–Bergen ratio.
+    osm_highway_speeds_kmh : mapping
+        OSRM car.lua base speeds by OSM ``highway`` (METHODS §1).
+    osm_maxspeed_factor : float
+        Fraction of the posted ``maxspeed`` driven, default 0.8 (OSRM car.lua).
+    osm_implicit_maxspeed_kmh : mapping
+        ``NO:rural`` 80, ``NO:motorway`` 110, ``NO:urban`` 50.
+    osm_fallback_speed_kmh : float
+        Speed for an OSM class not in the table, default 25 km/h (OSRM unclassified).
+    ferry : FerryModel
+        The ferry model.
+    """
+
+    category_speeds_kmh: Mapping = field(default_factory=lambda: dict(N1000_CATEGORY_SPEEDS_KMH))
+    motorway_speeds_kmh: Mapping = field(default_factory=lambda: dict(N1000_MOTORWAY_SPEEDS_KMH))
+    unknown_category_speed_kmh: float = 50.0
+    length_factor: float = 1.0
+    osm_highway_speeds_kmh: Mapping = field(default_factory=lambda: dict(OSM_HIGHWAY_SPEEDS_KMH))
+    osm_maxspeed_factor: float = 0.8
+    osm_implicit_maxspeed_kmh: Mapping = field(default_factory=lambda: dict(OSM_IMPLICIT_MAXSPEED_KMH))
+    osm_fallback_speed_kmh: float = 25.0
+    ferry: FerryModel = field(default_factory=FerryModel)
+
+    def __post_init__(self) -> None:
+        tables = ("category_speeds_kmh", "motorway_speeds_kmh", "osm_highway_speeds_kmh")
+        for name in tables:
+            bad = {k: v for k, v in getattr(self, name).items() if not (v > 0)}
+            if bad:
+                raise ValueError(f"CarProfile.{name} has speeds that are not > 0: {bad}")
+        for name in ("unknown_category_speed_kmh", "length_factor", "osm_maxspeed_factor"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"CarProfile.{name} must be a positive number, got {v!r}")
+
+    def with_ferry(self, **changes) -> CarProfile:
+        """Return a copy with the ferry model's fields changed (e.g. ``wait_mode="none"``)."""
+        return replace(self, ferry=replace(self.ferry, **changes))
+
+    def n1000_speeds(self, category: np.ndarray, motorway: np.ndarray) -> np.ndarray:
+        """Return km/h for N1000/N2000 links from ``vegkategori`` and ``motorvegtype``."""
+        speed = np.array(
+            [self.category_speeds_kmh.get(c, np.nan) for c in category], dtype=float
+        )
+        speed = np.where(np.isnan(speed), self.unknown_category_speed_kmh, speed)
+        mw = np.array([self.motorway_speeds_kmh.get(m, np.nan) for m in motorway], dtype=float)
+        return np.where(np.isnan(mw), speed, mw)
+
+    def osm_speed(self, highway: object, maxspeed: object) -> float:
+        """Return km/h for one OSM way from its ``highway`` and ``maxspeed`` tags."""
+        limit = parse_maxspeed(maxspeed, self.osm_implicit_maxspeed_kmh)
+        if limit is not None:
+            return limit * self.osm_maxspeed_factor
+        hw = highway[0] if isinstance(highway, list | tuple) and highway else highway
+        return float(self.osm_highway_speeds_kmh.get(hw, self.osm_fallback_speed_kmh))
+
+
+_NUM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh)?\s*$")
+
+
+def parse_maxspeed(value: object, implicit: Mapping = OSM_IMPLICIT_MAXSPEED_KMH) -> float | None:
+    """Parse an OSM ``maxspeed`` value to km/h.
+
+    Parameters
+    ----------
+    value : str, number, list or None
+        Tag value; lists (osmnx merged ways) give their lowest parseable value.
+    implicit : mapping
+        Values such as ``NO:rural``.
+
+    Returns
+    -------
+    float or None
+        km/h, or None when the value is missing or cannot be read (``signals``, ``none``).
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, list | tuple):
+        parsed = [v for v in (parse_maxspeed(x, implicit) for x in value) if v is not None]
+        return min(parsed) if parsed else None
+    if isinstance(value, int | float):
+        return float(value) if value > 0 else None
+    s = str(value).strip()
+    if ";" in s:
+        return parse_maxspeed(s.split(";"), implicit)
+    if s in implicit:
+        return float(implicit[s])
+    m = _NUM.match(s)
+    if not m:
+        return None
+    v = float(m.group(1))
+    if m.group(2) == "mph":
+        v *= 1.609344
+    return v if v > 0 else None

@@ -1,0 +1,320 @@
+"""Public routing API over a RoadNetwork (or raw CSR arrays).
+
+Times are seconds in and out; ``inf`` means unreachable (or beyond ``cutoff``, inclusive).
+``direction="from"`` searches along the edges (from the given nodes outwards);
+``direction="to"`` searches the reverse graph, giving times *to* the given nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from smaby_geo.network.core import RoadNetwork
+from smaby_geo.routing import _kernels as K
+
+MAX_K = 5
+
+
+@dataclass(frozen=True)
+class CSR:
+    """Validated CSR arrays: ``indptr`` int64, ``indices`` int32, ``weights`` float64 seconds."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.indptr.shape[0] - 1)
+
+
+def as_csr(indptr, indices, weights) -> CSR:
+    """Check CSR arrays and return them with the kernels' dtypes.
+
+    Raises
+    ------
+    ValueError
+        Malformed CSR (indptr not starting at 0, decreasing, or not ending at the edge count;
+        indices out of range) or weights that are NaN, infinite or negative.
+    """
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    indices_arr = np.asarray(indices)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    if indptr.ndim != 1 or indptr.shape[0] < 1:
+        raise ValueError("CSR indptr must be a 1-d array of length n_nodes + 1")
+    m = indices_arr.shape[0]
+    if indptr[0] != 0 or indptr[-1] != m or np.any(np.diff(indptr) < 0):
+        raise ValueError(
+            f"malformed CSR: indptr must start at 0, never decrease and end at len(indices)={m}"
+        )
+    if weights.shape[0] != m:
+        raise ValueError(f"CSR weights has {weights.shape[0]} values for {m} edges")
+    n = indptr.shape[0] - 1
+    if m and (indices_arr.min() < 0 or indices_arr.max() >= n):
+        raise ValueError(f"malformed CSR: indices must lie in 0..{n - 1}")
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        idx = np.flatnonzero(bad)[:10].tolist()
+        raise ValueError(
+            f"edge weights must be finite and >= 0 seconds; {int(bad.sum())} are not "
+            f"(edge positions {idx})"
+        )
+    return CSR(indptr, np.ascontiguousarray(indices_arr, dtype=np.int32), weights)
+
+
+def _graph(net, direction: str) -> CSR:
+    if direction not in ("from", "to"):
+        raise ValueError(f"direction must be 'from' or 'to', got {direction!r}")
+    if isinstance(net, CSR):
+        if direction == "to":
+            return reverse_csr(net)
+        return net
+    if not isinstance(net, RoadNetwork):
+        raise TypeError(f"expected a RoadNetwork or CSR, got {type(net).__name__}")
+    if direction == "to":
+        ip, ix, w, _ = net.reverse
+        return CSR(ip, ix, w)
+    return CSR(net.indptr, net.indices, net.weights)
+
+
+def reverse_csr(g: CSR) -> CSR:
+    """Return the reverse graph of ``g``."""
+    n = g.n_nodes
+    src = np.repeat(np.arange(n, dtype=np.int32), np.diff(g.indptr))
+    order = np.argsort(g.indices, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(g.indices, minlength=n), out=indptr[1:])
+    return CSR(indptr, src[order], g.weights[order])
+
+
+def _nodes(nodes, n: int, what: str) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(nodes))
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{what} must be integer node numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64).ravel()
+    bad = (arr < 0) | (arr >= n)
+    if bad.any():
+        raise IndexError(
+            f"{what}: node numbers {arr[bad][:10].tolist()} are out of range 0..{n - 1}"
+        )
+    return arr
+
+
+def _offsets(offsets, k: int, what: str) -> np.ndarray:
+    if offsets is None:
+        return np.zeros(k)
+    off = np.asarray(offsets, dtype=np.float64).ravel()
+    if off.shape[0] != k:
+        raise ValueError(f"{what} has {off.shape[0]} values for {k} nodes")
+    if np.any(np.isnan(off)) or np.any(off < 0):
+        raise ValueError(f"{what} must be >= 0 seconds (inf allowed for 'never'); got NaN/negative")
+    return off
+
+
+def _cutoff(cutoff) -> float:
+    if cutoff is None:
+        return np.inf
+    c = float(cutoff)
+    if np.isnan(c) or c < 0:
+        raise ValueError(f"cutoff must be >= 0 seconds or None, got {cutoff!r}")
+    return c
+
+
+def one_to_all(
+    net: RoadNetwork | CSR,
+    source: int,
+    *,
+    cutoff: float | None = None,
+    direction: str = "from",
+    predecessors: bool = False,
+):
+    """Travel time from one node to every node (or to it, with ``direction="to"``).
+
+    Parameters
+    ----------
+    net : RoadNetwork or CSR
+    source : int
+        Node number.
+    cutoff : float, optional
+        Inclusive limit in seconds; nodes beyond it are ``inf``.
+    direction : {"from", "to"}
+    predecessors : bool
+        Also return the predecessor edge of every node (position in the searched CSR; -1 for
+        the source and unreached nodes).
+
+    Returns
+    -------
+    ndarray of float64 (n,) seconds, or (seconds, pred_edge) when ``predecessors``.
+    """
+    g = _graph(net, direction)
+    src = _nodes(source, g.n_nodes, "source")
+    if src.shape[0] != 1:
+        raise ValueError("one_to_all takes a single source node; use many_to_all for several")
+    d, _, pred = K.sssp(
+        g.indptr, g.indices, g.weights, src, np.zeros(1), np.zeros(1, np.int32),
+        _cutoff(cutoff), predecessors,
+    )
+    return (d, pred) if predecessors else d
+
+
+def many_to_all(
+    net: RoadNetwork | CSR,
+    sources,
+    *,
+    cutoff: float | None = None,
+    direction: str = "from",
+) -> np.ndarray:
+    """Full rows of times from each source (parallel over sources).
+
+    Memory is ``len(sources) * n_nodes * 8`` bytes; prefer ``nearest_facility`` or
+    ``od_matrix_nodes`` when only a reduction or a few targets are needed.
+
+    Returns
+    -------
+    ndarray of float64 (n_sources, n_nodes) seconds.
+    """
+    g = _graph(net, direction)
+    src = _nodes(sources, g.n_nodes, "sources")
+    if src.shape[0] == 0:
+        return np.empty((0, g.n_nodes))
+    return K.many_to_all(g.indptr, g.indices, g.weights, src, np.zeros(len(src)), _cutoff(cutoff))
+
+
+def nearest_facility(
+    net: RoadNetwork | CSR,
+    facility_nodes,
+    *,
+    offsets=None,
+    k: int = 1,
+    cutoff: float | None = None,
+    direction: str = "to",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time from every node to its nearest facility (or k nearest), in one search.
+
+    Parameters
+    ----------
+    net : RoadNetwork or CSR
+    facility_nodes : array of int
+        Node of each facility; facility ``i`` is reported as ``i``.
+    offsets : array of float, optional
+        Seconds added at each facility (its access leg), so results are exact.
+    k : int, default 1
+        Number of nearest distinct facilities (1..5).
+    cutoff : float, optional
+        Inclusive limit in seconds.
+    direction : {"to", "from"}, default "to"
+        ``to``: time from each node to the facility (reverse search). ``from``: from facility.
+
+    Returns
+    -------
+    seconds : float64 (n,) for k=1, else (n, k); ``inf`` where none is reachable.
+    facility : int32, same shape; -1 where none is reachable. Ties at equal time go to the
+        smaller facility number (k=1).
+    """
+    g = _graph(net, direction)
+    fac = _nodes(facility_nodes, g.n_nodes, "facility_nodes")
+    if not (isinstance(k, int | np.integer) and 1 <= k <= MAX_K):
+        raise ValueError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
+    off = _offsets(offsets, len(fac), "offsets")
+    labels = np.arange(len(fac), dtype=np.int32)
+    c = _cutoff(cutoff)
+    if k == 1:
+        d, lab, _ = K.sssp(g.indptr, g.indices, g.weights, fac, off, labels, c, False)
+        return d, lab
+    return K.k_nearest(g.indptr, g.indices, g.weights, fac, off, labels, int(k), c)
+
+
+def od_matrix_nodes(
+    net: RoadNetwork | CSR,
+    sources,
+    targets,
+    *,
+    source_offsets=None,
+    target_offsets=None,
+    cutoff: float | None = None,
+    n_blocks: int | None = None,
+) -> np.ndarray:
+    """Many-to-many matrix of times from ``sources`` to ``targets`` (node numbers).
+
+    Searches from the smaller side: forward from sources when there are fewer sources, else
+    backward (reverse graph) from targets. Offsets (access legs, seconds) are added exactly at
+    both ends; the cutoff applies to the total.
+
+    Returns
+    -------
+    ndarray of float64 (n_sources, n_targets) seconds.
+    """
+    fwd = _graph(net, "from")
+    n = fwd.n_nodes
+    src = _nodes(sources, n, "sources")
+    tgt = _nodes(targets, n, "targets")
+    so = _offsets(source_offsets, len(src), "source_offsets")
+    to = _offsets(target_offsets, len(tgt), "target_offsets")
+    c = _cutoff(cutoff)
+    if len(src) == 0 or len(tgt) == 0:
+        return np.empty((len(src), len(tgt)))
+    blocks = n_blocks or numba.get_num_threads() * 4
+    if len(src) <= len(tgt):
+        g, a, ao, b, bo = fwd, src, so, tgt, to
+    else:
+        g, a, ao, b, bo = _graph(net, "to"), tgt, to, src, so
+    uniq, inv = np.unique(b, return_inverse=True)
+    tslot = np.full(n, -1, dtype=np.int32)
+    tslot[uniq] = np.arange(len(uniq), dtype=np.int32)
+    # The far-end offsets are added after the search; the search itself may stop at c.
+    m = K.many_to_many(g.indptr, g.indices, g.weights, a, ao, tslot, len(uniq), c, blocks)
+    out = m[:, inv] + bo[None, :]
+    out[out > c] = np.inf
+    return out if g is fwd else out.T.copy()
+
+
+def route(net: RoadNetwork, source: int, target: int) -> dict:
+    """Fastest route between two nodes with its links and geometry.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (float, inf if unreachable), ``nodes`` (node numbers), ``link_ids``
+        (source link ids in order), ``ferry_links`` (count), ``length_m`` (sum of link
+        lengths) and ``geometry`` (shapely LineString in EPSG:25833, None if unreachable or
+        the network has no link geometry).
+    """
+    import shapely
+
+    dist, pred = one_to_all(net, source, predecessors=True)
+    tgt = int(_nodes(target, net.n_nodes, "target")[0])
+    if not np.isfinite(dist[tgt]):
+        return {"seconds": np.inf, "nodes": [], "link_ids": [], "ferry_links": 0,
+                "length_m": np.nan, "geometry": None}
+    edges: list[int] = []
+    v = tgt
+    while pred[v] >= 0:
+        edges.append(int(pred[v]))
+        v = int(net.edge_source[pred[v]])
+    edges.reverse()
+    nodes = [int(source)] + [int(net.indices[e]) for e in edges]
+    rows = net.edge_link[edges]
+    lk = net.links.iloc[rows]
+    geom = None
+    if "geometry" in net.links.columns and len(edges):
+        parts = []
+        for e, g in zip(edges, lk.geometry.to_numpy()):
+            coords = shapely.get_coordinates(g)
+            # orient each link along the route
+            sx, sy = net.node_x[net.edge_source[e]], net.node_y[net.edge_source[e]]
+            if np.hypot(*(coords[0] - (sx, sy))) > np.hypot(*(coords[-1] - (sx, sy))):
+                coords = coords[::-1]
+            parts.append(coords)
+        geom = shapely.linestrings(np.vstack(parts))
+    return {
+        "seconds": float(dist[tgt]),
+        "nodes": nodes,
+        "link_ids": lk["link_id"].tolist(),
+        "ferry_links": int(lk["ferry"].sum()),
+        "length_m": float(lk["length_m"].sum()),
+        "geometry": geom,
+    }
