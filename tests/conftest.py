@@ -1,0 +1,48 @@
+"""Shared fixtures: real data from the registry, small hand-made networks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString
+
+from smaby_geo import datasets
+
+
+def _data_dir() -> Path | None:
+    env = os.environ.get(datasets.DATA_DIR_ENV)
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return here if here.is_dir() else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_env():
+    """Point the registry at the shared data folder when the env var is not set."""
+    d = _data_dir()
+    if d is not None and not os.environ.get(datasets.DATA_DIR_ENV):
+        os.environ[datasets.DATA_DIR_ENV] = str(d)
+    yield
+
+
+@pytest.fixture(scope="session")
+def n1000():
+    from smaby_geo import load_network
+
+    return load_network("n1000")
+
+
+@pytest.fixture(scope="session")
+def n2000():
+    from smaby_geo import load_network
+
+    return load_network("n2000")
+
+
+def lines(coords, crs="EPSG:25833", **cols):
+    """A line GeoDataFrame from lists of coordinates plus columns."""
+    return gpd.GeoDataFrame(cols, geometry=[LineString(c) for c in coords], crs=crs)

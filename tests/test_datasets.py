@@ -1,0 +1,85 @@
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from smaby_geo import datasets
+from smaby_geo.datasets import DatasetNotFoundError, locate_dataset
+
+
+def test_every_dataset_is_found_and_matches_its_checksum():
+    for name, ds in datasets.DATASETS.items():
+        p = locate_dataset(name, download=False)
+        assert p.name == Path(ds.relpath).name
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == ds.sha256, name
+        assert ds.licence and ds.attribution and ds.source
+
+
+def test_explicit_path_wins(tmp_path):
+    f = tmp_path / "mine.csv"
+    f.write_text("ru250m;pop_tot\n")
+    assert locate_dataset("popgrid_250m", f) == f
+
+
+def test_explicit_path_missing_is_an_error(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="explicit path"):
+        locate_dataset("popgrid_250m", tmp_path / "nope.csv")
+
+
+def test_raw_dir_is_used_when_env_has_no_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "empty"))
+    raw = tmp_path / "raw"
+    target = raw / datasets.DATASETS["courts"].relpath
+    target.parent.mkdir(parents=True)
+    target.write_text("x")
+    assert locate_dataset("courts", raw_dir=raw, download=False) == target
+
+
+def test_missing_everywhere_names_dataset_places_and_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "env"))
+    with pytest.raises(DatasetNotFoundError) as e:
+        locate_dataset("n1000_roads", raw_dir=tmp_path / "raw")
+    msg = str(e.value)
+    assert "'n1000_roads'" in msg
+    assert str(tmp_path / "env") in msg and str(tmp_path / "raw") in msg
+    assert "SMABY_GEO_DATA_DIR" in msg and "hmalmedal/N1000" in msg
+
+
+def _copier(src):
+    def download(url, output_file, pooch_):
+        shutil.copyfile(src, output_file)
+
+    return download
+
+
+def test_download_verifies_checksum(tmp_path, monkeypatch):
+    src = tmp_path / "src.pbf"
+    shutil.copyfile(locate_dataset("osm_test", download=False), src)
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "env"))
+    raw = tmp_path / "raw"
+    got = locate_dataset("osm_test", raw_dir=raw, downloader=_copier(src))
+    entry = datasets.DATASETS["osm_test"]
+    assert got == raw / entry.relpath
+    assert hashlib.sha256(got.read_bytes()).hexdigest() == entry.sha256
+
+
+def test_download_with_wrong_content_fails_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "env"))
+    bad = tmp_path / "bad.pbf"
+    bad.write_bytes(b"not the file")
+    raw = tmp_path / "raw"
+    with pytest.raises(DatasetNotFoundError, match="download .* failed"):
+        locate_dataset("osm_test", raw_dir=raw, downloader=_copier(bad))
+    assert not (raw / datasets.DATASETS["osm_test"].relpath).exists()
+
+
+def test_unknown_dataset_lists_known():
+    with pytest.raises(KeyError, match="n1000_roads"):
+        datasets.get_dataset("n3000")
+
+
+def test_attribution_joins_unique():
+    assert datasets.attribution(["n1000_roads", "kommuner", "popgrid_250m"]) == (
+        "© Kartverket | Kilde: SSB"
+    )
