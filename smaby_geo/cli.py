@@ -32,7 +32,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
     from smaby_geo.network import load_network
 
     net = load_network(args.source)
-    pairs = list(zip(args.places[::2], args.places[1::2]))
+    pairs = list(zip(args.places[::2], args.places[1::2], strict=False))
     if len(args.places) % 2:
         print("route takes pairs of place names: FROM TO [FROM TO ...]", file=sys.stderr)
         return 2
@@ -41,7 +41,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
     for a, b in pairs:
         r = trip(net, a, b)
         m = r["minutes"]
-        hm = f"{int(m // 60)}:{int(round(m % 60)):02d}" if m < float("inf") else "-"
+        hm = f"{int(m // 60)}:{round(m % 60):02d}" if m < float("inf") else "-"
         print(f"| {a} | {b} | {m:.0f} | {hm} | {r['km']:.0f} | {r['ferry_links']} |")
     return 0
 
@@ -72,12 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="the main job on the embedded default data")
     r.add_argument("--region", help="kommune or fylke number or name (default: all of Norway)")
-    r.add_argument("--services", default="hospital,court,police,study_centre",
-                   help="comma-separated service types")
+    r.add_argument(
+        "--services",
+        default="hospital,court,police,study_centre",
+        help="comma-separated service types",
+    )
     r.add_argument("--grid", choices=["250m", "1km"], default="250m")
     r.add_argument("--out", default=None, help="output folder (default data/processed)")
-    r.add_argument("--buffer-km", type=float, default=100.0,
-                   help="network and services kept this far beyond the region (km)")
+    r.add_argument(
+        "--buffer-km",
+        type=float,
+        default=100.0,
+        help="network and services kept this far beyond the region (km)",
+    )
+    r.add_argument(
+        "--include-unverified-hospitals",
+        action="store_true",
+        help="add 35 hospital sites whose acute function is not verified",
+    )
     r.add_argument("--no-map", action="store_true", help="skip the HTML map")
     r.set_defaults(func=_cmd_run)
 

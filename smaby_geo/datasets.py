@@ -330,7 +330,7 @@ def locate_dataset(
     if download and ds.download_url:
         try:
             return _download(ds, raw, downloader)
-        except Exception as exc:  # noqa: BLE001 - reported with context below
+        except Exception as exc:
             looked.append(f"download {ds.download_url} failed: {exc}")
     how = (
         f"download it from {ds.download_url} into {raw / ds.relpath}"

@@ -26,7 +26,6 @@ def _data_env():
     d = _data_dir()
     if d is not None and not os.environ.get(datasets.DATA_DIR_ENV):
         os.environ[datasets.DATA_DIR_ENV] = str(d)
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def test_download_with_wrong_content_fails_and_leaves_nothing(tmp_path, monkeypa
     bad = tmp_path / "bad.pbf"
     bad.write_bytes(b"not the file")
     raw = tmp_path / "raw"
-    with pytest.raises(DatasetNotFoundError, match="download .* failed"):
+    with pytest.raises(DatasetNotFoundError, match=r"download .* failed"):
         locate_dataset("osm_test", raw_dir=raw, downloader=_copier(bad))
     assert not (raw / datasets.DATASETS["osm_test"].relpath).exists()
 

@@ -19,8 +19,8 @@ from smaby_geo.routing import one_to_all
 
 from .conftest import lines
 
-
 # --- real files -----------------------------------------------------------------------------
+
 
 def test_n1000_national_summary(n1000):
     s = n1000.summary()
@@ -108,10 +108,29 @@ def test_osm_pbf_reader(name):
     assert s["nodes"] > 300 and s["edges"] > 600
     assert "© OpenStreetMap contributors" in net.attribution
     lk = net.links
-    assert lk["category"].isin(
-        ["motorway", "motorway_link", "primary", "primary_link", "secondary", "secondary_link",
-         "tertiary", "tertiary_link", "residential", "unclassified", "service",
-         "living_street", "trunk", "trunk_link", "road"]).all()
+    assert (
+        lk["category"]
+        .isin(
+            [
+                "motorway",
+                "motorway_link",
+                "primary",
+                "primary_link",
+                "secondary",
+                "secondary_link",
+                "tertiary",
+                "tertiary_link",
+                "residential",
+                "unclassified",
+                "service",
+                "living_street",
+                "trunk",
+                "trunk_link",
+                "road",
+            ]
+        )
+        .all()
+    )
     assert (lk["length_m"] > 0).all()
     # one-way streets exist in both extracts and are closed backwards
     assert np.isinf(lk["seconds_bw"]).any()
@@ -124,9 +143,12 @@ def test_osm_xml_reader_keeps_car_ferry(tmp_path):
  <node id="2" lat="60.010" lon="10.000"/>
  <node id="3" lat="60.020" lon="10.000"/>
  <node id="4" lat="60.030" lon="10.000"/>
- <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/><tag k="maxspeed" v="80"/></way>
- <way id="11"><nd ref="2"/><nd ref="3"/><tag k="route" v="ferry"/><tag k="motor_vehicle" v="yes"/><tag k="duration" v="00:20"/></way>
- <way id="12"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way>
+ <way id="10"><nd ref="1"/><nd ref="2"/>
+  <tag k="highway" v="primary"/><tag k="maxspeed" v="80"/></way>
+ <way id="11"><nd ref="2"/><nd ref="3"/>
+  <tag k="route" v="ferry"/><tag k="motor_vehicle" v="yes"/><tag k="duration" v="00:20"/></way>
+ <way id="12"><nd ref="3"/><nd ref="4"/>
+  <tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way>
  <way id="13"><nd ref="1"/><nd ref="4"/><tag k="highway" v="footway"/></way>
 </osm>"""
     f = tmp_path / "t.osm"
@@ -169,6 +191,7 @@ def test_generic_lines_time_column_and_oneway():
 
 # --- ferry model ----------------------------------------------------------------------------
 
+
 def _ferry_net(**ferry):
     g = lines([[(0, 0), (0, 11000)]], typeVeg=["bilferje"], vegkategori=["F"], vegnummer=[1.0])
     return read_kartverket(g, profile=CarProfile().with_ferry(**ferry))
@@ -201,6 +224,7 @@ def test_ferry_model_rejects_bad_mode():
 
 # --- duplicates, components, bad input ------------------------------------------------------
 
+
 def test_duplicate_parallel_links_keep_fastest():
     g = lines([[(0, 0), (1000, 0)], [(0, 0), (500, 100), (1000, 0)]], speed=[36.0, 100.0])
     net = network_from_lines(g, speed_column="speed")
@@ -210,8 +234,10 @@ def test_duplicate_parallel_links_keep_fastest():
 
 
 def test_components_reported_and_largest_kept():
-    g = lines([[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)], [(9000, 0), (9500, 0)]],
-              speed=[50.0, 50.0, 50.0])
+    g = lines(
+        [[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)], [(9000, 0), (9500, 0)]],
+        speed=[50.0, 50.0, 50.0],
+    )
     net = network_from_lines(g, speed_column="speed")
     comps = net.components()
     assert list(comps["nodes"]) == [3, 2]
@@ -234,9 +260,11 @@ def test_geographic_crs_is_reprojected():
 
 
 def test_non_line_geometries_are_counted():
-    g = gpd.GeoDataFrame({"speed": [1.0, 2.0, 3.0]},
-                         geometry=[LineString([(0, 0), (1, 1)]), Point(0, 0), Point(1, 1)],
-                         crs="EPSG:25833")
+    g = gpd.GeoDataFrame(
+        {"speed": [1.0, 2.0, 3.0]},
+        geometry=[LineString([(0, 0), (1, 1)]), Point(0, 0), Point(1, 1)],
+        crs="EPSG:25833",
+    )
     with pytest.raises(ValueError, match=r"\{'Point': 2\}"):
         network_from_lines(g, speed_column="speed")
 

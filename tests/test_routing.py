@@ -21,8 +21,11 @@ def graphs(draw, max_nodes=25):
     m = draw(st.integers(0, 4 * n))
     src = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
     dst = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
-    w = draw(st.lists(st.one_of(st.just(0.0), st.floats(0, 100, allow_nan=False)),
-                      min_size=m, max_size=m))
+    w = draw(
+        st.lists(
+            st.one_of(st.just(0.0), st.floats(0, 100, allow_nan=False)), min_size=m, max_size=m
+        )
+    )
     src, dst, w = np.array(src, int), np.array(dst, int), np.array(w, float)
     order = np.argsort(src, kind="stable")
     src, dst, w = src[order], dst[order], w[order]
@@ -34,7 +37,7 @@ def graphs(draw, max_nodes=25):
 def to_nx(n, edges):
     G = nx.DiGraph()
     G.add_nodes_from(range(n))
-    for a, b, w in zip(*edges):
+    for a, b, w in zip(*edges, strict=False):
         if a == b:
             continue
         if not G.has_edge(a, b) or G[a][b]["weight"] > w:
@@ -54,13 +57,13 @@ def scipy_matrix(g, edges):
     """scipy reference: keep the minimum of parallel edges, offset zeros (PITFALLS)."""
     n = g.n_nodes
     best = {}
-    for a, b, w in zip(*edges):
+    for a, b, w in zip(*edges, strict=False):
         if a != b:
             best[(a, b)] = min(best.get((a, b), np.inf), w)
     if not best:
         return csr_matrix((n, n))
-    (ab, w) = zip(*best.items())
-    a, b = zip(*ab)
+    (ab, w) = zip(*best.items(), strict=False)
+    a, b = zip(*ab, strict=False)
     w = np.maximum(np.array(w), 1e-300)
     return csr_matrix((w, (a, b)), shape=(n, n))
 
@@ -84,7 +87,7 @@ def test_one_to_all_equals_networkx_and_scipy(gr, data):
 @settings(max_examples=100, deadline=None)
 @given(graphs(), st.data(), st.floats(0, 150))
 def test_cutoff_is_inclusive(gr, data, cutoff):
-    g, edges = gr
+    g, _ = gr
     s = data.draw(st.integers(0, g.n_nodes - 1))
     full = routing.one_to_all(g, s)
     d = routing.one_to_all(g, s, cutoff=cutoff)
@@ -168,8 +171,10 @@ def test_many_to_all_equals_scipy(gr, data):
     g, edges = gr
     S = np.array(data.draw(st.lists(st.integers(0, g.n_nodes - 1), min_size=1, max_size=4)))
     assert same(routing.many_to_all(g, S), dijkstra(scipy_matrix(g, edges), indices=S))
-    assert same(routing.many_to_all(g, S, direction="to"),
-                dijkstra(scipy_matrix(g, edges).T.tocsr(), indices=S))
+    assert same(
+        routing.many_to_all(g, S, direction="to"),
+        dijkstra(scipy_matrix(g, edges).T.tocsr(), indices=S),
+    )
 
 
 def test_real_network_matches_scipy(n1000):
@@ -185,6 +190,7 @@ def test_real_network_matches_scipy(n1000):
 
 # --- bad input ------------------------------------------------------------------------------
 
+
 def _tiny():
     return as_csr([0, 1, 1], [1], [5.0])
 
@@ -195,8 +201,9 @@ def test_bad_weights(w):
         as_csr([0, 1, 1], [1], [w])
 
 
-@pytest.mark.parametrize(("indptr", "indices"), [([0, 2, 1], [1]), ([1, 1, 1], [1]),
-                                                ([0, 1, 1], [7])])
+@pytest.mark.parametrize(
+    ("indptr", "indices"), [([0, 2, 1], [1]), ([1, 1, 1], [1]), ([0, 1, 1], [7])]
+)
 def test_malformed_csr(indptr, indices):
     with pytest.raises(ValueError, match="malformed CSR"):
         as_csr(indptr, indices, [1.0] * len(indices))

@@ -44,7 +44,8 @@ def test_ferry_wait_mode_changes_the_ferry_trip_only():
     base = load_network()
     assert trip(none, "Bodø", "Svolvær")["minutes"] < trip(base, "Bodø", "Svolvær")["minutes"]
     assert trip(none, "Tynset", "Hamar")["minutes"] == pytest.approx(
-        trip(base, "Tynset", "Hamar")["minutes"])
+        trip(base, "Tynset", "Hamar")["minutes"]
+    )
 
 
 def test_unknown_place_lists_close_matches(n1000):

@@ -9,7 +9,6 @@ from smaby_geo.places.placenames import find_place
 from smaby_geo.places.snapping import AccessModel, snap_points
 from smaby_geo.routing.api import route
 
-
 PLACE_ACCESS = AccessModel(max_snap_m=10_000.0)
 
 
@@ -47,8 +46,14 @@ def trip(
     (ox, oy), (dx, dy) = _xy(origin), _xy(destination)
     s = snap_points(network, [ox, dx], [oy, dy], access or PLACE_ACCESS)
     if not s.connected.all():
-        return {"minutes": np.inf, "km": np.nan, "ferry_links": 0, "link_ids": [],
-                "geometry": None, "note": "a place is farther than max_snap_m from the network"}
+        return {
+            "minutes": np.inf,
+            "km": np.nan,
+            "ferry_links": 0,
+            "link_ids": [],
+            "geometry": None,
+            "note": "a place is farther than max_snap_m from the network",
+        }
     r = route(network, int(s.node[0]), int(s.node[1]))
     seconds = r["seconds"] + s.leg_seconds[0] + s.leg_seconds[1]
     km = (r["length_m"] + s.distance_m.sum()) / 1000.0 if np.isfinite(r["seconds"]) else np.nan

@@ -61,9 +61,7 @@ def check_line_layer(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     bad = ~types.isin(["LineString", "MultiLineString"])
     if bad.any():
         counts = types[bad].value_counts().to_dict()
-        raise ValueError(
-            f"{name} must hold line geometries; found {counts} (of {len(gdf)} rows)"
-        )
+        raise ValueError(f"{name} must hold line geometries; found {counts} (of {len(gdf)} rows)")
     multi = (types == "MultiLineString").to_numpy()
     if multi.any():
         merged = shapely.line_merge(geom.to_numpy()[multi])

@@ -16,8 +16,19 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 NETWORK_CRS = "EPSG:25833"
-LINK_COLUMNS = ("link_id", "u", "v", "seconds_fw", "seconds_bw", "length_m", "category",
-                "road_number", "ferry")
+# Report entries that build_network (re)computes; not carried over when rebuilding.
+_BUILD_COUNTS = ("build_seconds", "self_loops_removed", "duplicate_edges_removed")
+LINK_COLUMNS = (
+    "link_id",
+    "u",
+    "v",
+    "seconds_fw",
+    "seconds_bw",
+    "length_m",
+    "category",
+    "road_number",
+    "ferry",
+)
 
 
 @dataclass(eq=False)
@@ -118,9 +129,7 @@ class RoadNetwork:
         zeros as missing edges.
         """
         w = np.where(self.weights == 0, np.finfo(float).tiny, self.weights)
-        return sparse.csr_matrix(
-            (w, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes)
-        )
+        return sparse.csr_matrix((w, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes))
 
     @cached_property
     def _component_labels(self) -> tuple[int, np.ndarray]:
@@ -175,7 +184,7 @@ class RoadNetwork:
         links = self.links.loc[keep_links].copy()
         links["u"] = new_id[links["u"].to_numpy()]
         links["v"] = new_id[links["v"].to_numpy()]
-        report = dict(self.report)
+        report = {k: v for k, v in self.report.items() if k not in _BUILD_COUNTS}
         report["dropped_to_largest"] = {
             "components": int(len(comps) - 1),
             "nodes": int(self.n_nodes - keep_nodes.sum()),
@@ -248,8 +257,7 @@ class RoadNetwork:
         ]
         if s["excluded_links"]:
             lines.append(
-                "  links excluded: "
-                + ", ".join(f"{k} {v}" for k, v in s["excluded_links"].items())
+                "  links excluded: " + ", ".join(f"{k} {v}" for k, v in s["excluded_links"].items())
             )
         lines.append(
             f"  self-loops removed {s['self_loops_removed']}, duplicate parallel edges removed "
@@ -355,5 +363,41 @@ def build_network(
         links=links,
         source=source,
         attribution=attribution,
+        report=report,
+    )
+
+
+def clip_network(net: RoadNetwork, area) -> RoadNetwork:
+    """Return the sub-network of links that intersect ``area`` (a shapely geometry, EPSG:25833).
+
+    Nodes are renumbered; the link table keeps its ids and attributes. The clip is recorded in
+    ``report["clipped"]``.
+
+    Raises
+    ------
+    ValueError
+        If the network has no link geometry or nothing intersects ``area``.
+    """
+    import geopandas as gpd
+
+    if not isinstance(net.links, gpd.GeoDataFrame):
+        raise ValueError("clip_network needs a network whose links have geometry")
+    idx = net.links.sindex.query(area, predicate="intersects")
+    if len(idx) == 0:
+        raise ValueError("clip_network: no link intersects the given area")
+    links = net.links.iloc[np.sort(idx)].copy()
+    used = np.unique(np.concatenate([links["u"].to_numpy(), links["v"].to_numpy()]))
+    new_id = np.full(net.n_nodes, -1, dtype=np.int64)
+    new_id[used] = np.arange(len(used))
+    links["u"] = new_id[links["u"].to_numpy()]
+    links["v"] = new_id[links["v"].to_numpy()]
+    report = {k: v for k, v in net.report.items() if k not in _BUILD_COUNTS}
+    report["clipped"] = {"links_kept": len(links), "links_before": len(net.links)}
+    return build_network(
+        links.reset_index(drop=True),
+        net.node_x[used],
+        net.node_y[used],
+        source=f"{net.source}, clipped",
+        attribution=net.attribution,
         report=report,
     )

@@ -181,7 +181,9 @@ class CarProfile:
     length_factor: float = 1.0
     osm_highway_speeds_kmh: Mapping = field(default_factory=lambda: dict(OSM_HIGHWAY_SPEEDS_KMH))
     osm_maxspeed_factor: float = 0.8
-    osm_implicit_maxspeed_kmh: Mapping = field(default_factory=lambda: dict(OSM_IMPLICIT_MAXSPEED_KMH))
+    osm_implicit_maxspeed_kmh: Mapping = field(
+        default_factory=lambda: dict(OSM_IMPLICIT_MAXSPEED_KMH)
+    )
     osm_fallback_speed_kmh: float = 25.0
     ferry: FerryModel = field(default_factory=FerryModel)
 
@@ -202,9 +204,7 @@ class CarProfile:
 
     def n1000_speeds(self, category: np.ndarray, motorway: np.ndarray) -> np.ndarray:
         """Return km/h for N1000/N2000 links from ``vegkategori`` and ``motorvegtype``."""
-        speed = np.array(
-            [self.category_speeds_kmh.get(c, np.nan) for c in category], dtype=float
-        )
+        speed = np.array([self.category_speeds_kmh.get(c, np.nan) for c in category], dtype=float)
         speed = np.where(np.isnan(speed), self.unknown_category_speed_kmh, speed)
         mw = np.array([self.motorway_speeds_kmh.get(m, np.nan) for m in motorway], dtype=float)
         return np.where(np.isnan(mw), speed, mw)

@@ -12,8 +12,15 @@ import pyogrio
 from smaby_geo import datasets
 
 # Preference when a name occurs more than once: larger place types first.
-PLACE_TYPE_RANK = {"by": 0, "tettsted": 1, "tettbebyggelse": 2, "bydel": 3, "bygdelagBygd": 4,
-                   "grend": 5, "boligfelt": 6}
+PLACE_TYPE_RANK = {
+    "by": 0,
+    "tettsted": 1,
+    "tettbebyggelse": 2,
+    "bydel": 3,
+    "bygdelagBygd": 4,
+    "grend": 5,
+    "boligfelt": 6,
+}
 
 
 @lru_cache(maxsize=4)
@@ -67,7 +74,9 @@ def find_place(name: str, places: gpd.GeoDataFrame | None = None) -> tuple[float
     hit = places[places["name"].str.casefold() == name.casefold()]
     if hit.empty:
         close = difflib.get_close_matches(name, places["name"].unique().tolist(), n=5)
-        raise KeyError(f"place name {name!r} not found in N1000 place names; close matches: {close}")
+        raise KeyError(
+            f"place name {name!r} not found in N1000 place names; close matches: {close}"
+        )
     hit = hit.assign(_r=hit["place_type"].map(PLACE_TYPE_RANK).fillna(99)).sort_values("_r")
     p = hit.geometry.iloc[0]
     return float(p.x), float(p.y)

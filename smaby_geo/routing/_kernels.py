@@ -182,8 +182,9 @@ def k_nearest(indptr, indices, weights, src_nodes, src_off, src_lab, k, cutoff):
 
 
 @njit(cache=True)
-def _search_into(indptr, indices, weights, s, off, cutoff, tslot, n_slots, row, dist, done,
-                 touched, hk, hv, hl):
+def _search_into(
+    indptr, indices, weights, s, off, cutoff, tslot, n_slots, row, dist, done, touched, hk, hv, hl
+):
     """One search from node ``s`` writing settled target slots into ``row``; resets state."""
     size = 0
     nt = 0
@@ -249,8 +250,23 @@ def many_to_many(indptr, indices, weights, src_nodes, src_off, tslot, n_slots, c
         hv = np.empty(cap, dtype=np.int32)
         hl = np.empty(cap, dtype=np.int32)
         for i in range(b, ns, n_blocks):
-            _search_into(indptr, indices, weights, src_nodes[i], src_off[i], cutoff, tslot,
-                         n_slots, out[i], dist, done, touched, hk, hv, hl)
+            _search_into(
+                indptr,
+                indices,
+                weights,
+                src_nodes[i],
+                src_off[i],
+                cutoff,
+                tslot,
+                n_slots,
+                out[i],
+                dist,
+                done,
+                touched,
+                hk,
+                hv,
+                hl,
+            )
     return out
 
 
@@ -267,7 +283,8 @@ def many_to_all(indptr, indices, weights, src_nodes, src_off, cutoff):
     out = np.empty((ns, n))
     lab = np.zeros(1, dtype=np.int32)
     for i in prange(ns):
-        d, _, _ = sssp(indptr, indices, weights, src_nodes[i:i + 1], src_off[i:i + 1], lab,
-                       cutoff, False)
+        d, _, _ = sssp(
+            indptr, indices, weights, src_nodes[i : i + 1], src_off[i : i + 1], lab, cutoff, False
+        )
         out[i] = d
     return out

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from smaby_geo.network.core import RoadNetwork
-from smaby_geo.routing import _kernels as K
+from smaby_geo.routing import _kernels as kern
 
 MAX_K = 5
 
@@ -154,9 +154,15 @@ def one_to_all(
     src = _nodes(source, g.n_nodes, "source")
     if src.shape[0] != 1:
         raise ValueError("one_to_all takes a single source node; use many_to_all for several")
-    d, _, pred = K.sssp(
-        g.indptr, g.indices, g.weights, src, np.zeros(1), np.zeros(1, np.int32),
-        _cutoff(cutoff), predecessors,
+    d, _, pred = kern.sssp(
+        g.indptr,
+        g.indices,
+        g.weights,
+        src,
+        np.zeros(1),
+        np.zeros(1, np.int32),
+        _cutoff(cutoff),
+        predecessors,
     )
     return (d, pred) if predecessors else d
 
@@ -181,7 +187,9 @@ def many_to_all(
     src = _nodes(sources, g.n_nodes, "sources")
     if src.shape[0] == 0:
         return np.empty((0, g.n_nodes))
-    return K.many_to_all(g.indptr, g.indices, g.weights, src, np.zeros(len(src)), _cutoff(cutoff))
+    return kern.many_to_all(
+        g.indptr, g.indices, g.weights, src, np.zeros(len(src)), _cutoff(cutoff)
+    )
 
 
 def nearest_facility(
@@ -223,9 +231,9 @@ def nearest_facility(
     labels = np.arange(len(fac), dtype=np.int32)
     c = _cutoff(cutoff)
     if k == 1:
-        d, lab, _ = K.sssp(g.indptr, g.indices, g.weights, fac, off, labels, c, False)
+        d, lab, _ = kern.sssp(g.indptr, g.indices, g.weights, fac, off, labels, c, False)
         return d, lab
-    return K.k_nearest(g.indptr, g.indices, g.weights, fac, off, labels, int(k), c)
+    return kern.k_nearest(g.indptr, g.indices, g.weights, fac, off, labels, int(k), c)
 
 
 def od_matrix_nodes(
@@ -266,7 +274,7 @@ def od_matrix_nodes(
     tslot = np.full(n, -1, dtype=np.int32)
     tslot[uniq] = np.arange(len(uniq), dtype=np.int32)
     # The far-end offsets are added after the search; the search itself may stop at c.
-    m = K.many_to_many(g.indptr, g.indices, g.weights, a, ao, tslot, len(uniq), c, blocks)
+    m = kern.many_to_many(g.indptr, g.indices, g.weights, a, ao, tslot, len(uniq), c, blocks)
     out = m[:, inv] + bo[None, :]
     out[out > c] = np.inf
     return out if g is fwd else out.T.copy()
@@ -288,8 +296,14 @@ def route(net: RoadNetwork, source: int, target: int) -> dict:
     dist, pred = one_to_all(net, source, predecessors=True)
     tgt = int(_nodes(target, net.n_nodes, "target")[0])
     if not np.isfinite(dist[tgt]):
-        return {"seconds": np.inf, "nodes": [], "link_ids": [], "ferry_links": 0,
-                "length_m": np.nan, "geometry": None}
+        return {
+            "seconds": np.inf,
+            "nodes": [],
+            "link_ids": [],
+            "ferry_links": 0,
+            "length_m": np.nan,
+            "geometry": None,
+        }
     edges: list[int] = []
     v = tgt
     while pred[v] >= 0:
@@ -302,7 +316,7 @@ def route(net: RoadNetwork, source: int, target: int) -> dict:
     geom = None
     if "geometry" in net.links.columns and len(edges):
         parts = []
-        for e, g in zip(edges, lk.geometry.to_numpy()):
+        for e, g in zip(edges, lk.geometry.to_numpy(), strict=False):
             coords = shapely.get_coordinates(g)
             # orient each link along the route
             sx, sy = net.node_x[net.edge_source[e]], net.node_y[net.edge_source[e]]

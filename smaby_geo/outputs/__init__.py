@@ -1,0 +1,1 @@
+"""Writers and maps: GeoParquet/GeoPackage/CSV tables and folium maps."""

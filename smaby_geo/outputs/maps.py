@@ -1,0 +1,180 @@
+"""Folium maps of travel times, with a legend and the data attribution on every map."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+# Minute classes and colours (light = near, dark = far); grey = no route.
+MINUTE_BINS: tuple[float, ...] = (0, 15, 30, 45, 60, 90, 120, np.inf)
+MINUTE_COLOURS: tuple[str, ...] = (
+    "#1a9850",
+    "#91cf60",
+    "#d9ef8b",
+    "#fee08b",
+    "#fc8d59",
+    "#d73027",
+    "#7f0000",
+)
+NO_ROUTE_COLOUR = "#9e9e9e"
+MAX_CELLS_ON_MAP = 40_000
+
+
+def minute_colour(minutes: np.ndarray) -> np.ndarray:
+    """Colour of each value by ``MINUTE_BINS`` (grey for inf/NaN)."""
+    m = np.asarray(minutes, dtype=float)
+    idx = np.clip(np.searchsorted(MINUTE_BINS, m, side="right") - 1, 0, len(MINUTE_COLOURS) - 1)
+    out = np.asarray(MINUTE_COLOURS, dtype=object)[idx]
+    out[~np.isfinite(m)] = NO_ROUTE_COLOUR
+    return out
+
+
+def _legend_html(title: str, attribution: str, note: str) -> str:
+    rows = []
+    for i, c in enumerate(MINUTE_COLOURS):
+        lo, hi = MINUTE_BINS[i], MINUTE_BINS[i + 1]
+        label = f"{lo:g}–{hi:g} min" if np.isfinite(hi) else f"> {lo:g} min"
+        rows.append(f'<div><span style="background:{c}"></span>{label}</div>')
+    rows.append(f'<div><span style="background:{NO_ROUTE_COLOUR}"></span>no road/ferry route</div>')
+    return f"""
+<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;
+ background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;
+ font:12px/1.4 sans-serif;max-width:330px">
+ <b>{html.escape(title)}</b>
+ <style>#smaby-legend span{{display:inline-block;width:14px;height:10px;margin-right:6px}}</style>
+ {"".join(rows)}
+ <div style="margin-top:6px;color:#444">{html.escape(note)}</div>
+ <div class="smaby-attribution" style="margin-top:4px;color:#444">Data: {html.escape(attribution)}
+ </div>
+</div>"""
+
+
+def map_minutes(
+    table: gpd.GeoDataFrame,
+    service_type: str,
+    *,
+    kommune_summary: pd.DataFrame | None = None,
+    kommuner: gpd.GeoDataFrame | None = None,
+    services: gpd.GeoDataFrame | None = None,
+    title: str | None = None,
+    max_cells: int = MAX_CELLS_ON_MAP,
+) -> folium.Map:
+    """Map minutes to the nearest service of one type.
+
+    Parameters
+    ----------
+    table : GeoDataFrame
+        ``travel_times`` output (grid cells with ``x_sw``/``y_sw``/``cell_size_m`` are drawn
+        as squares, other origins as dots). Drawn only up to ``max_cells`` rows (national runs
+        show kommuner instead).
+    service_type : str
+        Which ``<type>_minutes`` column to map.
+    kommune_summary : DataFrame, optional
+        ``summarise`` output; with ``kommuner`` it draws kommuner by weighted median minutes.
+    kommuner : GeoDataFrame, optional
+        Kommune polygons with ``kommunenummer``.
+    services : GeoDataFrame, optional
+        Sites to mark.
+    title : str, optional
+
+    Returns
+    -------
+    folium.Map
+        With a legend, tooltips (name, minutes, population) and the data attribution.
+
+    Raises
+    ------
+    ValueError
+        Empty table, or a table without ``<type>_minutes``.
+    """
+    col = f"{service_type}_minutes"
+    if len(table) == 0:
+        raise ValueError("cannot map an empty travel-time table")
+    if col not in table.columns:
+        raise ValueError(f"table has no column {col!r}; it has {list(table.columns)[:12]}")
+    attribution = table.attrs.get("attribution", "")
+    note = table.attrs.get("note", "")
+    title = title or f"Minutes by car to the nearest {service_type.replace('_', ' ')}"
+    wgs = table.to_crs("EPSG:4326")
+    minx, miny, maxx, maxy = wgs.total_bounds
+    m = folium.Map(tiles=None, control_scale=True)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.TileLayer(
+        "OpenStreetMap",
+        name="OpenStreetMap (online)",
+        attr="© OpenStreetMap contributors",
+        show=False,
+    ).add_to(m)
+
+    if kommune_summary is not None and kommuner is not None:
+        ks = kommune_summary[kommune_summary["service_type"] == service_type]
+        k = kommuner.merge(ks, on="kommunenummer", how="inner").to_crs("EPSG:4326")
+        k["geometry"] = k.geometry.simplify(0.002)
+        k["fill"] = minute_colour(k["median_minutes"].to_numpy())
+        k["median_min"] = k["median_minutes"].round(1)
+        folium.GeoJson(
+            k[["kommunenummer", "kommunenavn", "median_min", "population", "fill", "geometry"]],
+            name="Kommuner: population-weighted median minutes",
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "color": "#555",
+                "weight": 0.5,
+                "fillOpacity": 0.6,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["kommunenavn", "median_min", "population"],
+                aliases=["Kommune", "Median minutes", "Population"],
+            ),
+        ).add_to(m)
+
+    if len(table) <= max_cells:
+        cells = table[[col, "population", "geometry"]].copy()
+        name_col = f"{service_type}_name"
+        cells["nearest"] = table[name_col].fillna("-") if name_col in table else "-"
+        if {"x_sw", "y_sw", "cell_size_m"} <= set(table.columns):
+            x0, y0 = table["x_sw"].to_numpy(float), table["y_sw"].to_numpy(float)
+            s = table["cell_size_m"].to_numpy(float)
+            cells["geometry"] = shapely.box(x0, y0, x0 + s, y0 + s)
+        cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=table.crs).to_crs("EPSG:4326")
+        cells["fill"] = minute_colour(cells[col].to_numpy())
+        cells["minutes"] = cells[col].round(1).astype(str)
+        folium.GeoJson(
+            cells[["minutes", "population", "nearest", "fill", "geometry"]],
+            name=f"Populated cells: minutes to nearest {service_type}",
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "color": None,
+                "weight": 0,
+                "fillOpacity": 0.8,
+                "radius": 3,
+            },
+            marker=folium.CircleMarker(radius=3),
+            tooltip=folium.GeoJsonTooltip(
+                ["minutes", "population", "nearest"],
+                aliases=["Minutes", "Population", "Nearest site"],
+            ),
+        ).add_to(m)
+
+    if services is not None and len(services):
+        sv = services[services["service_type"] == service_type].to_crs("EPSG:4326")
+        fg = folium.FeatureGroup(name=f"{service_type} sites ({len(sv)})")
+        for _, r in sv.iterrows():
+            folium.CircleMarker(
+                [r.geometry.y, r.geometry.x],
+                radius=6,
+                color="#08306b",
+                fill=True,
+                fill_color="#2171b5",
+                fill_opacity=1.0,
+                tooltip=html.escape(str(r.get("name", ""))),
+            ).add_to(fg)
+        fg.add_to(m)
+
+    m.get_root().html.add_child(folium.Element(_legend_html(title, attribution, note)))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m

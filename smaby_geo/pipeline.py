@@ -1,0 +1,254 @@
+"""The main job: minutes from every populated grid cell to the nearest service of each type.
+
+Stages: network -> population grid (+ kommune labels) -> region clip -> services -> travel
+times -> kommune summary -> outputs (GeoParquet, GeoPackage, CSV, HTML map, run metadata).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from tqdm.auto import tqdm
+
+from smaby_geo import __version__, datasets
+from smaby_geo.analysis.traveltimes import summarise, travel_times
+from smaby_geo.network.core import RoadNetwork, clip_network
+from smaby_geo.network.readers import load_network
+from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.services import SERVICE_TYPES, load_services
+
+
+def select_region(kommuner: gpd.GeoDataFrame, region: str) -> gpd.GeoDataFrame:
+    """Return the kommuner of a region given as kommune/fylke number or name.
+
+    Parameters
+    ----------
+    kommuner : GeoDataFrame
+        ``read_kommuner()`` output.
+    region : str
+        4-digit kommunenummer, 2-digit fylkesnummer, or a kommune or fylke name
+        (case-insensitive).
+
+    Raises
+    ------
+    ValueError
+        Unknown region, listing close matches.
+    """
+    r = region.strip()
+    if re.fullmatch(r"\d{4}", r):
+        sel = kommuner[kommuner["kommunenummer"] == r]
+    elif re.fullmatch(r"\d{1,2}", r):
+        sel = kommuner[kommuner["fylkesnummer"] == r.zfill(2)]
+    else:
+        cf = r.casefold()
+        sel = kommuner[kommuner["kommunenavn"].str.casefold() == cf]
+        if sel.empty:
+            sel = kommuner[kommuner["fylkesnavn"].str.casefold() == cf]
+    if sel.empty:
+        names = sorted(set(kommuner["kommunenavn"]) | set(kommuner["fylkesnavn"]))
+        close = difflib.get_close_matches(r, names, n=6, cutoff=0.5)
+        raise ValueError(
+            f"region {region!r} is not a kommune or fylke number or name; close matches: {close}"
+        )
+    return sel
+
+
+def _slug(text: str) -> str:
+    s = re.sub(
+        r"[^a-z0-9]+", "_", text.casefold().replace("ø", "o").replace("å", "a").replace("æ", "ae")
+    ).strip("_")
+    return s or "region"
+
+
+class _Stages:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.bar = tqdm(total=7, desc="smaby-geo run", unit="stage", leave=False)
+
+    @contextmanager
+    def __call__(self, name: str):
+        self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - t0
+        self.bar.update(1)
+
+
+def run_travel_times(
+    network: RoadNetwork | None = None,
+    *,
+    region: str | None = None,
+    services: tuple[str, ...] = SERVICE_TYPES,
+    grid: str = "250m",
+    buffer_km: float = 100.0,
+    include_unverified_hospitals: bool = False,
+    stages=None,
+) -> dict:
+    """Compute the main job's tables in memory (no files written).
+
+    Parameters
+    ----------
+    network : RoadNetwork, optional
+        Default: the national N1000 network (``load_network()``).
+    region : str, optional
+        Kommune/fylke number or name; the network and services are clipped to the region
+        plus ``buffer_km`` so routes across the border still count.
+    services : tuple of str
+        Service types.
+    grid : {"250m", "1km"}
+    buffer_km : float, default 100
+        Buffer around the region, km.
+    include_unverified_hospitals : bool, default False
+        Add the 35 hospital sites whose acute function is not verified.
+
+    Returns
+    -------
+    dict
+        ``cells`` (travel-time table), ``summary`` (per kommune and type), ``services``,
+        ``network``, ``kommuner``, ``region_name``.
+    """
+    stage = stages or (lambda name: _noop())
+    with stage("network"):
+        net = network if network is not None else load_network()
+    with stage("population grid"):
+        kommuner = read_kommuner()
+        cells = read_population_grid(grid, kommuner=kommuner)
+    with stage("services"):
+        sv = load_services(services, include_unverified_hospitals=include_unverified_hospitals)
+    region_name = "Norway"
+    with stage("region"):
+        if region:
+            sel = select_region(kommuner, region)
+            region_name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
+            area = sel.geometry.union_all()
+            cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
+            buf = area.buffer(buffer_km * 1000.0)
+            net = clip_network(net, buf)
+            attrs = dict(sv.attrs)
+            sv = sv[sv.intersects(buf)]
+            sv.attrs.update(attrs)
+    with stage("travel times"):
+        table = travel_times(net, cells, sv, types=list(services))
+    with stage("summary"):
+        summary = summarise(table)
+    return {
+        "cells": table,
+        "summary": summary,
+        "services": sv,
+        "network": net,
+        "kommuner": kommuner,
+        "region_name": region_name,
+    }
+
+
+@contextmanager
+def _noop():
+    yield
+
+
+def run_main_job(args: argparse.Namespace) -> int:
+    """Run ``smaby-geo run``: compute, write outputs, print where they went and timings."""
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import map_minutes
+
+    t_all = time.perf_counter()
+    services = tuple(s.strip() for s in args.services.split(",") if s.strip())
+    bad = [s for s in services if s not in SERVICE_TYPES]
+    if bad:
+        raise ValueError(f"--services: unknown types {bad}; choose from {list(SERVICE_TYPES)}")
+    stages = _Stages()
+    res = run_travel_times(
+        region=args.region,
+        services=services,
+        grid=args.grid,
+        buffer_km=args.buffer_km,
+        include_unverified_hospitals=args.include_unverified_hospitals,
+        stages=stages,
+    )
+    cells, summary, net = res["cells"], res["summary"], res["network"]
+    out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+    slug = _slug(res["region_name"]) + f"_{args.grid}"
+    meta = {
+        "tool": f"smaby_geo {__version__}",
+        "region": res["region_name"],
+        "grid": args.grid,
+        "network": net.source,
+        "attribution": cells.attrs["attribution"],
+        "note": cells.attrs["note"],
+        "service_sites": res["services"].attrs.get("counts"),
+        "units": "minutes by car, access legs included; inf = no road/ferry route",
+    }
+    written: list[Path] = []
+    with stages("outputs"):
+        out_cells = cells.copy()
+        out_cells.index = out_cells.index.astype(str)
+        written.append(io.write_geoparquet(out_cells, out_dir / f"cells_{slug}.parquet", meta))
+        written.append(
+            io.write_gpkg(out_cells.reset_index(), out_dir / f"cells_{slug}.gpkg", "cells", meta)
+        )
+        written.append(io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False))
+        if not args.no_map and "hospital" in services:
+            m = map_minutes(
+                cells,
+                "hospital",
+                kommune_summary=summary,
+                kommuner=res["kommuner"],
+                services=res["services"],
+            )
+            written.append(
+                io.write_text(m.get_root().render(), out_dir / f"map_hospital_{slug}.html")
+            )
+        meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
+        written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
+    stages.bar.close()
+
+    pop = int(cells["population"].sum())
+    print(
+        f"smaby-geo run: {res['region_name']}, {len(cells):,} grid cells ({args.grid}), "
+        f"{pop:,} people"
+    )
+    print(net.describe())
+    print(
+        "Service sites used: "
+        + ", ".join(f"{k} {v}" for k, v in res["services"]["service_type"].value_counts().items())
+    )
+    print(f"Note: {cells.attrs['note']}")
+    print("\nPopulation-weighted minutes to the nearest site:")
+    print("| service | median | P90 | within 30 | within 60 | unreachable people |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for t in services:
+        m = cells[f"{t}_minutes"].to_numpy(dtype=float)
+        p = cells["population"].to_numpy(dtype=float)
+        ok = np.isfinite(m)
+        if not ok.any():
+            print(f"| {t} | - | - | - | - | {pop:,} |")
+            continue
+        from smaby_geo.analysis.traveltimes import weighted_quantile
+
+        print(
+            f"| {t} | {weighted_quantile(m[ok], p[ok], 0.5):.0f} | "
+            f"{weighted_quantile(m[ok], p[ok], 0.9):.0f} | {p[ok & (m <= 30)].sum() / pop:.1%} | "
+            f"{p[ok & (m <= 60)].sum() / pop:.1%} | {int(p[~ok].sum()):,} |"
+        )
+    not_conn = int(cells.loc[~cells["road_connected"], "population"].sum())
+    print(
+        f"\nPeople in cells farther than 5 km from the network: {not_conn:,} "
+        "(reported as unreachable, never attached)"
+    )
+    print("\nOutputs:")
+    for w in written:
+        print(f"  {w}")
+    print(
+        "\nStage timings (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items())
+        + f"; total {time.perf_counter() - t_all:.2f}"
+    )
+    print(f"Data: {cells.attrs['attribution']}")
+    return 0

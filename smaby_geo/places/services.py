@@ -1,0 +1,304 @@
+"""Service layers: hospitals, court venues, police and study centres.
+
+The shipped tables are compiled from cited sources and are INCOMPLETE (see ``SHIPPED_COVERAGE``);
+every layer carries that note in ``attrs["note"]`` and the outputs repeat it. Users can replace
+them with their own file (``read_services``) or OpenStreetMap (``services_from_osm``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from smaby_geo import datasets
+from smaby_geo.network.core import NETWORK_CRS
+
+SERVICE_TYPES: tuple[str, ...] = ("hospital", "court", "police", "study_centre")
+
+# Original `service_type` values of the shipped tables -> normalised type.
+SUBTYPE_TO_TYPE = {
+    "hospital_akuttmottak": "hospital",
+    "hospital_somatic_unverified_acute": "hospital",
+    "tingrett_rettssted": "court",
+    "police_politistasjon": "police",
+    "police_lensmannskontor": "police",
+    "police_tjenestested": "police",
+    "police_politipost": "police",
+    "university_campus": "study_centre",
+    "university_college_campus": "study_centre",
+    "study_centre": "study_centre",
+}
+
+# How complete the shipped lists are (shared/data/README.md).
+SHIPPED_COVERAGE = {
+    "hospital": "21 of the 51 akuttmottak SSB counted in 2019",
+    "court": "64 of about 69 tingrett venues (all 23 tingretter)",
+    "police": "150 of 221-225 police service locations",
+    "study_centre": "43 campus towns and study centres",
+}
+INCOMPLETE_NOTE = (
+    "Service lists are compiled from cited public sources and are incomplete "
+    "(hospitals: 21 of 51 akuttmottak; courts: 64 of ~69 venues; police: 150 of 221-225 "
+    "locations; study centres: 43). They are not official registers."
+)
+
+_SHIPPED = {
+    "hospital": "hospitals",
+    "court": "courts",
+    "police": "police",
+    "study_centre": "study_centres",
+}
+COLUMNS = [
+    "service_id",
+    "service_type",
+    "subtype",
+    "name",
+    "town",
+    "kommunenummer",
+    "location_method",
+    "source",
+    "as_of",
+    "geometry",
+]
+
+
+def _check_types(types) -> list[str]:
+    types = [types] if isinstance(types, str) else list(types)
+    bad = [t for t in types if t not in SERVICE_TYPES]
+    if bad:
+        raise ValueError(f"unknown service types {bad}; known types are {list(SERVICE_TYPES)}")
+    return types
+
+
+def _from_table(df: pd.DataFrame, dataset: str) -> gpd.GeoDataFrame:
+    sub = df["service_type"].astype(str)
+    unknown = sorted(set(sub) - set(SUBTYPE_TO_TYPE))
+    if unknown:
+        raise ValueError(f"{dataset}: unknown service_type values {unknown}")
+    g = gpd.GeoDataFrame(
+        {
+            "service_type": sub.map(SUBTYPE_TO_TYPE),
+            "subtype": sub,
+            "name": df["name"],
+            "town": df.get("town"),
+            "kommunenummer": df["kommunenummer"].astype(str).str.zfill(4),
+            "location_method": df["location_method"],
+            "source": df["source"],
+            "as_of": df["as_of"].astype(str),
+        },
+        geometry=gpd.points_from_xy(df["x_25833"], df["y_25833"]),
+        crs=NETWORK_CRS,
+    )
+    return g
+
+
+def _finish(g: gpd.GeoDataFrame, attribution: str, note: str) -> gpd.GeoDataFrame:
+    g = g.reset_index(drop=True)
+    seq = g.groupby("service_type").cumcount().to_numpy()
+    g["service_id"] = [f"{t}-{i + 1:03d}" for t, i in zip(g["service_type"], seq, strict=False)]
+    g = g[[c for c in COLUMNS if c in g.columns]]
+    counts = g["service_type"].value_counts().reindex(SERVICE_TYPES, fill_value=0)
+    g.attrs["counts"] = {k: int(v) for k, v in counts.items()}
+    g.attrs["note"] = note
+    g.attrs["attribution"] = attribution
+    return g
+
+
+def load_services(
+    types=SERVICE_TYPES,
+    *,
+    include_unverified_hospitals: bool = False,
+    paths: dict[str, str | os.PathLike] | None = None,
+) -> gpd.GeoDataFrame:
+    """Load the shipped service tables as one layer with a normalised ``service_type``.
+
+    Parameters
+    ----------
+    types : iterable of str
+        Any of ``hospital``, ``court``, ``police``, ``study_centre``.
+    include_unverified_hospitals : bool, default False
+        Add the 35 hospital sites whose acute function is NOT verified.
+    paths : dict, optional
+        Explicit files per registry name (``hospitals``, ``courts``, ``police``,
+        ``study_centres``, ``hospital_candidates``).
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``service_id``, ``service_type``, ``subtype``, ``name``, ``town``,
+        ``kommunenummer``, ``location_method``, ``source``, ``as_of``; EPSG:25833 points.
+        ``attrs["counts"]`` gives sites per type, ``attrs["note"]`` says the lists are
+        incomplete.
+    """
+    types = _check_types(types)
+    paths = paths or {}
+    parts = []
+    names = [_SHIPPED[t] for t in types]
+    if include_unverified_hospitals and "hospital" in types:
+        names.append("hospital_candidates")
+    for name in names:
+        df = pd.read_csv(datasets.locate_dataset(name, paths.get(name)), dtype=str)
+        for c in ("x_25833", "y_25833"):
+            df[c] = pd.to_numeric(df[c])
+        parts.append(_from_table(df, name))
+    g = pd.concat(parts, ignore_index=True)
+    return _finish(
+        gpd.GeoDataFrame(g, crs=NETWORK_CRS), datasets.attribution(names), INCOMPLETE_NOTE
+    )
+
+
+def read_services(
+    source: str | os.PathLike | gpd.GeoDataFrame,
+    *,
+    type_column: str = "service_type",
+    name_column: str = "name",
+    service_type: str | None = None,
+    attribution: str = "",
+) -> gpd.GeoDataFrame:
+    """Read a user's own service layer (any vector file or GeoDataFrame of points/polygons).
+
+    Parameters
+    ----------
+    source : path-like or GeoDataFrame
+    type_column : str
+        Column holding one of ``SERVICE_TYPES`` (ignored when ``service_type`` is given).
+    name_column : str
+        Column with site names.
+    service_type : str, optional
+        Give every row this type.
+    attribution : str
+        Attribution of the user's data.
+
+    Raises
+    ------
+    ValueError
+        No CRS, unknown service types (listed), missing columns.
+    """
+    g = source if isinstance(source, gpd.GeoDataFrame) else gpd.read_file(source)
+    if g.crs is None:
+        raise ValueError("services have no CRS; set it with gdf.set_crs(...)")
+    if g.crs != NETWORK_CRS:
+        g = g.to_crs(NETWORK_CRS)
+    if service_type is not None:
+        types = pd.Series(service_type, index=g.index)
+    elif type_column in g.columns:
+        types = g[type_column].astype(str)
+    else:
+        raise ValueError(
+            f"services have no {type_column!r} column; pass type_column= or service_type="
+        )
+    bad = sorted(set(types) - set(SERVICE_TYPES))
+    if bad:
+        raise ValueError(
+            f"services have unknown service types {bad}; use one of {list(SERVICE_TYPES)}"
+        )
+    geom = g.geometry
+    if not geom.geom_type.eq("Point").all():
+        geom = geom.representative_point()
+    out = gpd.GeoDataFrame(
+        {
+            "service_type": types.to_numpy(),
+            "subtype": types.to_numpy(),
+            "name": g[name_column].to_numpy() if name_column in g else None,
+            "location_method": "user",
+            "source": "user file",
+        },
+        geometry=geom.to_numpy(),
+        crs=NETWORK_CRS,
+    )
+    return _finish(out, attribution, "User-supplied service layer.")
+
+
+def classify_osm_amenity(tags: dict) -> str | None:
+    """Service type of an OSM feature from its tags, or None.
+
+    ``amenity=hospital`` with ``emergency=yes`` -> hospital; ``amenity=courthouse`` -> court;
+    ``amenity=police`` -> police; ``amenity=university|college`` -> study_centre.
+    """
+    a = tags.get("amenity")
+    if a == "hospital":
+        return "hospital" if str(tags.get("emergency", "")).lower() == "yes" else None
+    return {
+        "courthouse": "court",
+        "police": "police",
+        "university": "study_centre",
+        "college": "study_centre",
+    }.get(a)
+
+
+def services_from_osm(source) -> gpd.GeoDataFrame:
+    """Services from OpenStreetMap: an osmnx features GeoDataFrame or a local OSM file.
+
+    Parameters
+    ----------
+    source : GeoDataFrame or path-like
+        ``ox.features_from_place(..., tags={"amenity": [...]})`` output, or a ``.osm`` /
+        ``.osm.pbf`` file read with pyosmium (nodes and closed ways; ways are placed at their
+        centroid).
+
+    Returns
+    -------
+    GeoDataFrame
+        As ``load_services``, attribution "© OpenStreetMap contributors".
+    """
+    if isinstance(source, gpd.GeoDataFrame):
+        g = source.to_crs(NETWORK_CRS) if source.crs != NETWORK_CRS else source
+        cols = [c for c in ("amenity", "emergency", "name") if c in g.columns]
+        recs = g[cols].to_dict("records")
+        types = [classify_osm_amenity(r) for r in recs]
+        names = [r.get("name") for r in recs]
+        geoms = g.geometry.representative_point().to_numpy()
+    else:
+        types, names, geoms = _osm_file_amenities(os.fspath(source))
+    keep = np.array([t is not None for t in types], dtype=bool)
+    out = gpd.GeoDataFrame(
+        {
+            "service_type": np.asarray(types, dtype=object)[keep],
+            "subtype": np.asarray(types, dtype=object)[keep],
+            "name": np.asarray(names, dtype=object)[keep],
+            "location_method": "osm",
+            "source": "OpenStreetMap",
+        },
+        geometry=np.asarray(geoms, dtype=object)[keep],
+        crs=NETWORK_CRS,
+    )
+    if out.empty:
+        warnings.warn(
+            "no hospital/courthouse/police/university features found in OSM source", stacklevel=2
+        )
+    return _finish(out, datasets.OSM, "OpenStreetMap features; completeness varies by area.")
+
+
+def _osm_file_amenities(path: str):
+    import osmium
+    import shapely
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4326", NETWORK_CRS, always_xy=True)
+    types, names, geoms = [], [], []
+    fp = (
+        osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("amenity"))
+    )
+    for obj in fp:
+        tags = dict(obj.tags)
+        t = classify_osm_amenity(tags)
+        if t is None:
+            continue
+        if obj.is_node():
+            lon, lat = obj.location.lon, obj.location.lat
+        else:
+            pts = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+            if not pts:
+                continue
+            lon, lat = np.mean(pts, axis=0)
+        x, y = tr.transform(lon, lat)
+        types.append(t)
+        names.append(tags.get("name"))
+        geoms.append(shapely.Point(x, y))
+    return types, names, geoms

@@ -1,0 +1,51 @@
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from smaby_geo.cli import main
+from smaby_geo.outputs.io import atomic_path
+
+
+def test_main_job_on_a_kommune_writes_all_outputs(tmp_path, capsys):
+    rc = main(["run", "--region", "Tynset", "--grid", "1km", "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Outputs:" in out and "Stage timings" in out and "incomplete" in out
+    cells = gpd.read_parquet(tmp_path / "cells_tynset_1km.parquet")
+    assert len(cells) > 50 and cells["hospital_minutes"].notna().all()
+    meta = json.loads(pq.read_schema(tmp_path / "cells_tynset_1km.parquet").metadata[b"smaby_geo"])
+    assert "© Kartverket" in meta["attribution"] and "Kilde: SSB" in meta["attribution"]
+    gpkg = gpd.read_file(tmp_path / "cells_tynset_1km.gpkg")
+    assert len(gpkg) == len(cells)
+    summary = pd.read_csv(tmp_path / "kommune_summary_tynset_1km.csv", dtype={"kommunenummer": str})
+    assert set(summary["kommunenummer"]) == {"3427"}
+    assert summary["population"].iloc[0] == cells["population"].sum()
+    html = (tmp_path / "map_hospital_tynset_1km.html").read_text()
+    assert "Kilde: SSB" in html and "smaby-legend" in html
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_unknown_region_is_a_clear_error(capsys):
+    assert main(["run", "--region", "Tynsett", "--grid", "1km"]) == 1
+    assert "close matches" in capsys.readouterr().err
+
+
+def test_route_command(capsys):
+    assert main(["route", "Lillehammer", "Gjøvik"]) == 0
+    assert "| Lillehammer | Gjøvik |" in capsys.readouterr().out
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.csv"
+
+    def interrupted_write():
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        interrupted_write()
+    assert not target.exists() and list(tmp_path.iterdir()) == []
