@@ -56,6 +56,9 @@ class RoadNetwork:
     report : dict
         What the build did: links read, excluded (by reason), self-loops and duplicate parallel
         edges removed, build seconds.
+    routing_index : object
+        Preprocessing attached by ``smaby_geo.routing.prepare`` (a contraction hierarchy), or
+        None; routing queries use it when present.
     """
 
     indptr: np.ndarray
@@ -69,6 +72,7 @@ class RoadNetwork:
     attribution: str = ""
     report: dict = field(default_factory=dict)
     crs: str = NETWORK_CRS
+    routing_index: object = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:

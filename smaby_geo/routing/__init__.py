@@ -7,17 +7,22 @@ from smaby_geo.routing.api import (
     nearest_facility,
     od_matrix_nodes,
     one_to_all,
+    prepare,
     reverse_csr,
     route,
 )
+from smaby_geo.routing.ch import ContractionHierarchy, build_ch
 
 __all__ = [
     "CSR",
+    "ContractionHierarchy",
     "as_csr",
+    "build_ch",
     "many_to_all",
     "nearest_facility",
     "od_matrix_nodes",
     "one_to_all",
+    "prepare",
     "reverse_csr",
     "route",
 ]

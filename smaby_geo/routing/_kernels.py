@@ -288,3 +288,472 @@ def many_to_all(indptr, indices, weights, src_nodes, src_off, cutoff):
         )
         out[i] = d
     return out
+
+
+# --- contraction hierarchies -----------------------------------------------------------------
+#
+# Preprocessing contracts nodes one by one (lazy-updated priority = edge difference + contracted
+# neighbours), adding a shortcut u->x for each in/out pair around v unless a bounded witness
+# search finds a path no longer than u->v->x. The hierarchy is exact whatever the bounds: a
+# missed witness only adds a superfluous shortcut. Queries: PHAST (upward search + one linear
+# downward sweep over nodes in rank order) and bucket-based many-to-many (Knopp et al. 2007).
+
+
+@njit(cache=True)
+def _grow_i64(a, need):
+    if need <= a.shape[0]:
+        return a
+    b = np.empty(max(need, 2 * a.shape[0]), dtype=np.int64)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _grow_f64(a, need):
+    if need <= a.shape[0]:
+        return a
+    b = np.empty(max(need, 2 * a.shape[0]))
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _list_append(start, length, cap, pool, pool_end, v, val):
+    """Append ``val`` to node ``v``'s list in ``pool`` (moving the list when full)."""
+    if length[v] == cap[v]:
+        newcap = max(4, 2 * cap[v])
+        pool = _grow_i64(pool, pool_end + newcap)
+        for i in range(length[v]):
+            pool[pool_end + i] = pool[start[v] + i]
+        start[v] = pool_end
+        cap[v] = newcap
+        pool_end += newcap
+    pool[start[v] + length[v]] = val
+    length[v] += 1
+    return pool, pool_end
+
+
+@njit(cache=True)
+def _compact(v, start, length, pool, other, contracted):
+    """Drop entries of ``v``'s list whose other end is contracted."""
+    j = 0
+    s = start[v]
+    for i in range(length[v]):
+        e = pool[s + i]
+        if not contracted[other[e]]:
+            pool[s + j] = e
+            j += 1
+    length[v] = j
+
+
+@njit(cache=True)
+def _witness(u, skip, limit, max_settled, o_start, o_len, o_pool, e_dst, e_w, contracted,
+             dist, touched, hk, hv, hl):
+    """Bounded Dijkstra from ``u`` among uncontracted nodes except ``skip``; returns #touched."""
+    nt = 0
+    dist[u] = 0.0
+    touched[nt] = u
+    nt += 1
+    size = _push(hk, hv, hl, 0, 0.0, u, 0)
+    settled = 0
+    cap = hk.shape[0]
+    while size > 0:
+        d, v, _, size = _pop(hk, hv, hl, size)
+        if d > dist[v]:
+            continue
+        if d > limit:
+            break
+        settled += 1
+        if settled > max_settled:
+            break
+        s = o_start[v]
+        for i in range(o_len[v]):
+            e = o_pool[s + i]
+            x = e_dst[e]
+            if x == skip or contracted[x]:
+                continue
+            nd = d + e_w[e]
+            if nd < dist[x] and nd <= limit:
+                if dist[x] == INF:
+                    if nt == touched.shape[0]:
+                        continue
+                    touched[nt] = x
+                    nt += 1
+                dist[x] = nd
+                if size < cap:
+                    size = _push(hk, hv, hl, size, nd, x, 0)
+    return nt
+
+
+@njit(cache=True)
+def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
+    """Contract all nodes; return (rank, edge src, edge dst, edge weight, n_edges).
+
+    ``rank[v]`` is the contraction order (0 = first). The returned edges are the original
+    edges plus shortcuts; an edge is 'upward' when its head has the higher rank.
+    """
+    m = src.shape[0]
+    e_src = np.empty(max(16, 2 * m), dtype=np.int64)
+    e_dst = np.empty(max(16, 2 * m), dtype=np.int64)
+    e_w = np.empty(max(16, 2 * m))
+    o_start = np.zeros(n, dtype=np.int64)
+    o_len = np.zeros(n, dtype=np.int64)
+    o_cap = np.zeros(n, dtype=np.int64)
+    i_start = np.zeros(n, dtype=np.int64)
+    i_len = np.zeros(n, dtype=np.int64)
+    i_cap = np.zeros(n, dtype=np.int64)
+    o_pool = np.empty(max(16, 4 * m), dtype=np.int64)
+    i_pool = np.empty(max(16, 4 * m), dtype=np.int64)
+    o_end = 0
+    i_end = 0
+    ne = 0
+    for k in range(m):
+        a = src[k]
+        b = dst[k]
+        if a == b:
+            continue
+        e_src[ne] = a
+        e_dst[ne] = b
+        e_w[ne] = w[k]
+        o_pool, o_end = _list_append(o_start, o_len, o_cap, o_pool, o_end, a, ne)
+        i_pool, i_end = _list_append(i_start, i_len, i_cap, i_pool, i_end, b, ne)
+        ne += 1
+    contracted = np.zeros(n, dtype=np.bool_)
+    deleted_nb = np.zeros(n, dtype=np.int64)
+    prio = np.zeros(n, dtype=np.int64)
+    rank = np.full(n, -1, dtype=np.int64)
+    wdist = np.full(n, INF)
+    wtouch = np.empty(4096, dtype=np.int32)
+    wcap = 1 << 16
+    whk = np.empty(wcap)
+    whv = np.empty(wcap, dtype=np.int32)
+    whl = np.empty(wcap, dtype=np.int32)
+    in_u = np.empty(64, dtype=np.int64)
+    in_w = np.empty(64)
+    out_x = np.empty(64, dtype=np.int64)
+    out_w = np.empty(64)
+    s_in_u = np.empty(64, dtype=np.int64)
+    s_in_w = np.empty(64)
+    s_out_x = np.empty(64, dtype=np.int64)
+    s_out_w = np.empty(64)
+    # priority queue of (priority, node); stale entries skipped by comparing with prio[]
+    pcap = 4 * n + 16
+    pk = np.empty(pcap)
+    pv = np.empty(pcap, dtype=np.int32)
+    pl = np.empty(pcap, dtype=np.int32)
+    psize = 0
+    # first pass: simulate every node
+    for v in range(n):
+        ed, in_u, in_w, out_x, out_w = _process(
+            v, True, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
+            contracted, wdist, wtouch, whk, whv, whl, in_u, in_w, out_x, out_w,
+            max_settled_sim)
+        prio[v] = ed
+        psize = _push(pk, pv, pl, psize, float(prio[v]), v, 0)
+    order = 0
+    while psize > 0:
+        p, v, _, psize = _pop(pk, pv, pl, psize)
+        if contracted[v] or p != float(prio[v]):
+            continue
+        ed, in_u, in_w, out_x, out_w = _process(
+            v, True, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
+            contracted, wdist, wtouch, whk, whv, whl, in_u, in_w, out_x, out_w,
+            max_settled_sim)
+        newp = ed + deleted_nb[v]
+        if psize > 0 and newp > pk[0]:
+            prio[v] = newp
+            if psize >= pcap - 1:
+                psize = _rebuild_pq(n, contracted, prio, pk, pv, pl)
+            psize = _push(pk, pv, pl, psize, float(newp), v, 0)
+            continue
+        # contract v for real: add shortcuts
+        n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst,
+                              e_w, contracted, in_u, in_w, out_x, out_w)
+        in_u = _grow_i64(in_u, n_in)
+        in_w = _grow_f64(in_w, n_in)
+        out_x = _grow_i64(out_x, n_out)
+        out_w = _grow_f64(out_w, n_out)
+        n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst,
+                              e_w, contracted, in_u, in_w, out_x, out_w)
+        for a in range(n_in):
+            u = in_u[a]
+            limit = 0.0
+            for b in range(n_out):
+                if out_x[b] != u and in_w[a] + out_w[b] > limit:
+                    limit = in_w[a] + out_w[b]
+            nt = _witness(u, v, limit, max_settled, o_start, o_len, o_pool, e_dst, e_w,
+                          contracted, wdist, wtouch, whk, whv, whl)
+            for b in range(n_out):
+                x = out_x[b]
+                if x == u:
+                    continue
+                via = in_w[a] + out_w[b]
+                if wdist[x] <= via:
+                    continue
+                # add or improve shortcut u->x
+                found = False
+                s = o_start[u]
+                for i in range(o_len[u]):
+                    e = o_pool[s + i]
+                    if e_dst[e] == x:
+                        found = True
+                        if e_w[e] > via:
+                            e_w[e] = via
+                        break
+                if not found:
+                    if ne == e_src.shape[0]:
+                        e_src = _grow_i64(e_src, ne + 1)
+                        e_dst = _grow_i64(e_dst, ne + 1)
+                        e_w = _grow_f64(e_w, ne + 1)
+                    e_src[ne] = u
+                    e_dst[ne] = x
+                    e_w[ne] = via
+                    o_pool, o_end = _list_append(o_start, o_len, o_cap, o_pool, o_end, u, ne)
+                    i_pool, i_end = _list_append(i_start, i_len, i_cap, i_pool, i_end, x, ne)
+                    ne += 1
+            for i in range(nt):
+                wdist[wtouch[i]] = INF
+        contracted[v] = True
+        rank[v] = order
+        order += 1
+        # neighbours: one more contracted neighbour, new priority
+        for a in range(n_in):
+            deleted_nb[in_u[a]] += 1
+        for b in range(n_out):
+            deleted_nb[out_x[b]] += 1
+        for a in range(n_in + n_out):
+            u = in_u[a] if a < n_in else out_x[a - n_in]
+            if contracted[u]:
+                continue
+            ed, s_in_u, s_in_w, s_out_x, s_out_w = _process(
+                u, True, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
+                contracted, wdist, wtouch, whk, whv, whl, s_in_u, s_in_w, s_out_x, s_out_w,
+                max_settled_sim)
+            np_ = ed + deleted_nb[u]
+            if np_ != prio[u]:
+                prio[u] = np_
+                if psize >= pcap - 1:
+                    psize = _rebuild_pq(n, contracted, prio, pk, pv, pl)
+                psize = _push(pk, pv, pl, psize, float(np_), u, 0)
+    return rank, e_src[:ne].copy(), e_dst[:ne].copy(), e_w[:ne].copy()
+
+
+@njit(cache=True)
+def _rebuild_pq(n, contracted, prio, pk, pv, pl):
+    size = 0
+    for v in range(n):
+        if not contracted[v]:
+            size = _push(pk, pv, pl, size, float(prio[v]), v, 0)
+    return size
+
+
+@njit(cache=True)
+def _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w, contracted,
+            in_u, in_w, out_x, out_w):
+    """Live in- and out-neighbours of ``v`` (min weight per neighbour); returns counts.
+
+    Writes at most the arrays' lengths but always returns the true counts, so a caller can
+    grow the arrays and call again.
+    """
+    _compact(v, i_start, i_len, i_pool, e_src, contracted)
+    _compact(v, o_start, o_len, o_pool, e_dst, contracted)
+    n_in = 0
+    s = i_start[v]
+    for i in range(i_len[v]):
+        e = i_pool[s + i]
+        u = e_src[e]
+        dup = False
+        for j in range(min(n_in, in_u.shape[0])):
+            if in_u[j] == u:
+                dup = True
+                if e_w[e] < in_w[j]:
+                    in_w[j] = e_w[e]
+                break
+        if not dup:
+            if n_in < in_u.shape[0]:
+                in_u[n_in] = u
+                in_w[n_in] = e_w[e]
+            n_in += 1
+    n_out = 0
+    s = o_start[v]
+    for i in range(o_len[v]):
+        e = o_pool[s + i]
+        x = e_dst[e]
+        dup = False
+        for j in range(min(n_out, out_x.shape[0])):
+            if out_x[j] == x:
+                dup = True
+                if e_w[e] < out_w[j]:
+                    out_w[j] = e_w[e]
+                break
+        if not dup:
+            if n_out < out_x.shape[0]:
+                out_x[n_out] = x
+                out_w[n_out] = e_w[e]
+            n_out += 1
+    return n_in, n_out
+
+
+@njit(cache=True)
+def _process(v, simulate, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
+             contracted, wdist, wtouch, whk, whv, whl, in_u, in_w, out_x, out_w, max_settled):
+    """Edge difference of contracting ``v`` (shortcuts needed minus edges removed)."""
+    n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
+                          contracted, in_u, in_w, out_x, out_w)
+    if n_in > in_u.shape[0] or n_out > out_x.shape[0]:
+        in_u = _grow_i64(in_u, n_in)
+        in_w = _grow_f64(in_w, n_in)
+        out_x = _grow_i64(out_x, n_out)
+        out_w = _grow_f64(out_w, n_out)
+        n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst,
+                              e_w, contracted, in_u, in_w, out_x, out_w)
+    shortcuts = 0
+    for a in range(n_in):
+        u = in_u[a]
+        limit = 0.0
+        for b in range(n_out):
+            if out_x[b] != u and in_w[a] + out_w[b] > limit:
+                limit = in_w[a] + out_w[b]
+        nt = _witness(u, v, limit, max_settled, o_start, o_len, o_pool, e_dst, e_w, contracted,
+                      wdist, wtouch, whk, whv, whl)
+        for b in range(n_out):
+            x = out_x[b]
+            if x != u and wdist[x] > in_w[a] + out_w[b]:
+                shortcuts += 1
+        for i in range(nt):
+            wdist[wtouch[i]] = INF
+    return shortcuts - n_in - n_out, in_u, in_w, out_x, out_w
+
+
+@njit(cache=True)
+def phast(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, src_off, src_lab, cutoff):
+    """PHAST one-to-all (or multi-source nearest) in rank-ordered ids (0 = highest rank).
+
+    ``up_*``: CSR of edges towards higher rank (smaller id) used for the upward search;
+    ``dn_*``: for each node, its edges *from* higher-ranked nodes, used in the sweep.
+    Returns dist (n,) and label (n,) in rank-ordered ids; beyond ``cutoff`` -> inf/-1.
+    """
+    n = up_ptr.shape[0] - 1
+    dist, label, _ = sssp(up_ptr, up_idx, up_w, src_nodes, src_off, src_lab, INF, False)
+    for v in range(n):
+        dv = dist[v]
+        lv = label[v]
+        for e in range(dn_ptr[v], dn_ptr[v + 1]):
+            a = dn_idx[e]
+            nd = dist[a] + dn_w[e]
+            if nd < dv or (nd == dv and label[a] < lv and nd < INF):
+                dv = nd
+                lv = label[a]
+        dist[v] = dv
+        label[v] = lv
+    if cutoff < INF:
+        for v in range(n):
+            if dist[v] > cutoff:
+                dist[v] = INF
+                label[v] = -1
+    return dist, label
+
+
+@njit(cache=True)
+def _upward(ptr, idx, w, s, off, dist, done, touched, hk, hv, hl):
+    """Full Dijkstra in an upward graph from ``s``; returns #touched (caller resets)."""
+    nt = 0
+    dist[s] = off
+    touched[nt] = s
+    nt += 1
+    size = _push(hk, hv, hl, 0, off, s, 0)
+    while size > 0:
+        d, v, _, size = _pop(hk, hv, hl, size)
+        if done[v] or d > dist[v]:
+            continue
+        done[v] = True
+        for e in range(ptr[v], ptr[v + 1]):
+            u = idx[e]
+            nd = d + w[e]
+            if nd < dist[u]:
+                if dist[u] == INF:
+                    touched[nt] = u
+                    nt += 1
+                dist[u] = nd
+                size = _push(hk, hv, hl, size, nd, u, 0)
+    return nt
+
+
+@njit(cache=True, parallel=True)
+def ch_many_to_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, src_off, tgt, tgt_off,
+                    cutoff, n_blocks):
+    """Bucket-based many-to-many over a contraction hierarchy (rank-ordered ids).
+
+    Backward upward searches from each target (``dn`` graph) fill buckets; forward upward
+    searches from each source (``up`` graph), in parallel, scan the buckets they settle.
+    """
+    n = up_ptr.shape[0] - 1
+    ns = src.shape[0]
+    nt_ = tgt.shape[0]
+    cap = max(up_idx.shape[0], dn_idx.shape[0]) + 2
+    # backward searches: collect (node, target, dist)
+    dist = np.full(n, INF)
+    done = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(n, dtype=np.int32)
+    hk = np.empty(cap)
+    hv = np.empty(cap, dtype=np.int32)
+    hl = np.empty(cap, dtype=np.int32)
+    b_node = np.empty(1024, dtype=np.int64)
+    b_t = np.empty(1024, dtype=np.int64)
+    b_d = np.empty(1024)
+    nb = 0
+    for j in range(nt_):
+        k = _upward(dn_ptr, dn_idx, dn_w, tgt[j], tgt_off[j], dist, done, touched, hk, hv, hl)
+        if nb + k > b_node.shape[0]:
+            b_node = _grow_i64(b_node, nb + k)
+            b_t = _grow_i64(b_t, nb + k)
+            b_d = _grow_f64(b_d, nb + k)
+        for i in range(k):
+            v = touched[i]
+            b_node[nb] = v
+            b_t[nb] = j
+            b_d[nb] = dist[v]
+            nb += 1
+            dist[v] = INF
+            done[v] = False
+    # bucket CSR by node
+    bptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(nb):
+        bptr[b_node[i] + 1] += 1
+    for v in range(n):
+        bptr[v + 1] += bptr[v]
+    fill = bptr[:-1].copy()
+    bt = np.empty(nb, dtype=np.int64)
+    bd = np.empty(nb)
+    for i in range(nb):
+        p = fill[b_node[i]]
+        bt[p] = b_t[i]
+        bd[p] = b_d[i]
+        fill[b_node[i]] = p + 1
+    out = np.full((ns, nt_), INF)
+    n_blocks = max(1, min(n_blocks, ns))
+    for blk in prange(n_blocks):
+        dist2 = np.full(n, INF)
+        done2 = np.zeros(n, dtype=np.bool_)
+        touched2 = np.empty(n, dtype=np.int32)
+        hk2 = np.empty(cap)
+        hv2 = np.empty(cap, dtype=np.int32)
+        hl2 = np.empty(cap, dtype=np.int32)
+        for i in range(blk, ns, n_blocks):
+            k = _upward(up_ptr, up_idx, up_w, src[i], src_off[i], dist2, done2, touched2, hk2,
+                        hv2, hl2)
+            row = out[i]
+            for q in range(k):
+                v = touched2[q]
+                dv = dist2[v]
+                for p in range(bptr[v], bptr[v + 1]):
+                    c = dv + bd[p]
+                    if c < row[bt[p]]:
+                        row[bt[p]] = c
+                dist2[v] = INF
+                done2[v] = False
+            if cutoff < INF:
+                for j in range(nt_):
+                    if row[j] > cutoff:
+                        row[j] = INF
+    return out

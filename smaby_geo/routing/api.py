@@ -7,24 +7,40 @@ Times are seconds in and out; ``inf`` means unreachable (or beyond ``cutoff``, i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numba
 import numpy as np
 
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.routing import _kernels as kern
+from smaby_geo.routing.ch import (
+    ContractionHierarchy,
+    build_ch,
+    ch_matrix,
+    ch_nearest,
+    graph_order,
+    spatial_order,
+)
+
+METHODS = ("auto", "dijkstra", "ch")
 
 MAX_K = 5
 
 
-@dataclass(frozen=True)
+@dataclass
 class CSR:
-    """Validated CSR arrays: ``indptr`` int64, ``indices`` int32, ``weights`` float64 seconds."""
+    """Validated CSR arrays: ``indptr`` int64, ``indices`` int32, ``weights`` float64 seconds.
+
+    ``routing_index`` holds a contraction hierarchy once ``prepare`` has run.
+    """
 
     indptr: np.ndarray
     indices: np.ndarray
     weights: np.ndarray
+    routing_index: ContractionHierarchy | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -91,6 +107,61 @@ def reverse_csr(g: CSR) -> CSR:
     return CSR(indptr, src[order], g.weights[order])
 
 
+def prepare(
+    net: RoadNetwork | CSR,
+    *,
+    cache_path: str | os.PathLike | None = None,
+    **ch_options,
+) -> ContractionHierarchy:
+    """Build (or load) the contraction hierarchy of ``net`` and attach it for later queries.
+
+    Nodes are contracted in a cache-friendly order: Z-order of the coordinates for a
+    RoadNetwork, reverse Cuthill-McKee for bare CSR arrays.
+
+    Parameters
+    ----------
+    net : RoadNetwork or CSR
+    cache_path : path-like, optional
+        ``.npz`` file: loaded when it exists and was built from this network, else written.
+    **ch_options
+        Passed to ``build_ch`` (witness-search limits).
+
+    Returns
+    -------
+    ContractionHierarchy
+        Also stored as ``net.routing_index``; ``preprocess_seconds`` says what it cost.
+    """
+    g = _graph(net, "from")
+    if cache_path is not None and Path(cache_path).is_file():
+        try:
+            ch = ContractionHierarchy.load(cache_path, g.indptr, g.indices, g.weights)
+        except ValueError:
+            ch = None
+        if ch is not None:
+            net.routing_index = ch
+            return ch
+    if isinstance(net, RoadNetwork):
+        order = spatial_order(net.node_x, net.node_y)
+    else:
+        order = graph_order(g.indptr, g.indices)
+    ch = build_ch(g.indptr, g.indices, g.weights, order=order, **ch_options)
+    if cache_path is not None:
+        ch.save(cache_path)
+    net.routing_index = ch
+    return ch
+
+
+def _index(net, method: str) -> ContractionHierarchy | None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "dijkstra":
+        return None
+    ch = getattr(net, "routing_index", None)
+    if ch is None and method == "ch":
+        ch = prepare(net)
+    return ch
+
+
 def _nodes(nodes, n: int, what: str) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(nodes))
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
@@ -131,6 +202,7 @@ def one_to_all(
     cutoff: float | None = None,
     direction: str = "from",
     predecessors: bool = False,
+    method: str = "auto",
 ):
     """Travel time from one node to every node (or to it, with ``direction="to"``).
 
@@ -145,6 +217,10 @@ def one_to_all(
     predecessors : bool
         Also return the predecessor edge of every node (position in the searched CSR; -1 for
         the source and unreached nodes).
+    method : {"auto", "dijkstra", "ch"}
+        ``auto`` uses the contraction hierarchy (PHAST) when ``prepare`` has run and neither
+        a cutoff nor predecessors are asked for (a bounded Dijkstra is cheaper with a cutoff);
+        ``ch`` builds it if missing.
 
     Returns
     -------
@@ -154,6 +230,11 @@ def one_to_all(
     src = _nodes(source, g.n_nodes, "source")
     if src.shape[0] != 1:
         raise ValueError("one_to_all takes a single source node; use many_to_all for several")
+    ch = _index(net, method)
+    if ch is not None and not predecessors and (cutoff is None or method == "ch"):
+        d, _ = ch_nearest(ch, src, np.zeros(1), np.zeros(1, np.int32), _cutoff(cutoff),
+                          direction)
+        return d
     d, _, pred = kern.sssp(
         g.indptr,
         g.indices,
@@ -200,6 +281,7 @@ def nearest_facility(
     k: int = 1,
     cutoff: float | None = None,
     direction: str = "to",
+    method: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time from every node to its nearest facility (or k nearest), in one search.
 
@@ -216,6 +298,8 @@ def nearest_facility(
         Inclusive limit in seconds.
     direction : {"to", "from"}, default "to"
         ``to``: time from each node to the facility (reverse search). ``from``: from facility.
+    method : {"auto", "dijkstra", "ch"}
+        With a contraction hierarchy (``prepare``), k=1 runs as one multi-source PHAST.
 
     Returns
     -------
@@ -230,6 +314,9 @@ def nearest_facility(
     off = _offsets(offsets, len(fac), "offsets")
     labels = np.arange(len(fac), dtype=np.int32)
     c = _cutoff(cutoff)
+    ch = _index(net, method)
+    if k == 1 and ch is not None:
+        return ch_nearest(ch, fac, off, labels, c, direction)
     if k == 1:
         d, lab, _ = kern.sssp(g.indptr, g.indices, g.weights, fac, off, labels, c, False)
         return d, lab
@@ -245,12 +332,14 @@ def od_matrix_nodes(
     target_offsets=None,
     cutoff: float | None = None,
     n_blocks: int | None = None,
+    method: str = "auto",
 ) -> np.ndarray:
     """Many-to-many matrix of times from ``sources`` to ``targets`` (node numbers).
 
     Searches from the smaller side: forward from sources when there are fewer sources, else
     backward (reverse graph) from targets. Offsets (access legs, seconds) are added exactly at
-    both ends; the cutoff applies to the total.
+    both ends; the cutoff applies to the total. With a contraction hierarchy (``prepare``,
+    or ``method="ch"``) it runs the bucket many-to-many algorithm instead.
 
     Returns
     -------
@@ -266,6 +355,9 @@ def od_matrix_nodes(
     if len(src) == 0 or len(tgt) == 0:
         return np.empty((len(src), len(tgt)))
     blocks = n_blocks or numba.get_num_threads() * 4
+    ch = _index(net, method)
+    if ch is not None:
+        return ch_matrix(ch, src, so, tgt, to, c, blocks)
     if len(src) <= len(tgt):
         g, a, ao, b, bo = fwd, src, so, tgt, to
     else:
