@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add 35 hospital sites whose acute function is not verified",
     )
     r.add_argument("--no-map", action="store_true", help="skip the HTML map")
+    r.add_argument(
+        "--catchments",
+        action="store_true",
+        help="also write catchments, population within 30/45/60/90 min, a "
+        "hospital travel-time GeoTIFF, isochrones and catchment maps",
+    )
     r.set_defaults(func=_cmd_run)
 
     n = sub.add_parser("network", help="build a road network and print its summary")

@@ -335,7 +335,7 @@ def locate_dataset(
     how = (
         f"download it from {ds.download_url} into {raw / ds.relpath}"
         if ds.download_url
-        else f"get it from {ds.source} and save it as {raw / ds.relpath}"
+        else f"obtain it (source: {ds.source}) and save it as {raw / ds.relpath}"
     )
     raise DatasetNotFoundError(
         f"dataset {name!r} ({ds.description}) not found. Looked at: "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from smaby_geo import __version__, datasets
@@ -70,7 +71,7 @@ def _slug(text: str) -> str:
 class _Stages:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.bar = tqdm(total=7, desc="smaby-geo run", unit="stage", leave=False)
+        self.bar = tqdm(total=8, desc="smaby-geo run", unit="stage", leave=False)
 
     @contextmanager
     def __call__(self, name: str):
@@ -205,6 +206,10 @@ def run_main_job(args: argparse.Namespace) -> int:
             written.append(
                 io.write_text(m.get_root().render(), out_dir / f"map_hospital_{slug}.html")
             )
+        if getattr(args, "catchments", False):
+            written += _write_catchments(
+                res, services, out_dir, slug, meta, with_map=not args.no_map
+            )
         meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
         written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
     stages.bar.close()
@@ -252,3 +257,63 @@ def run_main_job(args: argparse.Namespace) -> int:
     )
     print(f"Data: {cells.attrs['attribution']}")
     return 0
+
+
+def _write_catchments(
+    res: dict, services, out_dir: Path, slug: str, meta: dict, *, with_map: bool
+) -> list[Path]:
+    """Catchment polygons, population within thresholds, raster, isochrones and maps."""
+    from smaby_geo.analysis.catchments import catchments, coarsen_cells
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import MAX_CELLS_ON_MAP, map_catchments
+    from smaby_geo.outputs.rasters import isochrones, minutes_raster, write_geotiff
+
+    cells = res["cells"]
+    written: list[Path] = []
+    gpkg = out_dir / f"catchments_{slug}.gpkg"
+    layers = {}
+    for t in tqdm(services, desc="catchments", leave=False):
+        layers[t] = catchments(cells, t, res["services"])
+    with io.atomic_path(gpkg) as tmp:
+        import pyogrio
+
+        for t, layer in layers.items():
+            pyogrio.write_dataframe(
+                layer,
+                tmp,
+                layer=t,
+                driver="GPKG",
+                append=tmp.exists(),
+                layer_metadata={k: str(v) for k, v in meta.items()},
+            )
+    written.append(gpkg)
+    iso_rows = []
+    # National runs: isochrones and map polygons from 1 km cells (a 250 m national isochrone
+    # layer is ~50 MB); regional runs keep the grid's own resolution.
+    small = len(cells) <= MAX_CELLS_ON_MAP
+    coarse = None if small else max(1000, int(cells["cell_size_m"].iloc[0]))
+    meta = {**meta, "isochrone_resolution_m": coarse or int(cells["cell_size_m"].iloc[0])}
+    for t in services:
+        r = minutes_raster(cells, f"{t}_minutes")
+        written.append(Path(write_geotiff(r, out_dir / f"minutes_{t}_{slug}.tif", tags=meta)))
+        iso = isochrones(
+            r if small else minutes_raster(cells, f"{t}_minutes", coarse), (30, 45, 60, 90)
+        )
+        iso.insert(0, "service_type", t)
+        iso_rows.append(iso)
+        if with_map:
+            shown = (
+                layers[t]
+                if small
+                else catchments(coarsen_cells(cells, t, coarse), t, res["services"])
+            )
+            shown.attrs.update(layers[t].attrs)
+            m = map_catchments(
+                shown, isochrone_layer=iso if small else None, services=res["services"]
+            )
+            written.append(
+                io.write_text(m.get_root().render(), out_dir / f"map_catchments_{t}_{slug}.html")
+            )
+    iso_all = gpd.GeoDataFrame(pd.concat(iso_rows, ignore_index=True), crs=iso_rows[0].crs)
+    written.append(io.write_gpkg(iso_all, out_dir / f"isochrones_{slug}.gpkg", "isochrones", meta))
+    return written

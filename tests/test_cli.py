@@ -49,3 +49,39 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         interrupted_write()
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_main_job_catchments_outputs(tmp_path, capsys):
+    import rasterio
+
+    rc = main(
+        [
+            "run",
+            "--region",
+            "Tynset",
+            "--grid",
+            "1km",
+            "--services",
+            "hospital,police",
+            "--catchments",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 0
+    capsys.readouterr()
+    layers = {
+        name
+        for name, _ in __import__("pyogrio").list_layers(tmp_path / "catchments_tynset_1km.gpkg")
+    }
+    assert layers == {"hospital", "police"}
+    c = gpd.read_file(tmp_path / "catchments_tynset_1km.gpkg", layer="hospital")
+    cells = gpd.read_parquet(tmp_path / "cells_tynset_1km.parquet")
+    reach = cells["hospital_minutes"] < float("inf")
+    assert c["population"].sum() == cells.loc[reach, "population"].sum()
+    with rasterio.open(tmp_path / "minutes_hospital_tynset_1km.tif") as src:
+        assert src.res == (1000.0, 1000.0) and "Kartverket" in src.tags()["attribution"]
+    iso = gpd.read_file(tmp_path / "isochrones_tynset_1km.gpkg")
+    assert set(iso["service_type"]) == {"hospital", "police"}
+    html = (tmp_path / "map_catchments_hospital_tynset_1km.html").read_text()
+    assert "Kilde: SSB" in html and "Catchments" in html

@@ -232,6 +232,7 @@ def test_bad_k_and_cutoff():
 
 # --- contraction hierarchies ----------------------------------------------------------------
 
+
 @settings(max_examples=120, deadline=None)
 @given(graphs(), st.data())
 def test_ch_queries_equal_dijkstra_on_random_graphs(gr, data):
@@ -241,8 +242,10 @@ def test_ch_queries_equal_dijkstra_on_random_graphs(gr, data):
     routing.prepare(ch_graph)
     s = data.draw(st.integers(0, n - 1))
     for direction in ("from", "to"):
-        assert same(routing.one_to_all(ch_graph, s, direction=direction),
-                    routing.one_to_all(g, s, direction=direction))
+        assert same(
+            routing.one_to_all(ch_graph, s, direction=direction),
+            routing.one_to_all(g, s, direction=direction),
+        )
     fac = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5)))
     off = np.array(data.draw(st.lists(st.floats(0, 50), min_size=len(fac), max_size=len(fac))))
     d_ch, lab_ch = routing.nearest_facility(ch_graph, fac, offsets=off)
@@ -252,11 +255,17 @@ def test_ch_queries_equal_dijkstra_on_random_graphs(gr, data):
     brute = np.array([off[i] + nx_dist(R, f, n) for i, f in enumerate(fac)])
     ok = lab_ch >= 0
     assert np.all(np.abs(brute[lab_ch[ok], np.flatnonzero(ok)] - d_ch[ok]) <= TOL)
+    assert same(
+        routing.many_to_all(ch_graph, fac, direction="to"),
+        routing.many_to_all(g, fac, direction="to"),
+    )
     S = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
     T = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
     cut = data.draw(st.one_of(st.none(), st.floats(0, 200)))
-    assert same(routing.od_matrix_nodes(ch_graph, S, T, cutoff=cut),
-                routing.od_matrix_nodes(g, S, T, cutoff=cut))
+    assert same(
+        routing.od_matrix_nodes(ch_graph, S, T, cutoff=cut),
+        routing.od_matrix_nodes(g, S, T, cutoff=cut),
+    )
 
 
 def test_ch_equals_dijkstra_on_n1000(n1000, tmp_path):
@@ -266,8 +275,10 @@ def test_ch_equals_dijkstra_on_n1000(n1000, tmp_path):
     assert ch.n_shortcuts > 0 and ch.preprocess_seconds > 0
     for s in rng.integers(0, n1000.n_nodes, 20):
         for direction in ("from", "to"):
-            assert same(routing.one_to_all(net, int(s), direction=direction),
-                        routing.one_to_all(n1000, int(s), direction=direction))
+            assert same(
+                routing.one_to_all(net, int(s), direction=direction),
+                routing.one_to_all(n1000, int(s), direction=direction),
+            )
     fac = rng.integers(0, n1000.n_nodes, 50)
     assert same(routing.nearest_facility(net, fac)[0], routing.nearest_facility(n1000, fac)[0])
     S, T = rng.integers(0, n1000.n_nodes, 200), rng.integers(0, n1000.n_nodes, 40)
@@ -277,8 +288,9 @@ def test_ch_equals_dijkstra_on_n1000(n1000, tmp_path):
     loaded = routing.prepare(again, cache_path=tmp_path / "n1000_ch.npz")
     assert np.array_equal(loaded.new_id, ch.new_id)
     with pytest.raises(ValueError, match="another network"):
-        routing.ContractionHierarchy.load(tmp_path / "n1000_ch.npz", n1000.indptr,
-                                          n1000.indices, n1000.weights * 2)
+        routing.ContractionHierarchy.load(
+            tmp_path / "n1000_ch.npz", n1000.indptr, n1000.indices, n1000.weights * 2
+        )
 
 
 def test_ch_equals_dijkstra_on_synthetic_graph():
@@ -288,7 +300,7 @@ def test_ch_equals_dijkstra_on_synthetic_graph():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from synthetic import road_like_graph
 
-    ip, ix, w, x, y = road_like_graph(20_000, seed=3)
+    ip, ix, w, _, _ = road_like_graph(20_000, seed=3)
     plain = as_csr(ip, ix, w)
     net = routing.CSR(plain.indptr, plain.indices, plain.weights)
     routing.prepare(net)

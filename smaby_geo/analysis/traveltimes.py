@@ -90,7 +90,8 @@ def travel_times(
     Returns
     -------
     GeoDataFrame
-        Indexed like ``origins``: ``population``, ``snap_m`` (metres to the network),
+        Indexed like ``origins``: ``population``, kommune and grid-cell columns when the
+        origins have them, ``snap_m`` (metres to the network),
         ``road_connected``, then per group ``<g>_minutes`` (float, ``inf`` = no route),
         ``<g>_site`` (``service_id``), ``<g>_name``; with k > 1 also ``<g>_minutes_2`` ...
         ``attrs`` holds ``service_types``, ``note`` (service lists incomplete) and
@@ -117,7 +118,11 @@ def travel_times(
             f"{service_access.max_snap_m:.0f} m from the network and are left out: {far[:10]}",
             stacklevel=2,
         )
-    keep_cols = [c for c in ("kommunenummer", "kommunenavn", "fylkesnummer") if c in o.columns]
+    keep_cols = [
+        c
+        for c in ("kommunenummer", "kommunenavn", "fylkesnummer", "x_sw", "y_sw", "cell_size_m")
+        if c in o.columns
+    ]
     out = gpd.GeoDataFrame(
         {"population": o["population"].to_numpy(), **{c: o[c].to_numpy() for c in keep_cols}},
         index=o.index,
@@ -178,6 +183,7 @@ def od_matrix(
     cutoff: float | None = None,
     *,
     access: AccessModel | None = None,
+    destination_access: AccessModel | None = None,
 ) -> pd.DataFrame:
     """Minutes between two point layers, access legs included.
 
@@ -189,6 +195,9 @@ def od_matrix(
     cutoff : float, optional
         Limit in minutes (inclusive); beyond it ``inf``.
     access : AccessModel, optional
+        Snapping of both layers (default ``AccessModel()``).
+    destination_access : AccessModel, optional
+        Snapping of ``destinations`` when it differs (e.g. ``SERVICE_ACCESS`` for services).
 
     Returns
     -------
@@ -200,7 +209,9 @@ def od_matrix(
     o = _points(origins, "origins")
     d = _points(destinations, "destinations")
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
-    sd = snap_points(network, d.geometry.x.to_numpy(), d.geometry.y.to_numpy(), access)
+    sd = snap_points(
+        network, d.geometry.x.to_numpy(), d.geometry.y.to_numpy(), destination_access or access
+    )
     m = np.full((len(o), len(d)), np.inf)
     oi, di = np.flatnonzero(so.connected), np.flatnonzero(sd.connected)
     c_s = _cutoff_seconds(cutoff)

@@ -178,3 +178,132 @@ def map_minutes(
     m.get_root().html.add_child(folium.Element(_legend_html(title, attribution, note)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+CATEGORY_COLOURS: tuple[str, ...] = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+    "#1f78b4",
+    "#b2df8a",
+    "#fb9a99",
+    "#cab2d6",
+)
+
+
+def map_catchments(
+    catchment_layer: gpd.GeoDataFrame,
+    *,
+    isochrone_layer: gpd.GeoDataFrame | None = None,
+    services: gpd.GeoDataFrame | None = None,
+    simplify_m: float | None = None,
+    title: str | None = None,
+) -> folium.Map:
+    """Map catchment polygons (one colour per site) and optional isochrones.
+
+    Parameters
+    ----------
+    catchment_layer : GeoDataFrame
+        ``catchments`` output (``service_id``, ``name``, ``population``, ``median_minutes``).
+    isochrone_layer : GeoDataFrame, optional
+        ``isochrones`` output (``minutes``), drawn as outlines.
+    services : GeoDataFrame, optional
+        Sites to mark.
+    simplify_m : float, optional
+        Geometry simplification for the HTML (metres); default 1/2000 of the layer's extent
+        (about 1 km nationally, 100 m for a county). The GeoPackages keep full detail.
+    title : str, optional
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    ValueError
+        Empty layer or missing columns.
+    """
+    need = {"service_id", "population", "geometry"}
+    if len(catchment_layer) == 0 or catchment_layer.geometry.isna().all():
+        raise ValueError("cannot map an empty catchment layer")
+    if not need <= set(catchment_layer.columns):
+        raise ValueError(f"catchment layer needs columns {sorted(need)}")
+    stype = catchment_layer.attrs.get("service_type", "service")
+    title = title or f"Catchments: nearest {stype.replace('_', ' ')} by car"
+    c = catchment_layer.dropna(subset=["geometry"]).copy()
+    if simplify_m is None:
+        b = c.total_bounds
+        simplify_m = max(50.0, float(np.hypot(b[2] - b[0], b[3] - b[1])) / 2000.0)
+    c["geometry"] = c.geometry.simplify(simplify_m)
+    c = c.to_crs("EPSG:4326")
+    c["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(c))]
+    c["median_min"] = c["median_minutes"].round(1) if "median_minutes" in c else None
+    if "name" not in c:
+        c["name"] = c["service_id"]
+    minx, miny, maxx, maxy = c.total_bounds
+    m = folium.Map(tiles=None, control_scale=True)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.TileLayer(
+        "OpenStreetMap",
+        name="OpenStreetMap (online)",
+        attr="© OpenStreetMap contributors",
+        show=False,
+    ).add_to(m)
+    folium.GeoJson(
+        c[["service_id", "name", "population", "median_min", "fill", "geometry"]],
+        name=f"Catchments ({len(c)})",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#333",
+            "weight": 0.6,
+            "fillOpacity": 0.55,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            ["name", "population", "median_min"], aliases=["Site", "Population", "Median minutes"]
+        ),
+    ).add_to(m)
+    if isochrone_layer is not None and len(isochrone_layer):
+        iso = isochrone_layer.dropna(subset=["geometry"]).copy()
+        iso["geometry"] = iso.geometry.simplify(simplify_m)
+        iso = iso.to_crs("EPSG:4326")
+        colours = minute_colour(iso["minutes"].to_numpy() - 1e-9)
+        for (_, r), col in zip(iso.iterrows(), colours, strict=True):
+            folium.GeoJson(
+                r.geometry.__geo_interface__,
+                name=f"Isochrone {r['minutes']:g} min",
+                style_function=lambda f, col=col: {"color": col, "weight": 2, "fillOpacity": 0.0},
+                tooltip=f"within {r['minutes']:g} min",
+            ).add_to(m)
+    if services is not None and len(services):
+        sv = services[services["service_type"] == stype].to_crs("EPSG:4326")
+        fg = folium.FeatureGroup(name=f"{stype} sites ({len(sv)})")
+        for _, r in sv.iterrows():
+            folium.CircleMarker(
+                [r.geometry.y, r.geometry.x],
+                radius=5,
+                color="#000",
+                fill=True,
+                fill_color="#fff",
+                fill_opacity=1.0,
+                tooltip=html.escape(str(r.get("name", ""))),
+            ).add_to(fg)
+        fg.add_to(m)
+    legend = (
+        f'<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+        f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
+        f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
+        f"<div>Each colour is the area whose residents are nearest (by car time) to one "
+        f"site; lines are isochrones from populated cells.</div>"
+        f'<div style="margin-top:6px;color:#444">'
+        f"{html.escape(catchment_layer.attrs.get('note', ''))}</div>"
+        f'<div class="smaby-attribution" style="margin-top:4px;color:#444">Data: '
+        f"{html.escape(catchment_layer.attrs.get('attribution', ''))}</div></div>"
+    )
+    m.get_root().html.add_child(folium.Element(legend))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m

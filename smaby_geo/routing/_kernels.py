@@ -347,8 +347,23 @@ def _compact(v, start, length, pool, other, contracted):
 
 
 @njit(cache=True)
-def _witness(u, skip, limit, max_settled, o_start, o_len, o_pool, e_dst, e_w, contracted,
-             dist, touched, hk, hv, hl):
+def _witness(
+    u,
+    skip,
+    limit,
+    max_settled,
+    o_start,
+    o_len,
+    o_pool,
+    e_dst,
+    e_w,
+    contracted,
+    dist,
+    touched,
+    hk,
+    hv,
+    hl,
+):
     """Bounded Dijkstra from ``u`` among uncontracted nodes except ``skip``; returns #touched."""
     nt = 0
     dist[u] = 0.0
@@ -445,9 +460,29 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
     # first pass: simulate every node
     for v in range(n):
         ed, in_u, in_w, out_x, out_w = _process(
-            v, True, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
-            contracted, wdist, wtouch, whk, whv, whl, in_u, in_w, out_x, out_w,
-            max_settled_sim)
+            v,
+            True,
+            o_start,
+            o_len,
+            o_pool,
+            i_start,
+            i_len,
+            i_pool,
+            e_src,
+            e_dst,
+            e_w,
+            contracted,
+            wdist,
+            wtouch,
+            whk,
+            whv,
+            whl,
+            in_u,
+            in_w,
+            out_x,
+            out_w,
+            max_settled_sim,
+        )
         prio[v] = ed
         psize = _push(pk, pv, pl, psize, float(prio[v]), v, 0)
     order = 0
@@ -456,9 +491,29 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
         if contracted[v] or p != float(prio[v]):
             continue
         ed, in_u, in_w, out_x, out_w = _process(
-            v, True, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
-            contracted, wdist, wtouch, whk, whv, whl, in_u, in_w, out_x, out_w,
-            max_settled_sim)
+            v,
+            True,
+            o_start,
+            o_len,
+            o_pool,
+            i_start,
+            i_len,
+            i_pool,
+            e_src,
+            e_dst,
+            e_w,
+            contracted,
+            wdist,
+            wtouch,
+            whk,
+            whv,
+            whl,
+            in_u,
+            in_w,
+            out_x,
+            out_w,
+            max_settled_sim,
+        )
         newp = ed + deleted_nb[v]
         if psize > 0 and newp > pk[0]:
             prio[v] = newp
@@ -467,22 +522,67 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             psize = _push(pk, pv, pl, psize, float(newp), v, 0)
             continue
         # contract v for real: add shortcuts
-        n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst,
-                              e_w, contracted, in_u, in_w, out_x, out_w)
+        n_in, n_out = _gather(
+            v,
+            o_start,
+            o_len,
+            o_pool,
+            i_start,
+            i_len,
+            i_pool,
+            e_src,
+            e_dst,
+            e_w,
+            contracted,
+            in_u,
+            in_w,
+            out_x,
+            out_w,
+        )
         in_u = _grow_i64(in_u, n_in)
         in_w = _grow_f64(in_w, n_in)
         out_x = _grow_i64(out_x, n_out)
         out_w = _grow_f64(out_w, n_out)
-        n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst,
-                              e_w, contracted, in_u, in_w, out_x, out_w)
+        n_in, n_out = _gather(
+            v,
+            o_start,
+            o_len,
+            o_pool,
+            i_start,
+            i_len,
+            i_pool,
+            e_src,
+            e_dst,
+            e_w,
+            contracted,
+            in_u,
+            in_w,
+            out_x,
+            out_w,
+        )
         for a in range(n_in):
             u = in_u[a]
             limit = 0.0
             for b in range(n_out):
                 if out_x[b] != u and in_w[a] + out_w[b] > limit:
                     limit = in_w[a] + out_w[b]
-            nt = _witness(u, v, limit, max_settled, o_start, o_len, o_pool, e_dst, e_w,
-                          contracted, wdist, wtouch, whk, whv, whl)
+            nt = _witness(
+                u,
+                v,
+                limit,
+                max_settled,
+                o_start,
+                o_len,
+                o_pool,
+                e_dst,
+                e_w,
+                contracted,
+                wdist,
+                wtouch,
+                whk,
+                whv,
+                whl,
+            )
             for b in range(n_out):
                 x = out_x[b]
                 if x == u:
@@ -526,9 +626,29 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             if contracted[u]:
                 continue
             ed, s_in_u, s_in_w, s_out_x, s_out_w = _process(
-                u, True, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
-                contracted, wdist, wtouch, whk, whv, whl, s_in_u, s_in_w, s_out_x, s_out_w,
-                max_settled_sim)
+                u,
+                True,
+                o_start,
+                o_len,
+                o_pool,
+                i_start,
+                i_len,
+                i_pool,
+                e_src,
+                e_dst,
+                e_w,
+                contracted,
+                wdist,
+                wtouch,
+                whk,
+                whv,
+                whl,
+                s_in_u,
+                s_in_w,
+                s_out_x,
+                s_out_w,
+                max_settled_sim,
+            )
             np_ = ed + deleted_nb[u]
             if np_ != prio[u]:
                 prio[u] = np_
@@ -548,8 +668,23 @@ def _rebuild_pq(n, contracted, prio, pk, pv, pl):
 
 
 @njit(cache=True)
-def _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w, contracted,
-            in_u, in_w, out_x, out_w):
+def _gather(
+    v,
+    o_start,
+    o_len,
+    o_pool,
+    i_start,
+    i_len,
+    i_pool,
+    e_src,
+    e_dst,
+    e_w,
+    contracted,
+    in_u,
+    in_w,
+    out_x,
+    out_w,
+):
     """Live in- and out-neighbours of ``v`` (min weight per neighbour); returns counts.
 
     Writes at most the arrays' lengths but always returns the true counts, so a caller can
@@ -595,18 +730,70 @@ def _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w
 
 
 @njit(cache=True)
-def _process(v, simulate, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
-             contracted, wdist, wtouch, whk, whv, whl, in_u, in_w, out_x, out_w, max_settled):
+def _process(
+    v,
+    simulate,
+    o_start,
+    o_len,
+    o_pool,
+    i_start,
+    i_len,
+    i_pool,
+    e_src,
+    e_dst,
+    e_w,
+    contracted,
+    wdist,
+    wtouch,
+    whk,
+    whv,
+    whl,
+    in_u,
+    in_w,
+    out_x,
+    out_w,
+    max_settled,
+):
     """Edge difference of contracting ``v`` (shortcuts needed minus edges removed)."""
-    n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst, e_w,
-                          contracted, in_u, in_w, out_x, out_w)
+    n_in, n_out = _gather(
+        v,
+        o_start,
+        o_len,
+        o_pool,
+        i_start,
+        i_len,
+        i_pool,
+        e_src,
+        e_dst,
+        e_w,
+        contracted,
+        in_u,
+        in_w,
+        out_x,
+        out_w,
+    )
     if n_in > in_u.shape[0] or n_out > out_x.shape[0]:
         in_u = _grow_i64(in_u, n_in)
         in_w = _grow_f64(in_w, n_in)
         out_x = _grow_i64(out_x, n_out)
         out_w = _grow_f64(out_w, n_out)
-        n_in, n_out = _gather(v, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src, e_dst,
-                              e_w, contracted, in_u, in_w, out_x, out_w)
+        n_in, n_out = _gather(
+            v,
+            o_start,
+            o_len,
+            o_pool,
+            i_start,
+            i_len,
+            i_pool,
+            e_src,
+            e_dst,
+            e_w,
+            contracted,
+            in_u,
+            in_w,
+            out_x,
+            out_w,
+        )
     shortcuts = 0
     for a in range(n_in):
         u = in_u[a]
@@ -614,8 +801,23 @@ def _process(v, simulate, o_start, o_len, o_pool, i_start, i_len, i_pool, e_src,
         for b in range(n_out):
             if out_x[b] != u and in_w[a] + out_w[b] > limit:
                 limit = in_w[a] + out_w[b]
-        nt = _witness(u, v, limit, max_settled, o_start, o_len, o_pool, e_dst, e_w, contracted,
-                      wdist, wtouch, whk, whv, whl)
+        nt = _witness(
+            u,
+            v,
+            limit,
+            max_settled,
+            o_start,
+            o_len,
+            o_pool,
+            e_dst,
+            e_w,
+            contracted,
+            wdist,
+            wtouch,
+            whk,
+            whv,
+            whl,
+        )
         for b in range(n_out):
             x = out_x[b]
             if x != u and wdist[x] > in_w[a] + out_w[b]:
@@ -680,8 +882,9 @@ def _upward(ptr, idx, w, s, off, dist, done, touched, hk, hv, hl):
 
 
 @njit(cache=True, parallel=True)
-def ch_many_to_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, src_off, tgt, tgt_off,
-                    cutoff, n_blocks):
+def ch_many_to_many(
+    up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, src_off, tgt, tgt_off, cutoff, n_blocks
+):
     """Bucket-based many-to-many over a contraction hierarchy (rank-ordered ids).
 
     Backward upward searches from each target (``dn`` graph) fill buckets; forward upward
@@ -740,8 +943,9 @@ def ch_many_to_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, src_off, tg
         hv2 = np.empty(cap, dtype=np.int32)
         hl2 = np.empty(cap, dtype=np.int32)
         for i in range(blk, ns, n_blocks):
-            k = _upward(up_ptr, up_idx, up_w, src[i], src_off[i], dist2, done2, touched2, hk2,
-                        hv2, hl2)
+            k = _upward(
+                up_ptr, up_idx, up_w, src[i], src_off[i], dist2, done2, touched2, hk2, hv2, hl2
+            )
             row = out[i]
             for q in range(k):
                 v = touched2[q]
@@ -756,4 +960,20 @@ def ch_many_to_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, src_off, tg
                 for j in range(nt_):
                     if row[j] > cutoff:
                         row[j] = INF
+    return out
+
+
+@njit(cache=True, parallel=True)
+def phast_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, cutoff):
+    """One PHAST per source, in parallel; rows in rank-ordered ids."""
+    n = up_ptr.shape[0] - 1
+    ns = src_nodes.shape[0]
+    out = np.empty((ns, n))
+    lab = np.zeros(1, dtype=np.int32)
+    off = np.zeros(1)
+    for i in prange(ns):
+        d, _ = phast(
+            up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes[i : i + 1], off, lab, cutoff
+        )
+        out[i] = d
     return out

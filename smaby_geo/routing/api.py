@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numba
@@ -19,6 +20,7 @@ from smaby_geo.routing import _kernels as kern
 from smaby_geo.routing.ch import (
     ContractionHierarchy,
     build_ch,
+    ch_many_to_all,
     ch_matrix,
     ch_nearest,
     graph_order,
@@ -46,6 +48,17 @@ class CSR:
     def n_nodes(self) -> int:
         """Number of nodes."""
         return int(self.indptr.shape[0] - 1)
+
+    @cached_property
+    def reversed(self) -> CSR:
+        """The reverse graph (computed once)."""
+        return reverse_csr(self)
+
+
+def _n_nodes(net) -> int:
+    if isinstance(net, CSR | RoadNetwork):
+        return net.n_nodes
+    raise TypeError(f"expected a RoadNetwork or CSR, got {type(net).__name__}")
 
 
 def as_csr(indptr, indices, weights) -> CSR:
@@ -82,13 +95,15 @@ def as_csr(indptr, indices, weights) -> CSR:
     return CSR(indptr, np.ascontiguousarray(indices_arr, dtype=np.int32), weights)
 
 
-def _graph(net, direction: str) -> CSR:
+def _check_direction(direction: str) -> None:
     if direction not in ("from", "to"):
         raise ValueError(f"direction must be 'from' or 'to', got {direction!r}")
+
+
+def _graph(net, direction: str) -> CSR:
+    _check_direction(direction)
     if isinstance(net, CSR):
-        if direction == "to":
-            return reverse_csr(net)
-        return net
+        return net.reversed if direction == "to" else net
     if not isinstance(net, RoadNetwork):
         raise TypeError(f"expected a RoadNetwork or CSR, got {type(net).__name__}")
     if direction == "to":
@@ -226,15 +241,15 @@ def one_to_all(
     -------
     ndarray of float64 (n,) seconds, or (seconds, pred_edge) when ``predecessors``.
     """
-    g = _graph(net, direction)
-    src = _nodes(source, g.n_nodes, "source")
+    _check_direction(direction)
+    src = _nodes(source, _n_nodes(net), "source")
     if src.shape[0] != 1:
         raise ValueError("one_to_all takes a single source node; use many_to_all for several")
     ch = _index(net, method)
     if ch is not None and not predecessors and (cutoff is None or method == "ch"):
-        d, _ = ch_nearest(ch, src, np.zeros(1), np.zeros(1, np.int32), _cutoff(cutoff),
-                          direction)
+        d, _ = ch_nearest(ch, src, np.zeros(1), np.zeros(1, np.int32), _cutoff(cutoff), direction)
         return d
+    g = _graph(net, direction)
     d, _, pred = kern.sssp(
         g.indptr,
         g.indices,
@@ -254,6 +269,7 @@ def many_to_all(
     *,
     cutoff: float | None = None,
     direction: str = "from",
+    method: str = "auto",
 ) -> np.ndarray:
     """Full rows of times from each source (parallel over sources).
 
@@ -264,10 +280,15 @@ def many_to_all(
     -------
     ndarray of float64 (n_sources, n_nodes) seconds.
     """
-    g = _graph(net, direction)
-    src = _nodes(sources, g.n_nodes, "sources")
+    _check_direction(direction)
+    n = _n_nodes(net)
+    src = _nodes(sources, n, "sources")
     if src.shape[0] == 0:
-        return np.empty((0, g.n_nodes))
+        return np.empty((0, n))
+    ch = _index(net, method)
+    if ch is not None and (cutoff is None or method == "ch"):
+        return ch_many_to_all(ch, src, _cutoff(cutoff), direction)
+    g = _graph(net, direction)
     return kern.many_to_all(
         g.indptr, g.indices, g.weights, src, np.zeros(len(src)), _cutoff(cutoff)
     )
@@ -307,8 +328,8 @@ def nearest_facility(
     facility : int32, same shape; -1 where none is reachable. Ties at equal time go to the
         smaller facility number (k=1).
     """
-    g = _graph(net, direction)
-    fac = _nodes(facility_nodes, g.n_nodes, "facility_nodes")
+    _check_direction(direction)
+    fac = _nodes(facility_nodes, _n_nodes(net), "facility_nodes")
     if not (isinstance(k, int | np.integer) and 1 <= k <= MAX_K):
         raise ValueError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
     off = _offsets(offsets, len(fac), "offsets")
@@ -317,6 +338,7 @@ def nearest_facility(
     ch = _index(net, method)
     if k == 1 and ch is not None:
         return ch_nearest(ch, fac, off, labels, c, direction)
+    g = _graph(net, direction)
     if k == 1:
         d, lab, _ = kern.sssp(g.indptr, g.indices, g.weights, fac, off, labels, c, False)
         return d, lab
@@ -345,8 +367,7 @@ def od_matrix_nodes(
     -------
     ndarray of float64 (n_sources, n_targets) seconds.
     """
-    fwd = _graph(net, "from")
-    n = fwd.n_nodes
+    n = _n_nodes(net)
     src = _nodes(sources, n, "sources")
     tgt = _nodes(targets, n, "targets")
     so = _offsets(source_offsets, len(src), "source_offsets")
@@ -358,6 +379,7 @@ def od_matrix_nodes(
     ch = _index(net, method)
     if ch is not None:
         return ch_matrix(ch, src, so, tgt, to, c, blocks)
+    fwd = _graph(net, "from")
     if len(src) <= len(tgt):
         g, a, ao, b, bo = fwd, src, so, tgt, to
     else:

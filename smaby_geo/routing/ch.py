@@ -135,8 +135,12 @@ def build_ch(
         indptr, indices, weights, pos = permute_csr(indptr, indices, weights, order)
     src = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
     rank, es, ed, ew = kern.ch_contract(
-        n, src, np.asarray(indices, np.int64), np.asarray(weights, np.float64),
-        int(witness_settled_simulate), int(witness_settled_contract),
+        n,
+        src,
+        np.asarray(indices, np.int64),
+        np.asarray(weights, np.float64),
+        int(witness_settled_simulate),
+        int(witness_settled_contract),
     )
     n_orig_edges = int(np.count_nonzero(src != indices))
     new_id = (n - 1 - rank).astype(np.int64)
@@ -149,28 +153,51 @@ def build_ch(
     up = _csr(a[upward], b[upward], ew[upward], n)
     dn = _csr(b[~upward], a[~upward], ew[~upward], n)
     return ContractionHierarchy(
-        new_id=new_id, old_id=old_id, up_ptr=up[0], up_idx=up[1], up_w=up[2],
-        dn_ptr=dn[0], dn_idx=dn[1], dn_w=dn[2],
+        new_id=new_id,
+        old_id=old_id,
+        up_ptr=up[0],
+        up_idx=up[1],
+        up_w=up[2],
+        dn_ptr=dn[0],
+        dn_idx=dn[1],
+        dn_w=dn[2],
         n_shortcuts=int(len(es) - n_orig_edges),
         preprocess_seconds=time.perf_counter() - t0,
         fingerprint=fingerprint,
     )
 
 
-def ch_nearest(ch: ContractionHierarchy, nodes, offsets, labels, cutoff: float,
-               direction: str):
+def ch_nearest(ch: ContractionHierarchy, nodes, offsets, labels, cutoff: float, direction: str):
     """PHAST from (or to, with ``direction="to"``) several nodes; original ids in and out."""
     (sp, si, sw), (wp, wi, ww) = ch.graphs(direction)
     d, lab = kern.phast(sp, si, sw, wp, wi, ww, ch.new_id[nodes], offsets, labels, cutoff)
     return d[ch.new_id], lab[ch.new_id]
 
 
-def ch_matrix(ch: ContractionHierarchy, src, src_off, tgt, tgt_off, cutoff: float,
-              n_blocks: int) -> np.ndarray:
+def ch_many_to_all(ch: ContractionHierarchy, nodes, cutoff: float, direction: str) -> np.ndarray:
+    """Full rows of seconds from (or to) each node, original ids in and out."""
+    (sp, si, sw), (wp, wi, ww) = ch.graphs(direction)
+    rows = kern.phast_many(sp, si, sw, wp, wi, ww, ch.new_id[nodes], cutoff)
+    return rows[:, ch.new_id]
+
+
+def ch_matrix(
+    ch: ContractionHierarchy, src, src_off, tgt, tgt_off, cutoff: float, n_blocks: int
+) -> np.ndarray:
     """Many-to-many seconds (sources x targets), original ids in."""
     return kern.ch_many_to_many(
-        ch.up_ptr, ch.up_idx, ch.up_w, ch.dn_ptr, ch.dn_idx, ch.dn_w, ch.new_id[src], src_off,
-        ch.new_id[tgt], tgt_off, cutoff, n_blocks,
+        ch.up_ptr,
+        ch.up_idx,
+        ch.up_w,
+        ch.dn_ptr,
+        ch.dn_idx,
+        ch.dn_w,
+        ch.new_id[src],
+        src_off,
+        ch.new_id[tgt],
+        tgt_off,
+        cutoff,
+        n_blocks,
     )
 
 

@@ -1,0 +1,310 @@
+"""Catchments (network Voronoi), population within thresholds and coverage (METHODS §2-3).
+
+A catchment is the set of origin cells whose nearest facility by car time is that facility
+(ties broken by the facility order, i.e. the smaller ``service_id``); its polygon is the union
+of those cells' squares, so it follows roads and fjords rather than straight-line buffers.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from smaby_geo.analysis.traveltimes import (
+    DEFAULT_THRESHOLDS_MIN,
+    SERVICE_ACCESS,
+    _points,
+    od_matrix,
+    weighted_quantile,
+)
+from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
+from smaby_geo.places.snapping import AccessModel, snap_points
+from smaby_geo.routing.api import one_to_all
+
+
+def _check_thresholds(thresholds) -> list[float]:
+    th = [float(t) for t in thresholds]
+    if not th or any(not np.isfinite(t) or t < 0 for t in th) or th != sorted(th):
+        raise ValueError(
+            f"thresholds must be a non-empty sorted list of minutes >= 0, got {thresholds}"
+        )
+    return th
+
+
+def cell_squares(table: pd.DataFrame) -> np.ndarray:
+    """Square polygons of grid cells from ``x_sw``, ``y_sw``, ``cell_size_m`` (EPSG:25833)."""
+    need = {"x_sw", "y_sw", "cell_size_m"}
+    if not need <= set(table.columns):
+        raise ValueError(f"table needs grid columns {sorted(need)} to draw cells")
+    x = table["x_sw"].to_numpy(float)
+    y = table["y_sw"].to_numpy(float)
+    s = table["cell_size_m"].to_numpy(float)
+    return shapely.box(x, y, x + s, y + s)
+
+
+def catchments(
+    table: gpd.GeoDataFrame,
+    service_type: str,
+    services: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Catchment polygons of each site of one service type.
+
+    Parameters
+    ----------
+    table : GeoDataFrame
+        ``travel_times`` output over grid cells (needs ``x_sw``/``y_sw``/``cell_size_m``).
+    service_type : str
+    services : GeoDataFrame, optional
+        The service layer, to add names and keep sites with an empty catchment.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per site: ``service_id``, ``name``, ``population``, ``cells``, ``area_km2``,
+        ``median_minutes`` (population-weighted), ``max_minutes``, polygon geometry.
+        ``attrs["unreachable_population"]`` holds the people in no catchment.
+    """
+    site_col, min_col = f"{service_type}_site", f"{service_type}_minutes"
+    if min_col not in table.columns:
+        raise ValueError(f"table has no {min_col!r}; run travel_times with {service_type!r}")
+    reach = table[site_col].notna().to_numpy() & np.isfinite(table[min_col].to_numpy(float))
+    t = table.loc[reach]
+    squares = cell_squares(t)
+    rows = []
+    for site, idx in t.groupby(site_col).indices.items():
+        m = t[min_col].to_numpy(float)[idx]
+        p = t["population"].to_numpy(float)[idx]
+        rows.append(
+            {
+                "service_id": site,
+                "population": int(p.sum()),
+                "cells": len(idx),
+                "area_km2": float(t["cell_size_m"].to_numpy(float)[idx].__pow__(2).sum() / 1e6),
+                "median_minutes": weighted_quantile(m, p, 0.5),
+                "max_minutes": float(m.max()),
+                "geometry": shapely.coverage_union_all(squares[idx]),
+            }
+        )
+    out = (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=NETWORK_CRS)
+        if rows
+        else gpd.GeoDataFrame({"service_id": [], "population": []}, geometry=[], crs=NETWORK_CRS)
+    )
+    if services is not None:
+        sv = services[services["service_type"] == service_type][["service_id", "name"]]
+        out = sv.merge(out, on="service_id", how="left")
+        out["population"] = out["population"].fillna(0).astype(int)
+        out["cells"] = out["cells"].fillna(0).astype(int)
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=NETWORK_CRS)
+    out.attrs["unreachable_population"] = int(table.loc[~reach, "population"].sum())
+    out.attrs["service_type"] = service_type
+    out.attrs.update({k: table.attrs[k] for k in ("attribution", "note") if k in table.attrs})
+    return out
+
+
+def facility_times(
+    network: RoadNetwork,
+    origins: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame,
+    service_type: str | None = None,
+    *,
+    cutoff: float | None = None,
+    access: AccessModel | None = None,
+    service_access: AccessModel | None = None,
+) -> pd.DataFrame:
+    """Origin x facility matrix of minutes (the input of the accessibility measures).
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    origins : GeoDataFrame
+    services : GeoDataFrame
+        Service layer; columns of the result are its ``service_id``.
+    service_type : str, optional
+        Keep only this type.
+    cutoff : float, optional
+        Minutes (inclusive); beyond it ``inf``.
+    access, service_access : AccessModel, optional
+        Snapping of origins (default 5 km) and services (default ``SERVICE_ACCESS``).
+
+    Returns
+    -------
+    DataFrame (n_origins x n_sites) of minutes.
+    """
+    s = services if service_type is None else services[services["service_type"] == service_type]
+    if len(s) == 0:
+        raise ValueError(f"services have no sites of type {service_type!r}")
+    s = s.set_index("service_id") if "service_id" in s.columns else s
+    return od_matrix(
+        network,
+        origins,
+        s,
+        cutoff,
+        access=access,
+        destination_access=service_access or SERVICE_ACCESS,
+    )
+
+
+def population_within(
+    minutes: pd.DataFrame,
+    population,
+    thresholds=DEFAULT_THRESHOLDS_MIN,
+) -> pd.DataFrame:
+    """People within each threshold of each facility (not only its catchment).
+
+    Parameters
+    ----------
+    minutes : DataFrame (n_origins x n_sites)
+        ``facility_times`` output.
+    population : array-like (n_origins,)
+    thresholds : sorted minutes, default 30/45/60/90
+
+    Returns
+    -------
+    DataFrame indexed by site with columns ``within_<T>`` (persons).
+    """
+    th = _check_thresholds(thresholds)
+    p = np.asarray(population, dtype=float)
+    m = minutes.to_numpy(float)
+    return pd.DataFrame({f"within_{t:g}": p @ (m <= t) for t in th}, index=minutes.columns).astype(
+        np.int64
+    )
+
+
+def coverage_curve(table: pd.DataFrame, service_type: str, minutes=None) -> pd.DataFrame:
+    """Share of the population within each number of minutes of the nearest site.
+
+    ``minutes`` defaults to 0, 5, ..., 180.
+
+    Returns
+    -------
+    DataFrame with ``minutes`` and ``share`` (of the whole population, unreachable included).
+    """
+    col = f"{service_type}_minutes"
+    if col not in table.columns:
+        raise ValueError(f"table has no {col!r}")
+    mins = np.arange(0, 181, 5, dtype=float) if minutes is None else np.asarray(minutes, float)
+    t = table[col].to_numpy(float)
+    p = table["population"].to_numpy(float)
+    order = np.argsort(t)
+    cum = np.concatenate([[0.0], np.cumsum(p[order])])
+    k = np.searchsorted(t[order], mins, side="right")
+    return pd.DataFrame({"minutes": mins, "share": cum[k] / p.sum(), "service_type": service_type})
+
+
+def minutes_from_point(
+    network: RoadNetwork,
+    origins: gpd.GeoDataFrame,
+    point,
+    *,
+    access: AccessModel | None = None,
+    point_access: AccessModel | None = None,
+    direction: str = "from",
+) -> pd.Series:
+    """Minutes from one point (a facility, a town) to every origin, access legs included.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    origins : GeoDataFrame
+    point : shapely Point or (x, y) in EPSG:25833 metres
+    access, point_access : AccessModel, optional
+        Snapping of origins (5 km) and of the point (``SERVICE_ACCESS``, 10 km).
+    direction : {"from", "to"}
+        Travel from the point, or to it.
+
+    Returns
+    -------
+    Series indexed like ``origins`` (``inf`` where unreachable).
+    """
+    o = _points(origins, "origins")
+    px, py = (point.x, point.y) if hasattr(point, "x") else point
+    sp = snap_points(network, [px], [py], point_access or SERVICE_ACCESS)
+    if not sp.connected[0]:
+        raise ValueError("the point is farther than the maximum snap distance from the network")
+    so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
+    d = one_to_all(network, int(sp.node[0]), direction="from" if direction == "from" else "to")
+    sec = (
+        sp.leg_seconds[0]
+        + np.where(so.connected, d[np.maximum(so.node, 0)], np.inf)
+        + so.leg_seconds
+    )
+    return pd.Series(sec / 60.0, index=origins.index, name="minutes")
+
+
+def minutes_from_facility(
+    network: RoadNetwork,
+    origins: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame,
+    service_id: str,
+    **kwargs,
+) -> pd.Series:
+    """``minutes_from_point`` for the site ``service_id`` of a service layer.
+
+    Raises
+    ------
+    KeyError
+        Unknown ``service_id``, listing close matches.
+    """
+    hit = services[services["service_id"] == service_id]
+    if hit.empty:
+        import difflib
+
+        close = difflib.get_close_matches(service_id, services["service_id"].tolist(), n=5)
+        raise KeyError(f"no facility with service_id {service_id!r}; close matches: {close}")
+    return minutes_from_point(network, origins, hit.geometry.iloc[0], **kwargs)
+
+
+def coarsen_cells(table: pd.DataFrame, service_type: str, resolution_m: int) -> pd.DataFrame:
+    """Aggregate a grid-cell table to coarser square cells (for light national maps).
+
+    Each coarse cell takes the summed population, the population-weighted mean minutes of its
+    reachable fine cells and the site serving most of its people.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``travel_times`` output over grid cells.
+    service_type : str
+    resolution_m : int
+        Multiple of the table's cell size.
+
+    Returns
+    -------
+    DataFrame with ``x_sw``, ``y_sw``, ``cell_size_m``, ``population``, ``<type>_minutes``,
+    ``<type>_site``.
+    """
+    base = int(table["cell_size_m"].iloc[0])
+    if resolution_m % base:
+        raise ValueError(f"resolution_m={resolution_m} must be a multiple of {base} m")
+    mcol, scol = f"{service_type}_minutes", f"{service_type}_site"
+    d = pd.DataFrame(
+        {
+            "x_sw": table["x_sw"].to_numpy() // resolution_m * resolution_m,
+            "y_sw": table["y_sw"].to_numpy() // resolution_m * resolution_m,
+            "population": table["population"].to_numpy(),
+            "m": table[mcol].to_numpy(float),
+            "site": table[scol].to_numpy(),
+        }
+    )
+    ok = np.isfinite(d["m"])
+    d["pm"] = np.where(ok, d["m"] * np.maximum(d["population"], 1e-9), 0.0)
+    d["w"] = np.where(ok, np.maximum(d["population"], 1e-9), 0.0)
+    g = d.groupby(["x_sw", "y_sw"], sort=False)
+    out = g.agg(population=("population", "sum"), pm=("pm", "sum"), w=("w", "sum"))
+    out[mcol] = np.where(out["w"] > 0, out["pm"] / out["w"].where(out["w"] > 0), np.inf)
+    best = (
+        d[ok]
+        .groupby(["x_sw", "y_sw", "site"], sort=False)["population"]
+        .sum()
+        .reset_index()
+        .sort_values("population", ascending=False)
+        .drop_duplicates(["x_sw", "y_sw"])
+        .set_index(["x_sw", "y_sw"])["site"]
+    )
+    out[scol] = best.reindex(out.index)
+    out = out.drop(columns=["pm", "w"]).reset_index()
+    out["cell_size_m"] = resolution_m
+    return out
