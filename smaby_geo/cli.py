@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write catchments, population within 30/45/60/90 min, a "
         "hospital travel-time GeoTIFF, isochrones and catchment maps",
     )
+    r.add_argument(
+        "--regions",
+        choices=["ba", "lma", "time"],
+        default=None,
+        help="also delineate labour-market regions (modelled flows) for the kommuner of the run",
+    )
     r.set_defaults(func=_cmd_run)
 
     n = sub.add_parser("network", help="build a road network and print its summary")

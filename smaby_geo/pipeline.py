@@ -206,13 +206,17 @@ def run_main_job(args: argparse.Namespace) -> int:
             written.append(
                 io.write_text(m.get_root().render(), out_dir / f"map_hospital_{slug}.html")
             )
+        if getattr(args, "regions", None):
+            written += _write_regions(
+                res, args.regions, out_dir, slug, meta, with_map=not args.no_map
+            )
         if getattr(args, "catchments", False):
             written += _write_catchments(
                 res, services, out_dir, slug, meta, with_map=not args.no_map
             )
-        meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
-        written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
     stages.bar.close()
+    meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
+    written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
 
     pop = int(cells["population"].sum())
     print(
@@ -316,4 +320,40 @@ def _write_catchments(
             )
     iso_all = gpd.GeoDataFrame(pd.concat(iso_rows, ignore_index=True), crs=iso_rows[0].crs)
     written.append(io.write_gpkg(iso_all, out_dir / f"isochrones_{slug}.gpkg", "isochrones", meta))
+    return written
+
+
+def _write_regions(
+    res: dict, method: str, out_dir: Path, slug: str, meta: dict, *, with_map: bool
+) -> list[Path]:
+    """Labour-market regions of the run's kommuner: membership, polygons, map."""
+    from smaby_geo.analysis.regions import delineate_regions
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import map_regions
+
+    cells = res["cells"]
+    kom = res["kommuner"][res["kommuner"]["kommunenummer"].isin(cells["kommunenummer"])]
+    # the travel-time table carries each cell's population, kommune and centre point
+    r = delineate_regions(res["network"], cells, kom, method=method)
+    notes = "; ".join(r["notes"])
+    m2 = {**meta, "regions_method": method, "regions_notes": notes}
+    names = kom.set_index("kommunenummer")["kommunenavn"]
+    mem = r["membership"].assign(
+        kommunenavn=lambda d: d["kommunenummer"].map(names),
+        centre_name=lambda d: d["centre"].map(names),
+    )
+    written = [
+        io.write_csv(mem, out_dir / f"regions_{method}_membership_{slug}.csv", index=False),
+        io.write_gpkg(r["polygons"], out_dir / f"regions_{method}_{slug}.gpkg", "regions", m2),
+    ]
+    if with_map:
+        m = map_regions(
+            r["polygons"],
+            attribution=meta["attribution"],
+            note=notes,
+            title=f"Labour-market regions ({method.upper()}), {len(r['regions'])}",
+        )
+        written.append(
+            io.write_text(m.get_root().render(), out_dir / f"map_regions_{method}_{slug}.html")
+        )
     return written

@@ -85,3 +85,35 @@ def test_main_job_catchments_outputs(tmp_path, capsys):
     assert set(iso["service_type"]) == {"hospital", "police"}
     html = (tmp_path / "map_catchments_hospital_tynset_1km.html").read_text()
     assert "Kilde: SSB" in html and "Catchments" in html
+
+
+@pytest.mark.parametrize("method", ["ba", "lma", "time"])
+def test_main_job_regions_national(tmp_path, capsys, method):
+    rc = main(
+        [
+            "run",
+            "--grid",
+            "1km",
+            "--services",
+            "hospital",
+            "--regions",
+            method,
+            "--no-map",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 0
+    capsys.readouterr()
+    mem = pd.read_csv(
+        tmp_path / f"regions_{method}_membership_norway_1km.csv",
+        dtype={"kommunenummer": str, "centre": str},
+    )
+    assert len(mem) == 357 and mem["kommunenummer"].is_unique
+    # every centre is a member of its own region
+    centres = mem[mem["kommunenummer"] == mem["centre"]]
+    assert set(centres["region"]) == set(mem["region"])
+    reg = gpd.read_file(tmp_path / f"regions_{method}_norway_1km.gpkg")
+    assert reg["n_kommuner"].sum() == 357
+    assert 60 < len(reg) < 300
+    assert reg["population"].sum() == pytest.approx(5_146_614)

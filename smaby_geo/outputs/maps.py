@@ -307,3 +307,74 @@ def map_catchments(
     m.get_root().html.add_child(folium.Element(legend))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def map_regions(
+    polygons: gpd.GeoDataFrame, *, title: str | None = None, attribution: str = "", note: str = ""
+) -> folium.Map:
+    """Map labour-market regions: one colour per region, tooltips with centre and figures.
+
+    Parameters
+    ----------
+    polygons : GeoDataFrame
+        ``region_polygons`` output (``region``, ``centre_name``, ``n_kommuner``, optional
+        ``population`` and ``self_containment``).
+    title, attribution, note : str
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    ValueError
+        Empty layer or missing columns.
+    """
+    need = {"region", "centre_name", "n_kommuner", "geometry"}
+    if len(polygons) == 0:
+        raise ValueError("cannot map an empty region layer")
+    if not need <= set(polygons.columns):
+        raise ValueError(f"region layer needs columns {sorted(need)}")
+    p = polygons.copy()
+    p["geometry"] = p.geometry.simplify(500.0)
+    p = p.to_crs("EPSG:4326")
+    p["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(p))]
+    for col in ("population", "self_containment"):
+        if col not in p:
+            p[col] = np.nan
+    p["self_containment"] = p["self_containment"].round(3)
+    minx, miny, maxx, maxy = p.total_bounds
+    m = folium.Map(tiles=None, control_scale=True)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.TileLayer(
+        "OpenStreetMap",
+        name="OpenStreetMap (online)",
+        attr="© OpenStreetMap contributors",
+        show=False,
+    ).add_to(m)
+    folium.GeoJson(
+        p[["centre_name", "n_kommuner", "population", "self_containment", "fill", "geometry"]],
+        name=f"Labour-market regions ({len(p)})",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#222",
+            "weight": 0.8,
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            ["centre_name", "n_kommuner", "population", "self_containment"],
+            aliases=["Centre", "Kommuner", "Population", "Self-containment"],
+        ),
+    ).add_to(m)
+    title = title or f"Labour-market regions ({len(p)})"
+    legend = (
+        f'<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+        f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
+        f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
+        f'<div style="margin-top:6px;color:#444">{html.escape(note)}</div>'
+        f'<div class="smaby-attribution" style="margin-top:4px;color:#444">Data: '
+        f"{html.escape(attribution)}</div></div>"
+    )
+    m.get_root().html.add_child(folium.Element(legend))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
