@@ -293,3 +293,29 @@ def test_kartverket_layer_without_drivable_links():
     g = lines([[(0, 0), (1, 1)]], typeVeg=["sti"], vegkategori=[None])
     with pytest.raises(ValueError, match="no drivable links"):
         read_kartverket(g)
+
+
+def test_ferry_split_into_segments_charges_one_wait():
+    # road - ferry - ferry - ferry - road: one crossing drawn as three links (as N1000 does)
+    g = lines(
+        [[(0, 0), (1000, 0)], [(1000, 0), (1000, 5500)], [(1000, 5500), (1000, 11000)],
+         [(1000, 11000), (1000, 22000)], [(1000, 22000), (2000, 22000)]],
+        typeVeg=["enkelBilveg", "bilferje", "bilferje", "bilferje", "enkelBilveg"],
+        vegkategori=["E", "E", "E", "E", "E"], vegnummer=[39.0] * 5,
+    )
+    net = read_kartverket(g)
+    d = one_to_all(net, 0)
+    crossing = 22000 / (22 / 3.6)
+    road = 2000 / (80 / 3.6)
+    assert d.max() == pytest.approx(road + crossing + 30 * 60)
+    back = one_to_all(net, int(np.argmax(d)))
+    assert back.max() == pytest.approx(road + crossing + 30 * 60)
+
+
+def test_n1000_e39_halhjem_sandvikvag_chain_has_one_wait(n1000):
+    lk = n1000.links.set_index("link_id").loc[[14246, 14257, 14254]]
+    crossing = lk["length_m"].sum() / (22 / 3.6)
+    # along the chain in either direction the waits add up to one half-headway
+    total_fw = lk["seconds_fw"].sum()
+    total_bw = lk["seconds_bw"].sum()
+    assert {round(total_fw - crossing), round(total_bw - crossing)} == {1800}

@@ -104,13 +104,13 @@ class FerryModel:
         if bad:
             raise ValueError(f"FerryModel.headways_min has negative headways: {bad}")
 
-    def link_seconds(
+    def crossing_and_wait(
         self,
         length_m: np.ndarray,
         link_ids: np.ndarray,
         duration_s: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Return the time in seconds of each ferry link (``inf`` where impassable).
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return crossing and waiting seconds of ferry links (wait ``inf`` = impassable).
 
         Parameters
         ----------
@@ -123,25 +123,36 @@ class FerryModel:
 
         Returns
         -------
-        ndarray of float
-            Crossing plus waiting time in seconds.
+        crossing, wait : ndarrays of float, seconds. With ``effective_speed`` the whole link
+            is crossing time at 12.3 km/h and the wait is 0.
         """
         length_m = np.asarray(length_m, dtype=float)
-        if self.wait_mode == "effective_speed":
-            return length_m / (self.effective_speed_kmh / 3.6)
-        crossing = length_m / (self.crossing_speed_kmh / 3.6)
-        if duration_s is not None:
-            d = np.asarray(duration_s, dtype=float)
-            crossing = np.where(np.isfinite(d), d, crossing)
         headway = np.array(
             [self.headways_min.get(i, self.default_headway_min) for i in link_ids], dtype=float
         )
         closed = ~np.isfinite(headway)
+        if self.wait_mode == "effective_speed":
+            crossing = length_m / (self.effective_speed_kmh / 3.6)
+            return crossing, np.where(closed, np.inf, 0.0)
+        crossing = length_m / (self.crossing_speed_kmh / 3.6)
+        if duration_s is not None:
+            d = np.asarray(duration_s, dtype=float)
+            crossing = np.where(np.isfinite(d), d, crossing)
         if self.wait_mode == "none":
             wait = np.zeros_like(crossing)
         else:
             wait = np.minimum(np.where(closed, 0.0, headway) / 2.0, self.max_wait_min) * 60.0
-        return np.where(closed, np.inf, crossing + wait)
+        return crossing, np.where(closed, np.inf, wait)
+
+    def link_seconds(
+        self,
+        length_m: np.ndarray,
+        link_ids: np.ndarray,
+        duration_s: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Return crossing + waiting seconds of each ferry link (``inf`` where impassable)."""
+        crossing, wait = self.crossing_and_wait(length_m, link_ids, duration_s)
+        return crossing + wait
 
 
 @dataclass(frozen=True)

@@ -191,9 +191,12 @@ def read_kartverket(
     )
     speed = profile.n1000_speeds(category, motorway)
     seconds = length * profile.length_factor / (speed / 3.6)
+    seconds_bw = seconds.copy()
     ids = gdf.index.to_numpy()
+    u, v = labels[:k], labels[k:]
     if ferry.any():
-        seconds[ferry] = profile.ferry.link_seconds(length[ferry], ids[ferry])
+        fw, bw = ferry_link_seconds(u, v, ferry, length, ids, profile.ferry)
+        seconds[ferry], seconds_bw[ferry] = fw, bw
     number = gdf["vegnummer"] if "vegnummer" in gdf else pd.Series(np.nan, index=gdf.index)
     medium = gdf["medium"] if "medium" in gdf else pd.Series(None, index=gdf.index)
     links = pd.DataFrame(
@@ -226,6 +229,33 @@ def read_kartverket(
         keep=keep,
         t0=t0,
     )
+
+
+def ferry_link_seconds(u, v, ferry, length_m, link_ids, model, duration_s=None):
+    """Directed times of ferry links, with the wait charged once per crossing.
+
+    Generalised data split one crossing into several links where the route bends or calls at
+    sea (N1000: 65 such nodes). The wait is charged on boarding only: when a link is entered
+    from a terminal, i.e. a node that touches a road link or ends the ferry line; nodes
+    joining ferry links only, out at sea, add no second wait.
+
+    Returns
+    -------
+    (seconds u->v, seconds v->u) for the ferry links, in their order.
+    """
+    road_nodes = np.zeros(int(max(u.max(), v.max())) + 1, dtype=bool)
+    road_nodes[u[~ferry]] = True
+    road_nodes[v[~ferry]] = True
+    deg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=road_nodes.shape[0])
+    terminal = road_nodes | (deg == 1)
+    crossing, wait = model.crossing_and_wait(
+        length_m[ferry], link_ids[ferry], None if duration_s is None else duration_s[ferry]
+    )
+    closed = ~np.isfinite(wait)
+    wait = np.where(closed, 0.0, wait)
+    fw = crossing + np.where(terminal[u[ferry]], wait, 0.0)
+    bw = crossing + np.where(terminal[v[ferry]], wait, 0.0)
+    return np.where(closed, np.inf, fw), np.where(closed, np.inf, bw)
 
 
 NVDB_ONEWAY = {"B": (True, True), "FT": (True, False), "TF": (False, True), "N": (False, False)}
