@@ -62,6 +62,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_main_job(args)
 
 
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from smaby_geo.pipeline import run_scenario_job
+
+    return run_scenario_job(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``smaby-geo``."""
     p = argparse.ArgumentParser(
@@ -104,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="also delineate labour-market regions (modelled flows) for the kommuner of the run",
     )
     r.set_defaults(func=_cmd_run)
+
+    sc = sub.add_parser("scenario", help="compare a corridor/service scenario with the base")
+    sc.add_argument("file", help="scenario YAML file (see scenarios/)")
+    sc.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
+    sc.add_argument("--services", default="hospital,court,police,study_centre")
+    sc.add_argument("--grid", choices=["250m", "1km"], default="250m")
+    sc.add_argument("--out", default=None, help="output folder (default data/processed)")
+    sc.add_argument("--buffer-km", type=float, default=100.0)
+    sc.add_argument("--no-map", action="store_true")
+    sc.add_argument(
+        "--no-regions", action="store_true", help="skip the labour-market region comparison"
+    )
+    sc.set_defaults(func=_cmd_scenario)
 
     n = sub.add_parser("network", help="build a road network and print its summary")
     n.add_argument("--source", default="n1000", choices=["n1000", "n2000", "nvdb", "osm"])

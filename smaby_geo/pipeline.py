@@ -357,3 +357,128 @@ def _write_regions(
             io.write_text(m.get_root().render(), out_dir / f"map_regions_{method}_{slug}.html")
         )
     return written
+
+
+def run_scenario_job(args: argparse.Namespace) -> int:
+    """Run ``smaby-geo scenario FILE``: base vs scenario, tables, maps and a report."""
+    import html as _html
+
+    from smaby_geo.analysis.scenarios import compare, read_scenario
+    from smaby_geo.network.scenario import apply_scenario, apply_service_edits
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import map_difference, map_minutes
+
+    t_all = time.perf_counter()
+    sc = read_scenario(args.file)
+    stages = _Stages()
+    services = tuple(s.strip() for s in args.services.split(",") if s.strip())
+    res = run_travel_times(
+        region=args.region,
+        services=services,
+        grid=args.grid,
+        buffer_km=args.buffer_km,
+        stages=stages,
+    )
+    base, cells0 = res["network"], res["cells"]
+    with stages("scenario network"):
+        scen_net = apply_scenario(base, sc)
+        sv1 = apply_service_edits(res["services"], sc)
+    with stages("compare"):
+        cmp = compare(
+            base,
+            scen_net,
+            cells0,
+            res["services"],
+            sv1,
+            types=list(services),
+            base_table=cells0,
+            kommuner=res["kommuner"],
+            regions=not args.no_regions,
+        )
+    out_dir = (
+        Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+    ) / _slug(sc.name)
+    meta = {
+        "tool": f"smaby_geo {__version__}",
+        "scenario": sc.name,
+        "description": sc.description,
+        "region": res["region_name"],
+        "grid": args.grid,
+        "edits": base.report.get("scenario") or scen_net.report.get("scenario"),
+        "attribution": cells0.attrs["attribution"],
+        "note": cells0.attrs["note"],
+        "units": "minutes; delta = scenario - base (negative = faster)",
+    }
+    written: list[Path] = []
+    with stages("outputs"):
+        cells = cmp["cells"].copy()
+        cells.index = cells.index.astype(str)
+        written.append(io.write_geoparquet(cells, out_dir / "cells_delta.parquet", meta))
+        for name in ("summary", "kommuner", "thresholds", "catchments"):
+            written.append(io.write_csv(cmp[name], out_dir / f"{name}.csv", index=False))
+        if "regions" in cmp:
+            written.append(
+                io.write_csv(cmp["regions"], out_dir / "regions_changed.csv", index=False)
+            )
+        maps = []
+        if not args.no_map:
+            for t in services:
+                m = map_difference(
+                    cmp["cells"],
+                    t,
+                    attribution=meta["attribution"],
+                    note=meta["note"],
+                    title=f"{sc.name}: change in minutes to the nearest {t.replace('_', ' ')}",
+                )
+                maps.append(io.write_text(m.get_root().render(), out_dir / f"map_delta_{t}.html"))
+            t = services[0]
+            for label, table, sv in (
+                ("base", cmp["base_table"], res["services"]),
+                ("scenario", cmp["scenario_table"], sv1),
+            ):
+                m = map_minutes(
+                    table, t, services=sv, title=f"{sc.name} ({label}): minutes to the nearest {t}"
+                )
+                maps.append(io.write_text(m.get_root().render(), out_dir / f"map_{label}_{t}.html"))
+        written += maps
+        benefit = cmp.get("benefit", {})
+        report = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>{_html.escape(sc.name)}</title><style>body{{font:14px sans-serif;max-width:960px;
+margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;
+padding:2px 6px;text-align:right}}</style></head><body>
+<h1>Scenario: {_html.escape(sc.name)}</h1><p>{_html.escape(sc.description)}</p>
+<p>Region: {_html.escape(res["region_name"])}, {len(cells0):,} grid cells ({args.grid}),
+{int(cells0["population"].sum()):,} people. Edits: {_html.escape(str(meta["edits"]))}</p>
+<h2>Per service type</h2>{cmp["summary"].to_html(index=False, float_format="%.2f")}
+<h2>People crossing thresholds</h2>{cmp["thresholds"].to_html(index=False)}
+<h2>Catchment changes</h2>{cmp["catchments"].to_html(index=False)}
+<h2>Labour-market regions (BA rules, modelled flows)</h2>
+<p>{len(cmp.get("regions", [])) if "regions" in cmp else "not computed"} kommuner change
+region. Consumer benefit (rule of half): {benefit.get("person_minutes_per_day", float("nan")):,.0f}
+person-minutes per day ({_html.escape(benefit.get("note", ""))}).</p>
+<h2>Maps</h2><ul>{"".join(f'<li><a href="{p.name}">{p.name}</a></li>' for p in maps)}</ul>
+<p><small>{_html.escape(meta["note"])}<br>Data: {_html.escape(meta["attribution"])}</small></p>
+</body></html>"""
+        written.append(io.write_text(report, out_dir / "report.html"))
+    stages.bar.close()
+    meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
+    written.append(io.write_json(meta, out_dir / "run.json"))
+    print(f"Scenario {sc.name}: {sc.description}")
+    print(f"Edits: {scen_net.report['scenario']['edits']}")
+    print(cmp["summary"].to_string(index=False))
+    print(cmp["thresholds"].to_string(index=False))
+    if "benefit" in cmp:
+        print(
+            f"Kommuner changing BA region: {len(cmp['regions'])}; rule-of-half benefit "
+            f"{cmp['benefit']['person_minutes_per_day']:,.0f} person-minutes/day"
+        )
+    print("\nOutputs:")
+    for w in written:
+        print(f"  {w}")
+    print(
+        "\nStage timings (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items())
+        + f"; total {time.perf_counter() - t_all:.2f}"
+    )
+    print(f"Data: {meta['attribution']}")
+    return 0

@@ -298,10 +298,16 @@ def test_kartverket_layer_without_drivable_links():
 def test_ferry_split_into_segments_charges_one_wait():
     # road - ferry - ferry - ferry - road: one crossing drawn as three links (as N1000 does)
     g = lines(
-        [[(0, 0), (1000, 0)], [(1000, 0), (1000, 5500)], [(1000, 5500), (1000, 11000)],
-         [(1000, 11000), (1000, 22000)], [(1000, 22000), (2000, 22000)]],
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 5500)],
+            [(1000, 5500), (1000, 11000)],
+            [(1000, 11000), (1000, 22000)],
+            [(1000, 22000), (2000, 22000)],
+        ],
         typeVeg=["enkelBilveg", "bilferje", "bilferje", "bilferje", "enkelBilveg"],
-        vegkategori=["E", "E", "E", "E", "E"], vegnummer=[39.0] * 5,
+        vegkategori=["E", "E", "E", "E", "E"],
+        vegnummer=[39.0] * 5,
     )
     net = read_kartverket(g)
     d = one_to_all(net, 0)

@@ -378,3 +378,113 @@ def map_regions(
     m.get_root().html.add_child(folium.Element(legend))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+DELTA_BINS: tuple[float, ...] = (-np.inf, -30, -15, -5, -1, -0.05, 0.05, 1, 5, 15, 30, np.inf)
+DELTA_COLOURS: tuple[str, ...] = (
+    "#053061",
+    "#2166ac",
+    "#4393c3",
+    "#92c5de",
+    "#d1e5f0",
+    "#f7f7f7",
+    "#fddbc7",
+    "#f4a582",
+    "#d6604d",
+    "#b2182b",
+    "#67001f",
+)
+
+
+def map_difference(
+    cells: gpd.GeoDataFrame,
+    service_type: str,
+    *,
+    title: str | None = None,
+    attribution: str = "",
+    note: str = "",
+    max_cells: int = MAX_CELLS_ON_MAP,
+) -> folium.Map:
+    """Map the change in minutes per cell (blue faster, red slower); unchanged cells omitted.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        ``compare(...)["cells"]`` with ``<type>_delta``.
+    service_type : str
+    title, attribution, note : str
+    max_cells : int
+        At most this many changed cells are drawn (the largest changes first).
+
+    Returns
+    -------
+    folium.Map
+        A map saying "no change" when nothing changed (never a blank page).
+    """
+    col = f"{service_type}_delta"
+    if col not in cells.columns:
+        raise ValueError(f"cells have no {col!r}")
+    d = cells[col].to_numpy(float)
+    changed = np.abs(d) > 0.05
+    sel = cells.loc[changed].copy()
+    if len(sel) > max_cells:
+        sel = sel.iloc[np.argsort(-np.abs(sel[col].to_numpy()))[:max_cells]]
+    base = cells if len(sel) == 0 else sel
+    wgs = base.to_crs("EPSG:4326")
+    minx, miny, maxx, maxy = wgs.total_bounds
+    m = folium.Map(tiles=None, control_scale=True)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.TileLayer(
+        "OpenStreetMap",
+        name="OpenStreetMap (online)",
+        attr="© OpenStreetMap contributors",
+        show=False,
+    ).add_to(m)
+    title = title or f"Change in minutes to the nearest {service_type.replace('_', ' ')}"
+    if len(sel):
+        if {"x_sw", "y_sw", "cell_size_m"} <= set(sel.columns):
+            x0, y0 = sel["x_sw"].to_numpy(float), sel["y_sw"].to_numpy(float)
+            s = sel["cell_size_m"].to_numpy(float)
+            sel["geometry"] = shapely.box(x0, y0, x0 + s, y0 + s)
+        sel = gpd.GeoDataFrame(sel, geometry="geometry", crs=cells.crs).to_crs("EPSG:4326")
+        idx = np.clip(
+            np.searchsorted(DELTA_BINS, sel[col].to_numpy(), side="right") - 1,
+            0,
+            len(DELTA_COLOURS) - 1,
+        )
+        sel["fill"] = np.asarray(DELTA_COLOURS, dtype=object)[idx]
+        sel["change"] = sel[col].round(1).astype(str)
+        folium.GeoJson(
+            sel[["change", "population", "fill", "geometry"]],
+            name=f"Changed cells ({len(sel)})",
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "color": None,
+                "weight": 0,
+                "fillOpacity": 0.85,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["change", "population"], aliases=["Change (min)", "Population"]
+            ),
+        ).add_to(m)
+        status = f"{len(sel):,} cells changed"
+    else:
+        status = "No cell's travel time changed in this scenario."
+    rows = "".join(
+        f'<div><span style="background:{c}"></span>{DELTA_BINS[i]:g} to {DELTA_BINS[i + 1]:g}</div>'
+        for i, c in enumerate(DELTA_COLOURS)
+    )
+    m.get_root().html.add_child(
+        folium.Element(
+            f'<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+            f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
+            f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
+            f"<style>#smaby-legend span{{display:inline-block;width:14px;height:10px;"
+            f"margin-right:6px}}</style><div>{html.escape(status)}</div>{rows}"
+            f'<div style="margin-top:6px;color:#444">{html.escape(note)}</div>'
+            f'<div class="smaby-attribution" style="color:#444">Data: {html.escape(attribution)}'
+            f"</div></div>"
+        )
+    )
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m

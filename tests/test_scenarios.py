@@ -1,0 +1,182 @@
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from smaby_geo.analysis.scenarios import ScenarioFileError, compare, read_scenario
+from smaby_geo.analysis.traveltimes import travel_times
+from smaby_geo.network.scenario import (
+    CloseFacility,
+    FerryHeadway,
+    NewLink,
+    ReplaceFerry,
+    Scenario,
+    Upgrade,
+    apply_scenario,
+    apply_service_edits,
+    parse_road_number,
+)
+from smaby_geo.pipeline import select_region
+from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.services import load_services
+from smaby_geo.routing import route
+
+SCEN = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def grid1km():
+    return read_population_grid("1km")
+
+
+def _tt(net, cells, svc, types):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return travel_times(net, cells, svc, types=types)
+
+
+def test_road_numbers():
+    assert parse_road_number("rv 3") == "Rv3"
+    assert parse_road_number("E 39") == "E39"
+    assert parse_road_number("fv. 30") == "Fv30"
+    with pytest.raises(ValueError, match="not understood"):
+        parse_road_number("motorway 1")
+
+
+def test_replacing_a_ferry_never_makes_any_time_longer(n1000, grid1km):
+    sc = read_scenario(SCEN / "e39_hordfast.yaml")
+    scen = apply_scenario(n1000, sc)
+    edited = scen.report["scenario"]["edits"][0]["links"]
+    assert sorted(edited) == [14246, 14254, 14257]  # the whole crossing
+    assert n1000.links.set_index("link_id").loc[14257, "ferry"]  # base untouched
+    svc = load_services()
+    types = ["hospital", "court", "police", "study_centre"]
+    r = compare(n1000, scen, grid1km, svc, types=types, regions=False)
+    for t in types:
+        d = r["cells"][f"{t}_delta"].to_numpy()
+        assert (d <= 1e-9).all()
+    assert r["summary"].set_index("service_type").loc["hospital", "population_faster"] > 10000
+
+
+def test_closing_a_facility_never_makes_any_time_shorter(n1000, grid1km):
+    svc = load_services(["hospital"])
+    sc = read_scenario(SCEN / "close_tynset_hospital.yaml")
+    sv1 = apply_service_edits(svc, sc)
+    assert len(sv1) == len(svc) - 1
+    r = compare(
+        n1000, apply_scenario(n1000, sc), grid1km, svc, sv1, types=["hospital"], regions=False
+    )
+    d = r["cells"]["hospital_delta"].to_numpy()
+    assert (d >= -1e-9).all() and (d > 0).any()
+    assert r["catchments"]["population_changed"].iloc[0] > 0
+
+
+def test_upgrade_only_changes_origins_whose_paths_use_it(n1000):
+    kom = read_kommuner()
+    sel = select_region(kom, "Innlandet")
+    cells = read_population_grid("1km", kommuner=kom)
+    cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
+    svc = load_services(["hospital"])
+    sc = Scenario("rv3", [Upgrade(road="Rv3", speed_kmh=90)])
+    scen = apply_scenario(n1000, sc)
+    up = set(scen.report["scenario"]["edits"][0]["links"])
+    t0, t1 = _tt(n1000, cells, svc, ["hospital"]), _tt(scen, cells, svc, ["hospital"])
+    d = t1["hospital_minutes"].to_numpy() - t0["hospital_minutes"].to_numpy()
+    changed = np.flatnonzero(np.abs(d) > 1e-9)
+    assert len(changed) > 100 and (d[changed] < 0).all()
+    on, _ = scen.nearest_nodes(cells.geometry.x, cells.geometry.y)
+    site_xy = svc.set_index("service_id").geometry
+    rng = np.random.default_rng(0)
+    for i in rng.choice(changed, 25, replace=False):
+        p = site_xy[t1["hospital_site"].iloc[i]]
+        fn, _ = scen.nearest_nodes([p.x], [p.y])
+        r = route(scen, int(on[i]), int(fn[0]))
+        assert up & set(r["link_ids"]), "a faster origin must use an upgraded link"
+    # and unchanged origins keep their exact times
+    same = np.abs(d) <= 1e-9
+    assert np.array_equal(
+        np.isfinite(t0["hospital_minutes"])[same], np.isfinite(t1["hospital_minutes"])[same]
+    )
+
+
+def test_new_link_and_headway(n1000):
+    # a tunnel between Tynset and Alvdal place points and a faster E39 ferry
+    sc = Scenario(
+        "t",
+        [
+            NewLink(start=(280276, 6908756), end=(286337, 6884186), speed_kmh=90, max_snap_m=5000),
+            FerryHeadway(link_id=14257, headway_min=20),
+        ],
+    )
+    scen = apply_scenario(n1000, sc)
+    assert scen.n_edges == n1000.n_edges + 2
+    lk = scen.links.set_index("link_id")
+    base = n1000.links.set_index("link_id")
+    for lid in (14246, 14257, 14254):  # the crossing gets the new wait once
+        assert lk.loc[lid, "seconds_fw"] <= base.loc[lid, "seconds_fw"]
+    diff = (
+        base.loc[[14246, 14257, 14254], ["seconds_fw", "seconds_bw"]].sum()
+        - lk.loc[[14246, 14257, 14254], ["seconds_fw", "seconds_bw"]].sum()
+    )
+    assert np.allclose(diff.to_numpy(), (30 - 10) * 60)
+
+
+def test_bad_edits(n1000):
+    with pytest.raises(ValueError, match=r"closest: \['Rv3"):
+        apply_scenario(n1000, Scenario("x", [Upgrade(road="Rv333", speed_kmh=90)]))
+    with pytest.raises(ValueError, match="from the network"):
+        apply_scenario(
+            n1000, Scenario("x", [NewLink(start=(500000, 6000000), end=(280276, 6908756))])
+        )
+    with pytest.raises(ValueError, match="not a ferry link"):
+        apply_scenario(n1000, Scenario("x", [ReplaceFerry(link_id=1)]))
+    svc = load_services(["hospital"])
+    with pytest.raises(ValueError, match="close matches"):
+        apply_service_edits(svc, Scenario("x", [CloseFacility(name="Tynset sjukehus")]))
+
+
+def test_yaml_unknown_key_names_key_and_line(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "name: x\nedits:\n  - upgrade: {road: Rv3, speed_kmh: 90}\n"
+        "  - replace_ferry:\n      link_id: 14257\n      sped_kmh: 80\n"
+    )
+    with pytest.raises(ScenarioFileError, match=r"line 6: unknown key 'sped_kmh'"):
+        read_scenario(f)
+    f.write_text("name: x\nedit:\n  - upgrade: {road: Rv3}\n")
+    with pytest.raises(ScenarioFileError, match=r"line 2: unknown key 'edit'"):
+        read_scenario(f)
+    f.write_text("name: x\nedits:\n  - widen: {road: Rv3}\n")
+    with pytest.raises(ScenarioFileError, match="unknown edit type 'widen'"):
+        read_scenario(f)
+
+
+def test_shipped_scenarios_read():
+    for f in sorted(SCEN.glob("*.yaml")):
+        sc = read_scenario(f)
+        assert sc.edits and sc.description
+
+
+def test_scenario_cli(tmp_path, capsys):
+    from smaby_geo.cli import main
+
+    rc = main(
+        [
+            "scenario",
+            str(SCEN / "e39_hordfast.yaml"),
+            "--region",
+            "Vestland",
+            "--grid",
+            "1km",
+            "--services",
+            "hospital,court",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 0
+    out = tmp_path / "e39_hordfast"
+    assert (out / "report.html").exists() and (out / "map_delta_hospital.html").exists()
+    assert "Kilde: SSB" in (out / "report.html").read_text()
+    assert "rule-of-half" in capsys.readouterr().out
