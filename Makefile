@@ -8,7 +8,7 @@ export SMABY_GEO_DATA_DIR ?= $(abspath ../shared/data)
 endif
 ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-run
 	$(BIN)/smaby-geo run $(ARGS)
 
-test: $(VENV)/.installed-dev
+# The browser check needs headless Chromium (Debian's package); installed when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser check"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	    >/dev/null 2>&1 || echo "could not install chromium (need root): tests/test_browser.py will fail"; }
+
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev

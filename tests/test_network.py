@@ -325,3 +325,16 @@ def test_n1000_e39_halhjem_sandvikvag_chain_has_one_wait(n1000):
     total_fw = lk["seconds_fw"].sum()
     total_bw = lk["seconds_bw"].sum()
     assert {round(total_fw - crossing), round(total_bw - crossing)} == {1800}
+
+
+def test_ferry_wait_only_when_boarding_at_a_terminal(n1000):
+    # link 13197 runs from a sea node (8807, three ferry links meet) to a road terminal
+    lk = n1000.links.set_index("link_id").loc[13197]
+    crossing = lk["length_m"] / (22 / 3.6)
+    ends = {lk["u"]: lk["seconds_bw"], lk["v"]: lk["seconds_fw"]}  # time arriving at node
+    lu, lv = n1000.links["u"].to_numpy(), n1000.links["v"].to_numpy()
+    road = ~n1000.links["ferry"].to_numpy()
+    touches_road = {x: bool((road & ((lu == x) | (lv == x))).any()) for x in ends}
+    for node, seconds_into in ends.items():
+        other_is_terminal = touches_road[[x for x in ends if x != node][0]]
+        assert seconds_into == pytest.approx(crossing + (1800 if other_is_terminal else 0))

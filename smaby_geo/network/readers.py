@@ -202,10 +202,10 @@ def read_kartverket(
     links = pd.DataFrame(
         {
             "link_id": ids,
-            "u": labels[:k],
-            "v": labels[k:],
+            "u": u,
+            "v": v,
             "seconds_fw": seconds,
-            "seconds_bw": seconds,
+            "seconds_bw": seconds_bw,
             "length_m": length,
             "category": category,
             "road_number": [

@@ -29,6 +29,7 @@ import shapely
 
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork, build_network
 from smaby_geo.network.profile import CarProfile
+from smaby_geo.network.readers import ferry_link_seconds
 
 _ROAD = re.compile(r"^\s*(E|RV|FV|KV|PV)\s*\.?\s*(\d+)\s*$", re.IGNORECASE)
 _PREFIX = {"E": "E", "RV": "Rv", "FV": "Fv", "KV": "Kv", "PV": "Pv"}
@@ -244,7 +245,9 @@ def apply_scenario(
         Base network with link geometry (Kartverket/OSM readers).
     scenario : Scenario
     profile : CarProfile, optional
-        Ferry model used to recompute a ferry link's time after a headway edit.
+        The profile the base was built with (default ``CarProfile()``); after ferry edits all
+        ferry links are recomputed with its ferry model, the new headways and the new
+        terminals (a node where a replaced crossing now lands becomes one).
 
     Returns
     -------
@@ -262,6 +265,7 @@ def apply_scenario(
     node_x, node_y = net.node_x.copy(), net.node_y.copy()
     touched: list[dict] = []
     new_rows = []
+    headways = dict(profile.ferry.headways_min)
     for e in scenario.network_edits:
         if isinstance(e, Upgrade):
             sel = _select_links(links, e)
@@ -301,16 +305,7 @@ def apply_scenario(
         elif isinstance(e, FerryHeadway):
             rows = _crossing_rows(links, _ferry_row(links, e.link_id, e.near))
             ids = links["link_id"].to_numpy()[rows]
-            length = links["length_m"].to_numpy(float)[rows]
-            base_c, _ = profile.ferry.crossing_and_wait(length, ids)
-            model = replace(profile.ferry, headways_min=dict.fromkeys(ids, e.headway_min))
-            crossing, wait = model.crossing_and_wait(length, ids)
-            for col in ("seconds_fw", "seconds_bw"):
-                old = links[col].to_numpy(float)[rows]
-                # the wait is charged where the base charged one (boarding at a terminal)
-                had_wait = np.isfinite(old) & (old > base_c + 1e-6)
-                new = crossing + np.where(had_wait | ~np.isfinite(wait), wait, 0.0)
-                links.iloc[rows, links.columns.get_loc(col)] = new
+            headways.update(dict.fromkeys(ids.tolist(), e.headway_min))
             touched.append({"edit": "ferry_headway", "links": ids.tolist()})
         elif isinstance(e, NewLink):
             if not (e.speed_kmh > 0):
@@ -344,6 +339,18 @@ def apply_scenario(
                 }
             )
             touched.append({"edit": "new_link", "links": [lid], "kind": e.kind})
+    if any(isinstance(e, ReplaceFerry | FerryHeadway) for e in scenario.network_edits):
+        # Recompute every remaining ferry link: a replaced crossing can turn a sea node into
+        # a terminal (a branch route now boards there), and headways change waits.
+        ferry = links["ferry"].to_numpy(dtype=bool)
+        if ferry.any():
+            fw, bw = ferry_link_seconds(
+                links["u"].to_numpy(), links["v"].to_numpy(), ferry,
+                links["length_m"].to_numpy(float), links["link_id"].to_numpy(),
+                replace(profile.ferry, headways_min=headways),
+            )
+            links.loc[ferry, "seconds_fw"] = fw
+            links.loc[ferry, "seconds_bw"] = bw
     if new_rows:
         add = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=NETWORK_CRS)
         links = pd.concat([links, add], ignore_index=True)

@@ -1,12 +1,19 @@
-"""Folium maps of travel times, with a legend and the data attribution on every map."""
+"""Folium maps that open anywhere, with a legend and the data attribution on every map.
+
+Maps are built with ``offlinefolium`` (the folium-offline package: folium 0.20 with Leaflet,
+jQuery, Bootstrap and the other web resources inlined), so a saved HTML file renders with no
+network. The base layer is drawn from the shipped fylke and kommune boundaries; OpenStreetMap
+tiles are an optional extra layer, off by default.
+"""
 
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
-import folium
 import geopandas as gpd
 import numpy as np
+import offlinefolium as folium
 import pandas as pd
 import shapely
 
@@ -23,6 +30,56 @@ MINUTE_COLOURS: tuple[str, ...] = (
 )
 NO_ROUTE_COLOUR = "#9e9e9e"
 MAX_CELLS_ON_MAP = 40_000
+
+
+BASE_ATTRIBUTION = "© Kartverket (fylke and kommune boundaries)"
+
+
+@lru_cache(maxsize=1)
+def _boundaries() -> tuple[str, str]:
+    """Fylke and kommune boundaries as GeoJSON strings (EPSG:4326, simplified)."""
+    from smaby_geo import datasets
+
+    fylker = gpd.read_file(datasets.locate_dataset("fylker_simplified"))
+    kommuner = gpd.read_file(datasets.locate_dataset("kommuner_simplified"))
+    fylker["geometry"] = fylker.geometry.simplify(0.003)
+    kommuner["geometry"] = kommuner.geometry.boundary.simplify(0.003)
+    return fylker[["geometry"]].to_json(), kommuner[["geometry"]].to_json()
+
+
+def new_map(bounds_wgs84) -> folium.Map:
+    """An offline map fitted to ``(minx, miny, maxx, maxy)`` with the boundary base layer.
+
+    The base layer (fylker as land, kommune borders) needs no network; OpenStreetMap tiles are
+    added as an optional layer, hidden by default.
+    """
+    minx, miny, maxx, maxy = bounds_wgs84
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    fylker, kommuner = _boundaries()
+    base = folium.FeatureGroup(name="Base: fylker and kommuner (offline)", control=True)
+    folium.GeoJson(
+        fylker,
+        style_function=lambda f: {
+            "fillColor": "#efe9dc",
+            "color": "#8c8c8c",
+            "weight": 1.0,
+            "fillOpacity": 1.0,
+        },
+        interactive=False,
+    ).add_to(base)
+    folium.GeoJson(
+        kommuner, style_function=lambda f: {"color": "#b5b5b5", "weight": 0.5}, interactive=False
+    ).add_to(base)
+    base.add_to(m)
+    folium.TileLayer(
+        "OpenStreetMap",
+        name="OpenStreetMap tiles (online)",
+        attr="© OpenStreetMap contributors",
+        show=False,
+        overlay=True,
+    ).add_to(m)
+    return m
 
 
 def minute_colour(minutes: np.ndarray) -> np.ndarray:
@@ -42,7 +99,7 @@ def _legend_html(title: str, attribution: str, note: str) -> str:
         rows.append(f'<div><span style="background:{c}"></span>{label}</div>')
     rows.append(f'<div><span style="background:{NO_ROUTE_COLOUR}"></span>no road/ferry route</div>')
     return f"""
-<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;
+<div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;
  background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;
  font:12px/1.4 sans-serif;max-width:330px">
  <b>{html.escape(title)}</b>
@@ -100,16 +157,7 @@ def map_minutes(
     attribution = table.attrs.get("attribution", "")
     note = table.attrs.get("note", "")
     title = title or f"Minutes by car to the nearest {service_type.replace('_', ' ')}"
-    wgs = table.to_crs("EPSG:4326")
-    minx, miny, maxx, maxy = wgs.total_bounds
-    m = folium.Map(tiles=None, control_scale=True)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.TileLayer(
-        "OpenStreetMap",
-        name="OpenStreetMap (online)",
-        attr="© OpenStreetMap contributors",
-        show=False,
-    ).add_to(m)
+    m = new_map(table.to_crs("EPSG:4326").total_bounds)
 
     if kommune_summary is not None and kommuner is not None:
         ks = kommune_summary[kommune_summary["service_type"] == service_type]
@@ -245,15 +293,7 @@ def map_catchments(
     c["median_min"] = c["median_minutes"].round(1) if "median_minutes" in c else None
     if "name" not in c:
         c["name"] = c["service_id"]
-    minx, miny, maxx, maxy = c.total_bounds
-    m = folium.Map(tiles=None, control_scale=True)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.TileLayer(
-        "OpenStreetMap",
-        name="OpenStreetMap (online)",
-        attr="© OpenStreetMap contributors",
-        show=False,
-    ).add_to(m)
+    m = new_map(c.total_bounds)
     folium.GeoJson(
         c[["service_id", "name", "population", "median_min", "fill", "geometry"]],
         name=f"Catchments ({len(c)})",
@@ -294,7 +334,7 @@ def map_catchments(
             ).add_to(fg)
         fg.add_to(m)
     legend = (
-        f'<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+        f'<div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;'
         f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
         f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
         f"<div>Each colour is the area whose residents are nearest (by car time) to one "
@@ -343,15 +383,7 @@ def map_regions(
         if col not in p:
             p[col] = np.nan
     p["self_containment"] = p["self_containment"].round(3)
-    minx, miny, maxx, maxy = p.total_bounds
-    m = folium.Map(tiles=None, control_scale=True)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.TileLayer(
-        "OpenStreetMap",
-        name="OpenStreetMap (online)",
-        attr="© OpenStreetMap contributors",
-        show=False,
-    ).add_to(m)
+    m = new_map(p.total_bounds)
     folium.GeoJson(
         p[["centre_name", "n_kommuner", "population", "self_containment", "fill", "geometry"]],
         name=f"Labour-market regions ({len(p)})",
@@ -368,7 +400,7 @@ def map_regions(
     ).add_to(m)
     title = title or f"Labour-market regions ({len(p)})"
     legend = (
-        f'<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+        f'<div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;'
         f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
         f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
         f'<div style="margin-top:6px;color:#444">{html.escape(note)}</div>'
@@ -430,16 +462,7 @@ def map_difference(
     if len(sel) > max_cells:
         sel = sel.iloc[np.argsort(-np.abs(sel[col].to_numpy()))[:max_cells]]
     base = cells if len(sel) == 0 else sel
-    wgs = base.to_crs("EPSG:4326")
-    minx, miny, maxx, maxy = wgs.total_bounds
-    m = folium.Map(tiles=None, control_scale=True)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.TileLayer(
-        "OpenStreetMap",
-        name="OpenStreetMap (online)",
-        attr="© OpenStreetMap contributors",
-        show=False,
-    ).add_to(m)
+    m = new_map(base.to_crs("EPSG:4326").total_bounds)
     title = title or f"Change in minutes to the nearest {service_type.replace('_', ' ')}"
     if len(sel):
         if {"x_sw", "y_sw", "cell_size_m"} <= set(sel.columns):
@@ -476,7 +499,7 @@ def map_difference(
     )
     m.get_root().html.add_child(
         folium.Element(
-            f'<div id="smaby-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+            f'<div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;'
             f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
             f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
             f"<style>#smaby-legend span{{display:inline-block;width:14px;height:10px;"

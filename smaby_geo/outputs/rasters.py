@@ -95,7 +95,7 @@ def minutes_raster(
     shape = (int(rows.max()) + 1, int(cols.max()) + 1)
     flat = rows * shape[1] + cols
     w = np.where(ok, np.maximum(p, 1e-9), 0.0)
-    num = np.bincount(flat[ok], weights=(w * m)[ok], minlength=shape[0] * shape[1])
+    num = np.bincount(flat[ok], weights=w[ok] * m[ok], minlength=shape[0] * shape[1])
     den = np.bincount(flat[ok], weights=w[ok], minlength=shape[0] * shape[1])
     data = np.full(shape[0] * shape[1], NODATA, dtype=np.float32)
     has = den > 0

@@ -1,0 +1,204 @@
+"""Write (and with --execute, run) the three user notebooks from the cells below.
+
+Run: ``python notebooks/build_notebooks.py --execute`` (needs the dev extra and the data
+folder, e.g. ``SMABY_GEO_DATA_DIR=../shared/data``). The tests execute the committed
+notebooks the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+COUNTY = [
+    ("md", """# Hospital and police catchments in Innlandet — for county planners
+
+Which places does each hospital and police location serve, how far do people drive, and
+which kommuner fall short of the police standard (90 % of residents within 45 min)?
+Data: Kartverket N1000 roads (© Kartverket), SSB 250 m population grid 2015 (Kilde: SSB),
+service lists shipped with smaby_geo. **The service lists are incomplete** — the verified
+hospital list has only 6 acute hospitals in or near Innlandet; we compare it with the list
+that adds the unverified hospital sites (Hamar, Elverum, Gjøvik, Kongsvinger …)."""),
+    ("code", """import warnings
+warnings.simplefilter("ignore")
+import smaby_geo
+from smaby_geo.pipeline import select_region
+from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.services import load_services
+from smaby_geo.network import clip_network
+from smaby_geo.analysis.traveltimes import travel_times, summarise
+from smaby_geo.analysis.catchments import catchments, coverage_curve
+from smaby_geo.analysis.accessibility import evaluate_preset
+
+kom = read_kommuner()
+innlandet = select_region(kom, "Innlandet")
+area = innlandet.geometry.union_all()
+net = clip_network(smaby_geo.load_network(), area.buffer(100_000))
+cells = read_population_grid("250m", kommuner=kom)
+cells = cells[cells["kommunenummer"].isin(innlandet["kommunenummer"])]
+print(f"{len(cells):,} populated 250 m cells, {cells['population'].sum():,} people")"""),
+    ("code", """verified = load_services(["hospital", "police"])
+with_candidates = load_services(["hospital", "police"], include_unverified_hospitals=True)
+print(verified.attrs["counts"], "|", with_candidates.attrs["counts"])
+t_ver = travel_times(net, cells, verified, types=["hospital", "police"])
+t_all = travel_times(net, cells, with_candidates, types=["hospital", "police"])
+for name, t in [("verified list", t_ver), ("with unverified sites", t_all)]:
+    cov = coverage_curve(t, "hospital", minutes=[30, 45, 60, 90]).set_index("minutes")["share"]
+    print(f"hospital, {name}: " + ", ".join(f"{m:g} min {s:.0%}" for m, s in cov.items()))"""),
+    ("code", """c = catchments(t_all, "hospital", with_candidates)
+c = c[c["population"] > 0].sort_values("population", ascending=False)
+c[["name", "population", "cells", "area_km2", "median_minutes", "max_minutes"]].round(1)"""),
+    ("code", """police = evaluate_preset(t_ver, "police_45min")
+below = police[~police["meets_standard"]].merge(
+    innlandet[["kommunenummer", "kommunenavn"]], on="kommunenummer")
+print(f"{len(below)} of {len(police)} kommuner have fewer than 90 % of residents within "
+      "45 min of a police location in the shipped (incomplete) list")
+below.sort_values("share_within")[["kommunenavn", "population", "share_within"]].head(10)"""),
+    ("code", """from smaby_geo.outputs.static import static_map
+from IPython.display import Image
+png = static_map(t_all, "hospital_minutes", "/tmp/innlandet_hospital.png",
+                 title="Minutes to the nearest hospital (incl. unverified sites), Innlandet",
+                 attribution=t_all.attrs["attribution"], kommuner=innlandet)
+Image(png, width=520)"""),
+    ("md", """**Reading it:** with only the verified list, Hamar/Elverum look 60–120 min from a
+hospital — an artefact of the incomplete list, not of the roads. Replace the service layer
+with an authoritative register before drawing conclusions."""),
+]
+
+TRANSPORT = [
+    ("md", """# A ferry becomes a bridge: E39 Halhjem–Sandvikvåg (Hordfast) — for transport planners
+
+We replace the E39 Bjørnafjorden ferry with a fixed link at 80 km/h and measure, for every
+populated 250 m cell in Vestland, the change in minutes to hospitals and court venues, the
+people crossing the 30/45/60/75/90-minute thresholds, and the rule-of-half benefit on
+modelled commuting. Data: © Kartverket, Kilde: SSB; service lists are incomplete."""),
+    ("code", """import warnings
+warnings.simplefilter("ignore")
+from pathlib import Path
+import smaby_geo
+from smaby_geo.pipeline import select_region
+from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.services import load_services
+from smaby_geo.network import clip_network
+from smaby_geo.network.scenario import apply_scenario
+from smaby_geo.analysis.scenarios import read_scenario, compare
+
+kom = read_kommuner()
+vestland = select_region(kom, "Vestland")
+net = clip_network(smaby_geo.load_network(), vestland.geometry.union_all().buffer(100_000))
+cells = read_population_grid("250m", kommuner=kom)
+cells = cells[cells["kommunenummer"].isin(vestland["kommunenummer"])]
+scenario_file = Path("..") / "scenarios" / "e39_hordfast.yaml"
+if not scenario_file.exists():
+    scenario_file = Path("scenarios") / "e39_hordfast.yaml"
+sc = read_scenario(scenario_file)
+print(sc.name, "-", sc.description)"""),
+    ("code", """scen = apply_scenario(net, sc)
+print(scen.report["scenario"])
+# The verified hospital list lacks Haukeland (Bergen): add the unverified sites, or Bergen
+# would look 70 minutes from a hospital and the bridge would seem to fix that.
+services = load_services(["hospital", "court"], include_unverified_hospitals=True)
+r = compare(net, scen, cells, services, types=["hospital", "court"], kommuner=vestland)
+r["summary"].round(2)"""),
+    ("code", """r["thresholds"].query("newly_within > 0 or newly_outside > 0")"""),
+    ("code", """names = vestland.set_index("kommunenummer")["kommunenavn"]
+k = r["kommuner"][r["kommuner"]["service_type"] == "hospital"].copy()
+k["kommune"] = k["kommunenummer"].map(names)
+k.sort_values("mean_change_minutes").head(8).round(2)"""),
+    ("code", """print(f"rule-of-half benefit: {r['benefit']['person_minutes_per_day']:,.0f} "
+      f"person-minutes per day ({r['benefit']['note']})")
+print(f"kommuner changing labour-market region: {len(r['regions'])}")"""),
+    ("code", """from smaby_geo.outputs.static import static_map
+from IPython.display import Image
+changed = r["cells"][r["cells"]["hospital_delta"].abs() > 0.05]
+png = static_map(changed, "hospital_delta", "/tmp/hordfast_delta.png", kind="delta",
+                 title="E39 Hordfast: change in minutes to the nearest hospital",
+                 attribution=r["base_table"].attrs["attribution"], kommuner=vestland)
+Image(png, width=520)"""),
+]
+
+ANALYST = [
+    ("md", """# Labour-market regions three ways — for analysts
+
+Bo- og arbeidsmarkedsregioner from modelled commuting (a doubly-constrained gravity model on
+N1000 car times between population-weighted kommune centres): the TØI 2019 BA rules, the
+Eurostat/Istat LMA algorithm and a plain 75-minute rule. Without SSB's commuting table
+(03321), residents stand in for workers and jobs — the outputs say so. Data: © Kartverket,
+Kilde: SSB."""),
+    ("code", """import warnings
+warnings.simplefilter("ignore")
+import numpy as np, pandas as pd
+import smaby_geo
+from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.analysis.regions import delineate_regions, LMAParameters
+
+net = smaby_geo.load_network()
+kom = read_kommuner()
+cells = read_population_grid("1km", kommuner=kom)
+results = {m: delineate_regions(net, cells, kom, method=m,
+                                lma_params=LMAParameters(1000, 0.6667, 10000, 0.75))
+           for m in ["ba", "lma", "time"]}
+print(results["ba"]["notes"])
+pd.DataFrame({m: {"regions": len(r["regions"]),
+                  "median self-containment": r["regions"]["self_containment"].median(),
+                  "largest region (people)": r["regions"]["population"].max()}
+              for m, r in results.items()}).round(3)"""),
+    ("code", """def same_region_share(a, b):
+    \"\"\"Share of kommune pairs on which two delineations agree (together or apart).\"\"\"
+    ra = a.set_index("kommunenummer")["region"]
+    rb = b.set_index("kommunenummer")["region"].reindex(ra.index)
+    A = ra.to_numpy()[:, None] == ra.to_numpy()[None, :]
+    B = rb.to_numpy()[:, None] == rb.to_numpy()[None, :]
+    iu = np.triu_indices(len(ra), 1)
+    return float((A[iu] == B[iu]).mean())
+
+pairs = [("ba", "lma"), ("ba", "time"), ("lma", "time")]
+{f"{a} vs {b}": round(same_region_share(results[a]["membership"], results[b]["membership"]), 4)
+ for a, b in pairs}"""),
+    ("code", """ba = results["ba"]["polygons"].sort_values("population", ascending=False)
+ba[["centre_name", "n_kommuner", "population", "self_containment"]].head(10).round(3)"""),
+    ("code", """from smaby_geo.outputs.static import static_map
+from IPython.display import Image
+png = static_map(results["ba"]["polygons"], "region", "/tmp/ba_regions.png", kind="category",
+                 title=f"BA regions from modelled flows ({len(results['ba']['regions'])})",
+                 attribution="© Kartverket | Kilde: SSB")
+Image(png, width=480)"""),
+]
+
+NOTEBOOKS = {
+    "county_planner_innlandet_catchments.ipynb": COUNTY,
+    "transport_planner_ferry_to_bridge.ipynb": TRANSPORT,
+    "analyst_labour_market_regions.ipynb": ANALYST,
+}
+
+
+def build(name: str, cells) -> nbformat.NotebookNode:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src)
+                for kind, src in cells]
+    return nb
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--execute", action="store_true")
+    args = p.parse_args()
+    for name, cells in NOTEBOOKS.items():
+        nb = build(name, cells)
+        if args.execute:
+            from nbclient import NotebookClient
+
+            NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(HERE)}}).execute()
+        nbformat.write(nb, HERE / name)
+        print("wrote", HERE / name)
+
+
+if __name__ == "__main__":
+    main()
