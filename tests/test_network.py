@@ -336,5 +336,5 @@ def test_ferry_wait_only_when_boarding_at_a_terminal(n1000):
     road = ~n1000.links["ferry"].to_numpy()
     touches_road = {x: bool((road & ((lu == x) | (lv == x))).any()) for x in ends}
     for node, seconds_into in ends.items():
-        other_is_terminal = touches_road[[x for x in ends if x != node][0]]
+        other_is_terminal = touches_road[next(x for x in ends if x != node)]
         assert seconds_into == pytest.approx(crossing + (1800 if other_is_terminal else 0))
