@@ -149,6 +149,27 @@ def run_travel_times(
     }
 
 
+def _print_footer(written: list[Path], stages: _Stages, t_all: float, attribution: str) -> None:
+    print("\nOutputs:")
+    for w in written:
+        print(f"  {w}")
+    print(
+        "\nStage timings (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items())
+        + f"; total {time.perf_counter() - t_all:.2f}"
+    )
+    print(f"Data: {attribution}")
+
+
+def parse_services(text: str) -> tuple[str, ...]:
+    """Parse ``--services`` (comma-separated); unknown types are an error listing the known."""
+    services = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in services if s not in SERVICE_TYPES]
+    if bad or not services:
+        raise ValueError(f"--services: unknown types {bad}; choose from {list(SERVICE_TYPES)}")
+    return services
+
+
 @contextmanager
 def _noop():
     yield
@@ -160,10 +181,7 @@ def run_main_job(args: argparse.Namespace) -> int:
     from smaby_geo.outputs.maps import map_minutes
 
     t_all = time.perf_counter()
-    services = tuple(s.strip() for s in args.services.split(",") if s.strip())
-    bad = [s for s in services if s not in SERVICE_TYPES]
-    if bad:
-        raise ValueError(f"--services: unknown types {bad}; choose from {list(SERVICE_TYPES)}")
+    services = parse_services(args.services)
     stages = _Stages()
     res = run_travel_times(
         region=args.region,
@@ -251,15 +269,7 @@ def run_main_job(args: argparse.Namespace) -> int:
         f"\nPeople in cells farther than 5 km from the network: {not_conn:,} "
         "(reported as unreachable, never attached)"
     )
-    print("\nOutputs:")
-    for w in written:
-        print(f"  {w}")
-    print(
-        "\nStage timings (s): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items())
-        + f"; total {time.perf_counter() - t_all:.2f}"
-    )
-    print(f"Data: {cells.attrs['attribution']}")
+    _print_footer(written, stages, t_all, cells.attrs["attribution"])
     return 0
 
 
@@ -371,7 +381,7 @@ def run_scenario_job(args: argparse.Namespace) -> int:
     t_all = time.perf_counter()
     sc = read_scenario(args.file)
     stages = _Stages()
-    services = tuple(s.strip() for s in args.services.split(",") if s.strip())
+    services = parse_services(args.services)
     res = run_travel_times(
         region=args.region,
         services=services,
@@ -472,13 +482,5 @@ person-minutes per day ({_html.escape(benefit.get("note", ""))}).</p>
             f"Kommuner changing BA region: {len(cmp['regions'])}; rule-of-half benefit "
             f"{cmp['benefit']['person_minutes_per_day']:,.0f} person-minutes/day"
         )
-    print("\nOutputs:")
-    for w in written:
-        print(f"  {w}")
-    print(
-        "\nStage timings (s): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items())
-        + f"; total {time.perf_counter() - t_all:.2f}"
-    )
-    print(f"Data: {meta['attribution']}")
+    _print_footer(written, stages, t_all, meta["attribution"])
     return 0

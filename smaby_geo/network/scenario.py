@@ -345,8 +345,11 @@ def apply_scenario(
         ferry = links["ferry"].to_numpy(dtype=bool)
         if ferry.any():
             fw, bw = ferry_link_seconds(
-                links["u"].to_numpy(), links["v"].to_numpy(), ferry,
-                links["length_m"].to_numpy(float), links["link_id"].to_numpy(),
+                links["u"].to_numpy(),
+                links["v"].to_numpy(),
+                ferry,
+                links["length_m"].to_numpy(float),
+                links["link_id"].to_numpy(),
                 replace(profile.ferry, headways_min=headways),
             )
             links.loc[ferry, "seconds_fw"] = fw

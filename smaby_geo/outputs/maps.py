@@ -91,24 +91,42 @@ def minute_colour(minutes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _legend_html(title: str, attribution: str, note: str) -> str:
-    rows = []
-    for i, c in enumerate(MINUTE_COLOURS):
-        lo, hi = MINUTE_BINS[i], MINUTE_BINS[i + 1]
-        label = f"{lo:g}–{hi:g} min" if np.isfinite(hi) else f"> {lo:g} min"
-        rows.append(f'<div><span style="background:{c}"></span>{label}</div>')
-    rows.append(f'<div><span style="background:{NO_ROUTE_COLOUR}"></span>no road/ferry route</div>')
-    return f"""
+def add_legend(m: folium.Map, title: str, body_html: str, note: str, attribution: str) -> None:
+    """Add the fixed legend box: title, body (swatches, text), the data note and attribution.
+
+    ``body_html`` is trusted markup built by this module; the texts are escaped.
+    """
+    m.get_root().html.add_child(
+        folium.Element(f"""
 <div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;
  background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;
  font:12px/1.4 sans-serif;max-width:330px">
  <b>{html.escape(title)}</b>
  <style>#smaby-legend span{{display:inline-block;width:14px;height:10px;margin-right:6px}}</style>
- {"".join(rows)}
+ {body_html}
  <div style="margin-top:6px;color:#444">{html.escape(note)}</div>
  <div class="smaby-attribution" style="margin-top:4px;color:#444">Data: {html.escape(attribution)}
  </div>
-</div>"""
+</div>""")
+    )
+    folium.LayerControl(collapsed=False).add_to(m)
+
+
+def _swatches(colours, labels) -> str:
+    return "".join(
+        f'<div><span style="background:{c}"></span>{html.escape(lab)}</div>'
+        for c, lab in zip(colours, labels, strict=True)
+    )
+
+
+def _minute_swatches() -> str:
+    labels = [
+        f"{MINUTE_BINS[i]:g}–{MINUTE_BINS[i + 1]:g} min"
+        if np.isfinite(MINUTE_BINS[i + 1])
+        else f"> {MINUTE_BINS[i]:g} min"
+        for i in range(len(MINUTE_COLOURS))
+    ]
+    return _swatches([*MINUTE_COLOURS, NO_ROUTE_COLOUR], [*labels, "no road/ferry route"])
 
 
 def map_minutes(
@@ -223,8 +241,7 @@ def map_minutes(
             ).add_to(fg)
         fg.add_to(m)
 
-    m.get_root().html.add_child(folium.Element(_legend_html(title, attribution, note)))
-    folium.LayerControl(collapsed=False).add_to(m)
+    add_legend(m, title, _minute_swatches(), note, attribution)
     return m
 
 
@@ -333,19 +350,14 @@ def map_catchments(
                 tooltip=html.escape(str(r.get("name", ""))),
             ).add_to(fg)
         fg.add_to(m)
-    legend = (
-        f'<div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;'
-        f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
-        f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
-        f"<div>Each colour is the area whose residents are nearest (by car time) to one "
-        f"site; lines are isochrones from populated cells.</div>"
-        f'<div style="margin-top:6px;color:#444">'
-        f"{html.escape(catchment_layer.attrs.get('note', ''))}</div>"
-        f'<div class="smaby-attribution" style="margin-top:4px;color:#444">Data: '
-        f"{html.escape(catchment_layer.attrs.get('attribution', ''))}</div></div>"
+    add_legend(
+        m,
+        title,
+        "<div>Each colour is the area whose residents are nearest (by car time) to one "
+        "site; lines are isochrones from populated cells.</div>",
+        catchment_layer.attrs.get("note", ""),
+        catchment_layer.attrs.get("attribution", ""),
     )
-    m.get_root().html.add_child(folium.Element(legend))
-    folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 
@@ -398,17 +410,13 @@ def map_regions(
             aliases=["Centre", "Kommuner", "Population", "Self-containment"],
         ),
     ).add_to(m)
-    title = title or f"Labour-market regions ({len(p)})"
-    legend = (
-        f'<div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;'
-        f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
-        f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
-        f'<div style="margin-top:6px;color:#444">{html.escape(note)}</div>'
-        f'<div class="smaby-attribution" style="margin-top:4px;color:#444">Data: '
-        f"{html.escape(attribution)}</div></div>"
+    add_legend(
+        m,
+        title or f"Labour-market regions ({len(p)})",
+        "<div>One colour per region; hover for its centre and figures.</div>",
+        note,
+        attribution,
     )
-    m.get_root().html.add_child(folium.Element(legend))
-    folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 
@@ -493,21 +501,12 @@ def map_difference(
         status = f"{len(sel):,} cells changed"
     else:
         status = "No cell's travel time changed in this scenario."
-    rows = "".join(
-        f'<div><span style="background:{c}"></span>{DELTA_BINS[i]:g} to {DELTA_BINS[i + 1]:g}</div>'
-        for i, c in enumerate(DELTA_COLOURS)
+    labels = [f"{DELTA_BINS[i]:g} to {DELTA_BINS[i + 1]:g} min" for i in range(len(DELTA_COLOURS))]
+    add_legend(
+        m,
+        title,
+        f"<div>{html.escape(status)}</div>" + _swatches(DELTA_COLOURS, labels),
+        note,
+        attribution,
     )
-    m.get_root().html.add_child(
-        folium.Element(
-            f'<div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;'
-            f"background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
-            f'font:12px/1.4 sans-serif;max-width:330px"><b>{html.escape(title)}</b>'
-            f"<style>#smaby-legend span{{display:inline-block;width:14px;height:10px;"
-            f"margin-right:6px}}</style><div>{html.escape(status)}</div>{rows}"
-            f'<div style="margin-top:6px;color:#444">{html.escape(note)}</div>'
-            f'<div class="smaby-attribution" style="color:#444">Data: {html.escape(attribution)}'
-            f"</div></div>"
-        )
-    )
-    folium.LayerControl(collapsed=False).add_to(m)
     return m

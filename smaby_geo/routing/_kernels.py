@@ -457,11 +457,13 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
     pv = np.empty(pcap, dtype=np.int32)
     pl = np.empty(pcap, dtype=np.int32)
     psize = 0
+    sc_u = np.empty(64, dtype=np.int64)
+    sc_x = np.empty(64, dtype=np.int64)
+    sc_w = np.empty(64)
     # first pass: simulate every node
     for v in range(n):
-        ed, in_u, in_w, out_x, out_w = _process(
+        (ed, _, _, in_u, in_w, out_x, out_w, sc_u, sc_x, sc_w, _) = _process(
             v,
-            True,
             o_start,
             o_len,
             o_pool,
@@ -481,6 +483,9 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             in_w,
             out_x,
             out_w,
+            sc_u,
+            sc_x,
+            sc_w,
             max_settled_sim,
         )
         prio[v] = ed
@@ -490,9 +495,8 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
         p, v, _, psize = _pop(pk, pv, pl, psize)
         if contracted[v] or p != float(prio[v]):
             continue
-        ed, in_u, in_w, out_x, out_w = _process(
+        (ed, _, _, in_u, in_w, out_x, out_w, sc_u, sc_x, sc_w, _) = _process(
             v,
-            True,
             o_start,
             o_len,
             o_pool,
@@ -512,6 +516,9 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             in_w,
             out_x,
             out_w,
+            sc_u,
+            sc_x,
+            sc_w,
             max_settled_sim,
         )
         newp = ed + deleted_nb[v]
@@ -521,8 +528,8 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
                 psize = _rebuild_pq(n, contracted, prio, pk, pv, pl)
             psize = _push(pk, pv, pl, psize, float(newp), v, 0)
             continue
-        # contract v for real: add shortcuts
-        n_in, n_out = _gather(
+        # contract v for real: the shortcuts needed with the larger witness limit
+        (_, n_in, n_out, in_u, in_w, out_x, out_w, sc_u, sc_x, sc_w, ns) = _process(
             v,
             o_start,
             o_len,
@@ -534,100 +541,57 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             e_dst,
             e_w,
             contracted,
+            wdist,
+            wtouch,
+            whk,
+            whv,
+            whl,
             in_u,
             in_w,
             out_x,
             out_w,
+            sc_u,
+            sc_x,
+            sc_w,
+            max_settled,
         )
-        in_u = _grow_i64(in_u, n_in)
-        in_w = _grow_f64(in_w, n_in)
-        out_x = _grow_i64(out_x, n_out)
-        out_w = _grow_f64(out_w, n_out)
-        n_in, n_out = _gather(
-            v,
-            o_start,
-            o_len,
-            o_pool,
-            i_start,
-            i_len,
-            i_pool,
-            e_src,
-            e_dst,
-            e_w,
-            contracted,
-            in_u,
-            in_w,
-            out_x,
-            out_w,
-        )
-        for a in range(n_in):
-            u = in_u[a]
-            limit = 0.0
-            for b in range(n_out):
-                if out_x[b] != u and in_w[a] + out_w[b] > limit:
-                    limit = in_w[a] + out_w[b]
-            nt = _witness(
-                u,
-                v,
-                limit,
-                max_settled,
-                o_start,
-                o_len,
-                o_pool,
-                e_dst,
-                e_w,
-                contracted,
-                wdist,
-                wtouch,
-                whk,
-                whv,
-                whl,
-            )
-            for b in range(n_out):
-                x = out_x[b]
-                if x == u:
-                    continue
-                via = in_w[a] + out_w[b]
-                if wdist[x] <= via:
-                    continue
-                # add or improve shortcut u->x
-                found = False
-                s = o_start[u]
-                for i in range(o_len[u]):
-                    e = o_pool[s + i]
-                    if e_dst[e] == x:
-                        found = True
-                        if e_w[e] > via:
-                            e_w[e] = via
-                        break
-                if not found:
-                    if ne == e_src.shape[0]:
-                        e_src = _grow_i64(e_src, ne + 1)
-                        e_dst = _grow_i64(e_dst, ne + 1)
-                        e_w = _grow_f64(e_w, ne + 1)
-                    e_src[ne] = u
-                    e_dst[ne] = x
-                    e_w[ne] = via
-                    o_pool, o_end = _list_append(o_start, o_len, o_cap, o_pool, o_end, u, ne)
-                    i_pool, i_end = _list_append(i_start, i_len, i_cap, i_pool, i_end, x, ne)
-                    ne += 1
-            for i in range(nt):
-                wdist[wtouch[i]] = INF
+        for q in range(ns):
+            u = sc_u[q]
+            x = sc_x[q]
+            via = sc_w[q]
+            found = False
+            s0 = o_start[u]
+            for i in range(o_len[u]):
+                e = o_pool[s0 + i]
+                if e_dst[e] == x:
+                    found = True
+                    if e_w[e] > via:
+                        e_w[e] = via
+                    break
+            if not found:
+                if ne == e_src.shape[0]:
+                    e_src = _grow_i64(e_src, ne + 1)
+                    e_dst = _grow_i64(e_dst, ne + 1)
+                    e_w = _grow_f64(e_w, ne + 1)
+                e_src[ne] = u
+                e_dst[ne] = x
+                e_w[ne] = via
+                o_pool, o_end = _list_append(o_start, o_len, o_cap, o_pool, o_end, u, ne)
+                i_pool, i_end = _list_append(i_start, i_len, i_cap, i_pool, i_end, x, ne)
+                ne += 1
         contracted[v] = True
         rank[v] = order
         order += 1
         # neighbours: one more contracted neighbour, new priority
-        for a in range(n_in):
-            deleted_nb[in_u[a]] += 1
-        for b in range(n_out):
-            deleted_nb[out_x[b]] += 1
+        for a in range(n_in + n_out):
+            u = in_u[a] if a < n_in else out_x[a - n_in]
+            deleted_nb[u] += 1
         for a in range(n_in + n_out):
             u = in_u[a] if a < n_in else out_x[a - n_in]
             if contracted[u]:
                 continue
-            ed, s_in_u, s_in_w, s_out_x, s_out_w = _process(
+            (ed, _, _, s_in_u, s_in_w, s_out_x, s_out_w, sc_u, sc_x, sc_w, _) = _process(
                 u,
-                True,
                 o_start,
                 o_len,
                 o_pool,
@@ -647,6 +611,9 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
                 s_in_w,
                 s_out_x,
                 s_out_w,
+                sc_u,
+                sc_x,
+                sc_w,
                 max_settled_sim,
             )
             np_ = ed + deleted_nb[u]
@@ -732,7 +699,6 @@ def _gather(
 @njit(cache=True)
 def _process(
     v,
-    simulate,
     o_start,
     o_len,
     o_pool,
@@ -752,9 +718,16 @@ def _process(
     in_w,
     out_x,
     out_w,
+    sc_u,
+    sc_x,
+    sc_w,
     max_settled,
 ):
-    """Edge difference of contracting ``v`` (shortcuts needed minus edges removed)."""
+    """Shortcuts needed to contract ``v`` (pairs u->x with no witness path).
+
+    Returns (edge difference, n_in, n_out, in/out arrays, shortcut arrays, n_shortcuts); the
+    arrays are returned because they may have grown.
+    """
     n_in, n_out = _gather(
         v,
         o_start,
@@ -794,7 +767,7 @@ def _process(
             out_x,
             out_w,
         )
-    shortcuts = 0
+    ns = 0
     for a in range(n_in):
         u = in_u[a]
         limit = 0.0
@@ -820,11 +793,19 @@ def _process(
         )
         for b in range(n_out):
             x = out_x[b]
-            if x != u and wdist[x] > in_w[a] + out_w[b]:
-                shortcuts += 1
+            via = in_w[a] + out_w[b]
+            if x != u and wdist[x] > via:
+                if ns == sc_u.shape[0]:
+                    sc_u = _grow_i64(sc_u, ns + 1)
+                    sc_x = _grow_i64(sc_x, ns + 1)
+                    sc_w = _grow_f64(sc_w, ns + 1)
+                sc_u[ns] = u
+                sc_x[ns] = x
+                sc_w[ns] = via
+                ns += 1
         for i in range(nt):
             wdist[wtouch[i]] = INF
-    return shortcuts - n_in - n_out, in_u, in_w, out_x, out_w
+    return (ns - n_in - n_out, n_in, n_out, in_u, in_w, out_x, out_w, sc_u, sc_x, sc_w, ns)
 
 
 @njit(cache=True)
