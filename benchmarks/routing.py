@@ -380,7 +380,7 @@ def main() -> None:
             indent=2,
         )
     )
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {Path(args.out).name}")
 
 
 if __name__ == "__main__":

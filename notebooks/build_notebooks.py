@@ -59,9 +59,10 @@ below = police[~police["meets_standard"]].merge(
 print(f"{len(below)} of {len(police)} kommuner have fewer than 90 % of residents within "
       "45 min of a police location in the shipped (incomplete) list")
 below.sort_values("share_within")[["kommunenavn", "population", "share_within"]].head(10)"""),
-    ("code", """from smaby_geo.outputs.static import static_map
+    ("code", """import os, tempfile
+from smaby_geo.outputs.static import static_map
 from IPython.display import Image
-png = static_map(t_all, "hospital_minutes", "/tmp/innlandet_hospital.png",
+png = static_map(t_all, "hospital_minutes", os.path.join(tempfile.gettempdir(), "innlandet_hospital.png"),
                  title="Minutes to the nearest hospital (incl. unverified sites), Innlandet",
                  attribution=t_all.attrs["attribution"], kommuner=innlandet)
 Image(png, width=520)"""),
@@ -113,10 +114,11 @@ k.sort_values("mean_change_minutes").head(8).round(2)"""),
     ("code", """print(f"rule-of-half benefit: {r['benefit']['person_minutes_per_day']:,.0f} "
       f"person-minutes per day ({r['benefit']['note']})")
 print(f"kommuner changing labour-market region: {len(r['regions'])}")"""),
-    ("code", """from smaby_geo.outputs.static import static_map
+    ("code", """import os, tempfile
+from smaby_geo.outputs.static import static_map
 from IPython.display import Image
 changed = r["cells"][r["cells"]["hospital_delta"].abs() > 0.05]
-png = static_map(changed, "hospital_delta", "/tmp/hordfast_delta.png", kind="delta",
+png = static_map(changed, "hospital_delta", os.path.join(tempfile.gettempdir(), "hordfast_delta.png"), kind="delta",
                  title="E39 Hordfast: change in minutes to the nearest hospital",
                  attribution=r["base_table"].attrs["attribution"], kommuner=vestland)
 Image(png, width=520)"""),
@@ -162,9 +164,10 @@ pairs = [("ba", "lma"), ("ba", "time"), ("lma", "time")]
  for a, b in pairs}"""),
     ("code", """ba = results["ba"]["polygons"].sort_values("population", ascending=False)
 ba[["centre_name", "n_kommuner", "population", "self_containment"]].head(10).round(3)"""),
-    ("code", """from smaby_geo.outputs.static import static_map
+    ("code", """import os, tempfile
+from smaby_geo.outputs.static import static_map
 from IPython.display import Image
-png = static_map(results["ba"]["polygons"], "region", "/tmp/ba_regions.png", kind="category",
+png = static_map(results["ba"]["polygons"], "region", os.path.join(tempfile.gettempdir(), "ba_regions.png"), kind="category",
                  title=f"BA regions from modelled flows ({len(results['ba']['regions'])})",
                  attribution="© Kartverket | Kilde: SSB")
 Image(png, width=480)"""),

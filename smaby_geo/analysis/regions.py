@@ -132,7 +132,7 @@ def read_commuting_table(
         persons = numeric[-1] if numeric else None
     if not residence or not work or not persons:
         raise ValueError(
-            f"commuting table: cannot find residence/work/persons columns in {cols}; pass "
+            f"commuting table: cannot find the residence, work and persons columns in {cols}; pass "
             "residence=, work=, persons="
         )
     out = pd.DataFrame(
