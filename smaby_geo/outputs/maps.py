@@ -82,6 +82,27 @@ def new_map(bounds_wgs84) -> folium.Map:
     return m
 
 
+def add_sites(
+    m: folium.Map, services, service_type: str, *, fill: str, edge: str, radius: int
+) -> None:
+    """Mark the sites of one service type (a layer named with their count), names as tooltips."""
+    if services is None or not len(services):
+        return
+    sv = services[services["service_type"] == service_type].to_crs("EPSG:4326")
+    fg = folium.FeatureGroup(name=f"{service_type} sites ({len(sv)})")
+    for _, r in sv.iterrows():
+        folium.CircleMarker(
+            [r.geometry.y, r.geometry.x],
+            radius=radius,
+            color=edge,
+            fill=True,
+            fill_color=fill,
+            fill_opacity=1.0,
+            tooltip=html.escape(str(r.get("name", ""))),
+        ).add_to(fg)
+    fg.add_to(m)
+
+
 def minute_colour(minutes: np.ndarray) -> np.ndarray:
     """Colour of each value by ``MINUTE_BINS`` (grey for inf/NaN)."""
     m = np.asarray(minutes, dtype=float)
@@ -226,20 +247,7 @@ def map_minutes(
             ),
         ).add_to(m)
 
-    if services is not None and len(services):
-        sv = services[services["service_type"] == service_type].to_crs("EPSG:4326")
-        fg = folium.FeatureGroup(name=f"{service_type} sites ({len(sv)})")
-        for _, r in sv.iterrows():
-            folium.CircleMarker(
-                [r.geometry.y, r.geometry.x],
-                radius=6,
-                color="#08306b",
-                fill=True,
-                fill_color="#2171b5",
-                fill_opacity=1.0,
-                tooltip=html.escape(str(r.get("name", ""))),
-            ).add_to(fg)
-        fg.add_to(m)
+    add_sites(m, services, service_type, fill="#2171b5", edge="#08306b", radius=6)
 
     add_legend(m, title, _minute_swatches(), note, attribution)
     return m
@@ -336,20 +344,7 @@ def map_catchments(
                 style_function=lambda f, col=col: {"color": col, "weight": 2, "fillOpacity": 0.0},
                 tooltip=f"within {r['minutes']:g} min",
             ).add_to(m)
-    if services is not None and len(services):
-        sv = services[services["service_type"] == stype].to_crs("EPSG:4326")
-        fg = folium.FeatureGroup(name=f"{stype} sites ({len(sv)})")
-        for _, r in sv.iterrows():
-            folium.CircleMarker(
-                [r.geometry.y, r.geometry.x],
-                radius=5,
-                color="#000",
-                fill=True,
-                fill_color="#fff",
-                fill_opacity=1.0,
-                tooltip=html.escape(str(r.get("name", ""))),
-            ).add_to(fg)
-        fg.add_to(m)
+    add_sites(m, services, stype, fill="#fff", edge="#000", radius=5)
     add_legend(
         m,
         title,
