@@ -252,7 +252,7 @@ class RoadNetwork:
         lines = [
             f"RoadNetwork from {s['source']}",
             f"  nodes {s['nodes']:,}  directed edges {s['edges']:,}  links {s['links']:,}",
-            f"  km total {s['km_total']:,.1f} (generalised geometry length, one way)",
+            f"  km total {s['km_total']:,.1f} (link geometry length, one way)",
             "  km by category: "
             + ", ".join(f"{k} {v:,.1f}" for k, v in s["km_by_category"].items()),
             f"  car-ferry links {s['ferry_links']}",

@@ -19,9 +19,10 @@ import numpy as np
 from smaby_geo.routing import _kernels as kern
 
 # Witness-search limits (settled nodes). Smaller is faster preprocessing with more shortcuts;
-# results stay exact either way. Measured on the 1M-node synthetic graph
-# (benchmarks/routing.py): 10/50 contracts in ~32 s with 2.55M shortcuts, 20/100 in ~41 s
-# with 2.53M, 50/500 in ~56 s with 2.53M; PHAST query times were within noise of each other.
+# results stay exact either way. Measured once on the 1M-node synthetic graph while choosing
+# them: 10/50 contracted in ~32 s with 2.55M shortcuts, 20/100 in ~41 s with 2.53M, 50/500 in
+# ~56 s with 2.53M; PHAST query times were within noise of each other. The current figure is
+# in benchmarks/README.md.
 WITNESS_SETTLED_SIMULATE = 10
 WITNESS_SETTLED_CONTRACT = 50
 
