@@ -206,14 +206,18 @@ def kommune_times(network, cells: gpd.GeoDataFrame) -> tuple[pd.DataFrame, gpd.G
     times : DataFrame (kommune x kommune) minutes; ``inf`` where there is no route.
     centres : GeoDataFrame from ``kommune_centres``.
     """
-    from smaby_geo.analysis.traveltimes import SERVICE_ACCESS, od_matrix
+    from smaby_geo.analysis.traveltimes import SERVICE_ACCESS
     from smaby_geo.places.snapping import snap_points
     from smaby_geo.routing.api import many_to_all
 
     centres = kommune_centres(cells)
-    m = od_matrix(network, centres, centres, access=SERVICE_ACCESS)
     sc = snap_points(network, centres.geometry.x, centres.geometry.y, SERVICE_ACCESS)
+    # one search per centre gives the time from every node to it: both the centre-to-centre
+    # matrix and the cells' internal times are read from these rows
     rows = many_to_all(network, np.maximum(sc.node, 0), direction="to")  # (K, n) seconds
+    cn = np.maximum(sc.node, 0)
+    between = sc.leg_seconds[:, None] + rows[:, cn].T + sc.leg_seconds[None, :]
+    between = np.where(sc.connected[:, None] & sc.connected[None, :], between, np.inf) / 60.0
     c = cells[cells["kommunenummer"].isin(centres.index)]
     so = snap_points(network, c.geometry.x.to_numpy(), c.geometry.y.to_numpy())
     k_idx = centres.index.get_indexer(c["kommunenummer"])
@@ -224,7 +228,7 @@ def kommune_times(network, cells: gpd.GeoDataFrame) -> tuple[pd.DataFrame, gpd.G
     num = np.bincount(k_idx[ok], weights=(p * sec)[ok], minlength=len(centres))
     den = np.bincount(k_idx[ok], weights=p[ok], minlength=len(centres))
     internal = np.where(den > 0, num / np.maximum(den, 1e-12) / 60.0, 0.0)
-    arr = m.to_numpy().copy()
+    arr = between
     np.fill_diagonal(arr, internal)
     return pd.DataFrame(arr, index=centres.index, columns=centres.index), centres
 

@@ -31,6 +31,27 @@ LINK_COLUMNS = (
 )
 
 
+def csr_indptr(rows: np.ndarray, n: int) -> np.ndarray:
+    """CSR row pointers (int64, length n + 1) for edges whose sorted source rows are ``rows``."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return indptr
+
+
+def reverse_arrays(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray):
+    """Reverse a CSR graph.
+
+    Returns
+    -------
+    (indptr, indices int32, weights, edge_ids): ``edge_ids`` gives, for each reverse edge, its
+    position in the forward arrays.
+    """
+    n = indptr.shape[0] - 1
+    src = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
+    order = np.argsort(indices, kind="stable")
+    return csr_indptr(indices, n), src[order], weights[order], order.astype(np.int64)
+
+
 @dataclass(eq=False)
 class RoadNetwork:
     """A directed road network in compressed sparse row (CSR) form.
@@ -95,15 +116,7 @@ class RoadNetwork:
 
         ``edge_ids`` gives, for each reverse edge, its position in the forward arrays.
         """
-        order = np.argsort(self.indices, kind="stable")
-        indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.indices, minlength=self.n_nodes), out=indptr[1:])
-        return (
-            indptr,
-            self.edge_source[order].astype(np.int32),
-            self.weights[order],
-            order.astype(np.int64),
-        )
+        return reverse_arrays(self.indptr, self.indices, self.weights)
 
     @cached_property
     def edges(self) -> pd.DataFrame:
@@ -354,8 +367,7 @@ def build_network(
         (~first).sum()
     )
     src, dst, w, row = src[first], dst[first], w[first], row[first]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    indptr = csr_indptr(src, n)
     report["build_seconds"] = report.get("build_seconds", 0.0) + (time.perf_counter() - t0)
     return RoadNetwork(
         indptr=indptr,

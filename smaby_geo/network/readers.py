@@ -231,6 +231,20 @@ def read_kartverket(
     )
 
 
+def ferry_terminals(u: np.ndarray, v: np.ndarray, ferry: np.ndarray) -> np.ndarray:
+    """Boolean per node: a ferry terminal, i.e. it touches a road link or ends a ferry line.
+
+    Nodes where only ferry links meet (two or more) lie out at sea: a crossing continues
+    through them without a new wait.
+    """
+    n = int(max(u.max(), v.max())) + 1
+    road_nodes = np.zeros(n, dtype=bool)
+    road_nodes[u[~ferry]] = True
+    road_nodes[v[~ferry]] = True
+    deg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=n)
+    return road_nodes | (deg == 1)
+
+
 def ferry_link_seconds(u, v, ferry, length_m, link_ids, model, duration_s=None):
     """Directed times of ferry links, with the wait charged once per crossing.
 
@@ -243,11 +257,7 @@ def ferry_link_seconds(u, v, ferry, length_m, link_ids, model, duration_s=None):
     -------
     (seconds u->v, seconds v->u) for the ferry links, in their order.
     """
-    road_nodes = np.zeros(int(max(u.max(), v.max())) + 1, dtype=bool)
-    road_nodes[u[~ferry]] = True
-    road_nodes[v[~ferry]] = True
-    deg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=road_nodes.shape[0])
-    terminal = road_nodes | (deg == 1)
+    terminal = ferry_terminals(u, v, ferry)
     crossing, wait = model.crossing_and_wait(
         length_m[ferry], link_ids[ferry], None if duration_s is None else duration_s[ferry]
     )

@@ -29,7 +29,7 @@ import shapely
 
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork, build_network
 from smaby_geo.network.profile import CarProfile
-from smaby_geo.network.readers import ferry_link_seconds
+from smaby_geo.network.readers import ferry_link_seconds, ferry_terminals
 
 _ROAD = re.compile(r"^\s*(E|RV|FV|KV|PV)\s*\.?\s*(\d+)\s*$", re.IGNORECASE)
 _PREFIX = {"E": "E", "RV": "Rv", "FV": "Fv", "KV": "Kv", "PV": "Pv"}
@@ -215,12 +215,7 @@ def _crossing_rows(links: pd.DataFrame, row: int) -> np.ndarray:
     rn = links["road_number"].to_numpy(dtype=object)
     same = ferry & (rn == rn[row]) if rn[row] is not None and not pd.isna(rn[row]) else ferry
     u, v = links["u"].to_numpy(), links["v"].to_numpy()
-    n = int(max(u.max(), v.max())) + 1
-    road = np.zeros(n, dtype=bool)
-    road[u[~ferry]] = True
-    road[v[~ferry]] = True
-    deg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=n)
-    sea = ~road & (deg >= 2)
+    sea = ~ferry_terminals(u, v, ferry)
     rows, todo = {row}, [row]
     while todo:
         r = todo.pop()

@@ -15,7 +15,8 @@ import geopandas as gpd
 import numpy as np
 import offlinefolium as folium
 import pandas as pd
-import shapely
+
+from smaby_geo.analysis.catchments import cell_squares
 
 # Minute classes and colours (light = near, dark = far); grey = no route.
 MINUTE_BINS: tuple[float, ...] = (0, 15, 30, 45, 60, 90, 120, np.inf)
@@ -80,6 +81,10 @@ def new_map(bounds_wgs84) -> folium.Map:
         overlay=True,
     ).add_to(m)
     return m
+
+
+def _is_grid(table) -> bool:
+    return {"x_sw", "y_sw", "cell_size_m"} <= set(table.columns)
 
 
 def add_sites(
@@ -223,10 +228,8 @@ def map_minutes(
         cells = table[[col, "population", "geometry"]].copy()
         name_col = f"{service_type}_name"
         cells["nearest"] = table[name_col].fillna("-") if name_col in table else "-"
-        if {"x_sw", "y_sw", "cell_size_m"} <= set(table.columns):
-            x0, y0 = table["x_sw"].to_numpy(float), table["y_sw"].to_numpy(float)
-            s = table["cell_size_m"].to_numpy(float)
-            cells["geometry"] = shapely.box(x0, y0, x0 + s, y0 + s)
+        if _is_grid(table):
+            cells["geometry"] = cell_squares(table)
         cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=table.crs).to_crs("EPSG:4326")
         cells["fill"] = minute_colour(cells[col].to_numpy())
         cells["minutes"] = cells[col].round(1).astype(str)
@@ -267,6 +270,30 @@ CATEGORY_COLOURS: tuple[str, ...] = (
     "#fb9a99",
     "#cab2d6",
 )
+
+
+def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    """Simplify (metres), reproject to EPSG:4326 and give each row its own ``fill`` colour."""
+    out = layer.copy()
+    out["geometry"] = out.geometry.simplify(simplify_m)
+    out = out.to_crs("EPSG:4326")
+    out["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(out))]
+    return out
+
+
+def _add_category_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) -> None:
+    """One GeoJson layer coloured by ``fill`` with a tooltip of ``fields``."""
+    folium.GeoJson(
+        layer[[*fields, "fill", "geometry"]],
+        name=name,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": edge,
+            "weight": weight,
+            "fillOpacity": opacity,
+        },
+        tooltip=folium.GeoJsonTooltip(fields, aliases=aliases),
+    ).add_to(m)
 
 
 def map_catchments(
@@ -312,26 +339,21 @@ def map_catchments(
     if simplify_m is None:
         b = c.total_bounds
         simplify_m = max(50.0, float(np.hypot(b[2] - b[0], b[3] - b[1])) / 2000.0)
-    c["geometry"] = c.geometry.simplify(simplify_m)
-    c = c.to_crs("EPSG:4326")
-    c["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(c))]
     c["median_min"] = c["median_minutes"].round(1) if "median_minutes" in c else None
     if "name" not in c:
         c["name"] = c["service_id"]
+    c = _category_colours(c, simplify_m)
     m = new_map(c.total_bounds)
-    folium.GeoJson(
-        c[["service_id", "name", "population", "median_min", "fill", "geometry"]],
-        name=f"Catchments ({len(c)})",
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": "#333",
-            "weight": 0.6,
-            "fillOpacity": 0.55,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            ["name", "population", "median_min"], aliases=["Site", "Population", "Median minutes"]
-        ),
-    ).add_to(m)
+    _add_category_layer(
+        m,
+        c,
+        f"Catchments ({len(c)})",
+        ["name", "population", "median_min"],
+        ["Site", "Population", "Median minutes"],
+        edge="#333",
+        weight=0.6,
+        opacity=0.55,
+    )
     if isochrone_layer is not None and len(isochrone_layer):
         iso = isochrone_layer.dropna(subset=["geometry"]).copy()
         iso["geometry"] = iso.geometry.simplify(simplify_m)
@@ -383,28 +405,22 @@ def map_regions(
     if not need <= set(polygons.columns):
         raise ValueError(f"region layer needs columns {sorted(need)}")
     p = polygons.copy()
-    p["geometry"] = p.geometry.simplify(500.0)
-    p = p.to_crs("EPSG:4326")
-    p["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(p))]
     for col in ("population", "self_containment"):
         if col not in p:
             p[col] = np.nan
     p["self_containment"] = p["self_containment"].round(3)
+    p = _category_colours(p, 500.0)
     m = new_map(p.total_bounds)
-    folium.GeoJson(
-        p[["centre_name", "n_kommuner", "population", "self_containment", "fill", "geometry"]],
-        name=f"Labour-market regions ({len(p)})",
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": "#222",
-            "weight": 0.8,
-            "fillOpacity": 0.6,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            ["centre_name", "n_kommuner", "population", "self_containment"],
-            aliases=["Centre", "Kommuner", "Population", "Self-containment"],
-        ),
-    ).add_to(m)
+    _add_category_layer(
+        m,
+        p,
+        f"Labour-market regions ({len(p)})",
+        ["centre_name", "n_kommuner", "population", "self_containment"],
+        ["Centre", "Kommuner", "Population", "Self-containment"],
+        edge="#222",
+        weight=0.8,
+        opacity=0.6,
+    )
     add_legend(
         m,
         title or f"Labour-market regions ({len(p)})",
@@ -468,10 +484,8 @@ def map_difference(
     m = new_map(base.to_crs("EPSG:4326").total_bounds)
     title = title or f"Change in minutes to the nearest {service_type.replace('_', ' ')}"
     if len(sel):
-        if {"x_sw", "y_sw", "cell_size_m"} <= set(sel.columns):
-            x0, y0 = sel["x_sw"].to_numpy(float), sel["y_sw"].to_numpy(float)
-            s = sel["cell_size_m"].to_numpy(float)
-            sel["geometry"] = shapely.box(x0, y0, x0 + s, y0 + s)
+        if _is_grid(sel):
+            sel["geometry"] = cell_squares(sel)
         sel = gpd.GeoDataFrame(sel, geometry="geometry", crs=cells.crs).to_crs("EPSG:4326")
         idx = np.clip(
             np.searchsorted(DELTA_BINS, sel[col].to_numpy(), side="right") - 1,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.core import RoadNetwork, reverse_arrays
 from smaby_geo.routing import _kernels as kern
 from smaby_geo.routing.ch import (
     ContractionHierarchy,
@@ -114,12 +114,8 @@ def _graph(net, direction: str) -> CSR:
 
 def reverse_csr(g: CSR) -> CSR:
     """Return the reverse graph of ``g``."""
-    n = g.n_nodes
-    src = np.repeat(np.arange(n, dtype=np.int32), np.diff(g.indptr))
-    order = np.argsort(g.indices, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(g.indices, minlength=n), out=indptr[1:])
-    return CSR(indptr, src[order], g.weights[order])
+    indptr, indices, weights, _ = reverse_arrays(g.indptr, g.indices, g.weights)
+    return CSR(indptr, indices, weights)
 
 
 def prepare(

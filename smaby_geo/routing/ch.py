@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from smaby_geo.network.core import csr_indptr
 from smaby_geo.routing import _kernels as kern
 
 # Witness-search limits (settled nodes). Smaller is faster preprocessing with more shortcuts;
@@ -36,9 +37,7 @@ def _csr_fingerprint(indptr, indices, weights) -> str:
 
 def _csr(keys, nbrs, w, n):
     order = np.argsort(keys, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n), out=ptr[1:])
-    return ptr, nbrs[order].astype(np.int32), w[order].astype(np.float64)
+    return csr_indptr(keys, n), nbrs[order].astype(np.int32), w[order].astype(np.float64)
 
 
 @dataclass(eq=False)
@@ -247,6 +246,4 @@ def permute_csr(indptr, indices, weights, order):
     new_src = pos[src]
     new_dst = pos[indices]
     o = np.lexsort((new_dst, new_src))
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(new_src, minlength=n), out=ptr[1:])
-    return ptr, new_dst[o].astype(np.int32), np.asarray(weights)[o], pos
+    return csr_indptr(new_src, n), new_dst[o].astype(np.int32), np.asarray(weights)[o], pos
