@@ -94,7 +94,7 @@ def _polygon(rings) -> shapely.Polygon:
 
 
 def _multipolygon(g) -> shapely.MultiPolygon:
-    """sf POLYGON (list of rings), MULTIPOLYGON (list of polygons) or empty, as a multipolygon."""
+    """An sf POLYGON (ring list), MULTIPOLYGON (polygon list) or empty, as a multipolygon."""
     if len(g) == 0:
         return shapely.MultiPolygon()
     if isinstance(g[0], np.ndarray):
@@ -112,7 +112,9 @@ def _geoms(values, kind: str, name: str) -> list:
     try:
         return [make(v) for v in values]
     except (TypeError, ValueError, IndexError) as exc:
-        raise ConversionError(f"{name}: geometry column is not {kind} coordinates ({exc})") from None
+        raise ConversionError(
+            f"{name}: geometry column is not {kind} coordinates ({exc})"
+        ) from None
 
 
 def _frame(df: pd.DataFrame, columns, geoms) -> gpd.GeoDataFrame:

@@ -370,6 +370,12 @@ def project_raw_dir() -> Path:
     return Path.cwd() / "data" / "raw"
 
 
+def data_dir() -> Path | None:
+    """Return the data folder ``$SMABY_GEO_DATA_DIR`` (looked in first, never written), or None."""
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env) if env else None
+
+
 def data_home() -> Path:
     """Return the folder fetched datasets are kept in.
 
@@ -426,9 +432,9 @@ def fetch_command(names) -> str:
 def find_local(name: str, raw_dir: str | os.PathLike | None = None) -> Path | None:
     """Return the local file of dataset ``name`` (data folder, then data home) or None."""
     ds = get_dataset(name)
-    env = os.environ.get(DATA_DIR_ENV)
-    if env and (Path(env) / ds.relpath).is_file():
-        return Path(env) / ds.relpath
+    env = data_dir()
+    if env is not None and (env / ds.relpath).is_file():
+        return env / ds.relpath
     home = Path(raw_dir) if raw_dir is not None else data_home()
     p = home / ds.relpath
     return p if p.is_file() else None
@@ -478,8 +484,10 @@ def locate_dataset(
     if found is not None:
         return found
     looked: list[str] = []
-    env = os.environ.get(DATA_DIR_ENV)
-    looked.append(f"${DATA_DIR_ENV} -> {Path(env) / ds.relpath}" if env else f"${DATA_DIR_ENV} (not set)")
+    env = data_dir()
+    looked.append(
+        f"${DATA_DIR_ENV} -> {env / ds.relpath}" if env else f"${DATA_DIR_ENV} (not set)"
+    )
     home = Path(raw_dir) if raw_dir is not None else data_home()
     looked.append(str(home / ds.relpath))
     if download and ds.url:

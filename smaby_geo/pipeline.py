@@ -23,7 +23,7 @@ from smaby_geo.analysis.traveltimes import summarise, travel_times
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.population import read_kommuner, read_population_grid
-from smaby_geo.places.services import SERVICE_TYPES, load_services
+from smaby_geo.places.services import SERVICE_TYPES, count_sites_used, load_services
 
 
 def select_region(kommuner: gpd.GeoDataFrame, region: str) -> gpd.GeoDataFrame:
@@ -107,7 +107,7 @@ def run_travel_times(
     buffer_km : float, default 100
         Buffer around the region, km.
     include_unverified_hospitals : bool, default False
-        Add the 35 hospital sites whose acute function is not verified.
+        Add the 3 hospital sites whose acute function is not verified.
 
     Returns
     -------
@@ -175,6 +175,27 @@ def _noop():
     yield
 
 
+def _ensure_run_data(services, args) -> None:
+    """Fetch the datasets the main job reads when they are not on this machine (says so)."""
+    from smaby_geo.fetch import ensure_datasets
+
+    names = ["n1000_roads", f"popgrid_{args.grid}", "kommuner"]
+    names += [_SERVICE_DATASET[t] for t in services]
+    if getattr(args, "include_unverified_hospitals", False) and "hospital" in services:
+        names.append("hospital_candidates")
+    if not getattr(args, "no_map", False):
+        names += ["fylker_simplified", "kommuner_simplified"]
+    ensure_datasets(names)
+
+
+_SERVICE_DATASET = {
+    "hospital": "hospitals",
+    "court": "courts",
+    "police": "police",
+    "study_centre": "study_centres",
+}
+
+
 def run_main_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo run``: compute, write outputs, print where they went and timings."""
     from smaby_geo.outputs import io
@@ -182,6 +203,7 @@ def run_main_job(args: argparse.Namespace) -> int:
 
     t_all = time.perf_counter()
     services = parse_services(args.services)
+    _ensure_run_data(services, args)
     stages = _Stages()
     res = run_travel_times(
         region=args.region,
@@ -194,6 +216,7 @@ def run_main_job(args: argparse.Namespace) -> int:
     cells, summary, net = res["cells"], res["summary"], res["network"]
     out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
     slug = _slug(res["region_name"]) + f"_{args.grid}"
+    left_out = list(cells.attrs.get("services_left_out", ()))
     meta = {
         "tool": f"smaby_geo {__version__}",
         "region": res["region_name"],
@@ -201,7 +224,9 @@ def run_main_job(args: argparse.Namespace) -> int:
         "network": net.source,
         "attribution": cells.attrs["attribution"],
         "note": cells.attrs["note"],
-        "service_sites": res["services"].attrs.get("counts"),
+        "service_sites": count_sites_used(res["services"], left_out),
+        "service_sites_left_out": left_out,
+        "service_duplicate_rows": list(res["services"].attrs.get("duplicates", ())),
         "units": "minutes by car, access legs included; inf = no road/ferry route",
     }
     written: list[Path] = []
@@ -242,9 +267,11 @@ def run_main_job(args: argparse.Namespace) -> int:
         f"{pop:,} people"
     )
     print(net.describe())
+    gone = f" ({len(left_out)} left out, too far from the network: see run_*.json)"
     print(
         "Service sites used: "
-        + ", ".join(f"{k} {v}" for k, v in res["services"]["service_type"].value_counts().items())
+        + ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items())
+        + (gone if left_out else "")
     )
     print(f"Note: {cells.attrs['note']}")
     print("\nPopulation-weighted minutes to the nearest site:")
