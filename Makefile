@@ -22,7 +22,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
+# Data live in the user cache (`smaby-geo data` says where); the first run fetches what it
+# needs from the pinned upstreams. Beside ../shared the files are copied from there instead
+# (sha256 checked), so `.venv/bin/smaby-geo run` by hand works afterwards with no variable set.
 demo: $(VENV)/.installed-run
+ifneq ($(wildcard ../shared/data),)
+	$(BIN)/smaby-geo data fetch --all --from ../shared/data >/dev/null
+endif
 	$(BIN)/smaby-geo run $(ARGS)
 
 # The browser check needs headless Chromium (Debian's package); installed when missing.

@@ -94,9 +94,12 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
         )
         return 2
     todo = list(datasets.DATASETS) if names is None else names
-    print(f"fetching {len(todo)} dataset(s) into {datasets.data_home()}", file=sys.stderr)
+    where = f" from {args.source_dir}" if args.source_dir else ""
+    print(f"fetching {len(todo)} dataset(s){where} into {datasets.data_home()}", file=sys.stderr)
     try:
-        got = fetch_datasets(todo, progressbar=True, force=args.force)
+        got = fetch_datasets(
+            todo, progressbar=True, force=args.force, source_dir=args.source_dir
+        )
     except datasets.DatasetFetchError as exc:
         print(f"smaby-geo data fetch: error: {exc}", file=sys.stderr)
         return 2
@@ -195,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("names", nargs="*", help="dataset names (see `smaby-geo data`)")
     df.add_argument("--all", action="store_true", help="every registered dataset")
     df.add_argument("--force", action="store_true", help="fetch again even when present")
+    df.add_argument(
+        "--from",
+        dest="source_dir",
+        default=None,
+        help="copy from this local data folder (sha256 checked) instead of downloading",
+    )
     dr = dsub.add_parser(
         "release", help="write the project's own tables with SHA256SUMS (for maintainers)"
     )

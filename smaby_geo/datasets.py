@@ -429,15 +429,38 @@ def fetch_command(names) -> str:
     return "smaby-geo data fetch " + " ".join(names)
 
 
+def stamp_path(path: Path) -> Path:
+    """The file beside a fetched dataset recording the sha256 it was made from."""
+    return path.with_name(path.name + ".sha256")
+
+
+def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
+    """Return the data-home copy of ``ds`` when it is there and current, else None.
+
+    A plain file is current when its sha256 is the registry's; a converted file when the
+    stamp beside it records the registry's upstream (or shipped) sha256. A copy made from an
+    older registry therefore counts as missing and is fetched again.
+    """
+    import hashlib
+
+    p = Path(home) / ds.relpath
+    if not p.is_file():
+        return None
+    if ds.convert is None:
+        ok = hashlib.sha256(p.read_bytes()).hexdigest() == ds.sha256
+    else:
+        stamp = stamp_path(p)
+        ok = stamp.is_file() and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256)
+    return p if ok else None
+
+
 def find_local(name: str, raw_dir: str | os.PathLike | None = None) -> Path | None:
     """Return the local file of dataset ``name`` (data folder, then data home) or None."""
     ds = get_dataset(name)
     env = data_dir()
     if env is not None and (env / ds.relpath).is_file():
         return env / ds.relpath
-    home = Path(raw_dir) if raw_dir is not None else data_home()
-    p = home / ds.relpath
-    return p if p.is_file() else None
+    return cached_file(ds, Path(raw_dir) if raw_dir is not None else data_home())
 
 
 def locate_dataset(

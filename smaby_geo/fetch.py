@@ -83,6 +83,7 @@ def fetch_dataset(
     announce: bool = False,
     progressbar: bool | None = None,
     force: bool = False,
+    source_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Download (and convert) dataset ``name`` into the data home.
 
@@ -100,6 +101,9 @@ def fetch_dataset(
         Show a download progress bar; default: when stderr is a terminal.
     force : bool, default False
         Fetch again even when the file is already in the data home.
+    source_dir : path-like, optional
+        Copy the file from this local data folder (same layout, e.g. a colleague's data
+        folder or a USB stick) instead of downloading; its sha256 must match the registry.
 
     Returns
     -------
@@ -115,12 +119,14 @@ def fetch_dataset(
         the data home is not writable; the message names the dataset and the fix.
     """
     ds = datasets.get_dataset(name)
+    if source_dir is not None:
+        return _copy_local(ds, Path(source_dir), raw_dir, force)
     url = datasets.resolve_url(ds)
     if url is None:
         raise DatasetFetchError(f"dataset {name!r} has no upstream URL in the registry")
     home = Path(raw_dir) if raw_dir is not None else datasets.data_home()
     target = home / ds.relpath
-    if target.is_file() and not force:
+    if not force and datasets.cached_file(ds, home) is not None:
         return target
     _check_writable(target.parent, name)
     if progressbar is None:
@@ -131,8 +137,7 @@ def fetch_dataset(
             file=sys.stderr,
         )
     if ds.convert is None:
-        if force:
-            target.unlink(missing_ok=True)
+        # pooch downloads again only when the file there has another hash
         return _retrieve(url, ds.sha256, target, ds, downloader, progressbar)
 
     from smaby_geo.convert import ConversionError, convert_rda
@@ -141,7 +146,9 @@ def fetch_dataset(
     _check_writable(src_path.parent, name)
     src = _retrieve(url, ds.upstream_sha256, src_path, ds, downloader, progressbar)
     try:
-        return convert_rda(src, target, ds.convert)
+        convert_rda(src, target, ds.convert)
+        datasets.stamp_path(target).write_text(ds.upstream_sha256 + "\n")
+        return target
     except ConversionError as exc:
         src.unlink(missing_ok=True)
         raise DatasetFetchError(
@@ -156,6 +163,38 @@ def fetch_dataset(
         ) from None
 
 
+def _copy_local(ds: datasets.Dataset, source_dir: Path, raw_dir, force: bool) -> Path:
+    import hashlib
+    import shutil
+
+    home = Path(raw_dir) if raw_dir is not None else datasets.data_home()
+    target = home / ds.relpath
+    if not force and datasets.cached_file(ds, home) is not None:
+        return target
+    src = source_dir / ds.relpath
+    if not src.is_file():
+        raise DatasetFetchError(
+            f"dataset {ds.name!r}: {src} does not exist. To fix: give the folder that holds "
+            f"{ds.relpath}, or fetch it with `{datasets.fetch_command([ds.name])}`."
+        )
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    if digest != ds.sha256:
+        raise DatasetFetchError(
+            f"dataset {ds.name!r}: {src} has sha256 {digest}, the registry pins {ds.sha256}; "
+            f"nothing was copied. To fix: fetch it with `{datasets.fetch_command([ds.name])}`."
+        )
+    _check_writable(target.parent, ds.name)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if ds.convert is not None:
+        datasets.stamp_path(target).write_text(ds.sha256 + "\n")
+    return target
+
+
 def fetch_datasets(
     names=None,
     *,
@@ -163,6 +202,7 @@ def fetch_datasets(
     downloader=None,
     progressbar: bool | None = None,
     force: bool = False,
+    source_dir: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Fetch several datasets; every failure is collected into one error.
 
@@ -170,7 +210,7 @@ def fetch_datasets(
     ----------
     names : iterable of str, optional
         Registry keys; default: every registered dataset.
-    raw_dir, downloader, progressbar, force
+    raw_dir, downloader, progressbar, force, source_dir
         As ``fetch_dataset``.
 
     Returns
@@ -196,7 +236,12 @@ def fetch_datasets(
     for n in names:
         try:
             done[n] = fetch_dataset(
-                n, raw_dir=raw_dir, downloader=downloader, progressbar=progressbar, force=force
+                n,
+                raw_dir=raw_dir,
+                downloader=downloader,
+                progressbar=progressbar,
+                force=force,
+                source_dir=source_dir,
             )
         except DatasetFetchError as exc:
             failed.append(str(exc))

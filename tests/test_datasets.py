@@ -33,7 +33,11 @@ def test_raw_dir_is_used_when_env_has_no_copy(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     target = raw / datasets.DATASETS["courts"].relpath
     target.parent.mkdir(parents=True)
-    target.write_text("x")
+    shipped = locate_dataset("courts", download=False)
+    target.write_bytes(b"an older courts table\n")
+    with pytest.raises(DatasetNotFoundError):  # a copy with another checksum is out of date
+        locate_dataset("courts", raw_dir=raw, download=False)
+    shutil.copyfile(shipped, target)
     assert locate_dataset("courts", raw_dir=raw, download=False) == target
 
 

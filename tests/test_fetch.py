@@ -216,6 +216,44 @@ def test_offline_run_names_every_missing_dataset_and_the_command(
     assert not list((tmp_path / "empty").rglob("*.*"))
 
 
+def test_out_of_date_cache_is_fetched_again(server, tmp_path, monkeypatch):
+    base, _ = server
+    _point_at(monkeypatch, base)
+    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(home))
+    old = home / "services" / "police.csv"
+    old.parent.mkdir(parents=True)
+    old.write_text("service_type,name\npolice_politistasjon,closed in 2017\n")
+    assert datasets.find_local("police") is None
+    assert _sha(datasets.locate_dataset("police")) == datasets.DATASETS["police"].sha256
+    # a converted file without the stamp of the pinned upstream counts as missing too
+    gpkg = home / datasets.DATASETS["builtup_areas"].relpath
+    gpkg.parent.mkdir(parents=True)
+    gpkg.write_bytes((SHARED / "places" / "n1000_tettbebyggelse.gpkg").read_bytes())
+    assert datasets.find_local("builtup_areas") is None
+    fetch_dataset("builtup_areas")
+    assert datasets.find_local("builtup_areas") == gpkg
+    assert datasets.stamp_path(gpkg).read_text().strip() == datasets.DATASETS[
+        "builtup_areas"
+    ].url_sha256
+
+
+def test_copy_from_a_local_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    monkeypatch.setenv(datasets.UPSTREAM_URL_ENV, _closed_port_url())
+    got = fetch_datasets(["kommuner", "hospitals"], source_dir=SHARED)
+    assert _sha(got["kommuner"]) == _sha(SHARED / "admin" / "n1000_kommune_2024.gpkg")
+    assert datasets.find_local("kommuner") == got["kommuner"]
+    bad = tmp_path / "bad"
+    (bad / "services").mkdir(parents=True)
+    (bad / "services" / "courts.csv").write_text("not the courts\n")
+    with pytest.raises(datasets.DatasetFetchError, match=r"'courts'.*sha256"):
+        fetch_dataset("courts", source_dir=bad)
+    assert not (tmp_path / "home" / "services" / "courts.csv").exists()
+
+
 def test_data_fetch_cli_and_unknown_name(server, tmp_path, monkeypatch, capsys):
     base, _ = server
     monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
