@@ -346,7 +346,12 @@ DATASETS: dict[str, Dataset] = {
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A registered dataset is in none of the places looked, and could not be fetched."""
+    """A registered dataset is in none of the places looked, and could not be fetched.
+
+    ``reason`` holds the short cause (the fetch error, or that no fetch was tried).
+    """
+
+    reason: str = ""
 
 
 class DatasetFetchError(DatasetNotFoundError):
@@ -513,6 +518,7 @@ def locate_dataset(
     )
     home = Path(raw_dir) if raw_dir is not None else data_home()
     looked.append(str(home / ds.relpath))
+    reason = "not on this machine (no fetch tried)"
     if download and ds.url:
         from smaby_geo.fetch import fetch_dataset
 
@@ -520,12 +526,15 @@ def locate_dataset(
             return fetch_dataset(name, raw_dir=home, downloader=downloader, announce=True)
         except DatasetFetchError as exc:
             looked.append(f"fetch failed: {exc}")
-    raise DatasetNotFoundError(
+            reason = str(exc).split(" To fix")[0]
+    err = DatasetNotFoundError(
         f"dataset {name!r} ({ds.description}) not found. Looked at: "
         + "; ".join(looked)
         + f". To fix: run `{fetch_command([name])}` with internet access (source: {ds.source}), "
         f"or set {DATA_DIR_ENV} to a folder holding {ds.relpath}, or pass an explicit path."
     )
+    err.reason = reason
+    raise err
 
 
 def attribution(names: list[str] | tuple[str, ...]) -> str:

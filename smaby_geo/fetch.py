@@ -49,6 +49,7 @@ def _check_writable(folder: Path, name: str) -> None:
 def _retrieve(url: str, sha256: str, target: Path, ds, downloader, progressbar: bool) -> Path:
     import pooch
 
+    pooch.get_logger().setLevel("WARNING")  # fetch_dataset prints its own line
     try:
         return Path(
             pooch.retrieve(
@@ -270,7 +271,7 @@ def ensure_datasets(names, *, download: bool = True) -> dict[str, Path]:
             found[n] = datasets.locate_dataset(n, download=download)
         except datasets.DatasetNotFoundError as exc:
             missing.append(n)
-            reasons.append(f"  {n}: {str(exc).splitlines()[0][:300]}")
+            reasons.append(f"  {n}: {getattr(exc, 'reason', '') or str(exc)[:300]}")
     if missing:
         raise datasets.DatasetNotFoundError(
             f"{len(missing)} dataset(s) missing: {', '.join(missing)}. To fix, with internet "
