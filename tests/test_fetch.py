@@ -361,3 +361,19 @@ def test_base_url_overrides(monkeypatch):
     assert datasets.resolve_url(h) == h.url  # release URL untouched by the upstream override
     monkeypatch.setenv(datasets.RELEASE_URL_ENV, "http://127.0.0.1:1/r")
     assert datasets.resolve_url(h) == "http://127.0.0.1:1/r/hospitals.csv"
+
+
+def test_release_folder_holds_the_project_tables_with_checksums(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(SHARED))
+    assert main(["data", "release", str(tmp_path / "rel")]) == 0
+    text = (tmp_path / "rel" / "SHA256SUMS").read_text()
+    sums = {f: h for h, f in (line.split("  ") for line in text.splitlines())}
+    release = {
+        d.url.rsplit("/", 1)[-1]: d
+        for d in datasets.DATASETS.values()
+        if d.url.startswith(datasets.RELEASE_URL + "/")
+    }
+    assert set(sums) == set(release)
+    assert {"hospitals.csv", "police.csv", "toi_reisetid_calibration.csv"} <= set(release)
+    for fname, d in release.items():
+        assert sums[fname] == d.sha256 == _sha(tmp_path / "rel" / fname)
