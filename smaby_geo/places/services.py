@@ -44,7 +44,10 @@ SHIPPED_COVERAGE = {
     "(about 12-15 of the 31 centres funded in 2024 are still unidentified)",
 }
 UNVERIFIED_COVERAGE = "3 more sites whose acute function is NOT verified"
-_NOTE_HEAD = "Service lists are compiled from cited public sources and are not official registers"
+_NOTE_HEAD = (
+    "Service lists are compiled from cited public sources, are not official registers and "
+    "some are incomplete"
+)
 INCOMPLETE_NOTE = (
     f"{_NOTE_HEAD}: hospitals: {SHIPPED_COVERAGE['hospital']}, {UNVERIFIED_COVERAGE} left "
     f"out unless asked for; courts: {SHIPPED_COVERAGE['court']}; police: "
