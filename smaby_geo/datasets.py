@@ -296,7 +296,7 @@ DATASETS: dict[str, Dataset] = {
             "18 closures, moves and plans of acute hospitals with dates and sources",
             "compiled from the sources in its `source` column",
             "facts",
-            GISCO,
+            "sources cited per row",
             "445a0e0ea00cd3945ce5b13f07a28023c70fe57182ed80a21efcf7e8aa813aa4",
             _release("services/hospitals_status_changes.csv"),
         ),
