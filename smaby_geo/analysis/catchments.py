@@ -7,10 +7,14 @@ of those cells' squares, so it follows roads and fjords rather than straight-lin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
+from shapely.geometry import Point
 
 from smaby_geo.analysis.traveltimes import (
     DEFAULT_THRESHOLDS_MIN,
@@ -150,8 +154,8 @@ def facility_times(
 
 def population_within(
     minutes: pd.DataFrame,
-    population,
-    thresholds=DEFAULT_THRESHOLDS_MIN,
+    population: ArrayLike,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
 ) -> pd.DataFrame:
     """People within each threshold of each facility (not only its catchment).
 
@@ -174,7 +178,9 @@ def population_within(
     )
 
 
-def coverage_curve(table: pd.DataFrame, service_type: str, minutes=None) -> pd.DataFrame:
+def coverage_curve(
+    table: pd.DataFrame, service_type: str, minutes: Sequence[float] | None = None
+) -> pd.DataFrame:
     """Share of the population within each number of minutes of the nearest site.
 
     ``minutes`` defaults to 0, 5, ..., 180.
@@ -198,7 +204,7 @@ def coverage_curve(table: pd.DataFrame, service_type: str, minutes=None) -> pd.D
 def minutes_from_point(
     network: RoadNetwork,
     origins: gpd.GeoDataFrame,
-    point,
+    point: Point | tuple[float, float],
     *,
     access: AccessModel | None = None,
     point_access: AccessModel | None = None,
@@ -221,8 +227,10 @@ def minutes_from_point(
     Series indexed like ``origins`` (``inf`` where unreachable).
     """
     o = _points(origins, "origins")
-    px, py = (point.x, point.y) if hasattr(point, "x") else point
-    sp = snap_points(network, [px], [py], point_access or SERVICE_ACCESS)
+    px, py = (point.x, point.y) if isinstance(point, Point) else point
+    sp = snap_points(
+        network, np.array([px], float), np.array([py], float), point_access or SERVICE_ACCESS
+    )
     if not sp.connected[0]:
         raise ValueError("the point is farther than the maximum snap distance from the network")
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)

@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 __all__ = [
     "DEFAULT_BETA_PER_MIN",
@@ -41,7 +42,11 @@ def _code(v) -> str | None:
 
 
 def read_commuting_table(
-    source, *, residence: str | None = None, work: str | None = None, persons: str | None = None
+    source: str | os.PathLike | pd.DataFrame,
+    *,
+    residence: str | None = None,
+    work: str | None = None,
+    persons: str | None = None,
 ) -> pd.DataFrame:
     """Read a commuting table in SSB 03321 layout (residence kommune, work kommune, persons).
 
@@ -136,9 +141,9 @@ def flow_matrix(flows: pd.DataFrame, codes: list[str]) -> np.ndarray:
 
 
 def gravity_flows(
-    origins: np.ndarray,
-    destinations: np.ndarray,
-    times: np.ndarray,
+    origins: ArrayLike,
+    destinations: ArrayLike,
+    times: ArrayLike,
     beta: float = DEFAULT_BETA_PER_MIN,
     *,
     tol: float = 1e-3,
@@ -213,9 +218,9 @@ def gravity_flows(
 
 
 def calibrate_beta(
-    origins,
-    destinations,
-    times,
+    origins: ArrayLike,
+    destinations: ArrayLike,
+    times: ArrayLike,
     *,
     mean_minutes: float | None = None,
     observed: np.ndarray | None = None,

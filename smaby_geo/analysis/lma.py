@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from smaby_geo.analysis.flows import _check_inputs, _membership
 
@@ -37,7 +38,9 @@ class LMAParameters:
             raise ValueError("LMA parameters need 0 < min_sc <= target_sc <= 1")
 
 
-def lma_validity(T_AA, R_A, W_A, params: LMAParameters):
+def lma_validity(
+    T_AA: ArrayLike, R_A: ArrayLike, W_A: ArrayLike, params: LMAParameters
+) -> np.ndarray:
     """Coombes & Bond validity V of areas (V >= 1 is valid), vectorised.
 
     SC = min(T_AA / R_A, T_AA / W_A); Y = min(SC / tarSC, 1);
@@ -61,7 +64,7 @@ def delineate_lma(
     adjacency_matrix: np.ndarray | None = None,
     times: np.ndarray | None = None,
     max_minutes: float | None = None,
-    population=None,
+    population: ArrayLike | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """LMA regions (Coombes & Bond 2008; Istat/Eurostat LabourMarketAreas).
 

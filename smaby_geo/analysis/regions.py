@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from smaby_geo.analysis.flows import (
     DEFAULT_BETA_PER_MIN,
@@ -32,6 +33,7 @@ from smaby_geo.analysis.flows import (
     read_commuting_table,
 )
 from smaby_geo.analysis.lma import LMAParameters, delineate_lma, lma_validity
+from smaby_geo.network.core import RoadNetwork
 
 __all__ = [
     "DEFAULT_BETA_PER_MIN",
@@ -100,7 +102,9 @@ def kommune_centres(cells: pd.DataFrame) -> gpd.GeoDataFrame:
     )
 
 
-def kommune_times(network, cells: gpd.GeoDataFrame) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+def kommune_times(
+    network: RoadNetwork, cells: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Car minutes between population-weighted kommune centres, with internal times.
 
     The diagonal holds each kommune's internal time: the population-weighted mean minutes from
@@ -141,7 +145,9 @@ def kommune_times(network, cells: gpd.GeoDataFrame) -> tuple[pd.DataFrame, gpd.G
 # --- helpers --------------------------------------------------------------------------------
 
 
-def adjacency(kommuner: gpd.GeoDataFrame, codes: list[str], tolerance_m: float = 50.0):
+def adjacency(
+    kommuner: gpd.GeoDataFrame, codes: list[str], tolerance_m: float = 50.0
+) -> np.ndarray:
     """Boolean (K, K) matrix of kommuner whose polygons touch (within ``tolerance_m``)."""
     k = kommuner.set_index("kommunenummer").loc[codes]
     geoms = k.geometry.buffer(tolerance_m).to_numpy()
@@ -166,7 +172,12 @@ def _components(members: np.ndarray, adj: np.ndarray) -> list[np.ndarray]:
 
 
 def default_centres(
-    codes, T, population, *, min_population: float = 5000.0, min_self_containment: float = 0.6
+    codes: list[str],
+    T: ArrayLike,
+    population: ArrayLike,
+    *,
+    min_population: float = 5000.0,
+    min_self_containment: float = 0.6,
 ) -> list[str]:
     """Data-driven default centre list.
 
@@ -194,7 +205,7 @@ def delineate_ba(
     rules: BARules | None = None,
     other_mode_times: np.ndarray | None = None,
     adjacency_matrix: np.ndarray | None = None,
-    population=None,
+    population: ArrayLike | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """BA regions by the TØI 2019 rules.
 
@@ -236,10 +247,10 @@ def delineate_ba(
 
     def assign(candidates: list[int], unassigned: np.ndarray, prefix: str):
         for k in np.flatnonzero(unassigned):
-            cs = [x for x in candidates if x != k]
-            if not cs:
+            others = [x for x in candidates if x != k]
+            if not others:
                 continue
-            cs = np.array(cs)
+            cs = np.array(others)
             t, o, b = c[k, cs], out_share[k, cs], both_share[k, cs]
             tests = [
                 ("R1", (o > rules.r1_out_share) & (t <= rules.r1_minutes)),
@@ -320,7 +331,7 @@ def delineate_by_time(
     centres: list[str],
     max_minutes: float = 75.0,
     T: np.ndarray | None = None,
-):
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each kommune joins the nearest centre within ``max_minutes`` (else stays alone).
 
     Returns
@@ -360,7 +371,7 @@ def region_polygons(
 
 
 def delineate_regions(
-    network,
+    network: RoadNetwork,
     cells: gpd.GeoDataFrame,
     kommuner: gpd.GeoDataFrame,
     *,
@@ -435,7 +446,7 @@ def delineate_regions(
         )
     if method == "ba":
         mem, reg = delineate_ba(
-            codes, T, times.to_numpy(), centres, adjacency_matrix=adj, population=pop
+            codes, T, times.to_numpy(), centres or [], adjacency_matrix=adj, population=pop
         )
     elif method == "lma":
         mem, reg = delineate_lma(
@@ -448,7 +459,7 @@ def delineate_regions(
             population=pop,
         )
     else:
-        mem, reg = delineate_by_time(codes, times.to_numpy(), centres, max_minutes, T)
+        mem, reg = delineate_by_time(codes, times.to_numpy(), centres or [], max_minutes, T)
     reg["population"] = [pop[mem["region"].to_numpy() == r].sum() for r in reg["region"]]
     polys = region_polygons(mem, kommuner, reg)
     polys.attrs["notes"] = notes
