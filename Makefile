@@ -42,12 +42,16 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-# The documentation site (MkDocs + mkdocstrings) into site/; works offline.
+# The documentation site (MkDocs + mkdocstrings) into site/; builds and reads offline.
+export NO_MKDOCS_2_WARNING := 1
 docs: $(VENV)/.installed-dev
 	$(BIN)/mkdocs build
 
+# Warnings are errors, and no page may load a script, style or image from the web.
 docs-strict: $(VENV)/.installed-dev
 	$(BIN)/mkdocs build --strict
+	@! grep -rnoE '(src|<link[^>]*href)="(https?:)?//[^"]*' site --include='*.html' \
+	  || { echo "docs: the pages above load files from the web"; exit 1; }
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
