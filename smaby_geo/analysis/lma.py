@@ -87,8 +87,8 @@ def delineate_lma(
 
     Returns
     -------
-    membership, regions : as ``delineate_ba``; ``step`` is "valid" or "residual" and the
-        region table has ``validity``.
+    membership, regions : as ``delineate_ba``; ``step`` is "valid", or "residual" for the
+        kommuner of an area that could not be made valid; the region table has ``validity``.
     """
     params = params or LMAParameters()
     T = _check_inputs(T, codes, population)
@@ -133,14 +133,15 @@ def delineate_lma(
         still = np.flatnonzero(area == worst)
         residual[still] = True  # kommuner that could not move stay as their own area
     centre = np.array([np.flatnonzero(area == a)[np.argmax(Wi[area == a])] for a in area])
-    step = np.where(
-        residual & (np.bincount(area, minlength=K)[area] == 1), "residual", "valid"
-    ).astype(object)
     region = pd.factorize(area)[0]
-    mem, reg = _membership(codes, region, centre, step, T)
     labels = np.unique(region)
     onehot = (region[:, None] == labels[None, :]).astype(float)
-    reg["validity"] = lma_validity(
+    validity = lma_validity(
         np.einsum("ia,ij,ja->a", onehot, T, onehot), Ri @ onehot, Wi @ onehot, params
     )
+    # "residual" marks every kommune of an area left invalid: a kommune that could join no
+    # area, or several that could not leave the same dissolved area
+    step = np.where(validity[region] >= 1.0, "valid", "residual").astype(object)
+    mem, reg = _membership(codes, region, centre, step, T)
+    reg["validity"] = validity  # regions come out in label order, as ``labels``
     return mem, reg
