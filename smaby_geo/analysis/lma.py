@@ -71,8 +71,8 @@ def delineate_lma(
     Start with one area per kommune; repeatedly dissolve the least valid area and give each
     of its kommuner to the area it is most cohesive with,
     cohesion(i, B) = T_iB^2 / (R_i W_B) + T_Bi^2 / (R_B W_i), until every area is valid. A
-    kommune with no cohesive (or, with the options, no adjacent / no near enough) area keeps
-    an area of its own and is marked ``residual``.
+    kommune with no cohesive (or, with the options, no adjacent / no near enough) area to join
+    stays in its area; every kommune of an area left invalid is marked ``residual``.
 
     Parameters
     ----------
