@@ -8,7 +8,7 @@ export SMABY_GEO_DATA_DIR ?= $(abspath ../shared/data)
 endif
 ARGS ?=
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint typecheck docs docs-strict bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,15 +38,30 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	    >/dev/null 2>&1 || echo "could not install chromium (need root): tests/test_browser.py will fail"; }
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev chromium lint typecheck docs-strict
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+
+# mypy, configured in pyproject.toml ([tool.mypy]).
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+# The documentation site (MkDocs + mkdocstrings) into site/; builds and reads offline.
+export NO_MKDOCS_2_WARNING := 1
+docs: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build
+
+# Warnings are errors, and no page may load a script, style or image from the web.
+docs-strict: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build --strict
+	@! grep -rnoE '(src|<link[^>]*href)="(https?:)?//[^"]*' site --include='*.html' \
+	  || { echo "docs: the pages above load files from the web"; exit 1; }
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/routing.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site
