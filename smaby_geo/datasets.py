@@ -19,6 +19,9 @@ A dataset is located, in order, at:
 Base URLs can be overridden: ``$SMABY_GEO_UPSTREAM_URL`` replaces
 ``https://raw.githubusercontent.com`` and ``$SMABY_GEO_RELEASE_URL`` replaces the project's data
 release (``RELEASE_URL``), e.g. to use a mirror or a local server.
+
+Longer than 500 lines because the registry itself is a table of 21 entries kept as data, next to
+the small lookup functions that read it.
 """
 
 from __future__ import annotations

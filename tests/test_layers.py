@@ -21,6 +21,8 @@ REASON = "longer than 500 lines because"
 # Lower number = lower layer. Keys are the first part of the module path below the package.
 LAYERS = {
     "datasets": 0,
+    "fetch": 0,
+    "convert": 0,
     "network": 1,
     "routing": 2,
     "places": 3,
