@@ -176,7 +176,7 @@ def read_kartverket(
         ``report["ferry_connectors"]``). ``net.profile`` is ``profile``.
     """
     t0 = time.perf_counter()
-    profile = profile or CarProfile()
+    profile = _check_profile(profile)
     if isinstance(path, gpd.GeoDataFrame):
         gdf, src = path, "GeoDataFrame"
     else:
@@ -249,6 +249,14 @@ def read_kartverket(
     )
 
 
+def _check_profile(profile) -> CarProfile:
+    if profile is None:
+        return CarProfile()
+    if not isinstance(profile, CarProfile):
+        raise ValueError(f"profile must be a CarProfile, got {type(profile).__name__}")
+    return profile
+
+
 def _finish_profiled(
     links: pd.DataFrame,
     geoms: np.ndarray,
@@ -309,6 +317,7 @@ def read_nvdb(
     *,
     ferry_column: str | None = None,
     keep: str = "all",
+    profile: CarProfile | None = None,
 ) -> RoadNetwork:
     """Read a network in the NVDB "vegnett ruteplan" schema.
 
@@ -317,10 +326,14 @@ def read_nvdb(
     path : path-like or GeoDataFrame, optional
         File or layer; default the registry's Oslo sample (``nvdb_oslo_sample``).
     ferry_column : str, optional
-        A boolean column marking car ferries (the schema has none of its own). Ferry times
-        are ``FT_MINUTES``/``TF_MINUTES`` as delivered (NVDB includes the crossing).
+        A boolean column marking car ferries (the schema has none of its own). A ferry's
+        ``FT_MINUTES`` (else ``TF_MINUTES``) is its crossing time; the wait comes from the
+        profile's ferry model, charged once per crossing, and ferry ends that touch no road
+        are joined by connectors, as for every reader (``smaby_geo.network.ferry``).
     keep : {"all", "largest"}
         As in ``read_kartverket``.
+    profile : CarProfile, optional
+        Used for ferries and connectors (road times are NVDB's); carried as ``net.profile``.
 
     Returns
     -------
@@ -330,6 +343,7 @@ def read_nvdb(
         their coordinates are the geometry ends.
     """
     t0 = time.perf_counter()
+    profile = _check_profile(profile)
     if isinstance(path, gpd.GeoDataFrame):
         gdf, src = path, "GeoDataFrame"
     else:
@@ -371,8 +385,12 @@ def read_nvdb(
     category = gdf["VEGTYPE"].to_numpy(dtype=object) if "VEGTYPE" in gdf else np.full(k, None)
     number = gdf["VEGNUMMER"] if "VEGNUMMER" in gdf else pd.Series(np.nan, index=gdf.index)
     length = gdf["METER_ORG"].to_numpy(dtype=float) if "METER_ORG" in gdf else gdf.length.to_numpy()
+    if ferry_column is not None and ferry_column not in gdf.columns:
+        raise ValueError(f"{name} has no ferry column {ferry_column!r}")
     ferry = (
-        gdf[ferry_column].to_numpy(dtype=bool) if ferry_column is not None else np.zeros(k, bool)
+        gdf[ferry_column].fillna(False).to_numpy(dtype=bool)
+        if ferry_column is not None
+        else np.zeros(k, bool)
     )
     links = pd.DataFrame(
         {
@@ -388,15 +406,21 @@ def read_nvdb(
                 for c, n in zip(category, number, strict=False)
             ],
             "ferry": ferry,
+            "time_basis": np.where(ferry, "ferry", "given").astype(object),
+            "fw_open": ft_ok,
+            "bw_open": tf_ok,
+            "duration_s": np.where(ferry, np.where(ft_ok, ft, tf), np.nan),
             "from_node_id": uniques[codes[:k]],
             "to_node_id": uniques[codes[k:]],
         }
     )
     report = {"links_read": k, "excluded": {}, "closed_both_ways": int((~ft_ok & ~tf_ok).sum())}
-    return _finish(
+    return _finish_profiled(
         links,
-        gdf.geometry,
+        gdf.geometry.to_numpy(),
         node_xy,
+        profile=profile,
+        builtup=None,
         source=src,
         attribution=datasets.NVDB,
         report=report,
@@ -618,7 +642,7 @@ def read_osm(
     from pyproj import Transformer
 
     t0 = time.perf_counter()
-    profile = profile or CarProfile()
+    profile = _check_profile(profile)
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"OSM file {path} does not exist")
@@ -676,6 +700,7 @@ def read_osm(
                         "bw": bw_ok,
                         "ferry": ferry,
                         "speed": speed,
+                        "maxspeed": tags.get("maxspeed"),
                         "highway": tags.get("highway", "ferry" if ferry else None),
                         "ref": tags.get("ref"),
                         "duration_s": parse_osm_duration(tags.get("duration")) if ferry else np.nan,
@@ -693,25 +718,29 @@ def read_osm(
     node_xy = np.zeros((len(uniques), 2))
     node_xy[codes[::-1]] = xy[::-1]
     ferry = df["ferry"].to_numpy(dtype=bool)
-    seconds = length / (df["speed"].to_numpy(dtype=float) / 3.6)
     link_ids = np.arange(k)
-    if ferry.any():
-        seconds[ferry] = profile.ferry.link_seconds(
-            length[ferry], link_ids[ferry], df["duration_s"].to_numpy()[ferry]
-        )
+    # A ferry way's duration covers the whole way: its pieces share it by length, so a
+    # crossing split at a node costs its duration once (and one wait, ferry_times).
+    way_len = pd.Series(length).groupby(df["osm_way"].to_numpy()).transform("sum").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(way_len > 0, length / way_len, 1.0)
     links = pd.DataFrame(
         {
             "link_id": link_ids,
             "u": codes[:k],
             "v": codes[k:],
-            "seconds_fw": np.where(df["fw"], seconds, np.inf),
-            "seconds_bw": np.where(df["bw"], seconds, np.inf),
+            "seconds_fw": np.nan,
+            "seconds_bw": np.nan,
             "length_m": length,
             "category": df["highway"].to_numpy(dtype=object),
             "road_number": df["ref"].to_numpy(dtype=object),
             "ferry": ferry,
+            "time_basis": np.where(ferry, "ferry", "osm").astype(object),
+            "fw_open": df["fw"].to_numpy(dtype=bool),
+            "bw_open": df["bw"].to_numpy(dtype=bool),
+            "maxspeed": df["maxspeed"].to_numpy(dtype=object),
+            "duration_s": df["duration_s"].to_numpy(dtype=float) * share,
             "osm_way": df["osm_way"].to_numpy(),
-            "speed_kmh": df["speed"].to_numpy(),
         }
     )
     report = {
@@ -719,10 +748,12 @@ def read_osm(
         "excluded": {},
         "nodes_without_location": missing_loc,
     }
-    return _finish(
+    return _finish_profiled(
         links,
-        geom,
+        geom.to_numpy(),
         node_xy,
+        profile=profile,
+        builtup=None,
         source=f"OSM ({os.path.basename(path)})",
         attribution=datasets.OSM,
         report=report,
@@ -753,7 +784,7 @@ def network_from_osmnx(G, *, profile: CarProfile | None = None, keep: str = "all
     import osmnx as ox
 
     t0 = time.perf_counter()
-    profile = profile or CarProfile()
+    profile = _check_profile(profile)
     if G.number_of_edges() == 0:
         raise ValueError("osmnx graph G has no edges")
     if "crs" not in G.graph:
@@ -779,36 +810,38 @@ def network_from_osmnx(G, *, profile: CarProfile | None = None, keep: str = "all
     length = edges.geometry.length.to_numpy()
     if "length" in edges:
         length = np.where(np.isfinite(edges["length"].to_numpy(float)), edges["length"], length)
-    speed = np.array(
-        [np.nan if f else profile.osm_speed(h, m) for f, h, m in zip(ferry, hw, ms, strict=False)],
-        dtype=float,
-    )
-    seconds = length / (speed / 3.6)
     ids = np.arange(len(edges))
-    if ferry.any():
-        seconds[ferry] = profile.ferry.link_seconds(
-            length[ferry], ids[ferry], np.array([parse_osm_duration(d) for d in dur[ferry]])
-        )
     links = pd.DataFrame(
         {
             "link_id": ids,
             "u": u,
             "v": v,
-            "seconds_fw": seconds,
-            "seconds_bw": np.full(len(edges), np.inf),
+            "seconds_fw": np.nan,
+            "seconds_bw": np.inf,
             "length_m": length,
             "category": [h[0] if isinstance(h, list) else h for h in hw],
             "road_number": [r[0] if isinstance(r, list) else r for r in ref],
             "ferry": ferry,
+            "time_basis": np.where(ferry, "ferry", "osm").astype(object),
+            "fw_open": True,
+            "bw_open": False,
+            "maxspeed": [
+                None if m is None or (isinstance(m, float) and np.isnan(m)) else m for m in ms
+            ],
+            "duration_s": np.array(
+                [parse_osm_duration(d) if f else np.nan for f, d in zip(ferry, dur, strict=True)]
+            ),
             "osm_u": edges["u"].to_numpy(),
             "osm_v": edges["v"].to_numpy(),
         }
     )
     node_xy = np.column_stack([nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy()])
-    return _finish(
+    return _finish_profiled(
         links,
-        edges.geometry,
+        edges.geometry.to_numpy(),
         node_xy,
+        profile=profile,
+        builtup=None,
         source="osmnx graph",
         attribution=datasets.OSM,
         report={"links_read": len(edges), "excluded": {}},
@@ -823,6 +856,7 @@ def load_network(
     *,
     profile: CarProfile | None = None,
     keep: str = "all",
+    builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
 ) -> RoadNetwork:
     """Load the embedded default network (national N1000) or another registered source.
 
@@ -838,15 +872,22 @@ def load_network(
         Travel-time profile; default ``CarProfile()``.
     keep : {"all", "largest"}
         Keep all strongly connected components or only the largest.
+    builtup : "default", path-like, GeoDataFrame or None
+        N1000/N2000 only: built-up areas for urban speeds. ``"default"`` uses the registry's
+        ``builtup_areas`` when available; None switches urban speeds off (see
+        ``read_kartverket``).
 
     Returns
     -------
     RoadNetwork
+        Carrying ``profile`` as ``net.profile``.
     """
     if source in ("n1000", "n2000"):
-        return read_kartverket(path, dataset=f"{source}_roads", profile=profile, keep=keep)
+        return read_kartverket(
+            path, dataset=f"{source}_roads", profile=profile, keep=keep, builtup=builtup
+        )
     if source == "nvdb":
-        return read_nvdb(path, keep=keep)
+        return read_nvdb(path, keep=keep, profile=profile)
     if source == "osm":
         if path is None:
             raise ValueError("load_network(source='osm') needs path= to a .osm or .osm.pbf file")
