@@ -342,7 +342,8 @@ class RoadNetwork:
         if ub is not None:
             lines.append(
                 f"  urban speeds: {ub['km_inside']:,.1f} km of links inside {ub['areas']:,} "
-                f"built-up areas ({ub['source']})"
+                f"built-up areas ({ub['source']}; {ub.get('empty_rows_skipped', 0):,} rows "
+                "without geometry skipped)"
             )
         if s["build_seconds"] is not None:
             lines.append(f"  build time {s['build_seconds']:.2f} s")

@@ -203,7 +203,8 @@ def connect_ferry_ends(
     -------
     links, geometry, node_xy : the extended table (columns ``connector`` and ``split_from``
         added), its geometry and node coordinates. Split pieces keep the attributes of their
-        link; the first keeps its id, the others (and connectors) get fresh ids.
+        link (times that came with the data are shared by length); the first keeps its id,
+        the others (and connectors) get fresh ids.
     report : dict
         ``ferry_ends`` (ends touching no road), ``joined``, ``roads_split``,
         ``connector_m`` (min/median/max), ``unjoined``: a list of
@@ -359,7 +360,11 @@ def connect_ferry_ends(
             row = dict(base)
             row["link_id"] = base["link_id"] if j == 0 else next(piece_ids)
             row["u"], row["v"] = nodes[j], nodes[j + 1]
-            row["length_m"] = base["length_m"] * (bounds[j + 1] - bounds[j]) / total
+            share = (bounds[j + 1] - bounds[j]) / total
+            row["length_m"] = base["length_m"] * share
+            for c in ("seconds_fw", "seconds_bw"):  # times that came with the data
+                if c in row and row[c] is not None:
+                    row[c] = row[c] * share
             row["split_from"] = base["link_id"]
             new_rows.append(row)
             new_geoms.append(piece)

@@ -100,11 +100,13 @@ def read_builtup(
             f"{name} must hold polygons; found {types[bad].value_counts().to_dict()} "
             f"(of {len(gdf)} rows)"
         )
+    n_empty = int(null.sum())
     gdf = gdf.loc[~null]
     if gdf.crs != NETWORK_CRS:
         gdf = gdf.to_crs(NETWORK_CRS)
-    gdf.attrs["name"] = name
-    return gdf[[gdf.geometry.name]]
+    out = gdf[[gdf.geometry.name]]
+    out.attrs.update(name=name, empty_rows=n_empty)
+    return out
 
 
 def urban_fraction(geometry: np.ndarray, builtup: gpd.GeoDataFrame | None) -> np.ndarray:

@@ -289,6 +289,7 @@ def _finish_profiled(
         report["urban"] = {
             "source": areas.attrs.get("name", "built-up layer"),
             "areas": len(areas),
+            "empty_rows_skipped": areas.attrs.get("empty_rows", 0),
             "km_inside": round(float((frac * links["length_m"].to_numpy()).sum()) / 1000.0, 1),
             "links_touching": int((frac > 0).sum()),
         }
