@@ -20,6 +20,9 @@ rebuilds the CSR arrays (0.05 s for N1000). It uses the network's own profile
 (``net.profile``) and recomputes only the links an edit changes, with the ferry rule every
 reader uses (``smaby_geo.network.ferry``). Node numbers and coordinates of the base are kept
 (new links join existing nodes), so node-level results of the base stay valid.
+
+The module is longer than most: each edit's dataclass, its value checks and its apply step
+are kept side by side so that a new kind of edit is added in one place.
 """
 
 from __future__ import annotations
