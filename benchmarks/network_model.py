@@ -23,7 +23,10 @@ PAIRS = [
     ("Sykkylven", "Ålesund"),
     ("Rissa", "Trondheim"),
     ("Tynset", "Hamar"),
+    ("Lillehammer", "Gjøvik"),
     ("Oslo", "Bergen"),
+    ("Bodø", "Svolvær"),
+    ("Bergen", "Stavanger"),
     ("Molde", "Kristiansund"),
 ]
 VARIANTS = [
