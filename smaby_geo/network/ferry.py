@@ -157,6 +157,11 @@ def crossing_rows(links: pd.DataFrame, row: int) -> np.ndarray:
     return np.array(sorted(rows))
 
 
+def _py(x):
+    """A numpy scalar as a plain Python value (for JSON reports)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _new_ids(ids: np.ndarray, k: int, tag: str) -> list:
     """``k`` fresh link ids: integers above the largest integer id, else ``"<tag>-<i>"``."""
     if k == 0:
@@ -250,7 +255,7 @@ def connect_ferry_ends(
         for e in ends:
             report["unjoined"].append(
                 {
-                    "link_id": ids[end_link[int(e)]],
+                    "link_id": _py(ids[end_link[int(e)]]),
                     "x": float(node_xy[e, 0]),
                     "y": float(node_xy[e, 1]),
                     "nearest_road_m": float("inf"),
@@ -267,7 +272,7 @@ def connect_ferry_ends(
         e = int(ends[p])
         report["unjoined"].append(
             {
-                "link_id": ids[end_link[e]],
+                "link_id": _py(ids[end_link[e]]),
                 "x": float(node_xy[e, 0]),
                 "y": float(node_xy[e, 1]),
                 "nearest_road_m": round(float(d), 1),
@@ -299,7 +304,7 @@ def connect_ferry_ends(
         e = int(ends[p])
         report["unjoined"].append(
             {
-                "link_id": ids[end_link[e]],
+                "link_id": _py(ids[end_link[e]]),
                 "x": float(node_xy[e, 0]),
                 "y": float(node_xy[e, 1]),
                 "nearest_road_m": round(float(d), 1),
