@@ -41,7 +41,18 @@ def test_builtup_none_switches_urban_speeds_off():
     net = read_kartverket(_roads(), builtup=None)
     assert (net.links["urban_fraction"] == 0).all()
     assert net.links["seconds_fw"].iloc[0] == pytest.approx(2000 / (80 / 3.6))
-    assert "urban" not in net.report
+    assert net.report["urban"] == {"off": "builtup=None"}
+    assert "urban speeds: off (builtup=None)" in net.describe()
+
+
+def test_missing_builtup_dataset_switches_urban_speeds_off_and_says_so(monkeypatch, tmp_path):
+    from smaby_geo import datasets
+
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(datasets, "project_raw_dir", lambda: tmp_path / "raw")
+    net = read_kartverket(_roads())
+    assert "not found" in net.report["urban"]["off"]
+    assert net.links["seconds_fw"].iloc[0] == pytest.approx(2000 / (80 / 3.6))
 
 
 def test_overlapping_builtup_polygons_count_once():

@@ -339,7 +339,9 @@ class RoadNetwork:
             for e in fc["unjoined"]:
                 lines.append(f"    not joined: ferry link {e['link_id']}: {e['reason']}")
         ub = s["urban"]
-        if ub is not None:
+        if ub is not None and "off" in ub:
+            lines.append(f"  urban speeds: off ({ub['off']})")
+        elif ub is not None:
             lines.append(
                 f"  urban speeds: {ub['km_inside']:,.1f} km of links inside {ub['areas']:,} "
                 f"built-up areas ({ub['source']}; {ub.get('empty_rows_skipped', 0):,} rows "

@@ -150,6 +150,12 @@ def _finish_profiled(
         }
     else:
         links["urban_fraction"] = 0.0
+        if (links["time_basis"] == "category").any():
+            report["urban"] = {
+                "off": "builtup=None"
+                if builtup is None
+                else "the builtup_areas dataset was not found (see `smaby-geo data`)"
+            }
     links = compute_link_times(links, profile)
     net = _finish(
         links,
