@@ -9,11 +9,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
+
+if TYPE_CHECKING:
+    from smaby_geo.network.profile import CarProfile
 
 NETWORK_CRS = "EPSG:25833"
 # Report entries that build_network (re)computes; not carried over when rebuilding.
@@ -99,9 +103,9 @@ class RoadNetwork:
     report: dict = field(default_factory=dict)
     crs: str = NETWORK_CRS
     routing_index: object = field(default=None, repr=False)
-    profile: object = field(default=None, repr=False)
+    profile: CarProfile | None = field(default=None, repr=False)
 
-    def with_profile(self, profile) -> RoadNetwork:
+    def with_profile(self, profile: CarProfile) -> RoadNetwork:
         """Return a copy whose link times are recomputed for ``profile`` (no file is read).
 
         Links whose time came with the data (``time_basis == "given"``: NVDB minutes, scenario
@@ -362,7 +366,7 @@ def build_network(
     source: str = "",
     attribution: str = "",
     report: dict | None = None,
-    profile=None,
+    profile: CarProfile | None = None,
 ) -> RoadNetwork:
     """Build a RoadNetwork from a link table whose ends are already node numbers.
 
