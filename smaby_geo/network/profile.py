@@ -163,11 +163,19 @@ class FerryModel:
             )
         for name in ("default_headway_min", "max_wait_min"):
             v = getattr(self, name)
-            if not (v >= 0):
-                raise ValueError(f"FerryModel.{name} must be >= 0, got {v!r}")
-        bad = {k: v for k, v in self.headways_min.items() if not (v >= 0 or np.isnan(v))}
+            if not (_is_number(v) and v >= 0):
+                raise ValueError(f"FerryModel.{name} must be a number >= 0, got {v!r}")
+        if not isinstance(self.headways_min, Mapping):
+            raise ValueError("FerryModel.headways_min must be a mapping of link id -> minutes")
+        bad = {
+            k: v
+            for k, v in self.headways_min.items()
+            if not (_is_number(v) and (v >= 0 or np.isnan(v)))
+        }
         if bad:
-            raise ValueError(f"FerryModel.headways_min has negative headways: {bad}")
+            raise ValueError(
+                f"FerryModel.headways_min has headways that are not numbers >= 0: {bad}"
+            )
 
     def crossing_and_wait(
         self,
