@@ -4,10 +4,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from smaby_geo.network import CarProfile, read_kartverket
 from smaby_geo.network.linktimes import read_builtup, urban_fraction
+from smaby_geo.network.profile import LEGAL_SPEED_LIMITS_KMH as LEGAL
 
 from .conftest import lines
 
@@ -139,3 +142,53 @@ def test_default_profile_keeps_every_speed_within_the_legal_limit():
     for table in (p.motorway_speeds_kmh, p.urban_motorway_speeds_kmh):
         for k, v in table.items():
             assert v <= LEGAL_SPEED_LIMITS_KMH[k]
+
+
+_CATS = ("E", "R", "F", "K", "P")
+
+
+@st.composite
+def _profiles(draw):
+    rural = {c: draw(st.floats(20.0, LEGAL[c])) for c in _CATS}
+    urban = {c: draw(st.floats(10.0, rural[c])) for c in _CATS}
+    mw = {"motorveg": draw(st.floats(60.0, 110.0)), "motortrafikkveg": draw(st.floats(60.0, 100.0))}
+    umw = {k: draw(st.floats(30.0, v)) for k, v in mw.items()}
+    return CarProfile(
+        category_speeds_kmh=rural,
+        urban_speeds_kmh=urban,
+        motorway_speeds_kmh=mw,
+        urban_motorway_speeds_kmh=umw,
+        length_factor=draw(st.floats(0.9, 1.2)),
+    ).with_ferry(
+        default_headway_min=draw(st.floats(5.0, 180.0)),
+        crossing_speed_kmh=draw(st.floats(10.0, 40.0)),
+        connector_speed_kmh=draw(st.floats(10.0, 80.0)),
+        wait_mode=draw(st.sampled_from(["half_headway", "effective_speed", "none"])),
+    )
+
+
+def _mixed_roads():
+    return lines(
+        [
+            [(0, 0), (2000, 0)],
+            [(2000, 0), (2000, 3000)],
+            [(2000, 3000), (2000, 6000)],
+            [(2000, 6000), (2000, 9000)],
+            [(1500, 9050), (3000, 9050)],
+            [(3000, 9050), (8000, 9050)],
+        ],
+        typeVeg=["enkelBilveg", "enkelBilveg", "bilferje", "bilferje", "enkelBilveg", "rampe"],
+        vegkategori=["E", "K", "F", "F", "R", "P"],
+        motorvegtype=["motorveg", None, None, None, None, "motortrafikkveg"],
+    )
+
+
+@settings(max_examples=15, deadline=None)
+@given(_profiles())
+def test_with_profile_matches_a_fresh_read_for_any_legal_profile(p):
+    base = read_kartverket(_mixed_roads(), builtup=_town())
+    assert base.report["ferry_connectors"]["joined"] == 1
+    direct = read_kartverket(_mixed_roads(), builtup=_town(), profile=p)
+    re = base.with_profile(p)
+    assert np.allclose(re.weights, direct.weights, rtol=1e-12)
+    assert np.array_equal(re.indices, direct.indices)
