@@ -44,7 +44,6 @@ ALLOWED_IMPORTS: dict[tuple[str, str], str] = {
 
 # Files over MAX_LINES whose docstring does not (yet) give the reason, with the reason here.
 ALLOWED_LONG: dict[str, str] = {
-    "smaby_geo/network/readers.py": "being split into network/readers/* (issue 13, item 3)",
     "smaby_geo/routing/_kernels.py": (
         "one numba kernel family per module: cache=True misses edits to kernels called from "
         "another module (PITFALLS); the docstring line is to be added by its owner"

@@ -21,7 +21,7 @@ rebuilds the CSR arrays (0.05 s for N1000). It uses the network's own profile
 reader uses (``smaby_geo.network.ferry``). Node numbers and coordinates of the base are kept
 (new links join existing nodes), so node-level results of the base stay valid.
 
-The module is longer than most: each edit's dataclass, its value checks and its apply step
+Longer than 500 lines because each edit's dataclass, its value checks and its apply step
 are kept side by side so that a new kind of edit is added in one place.
 """
 
