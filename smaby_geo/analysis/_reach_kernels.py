@@ -11,7 +11,7 @@ from numba import njit, prange
 
 
 @njit(cache=True, parallel=True)
-def reduce_block(times_s, bin_s, t_node, t_bin, t_pop, s_ptr, s_bin, weight, acc, wsum):
+def reduce_block(times_s, bin_s, t_ptr, t_bin, t_pop, s_ptr, s_bin, weight, acc, wsum):
     """Population within the limit and weighted population for the origins of a block.
 
     Parameters
@@ -20,8 +20,10 @@ def reduce_block(times_s, bin_s, t_node, t_bin, t_pop, s_ptr, s_bin, weight, acc
         Seconds from each of the block's source nodes to every node (``inf`` = unreachable).
     bin_s : float
         Bin width in seconds.
-    t_node, t_bin, t_pop : (E,)
-        Target entries: node, access leg in bins, population.
+    t_ptr : int64 (n + 1,)
+        Target entries at node v are ``t_ptr[v]:t_ptr[v + 1]``.
+    t_bin, t_pop : (E,)
+        Target entries: access leg in bins, population.
     s_ptr : int64 (b + 1,)
         The origin entries of row r are ``s_ptr[r]:s_ptr[r + 1]``.
     s_bin : int64 (S,)
@@ -32,20 +34,24 @@ def reduce_block(times_s, bin_s, t_node, t_bin, t_pop, s_ptr, s_bin, weight, acc
         Output: population within L bins; sum of population x weight.
     """
     b = times_s.shape[0]
+    n = times_s.shape[1]
     n_bins = weight.shape[0] - 1
+    limit_s = (n_bins + 0.5) * bin_s
     for r in prange(b):
         lo, hi = s_ptr[r], s_ptr[r + 1]
         if hi == lo:
             continue
         row = times_s[r]
         h = np.zeros(n_bins + 1)
-        for e in range(t_node.shape[0]):
-            d = row[t_node[e]]
-            if d == np.inf:
+        for v in range(n):
+            d = row[v]
+            if d > limit_s or t_ptr[v] == t_ptr[v + 1]:
                 continue
-            k = np.int64(np.floor(d / bin_s + 0.5)) + t_bin[e]
-            if k <= n_bins:
-                h[k] += t_pop[e]
+            k0 = np.int64(np.floor(d / bin_s + 0.5))
+            for e in range(t_ptr[v], t_ptr[v + 1]):
+                k = k0 + t_bin[e]
+                if k <= n_bins:
+                    h[k] += t_pop[e]
         for s in range(lo, hi):
             kmax = n_bins - s_bin[s]
             a = 0.0

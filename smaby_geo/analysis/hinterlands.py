@@ -286,7 +286,7 @@ def hinterlands(
         d.attrs["centre_min_class"] = centre_min_class
         d.attrs["limits_min"] = lim
         d.attrs["unreachable_population"] = unreachable
-        d.attrs["unreachable_by_level"] = {k: v for k, v in levels.items()}
+        d.attrs["unreachable_by_level"] = {str(k): v for k, v in levels.items()}
         if services is not None:
             d.attrs["note"] = services.attrs.get("note", "")
     return {"towns": tt, "cells": ct}

@@ -6,8 +6,7 @@ pair of 250 m cells (220,000²) is out of reach; this module works **node to nod
 
 * targets are aggregated to (network node, access leg rounded to ``time_bin_s``);
 * origins are grouped the same way; one shortest-path row ``T(node_o, ·)`` (the public
-  ``routing.many_to_all``, a PHAST search on the contraction hierarchy) serves every origin at
-  that node;
+  ``routing.many_to_all`` with the limit as cutoff) serves every origin at that node;
 * a numba kernel turns each row into a histogram of trip times (in bins) and reads, for each
   origin leg, the population within the limit and the weighted sum — no origin x target
   matrix is ever held (a block of ``block_size`` rows at a time).
@@ -31,7 +30,7 @@ from smaby_geo.analysis._reach_kernels import reduce_block
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.population import as_origins
 from smaby_geo.places.snapping import AccessModel, snap_points
-from smaby_geo.routing.api import many_to_all, prepare
+from smaby_geo.routing.api import many_to_all
 
 # The 90-minute limit of both SSB's sentralitetsindeks (Høydahl 2017, SSB Notater 2017/40)
 # and the EU transport-performance indicator (Dijkstra, Poelman & Ackermans 2019).
@@ -56,13 +55,15 @@ def reach_population(
     time_bin_s: float = DEFAULT_TIME_BIN_S,
     access: AccessModel | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
+    method: str = "auto",
 ) -> pd.DataFrame:
     """Population of ``targets`` reachable by car from each origin within ``limit_min``.
 
     Parameters
     ----------
     network : RoadNetwork
-        Its contraction hierarchy is built once (``routing.prepare``) when missing and reused.
+        A contraction hierarchy attached by ``routing.prepare`` is used when the routing layer
+        finds it faster.
     origins : GeoDataFrame
         Points with a ``population`` column (e.g. grid cells); results keep its index.
     targets : GeoDataFrame, optional
@@ -79,6 +80,9 @@ def reach_population(
         Snapping of both layers (default ``AccessModel()``, METHODS §1).
     block_size : int, default 512
         Source nodes searched per block (memory ``block_size x n_nodes x 8`` bytes).
+    method : {"auto", "dijkstra", "ch"}
+        Passed to ``routing.many_to_all`` (each block is one call with the limit as cutoff;
+        ``auto`` picks the routing layer's fastest exact search).
 
     Returns
     -------
@@ -106,8 +110,9 @@ def reach_population(
     tc = np.flatnonzero(st.connected)
     t_pop = t["population"].to_numpy(dtype=float)[tc]
     t_leg = np.rint(st.leg_seconds[tc] / time_bin_s).astype(np.int64)
-    tn, tb, tinv = _group(st.node[tc], t_leg)
+    tn, tb, tinv = _group(st.node[tc], t_leg)  # sorted by node, then leg
     tp = np.bincount(tinv, weights=t_pop, minlength=len(tn))
+    t_ptr = np.searchsorted(tn, np.arange(network.n_nodes + 1)).astype(np.int64)
 
     oc = np.flatnonzero(so.connected)
     o_leg = np.rint(so.leg_seconds[oc] / time_bin_s).astype(np.int64)
@@ -116,16 +121,15 @@ def reach_population(
     ptr = np.r_[start, len(on)].astype(np.int64)
     acc = np.zeros(len(on))
     wsum = np.zeros(len(on))
-    if network.routing_index is None:
-        prepare(network)
+    cutoff_s = (n_bins + 0.5) * time_bin_s
     for b0 in range(0, len(nodes), int(block_size)):
         blk = nodes[b0 : b0 + int(block_size)]
-        times = many_to_all(network, blk)
+        times = many_to_all(network, blk, cutoff=cutoff_s, method=method)
         p = ptr[b0 : b0 + len(blk) + 1]
         lo = p[0]
         a = np.zeros(p[-1] - lo)
         ws = np.zeros(p[-1] - lo)
-        reduce_block(times, float(time_bin_s), tn, tb, tp, p - lo, ob[lo : p[-1]], w, a, ws)
+        reduce_block(times, float(time_bin_s), t_ptr, tb, tp, p - lo, ob[lo : p[-1]], w, a, ws)
         acc[lo : p[-1]] = a
         wsum[lo : p[-1]] = ws
 

@@ -214,9 +214,12 @@ def _primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _names(place_names, towns_geom, cx, cy, population, radius_m):
-    """Name of each town: the place name of the largest type within ``radius_m`` of its
-    outline (then the nearest to its centre); each name goes to the most populous town that
-    wants it, and the next towns take their next candidate."""
+    """Name of each town from the N1000 place names.
+
+    The place name of the largest type within ``radius_m`` of the town's outline (then the
+    nearest to its centre); each name goes to the most populous town that wants it, and the
+    next towns take their next candidate.
+    """
     n = len(cx)
     name = np.full(n, None, dtype=object)
     dist = np.full(n, np.nan)
