@@ -44,6 +44,15 @@ def _swatches(colours, labels) -> str:
     )
 
 
+def _join_kommuner(kommuner: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Kommune polygons joined with a per-kommune table (the polygons' names win)."""
+    drop = [c for c in ("kommunenavn", "fylkesnavn", "fylkesnummer") if c in table.columns]
+    k = kommuner.merge(table.drop(columns=drop), on="kommunenummer", how="inner")
+    if len(k) == 0:
+        raise ValueError("no kommune of the table is among the kommune polygons")
+    return k
+
+
 def _escape(df: pd.DataFrame, cols) -> pd.DataFrame:
     out = df.copy()
     for c in cols:
@@ -252,9 +261,7 @@ def map_minutes_to_town(
     note: str = "",
 ) -> folium.Map:
     """National map: kommuner coloured by the rural median minutes to the nearest centre."""
-    k = kommuner.merge(kommune_summary, on="kommunenummer", how="inner")
-    if len(k) == 0:
-        raise ValueError("no kommune of the summary is among the kommune polygons")
+    k = _join_kommuner(kommuner, kommune_summary)
     k = _escape(k, ["kommunenavn", "nearest_towns"]).to_crs("EPSG:4326")
     k["geometry"] = k.geometry.simplify(0.002)
     k["fill"] = minute_colour(k["rural_median_minutes"].to_numpy(float))
@@ -283,13 +290,7 @@ def map_centrality(
     thresholds=None,
 ) -> folium.Map:
     """Kommuner coloured by centrality class (1 = most central), index in the tooltip."""
-    k = kommuner.merge(
-        areas.drop(columns=[c for c in ("kommunenavn", "fylkesnavn") if c in areas]),
-        on="kommunenummer",
-        how="inner",
-    )
-    if len(k) == 0:
-        raise ValueError("no kommune of the table is among the kommune polygons")
+    k = _join_kommuner(kommuner, areas)
     k = _escape(k, ["kommunenavn"]).to_crs("EPSG:4326")
     k["geometry"] = k.geometry.simplify(0.002)
     cls = k["centrality_class"].to_numpy(int)
@@ -324,9 +325,7 @@ def map_transport_performance(
     note: str = "",
 ) -> folium.Map:
     """Kommuner coloured by transport performance, both parts in the tooltip."""
-    k = kommuner.merge(summary, on="kommunenummer", how="inner")
-    if len(k) == 0:
-        raise ValueError("no kommune of the summary is among the kommune polygons")
+    k = _join_kommuner(kommuner, summary)
     k = _escape(k, ["kommunenavn"]).to_crs("EPSG:4326")
     k["geometry"] = k.geometry.simplify(0.002)
     tp = k["transport_performance"].to_numpy(float)

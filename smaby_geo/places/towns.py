@@ -181,14 +181,21 @@ def _grid_clusters(cells: pd.DataFrame, free: np.ndarray, dense_pop: float) -> n
     return lab_out
 
 
+# First words that N1000 prints on a line of their own above the rest of a name.
+_NAME_PREFIXES = frozenset(
+    {"Ytre", "Indre", "Nedre", "Øvre", "Store", "Vestre", "Østre", "Søndre", "Nordre", "Søre",
+     "Midtre", "Gamle", "Nye"}
+)
+
+
 def _primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
     """The label each place name continues or stands under, else itself.
 
     N1000 stacks the parallel names of a place (Norwegian / Sami / Kven) as labels one above
     the other (Trondheim over Tråante, Tromsø over Romsa), and splits long names over two lines
-    with a hyphen ("Krokstad-" over "elva"). Returns the full primary name of each label: a
-    parallel name maps to the top label of its stack, a hyphenated first line is joined with
-    the line under it.
+    ("Krokstad-" over "elva", "Åmdals" over "verk", "Ytre" over "Arna"). Returns the full name
+    of each label: a parallel town (``by``) name stacked within 3 km maps to the top label, a
+    split name is joined. Other parallel names (e.g. Sami names of villages) are kept.
     """
     x = place_names.geometry.x.to_numpy()
     y = place_names.geometry.y.to_numpy()
@@ -199,17 +206,23 @@ def _primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
     pairs = tree.query_pairs(4000.0, output_type="ndarray")
     upper_of: dict[int, int] = {}
     for i, j in pairs:
+        hi, lo = (i, j) if y[i] > y[j] else (j, i)
         if abs(x[i] - x[j]) > 1000.0:
             continue
-        hi, lo = (i, j) if y[i] > y[j] else (j, i)
-        if names[hi].endswith("-") and names[lo][:1].islower():
-            out[hi] = names[hi][:-1] + names[lo]
-            out[lo] = out[hi]
-        elif typ[i] == typ[j] and not names[hi].endswith("-"):
-            upper_of.setdefault(lo, hi)
-    for lo, hi in upper_of.items():
-        if not names[lo][:1].islower():
-            out[lo] = out[hi]
+        if names[lo][:1].islower():  # a name continued on the next line
+            sep = "" if names[hi].endswith("-") else " "
+            out[hi] = out[lo] = names[hi].rstrip("- ") + sep + names[lo]
+        elif names[hi] in _NAME_PREFIXES:
+            out[hi] = out[lo] = f"{names[hi]} {names[lo]}"
+        elif typ[i] == typ[j] == "by" and abs(y[i] - y[j]) <= 3000.0:
+            upper_of.setdefault(lo, hi)  # parallel names of a town, stacked
+    for lo in upper_of:
+        top = lo
+        while top in upper_of:  # three-name stacks: Vadsø / Čáhcesuolu / Vesisaari
+            top = upper_of[top]
+        if out[lo] == names[lo]:
+            out[lo] = out[top]
+    out = np.array([" ".join(str(n).split()) for n in out], dtype=object)
     return np.array([n.rstrip("-") for n in out], dtype=object)
 
 
