@@ -113,7 +113,7 @@ def test_classes_follow_named_thresholds():
 
 
 def test_towns_from_polygons_and_grid_clusters(built):
-    cells, towns, cell_town = built
+    _, towns, cell_town = built
     by_name = towns.set_index("name")
     assert by_name.loc["Aby", "town_class"] == "small_town"
     assert by_name.loc["Aby", "population"] == 6000
@@ -260,3 +260,12 @@ def test_bad_inputs_name_the_fix(built):
         hinterlands(hand_network(), cells, towns, cell_town, limits_min=[30, 15])
     with pytest.raises(ValueError, match="x_sw"):
         build_towns(cells.drop(columns="x_sw"))
+
+
+def test_places_under_village_min_are_no_towns():
+    cells = hand_cells()
+    towns, cell_town = build_towns(cells, hand_builtup(), village_min=350, return_cells=True)
+    assert sorted(towns["population"]) == [400, 500, 6000, 20000]
+    assert cell_town["c3"] == -1  # the 300-resident cluster is rural
+    outside = cells.loc[cell_town == -1, "population"].sum()
+    assert towns["population"].sum() + outside == cells["population"].sum()
