@@ -27,17 +27,30 @@ SMABY_CLASSES = ("small_town", "town")  # the strategy's småbyer, about 5,000-5
 
 
 def _region(kommuner, cells, net: RoadNetwork, region: str | None, buffer_km: float):
-    """Cells of the region, cells of the region + buffer, the clipped network, a name."""
+    """Cells of the region, cells of the region + buffer, the clipped network, a name, area."""
     from smaby_geo.pipeline import select_region
 
     if not region:
-        return cells, cells, net, "Norway"
+        return cells, cells, net, "Norway", None
     sel = select_region(kommuner, region)
     name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
     buf = sel.geometry.union_all().buffer(buffer_km * 1000.0)
     inside = cells["kommunenummer"].isin(sel["kommunenummer"]).to_numpy()
     near = cells.geometry.intersects(buf).to_numpy() | inside
-    return cells[inside], cells[near], clip_network(net, buf), name
+    return cells[inside], cells[near], clip_network(net, buf), name, buf
+
+
+def _services_in(area):
+    """The shipped services, kept within ``area`` (the clipped network) when given."""
+    from smaby_geo.places.services import load_services
+
+    sv = load_services()
+    if area is None:
+        return sv
+    attrs = dict(sv.attrs)
+    sv = sv[sv.intersects(area)]
+    sv.attrs.update(attrs)
+    return sv
 
 
 def _meta(attribution: str, **extra) -> dict:
@@ -64,7 +77,6 @@ def run_towns_job(args: argparse.Namespace) -> int:
     from smaby_geo.outputs.indicator_maps import map_hinterlands, map_minutes_to_town, map_towns
     from smaby_geo.pipeline import _slug
     from smaby_geo.places.placenames import read_place_names
-    from smaby_geo.places.services import load_services
     from smaby_geo.places.towns import build_towns, read_builtup_areas
 
     t_all = t = time.perf_counter()
@@ -72,13 +84,13 @@ def run_towns_job(args: argparse.Namespace) -> int:
     net = load_network()
     kom = read_kommuner()
     cells_all = read_population_grid("250m", kommuner=kom)
-    cells, near, net, name = _region(kom, cells_all, net, args.region, args.buffer_km)
+    cells, near, net, name, area = _region(kom, cells_all, net, args.region, args.buffer_km)
     t = _timed(stages, "inputs", t)
     towns, cell_town = build_towns(
         near, read_builtup_areas(), place_names=read_place_names(), return_cells=True
     )
     t = _timed(stages, "towns", t)
-    sv = load_services()
+    sv = _services_in(area)
     h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv)
     centres, ct = h["towns"], h["cells"]
     t = _timed(stages, "hinterlands", t)
@@ -258,7 +270,6 @@ def run_indicators_job(args: argparse.Namespace) -> int:
     from smaby_geo.outputs import io
     from smaby_geo.outputs.indicator_maps import map_centrality, map_transport_performance
     from smaby_geo.pipeline import _slug
-    from smaby_geo.places.services import load_services
 
     do_c = args.only in (None, "centrality")
     do_tp = args.only in (None, "transport-performance")
@@ -272,8 +283,10 @@ def run_indicators_job(args: argparse.Namespace) -> int:
     summary = {}
     if do_c:
         cells_all = read_population_grid("250m", kommuner=kom)
-        cells, near, net, name = _region(kom, cells_all, net0, args.region, args.buffer_km)
-        sv = load_services()
+        cells, near, net, name, area = _region(
+            kom, cells_all, net0, args.region, args.buffer_km
+        )
+        sv = _services_in(area)
         t = _timed(stages, "inputs 250m", t)
         c = centrality(
             net,
@@ -328,7 +341,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
         t = _timed(stages, "centrality outputs", t)
     if do_tp:
         cells1_all = read_population_grid("1km", kommuner=kom)
-        cells1, near1, net, name = _region(
+        cells1, near1, net, name, _ = _region(
             kom, cells1_all, net0, args.region, max(args.buffer_km, 130.0)
         )
         t = _timed(stages, "inputs 1km", t)

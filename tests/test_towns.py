@@ -269,3 +269,73 @@ def test_places_under_village_min_are_no_towns():
     assert cell_town["c3"] == -1  # the 300-resident cluster is rural
     outside = cells.loc[cell_town == -1, "population"].sum()
     assert towns["population"].sum() + outside == cells["population"].sum()
+
+
+def test_town_names_are_escaped_on_maps(built):
+    from smaby_geo.outputs.indicator_maps import map_hinterlands, map_towns
+
+    _, towns, _ = built
+    evil = "<img src=x onerror=alert(1)>"
+    t = towns.copy()
+    t.loc[t["name"] == "Aby", "name"] = evil
+    t.attrs = dict(towns.attrs)
+    html = map_towns(t).get_root().render()
+    assert evil not in html and "&lt;img src=x" in html
+    assert "Data: © Kartverket | test grid" in html  # the attribution on every map
+    cells = hand_cells()
+    tw, ct = build_towns(cells, hand_builtup(), return_cells=True)
+    tw.loc[tw["population"] == 6000, "name"] = evil
+    h = hinterlands(hand_network(), cells, tw, ct)
+    html = map_hinterlands(h["cells"], h["towns"], title="t", attribution="Kilde: SSB").get_root()
+    html = html.render()
+    assert evil not in html and "Kilde: SSB" in html
+
+
+def test_cli_towns_and_indicators_on_a_kommune(tmp_path, capsys):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from smaby_geo.cli import main
+
+    assert main(["towns", "--region", "Hamar", "--buffer-km", "60", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Rural residents" in out and "Stage timings" in out
+    cells = gpd.read_parquet(tmp_path / "hinterland_cells_hamar_250m.parquet")
+    assert set(cells["kommunenummer"]) == {"3403"}
+    k = pd.read_csv(tmp_path / "hinterland_kommuner_hamar.csv", dtype={"kommunenummer": str})
+    assert k["population"].sum() == cells["population"].sum()
+    r = pd.read_csv(tmp_path / "hinterland_regions_hamar.csv")
+    assert r["population"].sum() == cells["population"].sum()
+    meta = json.loads(
+        pq.read_schema(tmp_path / "towns_hamar.parquet").metadata[b"smaby_geo"]
+    )
+    assert "© Kartverket" in meta["attribution"] and "Kilde: SSB" in meta["attribution"]
+    for name in ("map_towns_hamar.html", "map_minutes_to_town_hamar.html",
+                 "map_hinterlands_innlandet.html"):
+        html = (tmp_path / name).read_text()
+        assert "smaby-legend" in html and "Kilde: SSB" in html
+    assert main(["indicators", "--region", "Hamar", "--buffer-km", "60", "--out",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Centrality index" in out and "Transport performance" in out
+    c = pd.read_csv(tmp_path / "centrality_kommuner_hamar.csv", dtype={"kommunenummer": str})
+    assert c["kommunenummer"].tolist() == ["3403"] and c["centrality_class"].iloc[0] == 1
+    tp = gpd.read_parquet(tmp_path / "transport_performance_cells_hamar_1km.parquet")
+    assert set(tp["kommunenummer"]) == {"3403"} and tp["road_connected"].all()
+    # 120 km around Hamar holds more people than 90 minutes of road reach
+    assert (tp["accessibility"] < tp["proximity"]).all()
+    assert (tp["transport_performance"] > 0).all()
+    for name in ("map_centrality_hamar.html", "map_transport_performance_hamar.html"):
+        assert "Kilde: SSB" in (tmp_path / name).read_text()
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_no_centre_in_reach_leaves_every_cell_without_one(built):
+    cells, towns, cell_town = built
+    with pytest.warns(UserWarning, match="no road-connected town"):
+        h = hinterlands(hand_network(), cells, towns, cell_town, centre_min_class="large_city")
+    c = h["cells"]
+    assert (c["nearest_town_id"] == -1).all() and np.isinf(c["minutes_to_town"]).all()
+    assert c.attrs["unreachable_population"] == cells["population"].sum()
+    assert len(h["towns"]) == 0

@@ -164,6 +164,12 @@ def hinterlands(
     cen, cpts = cen[sc.connected], cpts[sc.connected]
     c_node, c_leg = sc.node[sc.connected], sc.leg_seconds[sc.connected]
     m = len(cen)
+    if m == 0:
+        warnings.warn(
+            f"no road-connected town of class {centre_min_class!r} or above: every cell is "
+            "left without a nearest centre",
+            stacklevel=2,
+        )
     so = snap_points(network, cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy(), access)
     pop = cells["population"].to_numpy(dtype=float)
     onode = np.where(so.connected, so.node, 0)
@@ -231,8 +237,9 @@ def hinterlands(
     tt["exclusive_rural_population"] = np.round(excl_rural).astype(np.int64)
     tt["exclusive_level"] = cen["town_class"].to_numpy()
 
-    names = cen["name"].to_numpy()
-    ids = cen.index.to_numpy()
+    # position -1 (no centre) picks the appended "none" entry
+    names = np.append(cen["name"].to_numpy(dtype=object), None)
+    ids = np.append(cen.index.to_numpy(), -1)
     ct = pd.DataFrame(
         {
             "population": cells["population"].to_numpy(),
@@ -245,8 +252,8 @@ def hinterlands(
             "town_id": tid,
             "rural": rural,
             "road_connected": so.connected,
-            "nearest_town_id": np.where(lab_all >= 0, ids[np.maximum(lab_all, 0)], -1),
-            "nearest_town": np.where(lab_all >= 0, names[np.maximum(lab_all, 0)], None),
+            "nearest_town_id": ids[lab_all],
+            "nearest_town": names[lab_all],
             "minutes_to_town": sec_all / 60.0,
         },
         index=cells.index,
@@ -255,21 +262,22 @@ def hinterlands(
         hosts = hosted_services(cen, services, host_buffer_m=host_buffer_m)
         tt = tt.join(hosts)
         svt = [t for t in SERVICE_TYPES if (services["service_type"] == t).any()]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            near_sv = travel_times(
-                network,
-                cpts.assign(population=cpts["population"]),
-                services,
-                types=svt,
-                access=access,
-                service_access=SERVICE_ACCESS,
-            )
+        if m:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                near_sv = travel_times(
+                    network,
+                    cpts.assign(population=cpts["population"]),
+                    services,
+                    types=svt,
+                    access=access,
+                    service_access=SERVICE_ACCESS,
+                )
         for t in svt:
-            tt[f"{t}_nearest_minutes"] = near_sv[f"{t}_minutes"].to_numpy()
-            tt[f"{t}_nearest_name"] = near_sv[f"{t}_name"].to_numpy()
-            has = hosts[f"{t}_sites"].to_numpy() > 0
-            ct[f"town_has_{t}"] = np.where(lab_all >= 0, has[np.maximum(lab_all, 0)], False)
+            tt[f"{t}_nearest_minutes"] = near_sv[f"{t}_minutes"].to_numpy() if m else []
+            tt[f"{t}_nearest_name"] = near_sv[f"{t}_name"].to_numpy() if m else []
+            has = np.append(hosts[f"{t}_sites"].to_numpy() > 0, False)
+            ct[f"town_has_{t}"] = has[lab_all]
     ct = gpd.GeoDataFrame(ct, geometry=cells.geometry.to_numpy(), crs=cells.crs)
     attribution = " | ".join(
         dict.fromkeys(
