@@ -226,7 +226,7 @@ def _primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
     return np.array([n.rstrip("-") for n in out], dtype=object)
 
 
-def _names(place_names, towns_geom, cx, cy, population, radius_m):
+def _names(place_names, towns_geom, cx, cy, population, radius_m, kommune_names=None):
     """Name of each town from the N1000 place names.
 
     The place name of the largest type within ``radius_m`` of the town's outline (then the
@@ -242,15 +242,31 @@ def _names(place_names, towns_geom, cx, cy, population, radius_m):
     px, py = place_names.geometry.x.to_numpy(), place_names.geometry.y.to_numpy()
     rank = place_names["place_type"].map(PLACE_TYPE_RANK).fillna(99).to_numpy()
     names = _primary_names(place_names)
-    ti, pi = shapely.STRtree(pts).query(towns_geom, predicate="dwithin", distance=radius_m)
+    # candidates within radius_m of the outline first, then out to 3 x radius_m
+    geom = np.asarray(towns_geom, dtype=object)
+    ti, pi = shapely.STRtree(pts).query(geom, predicate="dwithin", distance=3 * radius_m)
+    far = shapely.distance(pts[pi], geom[ti]) > radius_m
     d = np.hypot(px[pi] - cx[ti], py[pi] - cy[ti])
-    order = np.lexsort((d, rank[pi], ti))
+    # among names of the same type, the name of the town's own kommune first (Alta, not
+    # its Kven name Alattio printed beside it)
+    own = np.zeros(len(ti), dtype=bool)
+    if kommune_names is not None:
+        kn = np.asarray(kommune_names, dtype=object)[ti]
+        own = np.array(
+            [isinstance(k, str) and str(nm).casefold() in k.casefold().replace("-", " ").split()
+             for nm, k in zip(names[pi], kn, strict=True)],
+            dtype=bool,
+        )
+    order = np.lexsort((d, ~own, rank[pi], far, ti))
     ti, pi, d = ti[order], pi[order], d[order]
     bounds = np.searchsorted(ti, np.arange(n + 1))
     used: set[str] = set()
     for t in np.argsort(-np.asarray(population), kind="stable"):
         cand = range(bounds[t], bounds[t + 1])
-        pick = next((c for c in cand if names[pi[c]] not in used), None)
+        pick = next(
+            (c for c in cand if names[pi[c]] not in used and not names[pi[c]][:1].islower()),
+            None,
+        )
         if pick is not None:
             name[t], dist[t] = names[pi[pick]], d[pick]
             used.add(names[pi[pick]])
@@ -295,8 +311,9 @@ def build_towns(
         Class thresholds in residents (module constants give the sources). Areas and clusters
         under ``village_min`` are not towns; their cells count as rural.
     name_radius_m : float, default 3000
-        Names are looked up this far (metres) from the town's outline: the largest place
-        type wins (by > tettsted > ...), then the name nearest the centre; a name goes to one
+        Names are looked up this far (metres) from the town's outline (then out to three
+        times as far): the largest place type wins (by > tettsted > ...), then the name of
+        the town's own kommune, then the name nearest the centre; a name goes to one
         town only (the most populous that wants it; a town left without a free name is
         called "near <nearest name>"); parallel names printed under a primary label
         (Tråante under Trondheim) give the primary name, and hyphen-split labels are joined.
@@ -370,7 +387,10 @@ def build_towns(
         sel = midx[tm == k]
         xs, ys = cells["x_sw"].to_numpy()[sel], cells["y_sw"].to_numpy()[sel]
         geoms[k] = shapely.union_all(shapely.box(xs, ys, xs + size, ys + size))
-    name, name_m = _names(place_names, geoms, cx, cy, tot, name_radius_m)
+    kommune_names = (
+        cells["kommunenavn"].to_numpy()[centre_cell] if "kommunenavn" in cells.columns else None
+    )
+    name, name_m = _names(place_names, geoms, cx, cy, tot, name_radius_m, kommune_names)
     out = gpd.GeoDataFrame(
         {
             "name": name,
