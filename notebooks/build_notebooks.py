@@ -233,12 +233,13 @@ png = static_map(layer, "rural_median_minutes", os.path.join(tempfile.gettempdir
                  title="Rural residents: median minutes to the nearest town of 5,000+",
                  attribution=ct.attrs["attribution"])
 Image(png, width=480)"""),
-    ("md", """**Reading it:** the exclusive hinterland of a *town* counts everyone for whom it is the
-nearest town of 15,000+, so towns in sparse regions (Tromsø, Harstad, Ålesund's Spjelkavik
-area) lead; among small towns the regional centres of Innlandet and the west lead. The
-45-minute gaps are the islands and the north: a ferry or a mountain pass from any town of
-5,000+. Names come from N1000 labels near each built-up area and can be a district name of
-the town (Spjelkavik for eastern Ålesund)."""),
+    ("md", """**Reading it:** the exclusive hinterland of a *town* (15,000+) counts everyone for
+whom it is the nearest town of 15,000+, so towns in sparse regions (Tromsø, Harstad, eastern
+Ålesund) lead; a *small town*'s counts everyone whose nearest centre it is (Ytre Arna,
+Hønefoss, Orkanger). The 45-minute gaps are the islands, inner Agder and Telemark and much
+of Nordland and Finnmark: a ferry or a mountain pass from any town of 5,000+. Names come from
+the N1000 labels near each built-up area and can be a district of the town (Spjelkavik for
+eastern Ålesund). Service counts use the shipped, incomplete service lists."""),
 ]
 
 NOTEBOOKS = {
