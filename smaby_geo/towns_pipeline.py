@@ -53,6 +53,16 @@ def _services_in(area):
     return sv
 
 
+def _check_region(region: str | None):
+    """Read the kommuner and fail early (before any heavy step) on an unknown region."""
+    from smaby_geo.pipeline import select_region
+
+    kom = read_kommuner()
+    if region:
+        select_region(kom, region)
+    return kom
+
+
 def _meta(attribution: str, **extra) -> dict:
     return {"tool": f"smaby_geo {__version__}", "attribution": attribution, **extra}
 
@@ -81,8 +91,8 @@ def run_towns_job(args: argparse.Namespace) -> int:
 
     t_all = t = time.perf_counter()
     stages: dict[str, float] = {}
+    kom = _check_region(args.region)
     net = load_network()
-    kom = read_kommuner()
     cells_all = read_population_grid("250m", kommuner=kom)
     cells, near, net, name, area = _region(kom, cells_all, net, args.region, args.buffer_km)
     t = _timed(stages, "inputs", t)
@@ -275,8 +285,13 @@ def run_indicators_job(args: argparse.Namespace) -> int:
     do_tp = args.only in (None, "transport-performance")
     t_all = t = time.perf_counter()
     stages: dict[str, float] = {}
+    kom = _check_region(args.region)
+    if not (args.limit_min > 0 and args.half_life_min > 0):
+        raise ValueError(
+            f"--limit-min and --half-life-min must be positive minutes, got {args.limit_min} "
+            f"and {args.half_life_min}"
+        )
     net0 = load_network()
-    kom = read_kommuner()
     out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
     written: list[Path] = []
     name = "Norway"

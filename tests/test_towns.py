@@ -339,3 +339,13 @@ def test_no_centre_in_reach_leaves_every_cell_without_one(built):
     assert (c["nearest_town_id"] == -1).all() and np.isinf(c["minutes_to_town"]).all()
     assert c.attrs["unreachable_population"] == cells["population"].sum()
     assert len(h["towns"]) == 0
+
+
+def test_cli_bad_input_is_one_clear_line(capsys):
+    from smaby_geo.cli import main
+
+    assert main(["towns", "--region", "Tynsett"]) != 0
+    err = capsys.readouterr().err
+    assert "close matches" in err and "Traceback" not in err
+    assert main(["indicators", "--limit-min", "-5"]) != 0
+    assert "--limit-min" in capsys.readouterr().err
