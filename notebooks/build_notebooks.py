@@ -1,4 +1,4 @@
-"""Write (and with --execute, run) the three user notebooks from the cells below.
+"""Write (and with --execute, run) the user notebooks from the cells below.
 
 Run: ``python notebooks/build_notebooks.py --execute`` (needs the dev extra and the data
 folder, e.g. ``SMABY_GEO_DATA_DIR=../shared/data``). The tests execute the committed
@@ -167,10 +167,80 @@ png = static_map(results["ba"]["polygons"], "region", os.path.join(tempfile.gett
 Image(png, width=480)"""),
 ]
 
+MINISTRY = [
+    ("md", """# Small towns as regional centres — for the ministry's analyst
+
+**Which small towns serve the largest rural hinterlands, and which districts have none within
+45 minutes?** Towns come from Kartverket's N1000 built-up areas and the SSB 250 m grid
+(`smaby_geo.places.towns`; classes: village ≥ 200, small town ≥ 5,000, town ≥ 15,000, large
+city ≥ 50,000 residents). *Centres* are the towns of 5,000+; *rural* residents are those
+outside every centre. A centre's *exclusive* hinterland is the people for whom it is the
+nearest centre of at least its own class; the strategy's *småbyer* are the small towns and
+towns (5,000–49,999). Car times on N1000 with ferry waits. Data: © Kartverket, Kilde: SSB;
+service lists are incomplete."""),
+    ("code", """import warnings
+warnings.simplefilter("ignore")
+import pandas as pd
+import smaby_geo
+from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.placenames import read_place_names
+from smaby_geo.places.services import load_services
+from smaby_geo.places.towns import build_towns, read_builtup_areas
+from smaby_geo.analysis.hinterlands import hinterlands, summarise_hinterlands
+
+net = smaby_geo.load_network()
+kom = read_kommuner()
+cells = read_population_grid("250m", kommuner=kom)
+towns, cell_town = build_towns(cells, read_builtup_areas(), place_names=read_place_names(),
+                               return_cells=True)
+h = hinterlands(net, cells, towns, cell_town, load_services())
+centres, ct = h["towns"], h["cells"]
+print(towns["town_class"].value_counts().to_dict())
+rural = ct[ct["rural"]]
+share = {t: rural.loc[rural["minutes_to_town"] <= t, "population"].sum() / rural["population"].sum()
+         for t in (30, 45, 60)}
+print(f"rural residents: {rural['population'].sum():,}; within 30/45/60 min of a centre: "
+      + " / ".join(f"{v:.1%}" for v in share.values()))"""),
+    ("md", """## The småbyer with the largest rural hinterlands
+Exclusive rural residents (nearest centre of at least the town's class), the rural residents
+within 45 minutes (some of them nearer another centre), and what each town hosts."""),
+    ("code", """smaby = centres[centres["town_class"].isin(["small_town", "town"])]
+cols = ["name", "town_class", "kommunenavn", "population", "exclusive_rural_population",
+        "rural_within_45", "nearer_other_45", "hospital_sites", "court_sites", "police_sites",
+        "study_centre_sites", "hospital_nearest_minutes"]
+smaby.sort_values("exclusive_rural_population", ascending=False)[cols].head(15).round(1)"""),
+    ("md", """## Districts with no centre within 45 minutes
+Kommuner where not one resident is within 45 minutes of a town of 5,000+, and those where
+fewer than half of the rural residents are."""),
+    ("code", """k = summarise_hinterlands(ct)
+k = k.merge(kom[["kommunenummer", "kommunenavn", "fylkesnavn"]], on="kommunenummer")
+none45 = k[k["share_within_45"] == 0].sort_values("rural_median_minutes", ascending=False)
+print(f"{len(none45)} kommuner ({none45['population'].sum():,} residents) have no resident "
+      "within 45 minutes of a town of 5,000+; "
+      f"{(k['rural_share_within_45'] < 0.5).sum()} have fewer than half their rural residents within 45")
+none45[["kommunenavn", "fylkesnavn", "population", "rural_median_minutes", "nearest_towns"]].head(20).round(0)"""),
+    ("code", """import os, tempfile
+from smaby_geo.outputs.static import static_map
+from IPython.display import Image
+layer = kom.merge(k[["kommunenummer", "rural_median_minutes"]], on="kommunenummer")
+png = static_map(layer, "rural_median_minutes", os.path.join(tempfile.gettempdir(), "rural_to_town.png"),
+                 title="Rural residents: median minutes to the nearest town of 5,000+",
+                 attribution=ct.attrs["attribution"])
+Image(png, width=480)"""),
+    ("md", """**Reading it:** the exclusive hinterland of a *town* (15,000+) counts everyone for
+whom it is the nearest town of 15,000+, so towns in sparse regions (Tromsø, Harstad, eastern
+Ålesund) lead; a *small town*'s counts everyone whose nearest centre it is (Ytre Arna,
+Hønefoss, Orkanger). The 45-minute gaps are the islands, inner Agder and Telemark and much
+of Nordland and Finnmark: a ferry or a mountain pass from any town of 5,000+. Names come from
+the N1000 labels near each built-up area and can be a district of the town (Spjelkavik for
+eastern Ålesund). Service counts use the shipped, incomplete service lists."""),
+]
+
 NOTEBOOKS = {
     "county_planner_innlandet_catchments.ipynb": COUNTY,
     "transport_planner_ferry_to_bridge.ipynb": TRANSPORT,
     "analyst_labour_market_regions.ipynb": ANALYST,
+    "ministry_small_towns_hinterlands.ipynb": MINISTRY,
 }
 
 

@@ -7,6 +7,8 @@ network   build a network and print its summary
 route     car travel time between two place names
 data      list the registered datasets, where each is and which are missing;
           `data fetch NAME...|--all` downloads and converts them
+towns     towns, their hinterlands and the minutes from rural cells to the nearest
+indicators  centrality index (SSB manner) and EU road transport performance
 """
 
 from __future__ import annotations
@@ -120,6 +122,18 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     return run_scenario_job(args)
 
 
+def _cmd_towns(args: argparse.Namespace) -> int:
+    from smaby_geo.towns_pipeline import run_towns_job
+
+    return run_towns_job(args)
+
+
+def _cmd_indicators(args: argparse.Namespace) -> int:
+    from smaby_geo.towns_pipeline import run_indicators_job
+
+    return run_indicators_job(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``smaby-geo``."""
     p = argparse.ArgumentParser(
@@ -186,6 +200,33 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("places", nargs="+", help="FROM TO [FROM TO ...] (N1000 place names)")
     t.add_argument("--source", default="n1000", choices=["n1000", "n2000"])
     t.set_defaults(func=_cmd_route)
+
+    tw = sub.add_parser("towns", help="towns, their hinterlands and minutes to the nearest")
+    tw.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
+    tw.add_argument("--out", default=None, help="output folder (default data/processed)")
+    tw.add_argument("--buffer-km", type=float, default=100.0)
+    tw.add_argument("--no-map", action="store_true")
+    tw.add_argument(
+        "--no-regions", action="store_true", help="skip the labour-market region summary"
+    )
+    tw.set_defaults(func=_cmd_towns)
+
+    ind = sub.add_parser(
+        "indicators", help="centrality index (SSB manner) and EU road transport performance"
+    )
+    ind.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
+    ind.add_argument("--out", default=None, help="output folder (default data/processed)")
+    ind.add_argument("--buffer-km", type=float, default=100.0)
+    ind.add_argument("--no-map", action="store_true")
+    ind.add_argument(
+        "--only", choices=["centrality", "transport-performance"], default=None,
+        help="compute one of the two indicators",
+    )
+    ind.add_argument("--limit-min", type=float, default=90.0, help="time limit (minutes)")
+    ind.add_argument(
+        "--half-life-min", type=float, default=30.0, help="centrality time-weight half-life"
+    )
+    ind.set_defaults(func=_cmd_indicators)
 
     d = sub.add_parser(
         "data", help="list registered datasets, where each is and which are missing"

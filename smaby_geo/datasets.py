@@ -220,6 +220,15 @@ DATASETS: dict[str, Dataset] = {
             "tettbebyggelse",
         ),
         Dataset(
+            "builtup_areas",
+            "places/n1000_tettbebyggelse.gpkg",
+            "Kartverket N1000 built-up areas (Tettbebyggelse), 1,191 polygons",
+            f"{_HM}/N1000 (data/Tettbebyggelse.rda)",
+            "CC BY 4.0",
+            KARTVERKET,
+            "aafdf1bca554a1daf4f043d0d7b68a8bedac20b5dc83dc7b305887c2bf914401",
+        ),
+        Dataset(
             "kommuner",
             "admin/n1000_kommune_2024.gpkg",
             "Kommune polygons, 2024 structure (357 kommuner)",

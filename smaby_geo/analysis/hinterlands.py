@@ -1,0 +1,367 @@
+"""Small towns as regional centres: their hinterlands (omland) and what they offer.
+
+Definitions (every number a parameter):
+
+* **Centres** are the towns of at least ``centre_min_class`` (default ``small_town``: 5,000
+  residents or more, so towns and large cities count too: they serve their surroundings as
+  well). The strategy's *småbyer* of roughly 5,000-50,000 are the classes ``small_town`` and
+  ``town`` (``smaby_geo.places.towns``).
+* **Rural** cells are the cells outside every centre (villages under 5,000 and scattered
+  settlement).
+* **Gross reach** of a centre: the population within 15/30/45/60 minutes by car of its centre
+  (to the centre, access legs included), *including* people who have another centre nearer;
+  that part is reported separately (``nearer_other_<T>``).
+* **Exclusive hinterland**: the people for whom it is the nearest centre of at least its own
+  class (a small town competes with every centre, a town with towns and large cities, a large
+  city with large cities). For each class level the exclusive hinterlands and the unreachable
+  population partition the whole population.
+* **Services hosted**: a service site belongs to the nearest centre whose outline lies within
+  ``host_buffer_m`` (default 3 km: the shipped service points are N1000 place-name label
+  points, which lie within a few km of the place). For every centre the nearest site of each
+  type and its minutes are reported too.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from smaby_geo.analysis._reach_kernels import town_thresholds
+from smaby_geo.analysis.traveltimes import SERVICE_ACCESS, travel_times, weighted_quantile
+from smaby_geo.network.core import RoadNetwork
+from smaby_geo.places.services import SERVICE_TYPES
+from smaby_geo.places.snapping import AccessModel, snap_points
+from smaby_geo.places.towns import CLASS_RANK, town_centres
+from smaby_geo.routing.api import many_to_all, nearest_facility
+
+HINTERLAND_LIMITS_MIN: tuple[float, ...] = (15.0, 30.0, 45.0, 60.0)
+SUMMARY_LIMITS_MIN: tuple[float, ...] = (30.0, 45.0, 60.0)
+CENTRE_MIN_CLASS = "small_town"
+HOST_BUFFER_M = 3000.0
+_BLOCK = 64
+
+
+def _check_limits(limits) -> list[float]:
+    lim = [float(v) for v in limits]
+    if not lim or any(not np.isfinite(v) or v < 0 for v in lim) or lim != sorted(lim):
+        raise ValueError(f"limits must be a non-empty sorted list of minutes >= 0, got {limits}")
+    return lim
+
+
+def _centres(towns: gpd.GeoDataFrame, centre_min_class: str) -> gpd.GeoDataFrame:
+    if centre_min_class not in CLASS_RANK:
+        raise ValueError(
+            f"centre_min_class must be one of {list(CLASS_RANK)}, got {centre_min_class!r}"
+        )
+    need = {"town_class", "population", "centre_x", "centre_y", "name"}
+    if not need <= set(towns.columns):
+        raise ValueError(f"towns need columns {sorted(need)} (use places.towns.build_towns)")
+    rank = towns["town_class"].map(CLASS_RANK).fillna(-1)
+    return towns[rank >= CLASS_RANK[centre_min_class]]
+
+
+def hosted_services(
+    centres: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame,
+    *,
+    host_buffer_m: float = HOST_BUFFER_M,
+) -> pd.DataFrame:
+    """Number of service sites of each type each centre hosts.
+
+    A site belongs to the nearest centre outline within ``host_buffer_m`` metres (see the
+    module note); sites near no centre belong to none.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``centres``: ``<type>_sites`` (int) per type in ``SERVICE_TYPES``.
+    """
+    out = pd.DataFrame(0, index=centres.index, columns=[f"{t}_sites" for t in SERVICE_TYPES])
+    if services is None or len(services) == 0 or len(centres) == 0:
+        return out
+    sv = services.to_crs(centres.crs) if services.crs != centres.crs else services
+    geoms = centres.geometry.to_numpy()
+    pts = sv.geometry.to_numpy()
+    si, ci = shapely.STRtree(geoms).query(pts, predicate="dwithin", distance=host_buffer_m)
+    if len(si) == 0:
+        return out
+    d = shapely.distance(pts[si], geoms[ci])
+    order = np.lexsort((ci, d, si))
+    si, ci = si[order], ci[order]
+    first = np.r_[True, si[1:] != si[:-1]]
+    si, ci = si[first], ci[first]
+    types = sv["service_type"].to_numpy()[si]
+    for t in SERVICE_TYPES:
+        sel = types == t
+        if sel.any():
+            out[f"{t}_sites"] = np.bincount(ci[sel], minlength=len(centres))
+    return out
+
+
+def hinterlands(
+    network: RoadNetwork,
+    cells: gpd.GeoDataFrame,
+    towns: gpd.GeoDataFrame,
+    cell_town: pd.Series,
+    services: gpd.GeoDataFrame | None = None,
+    *,
+    centre_min_class: str = CENTRE_MIN_CLASS,
+    limits_min=HINTERLAND_LIMITS_MIN,
+    host_buffer_m: float = HOST_BUFFER_M,
+    access: AccessModel | None = None,
+) -> dict:
+    """Hinterlands of every centre and the nearest centre of every cell.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    cells : GeoDataFrame
+        Population grid (``read_population_grid``) with kommune fields.
+    towns : GeoDataFrame
+        ``build_towns`` output.
+    cell_town : Series
+        Town of each cell (``build_towns(..., return_cells=True)``), -1 = in no town.
+    services : GeoDataFrame, optional
+        Service layer (``load_services``); without it the service columns are left out.
+    centre_min_class : str, default "small_town"
+        The smallest town class that counts as a centre.
+    limits_min : sequence of float, default 15/30/45/60
+        Gross-reach limits in minutes (inclusive).
+    host_buffer_m : float, default 3000
+        See ``hosted_services``.
+    access : AccessModel, optional
+        Snapping of cells and centres (default ``AccessModel()``, METHODS §1).
+
+    Returns
+    -------
+    dict
+        ``towns``: one row per centre (name, class, population, kommune, per limit
+        ``population_within_<T>`` / ``nearer_other_<T>`` / ``rural_within_<T>``,
+        ``exclusive_population``, ``exclusive_rural_population``, ``exclusive_level`` and, with
+        services, ``<type>_sites``, ``<type>_nearest_minutes``, ``<type>_nearest_name``).
+        ``cells``: one row per cell (``population``, kommune fields, ``town_id``, ``rural``,
+        ``road_connected``, ``nearest_town_id``, ``nearest_town``, ``minutes_to_town``
+        (``inf`` = no route), with services ``town_has_<type>``); ``attrs`` say who is
+        unreachable.
+    """
+    lim = _check_limits(limits_min)
+    access = access or AccessModel()
+    if not cell_town.index.equals(cells.index):
+        raise ValueError("cell_town must be indexed like cells (build_towns(return_cells=True))")
+    cen = _centres(towns, centre_min_class)
+    cpts = town_centres(cen)
+    sc = snap_points(network, cpts.geometry.x.to_numpy(), cpts.geometry.y.to_numpy(), access)
+    if (~sc.connected).any():
+        warnings.warn(
+            f"{int((~sc.connected).sum())} centres lie beyond {access.max_snap_m:.0f} m of the "
+            f"network and are left out: {cen.loc[~sc.connected, 'name'].tolist()[:10]}",
+            stacklevel=2,
+        )
+    cen, cpts = cen[sc.connected], cpts[sc.connected]
+    c_node, c_leg = sc.node[sc.connected], sc.leg_seconds[sc.connected]
+    m = len(cen)
+    if m == 0:
+        warnings.warn(
+            f"no road-connected town of class {centre_min_class!r} or above: every cell is "
+            "left without a nearest centre",
+            stacklevel=2,
+        )
+    so = snap_points(network, cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy(), access)
+    pop = cells["population"].to_numpy(dtype=float)
+    onode = np.where(so.connected, so.node, 0)
+    tid = cell_town.to_numpy()
+    rank_of_town = towns["town_class"].map(CLASS_RANK).fillna(-1)
+    in_centre = np.zeros(len(cells), dtype=bool)
+    known = tid >= 0
+    in_centre[known] = (
+        rank_of_town.reindex(tid[known]).to_numpy() >= CLASS_RANK[centre_min_class]
+    )
+    rural = ~in_centre
+
+    def nearest(sel: np.ndarray):
+        if len(sel) == 0:
+            return np.full(len(cells), np.inf), np.full(len(cells), -1)
+        d, lab = nearest_facility(network, c_node[sel], offsets=c_leg[sel], direction="to")
+        sec = np.where(so.connected, d[onode] + so.leg_seconds, np.inf)
+        lab = np.where(np.isfinite(sec), sel[np.maximum(lab[onode], 0)], -1)
+        return sec, lab
+
+    sec_all, lab_all = nearest(np.arange(m))
+    crank = cen["town_class"].map(CLASS_RANK).to_numpy()
+    excl = np.zeros(m)
+    excl_rural = np.zeros(m)
+    levels = {}
+    for level in sorted(set(crank)):
+        sel = np.flatnonzero(crank >= level)
+        _, lab = nearest(sel) if level != min(crank) else (sec_all, lab_all)
+        ok = lab >= 0
+        tot = np.bincount(lab[ok], weights=pop[ok], minlength=m)
+        totr = np.bincount(lab[ok & rural], weights=pop[ok & rural], minlength=m)
+        own = crank == level
+        excl[own], excl_rural[own] = tot[own], totr[own]
+        levels[level] = float(pop[~ok].sum())
+
+    gross = np.zeros((m, len(lim)))
+    other = np.zeros((m, len(lim)))
+    grossr = np.zeros((m, len(lim)))
+    c_node_cells = np.where(so.connected, so.node, -1).astype(np.int64)
+    lim_s = np.asarray(lim) * 60.0
+    near = lab_all.astype(np.int64)
+    for b0 in range(0, m, _BLOCK):
+        blk = slice(b0, min(m, b0 + _BLOCK))
+        times = many_to_all(network, c_node[blk], direction="to")
+        g, o = town_thresholds(
+            times, c_leg[blk], c_node_cells, so.leg_seconds, pop, near - b0, lim_s
+        )
+        gr, _ = town_thresholds(
+            times, c_leg[blk], c_node_cells, so.leg_seconds, pop * rural, near - b0, lim_s
+        )
+        gross[blk], other[blk], grossr[blk] = g, o, gr
+
+    keep = [
+        c
+        for c in ("name", "town_class", "population", "source", "kommunenummer", "kommunenavn",
+                  "fylkesnummer", "fylkesnavn", "centre_x", "centre_y")
+        if c in cen.columns
+    ]
+    tt = pd.DataFrame(cen[keep].copy())
+    for j, t in enumerate(lim):
+        tt[f"population_within_{t:g}"] = np.round(gross[:, j]).astype(np.int64)
+        tt[f"nearer_other_{t:g}"] = np.round(other[:, j]).astype(np.int64)
+        tt[f"rural_within_{t:g}"] = np.round(grossr[:, j]).astype(np.int64)
+    tt["exclusive_population"] = np.round(excl).astype(np.int64)
+    tt["exclusive_rural_population"] = np.round(excl_rural).astype(np.int64)
+    tt["exclusive_level"] = cen["town_class"].to_numpy()
+
+    # position -1 (no centre) picks the appended "none" entry
+    names = np.append(cen["name"].to_numpy(dtype=object), None)
+    ids = np.append(cen.index.to_numpy(), -1)
+    ct = pd.DataFrame(
+        {
+            "population": cells["population"].to_numpy(),
+            **{
+                c: cells[c].to_numpy()
+                for c in ("kommunenummer", "kommunenavn", "fylkesnummer", "fylkesnavn",
+                          "x_sw", "y_sw", "cell_size_m")
+                if c in cells.columns
+            },
+            "town_id": tid,
+            "rural": rural,
+            "road_connected": so.connected,
+            "nearest_town_id": ids[lab_all],
+            "nearest_town": names[lab_all],
+            "minutes_to_town": sec_all / 60.0,
+        },
+        index=cells.index,
+    )
+    if services is not None:
+        hosts = hosted_services(cen, services, host_buffer_m=host_buffer_m)
+        tt = tt.join(hosts)
+        svt = [t for t in SERVICE_TYPES if (services["service_type"] == t).any()]
+        if m:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                near_sv = travel_times(
+                    network,
+                    cpts.assign(population=cpts["population"]),
+                    services,
+                    types=svt,
+                    access=access,
+                    service_access=SERVICE_ACCESS,
+                )
+        for t in svt:
+            tt[f"{t}_nearest_minutes"] = near_sv[f"{t}_minutes"].to_numpy() if m else []
+            tt[f"{t}_nearest_name"] = near_sv[f"{t}_name"].to_numpy() if m else []
+            has = np.append(hosts[f"{t}_sites"].to_numpy() > 0, False)
+            ct[f"town_has_{t}"] = has[lab_all]
+    ct = gpd.GeoDataFrame(ct, geometry=cells.geometry.to_numpy(), crs=cells.crs)
+    attribution = " | ".join(
+        dict.fromkeys(
+            a.strip()
+            for p in (network.attribution, towns.attrs.get("attribution", ""),
+                      "" if services is None else services.attrs.get("attribution", ""))
+            for a in p.split("|")
+            if a.strip()
+        )
+    )
+    unreachable = float(pop[lab_all < 0].sum())
+    for d in (tt, ct):
+        d.attrs["attribution"] = attribution
+        d.attrs["centre_min_class"] = centre_min_class
+        d.attrs["limits_min"] = lim
+        d.attrs["unreachable_population"] = unreachable
+        d.attrs["unreachable_by_level"] = {str(k): v for k, v in levels.items()}
+        if services is not None:
+            d.attrs["note"] = services.attrs.get("note", "")
+    return {"towns": tt, "cells": ct}
+
+
+def summarise_hinterlands(
+    cell_table: pd.DataFrame,
+    by: str = "kommunenummer",
+    *,
+    limits_min=SUMMARY_LIMITS_MIN,
+    groups: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Per area: rural population and its minutes to the nearest centre.
+
+    Parameters
+    ----------
+    cell_table : DataFrame
+        ``hinterlands(...)["cells"]``.
+    by : str, default "kommunenummer"
+        Column to group by (or the name given to ``groups``).
+    limits_min : sequence of float, default 30/45/60
+    groups : Series, optional
+        Group of each cell (e.g. labour-market region), indexed like ``cell_table``; cells
+        with no group go to ``"unknown"``.
+
+    Returns
+    -------
+    DataFrame
+        One row per area: ``population``, ``rural_population``, ``unreachable_rural_population``,
+        ``rural_median_minutes``, ``rural_p90_minutes``, ``rural_share_within_<T>`` and
+        ``share_within_<T>`` (all residents), ``nearest_towns`` (the centres its rural
+        residents go to, most people first). The rows' populations sum to the table's.
+    """
+    lim = _check_limits(limits_min)
+    if groups is not None:
+        key = groups.reindex(cell_table.index)
+    elif by in cell_table.columns:
+        key = cell_table[by]
+    else:
+        raise ValueError(f"cell table has no column {by!r}; pass groups=")
+    key = key.astype(object).where(key.notna(), "unknown")
+    mins = cell_table["minutes_to_town"].to_numpy(dtype=float)
+    pop = cell_table["population"].to_numpy(dtype=float)
+    rural = cell_table["rural"].to_numpy(dtype=bool)
+    town = cell_table["nearest_town"].to_numpy(dtype=object)
+    rows = []
+    for area, idx in key.groupby(key).indices.items():
+        m, p, r = mins[idx], pop[idx], rural[idx]
+        rp = p[r]
+        rm = m[r]
+        ok = np.isfinite(rm)
+        row = {
+            by: area,
+            "population": int(p.sum()),
+            "rural_population": int(rp.sum()),
+            "unreachable_rural_population": int(rp[~ok].sum()),
+            "rural_median_minutes": weighted_quantile(rm[ok], rp[ok], 0.5),
+            "rural_p90_minutes": weighted_quantile(rm[ok], rp[ok], 0.9),
+        }
+        for t in lim:
+            row[f"rural_share_within_{t:g}"] = (
+                float(rp[ok & (rm <= t)].sum() / rp.sum()) if rp.sum() > 0 else np.nan
+            )
+            row[f"share_within_{t:g}"] = (
+                float(p[np.isfinite(m) & (m <= t)].sum() / p.sum()) if p.sum() > 0 else np.nan
+            )
+        tw = pd.Series(rp, index=town[idx][r]).groupby(level=0).sum().sort_values(ascending=False)
+        row["nearest_towns"] = "; ".join(str(n) for n in tw.index[:3])
+        rows.append(row)
+    return pd.DataFrame(rows)

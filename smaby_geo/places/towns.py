@@ -1,0 +1,465 @@
+"""Towns from Kartverket's N1000 built-up areas and the SSB population grid.
+
+A *town* here is a populated place found in the data by a documented rule:
+
+1. **Built-up areas.** N1000 ``Tettbebyggelse`` polygons (1:1,000,000) that touch or overlap
+   are merged into one area. Every 250 m grid cell whose centre lies inside an area, or within
+   ``polygon_buffer_m`` of it (the generalised outline cuts corners), belongs to the nearest
+   area. The area's population is the sum of its cells.
+2. **Grid clusters where no polygon exists.** Cells outside every built-up area whose density
+   reaches ``dense_per_km2`` (default 300 residents per km², the density of Eurostat's
+   DEGURBA "urban cluster") are joined into 8-neighbour clusters; a cluster of at least
+   ``village_min`` residents is a town of source ``grid_cluster``.
+3. **Classes by population** (named thresholds below, each with its source): ``large_city``,
+   ``town``, ``small_town`` (småby) and ``village``.
+
+Each town is named after the N1000 place name of the largest type (by > tettsted > ...) near
+its centre, carries the kommune of its centre cell, and its centre is the populated cell
+nearest to the population-weighted mean of its cells (so it is never in a fjord).
+"""
+
+from __future__ import annotations
+
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from smaby_geo import datasets
+from smaby_geo.network.core import NETWORK_CRS
+from smaby_geo.places.placenames import PLACE_TYPE_RANK
+
+# Class thresholds (residents of the town).
+# LARGE_CITY_MIN: 50,000 — the old SSB centrality standard's level-3 tettsted (SSB, "Standard
+#   for sentralitet", METHODS §2) and the EU/OECD city definition (an urban centre of at least
+#   50,000 people; Dijkstra & Poelman 2014, DG REGIO WP 01/2014).
+# TOWN_MIN: 15,000 — the old SSB standard's level-2 tettsted (15,000-50,000).
+# SMALL_TOWN_MIN: 5,000 — the old SSB standard's level-1 tettsted (5,000-15,000), Eurostat
+#   DEGURBA's minimum urban cluster (5,000 people), and the lower end of the towns of
+#   "roughly 5,000-50,000" the district strategy speaks of (småbyer).
+# VILLAGE_MIN: 200 — SSB's tettsted definition (at least 200 residents).
+LARGE_CITY_MIN = 50_000
+TOWN_MIN = 15_000
+SMALL_TOWN_MIN = 5_000
+VILLAGE_MIN = 200
+# Eurostat DEGURBA urban-cluster density: 300 residents per km² (Dijkstra & Poelman 2014).
+DENSE_PER_KM2 = 300.0
+# N1000 outlines are generalised to 1:1,000,000: cells within one cell width of an outline
+# count as inside.
+POLYGON_BUFFER_M = 250.0
+# The name comes from N1000 place names within this distance of the town's outline.
+NAME_RADIUS_M = 3000.0
+
+TOWN_CLASSES: tuple[str, ...] = ("large_city", "town", "small_town", "village")
+CLASS_RANK: dict[str, int] = {"village": 0, "small_town": 1, "town": 2, "large_city": 3}
+BUILTUP_LAYER = "tettbebyggelse"
+
+
+def read_builtup_areas(path: str | os.PathLike | None = None) -> gpd.GeoDataFrame:
+    """Read the N1000 built-up areas and merge polygons that touch or overlap.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Explicit GeoPackage; default the registry's ``builtup_areas``.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``builtup_id`` (0..n-1), ``parts`` (source polygons merged), polygon geometry in
+        EPSG:25833.
+    """
+    file = datasets.locate_dataset("builtup_areas", path)
+    layers = [row[0] for row in pyogrio.list_layers(file)]
+    layer = BUILTUP_LAYER if BUILTUP_LAYER in layers else layers[0]
+    g = pyogrio.read_dataframe(file, layer=layer)
+    if g.crs is None:
+        raise ValueError(f"built-up areas {file} have no CRS")
+    return merge_touching(g.to_crs(NETWORK_CRS))
+
+
+def merge_touching(polygons: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Merge polygons that touch or overlap into one area each.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``builtup_id``, ``parts``, geometry (EPSG of the input).
+    """
+    geoms = shapely.make_valid(polygons.geometry.to_numpy())
+    n = len(geoms)
+    if n == 0:
+        return gpd.GeoDataFrame(
+            {"builtup_id": [], "parts": []}, geometry=[], crs=polygons.crs
+        )
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, lab = connected_components(g, directed=False)
+    out = []
+    for k in range(lab.max() + 1):
+        members = np.flatnonzero(lab == k)
+        out.append((k, len(members), shapely.union_all(geoms[members])))
+    return gpd.GeoDataFrame(
+        {"builtup_id": [o[0] for o in out], "parts": [o[1] for o in out]},
+        geometry=[o[2] for o in out],
+        crs=polygons.crs,
+    )
+
+
+def classify_population(
+    population,
+    *,
+    village_min: int = VILLAGE_MIN,
+    small_town_min: int = SMALL_TOWN_MIN,
+    town_min: int = TOWN_MIN,
+    large_city_min: int = LARGE_CITY_MIN,
+) -> np.ndarray:
+    """Town class of each population (see the module's thresholds and their sources).
+
+    Returns
+    -------
+    ndarray of str
+        ``large_city`` >= large_city_min > ``town`` >= town_min > ``small_town`` >=
+        small_town_min > ``village`` >= village_min > ``""`` (not a town).
+    """
+    if not (0 < village_min < small_town_min < town_min < large_city_min):
+        raise ValueError(
+            "class thresholds must satisfy 0 < village_min < small_town_min < town_min < "
+            f"large_city_min; got {village_min}, {small_town_min}, {town_min}, {large_city_min}"
+        )
+    p = np.asarray(population, dtype=float)
+    return np.select(
+        [p >= large_city_min, p >= town_min, p >= small_town_min, p >= village_min],
+        ["large_city", "town", "small_town", "village"],
+        default="",
+    )
+
+
+def _assign_to_areas(x, y, areas: gpd.GeoDataFrame, buffer_m: float) -> np.ndarray:
+    """Index of the nearest area within ``buffer_m`` of each point, -1 where none."""
+    out = np.full(len(x), -1, dtype=np.int64)
+    if len(areas) == 0 or len(x) == 0:
+        return out
+    pts = shapely.points(x, y)
+    geoms = areas.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    pi, ai = tree.query(pts, predicate="dwithin", distance=buffer_m)
+    if len(pi) == 0:
+        return out
+    d = shapely.distance(pts[pi], geoms[ai])
+    order = np.lexsort((ai, d, pi))
+    pi, ai = pi[order], ai[order]
+    first = np.r_[True, pi[1:] != pi[:-1]]
+    out[pi[first]] = ai[first]
+    return out
+
+
+def _grid_clusters(cells: pd.DataFrame, free: np.ndarray, dense_pop: float) -> np.ndarray:
+    """8-neighbour clusters of dense cells among ``free`` cells; -1 elsewhere."""
+    lab_out = np.full(len(cells), -1, dtype=np.int64)
+    pop = cells["population"].to_numpy(dtype=float)
+    sel = np.flatnonzero(free & (pop >= dense_pop))
+    if len(sel) == 0:
+        return lab_out
+    size = float(cells["cell_size_m"].iloc[0])
+    xs = cells["x_sw"].to_numpy()[sel]
+    ys = cells["y_sw"].to_numpy()[sel]
+    col = ((xs - xs.min()) // size).astype(np.int64)
+    row = ((ys - ys.min()) // size).astype(np.int64)
+    grid = np.zeros((row.max() + 1, col.max() + 1), dtype=bool)
+    grid[row, col] = True
+    labels, _ = ndimage.label(grid, structure=np.ones((3, 3), dtype=bool))
+    lab_out[sel] = labels[row, col] - 1
+    return lab_out
+
+
+# First words that N1000 prints on a line of their own above the rest of a name.
+_NAME_PREFIXES = frozenset(
+    {"Ytre", "Indre", "Nedre", "Øvre", "Store", "Vestre", "Østre", "Søndre", "Nordre", "Søre",
+     "Midtre", "Gamle", "Nye"}
+)
+
+
+def _primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
+    """The label each place name continues or stands under, else itself.
+
+    N1000 stacks the parallel names of a place (Norwegian / Sami / Kven) as labels one above
+    the other (Trondheim over Tråante, Tromsø over Romsa), and splits long names over two lines
+    ("Krokstad-" over "elva", "Åmdals" over "verk", "Ytre" over "Arna"). Returns the full name
+    of each label: a parallel town (``by``) name stacked within 3 km maps to the top label, a
+    split name is joined. Other parallel names (e.g. Sami names of villages) are kept.
+    """
+    x = place_names.geometry.x.to_numpy()
+    y = place_names.geometry.y.to_numpy()
+    typ = place_names["place_type"].to_numpy()
+    names = place_names["name"].astype(str).to_numpy()
+    out = names.copy()
+    tree = cKDTree(np.column_stack([x, y]))
+    pairs = tree.query_pairs(4000.0, output_type="ndarray")
+    upper_of: dict[int, int] = {}
+    for i, j in pairs:
+        hi, lo = (i, j) if y[i] > y[j] else (j, i)
+        if abs(x[i] - x[j]) > 1000.0:
+            continue
+        if names[lo][:1].islower():  # a name continued on the next line
+            sep = "" if names[hi].endswith("-") else " "
+            out[hi] = out[lo] = names[hi].rstrip("- ") + sep + names[lo]
+        elif names[hi] in _NAME_PREFIXES:
+            out[hi] = out[lo] = f"{names[hi]} {names[lo]}"
+        elif typ[i] == typ[j] == "by" and abs(y[i] - y[j]) <= 3000.0:
+            upper_of.setdefault(lo, hi)  # parallel names of a town, stacked
+    for lo in upper_of:
+        top = lo
+        while top in upper_of:  # three-name stacks: Vadsø / Čáhcesuolu / Vesisaari
+            top = upper_of[top]
+        if out[lo] == names[lo]:
+            out[lo] = out[top]
+    out = np.array([" ".join(str(n).split()) for n in out], dtype=object)
+    return np.array([n.rstrip("-") for n in out], dtype=object)
+
+
+def _names(place_names, towns_geom, cx, cy, population, radius_m, kommune_names=None):
+    """Name of each town from the N1000 place names.
+
+    The place name of the largest type within ``radius_m`` of the town's outline (then the
+    nearest to its centre); each name goes to the most populous town that wants it, and the
+    next towns take their next candidate.
+    """
+    n = len(cx)
+    name = np.full(n, None, dtype=object)
+    dist = np.full(n, np.nan)
+    if place_names is None or len(place_names) == 0 or n == 0:
+        return name, dist
+    pts = place_names.geometry.to_numpy()
+    px, py = place_names.geometry.x.to_numpy(), place_names.geometry.y.to_numpy()
+    rank = place_names["place_type"].map(PLACE_TYPE_RANK).fillna(99).to_numpy()
+    names = _primary_names(place_names)
+    # candidates within radius_m of the outline first, then out to 3 x radius_m
+    geom = np.asarray(towns_geom, dtype=object)
+    ti, pi = shapely.STRtree(pts).query(geom, predicate="dwithin", distance=3 * radius_m)
+    far = shapely.distance(pts[pi], geom[ti]) > radius_m
+    d = np.hypot(px[pi] - cx[ti], py[pi] - cy[ti])
+    # among names of the same type, the name of the town's own kommune first (Alta, not
+    # its Kven name Alattio printed beside it)
+    own = np.zeros(len(ti), dtype=bool)
+    if kommune_names is not None:
+        kn = np.asarray(kommune_names, dtype=object)[ti]
+        own = np.array(
+            [isinstance(k, str) and str(nm).casefold() in k.casefold().replace("-", " ").split()
+             for nm, k in zip(names[pi], kn, strict=True)],
+            dtype=bool,
+        )
+    order = np.lexsort((d, ~own, rank[pi], far, ti))
+    ti, pi, d = ti[order], pi[order], d[order]
+    bounds = np.searchsorted(ti, np.arange(n + 1))
+    used: set[str] = set()
+    for t in np.argsort(-np.asarray(population), kind="stable"):
+        cand = range(bounds[t], bounds[t + 1])
+        pick = next(
+            (c for c in cand if names[pi[c]] not in used and not names[pi[c]][:1].islower()),
+            None,
+        )
+        if pick is not None:
+            name[t], dist[t] = names[pi[pick]], d[pick]
+            used.add(names[pi[pick]])
+    miss = np.flatnonzero(name == None)  # noqa: E711 (object array)
+    if len(miss):
+        dd, ii = cKDTree(np.column_stack([px, py])).query(np.column_stack([cx[miss], cy[miss]]))
+        name[miss], dist[miss] = np.array([f"near {v}" for v in names[ii]], dtype=object), dd
+    return name, dist
+
+
+def build_towns(
+    cells: gpd.GeoDataFrame,
+    builtup: gpd.GeoDataFrame | None = None,
+    *,
+    place_names: gpd.GeoDataFrame | None = None,
+    polygon_buffer_m: float = POLYGON_BUFFER_M,
+    dense_per_km2: float = DENSE_PER_KM2,
+    village_min: int = VILLAGE_MIN,
+    small_town_min: int = SMALL_TOWN_MIN,
+    town_min: int = TOWN_MIN,
+    large_city_min: int = LARGE_CITY_MIN,
+    name_radius_m: float = NAME_RADIUS_M,
+    return_cells: bool = False,
+) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, pd.Series]:
+    """Towns from built-up areas and grid clusters, with population and class.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        ``read_population_grid`` output (``population``, ``x_sw``, ``y_sw``, ``cell_size_m``,
+        kommune fields, point geometry at cell centres, EPSG:25833); one cell size.
+    builtup : GeoDataFrame, optional
+        Built-up area polygons (``read_builtup_areas``); None = grid clusters only.
+    place_names : GeoDataFrame, optional
+        ``read_place_names()`` output to name the towns.
+    polygon_buffer_m : float, default 250
+        Cells whose centre lies within this distance (metres) of a built-up outline belong
+        to it (see ``POLYGON_BUFFER_M``).
+    dense_per_km2 : float, default 300
+        Density (residents per km²) of a cell that can seed a grid-cluster town (DEGURBA).
+    village_min, small_town_min, town_min, large_city_min : int
+        Class thresholds in residents (module constants give the sources). Areas and clusters
+        under ``village_min`` are not towns; their cells count as rural.
+    name_radius_m : float, default 3000
+        Names are looked up this far (metres) from the town's outline (then out to three
+        times as far): the largest place type wins (by > tettsted > ...), then the name of
+        the town's own kommune, then the name nearest the centre; a name goes to one
+        town only (the most populous that wants it; a town left without a free name is
+        called "near <nearest name>"); parallel names printed under a primary label
+        (Tråante under Trondheim) give the primary name, and hyphen-split labels are joined.
+    return_cells : bool, default False
+        Also return the town of every cell.
+
+    Returns
+    -------
+    GeoDataFrame
+        Indexed by ``town_id``: ``name``, ``name_distance_m``, ``town_class``, ``population``,
+        ``cells``, ``area_km2`` (of the outline or the cells), ``source`` (``n1000_builtup`` or
+        ``grid_cluster``), kommune fields of the centre cell, ``centre_x``/``centre_y``
+        (EPSG:25833 metres), polygon geometry; ``attrs`` holds ``attribution`` and the
+        ``thresholds`` used. With ``return_cells``, also the town of every cell (Series
+        ``town_id`` indexed like ``cells``, -1 = in no town): the towns' populations plus the
+        population of cells in no town equal the cells' total.
+    """
+    need = {"x_sw", "y_sw", "cell_size_m", "population"}
+    if not need <= set(cells.columns):
+        raise ValueError(f"cells need columns {sorted(need)}; have {list(cells.columns)}")
+    sizes = cells["cell_size_m"].unique()
+    if len(sizes) != 1:
+        raise ValueError(f"cells mix cell sizes {sorted(sizes)}; build towns from one grid")
+    classify_population([0], village_min=village_min, small_town_min=small_town_min,
+                        town_min=town_min, large_city_min=large_city_min)
+    size = float(sizes[0])
+    x = cells.geometry.x.to_numpy()
+    y = cells.geometry.y.to_numpy()
+    pop = cells["population"].to_numpy(dtype=float)
+    areas = builtup if builtup is not None else gpd.GeoDataFrame(geometry=[], crs=NETWORK_CRS)
+    if len(areas) and areas.crs != NETWORK_CRS:
+        areas = areas.to_crs(NETWORK_CRS)
+    area_of = _assign_to_areas(x, y, areas, polygon_buffer_m)
+    dense_pop = dense_per_km2 * (size / 1000.0) ** 2
+    cluster_of = _grid_clusters(cells, area_of < 0, dense_pop)
+    n_area = len(areas)
+    # one label space: areas first, then clusters
+    group = np.where(area_of >= 0, area_of, np.where(cluster_of >= 0, n_area + cluster_of, -1))
+    in_group = group >= 0
+    n_groups = int(group.max()) + 1 if in_group.any() else 0
+    gp = np.bincount(group[in_group], weights=pop[in_group], minlength=n_groups)
+    keep = gp >= village_min
+    ids = np.flatnonzero(keep)
+    new_id = np.full(n_groups, -1, dtype=np.int64)
+    new_id[ids] = np.arange(len(ids))
+    town = np.where(in_group, new_id[np.maximum(group, 0)], -1)
+    town[~in_group] = -1
+
+    member = town >= 0
+    tm = town[member]
+    n = len(ids)
+    tot = np.bincount(tm, weights=pop[member], minlength=n)
+    cnt = np.bincount(tm, minlength=n)
+    w = pop[member] + 1e-9
+    mx = np.bincount(tm, weights=w * x[member], minlength=n) / np.bincount(tm, w, minlength=n)
+    my = np.bincount(tm, weights=w * y[member], minlength=n) / np.bincount(tm, w, minlength=n)
+    # centre = member cell nearest the weighted mean
+    midx = np.flatnonzero(member)
+    dist = np.hypot(x[midx] - mx[tm], y[midx] - my[tm])
+    order = np.lexsort((dist, tm))
+    first = order[np.r_[True, tm[order][1:] != tm[order][:-1]]]
+    centre_cell = midx[first]
+    cx, cy = x[centre_cell], y[centre_cell]
+
+    geoms = np.empty(n, dtype=object)
+    source = np.where(ids < n_area, "n1000_builtup", "grid_cluster")
+    for k, gid in enumerate(ids):
+        if gid < n_area:
+            geoms[k] = areas.geometry.iloc[gid]
+    for k in np.flatnonzero(ids >= n_area):
+        sel = midx[tm == k]
+        xs, ys = cells["x_sw"].to_numpy()[sel], cells["y_sw"].to_numpy()[sel]
+        geoms[k] = shapely.union_all(shapely.box(xs, ys, xs + size, ys + size))
+    kommune_names = (
+        cells["kommunenavn"].to_numpy()[centre_cell] if "kommunenavn" in cells.columns else None
+    )
+    name, name_m = _names(place_names, geoms, cx, cy, tot, name_radius_m, kommune_names)
+    out = gpd.GeoDataFrame(
+        {
+            "name": name,
+            "name_distance_m": np.round(name_m, 0),
+            "town_class": classify_population(
+                tot,
+                village_min=village_min,
+                small_town_min=small_town_min,
+                town_min=town_min,
+                large_city_min=large_city_min,
+            ),
+            "population": np.round(tot).astype(np.int64),
+            "cells": cnt,
+            "source": source,
+        },
+        index=pd.RangeIndex(n, name="town_id"),
+        geometry=list(geoms),
+        crs=NETWORK_CRS,
+    )
+    out["area_km2"] = out.geometry.area / 1e6
+    for c in ("kommunenummer", "kommunenavn", "fylkesnummer", "fylkesnavn"):
+        if c in cells.columns:
+            out[c] = cells[c].to_numpy()[centre_cell]
+    out["centre_x"], out["centre_y"] = cx, cy
+    out.attrs["attribution"] = " | ".join(
+        dict.fromkeys([datasets.KARTVERKET, cells.attrs.get("attribution") or datasets.SSB])
+    )
+    out.attrs["thresholds"] = {
+        "village_min": village_min,
+        "small_town_min": small_town_min,
+        "town_min": town_min,
+        "large_city_min": large_city_min,
+        "dense_per_km2": dense_per_km2,
+        "polygon_buffer_m": polygon_buffer_m,
+    }
+    if return_cells:
+        return out, pd.Series(town, index=cells.index, name="town_id")
+    return out
+
+
+def towns(
+    cells: gpd.GeoDataFrame | None = None,
+    *,
+    builtup_path: str | os.PathLike | None = None,
+    **options,
+) -> gpd.GeoDataFrame:
+    """Towns of Norway (or of ``cells``) from the registry's data: see ``build_towns``.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame, optional
+        Population grid cells; default the national 250 m grid (``read_population_grid``).
+    builtup_path : path-like, optional
+        Explicit built-up area file (default the registry's ``builtup_areas``).
+    **options
+        Passed to ``build_towns`` (thresholds, buffers).
+    """
+    from smaby_geo.places.placenames import read_place_names
+    from smaby_geo.places.population import read_population_grid
+
+    cells = read_population_grid("250m") if cells is None else cells
+    return build_towns(
+        cells, read_builtup_areas(builtup_path), place_names=read_place_names(), **options
+    )
+
+
+def town_centres(towns_gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The towns as points at their centre cells (for routing), same index and columns."""
+    pts = gpd.points_from_xy(towns_gdf["centre_x"], towns_gdf["centre_y"])
+    out = gpd.GeoDataFrame(towns_gdf.drop(columns="geometry"), geometry=pts, crs=NETWORK_CRS)
+    out.attrs.update(towns_gdf.attrs)
+    return out

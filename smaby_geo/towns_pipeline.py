@@ -1,0 +1,447 @@
+"""The ``smaby-geo towns`` and ``smaby-geo indicators`` jobs: compute, write, print.
+
+``towns``: towns and classes, hinterlands of every centre, the nearest centre of every
+rural cell, kommune and labour-market region summaries, maps (towns, minutes to the nearest
+centre, one hinterland map per county).
+``indicators``: the centrality index in SSB's manner (250 m cells, kommuner, classes) and the
+EU road transport performance (1 km cells, kommuner), with maps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from smaby_geo import __version__, datasets
+from smaby_geo.network.core import RoadNetwork, clip_network
+from smaby_geo.network.readers import load_network
+from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.towns import CLASS_RANK
+
+SMABY_CLASSES = ("small_town", "town")  # the strategy's småbyer, about 5,000-50,000 residents
+
+
+def _region(kommuner, cells, net: RoadNetwork, region: str | None, buffer_km: float):
+    """Cells of the region, cells of the region + buffer, the clipped network, a name, area."""
+    from smaby_geo.pipeline import select_region
+
+    if not region:
+        return cells, cells, net, "Norway", None
+    sel = select_region(kommuner, region)
+    name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
+    buf = sel.geometry.union_all().buffer(buffer_km * 1000.0)
+    inside = cells["kommunenummer"].isin(sel["kommunenummer"]).to_numpy()
+    near = cells.geometry.intersects(buf).to_numpy() | inside
+    return cells[inside], cells[near], clip_network(net, buf), name, buf
+
+
+def _services_in(area):
+    """The shipped services, kept within ``area`` (the clipped network) when given."""
+    from smaby_geo.places.services import load_services
+
+    sv = load_services()
+    if area is None:
+        return sv
+    attrs = dict(sv.attrs)
+    sv = sv[sv.intersects(area)]
+    sv.attrs.update(attrs)
+    return sv
+
+
+def _check_region(region: str | None):
+    """Read the kommuner and fail early (before any heavy step) on an unknown region."""
+    from smaby_geo.pipeline import select_region
+
+    kom = read_kommuner()
+    if region:
+        select_region(kom, region)
+    return kom
+
+
+def _meta(attribution: str, **extra) -> dict:
+    return {"tool": f"smaby_geo {__version__}", "attribution": attribution, **extra}
+
+
+def _plain(gdf):
+    out = gdf.copy()
+    out.attrs = {}
+    out.index = out.index.astype(str)
+    return out
+
+
+def _timed(stages: dict, name: str, t0: float) -> float:
+    t = time.perf_counter()
+    stages[name] = round(t - t0, 2)
+    return t
+
+
+def run_towns_job(args: argparse.Namespace) -> int:
+    """Run ``smaby-geo towns``: towns, hinterlands, summaries and maps."""
+    from smaby_geo.analysis.hinterlands import hinterlands, summarise_hinterlands
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.indicator_maps import map_hinterlands, map_minutes_to_town, map_towns
+    from smaby_geo.pipeline import _slug
+    from smaby_geo.places.placenames import read_place_names
+    from smaby_geo.places.towns import build_towns, read_builtup_areas
+
+    t_all = t = time.perf_counter()
+    stages: dict[str, float] = {}
+    kom = _check_region(args.region)
+    net = load_network()
+    cells_all = read_population_grid("250m", kommuner=kom)
+    cells, near, net, name, area = _region(kom, cells_all, net, args.region, args.buffer_km)
+    t = _timed(stages, "inputs", t)
+    towns, cell_town = build_towns(
+        near, read_builtup_areas(), place_names=read_place_names(), return_cells=True
+    )
+    t = _timed(stages, "towns", t)
+    sv = _services_in(area)
+    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv)
+    centres, ct = h["towns"], h["cells"]
+    t = _timed(stages, "hinterlands", t)
+    by_kommune = summarise_hinterlands(ct)
+    names = kom.set_index("kommunenummer")["kommunenavn"]
+    by_kommune.insert(1, "kommunenavn", by_kommune["kommunenummer"].map(names))
+    regions_note = "not computed (--no-regions)"
+    by_region = None
+    if not args.no_regions:
+        from smaby_geo.analysis.regions import delineate_regions
+
+        k_run = kom[kom["kommunenummer"].isin(cells["kommunenummer"])]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reg = delineate_regions(net, cells, k_run, method="ba")
+        mem = reg["membership"].set_index("kommunenummer")
+        centre_name = mem["centre"].map(names)
+        lmr = ct["kommunenummer"].map(centre_name)
+        by_region = summarise_hinterlands(ct, "region_centre", groups=lmr)
+        regions_note = "; ".join(reg["notes"])
+    t = _timed(stages, "summaries", t)
+
+    attribution = ct.attrs["attribution"]
+    note = sv.attrs.get("note", "")
+    slug = _slug(name)
+    out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+    headline = headline_figures(towns, centres, ct, by_kommune)
+    meta = _meta(
+        attribution,
+        region=name,
+        grid="250m",
+        note=note,
+        thresholds=towns.attrs["thresholds"],
+        centre_min_class=ct.attrs["centre_min_class"],
+        rural="cells outside every town of 5,000+ (villages and scattered settlement)",
+        labour_market_regions=regions_note,
+        headline=headline,
+        units="minutes by car to the town centre, access legs included; inf = no route",
+    )
+    written: list[Path] = []
+    written.append(io.write_geoparquet(_plain(towns), out_dir / f"towns_{slug}.parquet", meta))
+    written.append(
+        io.write_csv(pd.DataFrame(towns.drop(columns="geometry")), out_dir / f"towns_{slug}.csv")
+    )
+    written.append(io.write_csv(centres, out_dir / f"town_hinterlands_{slug}.csv"))
+    written.append(
+        io.write_geoparquet(_plain(ct), out_dir / f"hinterland_cells_{slug}_250m.parquet", meta)
+    )
+    written.append(
+        io.write_csv(by_kommune, out_dir / f"hinterland_kommuner_{slug}.csv", index=False)
+    )
+    if by_region is not None:
+        written.append(
+            io.write_csv(by_region, out_dir / f"hinterland_regions_{slug}.csv", index=False)
+        )
+    if not args.no_map:
+        m = map_towns(towns, note="Built-up areas: Kartverket N1000; population: SSB 2015.")
+        written.append(io.write_text(m.get_root().render(), out_dir / f"map_towns_{slug}.html"))
+        m = map_minutes_to_town(
+            by_kommune, kom, centres, attribution=attribution, note=_map_note(note)
+        )
+        written.append(
+            io.write_text(m.get_root().render(), out_dir / f"map_minutes_to_town_{slug}.html")
+        )
+        for fylke, idx in ct.groupby("fylkesnavn").indices.items():
+            sub = ct.iloc[idx]
+            m = map_hinterlands(
+                sub,
+                centres,
+                title=f"Hinterlands of the towns of 5,000+: {fylke}",
+                attribution=attribution,
+                note=_map_note(note),
+            )
+            written.append(
+                io.write_text(
+                    m.get_root().render(), out_dir / f"map_hinterlands_{_slug(fylke)}.html"
+                )
+            )
+    t = _timed(stages, "outputs", t)
+    meta["stage_seconds"] = stages
+    written.append(io.write_json(meta, out_dir / f"towns_run_{slug}.json"))
+    _print_towns(name, towns, centres, by_kommune, headline)
+    print("\nOutputs:")
+    for w in written:
+        print(f"  {w}")
+    print(
+        "\nStage timings (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        + f"; total {time.perf_counter() - t_all:.2f}"
+    )
+    print(f"Data: {attribution}")
+    return 0
+
+
+def _map_note(note: str) -> str:
+    return (
+        "Centres: towns of 5,000+ residents (N1000 built-up areas and SSB grid clusters). "
+        + note
+    )
+
+
+def headline_figures(towns, centres, cell_table, by_kommune) -> dict:
+    """The national headline figures printed by ``smaby-geo towns`` and shown in the README.
+
+    Returns
+    -------
+    dict
+        ``towns_by_class``, ``smaby_count`` (towns of 5,000-49,999), ``rural_population``,
+        ``rural_share_within_<T>`` for 30/45/60, ``kommuner_none_within_45`` (kommuner where
+        no resident is within 45 minutes of a centre).
+    """
+    counts = towns["town_class"].value_counts()
+    p = cell_table["population"].to_numpy(float)
+    r = cell_table["rural"].to_numpy(bool)
+    mins = cell_table["minutes_to_town"].to_numpy(float)
+    out = {
+        "towns_by_class": {c: int(counts.get(c, 0)) for c in CLASS_RANK},
+        "smaby_count": int(towns["town_class"].isin(SMABY_CLASSES).sum()),
+        "centres": len(centres),
+        "population": int(p.sum()),
+        "rural_population": int(p[r].sum()),
+    }
+    for lim in (30, 45, 60):
+        out[f"rural_share_within_{lim}"] = (
+            round(float(p[r & (mins <= lim)].sum() / p[r].sum()), 4) if p[r].sum() else None
+        )
+    none45 = by_kommune[by_kommune["share_within_45"] == 0]
+    out["kommuner_none_within_45"] = len(none45)
+    out["population_in_kommuner_none_within_45"] = int(none45["population"].sum())
+    return out
+
+
+def _print_towns(name, towns, centres, by_kommune, headline) -> None:
+    print(f"smaby-geo towns: {name}")
+    tb = headline["towns_by_class"]
+    th = towns.attrs["thresholds"]
+    print(
+        f"Towns: {tb['large_city']} large cities (>= {th['large_city_min']:,}), {tb['town']} "
+        f"towns (>= {th['town_min']:,}), {tb['small_town']} small towns (>= "
+        f"{th['small_town_min']:,}), {tb['village']} villages (>= {th['village_min']:,}); "
+        f"{headline['smaby_count']} småbyer of 5,000-49,999 residents"
+    )
+    rp = headline["rural_population"]
+    print(
+        f"Rural residents (outside towns of 5,000+): {rp:,} of {headline['population']:,}; "
+        "within 30 / 45 / 60 min of a town of 5,000+: "
+        + " / ".join(
+            f"{100 * headline[f'rural_share_within_{v}']:.1f} %" for v in (30, 45, 60)
+        )
+    )
+    smaby = centres[centres["town_class"].isin(SMABY_CLASSES)]
+    top = smaby.sort_values("exclusive_rural_population", ascending=False).head(10)
+    print("\nSmåbyer serving the largest rural hinterlands (exclusive, rural residents):")
+    print("| town | class | kommune | residents | exclusive rural | rural within 45 min |")
+    print("|---|---|---|---:|---:|---:|")
+    for _, r in top.iterrows():
+        print(
+            f"| {r['name']} | {r['town_class']} | {r.get('kommunenavn', '')} | "
+            f"{int(r['population']):,} | {int(r['exclusive_rural_population']):,} | "
+            f"{int(r['rural_within_45']):,} |"
+        )
+    none = by_kommune[by_kommune["share_within_45"] == 0].sort_values("population")
+    print(
+        f"\nKommuner with no resident within 45 min of a town of 5,000+: {len(none)} "
+        f"({int(none['population'].sum()):,} residents)"
+        + (": " + ", ".join(none["kommunenavn"].astype(str).head(40)) if len(none) else "")
+    )
+
+
+def run_indicators_job(args: argparse.Namespace) -> int:
+    """Run ``smaby-geo indicators``: centrality index and transport performance."""
+    from smaby_geo.analysis.centrality import centrality
+    from smaby_geo.analysis.transport_performance import (
+        summarise_transport_performance,
+        transport_performance,
+    )
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.indicator_maps import map_centrality, map_transport_performance
+    from smaby_geo.pipeline import _slug
+
+    do_c = args.only in (None, "centrality")
+    do_tp = args.only in (None, "transport-performance")
+    t_all = t = time.perf_counter()
+    stages: dict[str, float] = {}
+    kom = _check_region(args.region)
+    if not (args.limit_min > 0 and args.half_life_min > 0):
+        raise ValueError(
+            f"--limit-min and --half-life-min must be positive minutes, got {args.limit_min} "
+            f"and {args.half_life_min}"
+        )
+    net0 = load_network()
+    out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+    written: list[Path] = []
+    name = "Norway"
+    summary = {}
+    if do_c:
+        cells_all = read_population_grid("250m", kommuner=kom)
+        cells, near, net, name, area = _region(
+            kom, cells_all, net0, args.region, args.buffer_km
+        )
+        sv = _services_in(area)
+        t = _timed(stages, "inputs 250m", t)
+        c = centrality(
+            net,
+            cells,
+            sv,
+            near,
+            limit_min=args.limit_min,
+            half_life_min=args.half_life_min,
+        )
+        t = _timed(stages, "centrality", t)
+        areas = c["areas"]
+        meta = _meta(
+            c["cells"].attrs["attribution"],
+            region=name,
+            note=sv.attrs.get("note", ""),
+            parameters=c["cells"].attrs["parameters"],
+            method=(
+                "SSB sentralitetsindeks structure (Høydahl 2017, SSB Notater 2017/40; 2020/4); "
+                "residents stand in for jobs; four service types; see "
+                "smaby_geo.analysis.centrality"
+            ),
+        )
+        slug = _slug(name)
+        written.append(
+            io.write_geoparquet(
+                _plain(c["cells"]), out_dir / f"centrality_cells_{slug}_250m.parquet", meta
+            )
+        )
+        written.append(
+            io.write_csv(areas, out_dir / f"centrality_kommuner_{slug}.csv", index=False)
+        )
+        if not args.no_map:
+            m = map_centrality(
+                areas,
+                kom,
+                attribution=meta["attribution"],
+                note="Residents stand in for jobs; 4 service types (incomplete lists). "
+                "Classes: equal-width steps from the lowest kommune to 1000.",
+                thresholds=c["thresholds"],
+            )
+            written.append(
+                io.write_text(m.get_root().render(), out_dir / f"map_centrality_{slug}.html")
+            )
+        summary["centrality"] = {
+            "class_lower_bounds": [round(float(b), 1) for b in c["thresholds"]],
+            "kommuner_per_class": {
+                int(k): int(v)
+                for k, v in areas["centrality_class"].value_counts().sort_index().items()
+            },
+        }
+        _print_centrality(areas, c["thresholds"])
+        t = _timed(stages, "centrality outputs", t)
+    if do_tp:
+        cells1_all = read_population_grid("1km", kommuner=kom)
+        cells1, near1, net, name, _ = _region(
+            kom, cells1_all, net0, args.region, max(args.buffer_km, 130.0)
+        )
+        t = _timed(stages, "inputs 1km", t)
+        tp = transport_performance(net, cells1, near1, limit_min=args.limit_min)
+        t = _timed(stages, "transport performance", t)
+        s = summarise_transport_performance(tp)
+        names = kom.set_index("kommunenummer")["kommunenavn"]
+        s.insert(1, "kommunenavn", s["kommunenummer"].map(names))
+        meta = _meta(
+            tp.attrs["attribution"],
+            region=name,
+            parameters=tp.attrs["parameters"],
+            note="Norway's residents only (SSB 2015 grid): cross-border population is not "
+            "counted in either part.",
+        )
+        slug = _slug(name)
+        written.append(
+            io.write_geoparquet(
+                _plain(tp), out_dir / f"transport_performance_cells_{slug}_1km.parquet", meta
+            )
+        )
+        written.append(
+            io.write_csv(s, out_dir / f"transport_performance_kommuner_{slug}.csv", index=False)
+        )
+        if not args.no_map:
+            m = map_transport_performance(
+                s, kom, attribution=meta["attribution"], note=meta["note"]
+            )
+            written.append(
+                io.write_text(
+                    m.get_root().render(), out_dir / f"map_transport_performance_{slug}.html"
+                )
+            )
+        p = tp["population"].to_numpy(float)
+        ok = np.isfinite(tp["transport_performance"].to_numpy(float))
+        acc = float(np.average(tp["accessibility"][ok], weights=p[ok]))
+        prox = float(np.average(tp["proximity"][ok], weights=p[ok]))
+        summary["transport_performance"] = {
+            "accessibility": round(acc),
+            "proximity": round(prox),
+            "transport_performance": round(100 * acc / prox, 1),
+        }
+        print(
+            f"\nTransport performance ({name}, 1 km cells, population-weighted): accessibility "
+            f"{acc:,.0f} residents within {args.limit_min:g} min, proximity {prox:,.0f} within "
+            f"120 km, performance {100 * acc / prox:.1f}"
+        )
+        lo = s.sort_values("transport_performance").head(5)
+        hi = s.sort_values("transport_performance").tail(5)
+        for label, part in (("lowest", lo), ("highest", hi)):
+            print(
+                f"  {label}: "
+                + ", ".join(
+                    f"{r.kommunenavn} {r.transport_performance:.1f}" for r in part.itertuples()
+                )
+            )
+        t = _timed(stages, "transport performance outputs", t)
+    meta = _meta(datasets.attribution(["n1000_roads", "popgrid_250m"]), region=name,
+                 summary=summary, stage_seconds=stages)
+    written.append(io.write_json(meta, out_dir / f"indicators_run_{_slug(name)}.json"))
+    print("\nOutputs:")
+    for w in written:
+        print(f"  {w}")
+    print(
+        "\nStage timings (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        + f"; total {time.perf_counter() - t_all:.2f}"
+    )
+    print(f"Data: {meta['attribution']}")
+    return 0
+
+
+def _print_centrality(areas: pd.DataFrame, bounds) -> None:
+    print("Centrality index in the manner of SSB (residents stand in for jobs):")
+    b = [f"{v:.0f}" for v in bounds]
+    print("| class | index | kommuner | residents | examples |")
+    print("|---:|---|---:|---:|---|")
+    for c in range(1, len(bounds) + 2):
+        sub = areas[areas["centrality_class"] == c].sort_values("population", ascending=False)
+        rng = (
+            f">= {b[0]}"
+            if c == 1
+            else f"{b[c - 1]}-{b[c - 2]}"
+            if c <= len(b)
+            else f"< {b[-1]}"
+        )
+        ex = ", ".join(sub["kommunenavn"].astype(str).head(4)) if "kommunenavn" in sub else ""
+        print(f"| {c} | {rng} | {len(sub)} | {int(sub['population'].sum()):,} | {ex} |")

@@ -1,0 +1,351 @@
+"""Towns and hinterlands on a hand-made grid where every figure can be computed by hand.
+
+The road runs east along y = 7,000,000 from x = 0 to 100 km with a node every 10 km and
+10 minutes per 10 km link, so node k to node j takes 10 |k - j| minutes. Each 1 km grid cell
+sits exactly on a node (no access leg). Town A (6,000 residents, a small town) is at node 0,
+town B (20,000, a town) at node 5; one cell lies 50 km off the road (not road-connected).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from smaby_geo.analysis.hinterlands import hinterlands, hosted_services, summarise_hinterlands
+from smaby_geo.network.readers import network_from_lines
+from smaby_geo.places.towns import (
+    build_towns,
+    classify_population,
+    merge_touching,
+)
+
+Y0 = 7_000_000.0
+POP = [6000, 100, 200, 300, 400, 20000, 500, 50, 60, 70, 80]
+OFF_ROAD = (50_000.0, Y0 + 50_000.0, 10)  # x, y, residents: 50 km from any road
+KOMMUNE = ["k1"] * 4 + ["k2"] * 4 + ["k3"] * 3
+
+
+def hand_network():
+    xs = np.arange(0, 110_000, 10_000.0)
+    g = gpd.GeoDataFrame(
+        {"t": np.full(10, 10.0)},
+        geometry=[LineString([(xs[i], Y0), (xs[i + 1], Y0)]) for i in range(10)],
+        crs="EPSG:25833",
+    )
+    return network_from_lines(g, time_column="t", time_unit="min", attribution="test roads")
+
+
+def hand_cells(pop=None):
+    pop = list(POP if pop is None else pop)
+    xs = [k * 10_000.0 for k in range(11)] + [OFF_ROAD[0]]
+    ys = [Y0] * 11 + [OFF_ROAD[1]]
+    pops = [*pop, OFF_ROAD[2]]
+    kom = [*KOMMUNE, "k3"]
+    cells = gpd.GeoDataFrame(
+        {
+            "population": np.array(pops, dtype=np.int64),
+            "x_sw": np.array(xs) - 500.0,
+            "y_sw": np.array(ys) - 500.0,
+            "cell_size_m": 1000,
+            "kommunenummer": kom,
+            "kommunenavn": kom,
+            "fylkesnavn": "F",
+        },
+        index=pd.Index([f"c{i}" for i in range(12)], name="cell_id"),
+        geometry=[Point(x, y) for x, y in zip(xs, ys, strict=True)],
+        crs="EPSG:25833",
+    )
+    cells.attrs["attribution"] = "test grid"
+    return cells
+
+
+def hand_builtup():
+    # squares around towns A (node 0) and B (node 5)
+    return gpd.GeoDataFrame(
+        geometry=[box(-400, Y0 - 400, 400, Y0 + 400), box(49_600, Y0 - 400, 50_400, Y0 + 400)],
+        crs="EPSG:25833",
+    )
+
+
+def hand_names():
+    return gpd.GeoDataFrame(
+        {
+            "name": ["Aby", "Bby", "Bgiella", "Krok-", "elva"],
+            "place_type": ["by", "by", "by", "tettsted", "tettsted"],
+        },
+        geometry=[
+            Point(0, Y0 + 1000),
+            Point(50_000, Y0 + 1500),
+            Point(50_100, Y0 - 500),  # a parallel name printed under Bby
+            Point(30_000, Y0 + 900),
+            Point(30_100, Y0 - 300),  # "Krok-" / "elva": one name over two lines
+        ],
+        crs="EPSG:25833",
+    )
+
+
+@pytest.fixture(scope="module")
+def built():
+    cells = hand_cells()
+    towns, cell_town = build_towns(
+        cells, hand_builtup(), place_names=hand_names(), return_cells=True
+    )
+    return cells, towns, cell_town
+
+
+def test_classes_follow_named_thresholds():
+    got = classify_population([199, 200, 4999, 5000, 14_999, 15_000, 49_999, 50_000])
+    assert got.tolist() == [
+        "",
+        "village",
+        "village",
+        "small_town",
+        "small_town",
+        "town",
+        "town",
+        "large_city",
+    ]
+    with pytest.raises(ValueError, match="thresholds"):
+        classify_population([1], small_town_min=20_000)
+
+
+def test_towns_from_polygons_and_grid_clusters(built):
+    _, towns, cell_town = built
+    by_name = towns.set_index("name")
+    assert by_name.loc["Aby", "town_class"] == "small_town"
+    assert by_name.loc["Aby", "population"] == 6000
+    assert by_name.loc["Aby", "source"] == "n1000_builtup"
+    # Bgiella is printed under Bby: the town keeps the primary name
+    assert by_name.loc["Bby", "town_class"] == "town"
+    assert by_name.loc["Bby", "population"] == 20000
+    # dense cells (>= 300 per km²) outside every polygon become grid-cluster villages
+    clusters = towns[towns["source"] == "grid_cluster"].set_index("population")
+    assert sorted(clusters.index) == [300, 400, 500]
+    assert clusters.loc[300, "name"] == "Krokelva"
+    assert (clusters["town_class"] == "village").all()
+    assert towns.loc[cell_town["c3"], "population"] == 300
+    # the 50-200 resident cells are in no town
+    assert (cell_town[["c1", "c2", "c7", "c8", "c9", "c10", "c11"]] == -1).all()
+
+
+def test_town_population_is_conserved(built):
+    cells, towns, cell_town = built
+    outside = cells.loc[cell_town == -1, "population"].sum()
+    assert towns["population"].sum() + outside == cells["population"].sum()
+    per_town = cells.groupby(cell_town)["population"].sum().drop(-1, errors="ignore")
+    assert (per_town.sort_index().to_numpy() == towns["population"].sort_index().to_numpy()).all()
+
+
+def test_merge_touching_joins_overlapping_outlines():
+    g = gpd.GeoDataFrame(
+        geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(100, 0, 110, 10)],
+        crs="EPSG:25833",
+    )
+    m = merge_touching(g)
+    assert sorted(m["parts"]) == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def hint(built):
+    cells, towns, cell_town = built
+    services = gpd.GeoDataFrame(
+        {"service_id": ["h1"], "service_type": ["hospital"], "name": ["B <hospital>"]},
+        geometry=[Point(50_000, Y0)],
+        crs="EPSG:25833",
+    )
+    return hinterlands(hand_network(), cells, towns, cell_town, services)
+
+
+def test_nearest_town_and_minutes_by_hand(hint):
+    c = hint["cells"]
+    # node k: 10k minutes to A (node 0), 10|k-5| to B (node 5); ties would go to the first
+    expect_town = ["Aby"] * 3 + ["Bby"] * 8
+    expect_min = [min(10 * k, 10 * abs(k - 5)) for k in range(11)]
+    assert c["nearest_town"].iloc[:11].tolist() == expect_town
+    np.testing.assert_allclose(c["minutes_to_town"].iloc[:11], expect_min)
+    # the off-road cell is not road-connected: no town, infinite minutes, never attached
+    assert not c["road_connected"].iloc[11]
+    assert c["nearest_town_id"].iloc[11] == -1
+    assert np.isinf(c["minutes_to_town"].iloc[11])
+    # rural = outside every centre (villages included)
+    assert c["rural"].tolist() == [False] + [True] * 4 + [False] + [True] * 6
+    # whether the nearest town offers the service
+    assert c["town_has_hospital"].iloc[:11].tolist() == [False] * 3 + [True] * 8
+
+
+def test_gross_reach_and_exclusive_hinterlands_by_hand(hint):
+    t = hint["towns"].set_index("name")
+    a, b = t.loc["Aby"], t.loc["Bby"]
+    # A: nodes within 15 / 30 / 45 / 60 minutes
+    assert a["population_within_15"] == 6000 + 100
+    assert a["population_within_30"] == 6000 + 100 + 200 + 300
+    assert a["population_within_45"] == 7000
+    assert a["population_within_60"] == 7000 + 20000 + 500
+    # ... of which nearer to B: nodes 3, 4 (30, 40 min) and 5, 6 (60 min)
+    assert a["nearer_other_30"] == 300
+    assert a["nearer_other_60"] == 300 + 400 + 20000 + 500
+    assert a["rural_within_30"] == 100 + 200 + 300
+    # exclusive: A is nearest among all centres for nodes 0-2; B, the only town, for all
+    assert a["exclusive_population"] == 6300
+    assert a["exclusive_rural_population"] == 300
+    total_connected = sum(POP)
+    assert b["exclusive_population"] == total_connected
+    assert b["exclusive_rural_population"] == total_connected - 26000
+    # services: B hosts the hospital, A's nearest is 50 minutes away
+    assert b["hospital_sites"] == 1 and a["hospital_sites"] == 0
+    assert a["hospital_nearest_minutes"] == pytest.approx(50.0, abs=0.1)
+    assert a["hospital_nearest_name"] == "B <hospital>"
+
+
+def test_population_conserved_in_every_partition(hint, built):
+    cells = built[0]
+    total = cells["population"].sum()
+    c = hint["cells"]
+    t = hint["towns"]
+    unreachable = hint["cells"].attrs["unreachable_population"]
+    assert unreachable == OFF_ROAD[2]
+    # by nearest centre
+    assert c.groupby("nearest_town_id")["population"].sum().sum() == total
+    assert c.loc[c["nearest_town_id"] >= 0, "population"].sum() + unreachable == total
+    # by exclusive hinterland at the top level (towns compete with towns only)
+    top = t[t["exclusive_level"] == "town"]["exclusive_population"].sum()
+    assert top + c.attrs["unreachable_by_level"]["2"] == total
+    # by kommune and by any grouping
+    k = summarise_hinterlands(c)
+    assert k["population"].sum() == total
+    assert k.set_index("kommunenummer")["population"].to_dict() == {
+        "k1": 6600,
+        "k2": 20950,
+        "k3": 220,
+    }
+    g = summarise_hinterlands(c, "region", groups=pd.Series("R", index=c.index[:5]))
+    assert g["population"].sum() == total
+    assert set(g["region"]) == {"R", "unknown"}
+
+
+def test_summary_shares_by_hand(hint):
+    k = summarise_hinterlands(hint["cells"]).set_index("kommunenummer")
+    # k1: rural cells nodes 1-3 (10, 20, 20 min) -> all within 30
+    assert k.loc["k1", "rural_share_within_30"] == 1.0
+    # k3: nodes 8-10 at 30, 40, 50 minutes (60, 70, 80 residents) + 10 unreachable
+    assert k.loc["k3", "unreachable_rural_population"] == 10
+    assert k.loc["k3", "rural_share_within_30"] == pytest.approx(60 / 220)
+    assert k.loc["k3", "rural_share_within_45"] == pytest.approx(130 / 220)
+    assert k.loc["k3", "rural_median_minutes"] == pytest.approx(40.0)
+
+
+def test_hosted_services_uses_the_buffer(built):
+    towns = built[1]
+    sv = gpd.GeoDataFrame(
+        {"service_type": ["court", "court"]},
+        geometry=[Point(2_000, Y0), Point(20_000, Y0)],
+        crs="EPSG:25833",
+    )
+    h = hosted_services(towns, sv, host_buffer_m=3000)
+    by = h.join(towns["name"]).set_index("name")
+    assert by.loc["Aby", "court_sites"] == 1
+    assert by["court_sites"].sum() == 1  # the site 20 km out belongs to no town
+
+
+def test_bad_inputs_name_the_fix(built):
+    cells, towns, cell_town = built
+    with pytest.raises(ValueError, match="centre_min_class"):
+        hinterlands(hand_network(), cells, towns, cell_town, centre_min_class="metropolis")
+    with pytest.raises(ValueError, match="indexed like cells"):
+        hinterlands(hand_network(), cells, towns, cell_town.iloc[:3])
+    with pytest.raises(ValueError, match="limits"):
+        hinterlands(hand_network(), cells, towns, cell_town, limits_min=[30, 15])
+    with pytest.raises(ValueError, match="x_sw"):
+        build_towns(cells.drop(columns="x_sw"))
+
+
+def test_places_under_village_min_are_no_towns():
+    cells = hand_cells()
+    towns, cell_town = build_towns(cells, hand_builtup(), village_min=350, return_cells=True)
+    assert sorted(towns["population"]) == [400, 500, 6000, 20000]
+    assert cell_town["c3"] == -1  # the 300-resident cluster is rural
+    outside = cells.loc[cell_town == -1, "population"].sum()
+    assert towns["population"].sum() + outside == cells["population"].sum()
+
+
+def test_town_names_are_escaped_on_maps(built):
+    from smaby_geo.outputs.indicator_maps import map_hinterlands, map_towns
+
+    _, towns, _ = built
+    evil = "<img src=x onerror=alert(1)>"
+    t = towns.copy()
+    t.loc[t["name"] == "Aby", "name"] = evil
+    t.attrs = dict(towns.attrs)
+    html = map_towns(t).get_root().render()
+    assert evil not in html and "&lt;img src=x" in html
+    assert "Data: © Kartverket | test grid" in html  # the attribution on every map
+    cells = hand_cells()
+    tw, ct = build_towns(cells, hand_builtup(), return_cells=True)
+    tw.loc[tw["population"] == 6000, "name"] = evil
+    h = hinterlands(hand_network(), cells, tw, ct)
+    html = map_hinterlands(h["cells"], h["towns"], title="t", attribution="Kilde: SSB").get_root()
+    html = html.render()
+    assert evil not in html and "Kilde: SSB" in html
+
+
+def test_cli_towns_and_indicators_on_a_kommune(tmp_path, capsys):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from smaby_geo.cli import main
+
+    assert main(["towns", "--region", "Hamar", "--buffer-km", "60", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Rural residents" in out and "Stage timings" in out
+    cells = gpd.read_parquet(tmp_path / "hinterland_cells_hamar_250m.parquet")
+    assert set(cells["kommunenummer"]) == {"3403"}
+    k = pd.read_csv(tmp_path / "hinterland_kommuner_hamar.csv", dtype={"kommunenummer": str})
+    assert k["population"].sum() == cells["population"].sum()
+    r = pd.read_csv(tmp_path / "hinterland_regions_hamar.csv")
+    assert r["population"].sum() == cells["population"].sum()
+    meta = json.loads(
+        pq.read_schema(tmp_path / "towns_hamar.parquet").metadata[b"smaby_geo"]
+    )
+    assert "© Kartverket" in meta["attribution"] and "Kilde: SSB" in meta["attribution"]
+    for name in ("map_towns_hamar.html", "map_minutes_to_town_hamar.html",
+                 "map_hinterlands_innlandet.html"):
+        html = (tmp_path / name).read_text()
+        assert "smaby-legend" in html and "Kilde: SSB" in html
+    assert main(["indicators", "--region", "Hamar", "--buffer-km", "60", "--out",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Centrality index" in out and "Transport performance" in out
+    c = pd.read_csv(tmp_path / "centrality_kommuner_hamar.csv", dtype={"kommunenummer": str})
+    assert c["kommunenummer"].tolist() == ["3403"] and c["centrality_class"].iloc[0] == 1
+    tp = gpd.read_parquet(tmp_path / "transport_performance_cells_hamar_1km.parquet")
+    assert set(tp["kommunenummer"]) == {"3403"} and tp["road_connected"].all()
+    # 120 km around Hamar holds more people than 90 minutes of road reach
+    assert (tp["accessibility"] < tp["proximity"]).all()
+    assert (tp["transport_performance"] > 0).all()
+    for name in ("map_centrality_hamar.html", "map_transport_performance_hamar.html"):
+        assert "Kilde: SSB" in (tmp_path / name).read_text()
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_no_centre_in_reach_leaves_every_cell_without_one(built):
+    cells, towns, cell_town = built
+    with pytest.warns(UserWarning, match="no road-connected town"):
+        h = hinterlands(hand_network(), cells, towns, cell_town, centre_min_class="large_city")
+    c = h["cells"]
+    assert (c["nearest_town_id"] == -1).all() and np.isinf(c["minutes_to_town"]).all()
+    assert c.attrs["unreachable_population"] == cells["population"].sum()
+    assert len(h["towns"]) == 0
+
+
+def test_cli_bad_input_is_one_clear_line(capsys):
+    from smaby_geo.cli import main
+
+    assert main(["towns", "--region", "Tynsett"]) != 0
+    err = capsys.readouterr().err
+    assert "close matches" in err and "Traceback" not in err
+    assert main(["indicators", "--limit-min", "-5"]) != 0
+    assert "--limit-min" in capsys.readouterr().err
