@@ -21,6 +21,7 @@ from smaby_geo.places.services import INCOMPLETE_NOTE, SERVICE_TYPES
 from smaby_geo.places.snapping import (
     AccessModel,
     Snapped,
+    entry_component,
     same_link_seconds,
     snap_points,
     unreachable_reasons,
@@ -105,7 +106,8 @@ def travel_times(
     GeoDataFrame
         Indexed like ``origins``: ``population``, kommune and grid-cell columns when the
         origins have them, ``snap_m`` (metres to the nearest drivable link; ``inf`` beyond
-        the maximum snap distance), ``road_connected``, ``unreachable_reason`` (empty where
+        the maximum snap distance), ``road_connected``, ``network_component`` (strong component
+        the origin enters, -1 where not connected), ``unreachable_reason`` (empty where
         the origin reaches the main network, else why not: see
         ``places.snapping.unreachable_reasons``), then per group ``<g>_minutes`` (float,
         ``inf`` = no route),
@@ -147,6 +149,7 @@ def travel_times(
     )
     out["snap_m"] = so.distance_m
     out["road_connected"] = so.connected
+    out["network_component"] = entry_component(network, so)
     out["unreachable_reason"] = unreachable_reasons(network, so, access, land=land)
     ids = s["service_id"].to_numpy() if "service_id" in s else s.index.to_numpy()
     names = s["name"].to_numpy() if "name" in s else np.full(len(s), None)
@@ -412,3 +415,82 @@ def summarise(
                 )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def unreachable_summary(table: pd.DataFrame, types: list[str] | None = None) -> dict:
+    """Who cannot be reached, and why: the figures the main job prints and writes.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``travel_times`` output (``population``, ``snap_m``, ``network_component``,
+        ``unreachable_reason``, ``<type>_minutes``).
+    types : list of str, optional
+        Service types; default ``table.attrs["service_types"]``.
+
+    Returns
+    -------
+    dict
+        ``median_snap_m`` (over connected cells) and ``median_snap_m_people`` (population-
+        weighted); ``off_main_network_people`` and ``by_reason`` (people off the main network
+        or beyond the snap distance, by reason); ``unreachable_people`` per type and
+        ``unreachable_by_reason`` per type (people with ``inf`` minutes; those on the main
+        network with no site in reach read "no site reachable"); ``fragments``: one entry per
+        component that holds people and is not the main network (``component`` -1 = beyond
+        the snap distance), with ``people``, ``cells``, ``kommuner`` (up to 3 names) and
+        ``reason``, most people first. Every unreachable person has a reason.
+    """
+    types = list(types or table.attrs.get("service_types") or [])
+    p = table["population"].to_numpy(dtype=float)
+    snap = table["snap_m"].to_numpy(dtype=float)
+    ok = np.isfinite(snap)
+    reason = table["unreachable_reason"].astype(object).to_numpy()
+    off = reason != ""
+    out: dict = {
+        "median_snap_m": round(float(np.median(snap[ok])), 1) if ok.any() else None,
+        "median_snap_m_people": (
+            round(weighted_quantile(snap[ok], p[ok], 0.5), 1) if ok.any() else None
+        ),
+        "off_main_network_people": int(p[off].sum()),
+        "by_reason": {
+            str(k): int(v) for k, v in pd.Series(p[off]).groupby(reason[off]).sum().items()
+        },
+        "unreachable_people": {},
+        "unreachable_by_reason": {},
+    }
+    for t in types:
+        m = table[f"{t}_minutes"].to_numpy(dtype=float)
+        if np.isnan(m).all():
+            continue
+        bad = ~np.isfinite(m)
+        why = np.where(reason[bad] == "", f"no {t} site reachable", reason[bad])
+        out["unreachable_people"][t] = int(p[bad].sum())
+        out["unreachable_by_reason"][t] = {
+            str(k): int(v) for k, v in pd.Series(p[bad]).groupby(why).sum().items()
+        }
+    frag = pd.DataFrame(
+        {
+            "component": table["network_component"].to_numpy()[off],
+            "people": p[off],
+            "reason": reason[off],
+            "kommune": (
+                table["kommunenavn"].astype(object).to_numpy()[off]
+                if "kommunenavn" in table
+                else np.full(int(off.sum()), None)
+            ),
+        }
+    )
+    rows = []
+    for (c, r), g in frag.groupby(["component", "reason"], sort=False):
+        names = g.groupby("kommune")["people"].sum().sort_values(ascending=False)
+        rows.append(
+            {
+                "component": int(c),
+                "people": int(g["people"].sum()),
+                "cells": len(g),
+                "kommuner": [str(x) for x in names.index[:3]],
+                "reason": str(r),
+            }
+        )
+    out["fragments"] = sorted(rows, key=lambda d: (-d["people"], d["component"]))
+    return out

@@ -138,13 +138,7 @@ def _legs(network: RoadNetwork, s: Snapped, path: dict, access: AccessModel) -> 
     access_leg(1, "access (road to destination)")
     legs = pd.DataFrame(rows)
     # merge consecutive road legs of the same category and road number
-    key = (
-        legs["leg"]
-        + "|"
-        + legs["category"].astype(str)
-        + "|"
-        + legs["road_number"].astype(str)
-    )
+    key = legs["leg"] + "|" + legs["category"].astype(str) + "|" + legs["road_number"].astype(str)
     block = (key != key.shift()) | (legs["leg"] != "road")
     legs["block"] = block.cumsum()
     agg = legs.groupby("block", sort=True).agg(

@@ -288,7 +288,7 @@ def snap_point_on_link(network: RoadNetwork, s: Snapped, i: int):
 # Why a point cannot reach the main network (``unreachable_reasons``).
 REASON_NO_ROAD = "no drivable road within the maximum snap distance"
 REASON_DANGLING_FERRY = "car ferry in the data does not reach the main network"
-REASON_ISLAND = "island without a car ferry or bridge in the data (passenger boat only)"
+REASON_ISLAND = "island without a car ferry or bridge in the data"
 REASON_GAP = "road fragment not joined to the main network (a gap in the data)"
 REASON_NO_LINK = "no car ferry, bridge or road to the main network in the data"
 
@@ -330,12 +330,17 @@ def component_reasons(network: RoadNetwork, land=None) -> dict[int, str]:
         ni, li = tree.query(pts, predicate="within")
         node_land = np.full(network.n_nodes, -1, dtype=np.int64)
         node_land[ni] = li
+        # the main network's landmasses: only its road nodes on land count (a ferry node out
+        # at sea is no evidence of a road on the nearest shore)
+        road_node = np.zeros(network.n_nodes, dtype=bool)
+        road_node[network.edge_source[~ferry]] = True
+        main_land = np.zeros(len(land), dtype=bool)
+        sel = (comp == main) & road_node & (node_land >= 0)
+        main_land[node_land[sel]] = True
         outside = node_land < 0
         if outside.any():  # nodes on the shore of the generalised coastline: nearest landmass
             oi, lj = tree.query_nearest(pts[outside], all_matches=False)
             node_land[np.flatnonzero(outside)[oi]] = lj
-        main_land = np.zeros(len(land), dtype=bool)
-        main_land[node_land[comp == main]] = True
     out: dict[int, str] = {}
     for c in np.unique(comp):
         if c == main:
@@ -348,6 +353,21 @@ def component_reasons(network: RoadNetwork, land=None) -> dict[int, str]:
             on_main_land = main_land[node_land[comp == c]].any()
             out[int(c)] = REASON_GAP if on_main_land else REASON_ISLAND
     return out
+
+
+def entry_component(network: RoadNetwork, s: Snapped) -> np.ndarray:
+    """Strong component each snapped point enters (-1 where not connected).
+
+    That of the main network when either open link end lies in it, else that of the first
+    open end.
+    """
+    comp = network.node_component
+    main = main_component(network)
+    n0, n1 = s.nodes[:, 0], s.nodes[:, 1]
+    o0, o1 = np.isfinite(s.out_seconds[:, 0]), np.isfinite(s.out_seconds[:, 1])
+    in_main = ((comp[n0] == main) & o0) | ((comp[n1] == main) & o1)
+    c = np.where(in_main, main, np.where(o0, comp[n0], comp[n1]))
+    return np.where(s.connected, c, -1).astype(np.int64)
 
 
 def unreachable_reasons(
@@ -366,18 +386,31 @@ def unreachable_reasons(
     ndarray of str (object), one per point.
     """
     access = access or AccessModel()
-    comp = network.node_component
+    comp = entry_component(network, s)
     main = main_component(network)
-    n0, n1 = s.nodes[:, 0], s.nodes[:, 1]
-    in_main = s.connected & (
-        ((comp[n0] == main) & np.isfinite(s.out_seconds[:, 0]))
-        | ((comp[n1] == main) & np.isfinite(s.out_seconds[:, 1]))
-    )
     reasons = np.full(len(s), "", dtype=object)
     reasons[~s.connected] = f"{REASON_NO_ROAD} ({access.max_snap_m:.0f} m)"
-    off = np.flatnonzero(s.connected & ~in_main)
+    off = np.flatnonzero(s.connected & (comp != main))
     if len(off):
         table = component_reasons(network, land)
-        entry = np.where(np.isfinite(s.out_seconds[off, 0]), n0[off], n1[off])
-        reasons[off] = [table.get(int(c), REASON_NO_LINK) for c in comp[entry]]
+        reasons[off] = [table.get(int(c), REASON_NO_LINK) for c in comp[off]]
     return reasons
+
+
+def read_land(path=None) -> np.ndarray:
+    """Landmasses of Norway (EPSG:25833 polygons) for telling islands from gaps in the data.
+
+    The parts of the union of the coastline-clipped simplified kommune polygons (registry
+    ``kommuner_simplified``, © Kartverket via robhop/fylker-og-kommuner). Simplification
+    merges some small islands with their neighbours: an island read as part of a landmass
+    with the main network is then reported as a gap in the data.
+    """
+    import pyogrio
+
+    from smaby_geo import datasets
+
+    g = pyogrio.read_dataframe(datasets.locate_dataset("kommuner_simplified", path))
+    g = g.to_crs("EPSG:25833")
+    u = shapely.union_all(shapely.make_valid(g.geometry.to_numpy()), grid_size=1.0)
+    parts = shapely.get_parts(u)
+    return parts[shapely.get_type_id(parts) == 3]
