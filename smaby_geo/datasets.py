@@ -146,6 +146,15 @@ DATASETS: dict[str, Dataset] = {
             "2888e43b6583e9d0ed14b91f778ef09078bd5b09d4fb04cb95a47decd04fa2af",
         ),
         Dataset(
+            "builtup_areas",
+            "places/n1000_tettbebyggelse.gpkg",
+            "Kartverket N1000 built-up areas (Tettbebyggelse), 1,191 polygons, 1,883 km²",
+            f"{_HM}/N1000 (data/Tettbebyggelse.rda)",
+            "CC BY 4.0",
+            KARTVERKET,
+            "aafdf1bca554a1daf4f043d0d7b68a8bedac20b5dc83dc7b305887c2bf914401",
+        ),
+        Dataset(
             "kommuner",
             "admin/n1000_kommune_2024.gpkg",
             "Kommune polygons, 2024 structure (357 kommuner)",

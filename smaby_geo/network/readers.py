@@ -27,6 +27,17 @@ from scipy.spatial import cKDTree
 from smaby_geo import datasets
 from smaby_geo.network._validate import check_line_layer, endpoints
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork, build_network
+from smaby_geo.network.ferry import (  # noqa: F401 (re-exported: the old import path)
+    connect_ferry_ends,
+    ferry_link_seconds,
+    ferry_terminals,
+)
+from smaby_geo.network.linktimes import (
+    DEFAULT_BUILTUP,
+    compute_link_times,
+    read_builtup,
+    urban_fraction,
+)
 from smaby_geo.network.profile import N1000_DRIVABLE_TYPES, CarProfile
 
 # Kartverket `vegkategori` -> prefix of the Norwegian road number (E6, Rv3, Fv30, Kv, Pv).
@@ -123,6 +134,7 @@ def read_kartverket(
     include_planned: bool = False,
     drivable_types: tuple[str, ...] = N1000_DRIVABLE_TYPES,
     keep: str = "all",
+    builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
 ) -> RoadNetwork:
     """Read a Kartverket N1000/N2000 ``Veglenke`` layer into a car network.
 
@@ -146,13 +158,22 @@ def read_kartverket(
     keep : {"all", "largest"}
         Keep every strongly connected component, or only the largest (the removed part is
         counted in ``report``).
+    builtup : "default", path-like, GeoDataFrame or None
+        Built-up area polygons for urban speeds. ``"default"`` (the default) uses the
+        registry's ``builtup_areas`` (N1000 ``Tettbebyggelse``) when it is available and
+        none otherwise (``report["urban"]`` says which); None switches urban speeds off; a
+        path or GeoDataFrame gives polygons of your own.
 
     Returns
     -------
     RoadNetwork
         Both directions of every link (N1000 has no one-way data). Road links take
-        ``length_m * profile.length_factor / speed``; car ferries take the ferry model's
-        crossing + wait on their straight geometric length.
+        ``length_m * profile.length_factor`` at the rural speed of their class for the part
+        outside built-up areas and at the urban speed for the part inside
+        (``urban_fraction``). Car ferries take the ferry model's crossing + wait (charged
+        once per crossing); a ferry end that touches no road is joined to the nearest road by
+        a connector (``smaby_geo.network.ferry.connect_ferry_ends``; counted in
+        ``report["ferry_connectors"]``). ``net.profile`` is ``profile``.
     """
     t0 = time.perf_counter()
     profile = profile or CarProfile()
@@ -189,40 +210,37 @@ def read_kartverket(
     motorway = (
         gdf["motorvegtype"].to_numpy(dtype=object) if "motorvegtype" in gdf else np.full(k, None)
     )
-    speed = profile.n1000_speeds(category, motorway)
-    seconds = length * profile.length_factor / (speed / 3.6)
-    seconds_bw = seconds.copy()
     ids = gdf.index.to_numpy()
-    u, v = labels[:k], labels[k:]
-    if ferry.any():
-        fw, bw = ferry_link_seconds(u, v, ferry, length, ids, profile.ferry)
-        seconds[ferry], seconds_bw[ferry] = fw, bw
     number = gdf["vegnummer"] if "vegnummer" in gdf else pd.Series(np.nan, index=gdf.index)
     medium = gdf["medium"] if "medium" in gdf else pd.Series(None, index=gdf.index)
     links = pd.DataFrame(
         {
             "link_id": ids,
-            "u": u,
-            "v": v,
-            "seconds_fw": seconds,
-            "seconds_bw": seconds_bw,
+            "u": labels[:k],
+            "v": labels[k:],
+            "seconds_fw": np.nan,
+            "seconds_bw": np.nan,
             "length_m": length,
             "category": category,
             "road_number": [
                 format_road_number(c, n) for c, n in zip(category, number, strict=False)
             ],
             "ferry": ferry,
-            "speed_kmh": np.where(ferry, np.nan, speed),
+            "time_basis": np.where(ferry, "ferry", "category").astype(object),
+            "fw_open": True,
+            "bw_open": True,
             "motorway": motorway,
             "tunnel": (medium == "U").to_numpy(),
             "bridge": (medium == "L").to_numpy(),
         }
     )
     report = {"links_read": len(drivable), "excluded": excluded}
-    return _finish(
+    return _finish_profiled(
         links,
-        gdf.geometry,
+        geoms,
         node_xy,
+        profile=profile,
+        builtup=builtup,
         source=src,
         attribution=datasets.KARTVERKET,
         report=report,
@@ -231,41 +249,56 @@ def read_kartverket(
     )
 
 
-def ferry_terminals(u: np.ndarray, v: np.ndarray, ferry: np.ndarray) -> np.ndarray:
-    """Boolean per node: a ferry terminal, i.e. it touches a road link or ends a ferry line.
-
-    Nodes where only ferry links meet (two or more) lie out at sea: a crossing continues
-    through them without a new wait.
-    """
-    n = int(max(u.max(), v.max())) + 1
-    road_nodes = np.zeros(n, dtype=bool)
-    road_nodes[u[~ferry]] = True
-    road_nodes[v[~ferry]] = True
-    deg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=n)
-    return road_nodes | (deg == 1)
-
-
-def ferry_link_seconds(u, v, ferry, length_m, link_ids, model, duration_s=None):
-    """Directed times of ferry links, with the wait charged once per crossing.
-
-    Generalised data split one crossing into several links where the route bends or calls at
-    sea (N1000: 65 such nodes). The wait is charged on boarding only: when a link is entered
-    from a terminal, i.e. a node that touches a road link or ends the ferry line; nodes
-    joining ferry links only, out at sea, add no second wait.
-
-    Returns
-    -------
-    (seconds u->v, seconds v->u) for the ferry links, in their order.
-    """
-    terminal = ferry_terminals(u, v, ferry)
-    crossing, wait = model.crossing_and_wait(
-        length_m[ferry], link_ids[ferry], None if duration_s is None else duration_s[ferry]
+def _finish_profiled(
+    links: pd.DataFrame,
+    geoms: np.ndarray,
+    node_xy: np.ndarray,
+    *,
+    profile: CarProfile,
+    builtup,
+    source: str,
+    attribution: str,
+    report: dict,
+    keep: str,
+    t0: float,
+    connect_ferries: bool = True,
+) -> RoadNetwork:
+    """Join ferry ends, measure urban shares, time every link with ``profile``, build."""
+    if keep not in ("all", "largest"):
+        raise ValueError(f"keep must be 'all' or 'largest', got {keep!r}")
+    if connect_ferries and links["ferry"].any():
+        links, geoms, node_xy, fc = connect_ferry_ends(links, geoms, node_xy, profile.ferry)
+        con = links["connector"].to_numpy(dtype=bool)
+        links.loc[con, "time_basis"] = "connector"
+        links.loc[con, ["fw_open", "bw_open"]] = True
+        report["ferry_connectors"] = fc
+    areas = read_builtup(builtup)
+    if areas is not None:
+        frac = urban_fraction(geoms, areas)
+        ferry = links["ferry"].to_numpy(dtype=bool)
+        frac[ferry] = 0.0
+        links["urban_fraction"] = frac
+        report["urban"] = {
+            "source": areas.attrs.get("name", "built-up layer"),
+            "areas": len(areas),
+            "km_inside": round(float((frac * links["length_m"].to_numpy()).sum()) / 1000.0, 1),
+            "links_touching": int((frac > 0).sum()),
+        }
+    else:
+        links["urban_fraction"] = 0.0
+    links = compute_link_times(links, profile)
+    net = _finish(
+        links,
+        gpd.GeoSeries(geoms, crs=NETWORK_CRS),
+        node_xy,
+        source=source,
+        attribution=attribution,
+        report=report,
+        keep=keep,
+        t0=t0,
     )
-    closed = ~np.isfinite(wait)
-    wait = np.where(closed, 0.0, wait)
-    fw = crossing + np.where(terminal[u[ferry]], wait, 0.0)
-    bw = crossing + np.where(terminal[v[ferry]], wait, 0.0)
-    return np.where(closed, np.inf, fw), np.where(closed, np.inf, bw)
+    net.profile = profile
+    return net
 
 
 NVDB_ONEWAY = {"B": (True, True), "FT": (True, False), "TF": (False, True), "N": (False, False)}
