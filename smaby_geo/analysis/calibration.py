@@ -24,7 +24,13 @@ import pandas as pd
 
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.network.profile import CarProfile
-from smaby_geo.places.snapping import AccessModel, Snapped, entry_offsets, snap_points
+from smaby_geo.places.snapping import (
+    AccessModel,
+    Snapped,
+    entry_offsets,
+    same_link_seconds,
+    snap_points,
+)
 
 CALIBRATION_COLUMNS = ("from_kommunenummer", "centre_kommunenummer", "car_minutes_toi")
 
@@ -104,7 +110,8 @@ def set_parameters(profile, values: dict[str, float]):
     """Return a copy of ``profile`` with the parameters ``values`` (path -> value) set.
 
     Setting ``K`` of a speed table also scales ``P`` by the same ratio unless ``P`` is given
-    (the fit ties the two: private roads are rare on the calibration routes).
+    (the fit ties the two: private roads are rare on the calibration routes). An urban speed
+    above the rural speed of its class is lowered to it.
     """
     nested: dict[str, dict[str, float]] = {}
     changes: dict[str, object] = {}
@@ -124,6 +131,15 @@ def set_parameters(profile, values: dict[str, float]):
             changes[path] = float(v)
     for head, sub in nested.items():
         changes[head] = set_parameters(getattr(profile, head), sub)
+    # an urban speed never exceeds the rural speed of its class (the profile requires it)
+    for urban, rural in (
+        ("urban_speeds_kmh", "category_speeds_kmh"),
+        ("urban_motorway_speeds_kmh", "motorway_speeds_kmh"),
+    ):
+        if urban in changes or (rural in changes and hasattr(profile, urban)):
+            u = dict(changes.get(urban, getattr(profile, urban)))
+            r = changes.get(rural, getattr(profile, rural))
+            changes[urban] = {k: min(float(v), float(r.get(k, v))) for k, v in u.items()}
     return replace(profile, **changes)
 
 
@@ -257,13 +273,37 @@ class CalibrationSet:
     def model_minutes(
         self, network: RoadNetwork, subset: Sequence[int] | None = None
     ) -> np.ndarray:
-        """Model minutes of every row (or of ``subset``): to the nearer centre kommune."""
-        from smaby_geo.analysis.traveltimes import point_matrix_seconds
+        """Model minutes of every row (or of ``subset``): to the nearer centre kommune.
+
+        One reverse search per distinct set of centre kommuner (from both link ends of each
+        centre), then each origin centre leaves through the better end of its link, or runs
+        along a shared link directly: exact shortest times.
+        """
+        from smaby_geo.routing.api import nearest_facility
 
         s = self.rebind(network)
-        m = point_matrix_seconds(network, s, s) / 60.0
-        idx = range(len(self.rows)) if subset is None else subset
-        return np.array([m[self.origin[i], self.dest[i]].min() for i in idx])
+        idx = np.arange(len(self.rows)) if subset is None else np.asarray(subset)
+        out = np.full(len(idx), np.inf)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for k, i in enumerate(idx):
+            groups.setdefault(tuple(self.dest[i].tolist()), []).append(k)
+        for dest, ks in groups.items():
+            d_idx = np.array(dest)
+            offs = s.in_seconds[d_idx].ravel()
+            nodes = s.nodes[d_idx].ravel()
+            ok = np.isfinite(offs)
+            if not ok.any():
+                continue
+            dist, _ = nearest_facility(network, nodes[ok], offsets=offs[ok])
+            o = self.origin[idx[ks]]
+            t = np.minimum(
+                s.out_seconds[o, 0] + dist[s.nodes[o, 0]],
+                s.out_seconds[o, 1] + dist[s.nodes[o, 1]],
+            )
+            for j in d_idx:
+                t = np.minimum(t, same_link_seconds(network, s, o, s, np.full(len(o), j)))
+            out[ks] = t / 60.0
+        return out
 
 
 def error_summary(model: np.ndarray, reference: np.ndarray) -> dict:
@@ -336,7 +376,7 @@ def fit_profile(
         x0,
         method="Powell",
         bounds=list(zip(lo, hi, strict=True)),
-        options={"maxfev": max_evaluations, "xtol": 1e-2, "ftol": 1e-4},
+        options={"maxfev": max_evaluations, "xtol": 0.5, "ftol": 1e-3},
     )
     values = {p.path: float(v) for p, v in zip(params, res.x, strict=True)}
     return set_parameters(profile, values), values
