@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         base_net, cal, profile=profile0, parameters=params, max_evaluations=args.max_evaluations
     )
     t_fit = time.perf_counter() - t0
-    print(f"fit on all rows: {t_fit:.0f} s; " + ", ".join(f"{k} {v:.1f}" for k, v in values.items()))
+    print(
+        f"fit on all rows: {t_fit:.0f} s; " + ", ".join(f"{k} {v:.1f}" for k, v in values.items())
+    )
     net1 = retime(base_net, fitted)
     m1 = cal.model_minutes(net1)
     e1 = error_summary(m1, ref)
@@ -186,9 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     res = pd.DataFrame(
         {
             "kommune": [f"{c} {names.get(c, '')}" for c in rows["from_kommunenummer"]],
-            "centre": [
-                "; ".join(f"{c} {names.get(c, '')}" for c in cs) for cs in rows["centres"]
-            ],
+            "centre": ["; ".join(f"{c} {names.get(c, '')}" for c in cs) for cs in rows["centres"]],
             "toi_min": ref,
             "default_min": m0,
             "fitted_min": m1,
