@@ -57,11 +57,14 @@ def _ferry_split(network: RoadNetwork, rows: np.ndarray, seconds: np.ndarray):
     """Crossing and wait seconds of ferry edges (wait = edge time - crossing time)."""
     from smaby_geo.network.profile import CarProfile
 
-    profile = getattr(network, "profile", None) or CarProfile()
     lk = network.links.iloc[rows]
-    crossing, _ = profile.ferry.crossing_and_wait(
-        lk["length_m"].to_numpy(float), lk["link_id"].to_numpy()
-    )
+    if "crossing_s" in lk.columns and lk["crossing_s"].notna().all():
+        crossing = lk["crossing_s"].to_numpy(float)
+    else:
+        profile = getattr(network, "profile", None) or CarProfile()
+        crossing, _ = profile.ferry.crossing_and_wait(
+            lk["length_m"].to_numpy(float), lk["link_id"].to_numpy()
+        )
     crossing = np.minimum(crossing, seconds)
     return crossing, seconds - crossing
 

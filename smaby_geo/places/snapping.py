@@ -143,13 +143,110 @@ def link_geometries(network: RoadNetwork) -> np.ndarray:
     return shapely.linestrings(xy)
 
 
-def _tree(network: RoadNetwork, access: AccessModel):
+# Link pieces of the snapping index are at most this long (metres): a piece's distance to a
+# point differs from its midpoint's by at most half of it, which bounds the exact search.
+_PIECE_M = 200.0
+# Midpoints examined per point before the exactness check (then a full search for the rest).
+_K_PIECES = 8
+
+
+class _LinkIndex:
+    """Exact nearest-link search: a KD-tree over midpoints of short link pieces.
+
+    Every target link is cut into straight pieces of at most ``_PIECE_M``. A point's nearest
+    piece is among its nearest midpoints unless a farther midpoint could still hide a nearer
+    piece (distance >= midpoint distance - half the piece); those few points are searched
+    with shapely's STRtree instead. Results equal a brute-force nearest-line search.
+    """
+
+    def __init__(self, rows: np.ndarray, geoms: np.ndarray) -> None:
+        from scipy.spatial import cKDTree
+
+        self.rows, self.geoms = rows, geoms
+        self.tree = shapely.STRtree(geoms) if len(geoms) else None
+        xy, gi = shapely.get_coordinates(geoms, return_index=True)
+        same = gi[1:] == gi[:-1]
+        a, b, g = xy[:-1][same], xy[1:][same], gi[:-1][same]
+        seg_len = np.hypot(*(b - a).T)
+        # distance along the link at each segment start
+        cum = np.concatenate([[0.0], np.cumsum(seg_len)])[:-1]
+        first = np.searchsorted(g, np.arange(len(geoms)), side="left")
+        start_along = cum - cum[np.minimum(first[g], len(cum) - 1)]
+        n_piece = np.maximum(np.ceil(seg_len / _PIECE_M), 1).astype(np.int64)
+        rep = np.repeat(np.arange(len(a)), n_piece)
+        k = np.arange(len(rep)) - np.repeat(np.cumsum(n_piece) - n_piece, n_piece)
+        t0 = k / n_piece[rep]
+        t1 = (k + 1) / n_piece[rep]
+        d = b[rep] - a[rep]
+        self.p0 = a[rep] + d * t0[:, None]
+        self.p1 = a[rep] + d * t1[:, None]
+        self.along0 = start_along[rep] + seg_len[rep] * t0
+        self.geom = g[rep]
+        self.half = np.hypot(*(self.p1 - self.p0).T) / 2.0
+        self.max_half = float(self.half.max()) if len(self.half) else 0.0
+        self.length = shapely.length(geoms)
+        self.kd = cKDTree((self.p0 + self.p1) / 2.0) if len(rep) else None
+
+    def _exact(self, px, py, piece):
+        """Distance and distance-along-link of points to pieces (same shapes)."""
+        x0, y0 = self.p0[piece, 0], self.p0[piece, 1]
+        dx, dy = self.p1[piece, 0] - x0, self.p1[piece, 1] - y0
+        ll = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(ll > 0, ((px - x0) * dx + (py - y0) * dy) / ll, 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        d = np.hypot(px - (x0 + t * dx), py - (y0 + t * dy))
+        return d, self.along0[piece] + t * np.sqrt(ll)
+
+    def query(self, x: np.ndarray, y: np.ndarray, max_m: float):
+        """Nearest target (position in ``geoms``), distance, fraction along; -1 beyond max_m."""
+        n = len(x)
+        gi = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        frac = np.zeros(n)
+        if self.kd is None or n == 0:
+            return gi, dist, frac
+        k = min(_K_PIECES, len(self.geom))
+        dm, pi = self.kd.query(
+            np.column_stack([x, y]), k=k, distance_upper_bound=max_m + self.max_half
+        )
+        dm, pi = dm.reshape(n, k), pi.reshape(n, k)
+        found = np.isfinite(dm)
+        pic = np.where(found, pi, 0)
+        d, along = self._exact(x[:, None], y[:, None], pic)
+        d = np.where(found, d, np.inf)
+        best = np.argmin(d, axis=1)
+        r = np.arange(n)
+        bd = d[r, best]
+        # exact unless an unexamined piece could be nearer
+        full = found.all(axis=1)
+        unsure = full & (dm[:, -1] - self.max_half < bd)
+        ok = np.isfinite(bd) & (bd <= max_m) & ~unsure
+        gi[ok] = self.geom[pic[r, best]][ok]
+        dist[ok] = bd[ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac[ok] = np.where(
+                self.length[gi[ok]] > 0, along[r, best][ok] / self.length[gi[ok]], 0.0
+            )
+        todo = np.flatnonzero(unsure)
+        if len(todo):
+            pts = shapely.points(x[todo], y[todo])
+            (qi, qg), qd = self.tree.query_nearest(
+                pts, max_distance=max_m, return_distance=True, all_matches=False
+            )
+            gi[todo[qi]] = qg
+            dist[todo[qi]] = qd
+            frac[todo[qi]] = shapely.line_locate_point(self.geoms[qg], pts[qi], normalized=True)
+        return gi, dist, np.clip(np.nan_to_num(frac), 0.0, 1.0)
+
+
+def _tree(network: RoadNetwork, access: AccessModel) -> _LinkIndex:
     per_net = _TREES.setdefault(network, {})
     key = bool(access.snap_to_tunnels)
     if key not in per_net:
         rows = snap_target_links(network, access)
         geoms = link_geometries(network)
-        per_net[key] = (rows, geoms[rows], shapely.STRtree(geoms[rows]))
+        per_net[key] = _LinkIndex(rows, geoms[rows])
     return per_net[key]
 
 
@@ -233,21 +330,12 @@ def snap_points(
     frac = np.zeros(k)
     dist = np.full(k, np.inf)
     if k:
-        rows, geoms, tree = _tree(network, access)
-        if len(rows):
-            pts = shapely.points(x, y)
-            (pi, gi), d = tree.query_nearest(
-                pts, max_distance=access.max_snap_m, return_distance=True, all_matches=False
-            )
-            # ties (equal distance to two links) keep the lowest link row
-            order = np.lexsort((gi, pi))
-            pi, gi, d = pi[order], gi[order], d[order]
-            first = np.ones(len(pi), dtype=bool)
-            first[1:] = pi[1:] != pi[:-1]
-            pi, gi, d = pi[first], gi[first], d[first]
-            link[pi] = rows[gi]
-            dist[pi] = d
-            frac[pi] = shapely.line_locate_point(geoms[gi], pts[pi], normalized=True)
+        index = _tree(network, access)
+        gi, d, f = index.query(x, y, access.max_snap_m)
+        hit = gi >= 0
+        link[hit] = index.rows[gi[hit]]
+        dist[hit] = d[hit]
+        frac[hit] = f[hit]
     ok = link >= 0
     frac = np.nan_to_num(frac, nan=0.0)
     leg = np.where(ok, dist * access.detour_factor / (access.speed_kmh / 3.6), np.inf)
