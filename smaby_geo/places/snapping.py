@@ -143,101 +143,65 @@ def link_geometries(network: RoadNetwork) -> np.ndarray:
     return shapely.linestrings(xy)
 
 
-# Link pieces of the snapping index are at most this long (metres): a piece's distance to a
-# point differs from its midpoint's by at most half of it, which bounds the exact search.
-_PIECE_M = 200.0
-# Midpoints examined per point before the exactness check (then a full search for the rest).
-_K_PIECES = 8
+# Grid cell of the snapping index (metres): about the median N1000 link-piece spacing.
+_GRID_M = 1000.0
 
 
 class _LinkIndex:
-    """Exact nearest-link search: a KD-tree over midpoints of short link pieces.
+    """Exact nearest-link search over the straight segments of the target links.
 
-    Every target link is cut into straight pieces of at most ``_PIECE_M``. A point's nearest
-    piece is among its nearest midpoints unless a farther midpoint could still hide a nearer
-    piece (distance >= midpoint distance - half the piece); those few points are searched
-    with shapely's STRtree instead. Results equal a brute-force nearest-line search.
+    A numba kernel (``places._nearest``) searches a uniform grid of segments ring by ring;
+    the result equals a brute-force nearest-line search (ties to the lower segment).
     """
 
     def __init__(self, rows: np.ndarray, geoms: np.ndarray) -> None:
-        from scipy.spatial import cKDTree
+        from smaby_geo.places._nearest import build_grid
 
         self.rows, self.geoms = rows, geoms
-        self.tree = shapely.STRtree(geoms) if len(geoms) else None
+        self.length = shapely.length(geoms)
         xy, gi = shapely.get_coordinates(geoms, return_index=True)
         same = gi[1:] == gi[:-1]
         a, b, g = xy[:-1][same], xy[1:][same], gi[:-1][same]
         seg_len = np.hypot(*(b - a).T)
-        # distance along the link at each segment start
-        cum = np.concatenate([[0.0], np.cumsum(seg_len)])[:-1]
-        first = np.searchsorted(g, np.arange(len(geoms)), side="left")
-        start_along = cum - cum[np.minimum(first[g], len(cum) - 1)]
-        n_piece = np.maximum(np.ceil(seg_len / _PIECE_M), 1).astype(np.int64)
-        rep = np.repeat(np.arange(len(a)), n_piece)
-        k = np.arange(len(rep)) - np.repeat(np.cumsum(n_piece) - n_piece, n_piece)
-        t0 = k / n_piece[rep]
-        t1 = (k + 1) / n_piece[rep]
-        d = b[rep] - a[rep]
-        self.p0 = a[rep] + d * t0[:, None]
-        self.p1 = a[rep] + d * t1[:, None]
-        self.along0 = start_along[rep] + seg_len[rep] * t0
-        self.geom = g[rep]
-        self.half = np.hypot(*(self.p1 - self.p0).T) / 2.0
-        self.max_half = float(self.half.max()) if len(self.half) else 0.0
-        self.length = shapely.length(geoms)
-        self.kd = cKDTree((self.p0 + self.p1) / 2.0) if len(rep) else None
-
-    def _exact(self, px, py, piece):
-        """Distance and distance-along-link of points to pieces (same shapes)."""
-        x0, y0 = self.p0[piece, 0], self.p0[piece, 1]
-        dx, dy = self.p1[piece, 0] - x0, self.p1[piece, 1] - y0
-        ll = dx * dx + dy * dy
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = np.where(ll > 0, ((px - x0) * dx + (py - y0) * dy) / ll, 0.0)
-        t = np.clip(t, 0.0, 1.0)
-        d = np.hypot(px - (x0 + t * dx), py - (y0 + t * dy))
-        return d, self.along0[piece] + t * np.sqrt(ll)
+        cum = np.concatenate([[0.0], np.cumsum(seg_len)])
+        first = np.searchsorted(g, g, side="left")
+        self.along0 = cum[:-1] - cum[first]
+        self.seg_len, self.geom = seg_len, g
+        self.a, self.b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+        self.grid = build_grid(a[:, 0], a[:, 1], b[:, 0], b[:, 1], _GRID_M) if len(g) else None
 
     def query(self, x: np.ndarray, y: np.ndarray, max_m: float):
         """Nearest target (position in ``geoms``), distance, fraction along; -1 beyond max_m."""
+        from smaby_geo.places._nearest import nearest_segments
+
         n = len(x)
-        gi = np.full(n, -1, dtype=np.int64)
-        dist = np.full(n, np.inf)
-        frac = np.zeros(n)
-        if self.kd is None or n == 0:
-            return gi, dist, frac
-        k = min(_K_PIECES, len(self.geom))
-        dm, pi = self.kd.query(
-            np.column_stack([x, y]), k=k, distance_upper_bound=max_m + self.max_half
+        if self.grid is None or n == 0:
+            return np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.zeros(n)
+        gx, gy, nx, ny, ptr, seg = self.grid
+        best, dist, t = nearest_segments(
+            np.ascontiguousarray(x, dtype=np.float64),
+            np.ascontiguousarray(y, dtype=np.float64),
+            self.a[:, 0].copy(),
+            self.a[:, 1].copy(),
+            self.b[:, 0].copy(),
+            self.b[:, 1].copy(),
+            gx,
+            gy,
+            _GRID_M,
+            nx,
+            ny,
+            ptr,
+            seg,
+            float(max_m),
         )
-        dm, pi = dm.reshape(n, k), pi.reshape(n, k)
-        found = np.isfinite(dm)
-        pic = np.where(found, pi, 0)
-        d, along = self._exact(x[:, None], y[:, None], pic)
-        d = np.where(found, d, np.inf)
-        best = np.argmin(d, axis=1)
-        r = np.arange(n)
-        bd = d[r, best]
-        # exact unless an unexamined piece could be nearer
-        full = found.all(axis=1)
-        unsure = full & (dm[:, -1] - self.max_half < bd)
-        ok = np.isfinite(bd) & (bd <= max_m) & ~unsure
-        gi[ok] = self.geom[pic[r, best]][ok]
-        dist[ok] = bd[ok]
+        hit = best >= 0
+        gi = np.full(n, -1, dtype=np.int64)
+        frac = np.zeros(n)
+        gi[hit] = self.geom[best[hit]]
+        along = self.along0[best[hit]] + t[hit] * self.seg_len[best[hit]]
         with np.errstate(invalid="ignore", divide="ignore"):
-            frac[ok] = np.where(
-                self.length[gi[ok]] > 0, along[r, best][ok] / self.length[gi[ok]], 0.0
-            )
-        todo = np.flatnonzero(unsure)
-        if len(todo):
-            pts = shapely.points(x[todo], y[todo])
-            (qi, qg), qd = self.tree.query_nearest(
-                pts, max_distance=max_m, return_distance=True, all_matches=False
-            )
-            gi[todo[qi]] = qg
-            dist[todo[qi]] = qd
-            frac[todo[qi]] = shapely.line_locate_point(self.geoms[qg], pts[qi], normalized=True)
-        return gi, dist, np.clip(np.nan_to_num(frac), 0.0, 1.0)
+            frac[hit] = np.where(self.length[gi[hit]] > 0, along / self.length[gi[hit]], 0.0)
+        return gi, dist, np.clip(frac, 0.0, 1.0)
 
 
 def _tree(network: RoadNetwork, access: AccessModel) -> _LinkIndex:
