@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-evaluations", type=int, default=400)
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument(
+        "--urban",
+        default="factor",
+        choices=["factor", "each"],
+        help="fit one factor on all urban speeds, or each category's urban speed",
+    )
+    ap.add_argument(
         "--centre-rule",
         default="population_weighted",
         choices=["population_weighted", "densest_km"],
@@ -89,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Speed calibration against TØI kommune-to-centre car times",
         "",
         f"Command: `python benchmarks/calibrate_speeds.py --folds {args.folds} "
-        f"--centre-rule {args.centre_rule}`  ",
+        f"--centre-rule {args.centre_rule} --urban {args.urban}`  ",
         f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
         f"{net.source}; {len(rows)} usable rows of {len(rows) + len(left_out)} in "
         f"`{Path(table).name}`.",
@@ -110,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from smaby_geo.network.profile import CarProfile
 
     profile0 = base_profile or CarProfile()
-    params = default_parameters(profile0)
+    params = default_parameters(profile0, urban=args.urban)
     m0 = cal.model_minutes(base_net)
     e0 = error_summary(m0, ref)
     lines += ["## Default profile", "", f"Centre rule `{args.centre_rule}`: " + _fmt(e0), ""]
@@ -166,6 +172,24 @@ def main(argv: list[str] | None = None) -> int:
             f"| `{p.path}` | {get_parameter(profile0, p.path):.1f} | {values[p.path]:.1f} | "
             f"{p.lower:.0f}-{p.upper:.0f} ({p.source}) | {min(fv):.1f}-{max(fv):.1f} |"
         )
+    eff = [
+        ("category_speeds_kmh", fitted.category_speeds_kmh),
+        ("urban_speeds_kmh", getattr(fitted, "urban_speeds_kmh", None)),
+        ("motorway_speeds_kmh", fitted.motorway_speeds_kmh),
+        ("urban_motorway_speeds_kmh", getattr(fitted, "urban_motorway_speeds_kmh", None)),
+    ]
+    lines += ["", "Fitted profile, as defaults (km/h; urban speeds capped at the rural speed):", ""]
+    for name, table in eff:
+        if table is not None:
+            lines.append(
+                f"- `{name}` = {{"
+                + ", ".join(f'"{k}": {float(v):.1f}' for k, v in table.items())
+                + "}"
+            )
+    lines.append(
+        f"- `ferry.default_headway_min` = {fitted.ferry.default_headway_min:.1f} "
+        f"(wait {min(fitted.ferry.default_headway_min / 2, fitted.ferry.max_wait_min):.1f} min)"
+    )
     lines += [
         "",
         f"Fit time {t_fit:.0f} s (Powell, at most {args.max_evaluations} evaluations, exact "

@@ -252,3 +252,31 @@ def test_kommune_centres_rules():
     assert dk["population"].iloc[0] == 80
     with pytest.raises(ValueError, match="rule"):
         kommune_centres(cells, "biggest")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grid_nearest_segment_equals_brute_force(seed):
+    import shapely
+
+    from smaby_geo.places._nearest import build_grid, nearest_segments
+
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 20_000, (300, 2))
+    b = a + rng.normal(0, 1500, (300, 2))  # some segments span several grid cells
+    p = rng.uniform(-3000, 23_000, (500, 2))
+    cell = 700.0
+    gx, gy, nx, ny, ptr, seg = build_grid(a[:, 0], a[:, 1], b[:, 0], b[:, 1], cell)
+    best, dist, t = nearest_segments(
+        p[:, 0].copy(), p[:, 1].copy(), a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(),
+        b[:, 1].copy(), gx, gy, cell, nx, ny, ptr, seg, 2500.0,
+    )  # fmt: skip
+    lines_ = shapely.linestrings(np.stack([a, b], axis=1))
+    d = shapely.distance(lines_[None, :], shapely.points(p)[:, None])
+    want = d.min(axis=1)
+    within = want <= 2500.0
+    assert np.array_equal(best >= 0, within)
+    assert np.allclose(dist[within], want[within], atol=1e-9)
+    assert np.allclose(d[np.flatnonzero(within), best[within]], want[within], atol=1e-9)
+    # the position along the segment reproduces the distance
+    q = a[best[within]] + (b[best[within]] - a[best[within]]) * t[within][:, None]
+    assert np.allclose(np.hypot(*(p[within] - q).T), want[within], atol=1e-6)

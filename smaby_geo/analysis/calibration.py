@@ -61,7 +61,9 @@ class Parameter:
     """One fitted profile parameter.
 
     ``path`` names it: ``"category_speeds_kmh:E"`` (a key of a mapping field),
-    ``"ferry.default_headway_min"`` (a field of the ferry model) or ``"length_factor"``.
+    ``"urban_speeds_kmh:*"`` (one factor on every speed of a mapping field, its value the
+    factor), ``"ferry.default_headway_min"`` (a field of the ferry model) or
+    ``"length_factor"``.
     ``lower``/``upper`` bound the fit; ``source`` says where the bounds come from.
     """
 
@@ -71,11 +73,15 @@ class Parameter:
     source: str = ""
 
 
-def default_parameters(profile: CarProfile | None = None) -> list[Parameter]:
+def default_parameters(
+    profile: CarProfile | None = None, *, urban: str = "factor"
+) -> list[Parameter]:
     """The parameters fitted by default, with bounds (those the profile has).
 
     Rural category speeds E, R, F, K (P travels with K: private roads are rare on kommune
-    centre routes); urban speeds for E, R, F, K when the profile has them; the default ferry
+    centre routes); when the profile has urban speeds, one factor on all of them
+    (``urban="factor"``, default: few calibration routes run far through towns, so one
+    parameter, not five) or each of E, R, F, K (``urban="each"``); the default ferry
     headway. Lower bounds are 30 km/h rural and 20 km/h urban (slower would be a road no
     one signs); upper bounds are the legal limits (``LEGAL_LIMITS_KMH``); the headway may
     lie between 20 and 120 minutes (Hanssen, Jørgensen & Larsen 2019 report a mean of 52
@@ -86,11 +92,22 @@ def default_parameters(profile: CarProfile | None = None) -> list[Parameter]:
         Parameter(f"category_speeds_kmh:{c}", 30.0, LEGAL_LIMITS_KMH[c], "legal limit")
         for c in ("E", "R", "F", "K")
     ]
-    if hasattr(profile, "urban_speeds_kmh"):
+    if hasattr(profile, "urban_speeds_kmh") and urban == "each":
         out += [
             Parameter(f"urban_speeds_kmh:{c}", 20.0, LEGAL_LIMITS_KMH["urban"], "urban limit")
             for c in ("E", "R", "F", "K")
         ]
+    elif hasattr(profile, "urban_speeds_kmh"):
+        top = max(profile.urban_speeds_kmh.values())
+        out.append(
+            Parameter(
+                "urban_speeds_kmh:*",
+                0.5,
+                LEGAL_LIMITS_KMH["urban"] / top,
+                f"factor on all urban speeds; the fastest stays at or under "
+                f"{LEGAL_LIMITS_KMH['urban']:.0f} km/h",
+            )
+        )
     out.append(Parameter("ferry.default_headway_min", 20.0, 120.0, "Hanssen et al. 2019"))
     return out
 
@@ -102,7 +119,7 @@ def get_parameter(profile: CarProfile, path: str) -> float:
         return get_parameter(getattr(profile, head), rest)
     if ":" in path:
         field_, key = path.split(":", 1)
-        return float(getattr(profile, field_)[key])
+        return 1.0 if key == "*" else float(getattr(profile, field_)[key])
     return float(getattr(profile, path))
 
 
@@ -122,6 +139,9 @@ def set_parameters(profile, values: dict[str, float]):
         elif ":" in path:
             field_, key = path.split(":", 1)
             table = dict(changes.get(field_, getattr(profile, field_)))
+            if key == "*":
+                changes[field_] = {k: float(x) * float(v) for k, x in table.items()}
+                continue
             table[key] = float(v)
             if key == "K" and f"{field_}:P" not in values and "P" in table:
                 old_k = float(getattr(profile, field_)["K"])
