@@ -150,7 +150,7 @@ def travel_times(
     out["snap_m"] = so.distance_m
     out["road_connected"] = so.connected
     out["network_component"] = entry_component(network, so)
-    out["unreachable_reason"] = unreachable_reasons(network, so, access, land=land)
+    out["unreachable_reason"] = pd.Categorical(unreachable_reasons(network, so, access, land=land))
     ids = s["service_id"].to_numpy() if "service_id" in s else s.index.to_numpy()
     names = s["name"].to_numpy() if "name" in s else np.full(len(s), None)
     for t in types:
@@ -300,14 +300,29 @@ def nearest_sites(
     d = d.reshape(network.n_nodes, -1)
     lab = lab.reshape(network.n_nodes, -1)
     on = so.nodes
-    # candidates: (origin, seconds, site) through each link end, and along a shared link
-    cand_sec = [so.out_seconds[:, [e]] + d[on[:, e]] for e in (0, 1)]
-    cand_lab = [lab[on[:, e]] for e in (0, 1)]
-    rows = [np.repeat(np.arange(n), d.shape[1])] * 2
     oi = np.flatnonzero(so.connected)
     pairs = pd.DataFrame({"o": oi, "link": so.link[oi]}).merge(
         pd.DataFrame({"s": np.arange(len(sites)), "link": ss.link[sites]}), on="link"
     )
+    if k == 1:
+        a = so.out_seconds[:, 0] + d[on[:, 0], 0]
+        b = so.out_seconds[:, 1] + d[on[:, 1], 0]
+        la, lb_ = lab[on[:, 0], 0].astype(np.int64), lab[on[:, 1], 0].astype(np.int64)
+        take_b = (b < a) | ((b == a) & (lb_ < la))
+        sec = np.where(take_b, b, a)
+        best = np.where(take_b, lb_, la)
+        if len(pairs):
+            po, ps = pairs["o"].to_numpy(), pairs["s"].to_numpy()
+            direct = same_link_seconds(network, so, po, ss, sites[ps])
+            for o_, s_, t_ in zip(po, ps, direct, strict=True):
+                if t_ < sec[o_] or (t_ == sec[o_] and s_ < best[o_]):
+                    sec[o_], best[o_] = t_, s_
+        ok = np.isfinite(sec) & (sec <= c) & (best >= 0)
+        return np.where(ok, sec, np.inf)[:, None], np.where(ok, best, -1)[:, None]
+    # candidates: (origin, seconds, site) through each link end, and along a shared link
+    cand_sec = [so.out_seconds[:, [e]] + d[on[:, e]] for e in (0, 1)]
+    cand_lab = [lab[on[:, e]] for e in (0, 1)]
+    rows = [np.repeat(np.arange(n), d.shape[1])] * 2
     if len(pairs):
         po, ps = pairs["o"].to_numpy(), pairs["s"].to_numpy()
         rows.append(po)

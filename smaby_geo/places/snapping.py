@@ -357,10 +357,10 @@ def component_reasons(network: RoadNetwork, land=None) -> dict[int, str]:
     ----------
     network : RoadNetwork
     land : array of shapely polygons (EPSG:25833), optional
-        Landmasses (e.g. the parts of the coastline-clipped kommune polygons). With it, a
-        component without car ferries is an *island* when its nodes lie on a landmass that
-        holds no node of the main network, else a *gap in the data*; without it both read
-        ``REASON_NO_LINK``.
+        Land polygons (``read_land``: the parts of the coastline-clipped kommune polygons).
+        With them, a component without car ferries is an *island* when its nodes lie on land
+        polygons that hold no road node of the main network, else a *gap in the data*;
+        without them both read ``REASON_NO_LINK``.
 
     Returns
     -------
@@ -374,36 +374,40 @@ def component_reasons(network: RoadNetwork, land=None) -> dict[int, str]:
     has_ferry[e_comp[ferry]] = True
     # a ferry edge leaving or entering the component also counts
     has_ferry[comp[network.indices[ferry]]] = True
-    node_land = None
-    if land is not None:
+    off_nodes = np.flatnonzero(comp != main)
+    node_land = np.full(network.n_nodes, -1, dtype=np.int64)
+    on_main_land: dict[int, bool] = {}
+    if land is not None and len(off_nodes):
         land = np.asarray(land, dtype=object)
         tree = shapely.STRtree(land)
-        pts = shapely.points(network.node_x, network.node_y)
+        pts = shapely.points(network.node_x[off_nodes], network.node_y[off_nodes])
         ni, li = tree.query(pts, predicate="within")
-        node_land = np.full(network.n_nodes, -1, dtype=np.int64)
-        node_land[ni] = li
-        # the main network's landmasses: only its road nodes on land count (a ferry node out
-        # at sea is no evidence of a road on the nearest shore)
+        node_land[off_nodes[ni]] = li
+        outside = node_land[off_nodes] < 0
+        if outside.any():  # nodes on the shore of the generalised coastline: nearest land
+            oi, lj = tree.query_nearest(pts[outside], all_matches=False)
+            node_land[off_nodes[np.flatnonzero(outside)[oi]]] = lj
+        # the main network's road nodes (a ferry node out at sea is no evidence of a road
+        # on the nearest shore) on each land polygon that holds a cut-off component
         road_node = np.zeros(network.n_nodes, dtype=bool)
         road_node[network.edge_source[~ferry]] = True
-        main_land = np.zeros(len(land), dtype=bool)
-        sel = (comp == main) & road_node & (node_land >= 0)
-        main_land[node_land[sel]] = True
-        outside = node_land < 0
-        if outside.any():  # nodes on the shore of the generalised coastline: nearest landmass
-            oi, lj = tree.query_nearest(pts[outside], all_matches=False)
-            node_land[np.flatnonzero(outside)[oi]] = lj
+        mx = network.node_x[(comp == main) & road_node]
+        my = network.node_y[(comp == main) & road_node]
+        for li_ in np.unique(node_land[off_nodes]):
+            poly = land[li_]
+            shapely.prepare(poly)
+            on_main_land[int(li_)] = bool(shapely.contains_xy(poly, mx, my).any())
     out: dict[int, str] = {}
     for c in np.unique(comp):
         if c == main:
             continue
         if has_ferry[c]:
             out[int(c)] = REASON_DANGLING_FERRY
-        elif node_land is None:
+        elif land is None:
             out[int(c)] = REASON_NO_LINK
         else:
-            on_main_land = main_land[node_land[comp == c]].any()
-            out[int(c)] = REASON_GAP if on_main_land else REASON_ISLAND
+            shared = any(on_main_land.get(int(x), False) for x in np.unique(node_land[comp == c]))
+            out[int(c)] = REASON_GAP if shared else REASON_ISLAND
     return out
 
 
@@ -450,19 +454,19 @@ def unreachable_reasons(
 
 
 def read_land(path=None) -> np.ndarray:
-    """Landmasses of Norway (EPSG:25833 polygons) for telling islands from gaps in the data.
+    """Land polygons of Norway (EPSG:25833) for telling islands from gaps in the data.
 
-    The parts of the union of the coastline-clipped simplified kommune polygons (registry
-    ``kommuner_simplified``, © Kartverket via robhop/fylker-og-kommuner). Simplification
-    merges some small islands with their neighbours: an island read as part of a landmass
-    with the main network is then reported as a gap in the data.
+    The parts of the coastline-clipped simplified kommune polygons (registry
+    ``kommuner_simplified``, © Kartverket via robhop/fylker-og-kommuner): each island of a
+    kommune is its own part; the mainland is split by kommune borders, and each such part
+    holds roads of the main network. Simplification merges some small islands with their
+    neighbours: an island read as part of land with the main network is then reported as a
+    gap in the data.
     """
     import pyogrio
 
     from smaby_geo import datasets
 
     g = pyogrio.read_dataframe(datasets.locate_dataset("kommuner_simplified", path))
-    g = g.to_crs("EPSG:25833")
-    u = shapely.union_all(shapely.make_valid(g.geometry.to_numpy()), grid_size=1.0)
-    parts = shapely.get_parts(u)
+    parts = shapely.get_parts(g.to_crs("EPSG:25833").geometry.to_numpy())
     return parts[shapely.get_type_id(parts) == 3]
