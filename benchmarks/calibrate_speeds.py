@@ -169,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     for p in params:
         fv = [v[p.path] for v in fold_values]
         lines.append(
-            f"| `{p.path}` | {get_parameter(profile0, p.path):.1f} | {values[p.path]:.1f} | "
-            f"{p.lower:.0f}-{p.upper:.0f} ({p.source}) | {min(fv):.1f}-{max(fv):.1f} |"
+            f"| `{p.path}` | {get_parameter(profile0, p.path):.2f} | {values[p.path]:.2f} | "
+            f"{p.lower:g}-{p.upper:.3g} ({p.source}) | {min(fv):.2f}-{max(fv):.2f} |"
         )
     eff = [
         ("category_speeds_kmh", fitted.category_speeds_kmh),

@@ -400,3 +400,24 @@ def fit_profile(
     )
     values = {p.path: float(v) for p, v in zip(params, res.x, strict=True)}
     return set_parameters(profile, values), values
+
+
+# The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune
+# centres, one urban factor, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
+# results and errors in benchmarks/results/calibration.md, method in docs/calibration.md.
+FITTED_VALUES: dict[str, float] = {
+    "category_speeds_kmh:E": 68.1,
+    "category_speeds_kmh:R": 76.8,
+    "category_speeds_kmh:F": 69.5,
+    "category_speeds_kmh:K": 64.0,
+    "urban_speeds_kmh:*": 0.922,
+    "ferry.default_headway_min": 22.3,
+}
+
+
+def calibrated_profile(profile: CarProfile | None = None) -> CarProfile:
+    """``profile`` (default ``CarProfile()``) with the fitted values ``FITTED_VALUES`` set.
+
+    The urban factor applies to the profile's own urban speeds; P moves with K.
+    """
+    return set_parameters(profile or CarProfile(), FITTED_VALUES)
