@@ -9,10 +9,10 @@ direction closed on the link is closed on its parts), plus the access leg
     leg seconds = straight-line distance to the link x detour factor / access speed.
 
 Snap targets are drivable road links: car-ferry links are never targets (nobody boards a ferry
-in mid-fjord), and by default neither are tunnels (a house above a tunnel does not drive into
-it; ``AccessModel.snap_to_tunnels``). Partial link times are proportional to the position
-along the link (a link has one speed; where a link is partly urban this spreads its time
-evenly). Two points on the same link may also travel directly along it (``same_link_seconds``).
+in mid-fjord), nor the fixed links a scenario puts across water, and by default neither are
+tunnels (a house above a tunnel does not drive into it; ``AccessModel.snap_to_tunnels``).
+Partial link times are proportional to the position along the link (a link has one speed;
+where a link is partly urban this spreads its time evenly). Two points on the same link may also travel directly along it (``same_link_seconds``).
 """
 
 from __future__ import annotations
@@ -110,14 +110,22 @@ _TREES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def snap_target_links(network: RoadNetwork, access: AccessModel | None = None) -> np.ndarray:
     """Rows of ``network.links`` that points may attach to.
 
-    Drivable road links with at least one open direction; never car ferries; tunnels only
-    with ``access.snap_to_tunnels``.
+    Drivable road links with at least one open direction; never car ferries, nor the fixed
+    links a scenario puts in their place (a replaced crossing, a new bridge or tunnel);
+    tunnels only with ``access.snap_to_tunnels``. N1000 bridges (``medium`` L) are targets:
+    they are mostly short river crossings inside the road network.
     """
     access = access or AccessModel()
     lk = network.links
     ok = ~lk["ferry"].to_numpy(dtype=bool)
     if not access.snap_to_tunnels and "tunnel" in lk.columns:
         ok &= ~lk["tunnel"].fillna(False).to_numpy(dtype=bool)
+    # fixed links over water added by a scenario: a replaced ferry crossing (its time basis
+    # stays "ferry") and a new bridge or tunnel (category "bridge"/"tunnel"); nobody enters
+    # them mid-span, and attaching points to them would move access legs between scenarios
+    if "time_basis" in lk.columns:
+        ok &= (lk["time_basis"] != "ferry").to_numpy(dtype=bool)
+    ok &= ~lk["category"].isin(["bridge", "tunnel"]).to_numpy(dtype=bool)
     fw = lk["seconds_fw"].to_numpy(dtype=float)
     bw = lk["seconds_bw"].to_numpy(dtype=float)
     ok &= np.isfinite(fw) | np.isfinite(bw)
