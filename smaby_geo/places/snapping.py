@@ -12,7 +12,8 @@ Snap targets are drivable road links: car-ferry links are never targets (nobody 
 in mid-fjord), nor the fixed links a scenario puts across water, and by default neither are
 tunnels (a house above a tunnel does not drive into it; ``AccessModel.snap_to_tunnels``).
 Partial link times are proportional to the position along the link (a link has one speed;
-where a link is partly urban this spreads its time evenly). Two points on the same link may also travel directly along it (``same_link_seconds``).
+where a link is partly urban this spreads its time evenly). Two points on the same link may
+also travel directly along it (``same_link_seconds``).
 """
 
 from __future__ import annotations
