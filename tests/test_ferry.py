@@ -119,3 +119,18 @@ def test_bad_connector_parameters_are_named(name, bad):
 def test_connector_speed_above_the_local_road_limit_is_refused():
     with pytest.raises(ValueError, match="legal limit"):
         FerryModel(connector_speed_kmh=95.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"default_headway_min": "60"}, "default_headway_min must be a number >= 0"),
+        ({"max_wait_min": -1.0}, "max_wait_min must be a number >= 0"),
+        ({"headways_min": {14257: -5.0}}, "headways_min has headways that are not numbers"),
+        ({"headways_min": {14257: "30"}}, "headways_min has headways that are not numbers"),
+        ({"crossing_speed_kmh": 0.0}, "crossing_speed_kmh must be a finite number > 0"),
+    ],
+)
+def test_bad_ferry_model_values_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FerryModel(**kwargs)

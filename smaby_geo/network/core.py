@@ -9,11 +9,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
+
+if TYPE_CHECKING:
+    from smaby_geo.network.profile import CarProfile
 
 NETWORK_CRS = "EPSG:25833"
 # Report entries that build_network (re)computes; not carried over when rebuilding.
@@ -99,9 +103,9 @@ class RoadNetwork:
     report: dict = field(default_factory=dict)
     crs: str = NETWORK_CRS
     routing_index: object = field(default=None, repr=False)
-    profile: object = field(default=None, repr=False)
+    profile: CarProfile | None = field(default=None, repr=False)
 
-    def with_profile(self, profile) -> RoadNetwork:
+    def with_profile(self, profile: CarProfile) -> RoadNetwork:
         """Return a copy whose link times are recomputed for ``profile`` (no file is read).
 
         Links whose time came with the data (``time_basis == "given"``: NVDB minutes, scenario
@@ -339,10 +343,13 @@ class RoadNetwork:
             for e in fc["unjoined"]:
                 lines.append(f"    not joined: ferry link {e['link_id']}: {e['reason']}")
         ub = s["urban"]
-        if ub is not None:
+        if ub is not None and "off" in ub:
+            lines.append(f"  urban speeds: off ({ub['off']})")
+        elif ub is not None:
             lines.append(
                 f"  urban speeds: {ub['km_inside']:,.1f} km of links inside {ub['areas']:,} "
-                f"built-up areas ({ub['source']})"
+                f"built-up areas ({ub['source']}; {ub.get('empty_rows_skipped', 0):,} rows "
+                "without geometry skipped)"
             )
         if s["build_seconds"] is not None:
             lines.append(f"  build time {s['build_seconds']:.2f} s")
@@ -359,7 +366,7 @@ def build_network(
     source: str = "",
     attribution: str = "",
     report: dict | None = None,
-    profile=None,
+    profile: CarProfile | None = None,
 ) -> RoadNetwork:
     """Build a RoadNetwork from a link table whose ends are already node numbers.
 

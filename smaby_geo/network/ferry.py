@@ -157,6 +157,11 @@ def crossing_rows(links: pd.DataFrame, row: int) -> np.ndarray:
     return np.array(sorted(rows))
 
 
+def _py(x):
+    """A numpy scalar as a plain Python value (for JSON reports)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _new_ids(ids: np.ndarray, k: int, tag: str) -> list:
     """``k`` fresh link ids: integers above the largest integer id, else ``"<tag>-<i>"``."""
     if k == 0:
@@ -203,7 +208,8 @@ def connect_ferry_ends(
     -------
     links, geometry, node_xy : the extended table (columns ``connector`` and ``split_from``
         added), its geometry and node coordinates. Split pieces keep the attributes of their
-        link; the first keeps its id, the others (and connectors) get fresh ids.
+        link (times that came with the data are shared by length); the first keeps its id,
+        the others (and connectors) get fresh ids.
     report : dict
         ``ferry_ends`` (ends touching no road), ``joined``, ``roads_split``,
         ``connector_m`` (min/median/max), ``unjoined``: a list of
@@ -249,7 +255,7 @@ def connect_ferry_ends(
         for e in ends:
             report["unjoined"].append(
                 {
-                    "link_id": ids[end_link[int(e)]],
+                    "link_id": _py(ids[end_link[int(e)]]),
                     "x": float(node_xy[e, 0]),
                     "y": float(node_xy[e, 1]),
                     "nearest_road_m": float("inf"),
@@ -266,7 +272,7 @@ def connect_ferry_ends(
         e = int(ends[p])
         report["unjoined"].append(
             {
-                "link_id": ids[end_link[e]],
+                "link_id": _py(ids[end_link[e]]),
                 "x": float(node_xy[e, 0]),
                 "y": float(node_xy[e, 1]),
                 "nearest_road_m": round(float(d), 1),
@@ -298,7 +304,7 @@ def connect_ferry_ends(
         e = int(ends[p])
         report["unjoined"].append(
             {
-                "link_id": ids[end_link[e]],
+                "link_id": _py(ids[end_link[e]]),
                 "x": float(node_xy[e, 0]),
                 "y": float(node_xy[e, 1]),
                 "nearest_road_m": round(float(d), 1),
@@ -359,7 +365,11 @@ def connect_ferry_ends(
             row = dict(base)
             row["link_id"] = base["link_id"] if j == 0 else next(piece_ids)
             row["u"], row["v"] = nodes[j], nodes[j + 1]
-            row["length_m"] = base["length_m"] * (bounds[j + 1] - bounds[j]) / total
+            share = (bounds[j + 1] - bounds[j]) / total
+            row["length_m"] = base["length_m"] * share
+            for c in ("seconds_fw", "seconds_bw"):  # times that came with the data
+                if c in row and row[c] is not None:
+                    row[c] = row[c] * share
             row["split_from"] = base["link_id"]
             new_rows.append(row)
             new_geoms.append(piece)

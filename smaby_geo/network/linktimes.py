@@ -100,11 +100,13 @@ def read_builtup(
             f"{name} must hold polygons; found {types[bad].value_counts().to_dict()} "
             f"(of {len(gdf)} rows)"
         )
+    n_empty = int(null.sum())
     gdf = gdf.loc[~null]
     if gdf.crs != NETWORK_CRS:
         gdf = gdf.to_crs(NETWORK_CRS)
-    gdf.attrs["name"] = name
-    return gdf[[gdf.geometry.name]]
+    out = gdf[[gdf.geometry.name]]
+    out.attrs.update(name=name, empty_rows=n_empty)
+    return out
 
 
 def urban_fraction(geometry: np.ndarray, builtup: gpd.GeoDataFrame | None) -> np.ndarray:
@@ -143,7 +145,17 @@ def _col(links: pd.DataFrame, name: str, default) -> np.ndarray:
     return np.full(len(links), default, dtype=object if default is None else float)
 
 
-def compute_link_times(links: pd.DataFrame, profile: CarProfile) -> pd.DataFrame:
+def _hashable(x):
+    if isinstance(x, list):
+        return tuple(x)
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return None
+    return x
+
+
+def compute_link_times(
+    links: pd.DataFrame, profile: CarProfile, *, only: np.ndarray | None = None
+) -> pd.DataFrame:
     """Return a copy of ``links`` with times recomputed from ``profile``.
 
     Rows with ``time_basis`` ``"given"`` (or a table without that column) keep their times.
@@ -153,6 +165,9 @@ def compute_link_times(links: pd.DataFrame, profile: CarProfile) -> pd.DataFrame
     links : DataFrame
         Link table with ``LINK_COLUMNS`` and the inputs in ``LINK_INPUT_COLUMNS``.
     profile : CarProfile
+    only : ndarray of bool, optional
+        Recompute only these rows (scenario edits); the ferry terminal rule still looks at
+        every link.
 
     Returns
     -------
@@ -165,6 +180,8 @@ def compute_link_times(links: pd.DataFrame, profile: CarProfile) -> pd.DataFrame
     if "time_basis" not in out:
         return out
     basis = out["time_basis"].to_numpy(dtype=object)
+    if only is not None:
+        basis = np.where(np.asarray(only, dtype=bool), basis, "given").astype(object)
     length = out["length_m"].to_numpy(dtype=float)
     fw_open = _col(out, "fw_open", 1.0).astype(bool)
     bw_open = _col(out, "bw_open", 1.0).astype(bool)
@@ -187,18 +204,16 @@ def compute_link_times(links: pd.DataFrame, profile: CarProfile) -> pd.DataFrame
             speed[cat] = np.where(t > 0, lf / t * 3.6, rural)
     osm = basis == "osm"
     if osm.any():
-        hw = pd.Series(out["category"].to_numpy(dtype=object)[osm]).astype(str)
-        ms = pd.Series(_col(out, "maxspeed", None)[osm]).astype(str)
-        key = hw + "\x00" + ms
-        codes, uniques = pd.factorize(key)
-        vals = np.array(
-            [
-                profile.osm_speed(h, None if m in ("None", "nan") else m)
-                for h, m in (u.split("\x00") for u in uniques)
-            ],
-            dtype=float,
-        )
-        sp = vals[codes]
+        hw = out["category"].to_numpy(dtype=object)[osm]
+        ms = _col(out, "maxspeed", None)[osm]
+        cache: dict = {}
+        sp = np.empty(len(hw), dtype=float)
+        for i, (h, m) in enumerate(zip(hw, ms, strict=True)):
+            key = (_hashable(h), _hashable(m))
+            val = cache.get(key)
+            if val is None:
+                val = cache[key] = profile.osm_speed(h, m)
+            sp[i] = val
         t = length[osm] / (sp / 3.6)
         fw[osm], bw[osm] = t, t
         speed[osm] = sp

@@ -163,11 +163,19 @@ class FerryModel:
             )
         for name in ("default_headway_min", "max_wait_min"):
             v = getattr(self, name)
-            if not (v >= 0):
-                raise ValueError(f"FerryModel.{name} must be >= 0, got {v!r}")
-        bad = {k: v for k, v in self.headways_min.items() if not (v >= 0 or np.isnan(v))}
+            if not (_is_number(v) and v >= 0):
+                raise ValueError(f"FerryModel.{name} must be a number >= 0, got {v!r}")
+        if not isinstance(self.headways_min, Mapping):
+            raise ValueError("FerryModel.headways_min must be a mapping of link id -> minutes")
+        bad = {
+            k: v
+            for k, v in self.headways_min.items()
+            if not (_is_number(v) and (v >= 0 or np.isnan(v)))
+        }
         if bad:
-            raise ValueError(f"FerryModel.headways_min has negative headways: {bad}")
+            raise ValueError(
+                f"FerryModel.headways_min has headways that are not numbers >= 0: {bad}"
+            )
 
     def crossing_and_wait(
         self,
@@ -191,23 +199,11 @@ class FerryModel:
         crossing, wait : ndarrays of float, seconds. With ``effective_speed`` the whole link
             is crossing time at 12.3 km/h and the wait is 0.
         """
-        length_m = np.asarray(length_m, dtype=float)
         headway = np.array(
             [self.headways_min.get(i, self.default_headway_min) for i in link_ids], dtype=float
         )
-        closed = ~np.isfinite(headway)
-        if self.wait_mode == "effective_speed":
-            crossing = length_m / (self.effective_speed_kmh / 3.6)
-            return crossing, np.where(closed, np.inf, 0.0)
-        crossing = length_m / (self.crossing_speed_kmh / 3.6)
-        if duration_s is not None:
-            d = np.asarray(duration_s, dtype=float)
-            crossing = np.where(np.isfinite(d), d, crossing)
-        if self.wait_mode == "none":
-            wait = np.zeros_like(crossing)
-        else:
-            wait = np.minimum(np.where(closed, 0.0, headway) / 2.0, self.max_wait_min) * 60.0
-        return crossing, np.where(closed, np.inf, wait)
+        headway = np.where(np.isnan(headway), np.inf, headway)
+        return self.crossing_and_wait_from_headway(length_m, headway, duration_s)
 
     def crossing_and_wait_from_headway(
         self,
