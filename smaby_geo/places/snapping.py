@@ -121,9 +121,11 @@ def snap_target_links(network: RoadNetwork, access: AccessModel | None = None) -
     ok = ~lk["ferry"].to_numpy(dtype=bool)
     if not access.snap_to_tunnels and "tunnel" in lk.columns:
         ok &= ~lk["tunnel"].fillna(False).to_numpy(dtype=bool)
-    # fixed links over water added by a scenario: a replaced ferry crossing (its time basis
-    # stays "ferry") and a new bridge or tunnel (category "bridge"/"tunnel"); nobody enters
-    # them mid-span, and attaching points to them would move access legs between scenarios
+    # fixed links over water added by a scenario: a replaced ferry crossing and a new bridge
+    # or tunnel (``scenario_edit``, category "bridge"/"tunnel"); nobody enters them mid-span,
+    # and attaching points to them would move access legs between scenarios
+    if "scenario_edit" in lk.columns:
+        ok &= ~lk["scenario_edit"].isin(["replace_ferry", "new_link"]).to_numpy(dtype=bool)
     if "time_basis" in lk.columns:
         ok &= (lk["time_basis"] != "ferry").to_numpy(dtype=bool)
     ok &= ~lk["category"].isin(["bridge", "tunnel"]).to_numpy(dtype=bool)
