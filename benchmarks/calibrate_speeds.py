@@ -1,11 +1,12 @@
 """Fit the car profile to TØI's kommune-to-centre car times, with a cross-validated error.
 
-    python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 400]
+    python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 250]
 
 Reference: ``tables/toi_reisetid_calibration.csv`` in the data folder (61 rows: car minutes
 from a kommune to the centre kommune(s) of its BA region, computed by TØI on NVDB; half of
 the official table, the other half is kept for an independent check and is never read here).
-Model: national N1000 network, kommune centres by ``kommune_centres`` (densest 1 km square),
+Model: national N1000 network, kommune centres by ``kommune_centres`` (default rule: the
+population centre of gravity; ``--centre-rule densest_km`` for the densest 1 km square),
 time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``).
 
 Prints and writes ``benchmarks/results/calibration.md``: the default profile's errors, the
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--table", default=None, help="calibration CSV (default: the data folder's)")
     ap.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation")
-    ap.add_argument("--max-evaluations", type=int, default=400)
+    ap.add_argument("--max-evaluations", type=int, default=250)
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument(
         "--urban",

@@ -363,7 +363,7 @@ def fit_profile(
     profile: CarProfile | None = None,
     parameters: Sequence[Parameter] | None = None,
     train: Sequence[int] | None = None,
-    max_evaluations: int = 400,
+    max_evaluations: int = 250,
 ) -> tuple[CarProfile, dict[str, float]]:
     """Fit ``parameters`` of ``profile`` to the rows ``train`` of ``cal`` (default: all).
 
