@@ -280,3 +280,15 @@ def test_grid_nearest_segment_equals_brute_force(seed):
     # the position along the segment reproduces the distance
     q = a[best[within]] + (b[best[within]] - a[best[within]]) * t[within][:, None]
     assert np.allclose(np.hypot(*(p[within] - q).T), want[within], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("speed_kmh", 0.0), ("speed_kmh", float("nan")), ("max_snap_m", -5.0),
+     ("detour_factor", float("inf")), ("max_snap_m", "5000")],
+)  # fmt: skip
+def test_access_model_refuses_bad_values_naming_the_field(field, value):
+    from smaby_geo.places.snapping import AccessModel
+
+    with pytest.raises(ValueError, match=f"AccessModel.{field} must be a positive number"):
+        AccessModel(**{field: value})
