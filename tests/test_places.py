@@ -292,3 +292,29 @@ def test_access_model_refuses_bad_values_naming_the_field(field, value):
 
     with pytest.raises(ValueError, match=f"AccessModel.{field} must be a positive number"):
         AccessModel(**{field: value})
+
+
+def test_kommune_times_equal_od_matrix_between_centres(n1000):
+    from smaby_geo.analysis.traveltimes import od_matrix
+    from smaby_geo.network import clip_network
+    from smaby_geo.places.centres import kommune_centres, kommune_times
+    from smaby_geo.places.population import read_kommuner, read_population_grid
+
+    kom = read_kommuner()
+    sel = kom[kom["kommunenavn"].isin(["Tynset", "Alvdal", "Tolga", "Rendalen"])]
+    net = clip_network(n1000, sel.geometry.union_all().buffer(30_000))
+    cells = read_population_grid("1km", kommuner=kom)
+    cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
+    times, centres = kommune_times(net, cells)
+    assert list(times.index) == sorted(sel["kommunenummer"])
+    m = od_matrix(net, centres, centres).to_numpy()
+    off = ~np.eye(len(centres), dtype=bool)
+    assert np.allclose(times.to_numpy()[off], m[off], rtol=1e-12)
+    # the diagonal: the population-weighted mean minutes from the kommune's cells to its centre
+    k = centres.index[0]
+    c = cells[cells["kommunenummer"] == k]
+    to_c = od_matrix(net, c, centres.loc[[k]]).to_numpy()[:, 0]
+    p = c["population"].to_numpy(float)
+    ok = np.isfinite(to_c)
+    assert times.loc[k, k] == pytest.approx((to_c[ok] * p[ok]).sum() / p[ok].sum())
+    assert (centres.geometry.x == kommune_centres(cells).geometry.x).all()
