@@ -41,11 +41,29 @@ def _cmd_route(args: argparse.Namespace) -> int:
         return 2
     print(f"| from | to | minutes | h:mm | km | ferries |  ({net.source}; {net.attribution})")
     print("|---|---|---:|---:|---:|---:|")
+    explained = []
     for a, b in pairs:
-        r = trip(net, a, b)
+        r = trip(net, a, b, legs=args.explain)
         m = r["minutes"]
         hm = f"{int(m // 60)}:{round(m % 60):02d}" if m < float("inf") else "-"
         print(f"| {a} | {b} | {m:.0f} | {hm} | {r['km']:.0f} | {r['ferry_links']} |")
+        explained.append((a, b, r))
+    if args.explain:
+        for a, b, r in explained:
+            print(f"\n{a} -> {b}: legs" + (f" ({r['note']})" if "note" in r else ""))
+            if "legs" not in r:
+                continue
+            print("| leg | road | km | minutes | ferry crossing + wait |")
+            print("|---|---|---:|---:|---|")
+            for g in r["legs"].itertuples():
+                road = " ".join(str(x) for x in (g.category, g.road_number) if isinstance(x, str))
+                ferry = (
+                    f"{g.crossing_minutes:.1f} + {g.wait_minutes:.1f} min"
+                    if g.leg == "car ferry"
+                    else ""
+                )
+                print(f"| {g.leg} | {road} | {g.km:.1f} | {g.minutes:.1f} | {ferry} |")
+            print(f"| total | | {r['km']:.1f} | {r['minutes']:.1f} | |")
     return 0
 
 
@@ -199,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("route", help="travel time between named places")
     t.add_argument("places", nargs="+", help="FROM TO [FROM TO ...] (N1000 place names)")
     t.add_argument("--source", default="n1000", choices=["n1000", "n2000"])
+    t.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the legs of each trip: access legs, roads by category with km and "
+        "minutes, each ferry with crossing and wait",
+    )
     t.set_defaults(func=_cmd_route)
 
     tw = sub.add_parser("towns", help="towns, their hinterlands and minutes to the nearest")

@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from smaby_geo import __version__, datasets
-from smaby_geo.analysis.traveltimes import summarise, travel_times
+from smaby_geo.analysis.traveltimes import summarise, travel_times, unreachable_summary
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.population import read_kommuner, read_population_grid
@@ -136,7 +136,7 @@ def run_travel_times(
             sv = sv[sv.intersects(buf)]
             sv.attrs.update(attrs)
     with stage("travel times"):
-        table = travel_times(net, cells, sv, types=list(services))
+        table = travel_times(net, cells, sv, types=list(services), land=_land())
     with stage("summary"):
         summary = summarise(table)
     return {
@@ -147,6 +147,16 @@ def run_travel_times(
         "kommuner": kommuner,
         "region_name": region_name,
     }
+
+
+def _land():
+    """Landmasses for the unreachable reasons (island or gap); None when the layer is absent."""
+    from smaby_geo.places.snapping import read_land
+
+    try:
+        return read_land()
+    except datasets.DatasetNotFoundError:
+        return None
 
 
 def _print_footer(written: list[Path], stages: _Stages, t_all: float, attribution: str) -> None:
@@ -228,6 +238,7 @@ def run_main_job(args: argparse.Namespace) -> int:
         "service_sites_left_out": left_out,
         "service_duplicate_rows": list(res["services"].attrs.get("duplicates", ())),
         "units": "minutes by car, access legs included; inf = no road/ferry route",
+        "access": unreachable_summary(cells, list(services)),
     }
     written: list[Path] = []
     with stages("outputs"):
@@ -291,11 +302,26 @@ def run_main_job(args: argparse.Namespace) -> int:
             f"{weighted_quantile(m[ok], p[ok], 0.9):.0f} | {p[ok & (m <= 30)].sum() / pop:.1%} | "
             f"{p[ok & (m <= 60)].sum() / pop:.1%} | {int(p[~ok].sum()):,} |"
         )
-    not_conn = int(cells.loc[~cells["road_connected"], "population"].sum())
+    acc = meta["access"]
     print(
-        f"\nPeople in cells farther than 5 km from the network: {not_conn:,} "
-        "(reported as unreachable, never attached)"
+        f"\nAccess legs: points attach to the nearest drivable link; median snap distance "
+        f"{acc['median_snap_m']:,.0f} m over cells ({acc['median_snap_m_people']:,.0f} m "
+        "population-weighted)"
     )
+    print(f"People off the main network: {acc['off_main_network_people']:,}, by reason:")
+    for r, n in sorted(acc["by_reason"].items(), key=lambda kv: -kv[1]):
+        print(f"  {n:>8,}  {r}")
+    for t, n in acc["unreachable_people"].items():
+        why = "; ".join(
+            f"{k} {v:,}"
+            for k, v in sorted(acc["unreachable_by_reason"][t].items(), key=lambda kv: -kv[1])
+        )
+        print(f"Unreachable for {t}: {n:,} people ({why or 'none'})")
+    if acc["fragments"]:
+        print("Largest cut-off parts (people, kommuner, reason):")
+        for f in acc["fragments"][:10]:
+            print(f"  {f['people']:>7,}  {', '.join(f['kommuner'])}: {f['reason']}")
+        print(f"  ({len(acc['fragments'])} in all; every one in run_{slug}.json under 'access')")
     _print_footer(written, stages, t_all, cells.attrs["attribution"])
     return 0
 

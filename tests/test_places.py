@@ -211,3 +211,180 @@ def test_origins_need_population():
     g["people"] = [-1]
     with pytest.raises(ValueError, match="negative"):
         as_origins(g, "people")
+
+
+# --- snapping to links (METHODS §1 access legs) --------------------------------------------
+
+
+def _line_net(coords_list, seconds_fw, seconds_bw=None):
+    """A RoadNetwork of straight links given by their end coordinates (no geometry column)."""
+    from smaby_geo.network.core import build_network
+
+    ends = {}
+    u, v = [], []
+    for a, b in coords_list:
+        u.append(ends.setdefault(a, len(ends)))
+        v.append(ends.setdefault(b, len(ends)))
+    xy = np.array(list(ends.keys()), dtype=float)
+    n = len(coords_list)
+    length = [float(np.hypot(b[0] - a[0], b[1] - a[1])) for a, b in coords_list]
+    links = pd.DataFrame(
+        {
+            "link_id": np.arange(n),
+            "u": u,
+            "v": v,
+            "seconds_fw": seconds_fw,
+            "seconds_bw": seconds_fw if seconds_bw is None else seconds_bw,
+            "length_m": length,
+            "category": ["F"] * n,
+            "road_number": [None] * n,
+            "ferry": [False] * n,
+        }
+    )
+    return build_network(links, xy[:, 0], xy[:, 1])
+
+
+def test_point_beside_a_long_link_snaps_to_it_not_to_a_node_2km_away():
+    from smaby_geo.places.snapping import AccessModel, snap_points
+
+    # a 4 km link and a short spur; the point sits 50 m beside the middle of the long link,
+    # 2 km from either of its ends (the nearest node)
+    net = _line_net([((0, 0), (4000, 0)), ((4000, 0), (4000, 500))], [400.0, 50.0])
+    s = snap_points(net, [2000.0], [50.0])
+    assert s.connected[0] and s.link[0] == 0
+    assert s.distance_m[0] == pytest.approx(50.0)
+    _, node_dist = net.nearest_nodes([2000.0], [50.0])
+    assert node_dist[0] == pytest.approx(np.hypot(2000, 50))
+    assert s.frac[0] == pytest.approx(0.5)
+    leg = 50 * 1.3 / (30 / 3.6)
+    assert s.leg_seconds[0] == pytest.approx(leg)
+    # half the link each way, access leg added
+    assert s.out_seconds[0] == pytest.approx([leg + 200.0, leg + 200.0])
+    assert s.in_seconds[0] == pytest.approx([leg + 200.0, leg + 200.0])
+    # beyond the maximum snap distance: not attached
+    far = snap_points(net, [2000.0], [6000.0], AccessModel(max_snap_m=5000))
+    assert not far.connected[0] and np.isinf(far.out_seconds[0]).all()
+
+
+def test_one_way_link_is_entered_only_along_its_direction():
+    from smaby_geo.places.snapping import snap_points
+
+    net = _line_net([((0, 0), (1000, 0))], [100.0], [np.inf])
+    s = snap_points(net, [250.0], [0.0])
+    leg = 0.0
+    # from the point: only on to v (forward, 3/4 of the link); u is behind, against the flow
+    assert np.isinf(s.out_seconds[0, 0])
+    assert s.out_seconds[0, 1] == pytest.approx(leg + 75.0)
+    # to the point: only from u (1/4 of the link)
+    assert s.in_seconds[0, 0] == pytest.approx(25.0)
+    assert np.isinf(s.in_seconds[0, 1])
+
+
+def test_same_link_points_travel_directly_along_it():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from smaby_geo.analysis.traveltimes import od_matrix
+
+    net = _line_net([((0, 0), (10000, 0))], [1000.0])
+    o = gpd.GeoDataFrame(geometry=[Point(2000, 0)], crs="EPSG:25833")
+    d = gpd.GeoDataFrame(geometry=[Point(3000, 0)], crs="EPSG:25833")
+    m = od_matrix(net, o, d)
+    # 1 km of a 10 km link timed 1000 s: 100 s, not 2000 + 3000 s via a node
+    assert m.iloc[0, 0] == pytest.approx(100.0 / 60.0)
+
+
+def test_tunnels_and_ferries_are_not_snap_targets():
+    from smaby_geo.places.snapping import AccessModel, snap_points
+
+    net = _line_net([((0, 0), (1000, 0)), ((0, 300), (1000, 300))], [100.0, 100.0])
+    net.links["tunnel"] = [True, False]
+    s = snap_points(net, [500.0], [10.0])
+    assert s.link[0] == 1 and s.distance_m[0] == pytest.approx(290.0)
+    s2 = snap_points(net, [500.0], [10.0], AccessModel(snap_to_tunnels=True))
+    assert s2.link[0] == 0
+
+
+def test_kommune_centres_rules():
+    import geopandas as gpd
+
+    from smaby_geo.places.centres import kommune_centres
+
+    cells = gpd.GeoDataFrame(
+        {"kommunenummer": ["0001"] * 4, "population": [10, 10, 10, 50]},
+        geometry=gpd.points_from_xy([100, 300, 600, 5500], [100, 300, 600, 5500]),
+        crs="EPSG:25833",
+    )
+    pw = kommune_centres(cells)
+    assert pw.geometry.x.iloc[0] == pytest.approx((10 * (100 + 300 + 600) + 50 * 5500) / 80)
+    dk = kommune_centres(cells, "densest_km")
+    assert dk.geometry.x.iloc[0] == pytest.approx(5500) and dk["centre_population"].iloc[0] == 50
+    assert dk["population"].iloc[0] == 80
+    with pytest.raises(ValueError, match="rule"):
+        kommune_centres(cells, "biggest")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grid_nearest_segment_equals_brute_force(seed):
+    import shapely
+
+    from smaby_geo.places._nearest import build_grid, nearest_segments
+
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 20_000, (300, 2))
+    b = a + rng.normal(0, 1500, (300, 2))  # some segments span several grid cells
+    p = rng.uniform(-3000, 23_000, (500, 2))
+    cell = 700.0
+    gx, gy, nx, ny, ptr, seg = build_grid(a[:, 0], a[:, 1], b[:, 0], b[:, 1], cell)
+    best, dist, t = nearest_segments(
+        p[:, 0].copy(), p[:, 1].copy(), a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(),
+        b[:, 1].copy(), gx, gy, cell, nx, ny, ptr, seg, 2500.0,
+    )  # fmt: skip
+    lines_ = shapely.linestrings(np.stack([a, b], axis=1))
+    d = shapely.distance(lines_[None, :], shapely.points(p)[:, None])
+    want = d.min(axis=1)
+    within = want <= 2500.0
+    assert np.array_equal(best >= 0, within)
+    assert np.allclose(dist[within], want[within], atol=1e-9)
+    assert np.allclose(d[np.flatnonzero(within), best[within]], want[within], atol=1e-9)
+    # the position along the segment reproduces the distance
+    q = a[best[within]] + (b[best[within]] - a[best[within]]) * t[within][:, None]
+    assert np.allclose(np.hypot(*(p[within] - q).T), want[within], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("speed_kmh", 0.0), ("speed_kmh", float("nan")), ("max_snap_m", -5.0),
+     ("detour_factor", float("inf")), ("max_snap_m", "5000")],
+)  # fmt: skip
+def test_access_model_refuses_bad_values_naming_the_field(field, value):
+    from smaby_geo.places.snapping import AccessModel
+
+    with pytest.raises(ValueError, match=f"AccessModel.{field} must be a positive number"):
+        AccessModel(**{field: value})
+
+
+def test_kommune_times_equal_od_matrix_between_centres(n1000):
+    from smaby_geo.analysis.traveltimes import od_matrix
+    from smaby_geo.network import clip_network
+    from smaby_geo.places.centres import kommune_centres, kommune_times
+    from smaby_geo.places.population import read_kommuner, read_population_grid
+
+    kom = read_kommuner()
+    sel = kom[kom["kommunenavn"].isin(["Tynset", "Alvdal", "Tolga", "Rendalen"])]
+    net = clip_network(n1000, sel.geometry.union_all().buffer(30_000))
+    cells = read_population_grid("1km", kommuner=kom)
+    cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
+    times, centres = kommune_times(net, cells)
+    assert list(times.index) == sorted(sel["kommunenummer"])
+    m = od_matrix(net, centres, centres).to_numpy()
+    off = ~np.eye(len(centres), dtype=bool)
+    assert np.allclose(times.to_numpy()[off], m[off], rtol=1e-12)
+    # the diagonal: the population-weighted mean minutes from the kommune's cells to its centre
+    k = centres.index[0]
+    c = cells[cells["kommunenummer"] == k]
+    to_c = od_matrix(net, c, centres.loc[[k]]).to_numpy()[:, 0]
+    p = c["population"].to_numpy(float)
+    ok = np.isfinite(to_c)
+    assert times.loc[k, k] == pytest.approx((to_c[ok] * p[ok]).sum() / p[ok].sum())
+    assert (centres.geometry.x == kommune_centres(cells).geometry.x).all()

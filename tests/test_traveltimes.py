@@ -15,7 +15,6 @@ from smaby_geo.network import CarProfile, clip_network, read_kartverket
 from smaby_geo.pipeline import run_travel_times, select_region
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.services import load_services, read_services
-from smaby_geo.places.snapping import AccessModel
 
 from .conftest import lines
 
@@ -43,14 +42,45 @@ def test_population_is_conserved_nationally(national):
     assert not np.isfinite(t.loc[~t["road_connected"], "hospital_minutes"]).any()
 
 
-def test_cells_on_a_component_without_ferry_are_unreachable(n1000, national):
+def test_cells_off_the_main_network_are_unreachable_with_a_reason(n1000, national):
+    from smaby_geo.analysis.traveltimes import unreachable_summary
+
     t = national["cells"]
-    comps = n1000.components()
-    isolated = comps[(comps["ferry_edges"] == 0) & (comps["nodes"] < 50)]["component"]
-    node, _ = n1000.nearest_nodes(t.geometry.x.to_numpy(), t.geometry.y.to_numpy())
-    on_island = np.isin(n1000.node_component[node], isolated.to_numpy()) & t["road_connected"]
-    assert on_island.sum() > 0
-    assert not np.isfinite(t.loc[on_island.to_numpy(), "hospital_minutes"]).any()
+    off = (t["unreachable_reason"] != "").to_numpy()
+    assert off.sum() > 0
+    # no hospital on any cut-off part: every such cell is unreachable, and only those are
+    assert not np.isfinite(t.loc[off, "hospital_minutes"]).any()
+    assert np.isfinite(t.loc[~off, "hospital_minutes"]).all()
+    acc = unreachable_summary(t)
+    assert acc["unreachable_people"]["hospital"] == t.loc[off, "population"].sum()
+    # every unreachable person has a reason; the fragments add up to the same people
+    assert sum(acc["unreachable_by_reason"]["hospital"].values()) == (
+        acc["unreachable_people"]["hospital"]
+    )
+    assert sum(f["people"] for f in acc["fragments"]) == acc["off_main_network_people"]
+    assert all(f["reason"] for f in acc["fragments"])
+    # the issue's targets: at most 10,000 people cut off, median snap distance under 300 m
+    assert acc["off_main_network_people"] <= 10_000
+    assert acc["median_snap_m"] < 300
+
+
+def test_island_without_car_ferry_is_unreachable_with_its_reason(n1000):
+    from smaby_geo.places.snapping import REASON_ISLAND, read_land
+
+    # Sula, off Frøya: reached by passenger boat only (its roads are in N1000)
+    pts = gpd.GeoDataFrame(
+        {"population": [18, 5]},
+        geometry=[Point(187700, 7098400), Point(262000, 6650000)],
+        index=["Sula", "Oslo"],
+        crs="EPSG:25833",
+    )
+    svc = load_services(["hospital"])
+    t = travel_times(n1000, pts, svc, types=["hospital"], land=read_land())
+    assert np.isinf(t.loc["Sula", "hospital_minutes"])
+    assert t.loc["Sula", "unreachable_reason"] == REASON_ISLAND
+    assert t.loc["Sula", "road_connected"] and t.loc["Sula", "snap_m"] < 500
+    assert np.isfinite(t.loc["Oslo", "hospital_minutes"])
+    assert t.loc["Oslo", "unreachable_reason"] == ""
 
 
 def _toy():
@@ -87,12 +117,21 @@ def test_island_with_ferry_uses_it_with_wait_and_island_without_is_unreachable()
     ferry = 11000 / (22 / 3.6) + 30 * 60  # crossing + half of 60 min headway
     assert t.loc["ferry island", "hospital_minutes"] == pytest.approx((road + ferry) / 60)
     assert np.isinf(t.loc["no ferry", "hospital_minutes"])
-    # snapped to the hospital's node: only the access leg, 200 m x 1.3 at 30 km/h
-    assert t.loc["mainland", "hospital_minutes"] == pytest.approx(200 * 1.3 / (30 / 3.6) / 60)
+    # on the hospital's own link: 200 m along the R road, no access legs (both on the road)
+    assert t.loc["mainland", "hospital_minutes"] == pytest.approx(200 / (75 / 3.6) / 60)
     assert t["court_minutes"].isna().all()  # empty type: NaN column, warned
 
 
 def test_clipped_region_equals_networkx_brute_force(n1000):
+    """Link snapping + multi-source search against networkx with explicit virtual nodes.
+
+    Every point becomes a node joined to its link's two ends by the partial link times (one
+    way as the link), plus the access leg; the snap position is checked with shapely.
+    """
+    import shapely
+
+    from smaby_geo.places.snapping import link_geometries, snap_points
+
     kom = read_kommuner()
     sel = select_region(kom, "Tynset")
     net = clip_network(n1000, sel.geometry.union_all().buffer(60_000))
@@ -100,29 +139,56 @@ def test_clipped_region_equals_networkx_brute_force(n1000):
     cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
     svc = load_services(["police", "hospital"])
     svc = svc[svc.intersects(sel.geometry.union_all().buffer(60_000))]
-    access = AccessModel()
-    t = travel_times(
-        net, cells, svc, types=["police", "hospital"], access=access, service_access=access
-    )
+    t = travel_times(net, cells, svc, types=["police", "hospital"])
+    so = snap_points(net, cells.geometry.x, cells.geometry.y)
+    # the snap point is the nearest point of any snap-target link (shapely, brute force)
+    geoms = link_geometries(net)
+    for i in range(0, len(cells), 97):
+        p = shapely.Point(cells.geometry.x.iloc[i], cells.geometry.y.iloc[i])
+        d = shapely.distance(geoms[~net.links["ferry"].to_numpy(bool)], p)
+        assert so.distance_m[i] == pytest.approx(d.min(), abs=1e-6)
     G = nx.DiGraph()
     for a, b, w in zip(net.edge_source, net.indices, net.weights, strict=False):
         G.add_edge(int(a), int(b), weight=float(w))
-    R = G.reverse()
+    lk = net.links
+    leg = 1.3 / (30 / 3.6)
+
+    def attach(H, name, s, i, outwards):
+        li = s.link[i]
+        u, v = int(lk["u"].iloc[li]), int(lk["v"].iloc[li])
+        fw, bw = lk["seconds_fw"].iloc[li], lk["seconds_bw"].iloc[li]
+        f, a = s.frac[i], s.distance_m[i] * leg
+        if outwards:  # point -> u against the link, point -> v along it
+            H.add_edge(name, u, weight=a + bw * f)
+            H.add_edge(name, v, weight=a + fw * (1 - f))
+        else:
+            H.add_edge(u, name, weight=fw * f + a)
+            H.add_edge(v, name, weight=bw * (1 - f) + a)
+
     for stype in ["police", "hospital"]:
         s = svc[svc["service_type"] == stype]
-        sn, sd = net.nearest_nodes(s.geometry.x, s.geometry.y)
-        R2 = R.copy()
-        for node, dist in zip(sn, sd, strict=False):
-            if dist <= access.max_snap_m:
-                R2.add_edge("super", int(node), weight=dist * 1.3 / (30 / 3.6))
-        d = nx.single_source_dijkstra_path_length(R2, "super", weight="weight")
-        on, od = net.nearest_nodes(cells.geometry.x, cells.geometry.y)
-        want = np.array(
-            [
-                (d.get(int(n), np.inf) + x * 1.3 / (30 / 3.6)) / 60 if x <= 5000 else np.inf
-                for n, x in zip(on, od, strict=False)
-            ]
-        )
+        ss = snap_points(net, s.geometry.x, s.geometry.y)
+        H = G.copy()
+        for j in range(len(s)):
+            attach(H, ("s", j), ss, j, outwards=False)
+            H.add_edge(("s", j), "sink", weight=0.0)
+        want = []
+        for i in range(len(cells)):
+            attach(H, ("o", i), so, i, outwards=True)
+            # a site on the same link: directly along it
+            for j in np.flatnonzero(ss.link == so.link[i]):
+                li = so.link[i]
+                df = ss.frac[j] - so.frac[i]
+                fw, bw = lk["seconds_fw"].iloc[li], lk["seconds_bw"].iloc[li]
+                w = fw * df if df > 0 else -df * bw
+                w += (so.distance_m[i] + ss.distance_m[j]) * leg
+                H.add_edge(("o", i), ("s", j), weight=w)
+            try:
+                want.append(nx.dijkstra_path_length(H, ("o", i), "sink") / 60)
+            except nx.NetworkXNoPath:
+                want.append(np.inf)
+            H.remove_node(("o", i))
+        want = np.array(want)
         got = t[f"{stype}_minutes"].to_numpy()
         assert np.array_equal(np.isfinite(got), np.isfinite(want))
         ok = np.isfinite(got)
@@ -175,27 +241,9 @@ def test_od_matrix_keeps_caller_ids_and_matches_travel_times(n2000):
     m = od_matrix(n2000, pts, svc)
     assert list(m.index) == ["oslo", "hamar"] and list(m.columns) == list(svc.index)
     t = travel_times(n2000, pts, load_services(["hospital"]), types=["hospital"])
-    from smaby_geo.analysis.traveltimes import SERVICE_ACCESS
-
-    # every entry is leg + network time + leg, rebuilt from one-to-all searches (another kernel)
-    from smaby_geo.places.snapping import AccessModel, snap_points
-    from smaby_geo.routing import one_to_all
-
-    so = snap_points(n2000, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), AccessModel())
-    sd = snap_points(n2000, svc.geometry.x.to_numpy(), svc.geometry.y.to_numpy(), AccessModel())
-    for i in range(len(pts)):
-        d = one_to_all(n2000, int(so.node[i]), method="dijkstra")[np.maximum(sd.node, 0)]
-        ok = so.connected[i] & sd.connected
-        want = np.where(ok, so.leg_seconds[i] + d + sd.leg_seconds, np.inf)
-        assert np.allclose(m.iloc[i].to_numpy(), want / 60.0, rtol=1e-12, atol=1e-9)
-    assert np.isfinite(m.to_numpy()).sum() >= 2 * 15  # most hospitals reachable from both
-    # with the same snapping for both ends, the row minimum is the nearest hospital
-    m3 = od_matrix(n2000, pts, svc, access=SERVICE_ACCESS)
-    t3 = travel_times(
-        n2000, pts, load_services(["hospital"]), types=["hospital"], access=SERVICE_ACCESS
-    )
-    assert np.allclose(m3.min(axis=1).to_numpy(), t3["hospital_minutes"].to_numpy())
-    assert np.isfinite(t["hospital_minutes"]).all()  # notna() would pass on inf
+    # one access model for both: without extra arguments the row minimum is the nearest site
+    assert np.allclose(m.min(axis=1).to_numpy(), t["hospital_minutes"].to_numpy())
+    assert np.isfinite(t["hospital_minutes"]).all()
 
 
 def test_weighted_quantile_by_hand():

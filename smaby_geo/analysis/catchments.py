@@ -21,12 +21,12 @@ from smaby_geo.analysis.traveltimes import (
     SERVICE_ACCESS,
     _points,
     od_matrix,
+    point_matrix_seconds,
     weighted_quantile,
 )
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
 from smaby_geo.places.grid import cell_squares, coarsen_cells
 from smaby_geo.places.snapping import AccessModel, snap_points
-from smaby_geo.routing.api import one_to_all
 
 __all__ = [
     "catchments",
@@ -218,7 +218,7 @@ def minutes_from_point(
     origins : GeoDataFrame
     point : shapely Point or (x, y) in EPSG:25833 metres
     access, point_access : AccessModel, optional
-        Snapping of origins (5 km) and of the point (``SERVICE_ACCESS``, 10 km).
+        Snapping of origins and of the point (default ``AccessModel()``, 5 km to a link).
     direction : {"from", "to"}
         Travel from the point, or to it.
 
@@ -227,19 +227,15 @@ def minutes_from_point(
     Series indexed like ``origins`` (``inf`` where unreachable).
     """
     o = _points(origins, "origins")
-    px, py = (point.x, point.y) if isinstance(point, Point) else point
-    sp = snap_points(
-        network, np.array([px], float), np.array([py], float), point_access or SERVICE_ACCESS
-    )
+    px, py = (point.x, point.y) if hasattr(point, "x") else point
+    sp = snap_points(network, [px], [py], point_access or access)
     if not sp.connected[0]:
         raise ValueError("the point is farther than the maximum snap distance from the network")
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
-    d = one_to_all(network, int(sp.node[0]), direction="from" if direction == "from" else "to")
-    sec = (
-        sp.leg_seconds[0]
-        + np.where(so.connected, d[np.maximum(so.node, 0)], np.inf)
-        + so.leg_seconds
-    )
+    if direction == "from":
+        sec = point_matrix_seconds(network, sp, so)[0]
+    else:
+        sec = point_matrix_seconds(network, so, sp)[:, 0]
     return pd.Series(sec / 60.0, index=origins.index, name="minutes")
 
 

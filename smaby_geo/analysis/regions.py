@@ -84,22 +84,10 @@ class BARules:
 
 
 def kommune_centres(cells: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Population-weighted centre and population of every kommune, from grid cells.
+    """Centre point and population of every kommune (``places.centres.kommune_centres``)."""
+    from smaby_geo.places.centres import kommune_centres as _centres
 
-    Returns
-    -------
-    GeoDataFrame indexed by ``kommunenummer`` with ``population``, point geometry (EPSG:25833).
-    """
-    c = cells[cells["kommunenummer"].notna()]
-    x, y, p = c.geometry.x.to_numpy(), c.geometry.y.to_numpy(), c["population"].to_numpy(float)
-    g = pd.DataFrame({"k": c["kommunenummer"].to_numpy(), "p": p, "px": p * x, "py": p * y})
-    s = g.groupby("k").sum()
-    return gpd.GeoDataFrame(
-        {"population": s["p"].astype(np.int64)},
-        index=s.index.rename("kommunenummer"),
-        geometry=gpd.points_from_xy(s["px"] / s["p"], s["py"] / s["p"]),
-        crs=cells.crs,
-    )
+    return _centres(cells)
 
 
 def kommune_times(
@@ -107,39 +95,11 @@ def kommune_times(
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Car minutes between population-weighted kommune centres, with internal times.
 
-    The diagonal holds each kommune's internal time: the population-weighted mean minutes from
-    its populated cells to its centre (cells without a route are left out of that mean).
-
-    Returns
-    -------
-    times : DataFrame (kommune x kommune) minutes; ``inf`` where there is no route.
-    centres : GeoDataFrame from ``kommune_centres``.
+    See ``places.centres.kommune_times`` (centre rule, access legs).
     """
-    from smaby_geo.analysis.traveltimes import SERVICE_ACCESS
-    from smaby_geo.places.snapping import snap_points
-    from smaby_geo.routing.api import many_to_all
+    from smaby_geo.places.centres import kommune_times as _times
 
-    centres = kommune_centres(cells)
-    sc = snap_points(network, centres.geometry.x, centres.geometry.y, SERVICE_ACCESS)
-    # one search per centre gives the time from every node to it: both the centre-to-centre
-    # matrix and the cells' internal times are read from these rows
-    rows = many_to_all(network, np.maximum(sc.node, 0), direction="to")  # (K, n) seconds
-    cn = np.maximum(sc.node, 0)
-    between = sc.leg_seconds[:, None] + rows[:, cn].T + sc.leg_seconds[None, :]
-    between = np.where(sc.connected[:, None] & sc.connected[None, :], between, np.inf) / 60.0
-    c = cells[cells["kommunenummer"].isin(centres.index)]
-    so = snap_points(network, c.geometry.x.to_numpy(), c.geometry.y.to_numpy())
-    k_idx = centres.index.get_indexer(c["kommunenummer"])
-    sec = rows[k_idx, np.maximum(so.node, 0)] + so.leg_seconds + sc.leg_seconds[k_idx]
-    sec = np.where(so.connected & sc.connected[k_idx], sec, np.inf)
-    p = c["population"].to_numpy(float)
-    ok = np.isfinite(sec)
-    num = np.bincount(k_idx[ok], weights=(p * sec)[ok], minlength=len(centres))
-    den = np.bincount(k_idx[ok], weights=p[ok], minlength=len(centres))
-    internal = np.where(den > 0, num / np.maximum(den, 1e-12) / 60.0, 0.0)
-    arr = between
-    np.fill_diagonal(arr, internal)
-    return pd.DataFrame(arr, index=centres.index, columns=centres.index), centres
+    return _times(network, cells)
 
 
 # --- helpers --------------------------------------------------------------------------------

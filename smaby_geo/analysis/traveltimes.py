@@ -1,8 +1,10 @@
 """The travel-time table: minutes from every origin to the nearest service of each type.
 
-Times include both access legs (METHODS §1): origin -> nearest node and node -> service.
-``inf`` minutes means no road/ferry route (e.g. an island without a car ferry); origins farther
-than the maximum snap distance are flagged ``road_connected = False`` and also get ``inf``.
+Times include both access legs (METHODS §1): every point attaches to the nearest point of the
+nearest drivable link (``places.snapping``) and enters the graph through that link's two ends;
+two points on the same link may also travel directly along it. ``inf`` minutes means no
+road/ferry route (e.g. an island without a car ferry); origins farther than the maximum snap
+distance are flagged ``road_connected = False`` and also get ``inf``.
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ import pandas as pd
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
 from smaby_geo.places.population import as_origins
 from smaby_geo.places.services import INCOMPLETE_NOTE, SERVICE_TYPES
-from smaby_geo.places.snapping import AccessModel, snap_points
+from smaby_geo.places.snapping import (
+    AccessModel,
+    Snapped,
+    entry_component,
+    same_link_seconds,
+    snap_points,
+    unreachable_reasons,
+)
 from smaby_geo.routing.api import nearest_facility, od_matrix_nodes
 
 DEFAULT_THRESHOLDS_MIN: tuple[int, ...] = (30, 45, 60, 90)  # SSB-style shares (METHODS §2)
-# Services placed at N1000 place-name points sit at label positions that can be several km
-# from the generalised network (Trondheim's is 5.6 km from the nearest N1000 node), so they
-# may snap up to 10 km by default; origins keep METHODS §1's 5 km.
-SERVICE_ACCESS = AccessModel(max_snap_m=10_000.0)
+# Kept for old imports: with snapping to links, services use the same access model as origins
+# (METHODS §1, 5 km); the 10 km allowance that papered over node snapping is retired.
+SERVICE_ACCESS = AccessModel()
+# Origins per block in ``od_matrix`` (each point enters through two nodes).
+_OD_BLOCK = 20_000
 
 
 def _points(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -61,6 +71,7 @@ def travel_times(
     access: AccessModel | None = None,
     service_access: AccessModel | None = None,
     population_column: str = "population",
+    land=None,
 ) -> gpd.GeoDataFrame:
     """Minutes from every origin to the nearest site of each service type.
 
@@ -83,16 +94,23 @@ def travel_times(
     access : AccessModel, optional
         Access legs and maximum snap distance of origins (default ``AccessModel()``: 5 km).
     service_access : AccessModel, optional
-        The same for services (default ``SERVICE_ACCESS``: 10 km, see its comment).
+        The same for services (default: ``access``, one access model for both ends).
     population_column : str
         Population column of ``origins``.
+    land : array of shapely polygons, optional
+        Landmasses (EPSG:25833) that tell an island from a gap in the data in
+        ``unreachable_reason`` (``places.snapping.component_reasons``).
 
     Returns
     -------
     GeoDataFrame
         Indexed like ``origins``: ``population``, kommune and grid-cell columns when the
-        origins have them, ``snap_m`` (metres to the network),
-        ``road_connected``, then per group ``<g>_minutes`` (float, ``inf`` = no route),
+        origins have them, ``snap_m`` (metres to the nearest drivable link; ``inf`` beyond
+        the maximum snap distance), ``road_connected``, ``network_component`` (strong component
+        the origin enters, -1 where not connected), ``unreachable_reason`` (empty where
+        the origin reaches the main network, else why not: see
+        ``places.snapping.unreachable_reasons``), then per group ``<g>_minutes`` (float,
+        ``inf`` = no route),
         ``<g>_site`` (``service_id``), ``<g>_name``; with k > 1 also ``<g>_minutes_2`` ...
         ``attrs`` holds ``service_types``, ``note`` (service lists incomplete) and
         ``attribution``.
@@ -109,7 +127,7 @@ def travel_times(
         raise ValueError(f"services have unknown service types {unknown}; known: {types}")
     c_s = _cutoff_seconds(cutoff)
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
-    service_access = service_access or SERVICE_ACCESS
+    service_access = service_access or access
     ss = snap_points(network, s.geometry.x.to_numpy(), s.geometry.y.to_numpy(), service_access)
     if (~ss.connected).any():
         far = s.loc[~ss.connected, "name" if "name" in s else by].tolist()
@@ -131,9 +149,10 @@ def travel_times(
     )
     out["snap_m"] = so.distance_m
     out["road_connected"] = so.connected
+    out["network_component"] = entry_component(network, so)
+    out["unreachable_reason"] = pd.Categorical(unreachable_reasons(network, so, access, land=land))
     ids = s["service_id"].to_numpy() if "service_id" in s else s.index.to_numpy()
     names = s["name"].to_numpy() if "name" in s else np.full(len(s), None)
-    onode = np.where(so.connected, so.node, 0)
     for t in types:
         sel = np.flatnonzero((s[by] == t).to_numpy() & ss.connected)
         cols = [f"{t}_minutes", f"{t}_site", f"{t}_name"]
@@ -145,24 +164,13 @@ def travel_times(
             for c in cols:
                 out[c] = np.nan
             continue
-        d, lab = nearest_facility(
-            network,
-            ss.node[sel],
-            offsets=ss.leg_seconds[sel],
-            k=k,
-            cutoff=None if c_s is None else c_s,
-        )
-        d = d.reshape(network.n_nodes, -1)
-        lab = lab.reshape(network.n_nodes, -1)
-        for j in range(d.shape[1]):
-            sec = d[onode, j] + so.leg_seconds
-            if c_s is not None:
-                sec = np.where(sec <= c_s, sec, np.inf)
-            lj = np.where(np.isfinite(sec), lab[onode, j], -1)
+        sec, lab = nearest_sites(network, so, ss, sel, k=k, cutoff_s=c_s)
+        for j in range(sec.shape[1]):
+            lj = lab[:, j]
             suf = "" if j == 0 else f"_{j + 1}"
-            out[f"{t}_minutes{suf}"] = sec / 60.0
-            out[f"{t}_site{suf}"] = np.where(lj >= 0, ids[sel][lj], None)
-            out[f"{t}_name{suf}"] = np.where(lj >= 0, names[sel][lj], None)
+            out[f"{t}_minutes{suf}"] = sec[:, j] / 60.0
+            out[f"{t}_site{suf}"] = np.where(lj >= 0, ids[sel][np.maximum(lj, 0)], None)
+            out[f"{t}_name{suf}"] = np.where(lj >= 0, names[sel][np.maximum(lj, 0)], None)
     out.attrs["service_types"] = list(types)
     # Sites too far from the network are not used: record them so callers count only the rest.
     out.attrs["services_left_out"] = [str(i) for i in ids[~ss.connected]]
@@ -199,7 +207,7 @@ def od_matrix(
     access : AccessModel, optional
         Snapping of both layers (default ``AccessModel()``).
     destination_access : AccessModel, optional
-        Snapping of ``destinations`` when it differs (e.g. ``SERVICE_ACCESS`` for services).
+        Snapping of ``destinations`` when it differs (default: ``access``).
 
     Returns
     -------
@@ -214,19 +222,135 @@ def od_matrix(
     sd = snap_points(
         network, d.geometry.x.to_numpy(), d.geometry.y.to_numpy(), destination_access or access
     )
-    m = np.full((len(o), len(d)), np.inf)
-    oi, di = np.flatnonzero(so.connected), np.flatnonzero(sd.connected)
-    c_s = _cutoff_seconds(cutoff)
-    if len(oi) and len(di):
-        m[np.ix_(oi, di)] = od_matrix_nodes(
-            network,
-            so.node[oi],
-            sd.node[di],
-            source_offsets=so.leg_seconds[oi],
-            target_offsets=sd.leg_seconds[di],
-            cutoff=c_s,
-        )
+    m = point_matrix_seconds(network, so, sd, cutoff_s=_cutoff_seconds(cutoff))
     return pd.DataFrame(m / 60.0, index=origins.index, columns=destinations.index)
+
+
+def point_matrix_seconds(
+    network: RoadNetwork, so: Snapped, sd: Snapped, *, cutoff_s: float | None = None
+) -> np.ndarray:
+    """Seconds from every snapped origin to every snapped destination, access legs included.
+
+    Each point enters through both ends of its link (``Snapped.out_seconds``/``in_seconds``);
+    points on the same link may also go directly along it. Exact shortest paths.
+
+    Returns
+    -------
+    ndarray (len(so), len(sd)) of seconds; ``inf`` where there is no route, a point is not
+    connected, or the time is beyond ``cutoff_s``.
+    """
+    c = np.inf if cutoff_s is None else float(cutoff_s)
+    m = np.full((len(so), len(sd)), np.inf)
+    oi, di = np.flatnonzero(so.connected), np.flatnonzero(sd.connected)
+    if len(oi) == 0 or len(di) == 0:
+        return m
+    tn, to = sd.nodes[di].ravel(), sd.in_seconds[di].ravel()
+    for b0 in range(0, len(oi), _OD_BLOCK):
+        ob = oi[b0 : b0 + _OD_BLOCK]
+        block = od_matrix_nodes(
+            network,
+            so.nodes[ob].ravel(),
+            tn,
+            source_offsets=so.out_seconds[ob].ravel(),
+            target_offsets=to,
+            cutoff=cutoff_s,
+        )
+        m[np.ix_(ob, di)] = block.reshape(len(ob), 2, len(di), 2).min(axis=(1, 3))
+    # points on a shared link: directly along it
+    pairs = pd.DataFrame({"o": oi, "link": so.link[oi]}).merge(
+        pd.DataFrame({"d": di, "link": sd.link[di]}), on="link"
+    )
+    if len(pairs):
+        po, pd_ = pairs["o"].to_numpy(), pairs["d"].to_numpy()
+        m[po, pd_] = np.minimum(m[po, pd_], same_link_seconds(network, so, po, sd, pd_))
+    m[m > c] = np.inf
+    return m
+
+
+def nearest_sites(
+    network: RoadNetwork,
+    so: Snapped,
+    ss: Snapped,
+    sites: np.ndarray,
+    *,
+    k: int = 1,
+    cutoff_s: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest of the snapped sites ``ss[sites]`` from every snapped origin.
+
+    One multi-source search from both link ends of every site (labelled by site), then each
+    origin takes the better of its two link ends, and sites on its own link directly.
+
+    Returns
+    -------
+    seconds : float64 (n_origins, k), ``inf`` where fewer than k sites are reachable.
+    site : int64 (n_origins, k), position in ``sites``; -1 where none. Ties at equal time go
+        to the smaller position.
+    """
+    c = np.inf if cutoff_s is None else float(cutoff_s)
+    sites = np.asarray(sites, dtype=np.int64)
+    nodes = ss.nodes[sites].ravel()
+    offs = ss.in_seconds[sites].ravel()
+    labs = np.repeat(np.arange(len(sites), dtype=np.int32), 2)
+    ok = np.isfinite(offs)
+    n = len(so)
+    if not ok.any():
+        return np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64)
+    d, lab = nearest_facility(
+        network, nodes[ok], offsets=offs[ok], labels=labs[ok], k=k, cutoff=cutoff_s
+    )
+    d = d.reshape(network.n_nodes, -1)
+    lab = lab.reshape(network.n_nodes, -1)
+    on = so.nodes
+    oi = np.flatnonzero(so.connected)
+    pairs = pd.DataFrame({"o": oi, "link": so.link[oi]}).merge(
+        pd.DataFrame({"s": np.arange(len(sites)), "link": ss.link[sites]}), on="link"
+    )
+    if k == 1:
+        a = so.out_seconds[:, 0] + d[on[:, 0], 0]
+        b = so.out_seconds[:, 1] + d[on[:, 1], 0]
+        la, lb_ = lab[on[:, 0], 0].astype(np.int64), lab[on[:, 1], 0].astype(np.int64)
+        take_b = (b < a) | ((b == a) & (lb_ < la))
+        sec = np.where(take_b, b, a)
+        best = np.where(take_b, lb_, la)
+        if len(pairs):
+            po, ps = pairs["o"].to_numpy(), pairs["s"].to_numpy()
+            direct = same_link_seconds(network, so, po, ss, sites[ps])
+            for o_, s_, t_ in zip(po, ps, direct, strict=True):
+                if t_ < sec[o_] or (t_ == sec[o_] and s_ < best[o_]):
+                    sec[o_], best[o_] = t_, s_
+        ok = np.isfinite(sec) & (sec <= c) & (best >= 0)
+        return np.where(ok, sec, np.inf)[:, None], np.where(ok, best, -1)[:, None]
+    # candidates: (origin, seconds, site) through each link end, and along a shared link
+    cand_sec = [so.out_seconds[:, [e]] + d[on[:, e]] for e in (0, 1)]
+    cand_lab = [lab[on[:, e]] for e in (0, 1)]
+    rows = [np.repeat(np.arange(n), d.shape[1])] * 2
+    if len(pairs):
+        po, ps = pairs["o"].to_numpy(), pairs["s"].to_numpy()
+        rows.append(po)
+        cand_sec.append(same_link_seconds(network, so, po, ss, sites[ps]))
+        cand_lab.append(ps)
+    r = np.concatenate(rows)
+    sec = np.concatenate([x.ravel() for x in cand_sec])
+    lb = np.concatenate([x.ravel() for x in cand_lab]).astype(np.int64)
+    keep = np.isfinite(sec) & (lb >= 0) & (sec <= c)
+    r, sec, lb = r[keep], sec[keep], lb[keep]
+    # best time per (origin, site), then the k best sites per origin
+    order = np.lexsort((sec, lb, r))
+    r, sec, lb = r[order], sec[order], lb[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (lb[1:] != lb[:-1])
+    r, sec, lb = r[first], sec[first], lb[first]
+    order = np.lexsort((lb, sec, r))
+    r, sec, lb = r[order], sec[order], lb[order]
+    start = np.searchsorted(r, r, side="left")
+    rank = np.arange(len(r)) - start
+    take = rank < k
+    out_s = np.full((n, k), np.inf)
+    out_l = np.full((n, k), -1, dtype=np.int64)
+    out_s[r[take], rank[take]] = sec[take]
+    out_l[r[take], rank[take]] = lb[take]
+    return out_s, out_l
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -308,3 +432,82 @@ def summarise(
                 )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def unreachable_summary(table: pd.DataFrame, types: list[str] | None = None) -> dict:
+    """Who cannot be reached, and why: the figures the main job prints and writes.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``travel_times`` output (``population``, ``snap_m``, ``network_component``,
+        ``unreachable_reason``, ``<type>_minutes``).
+    types : list of str, optional
+        Service types; default ``table.attrs["service_types"]``.
+
+    Returns
+    -------
+    dict
+        ``median_snap_m`` (over connected cells) and ``median_snap_m_people`` (population-
+        weighted); ``off_main_network_people`` and ``by_reason`` (people off the main network
+        or beyond the snap distance, by reason); ``unreachable_people`` per type and
+        ``unreachable_by_reason`` per type (people with ``inf`` minutes; those on the main
+        network with no site in reach read "no site reachable"); ``fragments``: one entry per
+        component that holds people and is not the main network (``component`` -1 = beyond
+        the snap distance), with ``people``, ``cells``, ``kommuner`` (up to 3 names) and
+        ``reason``, most people first. Every unreachable person has a reason.
+    """
+    types = list(types or table.attrs.get("service_types") or [])
+    p = table["population"].to_numpy(dtype=float)
+    snap = table["snap_m"].to_numpy(dtype=float)
+    ok = np.isfinite(snap)
+    reason = table["unreachable_reason"].astype(object).to_numpy()
+    off = reason != ""
+    out: dict = {
+        "median_snap_m": round(float(np.median(snap[ok])), 1) if ok.any() else None,
+        "median_snap_m_people": (
+            round(weighted_quantile(snap[ok], p[ok], 0.5), 1) if ok.any() else None
+        ),
+        "off_main_network_people": int(p[off].sum()),
+        "by_reason": {
+            str(k): int(v) for k, v in pd.Series(p[off]).groupby(reason[off]).sum().items()
+        },
+        "unreachable_people": {},
+        "unreachable_by_reason": {},
+    }
+    for t in types:
+        m = table[f"{t}_minutes"].to_numpy(dtype=float)
+        if np.isnan(m).all():
+            continue
+        bad = ~np.isfinite(m)
+        why = np.where(reason[bad] == "", f"no {t} site reachable", reason[bad])
+        out["unreachable_people"][t] = int(p[bad].sum())
+        out["unreachable_by_reason"][t] = {
+            str(k): int(v) for k, v in pd.Series(p[bad]).groupby(why).sum().items()
+        }
+    frag = pd.DataFrame(
+        {
+            "component": table["network_component"].to_numpy()[off],
+            "people": p[off],
+            "reason": reason[off],
+            "kommune": (
+                table["kommunenavn"].astype(object).to_numpy()[off]
+                if "kommunenavn" in table
+                else np.full(int(off.sum()), None)
+            ),
+        }
+    )
+    rows = []
+    for (c, r), g in frag.groupby(["component", "reason"], sort=False):
+        names = g.groupby("kommune")["people"].sum().sort_values(ascending=False)
+        rows.append(
+            {
+                "component": int(c),
+                "people": int(g["people"].sum()),
+                "cells": len(g),
+                "kommuner": [str(x) for x in names.index[:3]],
+                "reason": str(r),
+            }
+        )
+    out["fragments"] = sorted(rows, key=lambda d: (-d["people"], d["component"]))
+    return out

@@ -299,6 +299,7 @@ def nearest_facility(
     cutoff: float | None = None,
     direction: str = "to",
     method: str = "auto",
+    labels=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time from every node to its nearest facility (or k nearest), in one search.
 
@@ -317,6 +318,9 @@ def nearest_facility(
         ``to``: time from each node to the facility (reverse search). ``from``: from facility.
     method : {"auto", "dijkstra", "ch"}
         With a contraction hierarchy (``prepare``), k=1 runs as one multi-source PHAST.
+    labels : array of int, optional
+        Facility number of each entry of ``facility_nodes`` (default ``0..len-1``); several
+        entries may share a label, e.g. the two ends of the link a facility lies on.
 
     Returns
     -------
@@ -329,7 +333,12 @@ def nearest_facility(
     if not (isinstance(k, int | np.integer) and 1 <= k <= MAX_K):
         raise ValueError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
     off = _offsets(offsets, len(fac), "offsets")
-    labels = np.arange(len(fac), dtype=np.int32)
+    if labels is None:
+        labels = np.arange(len(fac), dtype=np.int32)
+    else:
+        labels = np.ascontiguousarray(labels, dtype=np.int32).ravel()
+        if labels.shape[0] != len(fac) or (len(fac) and labels.min() < 0):
+            raise ValueError(f"labels must be {len(fac)} integers >= 0, one per facility node")
     c = _cutoff(cutoff)
     ch = _index(net, method)
     if k == 1 and ch is not None:

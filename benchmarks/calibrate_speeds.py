@@ -1,0 +1,244 @@
+"""Fit the car profile to TØI's kommune-to-centre car times, with a cross-validated error.
+
+    python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 250]
+
+Reference: ``tables/toi_reisetid_calibration.csv`` in the data folder (61 rows: car minutes
+from a kommune to the centre kommune(s) of its BA region, computed by TØI on NVDB; half of
+the official table, the other half is kept for an independent check and is never read here).
+Model: national N1000 network, kommune centres by ``kommune_centres`` (default rule: the
+population centre of gravity; ``--centre-rule densest_km`` for the densest 1 km square),
+time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``).
+
+Prints and writes ``benchmarks/results/calibration.md``: the default profile's errors, the
+fitted values, the errors on the set and k-fold cross-validated (each fold fitted without its
+rows), and the worst kommuner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from smaby_geo import datasets
+from smaby_geo.analysis.calibration import (
+    CalibrationSet,
+    default_parameters,
+    error_summary,
+    fit_profile,
+    get_parameter,
+    read_calibration_table,
+    retime,
+)
+from smaby_geo.network.readers import load_network
+from smaby_geo.places.centres import kommune_centres
+from smaby_geo.places.population import read_kommuner, read_population_grid
+
+RESULTS = Path(__file__).resolve().parent / "results" / "calibration.md"
+
+
+def _fmt(e: dict) -> str:
+    return (
+        f"median |error| {e['median_abs_pct']:.1f} %, median bias {e['median_bias_pct']:+.1f} %, "
+        f"worst {e['max_abs_pct']:.0f} % (n = {e['n']}, no route {e['unreachable']})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--table", default=None, help="calibration CSV (default: the data folder's)")
+    ap.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation")
+    ap.add_argument("--max-evaluations", type=int, default=250)
+    ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument(
+        "--urban",
+        default="factor",
+        choices=["factor", "each"],
+        help="fit one factor on all urban speeds, or each category's urban speed",
+    )
+    ap.add_argument(
+        "--centre-rule",
+        default="population_weighted",
+        choices=["population_weighted", "densest_km"],
+        help="kommune centre rule (kommune_centres)",
+    )
+    args = ap.parse_args(argv)
+    t_all = time.perf_counter()
+    table = args.table
+    if table is None:
+        root = os.environ.get(datasets.DATA_DIR_ENV)
+        if not root:
+            print(
+                f"calibrate_speeds: error: set {datasets.DATA_DIR_ENV} to the data folder or "
+                "pass --table PATH",
+                file=sys.stderr,
+            )
+            return 2
+        table = str(Path(root) / "tables" / "toi_reisetid_calibration.csv")
+    net = load_network()
+    base_profile = getattr(net, "profile", None)
+    kom = read_kommuner()
+    cells = read_population_grid("250m", kommuner=kom)
+    centres = kommune_centres(cells, args.centre_rule)
+    try:
+        rows, left_out = read_calibration_table(table, centres.index)
+    except ValueError as exc:
+        print(f"calibrate_speeds: error: {exc}", file=sys.stderr)
+        return 2
+    names = kom.set_index("kommunenummer")["kommunenavn"]
+    lines = [
+        "# Speed calibration against TØI kommune-to-centre car times",
+        "",
+        f"Command: `python benchmarks/calibrate_speeds.py --folds {args.folds} "
+        f"--centre-rule {args.centre_rule} --urban {args.urban}`  ",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
+        f"{net.source}; {len(rows)} usable rows of {len(rows) + len(left_out)} in "
+        f"`{Path(table).name}`.",
+        "",
+    ]
+    if len(left_out):
+        lines.append(
+            "Left out (no centre kommune in the table): "
+            + ", ".join(
+                f"{r.from_kommunenummer} {r.from_kommunenavn}" for r in left_out.itertuples()
+            )
+            + "."
+        )
+        lines.append("")
+    cal = CalibrationSet(net, rows, centres)
+    ref = cal.reference
+    base_net = net
+    from smaby_geo.network.profile import CarProfile
+
+    profile0 = base_profile or CarProfile()
+    params = default_parameters(profile0, urban=args.urban)
+    m0 = cal.model_minutes(base_net)
+    e0 = error_summary(m0, ref)
+    lines += ["## Default profile", "", f"Centre rule `{args.centre_rule}`: " + _fmt(e0), ""]
+    for rule in ("population_weighted", "densest_km"):
+        if rule != args.centre_rule:
+            alt = CalibrationSet(net, rows, kommune_centres(cells, rule))
+            ea = error_summary(alt.model_minutes(base_net), ref)
+            lines += [f"Centre rule `{rule}` (for comparison): " + _fmt(ea), ""]
+    print("\n".join(lines))
+
+    t0 = time.perf_counter()
+    fitted, values = fit_profile(
+        base_net, cal, profile=profile0, parameters=params, max_evaluations=args.max_evaluations
+    )
+    t_fit = time.perf_counter() - t0
+    print(
+        f"fit on all rows: {t_fit:.0f} s; " + ", ".join(f"{k} {v:.1f}" for k, v in values.items())
+    )
+    net1 = retime(base_net, fitted)
+    m1 = cal.model_minutes(net1)
+    e1 = error_summary(m1, ref)
+
+    # k-fold cross-validation: each row predicted by a fit that never saw it
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(rows))
+    folds = np.array_split(order, args.folds)
+    m_cv = np.full(len(rows), np.nan)
+    fold_values = []
+    for k, test in enumerate(folds):
+        train = np.setdiff1d(order, test)
+        prof_k, v_k = fit_profile(
+            base_net,
+            cal,
+            profile=profile0,
+            parameters=params,
+            train=train,
+            max_evaluations=args.max_evaluations,
+        )
+        fold_values.append(v_k)
+        m_cv[test] = cal.model_minutes(retime(base_net, prof_k), test)
+        print(f"fold {k + 1}/{args.folds}: {_fmt(error_summary(m_cv[test], ref[test]))}")
+    ecv = error_summary(m_cv, ref)
+
+    lines += [
+        "## Fitted values",
+        "",
+        "| parameter | default | fitted | bounds | fold range |",
+        "|---|---:|---:|---|---|",
+    ]
+    for p in params:
+        fv = [v[p.path] for v in fold_values]
+        lines.append(
+            f"| `{p.path}` | {get_parameter(profile0, p.path):.2f} | {values[p.path]:.2f} | "
+            f"{p.lower:g}-{p.upper:.3g} ({p.source}) | {min(fv):.2f}-{max(fv):.2f} |"
+        )
+    eff = [
+        ("category_speeds_kmh", fitted.category_speeds_kmh),
+        ("urban_speeds_kmh", getattr(fitted, "urban_speeds_kmh", None)),
+        ("motorway_speeds_kmh", fitted.motorway_speeds_kmh),
+        ("urban_motorway_speeds_kmh", getattr(fitted, "urban_motorway_speeds_kmh", None)),
+    ]
+    lines += ["", "Fitted profile, as defaults (km/h; urban speeds capped at the rural speed):", ""]
+    for name, table in eff:
+        if table is not None:
+            lines.append(
+                f"- `{name}` = {{"
+                + ", ".join(f'"{k}": {float(v):.1f}' for k, v in table.items())
+                + "}"
+            )
+    lines.append(
+        f"- `ferry.default_headway_min` = {fitted.ferry.default_headway_min:.1f} "
+        f"(wait {min(fitted.ferry.default_headway_min / 2, fitted.ferry.max_wait_min):.1f} min)"
+    )
+    lines += [
+        "",
+        f"Fit time {t_fit:.0f} s (Powell, at most {args.max_evaluations} evaluations, exact "
+        "routing each).",
+        "",
+        "## Errors",
+        "",
+        "| | median abs. error | median bias | worst | n |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, e in (
+        ("default profile", e0),
+        ("fitted, on the calibration set", e1),
+        (f"fitted, {args.folds}-fold cross-validated", ecv),
+    ):
+        lines.append(
+            f"| {label} | {e['median_abs_pct']:.1f} % | {e['median_bias_pct']:+.1f} % | "
+            f"{e['max_abs_pct']:.0f} % | {e['n']} |"
+        )
+    res = pd.DataFrame(
+        {
+            "kommune": [f"{c} {names.get(c, '')}" for c in rows["from_kommunenummer"]],
+            "centre": ["; ".join(f"{c} {names.get(c, '')}" for c in cs) for cs in rows["centres"]],
+            "toi_min": ref,
+            "default_min": m0,
+            "fitted_min": m1,
+            "cv_min": m_cv,
+        }
+    )
+    res["fitted_err_pct"] = (res["fitted_min"] / res["toi_min"] - 1) * 100
+    res["cv_err_pct"] = (res["cv_min"] / res["toi_min"] - 1) * 100
+    worst = res.reindex(res["cv_err_pct"].abs().sort_values(ascending=False).index).head(10)
+    lines += ["", "## Worst kommuner (by cross-validated error)", ""]
+    lines.append("| " + " | ".join(worst.columns) + " |")
+    lines.append("|" + "---|" * len(worst.columns))
+    for r in worst.itertuples(index=False):
+        lines.append(
+            "| " + " | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r) + " |"
+        )
+    lines += ["", f"Total time {time.perf_counter() - t_all:.0f} s.", ""]
+    text = "\n".join(lines)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

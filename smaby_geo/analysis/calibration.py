@@ -1,0 +1,423 @@
+"""Fit the car profile's speeds and ferry waits to official kommune-to-centre car times.
+
+The reference is TØI's car time from a kommune to the centre kommune(s) of its BA region
+(``tables/toi_reisetid_calibration.csv``: 61 rows, half of the official table; the other
+half is kept for an independent check and must not be used here). The model time of a row
+is the car time between the kommune centres (``places.centres.kommune_centres``) from the
+kommune to the nearer of its centre kommuner, access legs included.
+
+The fit minimises the mean absolute log ratio |log(model / reference)| (a robust loss: it
+aims at a zero median bias and is not pulled by a few outliers) over bounded parameters:
+every speed stays between a plausible floor and the legal limit of its road class. See
+``docs/calibration.md`` for the method and the fitted values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.profile import CarProfile
+from smaby_geo.places.snapping import (
+    AccessModel,
+    Snapped,
+    entry_offsets,
+    same_link_seconds,
+    snap_points,
+)
+
+CALIBRATION_COLUMNS = ("from_kommunenummer", "centre_kommunenummer", "car_minutes_toi")
+
+# Legal speed limits (km/h) per road class (skiltforskriften §8, trafikkreglene §13): 110 only
+# on motorveg, 100 on motortrafikkveg, at most 90 on other main roads, the general 80 km/h on
+# municipal and private roads; built-up areas 50 by default, main roads through towns signed
+# up to 60-70. No fitted speed may exceed the limit of its class.
+LEGAL_LIMITS_KMH = {
+    "motorveg": 110.0,
+    "motortrafikkveg": 100.0,
+    "E": 90.0,
+    "R": 90.0,
+    "F": 90.0,
+    "K": 80.0,
+    "P": 80.0,
+    "urban": 70.0,
+}
+
+
+# Kommune numbers changed without a change of borders, old -> 2024 number. Rindal moved from
+# Møre og Romsdal to Trøndelag on 1 January 2019 (1567 -> 5061, SSB classification 131); the
+# official BA table still lists it under the old number.
+KOMMUNE_RENUMBERED = {"1567": "5061"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One fitted profile parameter.
+
+    ``path`` names it: ``"category_speeds_kmh:E"`` (a key of a mapping field),
+    ``"urban_speeds_kmh:*"`` (one factor on every speed of a mapping field, its value the
+    factor), ``"ferry.default_headway_min"`` (a field of the ferry model) or
+    ``"length_factor"``.
+    ``lower``/``upper`` bound the fit; ``source`` says where the bounds come from.
+    """
+
+    path: str
+    lower: float
+    upper: float
+    source: str = ""
+
+
+def default_parameters(
+    profile: CarProfile | None = None, *, urban: str = "factor"
+) -> list[Parameter]:
+    """The parameters fitted by default, with bounds (those the profile has).
+
+    Rural category speeds E, R, F, K (P travels with K: private roads are rare on kommune
+    centre routes); when the profile has urban speeds, one factor on all of them
+    (``urban="factor"``, default: few calibration routes run far through towns, so one
+    parameter, not five) or each of E, R, F, K (``urban="each"``); the default ferry
+    headway. Lower bounds are 30 km/h rural and 20 km/h urban (slower would be a road no
+    one signs); upper bounds are the legal limits (``LEGAL_LIMITS_KMH``); the headway may
+    lie between 20 and 120 minutes (Hanssen, Jørgensen & Larsen 2019 report a mean of 52
+    over 16 crossings).
+    """
+    profile = profile or CarProfile()
+    out = [
+        Parameter(f"category_speeds_kmh:{c}", 30.0, LEGAL_LIMITS_KMH[c], "legal limit")
+        for c in ("E", "R", "F", "K")
+    ]
+    if hasattr(profile, "urban_speeds_kmh") and urban == "each":
+        out += [
+            Parameter(f"urban_speeds_kmh:{c}", 20.0, LEGAL_LIMITS_KMH["urban"], "urban limit")
+            for c in ("E", "R", "F", "K")
+        ]
+    elif hasattr(profile, "urban_speeds_kmh"):
+        top = max(profile.urban_speeds_kmh.values())
+        out.append(
+            Parameter(
+                "urban_speeds_kmh:*",
+                0.5,
+                LEGAL_LIMITS_KMH["urban"] / top,
+                f"factor on all urban speeds; the fastest stays at or under "
+                f"{LEGAL_LIMITS_KMH['urban']:.0f} km/h",
+            )
+        )
+    out.append(Parameter("ferry.default_headway_min", 20.0, 120.0, "Hanssen et al. 2019"))
+    return out
+
+
+def get_parameter(profile: CarProfile, path: str) -> float:
+    """Value of the parameter ``path`` in ``profile`` (see ``Parameter``)."""
+    if "." in path:
+        head, rest = path.split(".", 1)
+        return get_parameter(getattr(profile, head), rest)
+    if ":" in path:
+        field_, key = path.split(":", 1)
+        return 1.0 if key == "*" else float(getattr(profile, field_)[key])
+    return float(getattr(profile, path))
+
+
+def set_parameters(profile, values: dict[str, float]):
+    """Return a copy of ``profile`` with the parameters ``values`` (path -> value) set.
+
+    Setting ``K`` of a speed table also scales ``P`` by the same ratio unless ``P`` is given
+    (the fit ties the two: private roads are rare on the calibration routes). An urban speed
+    above the rural speed of its class is lowered to it.
+    """
+    nested: dict[str, dict[str, float]] = {}
+    changes: dict[str, object] = {}
+    for path, v in values.items():
+        if "." in path:
+            head, rest = path.split(".", 1)
+            nested.setdefault(head, {})[rest] = v
+        elif ":" in path:
+            field_, key = path.split(":", 1)
+            table = dict(changes.get(field_, getattr(profile, field_)))
+            if key == "*":
+                changes[field_] = {k: float(x) * float(v) for k, x in table.items()}
+                continue
+            table[key] = float(v)
+            if key == "K" and f"{field_}:P" not in values and "P" in table:
+                old_k = float(getattr(profile, field_)["K"])
+                table["P"] = float(getattr(profile, field_)["P"]) * float(v) / old_k
+            changes[field_] = table
+        else:
+            changes[path] = float(v)
+    for head, sub in nested.items():
+        changes[head] = set_parameters(getattr(profile, head), sub)
+    # an urban speed never exceeds the rural speed of its class (the profile requires it)
+    for urban, rural in (
+        ("urban_speeds_kmh", "category_speeds_kmh"),
+        ("urban_motorway_speeds_kmh", "motorway_speeds_kmh"),
+    ):
+        if urban in changes or (rural in changes and hasattr(profile, urban)):
+            u = dict(changes.get(urban, getattr(profile, urban)))
+            r = changes.get(rural, getattr(profile, rural))
+            changes[urban] = {k: min(float(v), float(r.get(k, v))) for k, v in u.items()}
+    return replace(profile, **changes)
+
+
+def _kommune_code(v: object) -> str:
+    s = str(v).strip()
+    if re.fullmatch(r"\d{3,4}\.0", s):
+        s = s[:-2]
+    if re.fullmatch(r"\d{3,4}", s):
+        s = s.zfill(4)
+        return KOMMUNE_RENUMBERED.get(s, s)
+    return s
+
+
+def read_calibration_table(
+    path: str | os.PathLike | pd.DataFrame,
+    known_kommuner: Iterable[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read and check a kommune-to-centre car-time table.
+
+    Parameters
+    ----------
+    path : path-like or DataFrame
+        CSV with ``from_kommunenummer``, ``centre_kommunenummer`` (``;``-separated when a
+        region has two centres: the time is to the nearer) and ``car_minutes_toi``.
+    known_kommuner : iterable of str
+        Kommune numbers that have a centre (e.g. ``kommune_centres(...).index``). Old
+        numbers of renumbered kommuner (``KOMMUNE_RENUMBERED``) are read as the new ones.
+
+    Returns
+    -------
+    rows : DataFrame
+        Usable rows: ``from_kommunenummer`` (str), ``centres`` (list of str),
+        ``car_minutes_toi`` (float), plus the other columns of the file.
+    left_out : DataFrame
+        Rows without a centre kommune (the official table leaves the centre blank for some
+        regions), with ``reason``. The caller prints them: nothing is dropped silently.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, kommune numbers that are not 4-digit codes or not in
+        ``known_kommuner``, minutes that are not finite numbers > 0, or a kommune listed
+        twice; the message names the file and the rows.
+    """
+    name = "calibration table" if isinstance(path, pd.DataFrame) else os.fspath(path)
+    if isinstance(path, pd.DataFrame):
+        df = path.copy()
+    else:
+        if not os.path.isfile(path):
+            raise ValueError(f"calibration table {name} does not exist")
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in CALIBRATION_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{name}: missing column(s) {missing}; it needs {list(CALIBRATION_COLUMNS)}"
+        )
+    known = {_kommune_code(k) for k in known_kommuner}
+    df = df.reset_index(drop=True)
+    df["from_kommunenummer"] = [_kommune_code(v) for v in df["from_kommunenummer"]]
+    minutes = pd.to_numeric(df["car_minutes_toi"], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(minutes) & (minutes > 0))
+    if bad.any():
+        rows = df.loc[bad, ["from_kommunenummer", "car_minutes_toi"]].to_dict("records")
+        raise ValueError(
+            f"{name}: car_minutes_toi must be a number of minutes > 0; {int(bad.sum())} rows "
+            f"are not: {rows[:10]}"
+        )
+    df["car_minutes_toi"] = minutes
+    centres = []
+    for v in df["centre_kommunenummer"].astype(str):
+        parts = [_kommune_code(p) for p in v.replace(",", ";").split(";") if p.strip()]
+        centres.append(parts)
+    df["centres"] = centres
+    codes = set(df["from_kommunenummer"]) | {c for cs in centres for c in cs}
+    malformed = sorted(c for c in codes if not re.fullmatch(r"\d{4}", c))
+    if malformed:
+        raise ValueError(f"{name}: kommune numbers must be 4-digit codes; found {malformed[:10]}")
+    unknown = sorted(codes - known)
+    if unknown:
+        raise ValueError(
+            f"{name}: {len(unknown)} kommune numbers are unknown (no kommune of that number "
+            f"in the population grid's 2024 kommuner): {unknown[:20]}. Fix the table."
+        )
+    dup = df["from_kommunenummer"].duplicated(keep=False)
+    if dup.any():
+        raise ValueError(
+            f"{name}: kommuner listed more than once: "
+            f"{sorted(set(df.loc[dup, 'from_kommunenummer']))}"
+        )
+    no_centre = np.array([len(c) == 0 for c in centres])
+    left = df.loc[no_centre].copy()
+    left["reason"] = "no centre kommune in the table"
+    return df.loc[~no_centre].reset_index(drop=True), left.reset_index(drop=True)
+
+
+class CalibrationSet:
+    """The calibration rows with their centre points snapped once to a network.
+
+    Re-timed copies of the network (``RoadNetwork.with_profile``) keep the link table's rows,
+    so the snapped points are re-bound to them without snapping again.
+    """
+
+    def __init__(
+        self,
+        network: RoadNetwork,
+        rows: pd.DataFrame,
+        centres,
+        access: AccessModel | None = None,
+    ) -> None:
+        self.rows = rows.reset_index(drop=True)
+        self.access = access or AccessModel()
+        codes = sorted(
+            set(self.rows["from_kommunenummer"]) | {c for cs in self.rows["centres"] for c in cs}
+        )
+        self.codes = codes
+        pts = centres.loc[codes]
+        self.snapped = snap_points(
+            network, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), self.access
+        )
+        pos = {c: i for i, c in enumerate(codes)}
+        self.origin = np.array([pos[c] for c in self.rows["from_kommunenummer"]])
+        self.dest = [np.array([pos[c] for c in cs]) for cs in self.rows["centres"]]
+        self.reference = self.rows["car_minutes_toi"].to_numpy(float)
+
+    def rebind(self, network: RoadNetwork) -> Snapped:
+        """The snapped centres with link-end times of ``network`` (same link table rows)."""
+        s = self.snapped
+        nodes, out_s, in_s = entry_offsets(network, s.link, s.frac, s.leg_seconds)
+        return Snapped(s.link, s.frac, s.distance_m, s.leg_seconds, s.connected, nodes, out_s, in_s)
+
+    def model_minutes(
+        self, network: RoadNetwork, subset: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Model minutes of every row (or of ``subset``): to the nearer centre kommune.
+
+        One reverse search per distinct set of centre kommuner (from both link ends of each
+        centre), then each origin centre leaves through the better end of its link, or runs
+        along a shared link directly: exact shortest times.
+        """
+        from smaby_geo.routing.api import nearest_facility
+
+        s = self.rebind(network)
+        idx = np.arange(len(self.rows)) if subset is None else np.asarray(subset)
+        out = np.full(len(idx), np.inf)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for k, i in enumerate(idx):
+            groups.setdefault(tuple(self.dest[i].tolist()), []).append(k)
+        for dest, ks in groups.items():
+            d_idx = np.array(dest)
+            offs = s.in_seconds[d_idx].ravel()
+            nodes = s.nodes[d_idx].ravel()
+            ok = np.isfinite(offs)
+            if not ok.any():
+                continue
+            dist, _ = nearest_facility(network, nodes[ok], offsets=offs[ok])
+            o = self.origin[idx[ks]]
+            t = np.minimum(
+                s.out_seconds[o, 0] + dist[s.nodes[o, 0]],
+                s.out_seconds[o, 1] + dist[s.nodes[o, 1]],
+            )
+            for j in d_idx:
+                t = np.minimum(t, same_link_seconds(network, s, o, s, np.full(len(o), j)))
+            out[ks] = t / 60.0
+        return out
+
+
+def error_summary(model: np.ndarray, reference: np.ndarray) -> dict:
+    """Median absolute percentage error, median bias and the worst error (percent).
+
+    Returns
+    -------
+    dict with ``median_abs_pct``, ``median_bias_pct`` (model above the reference is
+    positive), ``max_abs_pct``, ``n`` and ``unreachable`` (rows without a model time).
+    """
+    model = np.asarray(model, float)
+    reference = np.asarray(reference, float)
+    ok = np.isfinite(model)
+    pct = (model[ok] / reference[ok] - 1.0) * 100.0
+    return {
+        "n": len(model),
+        "unreachable": int((~ok).sum()),
+        "median_abs_pct": float(np.median(np.abs(pct))) if ok.any() else np.nan,
+        "median_bias_pct": float(np.median(pct)) if ok.any() else np.nan,
+        "max_abs_pct": float(np.max(np.abs(pct))) if ok.any() else np.nan,
+    }
+
+
+def retime(network: RoadNetwork, profile: CarProfile) -> RoadNetwork:
+    """``network`` with link times for ``profile`` (``RoadNetwork.with_profile``)."""
+    if hasattr(network, "with_profile"):
+        return network.with_profile(profile)
+    from smaby_geo.network.readers import load_network
+
+    return load_network(profile=profile)
+
+
+def fit_profile(
+    network: RoadNetwork,
+    cal: CalibrationSet,
+    *,
+    profile: CarProfile | None = None,
+    parameters: Sequence[Parameter] | None = None,
+    train: Sequence[int] | None = None,
+    max_evaluations: int = 250,
+) -> tuple[CarProfile, dict[str, float]]:
+    """Fit ``parameters`` of ``profile`` to the rows ``train`` of ``cal`` (default: all).
+
+    Minimises the mean |log(model / reference)| with scipy's bounded Powell search, starting
+    from the profile's current values (clipped into the bounds). Exact routing at every
+    evaluation: the network is re-timed (``retime``) and the centres re-bound.
+
+    Returns
+    -------
+    (fitted profile, {path: value})
+    """
+    from scipy.optimize import minimize
+
+    profile = profile or getattr(network, "profile", None) or CarProfile()
+    params = list(parameters or default_parameters(profile))
+    train = np.arange(len(cal.rows)) if train is None else np.asarray(train)
+    ref = cal.reference[train]
+    lo = np.array([p.lower for p in params])
+    hi = np.array([p.upper for p in params])
+    x0 = np.clip([get_parameter(profile, p.path) for p in params], lo, hi)
+
+    def objective(x: np.ndarray) -> float:
+        prof = set_parameters(profile, {p.path: float(v) for p, v in zip(params, x, strict=True)})
+        m = cal.model_minutes(retime(network, prof), train)
+        r = np.abs(np.log(np.where(np.isfinite(m), m, 1e6) / ref))
+        return float(np.mean(r))
+
+    res = minimize(
+        objective,
+        x0,
+        method="Powell",
+        bounds=list(zip(lo, hi, strict=True)),
+        options={"maxfev": max_evaluations, "xtol": 0.5, "ftol": 1e-3},
+    )
+    values = {p.path: float(v) for p, v in zip(params, res.x, strict=True)}
+    return set_parameters(profile, values), values
+
+
+# The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune
+# centres, one urban factor, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
+# results and errors in benchmarks/results/calibration.md, method in docs/calibration.md.
+FITTED_VALUES: dict[str, float] = {
+    "category_speeds_kmh:E": 68.1,
+    "category_speeds_kmh:R": 76.8,
+    "category_speeds_kmh:F": 69.5,
+    "category_speeds_kmh:K": 64.0,
+    "urban_speeds_kmh:*": 0.922,
+    "ferry.default_headway_min": 22.3,
+}
+
+
+def calibrated_profile(profile: CarProfile | None = None) -> CarProfile:
+    """``profile`` (default ``CarProfile()``) with the fitted values ``FITTED_VALUES`` set.
+
+    The urban factor applies to the profile's own urban speeds; P moves with K.
+    """
+    return set_parameters(profile or CarProfile(), FITTED_VALUES)

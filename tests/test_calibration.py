@@ -1,0 +1,110 @@
+"""Calibration of the profile against kommune-to-centre car times (hand-made data)."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from smaby_geo.analysis.calibration import (
+    CalibrationSet,
+    Parameter,
+    error_summary,
+    fit_profile,
+    read_calibration_table,
+    set_parameters,
+)
+from smaby_geo.network import CarProfile, read_kartverket
+
+from .conftest import lines
+
+KNOWN = ["0001", "0002", "0003", "0004"]
+
+
+def _table(**over):
+    d = {
+        "from_kommunenummer": ["0002", "0003", "0004"],
+        "from_kommunenavn": ["B", "C", "D"],
+        "centre_kommunenummer": ["0001", "0001;0002", "0001"],
+        "car_minutes_toi": ["10.5", "20", "30"],
+    }
+    d.update(over)
+    return pd.DataFrame(d)
+
+
+def test_table_is_read_with_two_centres():
+    rows, left = read_calibration_table(_table(), KNOWN)
+    assert rows["centres"].tolist() == [["0001"], ["0001", "0002"], ["0001"]]
+    assert rows["car_minutes_toi"].tolist() == [10.5, 20.0, 30.0]
+    assert left.empty
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "abc", "nan", "inf"])
+def test_non_positive_or_missing_minutes_are_an_error(bad):
+    with pytest.raises(ValueError, match="car_minutes_toi must be a number of minutes > 0"):
+        read_calibration_table(_table(car_minutes_toi=["10", bad, "30"]), KNOWN)
+
+
+def test_unknown_kommune_numbers_are_an_error():
+    with pytest.raises(ValueError, match=r"unknown.*9999"):
+        read_calibration_table(_table(centre_kommunenummer=["0001", "9999", "0001"]), KNOWN)
+    with pytest.raises(ValueError, match="4-digit"):
+        read_calibration_table(_table(from_kommunenummer=["0002", "x1", "0004"]), KNOWN)
+
+
+def test_missing_column_and_missing_file_are_errors(tmp_path):
+    with pytest.raises(ValueError, match="missing column"):
+        read_calibration_table(_table().drop(columns="car_minutes_toi"), KNOWN)
+    with pytest.raises(ValueError, match="does not exist"):
+        read_calibration_table(tmp_path / "nope.csv", KNOWN)
+
+
+def test_rows_without_a_centre_are_returned_not_dropped_silently():
+    rows, left = read_calibration_table(_table(centre_kommunenummer=["0001", "", "0001"]), KNOWN)
+    assert len(rows) == 2 and left["from_kommunenummer"].tolist() == ["0003"]
+    assert left["reason"].iloc[0] == "no centre kommune in the table"
+
+
+def test_renumbered_rindal_is_read_as_its_2024_number():
+    t = _table(from_kommunenummer=["1567", "0003", "0004"])
+    rows, _ = read_calibration_table(t, [*KNOWN, "5061"])
+    assert rows["from_kommunenummer"].iloc[0] == "5061"
+
+
+def test_urban_speed_is_capped_at_the_rural_speed():
+    p = set_parameters(CarProfile(), {"urban_speeds_kmh:F": 80.0, "category_speeds_kmh:F": 60.0})
+    assert p.urban_speeds_kmh["F"] == 60.0 and p.category_speeds_kmh["F"] == 60.0
+
+
+def test_fit_recovers_the_speed_that_made_the_reference_times():
+    # a straight F road 0..60 km with kommune centres at 0, 20, 40, 60 km
+    g = lines(
+        [[(0, 0), (20000, 0)], [(20000, 0), (40000, 0)], [(40000, 0), (60000, 0)]],
+        typeVeg=["enkelBilveg"] * 3,
+        vegkategori=["F"] * 3,
+        vegnummer=[1.0] * 3,
+    )
+    true = CarProfile(category_speeds_kmh={"E": 80, "R": 75, "F": 62.0, "K": 50, "P": 40})
+    centres = gpd.GeoDataFrame(
+        geometry=[Point(0, 0), Point(20000, 0), Point(40000, 0), Point(60000, 0)],
+        index=pd.Index(KNOWN, name="kommunenummer"),
+        crs="EPSG:25833",
+    )
+    t = _table(car_minutes_toi=["1", "1", "1"])
+    rows, _ = read_calibration_table(t, KNOWN)
+    truth_net = read_kartverket(g, profile=true)
+    cal = CalibrationSet(truth_net, rows, centres)
+    rows["car_minutes_toi"] = cal.model_minutes(truth_net)
+    start = CarProfile()  # F 65 km/h
+    net = read_kartverket(g, profile=start)
+    cal = CalibrationSet(net, rows, centres)
+    before = error_summary(cal.model_minutes(net), cal.reference)
+    assert before["median_abs_pct"] > 3
+    fitted, values = fit_profile(
+        net, cal, profile=start, parameters=[Parameter("category_speeds_kmh:F", 30, 90)]
+    )
+    assert values["category_speeds_kmh:F"] == pytest.approx(62.0, abs=0.5)
+    assert fitted.category_speeds_kmh["F"] == pytest.approx(62.0, abs=0.5)
+    # the nearer of two centres: 0003 -> {0001, 0002} is the 20 km to 0002
+    assert cal.reference[1] == pytest.approx(20 / 62.0 * 60, rel=1e-6)
+    assert np.isfinite(cal.reference).all()
