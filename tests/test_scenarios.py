@@ -108,8 +108,8 @@ def test_upgrade_only_changes_origins_whose_paths_use_it(n1000):
     kept = 0
     for i in rng.choice(np.flatnonzero(np.isfinite(m1)), 40, replace=False):
         p = site_xy[t1["hospital_site"].iloc[i]]
-        fn, _ = scen.nearest_nodes([p.x], [p.y])
-        if not up & set(route(scen, int(on[i]), int(fn[0]))["link_ids"]):
+        o = cells.geometry.iloc[i]
+        if not up & set(trip(scen, (o.x, o.y), (p.x, p.y))["link_ids"]):
             kept += 1
             assert m1[i] == pytest.approx(m0[i], rel=0, abs=1e-9), (i, m0[i], m1[i])
     assert kept >= 10, "the sample must hold origins that do not use the upgraded road"
