@@ -9,6 +9,7 @@ A scenario file::
       - upgrade: {road: Rv3, speed_kmh: 90}
       - new_link: {start: Tynset, end: [290000, 6900000], speed_kmh: 80, kind: tunnel}
       - ferry_headway: {near: [-34000, 6697000], headway_min: 30}
+      - close_link: {link_ids: [14001]}
       - close_facility: {name: "Sykehuset Innlandet, Tynset"}
       - open_facility: {name: New hospital, service_type: hospital, at: Elverum}
 
@@ -27,6 +28,7 @@ from smaby_geo.analysis.traveltimes import travel_times
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.network.scenario import (
     CloseFacility,
+    CloseLink,
     FerryHeadway,
     NewLink,
     OpenFacility,
@@ -46,6 +48,7 @@ _EDIT_KEYS = {
     "new_link": (NewLink, {"start", "end", "speed_kmh", "kind", "max_snap_m"}),
     "replace_ferry": (ReplaceFerry, {"link_id", "near", "speed_kmh", "kind"}),
     "ferry_headway": (FerryHeadway, {"link_id", "near", "headway_min"}),
+    "close_link": (CloseLink, {"link_ids"}),
     "close_facility": (CloseFacility, {"service_id", "name"}),
     "open_facility": (OpenFacility, {"name", "service_type", "at", "x", "y"}),
 }
@@ -120,7 +123,7 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
                 params[key] = _point(params[key], where)
         if kind == "open_facility" and "at" in params:
             params["x"], params["y"] = _point(params.pop("at"), where)
-        if kind == "upgrade" and "link_ids" in params:
+        if kind in ("upgrade", "close_link") and "link_ids" in params:
             params["link_ids"] = tuple(params["link_ids"])
         if kind == "upgrade" and "area" in params:
             import shapely

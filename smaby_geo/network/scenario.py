@@ -9,6 +9,7 @@ Edits (METHODS §5):
 - ``ReplaceFerry``: a ferry link (by id or the one nearest a point) becomes a fixed link, so
   its waiting time goes too;
 - ``FerryHeadway``: a new headway (and so a new wait) on a ferry link;
+- ``CloseLink``: road links closed in both directions (a ferry closes by ``headway_min=inf``);
 - ``CloseFacility`` / ``OpenFacility``: edits of a service layer (``apply_service_edits``).
 
 ``apply_scenario`` never mutates the base network; it copies the link table, edits it and
@@ -115,6 +116,13 @@ class FerryHeadway:
 
 
 @dataclass(frozen=True)
+class CloseLink:
+    """Road links (by ``link_ids``) closed in both directions; ferries are left alone."""
+
+    link_ids: tuple = ()
+
+
+@dataclass(frozen=True)
 class CloseFacility:
     """Remove a site from a service layer (by ``service_id`` or exact ``name``)."""
 
@@ -144,7 +152,9 @@ class Scenario:
     def network_edits(self) -> list:
         """Edits that change the road network."""
         return [
-            e for e in self.edits if isinstance(e, Upgrade | NewLink | ReplaceFerry | FerryHeadway)
+            e
+            for e in self.edits
+            if isinstance(e, Upgrade | NewLink | ReplaceFerry | FerryHeadway | CloseLink)
         ]
 
     @property
@@ -284,6 +294,17 @@ def apply_scenario(
                     else links.loc[sel, "speed_kmh"] * e.factor
                 )
             touched.append({"edit": "upgrade", "links": links.loc[sel, "link_id"].tolist()})
+        elif isinstance(e, CloseLink):
+            if not e.link_ids:
+                raise ValueError("close_link needs link_ids: the road links to close")
+            sel = _select_links(links, Upgrade(link_ids=tuple(e.link_ids)))
+            if not sel.any():
+                raise ValueError(
+                    f"close_link: links {list(e.link_ids)} are ferry links; close a ferry "
+                    "with ferry_headway: {headway_min: .inf}"
+                )
+            links.loc[sel, ["seconds_fw", "seconds_bw"]] = np.inf
+            touched.append({"edit": "close_link", "links": links.loc[sel, "link_id"].tolist()})
         elif isinstance(e, ReplaceFerry):
             rows = _crossing_rows(links, _ferry_row(links, e.link_id, e.near))
             t = links["length_m"].to_numpy(float)[rows] / (e.speed_kmh / 3.6)
