@@ -19,14 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
-pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-
-from smaby_geo.analysis.scenarios import compare, read_scenario  # noqa: E402
-from smaby_geo.cli import main  # noqa: E402
-from smaby_geo.explorer import MAX_EDITS, MAX_YAML_BYTES, Explorer, create_app  # noqa: E402
-from smaby_geo.network.scenario import (  # noqa: E402
+from smaby_geo.analysis.scenarios import compare, read_scenario
+from smaby_geo.cli import main
+from smaby_geo.explorer import MAX_EDITS, MAX_YAML_BYTES, Explorer, create_app
+from smaby_geo.network.scenario import (
     ReplaceFerry,
     Scenario,
     apply_scenario,
@@ -85,7 +83,9 @@ def library(ex: Explorer, sc: Scenario) -> dict:
 
 
 def thresholds(rows) -> dict:
-    return {(r["service_type"], r["minutes"]): (r["newly_within"], r["newly_outside"]) for r in rows}
+    return {
+        (r["service_type"], r["minutes"]): (r["newly_within"], r["newly_outside"]) for r in rows
+    }
 
 
 def post(client, edit):
@@ -152,7 +152,9 @@ def test_replace_ferry_gives_the_library_figures(client):
     assert res["benefit"]["person_minutes_per_day"] > 0
     assert res["touched_links"] == [str(FERRY)]
     faster = {r["service_type"]: r["population_faster"] for r in res["summary"]}
-    assert faster == dict(zip(lib["summary"]["service_type"], lib["summary"]["population_faster"]))
+    assert faster == dict(
+        zip(lib["summary"]["service_type"], lib["summary"]["population_faster"], strict=True)
+    )
     # the kommuner that change, with their names
     assert {k["kommunenavn"] for k in res["kommuner"]} == {"Tysnes"}
     cells = client.get("/api/cells", params={"type": "police"}).json()
@@ -178,8 +180,14 @@ def test_ferry_headway_upgrade_close_new_link_and_facilities(client):
     steps += [
         {"new_link": {"start": [x, y], "end": [nx, ny], "speed_kmh": 60, "kind": "tunnel"}},
         {"close_facility": {"service_id": site["service_id"]}},
-        {"open_facility": {"name": "<b>Ny</b> politistasjon", "service_type": "police",
-                           "x": float(cx), "y": float(cy)}},
+        {
+            "open_facility": {
+                "name": "<b>Ny</b> politistasjon",
+                "service_type": "police",
+                "x": float(cx),
+                "y": float(cy),
+            }
+        },
     ]
     prev = None
     for i, e in enumerate(steps, 1):
@@ -220,7 +228,9 @@ def test_closing_a_link_closes_it_in_both_directions(client):
     assert r.status_code == 200, r.text
     net1 = ex.scenario_network
     row = net1.links.index[net1.links["link_id"] == road][0]
-    assert np.isinf(net1.links.loc[row, "seconds_fw"]) and np.isinf(net1.links.loc[row, "seconds_bw"])
+    assert np.isinf(net1.links.loc[row, "seconds_fw"]) and np.isinf(
+        net1.links.loc[row, "seconds_bw"]
+    )
     assert not np.isin(row, net1.edge_link)  # no edge of the routing graph uses it
 
 
@@ -232,7 +242,10 @@ def test_undo_steps_back_and_reset(client):
     r = client.post("/api/undo")
     assert r.status_code == 200
     st = r.json()
-    assert st["edits"] == first["edits"] and st["result"]["thresholds"] == first["result"]["thresholds"]
+    assert (
+        st["edits"] == first["edits"]
+        and st["result"]["thresholds"] == first["result"]["thresholds"]
+    )
     st = client.post("/api/undo").json()
     assert st["edits"] == [] and st["result"] is None
     assert client.get("/api/cells", params={"type": "police"}).json()["delta"] is None
@@ -246,9 +259,12 @@ def test_undo_steps_back_and_reset(client):
 # ----------------------------------------------------------------------------- save / load
 def test_saved_yaml_runs_through_the_cli_with_the_same_numbers(client, tmp_path, capsys):
     ex = client.explorer
-    assert client.post(
-        "/api/name", json={"name": "våge bridge", "description": "Fv549: ferry -> bridge"}
-    ).status_code == 200
+    assert (
+        client.post(
+            "/api/name", json={"name": "våge bridge", "description": "Fv549: ferry -> bridge"}
+        ).status_code
+        == 200
+    )
     post(client, {"replace_ferry": {"link_id": FERRY, "speed_kmh": 80, "kind": "bridge"}})
     post(client, {"ferry_headway": {"link_id": 14302, "headway_min": 20}})
     r = client.get("/api/scenario.yaml")
@@ -258,8 +274,17 @@ def test_saved_yaml_runs_through_the_cli_with_the_same_numbers(client, tmp_path,
     out = tmp_path / "out"
     code = main(
         [
-            "scenario", str(f), "--region", REGION, "--services", ",".join(TYPES),
-            "--buffer-km", str(BUFFER_KM), "--out", str(out), "--no-map",
+            "scenario",
+            str(f),
+            "--region",
+            REGION,
+            "--services",
+            ",".join(TYPES),
+            "--buffer-km",
+            str(BUFFER_KM),
+            "--out",
+            str(out),
+            "--no-map",
         ]
     )
     assert code == 0
@@ -337,8 +362,16 @@ def test_bad_requests_of_every_other_kind(client):
             b"name: a\nedits:\n  - &e {replace_ferry: {link_id: 14346}}\n  - *e\n",
             "aliases",
         ),
-        ("/api/scenario", b"name: a\nedits:\n  - replace_ferry: {link_id: 14346, x: 1}\n", "line 3"),
-        ("/api/scenario", b"name: a\nedits:\n  - new_link: {start: Atlantis, end: [0, 0]}\n", "Atlantis"),
+        (
+            "/api/scenario",
+            b"name: a\nedits:\n  - replace_ferry: {link_id: 14346, x: 1}\n",
+            "line 3",
+        ),
+        (
+            "/api/scenario",
+            b"name: a\nedits:\n  - new_link: {start: Atlantis, end: [0, 0]}\n",
+            "Atlantis",
+        ),
         ("/api/scenario", b"edits: []\n", "needs 'name'"),
     ]
     for path, body, message in cases:
@@ -368,7 +401,9 @@ def test_bad_requests_of_every_other_kind(client):
 
 def test_edit_count_is_capped(client):
     ex = client.explorer
-    ex.edits = [{"ferry_headway": {"link_id": FERRY, "headway_min": i + 1}} for i in range(MAX_EDITS)]
+    ex.edits = [
+        {"ferry_headway": {"link_id": FERRY, "headway_min": i + 1}} for i in range(MAX_EDITS)
+    ]
     r = post(client, {"ferry_headway": {"link_id": FERRY, "headway_min": 5}})
     assert r.status_code == 400 and f"at most {MAX_EDITS}" in r.json()["error"]
 
@@ -377,7 +412,9 @@ def test_project_gives_network_coordinates(client):
     r = client.get("/api/project", params={"lat": 60.0, "lon": 5.6}).json()
     import pyproj
 
-    x, y = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:25833", always_xy=True).transform(5.6, 60.0)
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:25833", always_xy=True).transform(
+        5.6, 60.0
+    )
     assert r == {"x": round(x, 1), "y": round(y, 1)}
 
 
@@ -398,10 +435,10 @@ def _free_port() -> int:
 def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
     """Headless Chromium (Debian's) driven by Playwright: click the ferry, replace it by a
     bridge, wait for the difference layer, read the 60-minute figure, save, screenshot."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     import shutil
 
     import uvicorn
+    from playwright import sync_api
 
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     assert Path(exe).exists(), "headless Chromium is needed: `make chromium` installs it"
@@ -424,15 +461,23 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=exe,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--no-first-run", "--disable-sync"],
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                    "--disable-sync",
+                ],
             )
             page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
             page.route(
                 "**/*",
-                lambda route: route.continue_()
-                if route.request.url.startswith(f"http://127.0.0.1:{port}/")
-                else (external.append(route.request.url), route.abort()),
+                lambda route: (
+                    route.continue_()
+                    if route.request.url.startswith(f"http://127.0.0.1:{port}/")
+                    else (external.append(route.request.url), route.abort())
+                ),
             )
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))

@@ -7,6 +7,7 @@ GET  /api/info              region, service types, bounds, limits, attribution
 GET  /api/grid              cell centres, sizes and population
 GET  /api/project?lat=&lon=  a clicked point in EPSG:25833 (scenario files use it)
 GET  /api/cells?type=T      base minutes and scenario change per cell
+GET  /api/boundaries        fylker and kommune borders (the offline base layer)
 GET  /api/links             road and ferry links (GeoJSON)
 GET  /api/sites             service sites
 GET  /api/summary?type=T    the base kommune summary
@@ -68,6 +69,12 @@ class _Layers:
         from smaby_geo.explorer.layers import links_geojson
 
         return json.dumps(links_geojson(self.ex.network)).encode()
+
+    @cached_property
+    def boundaries(self) -> bytes:
+        from smaby_geo.explorer.layers import boundaries_json
+
+        return json.dumps(boundaries_json()).encode()
 
     @cached_property
     def info(self) -> dict:
@@ -211,6 +218,11 @@ def create_app(explorer: Explorer, *, allowed_hosts: list[str] | None = None):
     @app.get("/api/grid")
     async def grid():
         return Response(layers.grid, media_type="application/json")
+
+    @app.get("/api/boundaries")
+    async def boundaries():
+        data = await run_in_threadpool(lambda: layers.boundaries)
+        return Response(data, media_type="application/json")
 
     @app.get("/api/links")
     async def links():

@@ -6,6 +6,7 @@ sent as data and written into the page as text, never as HTML.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -124,3 +125,26 @@ def bounds_wgs84(base) -> list[float]:
     """``[south, west, north, east]`` of the cells."""
     b = base.to_crs("EPSG:4326").total_bounds
     return [float(b[1]), float(b[0]), float(b[3]), float(b[2])]
+
+
+def boundaries_json(simplify_deg: float = 0.003) -> dict:
+    """Fylker (as land) and kommune borders, EPSG:4326, for an offline base layer.
+
+    Parameters
+    ----------
+    simplify_deg : float, default 0.003
+        Simplification tolerance in degrees (about 200-300 m; the page draws outlines only).
+    """
+    import geopandas as gpd
+
+    from smaby_geo import datasets
+
+    fylker = gpd.read_file(datasets.locate_dataset("fylker_simplified")).to_crs("EPSG:4326")
+    kommuner = gpd.read_file(datasets.locate_dataset("kommuner_simplified")).to_crs("EPSG:4326")
+    fylker["geometry"] = fylker.geometry.simplify(simplify_deg)
+    kommuner["geometry"] = kommuner.geometry.boundary.simplify(simplify_deg)
+    return {
+        "fylker": json.loads(fylker[["geometry"]].to_json()),
+        "kommuner": json.loads(kommuner[["geometry"]].to_json()),
+        "attribution": "© Kartverket (fylke and kommune boundaries)",
+    }

@@ -380,6 +380,12 @@
       const b = info.bounds;
       map.fitBounds([[b[0], b[1]], [b[2], b[3]]]);
       legend.addTo(map);
+      const bnd = await api("/api/boundaries");
+      L.geoJSON(bnd.fylker, { pane: "tilePane", interactive: false,
+        style: { fillColor: "#efe9dc", fillOpacity: 1, color: "#8c8c8c", weight: 1 } }).addTo(map);
+      L.geoJSON(bnd.kommuner, { pane: "tilePane", interactive: false,
+        style: { color: "#b5b5b5", weight: 0.7 } }).addTo(map);
+      map.attributionControl.addAttribution(bnd.attribution);
       S.grid = await api("/api/grid");
       cellLayer.addTo(map);
       await loadLinks();
