@@ -6,7 +6,9 @@ GET  /                      the page (Leaflet served from the package: works off
 GET  /api/info              region, service types, bounds, limits, attribution
 GET  /api/grid              cell centres, sizes and population
 GET  /api/project?lat=&lon=  a clicked point in EPSG:25833 (scenario files use it)
-GET  /api/cells?type=T      base minutes and scenario change per cell
+GET  /api/cells?type=T      minutes per cell: float32 little-endian arrays, one after the
+                            other, named in the X-Arrays header (base[,scenario,delta]);
+                            NaN = no route
 GET  /api/boundaries        fylker and kommune borders (the offline base layer)
 GET  /api/links             road and ferry links (GeoJSON)
 GET  /api/sites             service sites
@@ -255,7 +257,12 @@ def create_app(explorer: Explorer, *, allowed_hosts: list[str] | None = None):
 
     @app.get("/api/cells")
     async def cells(type: str):
-        return await run_in_threadpool(explorer.cell_values, type)
+        arrays = await run_in_threadpool(explorer.cell_values, type)
+        return Response(
+            b"".join(a.tobytes() for a in arrays.values()),
+            media_type="application/octet-stream",
+            headers={"X-Arrays": ",".join(arrays), "X-Cells": str(len(arrays["base"]))},
+        )
 
     @app.get("/api/summary")
     async def summary(type: str):

@@ -174,12 +174,6 @@ def _jsonable(df: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _minutes_list(a: np.ndarray) -> list:
-    a = np.asarray(a, float)
-    r = np.round(a, 1)
-    return [None if not math.isfinite(v) else float(v) for v in r.tolist()]
-
-
 @dataclass
 class Explorer:
     """A base computed once and the scenario being edited.
@@ -227,6 +221,7 @@ class Explorer:
     scenario_services: object = None
     seconds: float = 0.0
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _names: dict | None = field(default=None, repr=False)
 
     @classmethod
     def from_region(
@@ -404,10 +399,14 @@ class Explorer:
             return scenario_yaml(self.name, self.description, self.edits)
 
     def _kommune_names(self) -> dict:
-        b = self.base
-        if "kommunenavn" not in b:
-            return {}
-        return dict(zip(b["kommunenummer"], b["kommunenavn"], strict=False))
+        if self._names is None:
+            b = self.base
+            if "kommunenavn" not in b:
+                self._names = {}
+            else:
+                k = pd.DataFrame(b[["kommunenummer", "kommunenavn"]]).drop_duplicates()
+                self._names = dict(zip(k["kommunenummer"], k["kommunenavn"], strict=True))
+        return self._names
 
     def state(self) -> dict:
         """The scenario and the figures ``smaby-geo scenario`` prints, as plain JSON types."""
@@ -449,33 +448,35 @@ class Explorer:
             }
             return out
 
-    def cell_values(self, service_type: str) -> dict:
-        """Base minutes and scenario change per cell for one type (None = no route).
+    def cell_values(self, service_type: str) -> dict[str, np.ndarray]:
+        """Minutes per cell for one type, as float32 arrays in the order of the base table.
 
-        ``delta`` is scenario - base in minutes (negative = faster), ``+/-ROUTE_CHANGE_MINUTES``
-        where a cell lost/gained its route, None before any edit.
+        Returns
+        -------
+        dict
+            ``base`` minutes (NaN = no route); after an edit also ``scenario`` minutes and
+            ``delta`` = scenario - base (negative = faster; ``+/-ROUTE_CHANGE_MINUTES`` where a
+            cell lost/gained its route).
         """
         if service_type not in self.types:
             raise ExplorerError(
                 f"service type {service_type!r} is not served; choose from {self.types}"
             )
+
+        def f32(a) -> np.ndarray:
+            a = np.asarray(a, dtype=np.float64)
+            return np.where(np.isfinite(a), a, np.nan).astype("<f4")
+
         with self._lock:
-            out = {
-                "type": service_type,
-                "minutes": _minutes_list(self.base[f"{service_type}_minutes"]),
-            }
+            out = {"base": f32(self.base[f"{service_type}_minutes"])}
             cmp = self.result
             if cmp is None:
-                out["delta"] = None
                 return out
             d = cmp["cells"][f"{service_type}_delta"].to_numpy(float)
-            d = np.where(
-                d == np.inf, ROUTE_CHANGE_MINUTES, np.where(d == -np.inf, -ROUTE_CHANGE_MINUTES, d)
-            )
-            out["delta"] = _minutes_list(d)
-            out["scenario_minutes"] = _minutes_list(
-                cmp["cells"][f"{service_type}_minutes_scenario"]
-            )
+            d = np.where(np.isposinf(d), ROUTE_CHANGE_MINUTES, d)
+            d = np.where(np.isneginf(d), -ROUTE_CHANGE_MINUTES, d)
+            out["scenario"] = f32(cmp["cells"][f"{service_type}_minutes_scenario"])
+            out["delta"] = f32(d)
             return out
 
     def table(self, name: str) -> pd.DataFrame:

@@ -134,17 +134,23 @@
     if (!S.cells) return;
     let kind = $("layer").value;
     if (kind !== "base" && !S.cells.delta) kind = "base";
-    let cols;
-    if (kind === "difference") cols = S.cells.delta.map(colourDelta);
-    else if (kind === "scenario") cols = S.cells.scenario_minutes.map(colourMinutes);
-    else cols = S.cells.minutes.map(colourMinutes);
+    const src = kind === "difference" ? S.cells.delta : kind === "scenario" ? S.cells.scenario : S.cells.base;
+    const colour = kind === "difference" ? colourDelta : colourMinutes;
+    const cols = new Array(src.length);
+    for (let i = 0; i < src.length; i++) cols[i] = colour(Number.isNaN(src[i]) ? null : src[i]);
     cellLayer.setColours(cols);
     drawLegend(kind);
     document.body.dataset.layer = kind;
   }
 
   async function loadCells() {
-    S.cells = await api("/api/cells?type=" + encodeURIComponent($("type").value));
+    const r = await fetch("/api/cells?type=" + encodeURIComponent($("type").value));
+    if (!r.ok) throw new Error((await r.json()).error);
+    const names = r.headers.get("X-Arrays").split(","), n = Number(r.headers.get("X-Cells"));
+    const all = new Float32Array(await r.arrayBuffer());
+    const cells = {};
+    names.forEach((name, i) => { cells[name] = all.subarray(i * n, (i + 1) * n); });
+    S.cells = cells;
     repaintCells();
   }
 
