@@ -155,6 +155,7 @@ def compare(
     base_table=None,
     kommuner=None,
     regions: bool = True,
+    base_regions: dict | None = None,
 ) -> dict:
     """Compare a scenario with the base for every origin and service type.
 
@@ -172,6 +173,9 @@ def compare(
         Kommune polygons; with ``regions`` the BA regions on modelled flows are compared and
         the rule-of-half consumer benefit is computed on those flows.
     regions : bool
+    base_regions : dict, optional
+        ``prepare_region_base(base, origins, kommuner)``, the base half of the region
+        comparison, to reuse across scenarios on the same base (same result, less work).
 
     Returns
     -------
@@ -267,11 +271,26 @@ def compare(
         "scenario_table": t1,
     }
     if regions and kommuner is not None:
-        out.update(_compare_regions(base, scenario_net, origins, kommuner))
+        out.update(_compare_regions(base, scenario_net, origins, kommuner, base_regions))
     return out
 
 
-def _compare_regions(base, scen, origins, kommuner) -> dict:
+def prepare_region_base(base: RoadNetwork, origins, kommuner) -> dict:
+    """The base half of ``compare``'s region comparison, computed once for many scenarios.
+
+    Parameters
+    ----------
+    base : RoadNetwork
+    origins : GeoDataFrame with population and ``kommunenummer`` (grid cells)
+    kommuner : GeoDataFrame
+        Kommune polygons.
+
+    Returns
+    -------
+    dict
+        Kommune-to-kommune car minutes, modelled flows, centres, adjacency and BA membership
+        of the base; pass it to ``compare(..., base_regions=...)``.
+    """
     import warnings
 
     from smaby_geo.analysis.regions import (
@@ -286,16 +305,42 @@ def _compare_regions(base, scen, origins, kommuner) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         c0, cen = kommune_times(base, origins)
-        c1, _ = kommune_times(scen, origins)
         codes = list(c0.index)
         pop = cen["population"].to_numpy(float)
         T0 = gravity_flows(pop, pop, c0.to_numpy(), DEFAULT_BETA_PER_MIN)
-        T1 = gravity_flows(pop, pop, c1.to_numpy(), DEFAULT_BETA_PER_MIN)
     centres = default_centres(codes, T0, pop)
     kom = kommuner[kommuner["kommunenummer"].isin(codes)]
     adj = adjacency(kom, codes)
     m0, _ = delineate_ba(codes, T0, c0.to_numpy(), centres, adjacency_matrix=adj)
-    m1, _ = delineate_ba(codes, T1, c1.to_numpy(), centres, adjacency_matrix=adj)
+    return {
+        "c0": c0,
+        "codes": codes,
+        "pop": pop,
+        "T0": T0,
+        "centres": centres,
+        "adj": adj,
+        "m0": m0,
+    }
+
+
+def _compare_regions(base, scen, origins, kommuner, base_regions=None) -> dict:
+    import warnings
+
+    from smaby_geo.analysis.regions import (
+        DEFAULT_BETA_PER_MIN,
+        delineate_ba,
+        gravity_flows,
+        kommune_times,
+    )
+
+    rb = base_regions or prepare_region_base(base, origins, kommuner)
+    c0, codes, pop, T0 = rb["c0"], rb["codes"], rb["pop"], rb["T0"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c1, _ = kommune_times(scen, origins)
+        T1 = gravity_flows(pop, pop, c1.to_numpy(), DEFAULT_BETA_PER_MIN)
+    m0 = rb["m0"]
+    m1, _ = delineate_ba(codes, T1, c1.to_numpy(), rb["centres"], adjacency_matrix=rb["adj"])
     m = m0[["kommunenummer", "centre"]].merge(
         m1[["kommunenummer", "centre"]], on="kommunenummer", suffixes=("_base", "_scenario")
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smaby_geo.analysis.scenarios import compare, read_scenario
+from smaby_geo.analysis.scenarios import compare, prepare_region_base, read_scenario
 from smaby_geo.network.scenario import Scenario, apply_scenario, apply_service_edits
 from smaby_geo.places.services import SERVICE_TYPES
 
@@ -221,6 +221,7 @@ class Explorer:
     scenario_services: object = None
     seconds: float = 0.0
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    region_base: dict | None = field(default=None, repr=False)
     _names: dict | None = field(default=None, repr=False)
 
     @classmethod
@@ -252,6 +253,11 @@ class Explorer:
         res = run_travel_times(
             region=region, services=tuple(services), grid=grid, buffer_km=buffer_km
         )
+        region_base = None
+        if regions:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                region_base = prepare_region_base(res["network"], res["cells"], res["kommuner"])
         return cls(
             network=res["network"],
             base=res["cells"],
@@ -264,6 +270,7 @@ class Explorer:
             grid=grid,
             region=region,
             buffer_km=buffer_km,
+            region_base=region_base,
         )
 
     # ----------------------------------------------------------------- evaluation
@@ -292,6 +299,7 @@ class Explorer:
                     base_table=self.base,
                     kommuner=self.kommuner,
                     regions=self.regions,
+                    base_regions=self.region_base,
                 )
         except (ValueError, TypeError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
