@@ -514,6 +514,18 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
+            # a hostile facility name, typed into the page, stays text
+            page.click("#modes button[data-mode='open']")
+            box = page.locator("#map").bounding_box()
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.wait_for_selector("#open-name", timeout=10_000)
+            hostile = '<img src=x onerror="window.__pwned=1">'
+            page.fill("#open-name", hostile)
+            page.click("#add-open")
+            page.wait_for_selector("#edits li:nth-child(2)", timeout=60_000)
+            assert hostile in page.inner_text("#edits")
+            assert page.locator("#edits img, #selection img, #panel img").count() == 0
+            assert page.evaluate("() => window.__pwned") is None
             assert not errors, errors
             browser.close()
     finally:

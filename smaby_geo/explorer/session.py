@@ -274,7 +274,7 @@ class Explorer:
         )
 
     # ----------------------------------------------------------------- evaluation
-    def _evaluate(self, name: str, description: str, edits: list[dict]):
+    def _evaluate(self, name: str, description: str, edits: list[dict], label: str = ""):
         """Check and evaluate a candidate scenario; nothing is stored here."""
         if len(edits) > MAX_EDITS:
             raise ExplorerError(
@@ -303,8 +303,8 @@ class Explorer:
                 )
         except (ValueError, TypeError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            kind = next(iter(edits[-1]), "edit") if edits else "edit"
-            raise ExplorerError(f"{kind}: {msg}") from None
+            where = label or (next(iter(edits[-1]), "edit") if edits else "edit")
+            raise ExplorerError(f"{where}: {msg}") from None
         return sc, net1, sv1, cmp, time.perf_counter() - t0
 
     def _commit(self, name, description, edits, net1, sv1, cmp, seconds) -> None:
@@ -390,7 +390,7 @@ class Explorer:
         )
         edits = [self._check_edit(e) for e in raw]
         with self._lock:
-            _, net1, sv1, cmp, s = self._evaluate(name, description, edits)
+            _, net1, sv1, cmp, s = self._evaluate(name, description, edits, "scenario file")
             self._commit(name, description, edits, net1, sv1, cmp, s)
             return self.state()
 
