@@ -432,6 +432,54 @@ def test_serve_binds_to_localhost_by_default():
     assert args.host == "127.0.0.1" and args.port == 8765
 
 
+def test_serve_refuses_bad_options_before_computing(capsys):
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port 70000" in capsys.readouterr().err
+    assert main(["serve", "--services", "pizza"]) != 0  # the CLI's bad-input code
+    assert "unknown types ['pizza']" in capsys.readouterr().err
+
+
+def test_serve_command_starts_a_local_server():
+    import subprocess
+    import sys
+    import urllib.request
+
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "smaby_geo.cli",
+        "serve",
+        "--region",
+        REGION,
+        "--services",
+        "police",
+        "--buffer-km",
+        "30",
+        "--no-regions",
+        "--port",
+        str(port),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        info = None
+        for _ in range(600):
+            if proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/info", timeout=2) as r:
+                    info = json.loads(r.read())
+                break
+            except OSError:
+                time.sleep(0.25)
+        assert info is not None, proc.stdout.read() if proc.poll() is not None else "no answer"
+        assert info["region"] == REGION and info["types"] == ["police"]
+        assert info["regions"] is False and "--no-regions" in info["command"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 # ----------------------------------------------------------------------------- real browser
 def _free_port() -> int:
     with socket.socket() as s:
