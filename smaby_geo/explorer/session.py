@@ -31,6 +31,7 @@ from smaby_geo.places.services import SERVICE_TYPES
 
 MAX_EDITS = 50  # edits in one scenario (each edit re-evaluates the whole scenario)
 MAX_YAML_BYTES = 64_000  # an uploaded scenario file
+MAX_HISTORY = 200  # undo steps kept
 MAX_NAME_CHARS = 120
 MAX_DESCRIPTION_CHARS = 2_000
 ROUTE_CHANGE_MINUTES = 10_000.0  # delta sent for a cell that gained (-) or lost (+) its route
@@ -199,6 +200,10 @@ class Explorer:
     regions : bool
         Compare labour-market regions and compute the rule-of-half benefit (as
         ``smaby-geo scenario`` without ``--no-regions``).
+    region_base : dict, optional
+        ``prepare_region_base`` of the base, computed once and reused by every ``compare``.
+    history : list
+        Earlier (name, description, edits), newest last, at most ``MAX_HISTORY``.
     """
 
     network: object
@@ -220,8 +225,8 @@ class Explorer:
     scenario_network: object = None
     scenario_services: object = None
     seconds: float = 0.0
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     region_base: dict | None = field(default=None, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _names: dict | None = field(default=None, repr=False)
 
     @classmethod
@@ -308,10 +313,14 @@ class Explorer:
         return sc, net1, sv1, cmp, time.perf_counter() - t0
 
     def _commit(self, name, description, edits, net1, sv1, cmp, seconds) -> None:
-        self.history.append((self.name, self.description, list(self.edits)))
+        self._remember()
         self.name, self.description, self.edits = name, description, list(edits)
         self.scenario_network, self.scenario_services, self.result = net1, sv1, cmp
         self.seconds = seconds
+
+    def _remember(self) -> None:
+        self.history.append((self.name, self.description, list(self.edits)))
+        del self.history[:-MAX_HISTORY]
 
     def _check_edit(self, edit) -> dict:
         if not isinstance(edit, dict) or len(edit) != 1:
@@ -359,7 +368,7 @@ class Explorer:
         description = _check_text(description, "description", MAX_DESCRIPTION_CHARS, empty_ok=True)
         with self._lock:
             read_scenario_text(scenario_yaml(name, description, self.edits))
-            self.history.append((self.name, self.description, list(self.edits)))
+            self._remember()
             self.name, self.description = name, description
             return self.state()
 
