@@ -28,7 +28,7 @@ def _num(v):
 
 
 def grid_json(base) -> dict:
-    """Cell centres (lat/lon, 5 decimals), the cell size and population of every cell.
+    """Cell centres (lat/lon, 5 decimals), cell size (m) and population, in table order.
 
     Parameters
     ----------
@@ -51,7 +51,6 @@ def grid_json(base) -> dict:
         "lon": np.round(lon, 5).tolist(),
         "size_m": np.round(size, 1).tolist(),
         "population": base["population"].astype(int).tolist(),
-        "kommune": (base["kommunenavn"].astype(str).tolist() if "kommunenavn" in base else None),
     }
 
 
