@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 from smaby_geo.analysis.scenarios import compare, read_scenario
@@ -510,6 +511,13 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
         time.sleep(0.05)
     lib = library(ex, Scenario("x", [ReplaceFerry(link_id=FERRY, speed_kmh=80)]))
     th = lib["thresholds"].set_index(["service_type", "minutes"])
+    links = ex.network.links
+    ferry_line = links.loc[links["link_id"] == FERRY, "geometry"].iloc[0]
+    road = links[~links["ferry"].to_numpy(bool)]
+    road_ends = [
+        int(road.loc[road.geometry.distance(shapely.Point(c)).idxmin(), "link_id"])
+        for c in (ferry_line.coords[0], ferry_line.coords[-1])
+    ]
     expected = int(th.loc[("police", 60), "newly_within"])
     external = []
     try:
@@ -562,6 +570,15 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
+            # draw a new link between two clicked points (road links near the ferry's ends)
+            page.click("#modes button[data-mode='newlink']")
+            for lid in road_ends:
+                pt = page.evaluate(f"window.explorer.linkScreenPoint({lid})")
+                page.mouse.click(pt["x"], pt["y"])
+            page.click("#add-newlink")
+            page.wait_for_selector("#edits li:nth-child(2)", timeout=60_000)
+            assert page.inner_text("#edits li:nth-child(2)").startswith("new_link")
+            assert page.inner_text("#error") == ""
             # a hostile facility name, typed into the page, stays text
             page.click("#modes button[data-mode='open']")
             box = page.locator("#map").bounding_box()
@@ -570,7 +587,7 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
             hostile = '<img src=x onerror="window.__pwned=1">'
             page.fill("#open-name", hostile)
             page.click("#add-open")
-            page.wait_for_selector("#edits li:nth-child(2)", timeout=60_000)
+            page.wait_for_selector("#edits li:nth-child(3)", timeout=60_000)
             assert hostile in page.inner_text("#edits")
             assert page.locator("#edits img, #selection img, #panel img").count() == 0
             assert page.evaluate("() => window.__pwned") is None
