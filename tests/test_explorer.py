@@ -156,6 +156,13 @@ def test_replace_ferry_gives_the_library_figures(client):
     lib = library(client.explorer, Scenario("x", [ReplaceFerry(link_id=FERRY, speed_kmh=80)]))
     assert thresholds(res["thresholds"]) == thresholds(lib["thresholds"].to_dict("records"))
     assert thresholds(res["thresholds"])[("police", 60)][0] > 0
+    # the region half follows on request, from the same library function
+    assert res["regions_pending"] is True and res["benefit"] is None
+    done = client.get("/api/regions").json()["result"]
+    assert done["regions_pending"] is False
+    assert done["thresholds"] == res["thresholds"]
+    assert done["regions"] == [] and len(lib["regions"]) == 0
+    res = done
     assert res["benefit"]["person_minutes_per_day"] == pytest.approx(
         lib["benefit"]["person_minutes_per_day"]
     )
@@ -301,7 +308,8 @@ def test_saved_yaml_runs_through_the_cli_with_the_same_numbers(client, tmp_path,
         cli = pd.read_csv(folder / f"{name}.csv")
         web = pd.read_csv(pd.io.common.StringIO(client.get(f"/api/tables/{name}.csv").text))
         pd.testing.assert_frame_equal(cli, web, check_dtype=False)
-    assert "rule-of-half benefit" in capsys.readouterr().out
+    benefit = client.get("/api/regions").json()["result"]["benefit"]["person_minutes_per_day"]
+    assert f"rule-of-half benefit {benefit:,.0f} person-minutes/day" in capsys.readouterr().out
     # ... and the same file loads back into the explorer
     fresh_client = TestClient(create_app(fresh(ex)))
     st = fresh_client.post("/api/scenario", content=f.read_bytes()).json()
@@ -558,6 +566,9 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
             page.click("#replace-ferry")
             page.wait_for_selector("body[data-layer='difference']", timeout=60_000)
             assert page.inner_text("#legend-title").startswith("Change in minutes")
+            page.wait_for_selector("body[data-benefit='yes']", timeout=60_000)
+            benefit = lib["benefit"]["person_minutes_per_day"]
+            assert f"{benefit:,.0f} person-minutes per day" in page.inner_text("#benefit")
             shown = page.inner_text("#thr-police-60-within")
             assert int(shown.replace(",", "")) == expected
             assert expected > 0

@@ -271,7 +271,7 @@ def compare(
         "scenario_table": t1,
     }
     if regions and kommuner is not None:
-        out.update(_compare_regions(base, scenario_net, origins, kommuner, base_regions))
+        out.update(compare_regions(base, scenario_net, origins, kommuner, base_regions))
     return out
 
 
@@ -323,7 +323,26 @@ def prepare_region_base(base: RoadNetwork, origins, kommuner) -> dict:
     }
 
 
-def _compare_regions(base, scen, origins, kommuner, base_regions=None) -> dict:
+def compare_regions(
+    base: RoadNetwork, scen: RoadNetwork, origins, kommuner, base_regions: dict | None = None
+) -> dict:
+    """The region half of ``compare``: kommuner changing BA region and the rule-of-half benefit.
+
+    Parameters
+    ----------
+    base, scen : RoadNetwork
+        Base and scenario networks.
+    origins : GeoDataFrame with population and ``kommunenummer``
+    kommuner : GeoDataFrame
+        Kommune polygons.
+    base_regions : dict, optional
+        ``prepare_region_base(base, origins, kommuner)`` to reuse.
+
+    Returns
+    -------
+    dict
+        ``regions`` (kommuner changing BA region) and ``benefit`` (person-minutes per day).
+    """
     import warnings
 
     from smaby_geo.analysis.regions import (
@@ -357,3 +376,6 @@ def _compare_regions(base, scen, origins, kommuner, base_regions=None) -> dict:
             "jobs), one-way trips",
         },
     }
+
+
+_compare_regions = compare_regions  # the earlier private name

@@ -14,7 +14,9 @@ GET  /api/links             road and ferry links (GeoJSON)
 GET  /api/sites             service sites
 GET  /api/summary?type=T    the base kommune summary
 GET  /api/state             the scenario and its figures
-POST /api/edits             add one edit ``{edit_type: {...}}`` (the YAML form)
+POST /api/edits             add one edit ``{edit_type: {...}}`` (the YAML form): the cell
+                            figures; ``result.regions_pending`` says the region half follows
+GET  /api/regions           complete the result: BA regions and the rule-of-half benefit
 POST /api/undo              undo the last change
 POST /api/reset             drop every edit
 POST /api/name              ``{"name": ..., "description": ...}``
@@ -284,6 +286,10 @@ def create_app(explorer: Explorer, *, allowed_hosts: list[str] | None = None):
     async def add_edit(request: Request):
         edit = await json_body(request)
         return await run_in_threadpool(explorer.add_edit, edit)
+
+    @app.get("/api/regions")
+    async def regions():
+        return await run_in_threadpool(explorer.complete_regions)
 
     @app.post("/api/undo")
     async def undo():

@@ -25,7 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smaby_geo.analysis.scenarios import compare, prepare_region_base, read_scenario
+from smaby_geo.analysis.scenarios import (
+    compare,
+    compare_regions,
+    prepare_region_base,
+    read_scenario,
+)
 from smaby_geo.network.scenario import Scenario, apply_scenario, apply_service_edits
 from smaby_geo.places.services import SERVICE_TYPES
 
@@ -225,6 +230,7 @@ class Explorer:
     scenario_network: object = None
     scenario_services: object = None
     seconds: float = 0.0
+    seconds_regions: float = 0.0
     region_base: dict | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _names: dict | None = field(default=None, repr=False)
@@ -303,8 +309,7 @@ class Explorer:
                     types=self.types,
                     base_table=self.base,
                     kommuner=self.kommuner,
-                    regions=self.regions,
-                    base_regions=self.region_base,
+                    regions=False,  # the region half follows in complete_regions()
                 )
         except (ValueError, TypeError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -403,6 +408,36 @@ class Explorer:
             self._commit(name, description, edits, net1, sv1, cmp, s)
             return self.state()
 
+    def complete_regions(self) -> dict:
+        """Add the region half of ``compare`` (BA regions, rule-of-half benefit) to the result.
+
+        An edit answers first with the cell figures (the difference layer, thresholds,
+        kommuner, catchments); this adds what ``compare(..., regions=True)`` adds, from the
+        same library function, and returns :meth:`state`. Nothing to do when regions are off,
+        already done, or there is no edit.
+        """
+        with self._lock:
+            cmp = self.result
+            if cmp is None or not self.regions or "benefit" in cmp:
+                return self.state()
+            t0 = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cmp.update(
+                        compare_regions(
+                            self.network,
+                            self.scenario_network,
+                            self.base,
+                            self.kommuner,
+                            self.region_base,
+                        )
+                    )
+            except (ValueError, KeyError) as exc:
+                raise ExplorerError(f"regions and benefit: {exc}") from None
+            self.seconds_regions = time.perf_counter() - t0
+            return self.state()
+
     def reset(self) -> dict:
         """Drop every edit (undoable)."""
         with self._lock:
@@ -461,6 +496,8 @@ class Explorer:
                 "catchments": _jsonable(cmp["catchments"]),
                 "regions": None if regions is None else _jsonable(regions),
                 "benefit": cmp.get("benefit"),
+                "regions_pending": bool(self.regions and "benefit" not in cmp),
+                "seconds_regions": round(self.seconds_regions, 3) if "benefit" in cmp else None,
                 "touched_links": touched,
             }
             return out
@@ -509,6 +546,7 @@ class Explorer:
             if name == "cells":
                 return pd.DataFrame(cmp["cells"].drop(columns="geometry"))
             if name == "regions":
+                self.complete_regions()
                 if "regions" not in cmp:
                     raise ExplorerError(
                         "regions were not compared (server started with --no-regions)"

@@ -313,10 +313,19 @@
     setStatus(label + "…");
     const t0 = performance.now();
     try {
-      const state = await fn();
+      let state = await fn();
       await showState(state);
-      setStatus("updated in " + ((performance.now() - t0) / 1000).toFixed(2) + " s");
+      const t1 = performance.now();
+      setStatus("updated in " + ((t1 - t0) / 1000).toFixed(2) + " s");
       draftLayer.clearLayers();
+      if (state.result && state.result.regions_pending) {
+        setStatus("updated in " + ((t1 - t0) / 1000).toFixed(2) + " s; computing regions and benefit…");
+        state = await api("/api/regions");
+        S.state = state;
+        showResult(state.result);
+        setStatus("updated in " + ((t1 - t0) / 1000).toFixed(2) + " s; regions and benefit in "
+          + ((performance.now() - t1) / 1000).toFixed(2) + " s");
+      }
     } catch (e) {
       showError(e.message);
       setStatus("error");
@@ -351,15 +360,21 @@
       $("kommuner").replaceChildren(res.kommuner.length ? table(res.kommuner.slice(0, 60), [["kommunenummer", "nr"], ["kommunenavn", "kommune"],
         ["service_type", "type"], ["population", "people", 0], ["mean_change_minutes", "mean Δ min", 2]]) : el("p", "none"));
       $("catchments").replaceChildren(table(res.catchments, [["service_type", "type"], ["cells_changed", "cells"], ["population_changed", "people"]]));
-      const b = res.benefit;
-      $("benefit").textContent = b ? "Rule-of-half benefit: " + fmt(b.person_minutes_per_day, 0) + " person-minutes per day (" + b.note + ")."
-        : "Regions and benefit not computed (server started with --no-regions).";
-      $("regions").replaceChildren(res.regions && res.regions.length ? table(res.regions, [["kommunenummer", "kommune"],
-        ["centre_base", "centre (base)"], ["centre_scenario", "centre (scenario)"]]) : el("p", res.regions ? "No kommune changes labour-market region." : ""));
+      showResult(res);
       if ($("layer").value === "base") $("layer").value = "difference";
     }
     if (linksLayer) linksLayer.setStyle(linkStyle);
     await Promise.all([loadCells(), loadSites()]);
+  }
+
+  function showResult(res) {
+    const b = res.benefit;
+    $("benefit").textContent = b ? "Rule-of-half benefit: " + fmt(b.person_minutes_per_day, 0) + " person-minutes per day (" + b.note + ")."
+      : res.regions_pending ? "computing labour-market regions and the rule-of-half benefit…"
+      : "Regions and benefit not computed (server started with --no-regions).";
+    document.body.dataset.benefit = b ? "yes" : "no";
+    $("regions").replaceChildren(res.regions && res.regions.length ? table(res.regions, [["kommunenummer", "kommune"],
+      ["centre_base", "centre (base)"], ["centre_scenario", "centre (scenario)"]]) : el("p", res.regions ? "No kommune changes labour-market region." : ""));
   }
 
   async function loadSummary() {
@@ -397,7 +412,9 @@
       await loadLinks();
       sitesLayer.addTo(map);
       draftLayer.addTo(map);
-      await showState(await api("/api/state"));
+      let st = await api("/api/state");
+      if (st.result && st.result.regions_pending) st = await api("/api/regions");
+      await showState(st);
       await loadSummary();
       setStatus("ready");
       document.body.dataset.ready = "yes";
