@@ -74,7 +74,13 @@ TRANSPORT = [
 We replace the E39 Bjørnafjorden ferry with a fixed link at 80 km/h and measure, for every
 populated 250 m cell in Vestland, the change in minutes to hospitals and court venues, the
 people crossing the 30/45/60/75/90-minute thresholds, and the rule-of-half benefit on
-modelled commuting. Data: © Kartverket, Kilde: SSB; service lists are incomplete."""),
+modelled commuting. Data: © Kartverket, Kilde: SSB; service lists are incomplete.
+
+To try many such edits by hand, `smaby-geo serve --region Vestland --services hospital,court`
+opens the scenario explorer in the browser (README, "Scenario explorer"): click a ferry to
+replace it by a bridge, change a road's speed, draw a new link or close a facility, and see
+these same figures after each edit; a scenario saved there is a YAML file that
+`read_scenario` below (and `smaby-geo scenario`) reads."""),
     ("code", """import warnings
 warnings.simplefilter("ignore")
 from pathlib import Path

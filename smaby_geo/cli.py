@@ -9,6 +9,7 @@ data      list the registered datasets, where each is and which are missing;
           `data fetch NAME...|--all` downloads and converts them
 towns     towns, their hinterlands and the minutes from rural cells to the nearest
 indicators  centrality index (SSB manner) and EU road transport performance
+serve     the scenario explorer in the browser
 """
 
 from __future__ import annotations
@@ -152,6 +153,27 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     return run_indicators_job(args)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from smaby_geo.explorer import Explorer, serve
+    from smaby_geo.pipeline import parse_services
+
+    services = parse_services(args.services)
+    if not (0 < args.port < 65536):
+        print(f"smaby-geo: error: --port {args.port} is not a port (1-65535)", file=sys.stderr)
+        return 2
+    print(f"Computing the base for {args.region or 'Norway'} ({', '.join(services)}) ...")
+    ex = Explorer.from_region(
+        args.region,
+        services,
+        grid=args.grid,
+        buffer_km=args.buffer_km,
+        regions=not args.no_regions,
+    )
+    print(f"Scenario explorer on http://{args.host}:{args.port}/  (Ctrl+C stops it)")
+    serve(ex, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``smaby-geo``."""
     p = argparse.ArgumentParser(
@@ -207,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-regions", action="store_true", help="skip the labour-market region comparison"
     )
     sc.set_defaults(func=_cmd_scenario)
+
+    sv = sub.add_parser("serve", help="the scenario explorer in the browser (local web app)")
+    sv.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
+    sv.add_argument("--services", default="hospital,court,police,study_centre")
+    sv.add_argument("--grid", choices=["250m", "1km"], default="250m")
+    sv.add_argument("--buffer-km", type=float, default=100.0)
+    sv.add_argument("--no-regions", action="store_true", help="skip regions and the benefit")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.set_defaults(func=_cmd_serve)
 
     n = sub.add_parser("network", help="build a road network and print its summary")
     n.add_argument("--source", default="n1000", choices=["n1000", "n2000", "nvdb", "osm"])

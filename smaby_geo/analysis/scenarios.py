@@ -9,6 +9,7 @@ A scenario file::
       - upgrade: {road: Rv3, speed_kmh: 90}
       - new_link: {start: Tynset, end: [290000, 6900000], speed_kmh: 80, kind: tunnel}
       - ferry_headway: {near: [-34000, 6697000], headway_min: 30}
+      - close_link: {link_ids: [14001]}
       - close_facility: {name: "Sykehuset Innlandet, Tynset"}
       - open_facility: {name: New hospital, service_type: hospital, at: Elverum}
 
@@ -27,6 +28,7 @@ from smaby_geo.analysis.traveltimes import travel_times
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.network.scenario import (
     CloseFacility,
+    CloseLink,
     FerryHeadway,
     NewLink,
     OpenFacility,
@@ -46,6 +48,7 @@ _EDIT_KEYS = {
     "new_link": (NewLink, {"start", "end", "speed_kmh", "kind", "max_snap_m"}),
     "replace_ferry": (ReplaceFerry, {"link_id", "near", "speed_kmh", "kind"}),
     "ferry_headway": (FerryHeadway, {"link_id", "near", "headway_min"}),
+    "close_link": (CloseLink, {"link_ids"}),
     "close_facility": (CloseFacility, {"service_id", "name"}),
     "open_facility": (OpenFacility, {"name", "service_type", "at", "x", "y"}),
 }
@@ -120,7 +123,7 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
                 params[key] = _point(params[key], where)
         if kind == "open_facility" and "at" in params:
             params["x"], params["y"] = _point(params.pop("at"), where)
-        if kind == "upgrade" and "link_ids" in params:
+        if kind in ("upgrade", "close_link") and "link_ids" in params:
             params["link_ids"] = tuple(params["link_ids"])
         if kind == "upgrade" and "area" in params:
             import shapely
@@ -152,6 +155,7 @@ def compare(
     base_table=None,
     kommuner=None,
     regions: bool = True,
+    base_regions: dict | None = None,
 ) -> dict:
     """Compare a scenario with the base for every origin and service type.
 
@@ -169,6 +173,9 @@ def compare(
         Kommune polygons; with ``regions`` the BA regions on modelled flows are compared and
         the rule-of-half consumer benefit is computed on those flows.
     regions : bool
+    base_regions : dict, optional
+        ``prepare_region_base(base, origins, kommuner)``, the base half of the region
+        comparison, to reuse across scenarios on the same base (same result, less work).
 
     Returns
     -------
@@ -264,11 +271,26 @@ def compare(
         "scenario_table": t1,
     }
     if regions and kommuner is not None:
-        out.update(_compare_regions(base, scenario_net, origins, kommuner))
+        out.update(compare_regions(base, scenario_net, origins, kommuner, base_regions))
     return out
 
 
-def _compare_regions(base, scen, origins, kommuner) -> dict:
+def prepare_region_base(base: RoadNetwork, origins, kommuner) -> dict:
+    """The base half of ``compare``'s region comparison, computed once for many scenarios.
+
+    Parameters
+    ----------
+    base : RoadNetwork
+    origins : GeoDataFrame with population and ``kommunenummer`` (grid cells)
+    kommuner : GeoDataFrame
+        Kommune polygons.
+
+    Returns
+    -------
+    dict
+        Kommune-to-kommune car minutes, modelled flows, centres, adjacency and BA membership
+        of the base; pass it to ``compare(..., base_regions=...)``.
+    """
     import warnings
 
     from smaby_geo.analysis.regions import (
@@ -283,16 +305,61 @@ def _compare_regions(base, scen, origins, kommuner) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         c0, cen = kommune_times(base, origins)
-        c1, _ = kommune_times(scen, origins)
         codes = list(c0.index)
         pop = cen["population"].to_numpy(float)
         T0 = gravity_flows(pop, pop, c0.to_numpy(), DEFAULT_BETA_PER_MIN)
-        T1 = gravity_flows(pop, pop, c1.to_numpy(), DEFAULT_BETA_PER_MIN)
     centres = default_centres(codes, T0, pop)
     kom = kommuner[kommuner["kommunenummer"].isin(codes)]
     adj = adjacency(kom, codes)
     m0, _ = delineate_ba(codes, T0, c0.to_numpy(), centres, adjacency_matrix=adj)
-    m1, _ = delineate_ba(codes, T1, c1.to_numpy(), centres, adjacency_matrix=adj)
+    return {
+        "c0": c0,
+        "codes": codes,
+        "pop": pop,
+        "T0": T0,
+        "centres": centres,
+        "adj": adj,
+        "m0": m0,
+    }
+
+
+def compare_regions(
+    base: RoadNetwork, scen: RoadNetwork, origins, kommuner, base_regions: dict | None = None
+) -> dict:
+    """The region half of ``compare``: kommuner changing BA region and the rule-of-half benefit.
+
+    Parameters
+    ----------
+    base, scen : RoadNetwork
+        Base and scenario networks.
+    origins : GeoDataFrame with population and ``kommunenummer``
+    kommuner : GeoDataFrame
+        Kommune polygons.
+    base_regions : dict, optional
+        ``prepare_region_base(base, origins, kommuner)`` to reuse.
+
+    Returns
+    -------
+    dict
+        ``regions`` (kommuner changing BA region) and ``benefit`` (person-minutes per day).
+    """
+    import warnings
+
+    from smaby_geo.analysis.regions import (
+        DEFAULT_BETA_PER_MIN,
+        delineate_ba,
+        gravity_flows,
+        kommune_times,
+    )
+
+    rb = base_regions or prepare_region_base(base, origins, kommuner)
+    c0, codes, pop, T0 = rb["c0"], rb["codes"], rb["pop"], rb["T0"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c1, _ = kommune_times(scen, origins)
+        T1 = gravity_flows(pop, pop, c1.to_numpy(), DEFAULT_BETA_PER_MIN)
+    m0 = rb["m0"]
+    m1, _ = delineate_ba(codes, T1, c1.to_numpy(), rb["centres"], adjacency_matrix=rb["adj"])
     m = m0[["kommunenummer", "centre"]].merge(
         m1[["kommunenummer", "centre"]], on="kommunenummer", suffixes=("_base", "_scenario")
     )
@@ -309,3 +376,6 @@ def _compare_regions(base, scen, origins, kommuner) -> dict:
             "jobs), one-way trips",
         },
     }
+
+
+_compare_regions = compare_regions  # the earlier private name

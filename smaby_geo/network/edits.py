@@ -128,6 +128,23 @@ def _link_id(edit: str, value: object) -> None:
         raise ValueError(f"{edit}: link_id must be one link id (e.g. 14257), got {value!r}")
 
 
+def _link_ids(edit: str, ids: object) -> tuple:
+    """A list of link ids as a tuple; a scalar or text is refused (``link_ids: 14257``)."""
+    if ids is None:
+        ids = ()
+    if isinstance(ids, str | bytes | int | float | np.integer | np.floating):
+        raise ValueError(f"{edit}: link_ids must be a list of link ids (e.g. [14257]), got {ids!r}")
+    try:
+        out = tuple(ids)  # type: ignore[call-overload]
+    except TypeError:
+        raise ValueError(
+            f"{edit}: link_ids must be a list of link ids (e.g. [14257]), got {ids!r}"
+        ) from None
+    for i in out:
+        _link_id(edit, i)
+    return out
+
+
 # --- edits --------------------------------------------------------------------------------
 
 
@@ -168,21 +185,7 @@ class Upgrade:
         _text(e, "road", self.road, optional=True)
         if self.road is not None:
             parse_road_number(self.road)
-        ids = self.link_ids
-        if ids is None:
-            ids = ()
-        if isinstance(ids, str | bytes | int | float | np.integer | np.floating):
-            raise ValueError(
-                f"{e}: link_ids must be a list of link ids (e.g. [14257]), got {ids!r}"
-            )
-        try:
-            ids = tuple(ids)
-        except TypeError:
-            raise ValueError(
-                f"{e}: link_ids must be a list of link ids (e.g. [14257]), got {ids!r}"
-            ) from None
-        for i in ids:
-            _link_id(e, i)
+        ids = _link_ids(e, self.link_ids)
         object.__setattr__(self, "link_ids", ids)
         area = self.area
         if isinstance(area, str):
@@ -274,6 +277,22 @@ class FerryHeadway:
 
 
 @dataclass(frozen=True)
+class CloseLink:
+    """Road links (by ``link_ids``) closed in both directions.
+
+    A ferry is closed with ``FerryHeadway(headway_min=inf)`` instead.
+    """
+
+    link_ids: tuple = ()
+
+    def __post_init__(self) -> None:
+        ids = _link_ids("close_link", self.link_ids)
+        if not ids:
+            raise ValueError("close_link needs link_ids: the road links to close")
+        object.__setattr__(self, "link_ids", ids)
+
+
+@dataclass(frozen=True)
 class CloseFacility:
     """Remove a site from a service layer (by ``service_id`` or exact ``name``)."""
 
@@ -305,7 +324,7 @@ class OpenFacility:
         _coord(e, "y", self.y)
 
 
-NETWORK_EDITS = (Upgrade, NewLink, ReplaceFerry, FerryHeadway)
+NETWORK_EDITS = (Upgrade, NewLink, ReplaceFerry, FerryHeadway, CloseLink)
 SERVICE_EDITS = (CloseFacility, OpenFacility)
 
 
@@ -343,7 +362,7 @@ def _closest(value, options, n=5):
     return difflib.get_close_matches(str(value), [str(o) for o in options], n=n, cutoff=0.3)
 
 
-def _select_links(links: pd.DataFrame, e: Upgrade) -> np.ndarray:
+def _select_links(links: pd.DataFrame, e: Upgrade, edit: str = "upgrade") -> np.ndarray:
     sel = np.zeros(len(links), dtype=bool)
     if e.road:
         rn = parse_road_number(e.road)
@@ -351,7 +370,7 @@ def _select_links(links: pd.DataFrame, e: Upgrade) -> np.ndarray:
         if not hit.any():
             known = links["road_number"].dropna().unique()
             raise ValueError(
-                f"upgrade: no links carry road number {rn!r}; closest: {_closest(rn, known)}"
+                f"{edit}: no links carry road number {rn!r}; closest: {_closest(rn, known)}"
             )
         sel |= hit
     if e.link_ids:
@@ -361,7 +380,7 @@ def _select_links(links: pd.DataFrame, e: Upgrade) -> np.ndarray:
         missing = [i for i in e.link_ids if i not in known]
         if missing:
             raise ValueError(
-                f"upgrade: unknown link ids {missing}; closest: "
+                f"{edit}: unknown link ids {missing}; closest: "
                 f"{[_closest(m, list(known), n=1) for m in missing]}"
             )
         want = list(e.link_ids)
@@ -371,11 +390,14 @@ def _select_links(links: pd.DataFrame, e: Upgrade) -> np.ndarray:
         if shapely.get_type_id(area) in (1, 5):  # (multi)line
             area = shapely.buffer(area, e.buffer_m)
         if not isinstance(links, gpd.GeoDataFrame):
-            raise ValueError("upgrade: area= needs a network whose links have geometry")
+            raise ValueError(f"{edit}: area= needs a network whose links have geometry")
         sel |= links.geometry.intersects(area).to_numpy()
     sel &= ~links["ferry"].to_numpy(dtype=bool)
     if not sel.any():
-        raise ValueError("upgrade: the chosen road, link ids or area select no road links")
+        raise ValueError(
+            f"{edit}: the chosen road, link ids or area select no road links (ferries are "
+            "edited with replace_ferry or ferry_headway; headway_min: .inf closes one)"
+        )
     return sel
 
 
@@ -482,6 +504,13 @@ def apply_scenario(
             links.iloc[np.flatnonzero(sel), col("time_basis")] = "given"
             links.iloc[np.flatnonzero(sel), col("scenario_edit")] = "upgrade"
             touched.append({"edit": "upgrade", "links": links.loc[sel, "link_id"].tolist()})
+        elif isinstance(e, CloseLink):
+            sel = _select_links(links, Upgrade(link_ids=e.link_ids, factor=1.0), "close_link")
+            for c in ("seconds_fw", "seconds_bw"):
+                links.iloc[np.flatnonzero(sel), col(c)] = np.inf
+            links.iloc[np.flatnonzero(sel), col("time_basis")] = "given"
+            links.iloc[np.flatnonzero(sel), col("scenario_edit")] = "close_link"
+            touched.append({"edit": "close_link", "links": links.loc[sel, "link_id"].tolist()})
         elif isinstance(e, ReplaceFerry):
             rows = crossing_rows(links, _ferry_row(links, e.link_id, e.near, "replace_ferry"))
             t = links["length_m"].to_numpy(float)[rows] / (e.speed_kmh / 3.6)
