@@ -1,9 +1,9 @@
 """The scenario explorer (``smaby-geo serve``): its HTTP API and a real browser.
 
-Region: Tysnes kommune (2,776 people on 423 populated 250 m cells), network and services kept
-30 km around it, hospitals and police. The Fv549 ferry Våge-Halhjem (N1000 link 14346) turned
-into a bridge brings 311 people within 60 minutes of a police office there (found by the
-library; every test compares the explorer with the library, not with a number).
+Region: Austevoll kommune (416 populated 250 m cells), network and services kept 30 km around
+it, hospitals and police. The Fv546 ferry Krokeide-Hufthamar (N1000 link 14302) turned into a
+bridge brings people within 60 minutes of a hospital (found by the library; every test
+compares the explorer with the library, not with a number).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from smaby_geo.network.scenario import (
     apply_service_edits,
 )
 
-REGION, TYPES, BUFFER_KM = "Tysnes", ("hospital", "police"), 30.0
-FERRY = 14346  # Fv549 Våge-Halhjem
+REGION, TYPES, BUFFER_KM = "Austevoll", ("hospital", "police"), 30.0
+FERRY = 14302  # Fv546 Krokeide-Hufthamar
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +131,12 @@ def test_info_grid_links_and_sites_describe_the_base(client):
     assert info["types"] == list(TYPES)
     assert info["population"] == int(ex.base["population"].sum())
     assert "Kartverket" in info["attribution"] and "SSB" in info["attribution"]
-    assert "--region 'Tysnes'" in info["command"] and "--buffer-km 30" in info["command"]
+    assert "--region 'Austevoll'" in info["command"] and "--buffer-km 30" in info["command"]
     grid = client.get("/api/grid").json()
     assert len(grid["lat"]) == len(ex.base) and sum(grid["population"]) == info["population"]
     links = client.get("/api/links").json()["features"]
     props = {f["properties"]["link_id"]: f["properties"] for f in links}
-    assert props[FERRY]["ferry"] is True and props[FERRY]["road_number"] == "Fv549"
+    assert props[FERRY]["ferry"] is True and props[FERRY]["road_number"] == "Fv546"
     assert len(props) == len(ex.network.links)
     sites = client.get("/api/sites").json()
     assert {s["service_type"] for s in sites["sites"]} == set(TYPES)
@@ -155,7 +155,7 @@ def test_replace_ferry_gives_the_library_figures(client):
     res = r.json()["result"]
     lib = library(client.explorer, Scenario("x", [ReplaceFerry(link_id=FERRY, speed_kmh=80)]))
     assert thresholds(res["thresholds"]) == thresholds(lib["thresholds"].to_dict("records"))
-    assert thresholds(res["thresholds"])[("police", 60)][0] > 0
+    assert thresholds(res["thresholds"])[("hospital", 60)][0] > 0
     # the region half follows on request, from the same library function
     assert res["regions_pending"] is True and res["benefit"] is None
     done = client.get("/api/regions").json()["result"]
@@ -166,16 +166,17 @@ def test_replace_ferry_gives_the_library_figures(client):
     assert res["benefit"]["person_minutes_per_day"] == pytest.approx(
         lib["benefit"]["person_minutes_per_day"]
     )
-    assert res["benefit"]["person_minutes_per_day"] > 0
+    # one kommune in the region whose internal time the bridge does not change: the benefit is 0
+    # here; test_scenario_benefit.py checks the value itself on a hand-computed case
     assert res["touched_links"] == [str(FERRY)]
     faster = {r["service_type"]: r["population_faster"] for r in res["summary"]}
     assert faster == dict(
         zip(lib["summary"]["service_type"], lib["summary"]["population_faster"], strict=True)
     )
     # the kommuner that change, with their names
-    assert {k["kommunenavn"] for k in res["kommuner"]} == {"Tysnes"}
-    d = get_cells(client, "police")["delta"]
-    np.testing.assert_allclose(d, lib["cells"]["police_delta"].to_numpy(), rtol=1e-6, atol=1e-4)
+    assert {k["kommunenavn"] for k in res["kommuner"]} == {"Austevoll"}
+    d = get_cells(client, "hospital")["delta"]
+    np.testing.assert_allclose(d, lib["cells"]["hospital_delta"].to_numpy(), rtol=1e-6, atol=1e-4)
     assert (d < 0).any() and (d <= 0).all()
 
 
@@ -340,17 +341,17 @@ def test_tables_download(client):
 BAD_EDITS = [
     ("not json {", "not JSON"),
     ("[1, 2]", "one object"),
-    ('{"replace_ferry": {"link_id": 14346}, "upgrade": {}}', "one object"),
+    ('{"replace_ferry": {"link_id": 14302}, "upgrade": {}}', "one object"),
     ('{"replace_ferry": 5}', "parameters must be an object"),
     ('{"teleport": {"to": "Oslo"}}', "teleport"),
-    ('{"replace_ferry": {"link_id": 14346, "colour": "red"}}', "colour"),
+    ('{"replace_ferry": {"link_id": 14302, "colour": "red"}}', "colour"),
     ('{"replace_ferry": {"link_id": 13000}}', "13000"),
     ('{"ferry_headway": {"near": "Atlantis", "headway_min": 10}}', "Atlantis"),
     ('{"upgrade": {"road": "Rv999", "speed_kmh": 90}}', "Rv999"),
-    ('{"upgrade": {"link_ids": [14346], "speed_kmh": -5}}', "-5"),
+    ('{"upgrade": {"link_ids": [14302], "speed_kmh": -5}}', "-5"),
     ('{"new_link": {"start": [0, 0], "end": [1, 1]}}', "start"),
     ('{"close_facility": {"name": "Nowhere hospital"}}', "Nowhere hospital"),
-    ('{"close_link": {"link_ids": [14346]}}', "ferry"),
+    ('{"close_link": {"link_ids": [14302]}}', "ferry"),
     ('{"close_link": {}}', "link_ids"),
 ]
 
@@ -377,12 +378,12 @@ def test_bad_requests_of_every_other_kind(client):
         ("/api/scenario", b"\xff\xfe", "UTF-8"),
         (
             "/api/scenario",
-            b"name: a\nedits:\n  - &e {replace_ferry: {link_id: 14346}}\n  - *e\n",
+            b"name: a\nedits:\n  - &e {replace_ferry: {link_id: 14302}}\n  - *e\n",
             "aliases",
         ),
         (
             "/api/scenario",
-            b"name: a\nedits:\n  - replace_ferry: {link_id: 14346, x: 1}\n",
+            b"name: a\nedits:\n  - replace_ferry: {link_id: 14302, x: 1}\n",
             "line 3",
         ),
         (
@@ -528,7 +529,7 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
         int(road.loc[road.geometry.distance(shapely.Point(c)).idxmin(), "link_id"])
         for c in (ferry_line.coords[0], ferry_line.coords[-1])
     ]
-    expected = int(th.loc[("police", 60), "newly_within"])
+    expected = int(th.loc[("hospital", 60), "newly_within"])
     external = []
     try:
         with sync_api.sync_playwright() as p:
@@ -556,20 +557,20 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("body[data-ready='yes']", timeout=60_000)
-            page.select_option("#type", "police")
+            page.select_option("#type", "hospital")
             page.evaluate(f"window.explorer.zoomToLink({FERRY})")
             page.wait_for_timeout(500)
             pt = page.evaluate(f"window.explorer.linkScreenPoint({FERRY})")
             page.mouse.click(pt["x"], pt["y"])
             page.wait_for_selector("#replace-ferry", timeout=10_000)
-            assert "Ferry link 14346" in page.inner_text("#selection")
+            assert f"Ferry link {FERRY}" in page.inner_text("#selection")
             page.click("#replace-ferry")
             page.wait_for_selector("body[data-layer='difference']", timeout=60_000)
             assert page.inner_text("#legend-title").startswith("Change in minutes")
             page.wait_for_selector("body[data-benefit='yes']", timeout=60_000)
             benefit = lib["benefit"]["person_minutes_per_day"]
             assert f"{benefit:,.0f} person-minutes per day" in page.inner_text("#benefit")
-            shown = page.inner_text("#thr-police-60-within")
+            shown = page.inner_text("#thr-hospital-60-within")
             assert int(shown.replace(",", "")) == expected
             assert expected > 0
             assert page.inner_text("#edits").strip().startswith("replace_ferry")
