@@ -82,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         table = str(Path(root) / "tables" / "toi_reisetid_calibration.csv")
     net = load_network()
-    base_profile = getattr(net, "profile", None)
     kom = read_kommuner()
     cells = read_population_grid("250m", kommuner=kom)
     centres = kommune_centres(cells, args.centre_rule)
@@ -113,10 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         lines.append("")
     cal = CalibrationSet(net, rows, centres)
     ref = cal.reference
-    base_net = net
-    from smaby_geo.network.profile import CarProfile
+    # the fit starts from METHODS §1's prior (CarProfile() holds the fitted values)
+    from smaby_geo.network.profile import prior_profile
 
-    profile0 = base_profile or CarProfile()
+    profile0 = prior_profile()
+    base_net = net.with_profile(profile0)
     params = default_parameters(profile0, urban=args.urban)
     m0 = cal.model_minutes(base_net)
     e0 = error_summary(m0, ref)

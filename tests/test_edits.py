@@ -9,7 +9,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString
 
 from smaby_geo.datasets import locate_dataset
-from smaby_geo.network import CarProfile, read_kartverket, read_nvdb, read_osm
+from smaby_geo.network import read_kartverket, read_nvdb, read_osm
 from smaby_geo.network.edits import (
     FerryHeadway,
     NewLink,
@@ -19,6 +19,7 @@ from smaby_geo.network.edits import (
     apply_scenario,
 )
 from smaby_geo.network.ferry import crossing_rows
+from smaby_geo.network.profile import prior_profile
 from smaby_geo.routing import one_to_all
 
 MODES = ["half_headway", "effective_speed", "none"]
@@ -49,7 +50,7 @@ OSM_XML = """<?xml version='1.0' encoding='UTF-8'?>
 def _osm(tmp_path_factory, mode):
     f = tmp_path_factory.mktemp("osm") / "ferries.osm"
     f.write_text(OSM_XML)
-    return read_osm(f, profile=CarProfile().with_ferry(wait_mode=mode))
+    return read_osm(f, profile=prior_profile().with_ferry(wait_mode=mode))
 
 
 def _nvdb_layer():
@@ -79,7 +80,7 @@ def _nvdb_layer():
 
 def _nvdb(mode):
     return read_nvdb(
-        _nvdb_layer(), ferry_column="ferje", profile=CarProfile().with_ferry(wait_mode=mode)
+        _nvdb_layer(), ferry_column="ferje", profile=prior_profile().with_ferry(wait_mode=mode)
     )
 
 
@@ -95,7 +96,7 @@ def sunnmore_layer():
 
 
 def _n1000(layer, mode):
-    return read_kartverket(layer, profile=CarProfile().with_ferry(wait_mode=mode))
+    return read_kartverket(layer, profile=prior_profile().with_ferry(wait_mode=mode))
 
 
 @pytest.fixture(params=["n1000", "nvdb", "osm"])
@@ -213,7 +214,7 @@ def test_nvdb_ferry_joined_and_waits_once():
 def test_load_nvdb_keeps_profile():
     from smaby_geo.network import load_network
 
-    p = CarProfile().with_ferry(default_headway_min=20)
+    p = prior_profile().with_ferry(default_headway_min=20)
     assert load_network("nvdb", profile=p).profile is p
 
 
@@ -224,7 +225,7 @@ def test_upgrade_keeps_urban_speed_inside_built_up_areas():
         crs="EPSG:25833",
     )
     town = gpd.GeoDataFrame(geometry=[shapely.box(1000, -100, 3000, 100)], crs="EPSG:25833")
-    net = read_kartverket(g, builtup=town)
+    net = read_kartverket(g, builtup=town, profile=prior_profile())
     assert net.links["urban_fraction"].iloc[0] == pytest.approx(0.5)
     up = apply_scenario(net, Scenario("u", [Upgrade(road="Rv3", speed_kmh=90)]))
     t = up.links["seconds_fw"].iloc[0]

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from smaby_geo.network import CarProfile, FerryModel, read_kartverket
+from smaby_geo.network import FerryModel, read_kartverket
+from smaby_geo.network.profile import prior_profile
 from smaby_geo.routing import one_to_all
 
 from .conftest import lines
@@ -22,7 +23,7 @@ def _dangling(offset_m=80.0, **ferry):
         vegkategori=["F", "F", "F"],
         vegnummer=[60.0, 60.0, 60.0],
     )
-    return read_kartverket(g, profile=CarProfile().with_ferry(**ferry), builtup=None)
+    return read_kartverket(g, profile=prior_profile().with_ferry(**ferry), builtup=None)
 
 
 def test_ferry_end_80_m_off_the_road_is_joined_and_used():
@@ -70,7 +71,7 @@ def test_road_across_the_water_is_not_joined():
         typeVeg=["enkelBilveg", "bilferje", "enkelBilveg"],
         vegkategori=["F", "F", "F"],
     )
-    net = read_kartverket(g, builtup=None)
+    net = read_kartverket(g, builtup=None, profile=prior_profile())
     fc = net.report["ferry_connectors"]
     assert fc["joined"] == 0
     assert "across the water" in fc["unjoined"][0]["reason"]
@@ -82,7 +83,7 @@ def test_landing_on_a_road_node_does_not_split():
         typeVeg=["enkelBilveg", "bilferje", "enkelBilveg"],
         vegkategori=["F", "F", "F"],
     )
-    net = read_kartverket(g, builtup=None)
+    net = read_kartverket(g, builtup=None, profile=prior_profile())
     fc = net.report["ferry_connectors"]
     assert fc["joined"] == 1 and fc["roads_split"] == 0
     assert net.links["connector"].sum() == 1 and len(net.links) == 4
@@ -100,7 +101,7 @@ def test_split_ferry_with_a_dangling_end_charges_one_wait():
         typeVeg=["enkelBilveg", "bilferje", "bilferje", "enkelBilveg"],
         vegkategori=["E", "E", "E", "E"],
     )
-    net = read_kartverket(g, builtup=None)
+    net = read_kartverket(g, builtup=None, profile=prior_profile())
     assert net.report["ferry_connectors"]["joined"] == 1
     d = one_to_all(net, 0)
     end = int(np.argmin(np.hypot(net.node_x - 0, net.node_y - 11060)))

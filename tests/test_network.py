@@ -7,7 +7,6 @@ from shapely.geometry import LineString, Point
 
 from smaby_geo.datasets import locate_dataset
 from smaby_geo.network import (
-    CarProfile,
     FerryModel,
     network_from_lines,
     network_from_osmnx,
@@ -15,6 +14,7 @@ from smaby_geo.network import (
     read_nvdb,
     read_osm,
 )
+from smaby_geo.network.profile import prior_profile
 from smaby_geo.routing import one_to_all
 
 from .conftest import lines
@@ -62,16 +62,20 @@ def test_n1000_road_speeds_follow_profile(n1000):
     rural = road["urban_fraction"].eq(0)
     urban = road["urban_fraction"].eq(1)
     assert rural.sum() > 10000 and urban.sum() > 300
+    p = n1000.profile
+    cat, urb = p.category_speeds_kmh, p.urban_speeds_kmh
+    mw, umw = p.motorway_speeds_kmh, p.urban_motorway_speeds_kmh
+    assert cat["E"] != urb["E"] and cat["F"] != urb["F"]  # the two parts can be told apart
     e = road["category"].eq("E") & road["motorway"].isna()
-    assert np.allclose(speed[e & rural], 80.0)
-    assert np.allclose(speed[e & urban], 60.0)
-    assert np.allclose(speed[road["motorway"].eq("motorveg") & rural], 100.0)
-    assert np.allclose(speed[road["motorway"].eq("motorveg") & urban], 80.0)
-    assert np.allclose(speed[road["category"].eq("F") & rural], 65.0)
-    # a link partly inside: rural part at 65, urban part at 45 km/h
+    assert np.allclose(speed[e & rural], cat["E"])
+    assert np.allclose(speed[e & urban], urb["E"])
+    assert np.allclose(speed[road["motorway"].eq("motorveg") & rural], mw["motorveg"])
+    assert np.allclose(speed[road["motorway"].eq("motorveg") & urban], umw["motorveg"])
+    assert np.allclose(speed[road["category"].eq("F") & rural], cat["F"])
+    # a link partly inside: rural part at the F speed, urban part at the urban F speed
     f = road[road["category"].eq("F") & road["urban_fraction"].between(0.2, 0.8)]
     frac, length = f["urban_fraction"], f["length_m"]
-    expect = length * (1 - frac) / (65 / 3.6) + length * frac / (45 / 3.6)
+    expect = length * (1 - frac) / (cat["F"] / 3.6) + length * frac / (urb["F"] / 3.6)
     assert len(f) > 50 and np.allclose(f["seconds_fw"], expect)
     # connectors run at the connector speed
     con = lk[lk["connector"] & (lk["length_m"] > 0)]
@@ -175,7 +179,7 @@ def test_osm_xml_reader_keeps_car_ferry(tmp_path):
 </osm>"""
     f = tmp_path / "t.osm"
     f.write_text(xml)
-    net = read_osm(f, profile=CarProfile().with_ferry(default_headway_min=30))
+    net = read_osm(f, profile=prior_profile().with_ferry(default_headway_min=30))
     lk = net.links.set_index("osm_way")
     assert set(lk.index) == {10, 11, 12}
     assert lk.loc[11, "ferry"]
@@ -196,7 +200,7 @@ def _osmnx_graph():
 
 
 def test_osmnx_graph_with_ferry():
-    net = network_from_osmnx(_osmnx_graph(), profile=CarProfile().with_ferry(wait_mode="none"))
+    net = network_from_osmnx(_osmnx_graph(), profile=prior_profile().with_ferry(wait_mode="none"))
     d = one_to_all(net, 0)
     assert d[2] == pytest.approx(1113.0 / (55 / 3.6) + 600.0)
     assert net.links["ferry"].sum() == 2
@@ -216,7 +220,7 @@ def test_generic_lines_time_column_and_oneway():
 
 def _ferry_net(**ferry):
     g = lines([[(0, 0), (0, 11000)]], typeVeg=["bilferje"], vegkategori=["F"], vegnummer=[1.0])
-    return read_kartverket(g, profile=CarProfile().with_ferry(**ferry))
+    return read_kartverket(g, profile=prior_profile().with_ferry(**ferry))
 
 
 def test_ferry_half_headway_default():
@@ -314,7 +318,7 @@ def test_negative_time_is_named():
 def test_kartverket_layer_without_drivable_links():
     g = lines([[(0, 0), (1, 1)]], typeVeg=["sti"], vegkategori=[None])
     with pytest.raises(ValueError, match="no drivable links"):
-        read_kartverket(g)
+        read_kartverket(g, profile=prior_profile())
 
 
 def test_ferry_split_into_segments_charges_one_wait():
@@ -331,7 +335,7 @@ def test_ferry_split_into_segments_charges_one_wait():
         vegkategori=["E", "E", "E", "E", "E"],
         vegnummer=[39.0] * 5,
     )
-    net = read_kartverket(g)
+    net = read_kartverket(g, profile=prior_profile())
     d = one_to_all(net, 0)
     crossing = 22000 / (22 / 3.6)
     road = 2000 / (80 / 3.6)
@@ -346,7 +350,8 @@ def test_n1000_e39_halhjem_sandvikvag_chain_has_one_wait(n1000):
     # along the chain in either direction the waits add up to one half-headway
     total_fw = lk["seconds_fw"].sum()
     total_bw = lk["seconds_bw"].sum()
-    assert {round(total_fw - crossing), round(total_bw - crossing)} == {1800}
+    wait = n1000.profile.ferry.default_headway_min * 30  # half the headway, in seconds
+    assert {round(total_fw - crossing), round(total_bw - crossing)} == {round(wait)}
 
 
 def test_ferry_wait_only_when_boarding_at_a_terminal(n1000):
@@ -359,4 +364,5 @@ def test_ferry_wait_only_when_boarding_at_a_terminal(n1000):
     touches_road = {x: bool((road & ((lu == x) | (lv == x))).any()) for x in ends}
     for node, seconds_into in ends.items():
         other_is_terminal = touches_road[next(x for x in ends if x != node)]
-        assert seconds_into == pytest.approx(crossing + (1800 if other_is_terminal else 0))
+        wait = n1000.profile.ferry.default_headway_min * 30
+        assert seconds_into == pytest.approx(crossing + (wait if other_is_terminal else 0))

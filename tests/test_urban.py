@@ -11,6 +11,7 @@ from shapely.geometry import LineString, Point
 from smaby_geo.network import CarProfile, read_kartverket
 from smaby_geo.network.linktimes import read_builtup, urban_fraction
 from smaby_geo.network.profile import LEGAL_SPEED_LIMITS_KMH as LEGAL
+from smaby_geo.network.profile import prior_profile
 
 from .conftest import lines
 
@@ -30,7 +31,7 @@ def _town(crs="EPSG:25833"):
 
 
 def test_urban_fraction_and_time():
-    net = read_kartverket(_roads(), builtup=_town())
+    net = read_kartverket(_roads(), builtup=_town(), profile=prior_profile())
     lk = net.links
     assert lk["urban_fraction"].to_numpy()[:2] == pytest.approx([0.25, 1 / 3])
     assert lk["urban_fraction"].iloc[2] == 0.0  # ferries are never urban
@@ -41,7 +42,7 @@ def test_urban_fraction_and_time():
 
 
 def test_builtup_none_switches_urban_speeds_off():
-    net = read_kartverket(_roads(), builtup=None)
+    net = read_kartverket(_roads(), builtup=None, profile=prior_profile())
     assert (net.links["urban_fraction"] == 0).all()
     assert net.links["seconds_fw"].iloc[0] == pytest.approx(2000 / (80 / 3.6))
     assert net.report["urban"] == {"off": "builtup=None"}
@@ -52,8 +53,9 @@ def test_missing_builtup_dataset_switches_urban_speeds_off_and_says_so(monkeypat
     from smaby_geo import datasets
 
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(datasets, "project_raw_dir", lambda: tmp_path / "raw")
-    net = read_kartverket(_roads())
+    net = read_kartverket(_roads(), profile=prior_profile())
     assert "not found" in net.report["urban"]["off"]
     assert net.links["seconds_fw"].iloc[0] == pytest.approx(2000 / (80 / 3.6))
 
@@ -67,7 +69,7 @@ def test_overlapping_builtup_polygons_count_once():
 
 def test_builtup_without_crs_is_named():
     with pytest.raises(ValueError, match=r"built-up layer \(GeoDataFrame\) has no CRS"):
-        read_kartverket(_roads(), builtup=_town(crs=None))
+        read_kartverket(_roads(), builtup=_town(crs=None), profile=prior_profile())
 
 
 def test_builtup_with_points_is_named():
@@ -75,12 +77,12 @@ def test_builtup_with_points_is_named():
     with pytest.raises(
         ValueError, match=r"built-up layer .* must hold polygons; found \{'Point': 1\}"
     ):
-        read_kartverket(_roads(), builtup=pts)
+        read_kartverket(_roads(), builtup=pts, profile=prior_profile())
 
 
 def test_builtup_file_missing_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"built-up layer .*nowhere.gpkg does not exist"):
-        read_kartverket(_roads(), builtup=tmp_path / "nowhere.gpkg")
+        read_kartverket(_roads(), builtup=tmp_path / "nowhere.gpkg", profile=prior_profile())
 
 
 def test_with_profile_equals_reading_with_that_profile():
@@ -89,7 +91,7 @@ def test_with_profile_equals_reading_with_that_profile():
         urban_speeds_kmh={"E": 50.0, "R": 45.0, "F": 40.0, "K": 30.0, "P": 30.0},
         length_factor=1.05,
     ).with_ferry(default_headway_min=40.0, crossing_speed_kmh=25.0)
-    base = read_kartverket(_roads(), builtup=_town())
+    base = read_kartverket(_roads(), builtup=_town(), profile=prior_profile())
     direct = read_kartverket(_roads(), builtup=_town(), profile=fast)
     re = base.with_profile(fast)
     assert re.profile is fast
@@ -107,7 +109,9 @@ def test_n1000_with_profile_is_fast_path_and_exact(n1000):
     assert np.allclose(lk.loc[rural_f, "length_m"] / lk.loc[rural_f, "seconds_fw"] * 3.6, 70.0)
     # the base network is untouched
     base_f = n1000.links.loc[rural_f.to_numpy()]
-    assert np.allclose(base_f["length_m"] / base_f["seconds_fw"] * 3.6, 65.0)
+    base_speed = n1000.profile.category_speeds_kmh["F"]
+    assert base_speed != 70.0
+    assert np.allclose(base_f["length_m"] / base_f["seconds_fw"] * 3.6, base_speed)
     assert np.array_equal(n1000.with_profile(n1000.profile).weights, n1000.weights)
 
 
@@ -135,7 +139,7 @@ def test_profile_speeds_are_checked(kwargs, match):
 def test_default_profile_keeps_every_speed_within_the_legal_limit():
     from smaby_geo.network.profile import LEGAL_SPEED_LIMITS_KMH
 
-    p = CarProfile()
+    p = prior_profile()
     for table in (p.category_speeds_kmh, p.urban_speeds_kmh):
         for k, v in table.items():
             assert v <= LEGAL_SPEED_LIMITS_KMH[k]
@@ -186,7 +190,7 @@ def _mixed_roads():
 @settings(max_examples=15, deadline=None)
 @given(_profiles())
 def test_with_profile_matches_a_fresh_read_for_any_legal_profile(p):
-    base = read_kartverket(_mixed_roads(), builtup=_town())
+    base = read_kartverket(_mixed_roads(), builtup=_town(), profile=prior_profile())
     assert base.report["ferry_connectors"]["joined"] == 1
     direct = read_kartverket(_mixed_roads(), builtup=_town(), profile=p)
     re = base.with_profile(p)

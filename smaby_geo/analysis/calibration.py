@@ -410,7 +410,13 @@ FITTED_VALUES: dict[str, float] = {
     "category_speeds_kmh:R": 76.8,
     "category_speeds_kmh:F": 69.5,
     "category_speeds_kmh:K": 64.0,
-    "urban_speeds_kmh:*": 0.922,
+    "category_speeds_kmh:P": 51.2,
+    # one factor, 0.922, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    "urban_speeds_kmh:E": 55.3,
+    "urban_speeds_kmh:R": 46.1,
+    "urban_speeds_kmh:F": 41.5,
+    "urban_speeds_kmh:K": 32.2,
+    "urban_speeds_kmh:P": 27.6,
     "ferry.default_headway_min": 22.3,
 }
 
@@ -418,6 +424,7 @@ FITTED_VALUES: dict[str, float] = {
 def calibrated_profile(profile: CarProfile | None = None) -> CarProfile:
     """``profile`` (default ``CarProfile()``) with the fitted values ``FITTED_VALUES`` set.
 
-    The urban factor applies to the profile's own urban speeds; P moves with K.
+    ``CarProfile()`` already holds these values (they are its defaults); use this to put them
+    on a profile built otherwise, e.g. ``prior_profile()`` or one with another ferry wait mode.
     """
     return set_parameters(profile or CarProfile(), FITTED_VALUES)

@@ -27,9 +27,13 @@ def _is_number(v: object) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
 
-# N1000/N2000 `vegkategori` -> km/h. Kartverket's generalised networks carry no speed limit;
-# these are METHODS §1's assumed category speeds (to be calibrated).
-N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
+# N1000/N2000 `vegkategori` -> km/h. Kartverket's generalised networks carry no speed limit.
+# METHODS §1's assumed category speeds are the prior of the calibration:
+PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
+# The defaults are the speeds fitted to TØI's official kommune-to-BA-centre car times
+# (`benchmarks/calibrate_speeds.py` on `toi_calibration`, 54 routes; 5-fold cross-validated
+# median absolute error 9.5 %, bias +0.6 %, worst 37 %; docs/calibration.md). P moves with K.
+N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 68.1, "R": 76.8, "F": 69.5, "K": 64.0, "P": 51.2})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
 N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
@@ -38,9 +42,15 @@ N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe"
 
 # Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
 # The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
-# are signed 50-70 and slowed by junctions, lights and roundabouts. These are this project's
-# assumptions, to be fitted by `benchmarks/calibrate_speeds.py` within the legal limits below.
-N1000_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
+# are signed 50-70 and slowed by junctions, lights and roundabouts. The prior is this
+# project's assumption; the defaults are the prior times the one urban factor (0.922) fitted by
+# `benchmarks/calibrate_speeds.py` within the legal limits below.
+PRIOR_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
+N1000_URBAN_SPEEDS_KMH = _frozen({"E": 55.3, "R": 46.1, "F": 41.5, "K": 32.2, "P": 27.6})
+# Ferry headway where none is known: prior 60 min (Hanssen, Jørgensen & Larsen 2019: mean 52 over
+# 16 crossings); default fitted to the same TØI times.
+PRIOR_HEADWAY_MIN = 60.0
+CALIBRATED_HEADWAY_MIN = 22.3
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
 N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
 # Legal speed limits in Norway (skiltforskriften §8 and trafikkreglene §13): 110 km/h only on
@@ -99,8 +109,10 @@ class FerryModel:
     crossing_speed_kmh : float
         Crossing speed where the link has no duration, default 22 km/h (about 12 knots).
     default_headway_min : float
-        Headway H where none is known, default 60 min (Hanssen, Jørgensen & Larsen 2019 report a
-        mean of 52 min over 16 crossings).
+        Headway H where none is known, default 22.3 min (a wait of 11.1 min), fitted to TØI's
+        kommune-to-centre car times by ``benchmarks/calibrate_speeds.py``; the prior was 60 min
+        (``PRIOR_HEADWAY_MIN``: Hanssen, Jørgensen & Larsen 2019 report a mean headway of 52 and
+        a mean wait of 15 min over 16 crossings).
     max_wait_min : float
         Cap on the half-headway wait, default 120 min (national transport model).
     effective_speed_kmh : float
@@ -129,7 +141,7 @@ class FerryModel:
 
     wait_mode: WaitMode = "half_headway"
     crossing_speed_kmh: float = 22.0
-    default_headway_min: float = 60.0
+    default_headway_min: float = CALIBRATED_HEADWAY_MIN
     max_wait_min: float = 120.0
     effective_speed_kmh: float = 12.3
     headways_min: Mapping = field(default_factory=dict)
@@ -249,13 +261,17 @@ class CarProfile:
     Parameters
     ----------
     category_speeds_kmh : mapping
-        N1000/N2000 ``vegkategori`` -> km/h (METHODS §1, assumed: E 80, R 75, F 65, K 50, P 40).
+        N1000/N2000 ``vegkategori`` -> km/h, default E 68.1, R 76.8, F 69.5, K 64.0, P 51.2:
+        fitted to TØI's official kommune-to-centre car times (``benchmarks/calibrate_speeds.py``,
+        ``docs/calibration.md``) from METHODS §1's prior E 80, R 75, F 65, K 50, P 40
+        (``prior_profile()``).
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
-        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 60, R 50,
-        F 45, K 35, P 30 (assumed: the general limit in a built-up area is 50 km/h,
-        trafikkreglene §13; main roads are signed 50-70 and slowed by junctions). A link's
+        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 55.3,
+        R 46.1, F 41.5, K 32.2, P 27.6 — the prior E 60, R 50, F 45, K 35, P 30 (the general
+        limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
+        and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
     urban_motorway_speeds_kmh : mapping
         ``motorvegtype`` -> km/h inside built-up areas: motorveg 80, motortrafikkveg 70
@@ -449,3 +465,16 @@ def parse_maxspeed(value: object, implicit: Mapping = OSM_IMPLICIT_MAXSPEED_KMH)
     if m.group(2) == "mph":
         v *= 1.609344
     return v if v > 0 else None
+
+
+def prior_profile() -> CarProfile:
+    """The uncalibrated profile: METHODS §1's assumed speeds and a 60-minute ferry headway.
+
+    The starting point of ``benchmarks/calibrate_speeds.py``; ``CarProfile()`` holds the
+    fitted values.
+    """
+    return CarProfile(
+        category_speeds_kmh=dict(PRIOR_CATEGORY_SPEEDS_KMH),
+        urban_speeds_kmh=dict(PRIOR_URBAN_SPEEDS_KMH),
+        ferry=FerryModel(default_headway_min=PRIOR_HEADWAY_MIN),
+    )
