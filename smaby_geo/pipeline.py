@@ -71,7 +71,7 @@ def _slug(text: str) -> str:
 class _Stages:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.bar = tqdm(total=8, desc="smaby-geo run", unit="stage", leave=False)
+        self.bar = tqdm(total=9, desc="smaby-geo run", unit="stage", leave=False)
 
     @contextmanager
     def __call__(self, name: str):
@@ -91,6 +91,7 @@ def run_travel_times(
     buffer_km: float = 100.0,
     include_unverified_hospitals: bool = False,
     stages=None,
+    engine: str = "auto",
 ) -> dict:
     """Compute the main job's tables in memory (no files written).
 
@@ -108,12 +109,16 @@ def run_travel_times(
         Buffer around the region, km.
     include_unverified_hospitals : bool, default False
         Add the 35 hospital sites whose acute function is not verified.
+    engine : {"auto", "ch", "dijkstra"}
+        Routing engine (``choose_engine``): ``auto`` and ``ch`` answer from the network's
+        contraction hierarchy, prepared once and cached on disk by its fingerprint; results
+        equal Dijkstra's.
 
     Returns
     -------
     dict
         ``cells`` (travel-time table), ``summary`` (per kommune and type), ``services``,
-        ``network``, ``kommuner``, ``region_name``.
+        ``network``, ``kommuner``, ``region_name``, ``routing`` (which engine answered).
     """
     stage = stages or (lambda name: _noop())
     with stage("network"):
@@ -135,6 +140,8 @@ def run_travel_times(
             attrs = dict(sv.attrs)
             sv = sv[sv.intersects(buf)]
             sv.attrs.update(attrs)
+    with stage("routing index"):
+        routing_info = choose_engine(net, engine)
     with stage("travel times"):
         table = travel_times(net, cells, sv, types=list(services))
     with stage("summary"):
@@ -146,7 +153,50 @@ def run_travel_times(
         "network": net,
         "kommuner": kommuner,
         "region_name": region_name,
+        "routing": routing_info,
     }
+
+
+ENGINES = ("auto", "ch", "dijkstra")
+
+
+def routing_cache_dir() -> Path:
+    """Folder of prepared networks: ``$SMABY_GEO_CACHE_DIR`` or ``data/processed/routing``."""
+    import os
+
+    env = os.environ.get("SMABY_GEO_CACHE_DIR")
+    return Path(env) if env else datasets.project_raw_dir().parent / "processed" / "routing"
+
+
+def choose_engine(net: RoadNetwork, engine: str = "auto") -> dict:
+    """Attach the routing engine the job's queries use and say which it is.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    engine : {"auto", "ch", "dijkstra"}
+        ``auto``/``ch``: the contraction hierarchy, loaded from ``routing_cache_dir()`` when
+        it holds one for this network's fingerprint, else built and saved there (a cache
+        folder that cannot be written only costs the saving). ``dijkstra``: plain searches.
+
+    Returns
+    -------
+    dict
+        ``routing_engine(net)``: the engine and, for a hierarchy, how it was obtained.
+    """
+    from smaby_geo.routing.api import prepare, routing_engine
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "dijkstra":
+        net.routing_index = None
+        return routing_engine(net)
+    if net.routing_index is None:
+        try:
+            prepare(net, cache_dir=routing_cache_dir())
+        except OSError:  # read-only or full cache folder: build in memory only
+            prepare(net)
+    return routing_engine(net)
 
 
 def _print_footer(written: list[Path], stages: _Stages, t_all: float, attribution: str) -> None:
@@ -190,6 +240,7 @@ def run_main_job(args: argparse.Namespace) -> int:
         buffer_km=args.buffer_km,
         include_unverified_hospitals=args.include_unverified_hospitals,
         stages=stages,
+        engine=getattr(args, "engine", "auto"),
     )
     cells, summary, net = res["cells"], res["summary"], res["network"]
     out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
@@ -203,15 +254,19 @@ def run_main_job(args: argparse.Namespace) -> int:
         "note": cells.attrs["note"],
         "service_sites": res["services"].attrs.get("counts"),
         "units": "minutes by car, access legs included; inf = no road/ferry route",
+        "routing": res["routing"],
     }
     written: list[Path] = []
     with stages("outputs"):
         out_cells = cells.copy()
         out_cells.index = out_cells.index.astype(str)
         written.append(io.write_geoparquet(out_cells, out_dir / f"cells_{slug}.parquet", meta))
-        written.append(
-            io.write_gpkg(out_cells.reset_index(), out_dir / f"cells_{slug}.gpkg", "cells", meta)
-        )
+        if not getattr(args, "no_gpkg", False):
+            written.append(
+                io.write_gpkg(
+                    out_cells.reset_index(), out_dir / f"cells_{slug}.gpkg", "cells", meta
+                )
+            )
         written.append(io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False))
         if not args.no_map and "hospital" in services:
             m = map_minutes(
@@ -369,6 +424,12 @@ def _write_regions(
     return written
 
 
+def _engine_of(net: RoadNetwork) -> dict:
+    from smaby_geo.routing.api import routing_engine
+
+    return routing_engine(net)
+
+
 def run_scenario_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo scenario FILE``: base vs scenario, tables, maps and a report."""
     import html as _html
@@ -388,6 +449,7 @@ def run_scenario_job(args: argparse.Namespace) -> int:
         grid=args.grid,
         buffer_km=args.buffer_km,
         stages=stages,
+        engine=getattr(args, "engine", "auto"),
     )
     base, cells0 = res["network"], res["cells"]
     with stages("scenario network"):
@@ -418,6 +480,9 @@ def run_scenario_job(args: argparse.Namespace) -> int:
         "attribution": cells0.attrs["attribution"],
         "note": cells0.attrs["note"],
         "units": "minutes; delta = scenario - base (negative = faster)",
+        # the base answers from its prepared hierarchy; the edited network, whose fingerprint
+        # differs, runs Dijkstra (correct for any edit, no re-contraction)
+        "routing": {"base": res["routing"], "scenario": _engine_of(scen_net)},
     }
     written: list[Path] = []
     with stages("outputs"):
