@@ -52,7 +52,8 @@ def evaluate_scenario(
         ``scenario``, ``description``, ``edits``, ``brought_within`` (people whose time went
         from above to at most the threshold), ``pushed_outside``, ``net_within`` (the
         difference), ``population_faster``, ``person_minutes_saved``, ``mean_change_minutes``
-        and ``seconds`` (wall time of the evaluation).
+        and ``seconds`` (wall time of the evaluation); when an edit does not apply to the
+        base (e.g. a ferry outside the region) only ``error`` says why.
     """
     from smaby_geo.analysis.scenarios import compare
     from smaby_geo.network.scenario import apply_scenario, apply_service_edits
@@ -60,8 +61,17 @@ def evaluate_scenario(
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        net = apply_scenario(base, scenario)
-        sv1 = apply_service_edits(services, scenario)
+        try:
+            net = apply_scenario(base, scenario)
+            sv1 = apply_service_edits(services, scenario)
+        except ValueError as exc:  # an edit that does not apply here: reported, ranked last
+            return {
+                "scenario": scenario.name,
+                "description": scenario.description,
+                "edits": len(scenario.edits),
+                "error": str(exc),
+                "seconds": time.perf_counter() - t0,
+            }
         cmp = compare(
             base,
             net,
@@ -85,19 +95,25 @@ def evaluate_scenario(
         "population_faster": int(summ["population_faster"]),
         "person_minutes_saved": float(summ["person_minutes_saved"]),
         "mean_change_minutes": float(summ["mean_change_minutes"]),
+        "error": "",
         "seconds": time.perf_counter() - t0,
     }
 
 
 def rank(rows: list[dict]) -> pd.DataFrame:
-    """Order evaluations by net people brought within, then person-minutes saved, then name."""
+    """Order evaluations by net people brought within, then person-minutes saved, then name.
+
+    Scenarios that could not be applied (``error``) come last.
+    """
     df = pd.DataFrame(rows)
     if df.empty:
         return df
+    df["error"] = df["error"].fillna("")
     df = df.sort_values(
         ["net_within", "person_minutes_saved", "scenario"],
         ascending=[False, False, True],
         kind="stable",
+        na_position="last",
     ).reset_index(drop=True)
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df
@@ -247,7 +263,10 @@ def print_ranking(table: pd.DataFrame, *, service: str, within_min: float) -> No
     print("| rank | scenario | brought within | pushed outside | net | person-min saved |")
     print("|---:|---|---:|---:|---:|---:|")
     for r in table.itertuples(index=False):
+        if r.error:
+            print(f"| {r.rank} | {r.scenario} | not applied: {r.error} | | | |")
+            continue
         print(
-            f"| {r.rank} | {r.scenario} | {r.brought_within:,} | {r.pushed_outside:,} | "
-            f"{r.net_within:,} | {r.person_minutes_saved:,.0f} |"
+            f"| {r.rank} | {r.scenario} | {int(r.brought_within):,} | {int(r.pushed_outside):,} "
+            f"| {int(r.net_within):,} | {r.person_minutes_saved:,.0f} |"
         )
