@@ -76,9 +76,7 @@ def _reachable(sources, rows):
     return np.isfinite(rows).sum(axis=1)
 
 
-def test_prepared_network_is_cached_by_fingerprint_and_corrupt_files_are_rebuilt(
-    n1000, tmp_path
-):
+def test_prepared_network_is_cached_by_fingerprint_and_corrupt_files_are_rebuilt(n1000, tmp_path):
     net = _n1000_csr(n1000)
     ch = routing.prepare(net, cache_dir=tmp_path)
     files = list(tmp_path.glob("ch_*.npz"))
