@@ -8,7 +8,7 @@ export SMABY_GEO_DATA_DIR ?= $(abspath ../shared/data)
 endif
 ARGS ?=
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint bench clean chromium warm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
-demo: $(VENV)/.installed-run
+demo: $(VENV)/.installed-run $(VENV)/.warmed
 	$(BIN)/smaby-geo run $(ARGS)
+
+# Warm start: compile every numba kernel signature the jobs use into numba's on-disk cache
+# once after install (and again when the kernels change), so the first run does not pay it.
+$(VENV)/.warmed: $(VENV)/.installed-run smaby_geo/routing/_kernels.py smaby_geo/routing/warm.py
+	$(BIN)/python -m smaby_geo.routing.warm
+	touch $@
+
+warm: $(VENV)/.warmed
 
 # The browser check needs headless Chromium (Debian's package); installed when missing.
 chromium:
