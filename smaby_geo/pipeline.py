@@ -328,13 +328,16 @@ def run_main_job(args: argparse.Namespace) -> int:
     return 0
 
 
+ISO_MIN = (30, 45, 60, 90)
+
+
 def _write_catchments(
     res: dict, services, out_dir: Path, slug: str, meta: dict, *, with_map: bool
 ) -> list[Path]:
     """Catchment polygons, population within thresholds, raster, isochrones and maps."""
     from smaby_geo.analysis.catchments import catchments, coarsen_cells
     from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import MAX_CELLS_ON_MAP, map_catchments
+    from smaby_geo.outputs.maps import MAX_CELLS_ON_MAP, MAX_VECTOR_CELLS, map_catchments
     from smaby_geo.outputs.rasters import isochrones, minutes_raster, write_geotiff
 
     cells = res["cells"]
@@ -360,14 +363,13 @@ def _write_catchments(
     # National runs: isochrones and map polygons from 1 km cells (a 250 m national isochrone
     # layer is ~50 MB); regional runs keep the grid's own resolution.
     small = len(cells) <= MAX_CELLS_ON_MAP
+    base_m = int(cells["cell_size_m"].iloc[0])
     coarse = None if small else max(1000, int(cells["cell_size_m"].iloc[0]))
     meta = {**meta, "isochrone_resolution_m": coarse or int(cells["cell_size_m"].iloc[0])}
     for t in services:
         r = minutes_raster(cells, f"{t}_minutes")
         written.append(Path(write_geotiff(r, out_dir / f"minutes_{t}_{slug}.tif", tags=meta)))
-        iso = isochrones(
-            r if small else minutes_raster(cells, f"{t}_minutes", coarse), (30, 45, 60, 90)
-        )
+        iso = isochrones(r if small else minutes_raster(cells, f"{t}_minutes", coarse), ISO_MIN)
         iso.insert(0, "service_type", t)
         iso_rows.append(iso)
         if with_map:
@@ -377,8 +379,13 @@ def _write_catchments(
                 else catchments(coarsen_cells(cells, t, coarse), t, res["services"])
             )
             shown.attrs.update(layers[t].attrs)
+            iso_map = iso
+            if small and len(cells) > MAX_VECTOR_CELLS:
+                # the map's isochrones are traced from 2x coarser cells: about 4x fewer
+                # vertices to simplify and draw; the GeoPackage keeps the grid's own
+                iso_map = isochrones(minutes_raster(cells, f"{t}_minutes", 2 * base_m), ISO_MIN)
             m = map_catchments(
-                shown, isochrone_layer=iso if small else None, services=res["services"]
+                shown, isochrone_layer=iso_map if small else None, services=res["services"]
             )
             written.append(
                 io.write_text(m.get_root().render(), out_dir / f"map_catchments_{t}_{slug}.html")

@@ -56,18 +56,20 @@ def test_blocks_and_dask_equal_many_to_all(n1000):
     net = _n1000_csr(n1000)
     routing.prepare(net)
     src = np.arange(0, n1000.n_nodes, 97)
-    full = routing.many_to_all(net, src, cutoff=5400.0)
+    full = routing.many_to_all(net, src, cutoff=5400.0, method="ch")
     dj = routing.many_to_all(n1000, src, cutoff=5400.0, method="dijkstra")
     assert same(full, dj) and np.isfinite(full).any() and np.isinf(full).any()
-    blocks = list(iter_many_to_all(net, src, cutoff=5400.0, block_rows=7))
+    blocks = list(iter_many_to_all(net, src, cutoff=5400.0, block_rows=7, method="ch"))
     assert [s for s, _ in blocks] == list(range(0, len(src), 7))
     assert np.array_equal(np.vstack([r for _, r in blocks]), full)
-    local = map_many_to_all(net, src, _reachable, cutoff=5400.0, block_rows=9)
+    local = map_many_to_all(net, src, _reachable, cutoff=5400.0, block_rows=9, method="ch")
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
         Client(cluster) as client,
     ):
-        remote = map_many_to_all(net, src, _reachable, cutoff=5400.0, block_rows=9, client=client)
+        remote = map_many_to_all(
+            net, src, _reachable, cutoff=5400.0, block_rows=9, method="ch", client=client
+        )
     assert np.array_equal(np.concatenate(local), np.isfinite(full).sum(1))
     assert np.array_equal(np.concatenate(remote), np.concatenate(local))
 

@@ -18,6 +18,7 @@ import jinja2
 import numpy as np
 import offlinefolium as folium
 import pandas as pd
+import shapely
 
 from smaby_geo.analysis.catchments import cell_squares
 from smaby_geo.outputs.rasters import MAX_OVERLAY_SIDE_PX, mercator_grid, png_bytes
@@ -570,7 +571,15 @@ def map_catchments(
     )
     if isochrone_layer is not None and len(isochrone_layer):
         iso = isochrone_layer.dropna(subset=["geometry"]).copy()
-        iso["geometry"] = iso.geometry.simplify(simplify_m)
+        # display only (the GeoPackage keeps full detail): plain Douglas-Peucker after dropping
+        # collinear vertices is several times faster than topology-preserving simplification
+        # of raster-traced outlines with thousands of holes
+        iso["geometry"] = shapely.simplify(
+            shapely.simplify(iso.geometry.to_numpy(), 0.0, preserve_topology=False),
+            simplify_m,
+            preserve_topology=False,
+        )
+        iso = iso[~iso.geometry.is_empty & iso.geometry.notna()]
         iso = iso.to_crs("EPSG:4326")
         colours = minute_colour(iso["minutes"].to_numpy() - 1e-9)
         for (_, r), col in zip(iso.iterrows(), colours, strict=True):

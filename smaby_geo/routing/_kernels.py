@@ -982,15 +982,18 @@ def _phast_batch_into(
             D[v * k + j] = dist[v]
             dist[v] = INF
             done[v] = False
+    acc = np.empty(k)  # node v's k labels, kept apart from D so the inner loop vectorises
     for v in range(n):
         bv = v * k
+        for j in range(k):
+            acc[j] = D[bv + j]
         for e in range(dn_ptr[v], dn_ptr[v + 1]):
             ba = dn_idx[e] * k
             w = dn_w[e]
             for j in range(k):
-                nd = D[ba + j] + w
-                if nd < D[bv + j]:
-                    D[bv + j] = nd
+                acc[j] = min(acc[j], D[ba + j] + w)
+        for j in range(k):
+            D[bv + j] = acc[j]
     if cutoff < INF:
         for i in range(n * k):
             if D[i] > cutoff:

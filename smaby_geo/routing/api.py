@@ -325,8 +325,10 @@ def many_to_all(
         Inclusive limit in seconds; farther nodes are ``inf``.
     direction : {"from", "to"}
     method : {"auto", "dijkstra", "ch"}
-        With a contraction hierarchy (``prepare``; ``auto`` uses one when present, also with a
-        cutoff), sources run ``batch`` at a time through one batched PHAST sweep.
+        With a contraction hierarchy (``prepare``), sources run ``batch`` at a time through one
+        batched PHAST sweep. ``auto`` uses it when there is no cutoff (a bounded Dijkstra per
+        source was faster with a 90-minute cutoff on N1000: ``benchmarks/manytoall.py``);
+        ``ch`` always.
     batch : int, default ``PHAST_BATCH`` (16)
         Sources per batched PHAST sweep (1..64).
 
@@ -340,7 +342,7 @@ def many_to_all(
     if src.shape[0] == 0:
         return np.empty((0, n))
     ch = _index(net, method)
-    if ch is not None:
+    if ch is not None and (cutoff is None or method == "ch"):
         return ch_many_to_all(ch, src, _cutoff(cutoff), direction, batch=batch)
     g = _graph(net, direction)
     return kern.many_to_all(
