@@ -260,7 +260,11 @@ def main() -> None:
         f"{numba.get_num_threads()}, Python {platform.python_version()}"
     )
     print(f"machine: {machine}; load average at start {os.getloadavg()}")
-    res: dict = {"machine": machine, "load_at_start": os.getloadavg(), "args": vars(args)}
+    res: dict = {
+        "machine": machine,
+        "load_at_start": os.getloadavg(),
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+    }
     if "national" not in args.skip:
         national(args, res)
     if "synthetic" not in args.skip:

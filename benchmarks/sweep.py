@@ -89,7 +89,7 @@ def main() -> None:
         print(local[["rank", "scenario", "brought_within", "net_within"]].head(10))
     res = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "args": vars(args),
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
         "base_s": t_base,
         "scenarios": len(scen),
         "one_process_s": t_local,
