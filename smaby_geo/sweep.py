@@ -9,6 +9,7 @@ once to every worker and one task per scenario runs there.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import warnings
@@ -227,7 +228,11 @@ def sweep_scenarios(
             client = own = Client(scheduler)
         else:
             cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
             )
             client = own = Client(cluster)
     try:
