@@ -1050,8 +1050,12 @@ def phast_batched(
                 hv,
                 hl,
             )
-            for u in range(n):
-                base = new_id[u] * kb
+            # write back in original node order, a tile of nodes at a time: the tile's rows
+            # of Db stay in cache while each output row is written sequentially
+            for t0 in range(0, n, 2048):
+                t1 = min(n, t0 + 2048)
                 for j in range(kb):
-                    out[s0 + j, u] = Db[base + j]
+                    row = out[s0 + j]
+                    for u in range(t0, t1):
+                        row[u] = Db[new_id[u] * kb + j]
     return out
