@@ -10,6 +10,7 @@ import argparse
 import difflib
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -261,24 +262,33 @@ def run_main_job(args: argparse.Namespace) -> int:
         out_cells = cells.copy()
         out_cells.index = out_cells.index.astype(str)
         written.append(io.write_geoparquet(out_cells, out_dir / f"cells_{slug}.parquet", meta))
-        if not getattr(args, "no_gpkg", False):
-            written.append(
-                io.write_gpkg(
-                    out_cells.reset_index(), out_dir / f"cells_{slug}.gpkg", "cells", meta
+        # GDAL writes the GeoPackage (releasing the GIL) while this thread draws the map
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            gpkg = None
+            if not getattr(args, "no_gpkg", False):
+                gpkg = pool.submit(
+                    io.write_gpkg,
+                    out_cells.reset_index(),
+                    out_dir / f"cells_{slug}.gpkg",
+                    "cells",
+                    meta,
                 )
-            )
-        written.append(io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False))
-        if not args.no_map and "hospital" in services:
-            m = map_minutes(
-                cells,
-                "hospital",
-                kommune_summary=summary,
-                kommuner=res["kommuner"],
-                services=res["services"],
-            )
-            written.append(
-                io.write_text(m.get_root().render(), out_dir / f"map_hospital_{slug}.html")
-            )
+            csv = io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False)
+            html_map = None
+            if not args.no_map and "hospital" in services:
+                m = map_minutes(
+                    cells,
+                    "hospital",
+                    kommune_summary=summary,
+                    kommuner=res["kommuner"],
+                    services=res["services"],
+                )
+                html_map = io.write_text(
+                    m.get_root().render(), out_dir / f"map_hospital_{slug}.html"
+                )
+            if gpkg is not None:
+                written.append(gpkg.result())
+        written += [csv] + ([html_map] if html_map else [])
         if getattr(args, "regions", None):
             written += _write_regions(
                 res, args.regions, out_dir, slug, meta, with_map=not args.no_map
