@@ -8,7 +8,7 @@ export SMABY_GEO_DATA_DIR ?= $(abspath ../shared/data)
 endif
 ARGS ?=
 
-.PHONY: demo test lint typecheck docs docs-strict bench clean chromium
+.PHONY: demo test lint typecheck docs docs-strict bench clean chromium warm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # Data live in the user cache (`smaby-geo data` says where); the first run fetches what it
 # needs from the pinned upstreams. Beside ../shared the files are copied from there instead
 # (sha256 checked), so `.venv/bin/smaby-geo run` by hand works afterwards with no variable set.
-demo: $(VENV)/.installed-run
+demo: $(VENV)/.installed-run $(VENV)/.warmed
 ifneq ($(wildcard ../shared/data),)
 	$(BIN)/smaby-geo data fetch --all --from ../shared/data >/dev/null
 endif
 	$(BIN)/smaby-geo run $(ARGS)
+
+# Warm start: compile every numba kernel signature the jobs use into numba's on-disk cache
+# once after install (and again when the kernels change), so the first run does not pay it.
+$(VENV)/.warmed: $(VENV)/.installed-run smaby_geo/routing/_kernels.py smaby_geo/routing/warm.py
+	$(BIN)/python -m smaby_geo.routing.warm
+	touch $@
+
+warm: $(VENV)/.warmed
 
 # The browser check needs headless Chromium (Debian's package); installed when missing.
 chromium:

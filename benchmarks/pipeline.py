@@ -1,7 +1,15 @@
 """Main-job benchmark: the national run (220,171 cells x 4 service types), stage by stage.
 
-Runs ``smaby-geo run`` in fresh processes (the first warms numba's cache) and prints the stage
-timings of each, the median over runs and the peak memory (max RSS) of the process.
+Measures, each in fresh processes on one machine in one run:
+
+- **fresh install**: an empty numba cache and an empty prepared-network cache. First the run
+  as a newcomer without the warm-up step would see it (everything compiles), then the
+  ``make`` warm-up step (``python -m smaby_geo.routing.warm``) on another empty cache,
+  followed by the first run after it;
+- **warm runs**: ``--runs`` more runs (medians of each stage, the whole process including
+  imports, peak RSS), and the size of the national hospital map;
+- **Innlandet ``--catchments``**: the whole command, as a user types it (``--skip-catchments``
+  leaves it out).
 
 Run: ``python benchmarks/pipeline.py [--runs 3] [--grid 250m]``
 """
@@ -15,6 +23,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,52 +35,125 @@ t0 = time.perf_counter()
 from smaby_geo.pipeline import run_main_job
 args = SimpleNamespace(region=None, services="hospital,court,police,study_centre",
                        grid={grid!r}, out={out!r}, buffer_km=100.0, no_map=False,
-                       include_unverified_hospitals=False)
+                       include_unverified_hospitals=False, no_gpkg=False, engine="auto")
 import io, contextlib
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf):
     run_main_job(args)
 meta = json.load(open({out!r} + "/run_norway_{grid}.json"))
 print(json.dumps({{"stages": meta["stage_seconds"], "total_s": time.perf_counter() - t0,
+                  "routing": meta.get("routing"),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
+
+
+def run_job(grid: str, out: str, env: dict) -> dict:
+    r = subprocess.run(
+        [sys.executable, "-c", CODE.format(grid=grid, out=out)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def show(label: str, res: dict) -> None:
+    print(
+        f"{label}: total {res['total_s']:.2f} s (process incl. imports), peak RSS "
+        f"{res['peak_rss_mb']:.0f} MB; stages "
+        + ", ".join(f"{k} {v:.2f}" for k, v in res["stages"].items()),
+        flush=True,
+    )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--grid", default="250m", choices=["250m", "1km"])
+    p.add_argument("--skip-fresh", action="store_true")
+    p.add_argument("--skip-catchments", action="store_true")
     args = p.parse_args()
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average {os.getloadavg()}"
     )
-    results = []
-    with tempfile.TemporaryDirectory() as out:
-        for i in range(args.runs + 1):
-            r = subprocess.run(
-                [sys.executable, "-c", CODE.format(grid=args.grid, out=out)],
-                capture_output=True,
-                text=True,
-                check=True,
+    out_json: dict = {"grid": args.grid, "load_at_start": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "out")
+        if not args.skip_fresh:
+            env = dict(
+                os.environ,
+                NUMBA_CACHE_DIR=str(Path(tmp) / "numba_cold"),
+                SMABY_GEO_CACHE_DIR=str(Path(tmp) / "routing_cold"),
             )
-            res = json.loads(r.stdout.strip().splitlines()[-1])
-            label = "warm-up (fills numba cache if empty)" if i == 0 else f"run {i}"
+            cold = run_job(args.grid, out, env)
+            show("fresh install, no warm-up step (everything compiles)", cold)
+            env = dict(
+                os.environ,
+                NUMBA_CACHE_DIR=str(Path(tmp) / "numba_fresh"),
+                SMABY_GEO_CACHE_DIR=str(Path(tmp) / "routing_fresh"),
+            )
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "smaby_geo.routing.warm"], env=env, check=True)
+            warm_step = time.perf_counter() - t0
+            print(f"make warm-up step: {warm_step:.1f} s", flush=True)
+            first = run_job(args.grid, out, env)
+            show("first run after install + warm-up step", first)
+            out_json.update(cold_no_warm_step=cold, warm_step_s=warm_step, first_run=first)
+        env = dict(os.environ, SMABY_GEO_CACHE_DIR=str(Path(tmp) / "routing"))
+        run_job(args.grid, out, env)  # fills the caches of this run's environment
+        results = []
+        for i in range(args.runs):
+            res = run_job(args.grid, out, env)
+            show(f"warm run {i + 1}", res)
+            results.append(res)
+        map_mb = (Path(out) / f"map_hospital_norway_{args.grid}.html").stat().st_size / 1e6
+        sizes = {f.name: f.stat().st_size for f in Path(out).iterdir()}
+        stages = results[0]["stages"].keys()
+        print("\n| stage | median s |\n|---|---:|")
+        for k in stages:
+            print(f"| {k} | {np.median([r['stages'][k] for r in results]):.2f} |")
+        whole = float(np.median([r["total_s"] for r in results]))
+        print(f"| **whole process** | {whole:.2f} |")
+        print(f"\npeak RSS (max over runs): {max(r['peak_rss_mb'] for r in results):.0f} MB")
+        print(f"national hospital map: {map_mb:.2f} MB; routing: {results[0]['routing']}")
+        if not args.skip_fresh:
             print(
-                f"{label}: total {res['total_s']:.2f} s (process incl. imports), peak RSS "
-                f"{res['peak_rss_mb']:.0f} MB; stages "
-                + ", ".join(f"{k} {v:.2f}" for k, v in res["stages"].items())
+                f"first run after install / warm run: {first['total_s'] / whole:.2f} "
+                f"(without the warm-up step: {cold['total_s'] / whole:.2f})"
             )
-            if i:
-                results.append(res)
-    stages = results[0]["stages"].keys()
-    print("\n| stage | median s |\n|---|---:|")
-    for k in stages:
-        print(f"| {k} | {np.median([r['stages'][k] for r in results]):.2f} |")
-    print(f"| **whole process** | {np.median([r['total_s'] for r in results]):.2f} |")
-    print(f"\npeak RSS (max over runs): {max(r['peak_rss_mb'] for r in results):.0f} MB")
-    out = Path(__file__).parent / "results" / "pipeline.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"grid": args.grid, "runs": results}, indent=2))
+        out_json.update(runs=results, map_mb=map_mb, output_bytes=sizes, whole_median_s=whole)
+        if not args.skip_catchments:
+            t0 = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "smaby_geo.cli",
+                    "run",
+                    "--region",
+                    "Innlandet",
+                    "--catchments",
+                    "--out",
+                    str(Path(tmp) / "innlandet"),
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            t_c = time.perf_counter() - t0
+            html = sorted((Path(tmp) / "innlandet").glob("*.html"))
+            print(
+                f"\nInnlandet --catchments, whole command: {t_c:.1f} s; maps: "
+                + ", ".join(f"{h.name} {h.stat().st_size / 1e6:.2f} MB" for h in html)
+            )
+            out_json["innlandet_catchments_s"] = t_c
+            out_json["innlandet_maps_mb"] = {h.name: h.stat().st_size / 1e6 for h in html}
+    out_json["load_at_end"] = os.getloadavg()
+    dst = Path(__file__).parent / "results" / "pipeline.json"
+    dst.parent.mkdir(exist_ok=True)
+    dst.write_text(json.dumps(out_json, indent=2))
 
 
 if __name__ == "__main__":

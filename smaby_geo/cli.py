@@ -10,6 +10,7 @@ data      list the registered datasets, where each is and which are missing;
 towns     towns, their hinterlands and the minutes from rural cells to the nearest
 indicators  centrality index (SSB manner) and EU road transport performance
 serve     the scenario explorer in the browser
+sweep     rank scenario files (locally or on a Dask cluster)
 """
 
 from __future__ import annotations
@@ -174,6 +175,63 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "ch", "dijkstra"],
+        default="auto",
+        help="routing engine: contraction hierarchy cached on disk (auto, ch) or plain Dijkstra; "
+        "results are the same",
+    )
+
+
+# --- sweep: rank many scenarios, locally or on a Dask cluster --------------------------------
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from smaby_geo.pipeline import parse_services
+    from smaby_geo.sweep import print_ranking, sweep_scenarios
+
+    (service,) = parse_services(args.service)
+    table = sweep_scenarios(
+        args.files,
+        region=args.region,
+        grid=args.grid,
+        service=service,
+        within_min=args.within,
+        buffer_km=args.buffer_km,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        out=args.out,
+    )
+    print_ranking(table, service=service, within_min=args.within)
+    return 0
+
+
+def _add_sweep_parser(sub) -> None:
+    w = sub.add_parser(
+        "sweep",
+        help="rank scenario files by people brought within a time of a service (Dask)",
+    )
+    w.add_argument("files", nargs="+", help="scenario YAML files")
+    w.add_argument("--service", default="hospital", help="service type ranked on")
+    w.add_argument("--within", type=float, default=60.0, help="threshold in minutes")
+    w.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
+    w.add_argument("--grid", choices=["250m", "1km"], default="250m")
+    w.add_argument("--buffer-km", type=float, default=100.0)
+    w.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address (tcp://host:8786); default: run in this process, or on a "
+        "local cluster with --workers",
+    )
+    w.add_argument(
+        "--workers", type=int, default=0, help="start a local Dask cluster with this many workers"
+    )
+    w.add_argument("--out", default=None, help="write the ranking as CSV here (a folder)")
+    w.set_defaults(func=_cmd_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``smaby-geo``."""
     p = argparse.ArgumentParser(
@@ -215,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="also delineate labour-market regions (modelled flows) for the kommuner of the run",
     )
+    r.add_argument(
+        "--no-gpkg",
+        action="store_true",
+        help="skip the cells GeoPackage (the GeoParquet holds the same table)",
+    )
+    _add_engine_option(r)
     r.set_defaults(func=_cmd_run)
 
     sc = sub.add_parser("scenario", help="compare a corridor/service scenario with the base")
@@ -228,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument(
         "--no-regions", action="store_true", help="skip the labour-market region comparison"
     )
+    _add_engine_option(sc)
     sc.set_defaults(func=_cmd_scenario)
+    _add_sweep_parser(sub)
 
     sv = sub.add_parser("serve", help="the scenario explorer in the browser (local web app)")
     sv.add_argument("--region", help="kommune or fylke number or name (default: Norway)")

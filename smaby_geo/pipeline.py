@@ -10,6 +10,7 @@ import argparse
 import difflib
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def _slug(text: str) -> str:
 class _Stages:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.bar = tqdm(total=8, desc="smaby-geo run", unit="stage", leave=False)
+        self.bar = tqdm(total=9, desc="smaby-geo run", unit="stage", leave=False)
 
     @contextmanager
     def __call__(self, name: str):
@@ -91,6 +92,7 @@ def run_travel_times(
     buffer_km: float = 100.0,
     include_unverified_hospitals: bool = False,
     stages=None,
+    engine: str = "auto",
 ) -> dict:
     """Compute the main job's tables in memory (no files written).
 
@@ -108,12 +110,16 @@ def run_travel_times(
         Buffer around the region, km.
     include_unverified_hospitals : bool, default False
         Add the 3 hospital sites whose acute function is not verified.
+    engine : {"auto", "ch", "dijkstra"}
+        Routing engine (``choose_engine``): ``auto`` and ``ch`` answer from the network's
+        contraction hierarchy, prepared once and cached on disk by its fingerprint; results
+        equal Dijkstra's.
 
     Returns
     -------
     dict
         ``cells`` (travel-time table), ``summary`` (per kommune and type), ``services``,
-        ``network``, ``kommuner``, ``region_name``.
+        ``network``, ``kommuner``, ``region_name``, ``routing`` (which engine answered).
     """
     stage = stages or (lambda name: _noop())
     with stage("network"):
@@ -135,6 +141,8 @@ def run_travel_times(
             attrs = dict(sv.attrs)
             sv = sv[sv.intersects(buf)]
             sv.attrs.update(attrs)
+    with stage("routing index"):
+        routing_info = choose_engine(net, engine)
     with stage("travel times"):
         table = travel_times(net, cells, sv, types=list(services), land=_land())
     with stage("summary"):
@@ -146,6 +154,7 @@ def run_travel_times(
         "network": net,
         "kommuner": kommuner,
         "region_name": region_name,
+        "routing": routing_info,
     }
 
 
@@ -157,6 +166,45 @@ def _land():
         return read_land()
     except datasets.DatasetNotFoundError:
         return None
+
+
+ENGINES = ("auto", "ch", "dijkstra")
+
+
+def routing_cache_dir() -> Path:
+    """Folder of prepared networks: ``routing/`` in the data home (``datasets.data_home()``)."""
+    return datasets.data_home() / "routing"
+
+
+def choose_engine(net: RoadNetwork, engine: str = "auto") -> dict:
+    """Attach the routing engine the job's queries use and say which it is.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    engine : {"auto", "ch", "dijkstra"}
+        ``auto``/``ch``: the contraction hierarchy, loaded from ``routing_cache_dir()`` when
+        it holds one for this network's fingerprint, else built and saved there (a cache
+        folder that cannot be written only costs the saving). ``dijkstra``: plain searches.
+
+    Returns
+    -------
+    dict
+        ``routing_engine(net)``: the engine and, for a hierarchy, how it was obtained.
+    """
+    from smaby_geo.routing.api import prepare, routing_engine
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "dijkstra":
+        net.routing_index = None
+        return routing_engine(net)
+    if net.routing_index is None:
+        try:
+            prepare(net, cache_dir=routing_cache_dir())
+        except OSError:  # read-only or full cache folder: build in memory only
+            prepare(net)
+    return routing_engine(net)
 
 
 def _print_footer(written: list[Path], stages: _Stages, t_all: float, attribution: str) -> None:
@@ -222,6 +270,7 @@ def run_main_job(args: argparse.Namespace) -> int:
         buffer_km=args.buffer_km,
         include_unverified_hospitals=args.include_unverified_hospitals,
         stages=stages,
+        engine=getattr(args, "engine", "auto"),
     )
     cells, summary, net = res["cells"], res["summary"], res["network"]
     out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
@@ -239,27 +288,40 @@ def run_main_job(args: argparse.Namespace) -> int:
         "service_duplicate_rows": list(res["services"].attrs.get("duplicates", ())),
         "units": "minutes by car, access legs included; inf = no road/ferry route",
         "access": unreachable_summary(cells, list(services)),
+        "routing": res["routing"],
     }
     written: list[Path] = []
     with stages("outputs"):
         out_cells = cells.copy()
         out_cells.index = out_cells.index.astype(str)
         written.append(io.write_geoparquet(out_cells, out_dir / f"cells_{slug}.parquet", meta))
-        written.append(
-            io.write_gpkg(out_cells.reset_index(), out_dir / f"cells_{slug}.gpkg", "cells", meta)
-        )
-        written.append(io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False))
-        if not args.no_map and "hospital" in services:
-            m = map_minutes(
-                cells,
-                "hospital",
-                kommune_summary=summary,
-                kommuner=res["kommuner"],
-                services=res["services"],
-            )
-            written.append(
-                io.write_text(m.get_root().render(), out_dir / f"map_hospital_{slug}.html")
-            )
+        # GDAL writes the GeoPackage (releasing the GIL) while this thread draws the map
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            gpkg = None
+            if not getattr(args, "no_gpkg", False):
+                gpkg = pool.submit(
+                    io.write_gpkg,
+                    out_cells.reset_index(),
+                    out_dir / f"cells_{slug}.gpkg",
+                    "cells",
+                    meta,
+                )
+            csv = io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False)
+            html_map = None
+            if not args.no_map and "hospital" in services:
+                m = map_minutes(
+                    cells,
+                    "hospital",
+                    kommune_summary=summary,
+                    kommuner=res["kommuner"],
+                    services=res["services"],
+                )
+                html_map = io.write_text(
+                    m.get_root().render(), out_dir / f"map_hospital_{slug}.html"
+                )
+            if gpkg is not None:
+                written.append(gpkg.result())
+        written += [csv] + ([html_map] if html_map else [])
         if getattr(args, "regions", None):
             written += _write_regions(
                 res, args.regions, out_dir, slug, meta, with_map=not args.no_map
@@ -326,13 +388,16 @@ def run_main_job(args: argparse.Namespace) -> int:
     return 0
 
 
+ISO_MIN = (30, 45, 60, 90)
+
+
 def _write_catchments(
     res: dict, services, out_dir: Path, slug: str, meta: dict, *, with_map: bool
 ) -> list[Path]:
     """Catchment polygons, population within thresholds, raster, isochrones and maps."""
     from smaby_geo.analysis.catchments import catchments, coarsen_cells
     from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import MAX_CELLS_ON_MAP, map_catchments
+    from smaby_geo.outputs.maps import MAX_CELLS_ON_MAP, MAX_VECTOR_CELLS, map_catchments
     from smaby_geo.outputs.rasters import isochrones, minutes_raster, write_geotiff
 
     cells = res["cells"]
@@ -358,14 +423,13 @@ def _write_catchments(
     # National runs: isochrones and map polygons from 1 km cells (a 250 m national isochrone
     # layer is ~50 MB); regional runs keep the grid's own resolution.
     small = len(cells) <= MAX_CELLS_ON_MAP
+    base_m = int(cells["cell_size_m"].iloc[0])
     coarse = None if small else max(1000, int(cells["cell_size_m"].iloc[0]))
     meta = {**meta, "isochrone_resolution_m": coarse or int(cells["cell_size_m"].iloc[0])}
     for t in services:
         r = minutes_raster(cells, f"{t}_minutes")
         written.append(Path(write_geotiff(r, out_dir / f"minutes_{t}_{slug}.tif", tags=meta)))
-        iso = isochrones(
-            r if small else minutes_raster(cells, f"{t}_minutes", coarse), (30, 45, 60, 90)
-        )
+        iso = isochrones(r if small else minutes_raster(cells, f"{t}_minutes", coarse), ISO_MIN)
         iso.insert(0, "service_type", t)
         iso_rows.append(iso)
         if with_map:
@@ -375,8 +439,13 @@ def _write_catchments(
                 else catchments(coarsen_cells(cells, t, coarse), t, res["services"])
             )
             shown.attrs.update(layers[t].attrs)
+            iso_map = iso
+            if small and len(cells) > MAX_VECTOR_CELLS:
+                # the map's isochrones are traced from 2x coarser cells: about 4x fewer
+                # vertices to simplify and draw; the GeoPackage keeps the grid's own
+                iso_map = isochrones(minutes_raster(cells, f"{t}_minutes", 2 * base_m), ISO_MIN)
             m = map_catchments(
-                shown, isochrone_layer=iso if small else None, services=res["services"]
+                shown, isochrone_layer=iso_map if small else None, services=res["services"]
             )
             written.append(
                 io.write_text(m.get_root().render(), out_dir / f"map_catchments_{t}_{slug}.html")
@@ -422,6 +491,12 @@ def _write_regions(
     return written
 
 
+def _engine_of(net: RoadNetwork) -> dict:
+    from smaby_geo.routing.api import routing_engine
+
+    return routing_engine(net)
+
+
 def run_scenario_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo scenario FILE``: base vs scenario, tables, maps and a report."""
     import html as _html
@@ -441,6 +516,7 @@ def run_scenario_job(args: argparse.Namespace) -> int:
         grid=args.grid,
         buffer_km=args.buffer_km,
         stages=stages,
+        engine=getattr(args, "engine", "auto"),
     )
     base, cells0 = res["network"], res["cells"]
     with stages("scenario network"):
@@ -471,6 +547,9 @@ def run_scenario_job(args: argparse.Namespace) -> int:
         "attribution": cells0.attrs["attribution"],
         "note": cells0.attrs["note"],
         "units": "minutes; delta = scenario - base (negative = faster)",
+        # the base answers from its prepared hierarchy; the edited network, whose fingerprint
+        # differs, runs Dijkstra (correct for any edit, no re-contraction)
+        "routing": {"base": res["routing"], "scenario": _engine_of(scen_net)},
     }
     written: list[Path] = []
     with stages("outputs"):

@@ -38,31 +38,60 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def _arrow_table(gdf: gpd.GeoDataFrame, metadata: dict):
+    """GeoParquet Arrow table of ``gdf`` with ``metadata`` under the ``smaby_geo`` key.
+
+    WKB geometry and the ``geo`` schema metadata, as ``GeoDataFrame.to_parquet`` writes.
+    """
+    import pyarrow as pa
+
+    try:  # geopandas' own GeoParquet conversion (``geo`` metadata included), one pass
+        from geopandas.io.arrow import _geopandas_to_arrow
+
+        table = _geopandas_to_arrow(gdf, index=None)
+    except (ImportError, TypeError):  # older/newer private API: the public Arrow export
+        table = pa.table(gdf.to_arrow(index=None))
+    meta = dict(table.schema.metadata or {})
+    meta[b"smaby_geo"] = json.dumps(metadata, ensure_ascii=False, default=str).encode()
+    return table.replace_schema_metadata(meta)
+
+
 def write_geoparquet(gdf: gpd.GeoDataFrame, path: str | os.PathLike, metadata: dict) -> Path:
-    """Write GeoParquet with ``metadata`` (attribution, notes) in the schema as ``smaby_geo``."""
+    """Write GeoParquet with ``metadata`` (attribution, notes) in the schema as ``smaby_geo``.
+
+    One Arrow conversion and one write (zstd); the file reads back with
+    ``geopandas.read_parquet``.
+    """
     import pyarrow.parquet as pq
 
+    table = _arrow_table(gdf, metadata)
     with atomic_path(path) as tmp:
-        gdf.to_parquet(tmp)
-        table = pq.read_table(tmp)
-        meta = dict(table.schema.metadata or {})
-        meta[b"smaby_geo"] = json.dumps(metadata, ensure_ascii=False).encode()
-        pq.write_table(table.replace_schema_metadata(meta), tmp)
+        pq.write_table(table, tmp, compression="zstd")
     return Path(path)
 
 
 def write_gpkg(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str, metadata: dict) -> Path:
-    """Write a GeoPackage layer with ``metadata`` as layer metadata (GDAL)."""
+    """Write a GeoPackage layer with ``metadata`` as layer metadata (GDAL, Arrow path).
+
+    pyogrio's Arrow path (``use_arrow=True``) hands GDAL whole columns instead of row-by-row
+    features; it falls back to the row path where pyogrio or GDAL lack Arrow support.
+    """
     import pyogrio
 
+    kw = {
+        "layer": layer,
+        "driver": "GPKG",
+        "layer_metadata": {k: str(v) for k, v in metadata.items()},
+    }
     with atomic_path(path) as tmp:
-        pyogrio.write_dataframe(
-            gdf,
-            tmp,
-            layer=layer,
-            driver="GPKG",
-            layer_metadata={k: str(v) for k, v in metadata.items()},
-        )
+        try:
+            pyogrio.write_dataframe(gdf, tmp, use_arrow=True, **kw)
+        except (RuntimeError, NotImplementedError, ValueError, TypeError) as err:
+            if "arrow" not in str(err).lower():
+                raise
+            if tmp.exists():
+                tmp.unlink()
+            pyogrio.write_dataframe(gdf, tmp, **kw)
     return Path(path)
 
 

@@ -8,15 +8,20 @@ tiles are an optional extra layer, off by default.
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 from functools import lru_cache
 
 import geopandas as gpd
+import jinja2
 import numpy as np
 import offlinefolium as folium
 import pandas as pd
+import shapely
 
 from smaby_geo.analysis.catchments import cell_squares
+from smaby_geo.outputs.rasters import MAX_OVERLAY_SIDE_PX, mercator_grid, png_bytes
 
 # Minute classes and colours (light = near, dark = far); grey = no route.
 MINUTE_BINS: tuple[float, ...] = (0, 15, 30, 45, 60, 90, 120, np.inf)
@@ -31,6 +36,17 @@ MINUTE_COLOURS: tuple[str, ...] = (
 )
 NO_ROUTE_COLOUR = "#9e9e9e"
 MAX_CELLS_ON_MAP = 40_000
+# Cell tables up to this many rows are drawn as GeoJSON squares (one tooltip each); larger
+# ones as one raster image overlay with a hover/click lookup, whose size is capped by
+# ``rasters.MAX_OVERLAY_SIDE_PX``. 5,000 squares are about 1.3 MB of HTML.
+MAX_VECTOR_CELLS = 5_000
+# Decimal places kept in map coordinates (degrees): 4 places = at most 11 m, far below the
+# simplification of every layer drawn (0.002-0.003 degrees) and a 250 m cell.
+COORD_DECIMALS = 4
+# Web resources the maps use: Leaflet only. folium's defaults also inline jQuery, Bootstrap
+# and Font Awesome (about 1.3 MB per map) that none of these layers needs.
+_MAP_JS = ("leaflet",)
+_MAP_CSS = ("leaflet_css",)
 
 
 BASE_ATTRIBUTION = "© Kartverket (fylke and kommune boundaries)"
@@ -43,9 +59,17 @@ def _boundaries() -> tuple[str, str]:
 
     fylker = gpd.read_file(datasets.locate_dataset("fylker_simplified"))
     kommuner = gpd.read_file(datasets.locate_dataset("kommuner_simplified"))
-    fylker["geometry"] = fylker.geometry.simplify(0.003)
-    kommuner["geometry"] = kommuner.geometry.boundary.simplify(0.003)
+    fylker["geometry"] = round_coordinates(fylker.geometry.simplify(0.003))
+    kommuner["geometry"] = round_coordinates(kommuner.geometry.boundary.simplify(0.003))
     return fylker[["geometry"]].to_json(), kommuner[["geometry"]].to_json()
+
+
+def round_coordinates(geoms, decimals: int = COORD_DECIMALS):
+    """Round coordinates (degrees) to ``decimals`` places so the GeoJSON text stays short."""
+    import shapely
+
+    out = shapely.transform(np.asarray(geoms), lambda c: np.round(c, decimals))
+    return gpd.GeoSeries(out, index=getattr(geoms, "index", None), crs=getattr(geoms, "crs", None))
 
 
 def new_map(bounds_wgs84) -> folium.Map:
@@ -56,6 +80,8 @@ def new_map(bounds_wgs84) -> folium.Map:
     """
     minx, miny, maxx, maxy = bounds_wgs84
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    m.default_js = [r for r in m.default_js if r[0] in _MAP_JS]
+    m.default_css = [r for r in m.default_css if r[0] in _MAP_CSS]
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     fylker, kommuner = _boundaries()
     base = folium.FeatureGroup(name="Base: fylker and kommuner (offline)", control=True)
@@ -81,6 +107,21 @@ def new_map(bounds_wgs84) -> folium.Map:
         overlay=True,
     ).add_to(m)
     return m
+
+
+def _bounds_wgs84(table: gpd.GeoDataFrame) -> np.ndarray:
+    """(minx, miny, maxx, maxy) in degrees of the layer's bounding box.
+
+    Points along the box's outline are reprojected, so no row of the layer is.
+    """
+    from pyproj import Transformer
+
+    x0, y0, x1, y1 = table.total_bounds
+    t = np.linspace(0.0, 1.0, 51)
+    xs = np.concatenate([x0 + (x1 - x0) * t, np.full(51, x1), x0 + (x1 - x0) * t, np.full(51, x0)])
+    ys = np.concatenate([np.full(51, y0), y0 + (y1 - y0) * t, np.full(51, y1), y0 + (y1 - y0) * t])
+    lon, lat = Transformer.from_crs(table.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+    return np.array([np.min(lon), np.min(lat), np.max(lon), np.max(lat)])
 
 
 def _is_grid(table) -> bool:
@@ -155,6 +196,162 @@ def _minute_swatches() -> str:
     return _swatches([*MINUTE_COLOURS, NO_ROUTE_COLOUR], [*labels, "no road/ferry route"])
 
 
+_LOOKUP_JS = """
+(function () {
+  var map = %(map)s, layer = %(layer)s, info = %(info)s;
+  var box = document.getElementById(info.box);
+  var vals = null, pops = null;
+  function load(src, done) {
+    var img = new Image();
+    img.onload = function () {
+      var c = document.createElement("canvas");
+      c.width = info.w; c.height = info.h;
+      var ctx = c.getContext("2d");
+      ctx.drawImage(img, 0, 0);
+      done(ctx.getImageData(0, 0, info.w, info.h).data);
+    };
+    img.src = src;
+  }
+  load(info.values, function (d) { vals = d; });
+  load(info.population, function (d) { pops = d; });
+  function lookup(lat, lng) {
+    if (!vals || !pops || !map.hasLayer(layer)) { return null; }
+    var R = 6378137, x = R * lng * Math.PI / 180;
+    var y = R * Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360));
+    var col = Math.floor((x - info.x0) / info.px), row = Math.floor((info.y1 - y) / info.px);
+    if (col < 0 || row < 0 || col >= info.w || row >= info.h) { return null; }
+    var i = 4 * (row * info.w + col);
+    if (vals[i + 3] === 0) { return null; }
+    var code = vals[i] * 256 + vals[i + 1];
+    var text = code === 65535 ? info.none : ((code - 32768) / 10).toFixed(1) + " " + info.unit;
+    var p = pops[i] * 65536 + pops[i + 1] * 256 + pops[i + 2];
+    return info.label + ": " + text + ", " + p.toLocaleString("en") + " people";
+  }
+  window.smabyLookup = window.smabyLookup || {};
+  window.smabyLookup[info.box] = lookup;
+  map.on("mousemove", function (e) {
+    var r = lookup(e.latlng.lat, e.latlng.lng);
+    if (box) { box.textContent = r || info.hint; }
+  });
+  map.on("click", function (e) {
+    var r = lookup(e.latlng.lat, e.latlng.lng);
+    if (r) { L.popup().setLatLng(e.latlng).setContent(document.createTextNode(r)).openOn(map); }
+  });
+})();
+"""
+
+
+class _Script(folium.MacroElement):
+    """A map child whose script runs after the map and earlier children are created."""
+
+    _template = jinja2.Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
+
+    def __init__(self, js: str) -> None:
+        super().__init__()
+        self._name = "SmabyScript"
+        self.js = js
+
+
+def _hex_rgb(colours) -> np.ndarray:
+    """(n, 3) uint8 from '#rrggbb' strings (converted once per distinct colour)."""
+    uniq, inv = np.unique(np.asarray(colours, dtype=str), return_inverse=True)
+    rgb = np.array([[int(h[i : i + 2], 16) for i in (1, 3, 5)] for h in uniq], np.uint8)
+    return rgb.reshape(-1, 3)[inv.ravel()]
+
+
+def _data_url(rgba: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(rgba)).decode("ascii")
+
+
+def add_cell_overlay(
+    m: folium.Map,
+    table: pd.DataFrame,
+    column: str,
+    *,
+    name: str,
+    colour,
+    label: str = "Minutes",
+    unit: str = "min",
+    max_side_px: int = MAX_OVERLAY_SIDE_PX,
+    opacity: float = 0.85,
+) -> str:
+    """Draw a grid-cell column as one image overlay with a hover and click lookup.
+
+    The cells are binned onto Web Mercator pixels (``rasters.mercator_grid``; pixel sides
+    capped at ``max_side_px``), coloured by ``colour`` and inlined as a PNG. Two more inlined
+    PNGs carry each pixel's value (0.1 precision) and population, read back in the page
+    through a canvas: moving the pointer writes them into the legend, a click opens a popup.
+    Everything is inlined; the page stays offline.
+
+    Parameters
+    ----------
+    m : folium.Map
+    table : DataFrame
+        Grid cells (``x_sw``, ``y_sw``, ``cell_size_m``, ``population``, ``column``).
+    column : str
+        Values to draw (``inf`` = no route).
+    name : str
+        Layer name in the layer control.
+    colour : callable
+        Array of values -> array of '#rrggbb' (e.g. ``minute_colour``).
+    label, unit : str
+        How the lookup names the value.
+    max_side_px : int
+        Cap on the overlay's width and height in pixels.
+    opacity : float
+
+    Returns
+    -------
+    str
+        HTML of the legend line the lookup writes into (add it to the legend body).
+    """
+    g = mercator_grid(table, column, max_side_px=max_side_px)
+    v = g.value
+    has = ~np.isnan(v)
+    h, w = v.shape
+    img = np.zeros((h, w, 4), np.uint8)
+    img[has, :3] = _hex_rgb(colour(v[has]))
+    img[has, 3] = 255
+    fin = np.where(np.isfinite(v), v, 0.0).astype(np.float64)
+    code = np.where(np.isinf(v), 65535, np.clip(np.round(fin * 10) + 32768, 0, 65534))
+    code = code.astype(np.int64)
+    val = np.zeros((h, w, 4), np.uint8)
+    val[..., 0], val[..., 1] = code >> 8, code & 255
+    val[..., 3] = np.where(has, 255, 0)
+    p = np.clip(np.round(g.population), 0, 2**24 - 1).astype(np.int64)
+    pop = np.zeros((h, w, 4), np.uint8)
+    pop[..., 0], pop[..., 1], pop[..., 2] = p >> 16, (p >> 8) & 255, p & 255
+    pop[..., 3] = 255
+    layer = folium.raster_layers.ImageOverlay(
+        _data_url(img),
+        [list(g.bounds_wgs84[0]), list(g.bounds_wgs84[1])],
+        name=name,
+        opacity=opacity,
+        pixelated=True,
+        interactive=False,
+    )
+    layer.add_to(m)
+    box = f"smaby-lookup-{layer.get_name()}"
+    hint = f"Point at a cell for its {label.lower()} ({w}x{h} px, {g.pixel_m / 1000:.2f} km pixels)"
+    info = {
+        "box": box,
+        "w": w,
+        "h": h,
+        "x0": g.bounds_m[0],
+        "y1": g.bounds_m[3],
+        "px": g.pixel_m,
+        "label": label,
+        "unit": unit,
+        "none": "no road/ferry route",
+        "hint": hint,
+        "values": _data_url(val),
+        "population": _data_url(pop),
+    }
+    js = _LOOKUP_JS % {"map": m.get_name(), "layer": layer.get_name(), "info": json.dumps(info)}
+    _Script(js).add_to(m)  # rendered after the map and the overlay exist
+    return f'<div id="{box}" style="margin-top:4px">{html.escape(hint)}</div>'
+
+
 def map_minutes(
     table: gpd.GeoDataFrame,
     service_type: str,
@@ -163,7 +360,8 @@ def map_minutes(
     kommuner: gpd.GeoDataFrame | None = None,
     services: gpd.GeoDataFrame | None = None,
     title: str | None = None,
-    max_cells: int = MAX_CELLS_ON_MAP,
+    max_cells: int = MAX_VECTOR_CELLS,
+    max_side_px: int = MAX_OVERLAY_SIDE_PX,
 ) -> folium.Map:
     """Map minutes to the nearest service of one type.
 
@@ -171,8 +369,8 @@ def map_minutes(
     ----------
     table : GeoDataFrame
         ``travel_times`` output (grid cells with ``x_sw``/``y_sw``/``cell_size_m`` are drawn
-        as squares, other origins as dots). Drawn only up to ``max_cells`` rows (national runs
-        show kommuner instead).
+        as squares up to ``max_cells`` rows and as an image overlay with a hover/click lookup
+        beyond; other origins as dots).
     service_type : str
         Which ``<type>_minutes`` column to map.
     kommune_summary : DataFrame, optional
@@ -182,6 +380,10 @@ def map_minutes(
     services : GeoDataFrame, optional
         Sites to mark.
     title : str, optional
+    max_cells : int, default ``MAX_VECTOR_CELLS``
+        Largest grid table drawn as GeoJSON squares.
+    max_side_px : int, default ``rasters.MAX_OVERLAY_SIDE_PX``
+        Cap on the overlay image's width and height.
 
     Returns
     -------
@@ -201,12 +403,12 @@ def map_minutes(
     attribution = table.attrs.get("attribution", "")
     note = table.attrs.get("note", "")
     title = title or f"Minutes by car to the nearest {service_type.replace('_', ' ')}"
-    m = new_map(table.to_crs("EPSG:4326").total_bounds)
+    m = new_map(_bounds_wgs84(table))
 
     if kommune_summary is not None and kommuner is not None:
         ks = kommune_summary[kommune_summary["service_type"] == service_type]
         k = kommuner.merge(ks, on="kommunenummer", how="inner").to_crs("EPSG:4326")
-        k["geometry"] = k.geometry.simplify(0.002)
+        k["geometry"] = round_coordinates(k.geometry.simplify(0.002))
         k["fill"] = minute_colour(k["median_minutes"].to_numpy())
         k["median_min"] = k["median_minutes"].round(1)
         folium.GeoJson(
@@ -224,13 +426,15 @@ def map_minutes(
             ),
         ).add_to(m)
 
-    if len(table) <= max_cells:
+    lookup_html = ""
+    if len(table) <= max_cells or (not _is_grid(table) and len(table) <= MAX_CELLS_ON_MAP):
         cells = table[[col, "population", "geometry"]].copy()
         name_col = f"{service_type}_name"
         cells["nearest"] = table[name_col].fillna("-") if name_col in table else "-"
         if _is_grid(table):
             cells["geometry"] = cell_squares(table)
         cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=table.crs).to_crs("EPSG:4326")
+        cells["geometry"] = round_coordinates(cells.geometry)
         cells["fill"] = minute_colour(cells[col].to_numpy())
         cells["minutes"] = cells[col].round(1).astype(str)
         folium.GeoJson(
@@ -249,10 +453,21 @@ def map_minutes(
                 aliases=["Minutes", "Population", "Nearest site"],
             ),
         ).add_to(m)
+    elif _is_grid(table):
+        lookup_html = add_cell_overlay(
+            m,
+            table,
+            col,
+            name=f"Populated cells: minutes to nearest {service_type} ({len(table):,} cells, "
+            "image)",
+            colour=minute_colour,
+            label=f"Minutes to the nearest {service_type.replace('_', ' ')}",
+            max_side_px=max_side_px,
+        )
 
     add_sites(m, services, service_type, fill="#2171b5", edge="#08306b", radius=6)
 
-    add_legend(m, title, _minute_swatches(), note, attribution)
+    add_legend(m, title, _minute_swatches() + lookup_html, note, attribution)
     return m
 
 
@@ -356,7 +571,15 @@ def map_catchments(
     )
     if isochrone_layer is not None and len(isochrone_layer):
         iso = isochrone_layer.dropna(subset=["geometry"]).copy()
-        iso["geometry"] = iso.geometry.simplify(simplify_m)
+        # display only (the GeoPackage keeps full detail): plain Douglas-Peucker after dropping
+        # collinear vertices is several times faster than topology-preserving simplification
+        # of raster-traced outlines with thousands of holes
+        iso["geometry"] = shapely.simplify(
+            shapely.simplify(iso.geometry.to_numpy(), 0.0, preserve_topology=False),
+            simplify_m,
+            preserve_topology=False,
+        )
+        iso = iso[~iso.geometry.is_empty & iso.geometry.notna()]
         iso = iso.to_crs("EPSG:4326")
         colours = minute_colour(iso["minutes"].to_numpy() - 1e-9)
         for (_, r), col in zip(iso.iterrows(), colours, strict=True):

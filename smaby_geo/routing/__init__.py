@@ -3,13 +3,16 @@
 from smaby_geo.routing.api import (
     CSR,
     as_csr,
+    iter_many_to_all,
     many_to_all,
+    map_many_to_all,
     nearest_facility,
     od_matrix_nodes,
     one_to_all,
     prepare,
     reverse_csr,
     route,
+    routing_engine,
 )
 from smaby_geo.routing.ch import ContractionHierarchy, build_ch
 
@@ -18,11 +21,14 @@ __all__ = [
     "ContractionHierarchy",
     "as_csr",
     "build_ch",
+    "iter_many_to_all",
     "many_to_all",
+    "map_many_to_all",
     "nearest_facility",
     "od_matrix_nodes",
     "one_to_all",
     "prepare",
     "reverse_csr",
     "route",
+    "routing_engine",
 ]

@@ -958,3 +958,104 @@ def phast_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, cutoff):
         )
         out[i] = d
     return out
+
+
+@njit(cache=True)
+def _phast_batch_into(
+    up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, cutoff, D, dist, done, touched, hk, hv, hl
+):
+    """One batched PHAST: ``k = len(src)`` sources carried together in one downward sweep.
+
+    ``D`` is a node-major (n * k) float64 buffer in rank-ordered ids: ``D[v * k + j]`` is the
+    time from source ``j`` to node ``v``. The upward searches fill it, the sweep completes it
+    (edges from higher-ranked nodes, all k columns at once: one pass over the edges instead
+    of k), then times beyond ``cutoff`` become ``inf``.
+    """
+    n = up_ptr.shape[0] - 1
+    k = src.shape[0]
+    for i in range(n * k):
+        D[i] = INF
+    for j in range(k):
+        nt = _upward(up_ptr, up_idx, up_w, src[j], 0.0, dist, done, touched, hk, hv, hl)
+        for q in range(nt):
+            v = touched[q]
+            D[v * k + j] = dist[v]
+            dist[v] = INF
+            done[v] = False
+    acc = np.empty(k)  # node v's k labels, kept apart from D so the inner loop vectorises
+    for v in range(n):
+        bv = v * k
+        for j in range(k):
+            acc[j] = D[bv + j]
+        for e in range(dn_ptr[v], dn_ptr[v + 1]):
+            ba = dn_idx[e] * k
+            w = dn_w[e]
+            for j in range(k):
+                acc[j] = min(acc[j], D[ba + j] + w)
+        for j in range(k):
+            D[bv + j] = acc[j]
+    if cutoff < INF:
+        for i in range(n * k):
+            if D[i] > cutoff:
+                D[i] = INF
+
+
+@njit(cache=True, parallel=True)
+def phast_batched(
+    up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, new_id, cutoff, k, n_workers
+):
+    """Rows of times from each source (rank-ordered ids in), original node order out.
+
+    Sources run ``k`` at a time through one batched PHAST sweep; batches are dealt to
+    ``n_workers`` parallel workers (each holds one n * k buffer).
+
+    Returns
+    -------
+    float64 (n_sources, n): row ``i`` holds seconds from ``src_nodes[i]`` to every original
+    node ``u`` (looked up at rank id ``new_id[u]``).
+    """
+    n = up_ptr.shape[0] - 1
+    ns = src_nodes.shape[0]
+    out = np.empty((ns, n))
+    n_batches = (ns + k - 1) // k
+    n_workers = max(1, min(n_batches, n_workers))
+    cap = max(up_idx.shape[0], dn_idx.shape[0]) + 2
+    for w_ in prange(n_workers):
+        D = np.empty(n * k)
+        dist = np.full(n, INF)
+        done = np.zeros(n, dtype=np.bool_)
+        touched = np.empty(n, dtype=np.int32)
+        hk = np.empty(cap)
+        hv = np.empty(cap, dtype=np.int32)
+        hl = np.empty(cap, dtype=np.int32)
+        for b in range(w_, n_batches, n_workers):
+            s0 = b * k
+            s1 = min(ns, s0 + k)
+            kb = s1 - s0
+            Db = D[: n * kb]
+            _phast_batch_into(
+                up_ptr,
+                up_idx,
+                up_w,
+                dn_ptr,
+                dn_idx,
+                dn_w,
+                src_nodes[s0:s1],
+                cutoff,
+                Db,
+                dist,
+                done,
+                touched,
+                hk,
+                hv,
+                hl,
+            )
+            # write back in original node order, a tile of nodes at a time: the tile's rows
+            # of Db stay in cache while each output row is written sequentially
+            for t0 in range(0, n, 2048):
+                t1 = min(n, t0 + 2048)
+                for j in range(kb):
+                    row = out[s0 + j]
+                    for u in range(t0, t1):
+                        row[u] = Db[new_id[u] * kb + j]
+    return out

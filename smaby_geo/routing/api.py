@@ -8,6 +8,9 @@ Times are seconds in and out; ``inf`` means unreachable (or beyond ``cutoff``, i
 from __future__ import annotations
 
 import os
+import weakref
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +21,9 @@ import numpy as np
 from smaby_geo.network.core import RoadNetwork, reverse_arrays
 from smaby_geo.routing import _kernels as kern
 from smaby_geo.routing.ch import (
+    PHAST_BATCH,
     ContractionHierarchy,
+    _csr_fingerprint,
     build_ch,
     ch_many_to_all,
     ch_matrix,
@@ -118,10 +123,15 @@ def reverse_csr(g: CSR) -> CSR:
     return CSR(indptr, indices, weights)
 
 
+# How each prepared hierarchy came to be (run metadata); the hierarchy itself stays plain data.
+_CACHE_STATUS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def prepare(
     net: RoadNetwork | CSR,
     *,
     cache_path: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
     **ch_options,
 ) -> ContractionHierarchy:
     """Build (or load) the contraction hierarchy of ``net`` and attach it for later queries.
@@ -134,6 +144,11 @@ def prepare(
     net : RoadNetwork or CSR
     cache_path : path-like, optional
         ``.npz`` file: loaded when it exists and was built from this network, else written.
+        An unreadable or foreign file is rebuilt and overwritten, never trusted.
+    cache_dir : path-like, optional
+        Folder of prepared networks, one ``ch_<fingerprint>.npz`` per network (the sha256 of
+        its CSR arrays), so edited or clipped networks never share a file. Ignored when
+        ``cache_path`` is given.
     **ch_options
         Passed to ``build_ch`` (witness-search limits).
 
@@ -143,12 +158,16 @@ def prepare(
         Also stored as ``net.routing_index``; ``preprocess_seconds`` says what it cost.
     """
     g = _graph(net, "from")
+    if cache_path is None and cache_dir is not None:
+        fp = _csr_fingerprint(g.indptr, g.indices, g.weights)
+        cache_path = Path(cache_dir) / f"ch_{fp[:32]}.npz"
     if cache_path is not None and Path(cache_path).is_file():
         try:
             ch = ContractionHierarchy.load(cache_path, g.indptr, g.indices, g.weights)
-        except ValueError:
-            ch = None
-        if ch is not None:
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile):
+            ch = None  # foreign, truncated or corrupted: rebuild below
+        if ch is not None and ch.n_nodes == g.n_nodes:
+            _CACHE_STATUS[ch] = "loaded"
             net.routing_index = ch
             return ch
     if isinstance(net, RoadNetwork):
@@ -158,8 +177,31 @@ def prepare(
     ch = build_ch(g.indptr, g.indices, g.weights, order=order, **ch_options)
     if cache_path is not None:
         ch.save(cache_path)
+    _CACHE_STATUS[ch] = "built" if cache_path is None else "built and saved"
     net.routing_index = ch
     return ch
+
+
+def routing_engine(net: RoadNetwork | CSR) -> dict:
+    """Which engine answers ``method="auto"`` queries on ``net``, for run metadata.
+
+    Returns
+    -------
+    dict
+        ``engine`` ("contraction hierarchy (PHAST, bucket many-to-many)" or "Dijkstra"), and
+        for a prepared network ``preprocess_seconds``, ``n_shortcuts``, ``fingerprint`` and
+        ``cache`` ("loaded", "built", "built and saved", or "given" when attached by hand).
+    """
+    ch = getattr(net, "routing_index", None)
+    if ch is None:
+        return {"engine": "Dijkstra"}
+    return {
+        "engine": "contraction hierarchy (PHAST, bucket many-to-many)",
+        "preprocess_seconds": round(float(ch.preprocess_seconds), 3),
+        "n_shortcuts": int(ch.n_shortcuts),
+        "fingerprint": ch.fingerprint[:32],
+        "cache": _CACHE_STATUS.get(ch, "given"),
+    }
 
 
 def _index(net, method: str) -> ContractionHierarchy | None:
@@ -266,11 +308,29 @@ def many_to_all(
     cutoff: float | None = None,
     direction: str = "from",
     method: str = "auto",
+    batch: int = PHAST_BATCH,
 ) -> np.ndarray:
     """Full rows of times from each source (parallel over sources).
 
     Memory is ``len(sources) * n_nodes * 8`` bytes; prefer ``nearest_facility`` or
-    ``od_matrix_nodes`` when only a reduction or a few targets are needed.
+    ``od_matrix_nodes`` when only a reduction or a few targets are needed, and
+    ``iter_many_to_all`` / ``map_many_to_all`` to stream rows in blocks.
+
+    Parameters
+    ----------
+    net : RoadNetwork or CSR
+    sources : array of int
+        Node numbers.
+    cutoff : float, optional
+        Inclusive limit in seconds; farther nodes are ``inf``.
+    direction : {"from", "to"}
+    method : {"auto", "dijkstra", "ch"}
+        With a contraction hierarchy (``prepare``), sources run ``batch`` at a time through one
+        batched PHAST sweep. ``auto`` uses it when there is no cutoff (a bounded Dijkstra per
+        source was faster with a 90-minute cutoff on N1000: ``benchmarks/manytoall.py``);
+        ``ch`` always.
+    batch : int, default ``PHAST_BATCH`` (16)
+        Sources per batched PHAST sweep (1..64).
 
     Returns
     -------
@@ -283,11 +343,100 @@ def many_to_all(
         return np.empty((0, n))
     ch = _index(net, method)
     if ch is not None and (cutoff is None or method == "ch"):
-        return ch_many_to_all(ch, src, _cutoff(cutoff), direction)
+        return ch_many_to_all(ch, src, _cutoff(cutoff), direction, batch=batch)
     g = _graph(net, direction)
     return kern.many_to_all(
         g.indptr, g.indices, g.weights, src, np.zeros(len(src)), _cutoff(cutoff)
     )
+
+
+def iter_many_to_all(
+    net: RoadNetwork | CSR,
+    sources,
+    *,
+    cutoff: float | None = None,
+    direction: str = "from",
+    method: str = "auto",
+    block_rows: int = 1024,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``many_to_all`` in blocks of rows, so memory stays ``block_rows * n_nodes * 8`` bytes.
+
+    Yields
+    ------
+    (start, rows)
+        ``rows`` (float64, seconds) are the rows of ``sources[start:start + len(rows)]``.
+    """
+    n = _n_nodes(net)
+    src = _nodes(sources, n, "sources")
+    if int(block_rows) < 1:
+        raise ValueError(f"block_rows must be >= 1, got {block_rows!r}")
+    for s0 in range(0, len(src), int(block_rows)):
+        blk = src[s0 : s0 + int(block_rows)]
+        yield s0, many_to_all(net, blk, cutoff=cutoff, direction=direction, method=method)
+
+
+def _map_block(net, blk, func, cutoff, direction, method):
+    return func(blk, many_to_all(net, blk, cutoff=cutoff, direction=direction, method=method))
+
+
+def map_many_to_all(
+    net: RoadNetwork | CSR,
+    sources,
+    func: Callable[[np.ndarray, np.ndarray], object],
+    *,
+    cutoff: float | None = None,
+    direction: str = "from",
+    method: str = "auto",
+    block_rows: int = 1024,
+    client=None,
+) -> list:
+    """Reduce many-to-all rows block by block, locally or on a Dask cluster.
+
+    The way to run many-to-all from every origin of a national grid: only ``func``'s
+    results are kept (e.g. the population reachable within a cutoff, per source).
+
+    Parameters
+    ----------
+    net : RoadNetwork or CSR
+        Prepared (``prepare``) networks answer with batched PHAST; the hierarchy travels to
+        the workers with the network.
+    sources : array of int
+        Node numbers.
+    func : callable
+        ``func(source_nodes, rows)`` with ``rows`` float64 seconds (len(source_nodes), n_nodes);
+        must be picklable when ``client`` is given (a module-level function).
+    cutoff, direction, method
+        As in ``many_to_all``.
+    block_rows : int, default 1024
+        Sources per block (memory ``block_rows * n_nodes * 8`` bytes per worker).
+    client : dask.distributed.Client, optional
+        Run blocks on this cluster (``LocalCluster`` or a scheduler address); the network is
+        scattered once. Results equal the local ones exactly.
+
+    Returns
+    -------
+    list
+        ``func``'s results, one per block, in source order.
+    """
+    n = _n_nodes(net)
+    src = _nodes(sources, n, "sources")
+    if int(block_rows) < 1:
+        raise ValueError(f"block_rows must be >= 1, got {block_rows!r}")
+    _cutoff(cutoff)
+    _check_direction(direction)
+    blocks = [src[s0 : s0 + int(block_rows)] for s0 in range(0, len(src), int(block_rows))]
+    if client is None:
+        return [_map_block(net, b, func, cutoff, direction, method) for b in blocks]
+    g = net if isinstance(net, CSR) else CSR(net.indptr, net.indices, net.weights)
+    g.routing_index = getattr(net, "routing_index", None)
+    if g.routing_index is None and method != "dijkstra":
+        g.routing_index = prepare(net)  # once here, not once per worker
+    [fut_net] = client.scatter([g], broadcast=True)
+    futs = [
+        client.submit(_map_block, fut_net, b, func, cutoff, direction, method, pure=False)
+        for b in blocks
+    ]
+    return client.gather(futs)
 
 
 def nearest_facility(

@@ -174,11 +174,43 @@ def ch_nearest(ch: ContractionHierarchy, nodes, offsets, labels, cutoff: float, 
     return d[ch.new_id], lab[ch.new_id]
 
 
-def ch_many_to_all(ch: ContractionHierarchy, nodes, cutoff: float, direction: str) -> np.ndarray:
-    """Full rows of seconds from (or to) each node, original ids in and out."""
+# Sources carried per batched PHAST sweep. 8-16 is the usual range (Delling et al., PHAST,
+# 2011); the figure behind the choice is in benchmarks/README.md (``routing.py --batch``).
+PHAST_BATCH = 16
+
+
+def ch_many_to_all(
+    ch: ContractionHierarchy,
+    nodes,
+    cutoff: float,
+    direction: str,
+    *,
+    batch: int = PHAST_BATCH,
+) -> np.ndarray:
+    """Full rows of seconds from (or to) each node, original ids in and out.
+
+    Sources run ``batch`` at a time through one batched PHAST sweep (one pass over the
+    downward edges serves the whole batch); batches run in parallel.
+    """
     (sp, si, sw), (wp, wi, ww) = ch.graphs(direction)
-    rows = kern.phast_many(sp, si, sw, wp, wi, ww, ch.new_id[nodes], cutoff)
-    return rows[:, ch.new_id]
+    if not 1 <= int(batch) <= 64:
+        raise ValueError(f"batch must be 1..64 sources per sweep, got {batch!r}")
+    src = np.ascontiguousarray(ch.new_id[np.asarray(nodes, np.int64)], dtype=np.int64)
+    import numba
+
+    return kern.phast_batched(
+        sp,
+        si,
+        sw,
+        wp,
+        wi,
+        ww,
+        src,
+        np.ascontiguousarray(ch.new_id),
+        float(cutoff),
+        int(batch),
+        int(numba.get_num_threads()),
+    )
 
 
 def ch_matrix(

@@ -1,0 +1,279 @@
+"""Many-to-all benchmark: batched PHAST against scipy, and the national many-to-all.
+
+Targets of issue #16, measured in one run on one machine (ratios, medians):
+
+1. synthetic road-like graph (``synthetic.py``, default 1M nodes, shuffled ids):
+   - contraction time and peak memory of a fresh process, against pandana's CH build in the
+     same run (when the ``bench`` extra is installed);
+   - PHAST one-to-all against scipy ``dijkstra(indices=s)``;
+   - many-to-all from ``--sources`` sources to every node: batched PHAST (k sources per
+     sweep, rows produced in blocks and reduced, as ``map_many_to_all`` does) against one
+     PHAST per source and against scipy ``dijkstra(indices=...)`` on the same sources. scipy
+     runs on the first ``--scipy-sources`` of them (its per-source cost is constant) and is
+     scaled to all of them; the scale is printed.
+2. N1000: many-to-all within 90 minutes from the network node of every populated 250 m cell
+   (the input of centrality and transport-performance indicators), batched PHAST vs Dijkstra.
+
+Every smaby_geo result is checked against scipy on the sources both computed.
+
+Run: ``python benchmarks/manytoall.py [--n 1000000] [--sources 1000] [--batch 16]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from synthetic import road_like_graph  # noqa: E402
+
+from smaby_geo import routing  # noqa: E402
+from smaby_geo.routing import as_csr  # noqa: E402
+from smaby_geo.routing.api import map_many_to_all  # noqa: E402
+
+PREP_CODE = """
+import json, resource, sys, time
+sys.path.insert(0, {here!r})
+from synthetic import road_like_graph
+from smaby_geo.routing import as_csr
+from smaby_geo.routing.ch import spatial_order, build_ch
+ip, ix, w, x, y = road_like_graph({n}, seed=42)
+g = as_csr(ip, ix, w)
+tiny = as_csr([0, 1, 2, 2], [1, 2], [1.0, 2.0])
+build_ch(tiny.indptr, tiny.indices, tiny.weights)  # load the kernel before timing
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+ch = build_ch(g.indptr, g.indices, g.weights, order=spatial_order(x, y))
+t = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"contract_s": t, "peak_rss_mb": peak / 1024, "rss_before_mb": before / 1024,
+                  "shortcuts": ch.n_shortcuts}}))
+"""
+
+PANDANA_CODE = """
+import json, resource, sys, time, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, {here!r})
+import numpy as np, pandas as pd, pandana
+from synthetic import road_like_graph
+ip, ix, w, x, y = road_like_graph({n}, seed=42)
+src = np.repeat(np.arange(len(ip) - 1), np.diff(ip))
+t0 = time.perf_counter()
+pandana.Network(pd.Series(x), pd.Series(y), pd.Series(src), pd.Series(ix),
+                pd.DataFrame({{"w": w}}), twoway=False)
+t = time.perf_counter() - t0
+print(json.dumps({{"contract_s": t,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def fresh_process(code: str) -> dict | None:
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if r.returncode:
+        print(r.stderr.strip().splitlines()[-1] if r.stderr else "failed")
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def median_time(fn, repeats: int):
+    ts, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts)), out
+
+
+def max_diff(a, b) -> float:
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    if not np.array_equal(fa, fb):
+        return float("inf")
+    return float(np.abs(a[fa] - b[fa]).max()) if fa.any() else 0.0
+
+
+def _row_sums(_, rows):
+    """A reduction that touches every value (keeps the rows from being optimised away)."""
+    return np.where(np.isfinite(rows), rows, 0.0).sum(axis=1)
+
+
+def synthetic(args, res: dict) -> None:
+    n_target = args.n
+    print(f"\n## synthetic graph, {n_target:,} target nodes", flush=True)
+    prep = fresh_process(PREP_CODE.format(here=str(HERE), n=n_target))
+    res["contraction_fresh_process"] = prep
+    print(f"smaby_geo contraction (fresh process): {prep}", flush=True)
+    if not args.no_pandana:
+        pd_ = fresh_process(PANDANA_CODE.format(here=str(HERE), n=n_target))
+        res["pandana_contraction_fresh_process"] = pd_
+        print(f"pandana CH build (fresh process): {pd_}", flush=True)
+        if prep and pd_:
+            print(
+                f"  contraction time ratio smaby_geo/pandana: "
+                f"{prep['contract_s'] / pd_['contract_s']:.2f}",
+                flush=True,
+            )
+    ip, ix, w, x, y = road_like_graph(n_target, seed=42)
+    g = as_csr(ip, ix, w)
+    n = g.n_nodes
+    A = csr_matrix((np.where(w == 0, 1e-300, w), g.indices, g.indptr), shape=(n, n))
+    ch_graph = routing.CSR(g.indptr, g.indices, g.weights)
+    ch_graph.routing_index = routing.build_ch(
+        g.indptr, g.indices, g.weights, order=routing.ch.spatial_order(x, y)
+    )
+    rng = np.random.default_rng(2026)
+    S = rng.integers(0, n, args.sources)
+    src1 = int(S[0])
+    routing.one_to_all(ch_graph, src1)  # compile / load kernels
+    routing.many_to_all(ch_graph, S[:2], batch=args.batch)
+    R = args.repeats
+    t_sc, ref1 = median_time(lambda: dijkstra(A, indices=src1), R)
+    t_ph, d1 = median_time(lambda: routing.one_to_all(ch_graph, src1), R)
+    res["one_to_all"] = {
+        "scipy_s": t_sc,
+        "phast_s": t_ph,
+        "ratio": t_sc / t_ph,
+        "max_diff_s": max_diff(d1, ref1),
+    }
+    print(
+        f"one-to-all: scipy {t_sc:.4f} s, PHAST {t_ph:.4f} s -> {t_sc / t_ph:.1f}x "
+        f"(max diff {max_diff(d1, ref1):.2g} s)",
+        flush=True,
+    )
+    k = args.scipy_sources
+    t0 = time.perf_counter()
+    ref = dijkstra(A, indices=S[:k])
+    t_sc_k = time.perf_counter() - t0
+    t_sc_all = t_sc_k * len(S) / k
+    chk = routing.many_to_all(ch_graph, S[:k], batch=args.batch)
+    diff = max_diff(chk, ref)
+    del ref, chk
+    block = args.block_rows
+    t0 = time.perf_counter()
+    map_many_to_all(ch_graph, S, _row_sums, block_rows=block)
+    t_batched = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for s0 in range(0, len(S), block):
+        _row_sums(None, routing.many_to_all(ch_graph, S[s0 : s0 + block], batch=1))
+    t_single = time.perf_counter() - t0
+    res["many_to_all"] = {
+        "sources": len(S),
+        "n_nodes": n,
+        "batch": args.batch,
+        "block_rows": block,
+        "scipy_measured_sources": k,
+        "scipy_measured_s": t_sc_k,
+        "scipy_scaled_s": t_sc_all,
+        "batched_phast_s": t_batched,
+        "phast_one_per_source_s": t_single,
+        "ratio_vs_scipy": t_sc_all / t_batched,
+        "ratio_vs_unbatched": t_single / t_batched,
+        "max_diff_s": diff,
+    }
+    print(
+        f"many-to-all {len(S)} sources x {n:,} nodes: scipy {t_sc_k:.2f} s for {k} sources "
+        f"-> {t_sc_all:.1f} s scaled; PHAST one per source {t_single:.2f} s; batched PHAST "
+        f"(k={args.batch}) {t_batched:.2f} s -> {t_sc_all / t_batched:.1f}x scipy, "
+        f"{t_single / t_batched:.2f}x unbatched (max diff {diff:.2g} s)",
+        flush=True,
+    )
+
+
+def national(args, res: dict) -> None:
+    import warnings
+
+    from smaby_geo import load_network
+    from smaby_geo.places.population import read_population_grid
+    from smaby_geo.places.snapping import AccessModel, snap_points
+
+    warnings.simplefilter("ignore")
+    net = load_network()
+    cells = read_population_grid("250m")
+    t0 = time.perf_counter()
+    sn = snap_points(net, cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy(), AccessModel())
+    t_snap = time.perf_counter() - t0
+    nodes = np.unique(sn.node[sn.connected])
+    routing.prepare(net)
+    routing.many_to_all(net, nodes[:2], cutoff=5400.0, method="ch")
+    routing.many_to_all(net, nodes[:2], cutoff=5400.0, method="dijkstra")
+    ts_b, ts_d = [], []
+    out_b = out_d = None
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        out_b = map_many_to_all(net, nodes, _reachable, cutoff=5400.0, block_rows=1024, method="ch")
+        ts_b.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out_d = map_many_to_all(
+            net, nodes, _reachable, cutoff=5400.0, block_rows=1024, method="dijkstra"
+        )
+        ts_d.append(time.perf_counter() - t0)
+    same = bool(np.array_equal(np.concatenate(out_b), np.concatenate(out_d)))
+    res["national_n1000"] = {
+        "populated_cells": len(cells),
+        "connected_cells": int(sn.connected.sum()),
+        "origin_nodes": len(nodes),
+        "snap_s": t_snap,
+        "batched_phast_median_s": float(np.median(ts_b)),
+        "dijkstra_median_s": float(np.median(ts_d)),
+        "reachable_counts_equal": same,
+    }
+    print(
+        f"\n## N1000 national: {len(cells):,} populated cells on {len(nodes):,} distinct "
+        f"nodes; snapping {t_snap:.2f} s; many-to-all within 90 min: batched PHAST "
+        f"{np.median(ts_b):.2f} s, Dijkstra {np.median(ts_d):.2f} s (medians of "
+        f"{args.repeats}); equal: {same}",
+        flush=True,
+    )
+
+
+def _reachable(_, rows):
+    return np.isfinite(rows).sum(axis=1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1_000_000)
+    p.add_argument("--sources", type=int, default=1000)
+    p.add_argument("--scipy-sources", type=int, default=50)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--block-rows", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-pandana", action="store_true")
+    p.add_argument("--skip", default="", help="comma-separated: synthetic,national")
+    p.add_argument("--out", default=str(HERE / "results" / "manytoall.json"))
+    args = p.parse_args()
+    import numba
+
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, numba threads "
+        f"{numba.get_num_threads()}, Python {platform.python_version()}"
+    )
+    print(f"machine: {machine}; load average at start {os.getloadavg()}")
+    res: dict = {
+        "machine": machine,
+        "load_at_start": os.getloadavg(),
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+    }
+    if "national" not in args.skip:
+        national(args, res)
+    if "synthetic" not in args.skip:
+        synthetic(args, res)
+    res["load_at_end"] = os.getloadavg()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=2))
+    print(f"\nwrote {Path(args.out).name}; load average at end {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
