@@ -9,7 +9,7 @@ Model: national N1000 network, kommune centres by ``kommune_centres`` (default r
 population centre of gravity; ``--centre-rule densest_km`` for the densest 1 km square),
 time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``).
 
-Prints and writes ``benchmarks/results/calibration.md``: the default profile's errors, the
+Prints and writes ``benchmarks/results/calibration.md``: the prior profile's errors, the
 fitted values, the errors on the set and k-fold cross-validated (each fold fitted without its
 rows), and the worst kommuner.
 """
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     params = default_parameters(profile0, urban=args.urban)
     m0 = cal.model_minutes(base_net)
     e0 = error_summary(m0, ref)
-    lines += ["## Default profile", "", f"Centre rule `{args.centre_rule}`: " + _fmt(e0), ""]
+    lines += ["## Prior profile (METHODS §1 speeds, 60-minute headway)", "", f"Centre rule `{args.centre_rule}`: " + _fmt(e0), ""]
     for rule in ("population_weighted", "densest_km"):
         if rule != args.centre_rule:
             alt = CalibrationSet(net, rows, kommune_centres(cells, rule))
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "## Fitted values",
         "",
-        "| parameter | default | fitted | bounds | fold range |",
+        "| parameter | prior | fitted | bounds | fold range |",
         "|---|---:|---:|---|---|",
     ]
     for p in params:
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|---:|",
     ]
     for label, e in (
-        ("default profile", e0),
+        ("prior profile (METHODS §1)", e0),
         ("fitted, on the calibration set", e1),
         (f"fitted, {args.folds}-fold cross-validated", ecv),
     ):
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             "kommune": [f"{c} {names.get(c, '')}" for c in rows["from_kommunenummer"]],
             "centre": ["; ".join(f"{c} {names.get(c, '')}" for c in cs) for cs in rows["centres"]],
             "toi_min": ref,
-            "default_min": m0,
+            "prior_min": m0,
             "fitted_min": m1,
             "cv_min": m_cv,
         }

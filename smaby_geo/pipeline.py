@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from smaby_geo import __version__, datasets
+from smaby_geo import datasets
+from smaby_geo._version import __version__
 from smaby_geo.analysis.traveltimes import summarise, travel_times, unreachable_summary
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network

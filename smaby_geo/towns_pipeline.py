@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smaby_geo import __version__, datasets
+from smaby_geo import datasets
+from smaby_geo._version import __version__
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.population import read_kommuner, read_population_grid

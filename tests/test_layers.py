@@ -21,6 +21,7 @@ REASON = "longer than 500 lines because"
 # Lower number = lower layer. Keys are the first part of the module path below the package.
 LAYERS = {
     "datasets": 0,
+    "_version": 0,
     "fetch": 0,
     "convert": 0,
     "network": 1,
@@ -29,18 +30,16 @@ LAYERS = {
     "analysis": 4,
     "outputs": 5,
     "pipeline": 6,
+    "towns_pipeline": 6,
+    "sweep": 6,
+    "explorer": 6,
     "cli": 6,
 }
 TOP = 7  # the package itself (``smaby_geo/__init__.py``): the flat API over every layer
 
 # Known violations, each with its reason; (importer module, imported module). The lead empties
 # this list as the modules are mended. Nothing else may be added without a reason.
-ALLOWED_IMPORTS: dict[tuple[str, str], str] = {
-    ("smaby_geo.pipeline", "smaby_geo"): (
-        "`from smaby_geo import __version__` runs the whole flat API from inside it; read the "
-        "version with importlib.metadata.version('smaby_geo') (pipeline.py is not ours to edit)"
-    ),
-}
+ALLOWED_IMPORTS: dict[tuple[str, str], str] = {}
 
 # Files over MAX_LINES whose docstring does not (yet) give the reason, with the reason here.
 ALLOWED_LONG: dict[str, str] = {

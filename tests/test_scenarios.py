@@ -134,7 +134,8 @@ def test_new_link_and_headway(n1000):
         base.loc[[14246, 14257, 14254], ["seconds_fw", "seconds_bw"]].sum()
         - lk.loc[[14246, 14257, 14254], ["seconds_fw", "seconds_bw"]].sum()
     )
-    assert np.allclose(diff.to_numpy(), (30 - 10) * 60)
+    old_wait_min = n1000.profile.ferry.default_headway_min / 2  # half the default headway
+    assert np.allclose(diff.to_numpy(), (old_wait_min - 10) * 60)
 
 
 def test_bad_edits(n1000):

@@ -11,7 +11,8 @@ from smaby_geo.analysis.traveltimes import (
     travel_times,
     weighted_quantile,
 )
-from smaby_geo.network import CarProfile, clip_network, read_kartverket
+from smaby_geo.network import clip_network, read_kartverket
+from smaby_geo.network.profile import prior_profile
 from smaby_geo.pipeline import run_travel_times, select_region
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.services import load_services, read_services
@@ -96,7 +97,7 @@ def _toy():
         vegkategori=["R", "F", "F", "K"],
         vegnummer=[3.0, 1.0, 2.0, None],
     )
-    return read_kartverket(g, profile=CarProfile())
+    return read_kartverket(g, profile=prior_profile())  # the hand arithmetic below
 
 
 def test_island_with_ferry_uses_it_with_wait_and_island_without_is_unreachable():

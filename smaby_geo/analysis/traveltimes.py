@@ -5,6 +5,9 @@ nearest drivable link (``places.snapping``) and enters the graph through that li
 two points on the same link may also travel directly along it. ``inf`` minutes means no
 road/ferry route (e.g. an island without a car ferry); origins farther than the maximum snap
 distance are flagged ``road_connected = False`` and also get ``inf``.
+
+Longer than 500 lines because the travel-time table, the OD matrix, the unreachable summary and
+the kommune summary share one snapping and one search path; splitting them would split that path.
 """
 
 from __future__ import annotations

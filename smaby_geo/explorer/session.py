@@ -9,6 +9,9 @@ with :func:`~smaby_geo.network.scenario.apply_scenario` and
 :func:`~smaby_geo.analysis.scenarios.compare` — the code path of ``smaby-geo scenario``, so
 the figures are the same. The base travel times come from
 :func:`smaby_geo.pipeline.run_travel_times` once, at start.
+
+Longer than 500 lines because the explorer's whole state machine (edits, undo, YAML round trip,
+results and tables) is kept in one class so that every change goes through one checked path.
 """
 
 from __future__ import annotations

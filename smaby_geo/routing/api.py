@@ -3,6 +3,10 @@
 Times are seconds in and out; ``inf`` means unreachable (or beyond ``cutoff``, inclusive).
 ``direction="from"`` searches along the edges (from the given nodes outwards);
 ``direction="to"`` searches the reverse graph, giving times *to* the given nodes.
+
+Longer than 500 lines because it is the one public face of the routing kernels: every query
+(one-to-all, many-to-all in blocks or on Dask, nearest facility, matrices, routes) with its
+argument checks and engine choice in one place.
 """
 
 from __future__ import annotations
