@@ -126,6 +126,27 @@ _EXPORTS: dict[str, str] = {
     # data registry
     "locate_dataset": "smaby_geo.datasets",
     "attribution": "smaby_geo.datasets",
+    # added with issues 11-17: calibration, towns and indicators, sweeps, data fetching
+    "prior_profile": "smaby_geo.network.profile",
+    "one_to_all": "smaby_geo.routing.api",
+    "many_to_all": "smaby_geo.routing.api",
+    "nearest_facility": "smaby_geo.routing.api",
+    "kommune_centres": "smaby_geo.places.centres",
+    "towns": "smaby_geo.places.towns",
+    "explain_trip": "smaby_geo.analysis.trips",
+    "unreachable_summary": "smaby_geo.analysis.traveltimes",
+    "calibrated_profile": "smaby_geo.analysis.calibration",
+    "fit_profile": "smaby_geo.analysis.calibration",
+    "hinterlands": "smaby_geo.analysis.hinterlands",
+    "centrality": "smaby_geo.analysis.centrality",
+    "transport_performance": "smaby_geo.analysis.transport_performance",
+    "map_towns": "smaby_geo.outputs.indicator_maps",
+    "map_hinterlands": "smaby_geo.outputs.indicator_maps",
+    "map_minutes_to_town": "smaby_geo.outputs.indicator_maps",
+    "map_centrality": "smaby_geo.outputs.indicator_maps",
+    "map_transport_performance": "smaby_geo.outputs.indicator_maps",
+    "sweep_scenarios": "smaby_geo.sweep",
+    "fetch_datasets": "smaby_geo.fetch",
 }
 
 _SUBPACKAGES = ("analysis", "datasets", "network", "outputs", "places", "routing")
@@ -147,8 +168,10 @@ __all__ = [
     "build_network",
     "build_settlements",
     "calibrate_beta",
+    "calibrated_profile",
     "catchments",
     "cell_squares",
+    "centrality",
     "clip_network",
     "coarsen_cells",
     "compare",
@@ -161,30 +184,44 @@ __all__ = [
     "delineate_regions",
     "enhanced_two_step_fca",
     "evaluate_preset",
+    "explain_trip",
     "facility_times",
+    "fetch_datasets",
     "find_place",
+    "fit_profile",
     "flow_matrix",
     "gravity",
     "gravity_flows",
+    "hinterlands",
     "isochrones",
+    "kommune_centres",
     "load_network",
     "load_services",
     "locate_dataset",
+    "many_to_all",
     "map_catchments",
+    "map_centrality",
     "map_difference",
+    "map_hinterlands",
     "map_minutes",
+    "map_minutes_to_town",
     "map_regions",
+    "map_towns",
+    "map_transport_performance",
     "minutes_from_facility",
     "minutes_from_point",
     "minutes_raster",
+    "nearest_facility",
     "network",
     "network_from_lines",
     "network_from_osmnx",
     "od_matrix",
+    "one_to_all",
     "outputs",
     "places",
     "population_within",
     "prepare",
+    "prior_profile",
     "read_commuting_table",
     "read_kartverket",
     "read_kommuner",
@@ -203,9 +240,13 @@ __all__ = [
     "static_map",
     "step_weights",
     "summarise",
+    "sweep_scenarios",
+    "towns",
+    "transport_performance",
     "travel_times",
     "trip",
     "two_step_fca",
+    "unreachable_summary",
     "weighted_quantile",
     "write_geoparquet",
     "write_geotiff",
@@ -238,6 +279,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         step_weights,
         two_step_fca,
     )
+    from smaby_geo.analysis.calibration import calibrated_profile, fit_profile
     from smaby_geo.analysis.catchments import (
         catchments,
         coverage_curve,
@@ -246,12 +288,14 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         minutes_from_point,
         population_within,
     )
+    from smaby_geo.analysis.centrality import centrality
     from smaby_geo.analysis.flows import (
         calibrate_beta,
         flow_matrix,
         gravity_flows,
         read_commuting_table,
     )
+    from smaby_geo.analysis.hinterlands import hinterlands
     from smaby_geo.analysis.lma import LMAParameters, delineate_lma
     from smaby_geo.analysis.regions import (
         BARules,
@@ -261,9 +305,17 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         region_polygons,
     )
     from smaby_geo.analysis.scenarios import compare, read_scenario
-    from smaby_geo.analysis.traveltimes import od_matrix, summarise, travel_times, weighted_quantile
-    from smaby_geo.analysis.trips import trip
+    from smaby_geo.analysis.transport_performance import transport_performance
+    from smaby_geo.analysis.traveltimes import (
+        od_matrix,
+        summarise,
+        travel_times,
+        unreachable_summary,
+        weighted_quantile,
+    )
+    from smaby_geo.analysis.trips import explain_trip, trip
     from smaby_geo.datasets import attribution, locate_dataset
+    from smaby_geo.fetch import fetch_datasets
     from smaby_geo.network import (
         load_network,
         network_from_lines,
@@ -273,17 +325,27 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         read_osm,
     )
     from smaby_geo.network.core import RoadNetwork, build_network, clip_network
-    from smaby_geo.network.profile import CarProfile, FerryModel
+    from smaby_geo.network.profile import CarProfile, FerryModel, prior_profile
     from smaby_geo.network.scenario import Scenario, apply_scenario
+    from smaby_geo.outputs.indicator_maps import (
+        map_centrality,
+        map_hinterlands,
+        map_minutes_to_town,
+        map_towns,
+        map_transport_performance,
+    )
     from smaby_geo.outputs.io import write_geoparquet, write_gpkg
     from smaby_geo.outputs.maps import map_catchments, map_difference, map_minutes, map_regions
     from smaby_geo.outputs.rasters import isochrones, minutes_raster, write_geotiff
     from smaby_geo.outputs.static import static_map
     from smaby_geo.pipeline import select_region
+    from smaby_geo.places.centres import kommune_centres
     from smaby_geo.places.grid import cell_squares, coarsen_cells
     from smaby_geo.places.placenames import find_place, read_place_names
     from smaby_geo.places.population import as_origins, read_kommuner, read_population_grid
     from smaby_geo.places.services import load_services, read_services, services_from_osm
     from smaby_geo.places.settlements import build_settlements
     from smaby_geo.places.snapping import AccessModel, snap_points
-    from smaby_geo.routing.api import prepare, route
+    from smaby_geo.places.towns import towns
+    from smaby_geo.routing.api import many_to_all, nearest_facility, one_to_all, prepare, route
+    from smaby_geo.sweep import sweep_scenarios
