@@ -10,6 +10,8 @@ import argparse
 import difflib
 import re
 import time
+import unicodedata
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,11 +21,41 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from smaby_geo import __version__, datasets
+from smaby_geo._errors import InputError
 from smaby_geo.analysis.traveltimes import summarise, travel_times
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.services import SERVICE_TYPES, load_services
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFC", str(text)).strip().casefold()
+
+
+def _name_aliases() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Other official names (Sámi, Kven) of each kommune and fylke, by number.
+
+    Read from the simplified boundary files, whose names carry every official form
+    (``Guovdageaidnu - Kautokeino``); empty when those files are not found.
+    """
+    import pyogrio
+
+    out: tuple[dict[str, set[str]], dict[str, set[str]]] = ({}, {})
+    files = (
+        ("kommuner_simplified", "kommunenummer", "kommunenavn"),
+        ("fylker_simplified", "fylkesnummer", "fylkesnavn"),
+    )
+    for table, (name, key, col) in zip(out, files, strict=True):
+        try:
+            g = pyogrio.read_dataframe(datasets.locate_dataset(name), read_geometry=False)
+        except Exception:
+            continue
+        for num, full in zip(g[key].astype(str), g[col].astype(str), strict=True):
+            table.setdefault(num, set()).update(
+                _norm(part) for part in full.split(" - ") if part.strip()
+            )
+    return out
 
 
 def select_region(kommuner: gpd.GeoDataFrame, region: str) -> gpd.GeoDataFrame:
@@ -35,30 +67,69 @@ def select_region(kommuner: gpd.GeoDataFrame, region: str) -> gpd.GeoDataFrame:
         ``read_kommuner()`` output.
     region : str
         4-digit kommunenummer, 2-digit fylkesnummer, or a kommune or fylke name
-        (case-insensitive).
+        (case-insensitive) in any of its official forms (Norwegian, Sámi, Kven:
+        ``Kautokeino`` and ``Guovdageaidnu`` are the same kommune).
 
     Raises
     ------
     ValueError
-        Unknown region, listing close matches.
+        An empty region; a name shared by several kommuner (Herøy, Våler), listing each with
+        its number and fylke; an unknown region, listing close matches.
     """
-    r = region.strip()
+    r = str(region).strip()
+    if not r:
+        raise InputError(
+            f"--region {region!r} is empty; give a kommune or fylke number or name, "
+            "or leave --region out for all of Norway"
+        )
     if re.fullmatch(r"\d{4}", r):
         sel = kommuner[kommuner["kommunenummer"] == r]
     elif re.fullmatch(r"\d{1,2}", r):
         sel = kommuner[kommuner["fylkesnummer"] == r.zfill(2)]
     else:
-        cf = r.casefold()
-        sel = kommuner[kommuner["kommunenavn"].str.casefold() == cf]
+        cf = _norm(r)
+        k_alias, f_alias = _name_aliases()
+        knames = [
+            {_norm(n)} | k_alias.get(num, set())
+            for num, n in zip(kommuner["kommunenummer"], kommuner["kommunenavn"], strict=True)
+        ]
+        sel = kommuner[[cf in names for names in knames]]
+        if len(sel) > 1:
+            cands = "; ".join(
+                f"{n} ({num}, {f})"
+                for num, n, f in sel[["kommunenummer", "kommunenavn", "fylkesnavn"]]
+                .sort_values("kommunenummer")
+                .itertuples(index=False)
+            )
+            raise InputError(
+                f"--region {region!r} names {len(sel)} kommuner: {cands}; "
+                f"give the kommunenummer, e.g. --region {sel['kommunenummer'].iloc[0]}"
+            )
         if sel.empty:
-            sel = kommuner[kommuner["fylkesnavn"].str.casefold() == cf]
+            fnames = [
+                {_norm(n)} | f_alias.get(num, set())
+                for num, n in zip(kommuner["fylkesnummer"], kommuner["fylkesnavn"], strict=True)
+            ]
+            sel = kommuner[[cf in names for names in fnames]]
     if sel.empty:
         names = sorted(set(kommuner["kommunenavn"]) | set(kommuner["fylkesnavn"]))
         close = difflib.get_close_matches(r, names, n=6, cutoff=0.5)
-        raise ValueError(
-            f"region {region!r} is not a kommune or fylke number or name; close matches: {close}"
+        raise InputError(
+            f"--region {region!r} is not a kommune or fylke number or name; close matches: "
+            f"{close}"
         )
     return sel
+
+
+def check_buffer_km(buffer_km: float) -> float:
+    """Return ``buffer_km`` if it is a finite number >= 0, else raise a clear error."""
+    b = float(buffer_km)
+    if not np.isfinite(b) or b < 0:
+        raise InputError(
+            f"--buffer-km {buffer_km!r}: must be a finite number of km >= 0 (default 100); "
+            "a negative buffer would cut away roads and services the region's people use"
+        )
+    return b
 
 
 def _slug(text: str) -> str:
@@ -116,17 +187,19 @@ def run_travel_times(
         ``network``, ``kommuner``, ``region_name``.
     """
     stage = stages or (lambda name: _noop())
+    buffer_km = check_buffer_km(buffer_km)
+    kommuner = read_kommuner()
+    # checked before the slow stages; "" is an error, not "all of Norway"
+    sel = select_region(kommuner, region) if region is not None else None
     with stage("network"):
         net = network if network is not None else load_network()
     with stage("population grid"):
-        kommuner = read_kommuner()
         cells = read_population_grid(grid, kommuner=kommuner)
     with stage("services"):
         sv = load_services(services, include_unverified_hospitals=include_unverified_hospitals)
     region_name = "Norway"
     with stage("region"):
-        if region:
-            sel = select_region(kommuner, region)
+        if sel is not None:
             region_name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
             area = sel.geometry.union_all()
             cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
@@ -139,6 +212,7 @@ def run_travel_times(
         table = travel_times(net, cells, sv, types=list(services))
     with stage("summary"):
         summary = summarise(table)
+        summary = _mark_types_without_sites(summary, table, sv, services)
     return {
         "cells": table,
         "summary": summary,
@@ -147,6 +221,24 @@ def run_travel_times(
         "kommuner": kommuner,
         "region_name": region_name,
     }
+
+
+def _mark_types_without_sites(summary, table, sv, services) -> pd.DataFrame:
+    """Add ``sites_used``; where a type has no site, everyone is unreachable (never 0).
+
+    ``summarise`` reports 0 unreachable people where a type's minutes are all missing (no
+    site at all): that reads as "everyone reaches one". With no site of a type within the
+    region and buffer, every resident is unreachable, and the table says so.
+    """
+    used = sv["service_type"].value_counts() if len(sv) else pd.Series(dtype=int)
+    summary = summary.copy()
+    summary["sites_used"] = summary["service_type"].map(used).fillna(0).astype(int)
+    for t in services:
+        col = f"{t}_minutes"
+        if col in table and table[col].isna().all():
+            rows = summary["service_type"] == t
+            summary.loc[rows, "unreachable_population"] = summary.loc[rows, "population"]
+    return summary
 
 
 def _print_footer(written: list[Path], stages: _Stages, t_all: float, attribution: str) -> None:
@@ -175,13 +267,75 @@ def _noop():
     yield
 
 
+def _out_dir(args: argparse.Namespace) -> Path:
+    return Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+
+
 def run_main_job(args: argparse.Namespace) -> int:
-    """Run ``smaby-geo run``: compute, write outputs, print where they went and timings."""
-    from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import map_minutes
+    """Run ``smaby-geo run``: compute, write outputs, print where they went and timings.
+
+    The output folder is checked and locked before computing (a second run into it stops
+    with "folder in use"); all files are written into a staging folder and appear together
+    (``outputs.outdir.staged_output``); ``run_<slug>.json`` names the set with a sha256 per
+    file.
+    """
+    from smaby_geo.outputs.outdir import staged_output
 
     t_all = time.perf_counter()
     services = parse_services(args.services)
+    check_buffer_km(args.buffer_km)
+    out_dir = _out_dir(args)
+    with staged_output(out_dir) as stage_dir:
+        res, written, stages, meta = _main_job_outputs(args, services, stage_dir)
+    written = [out_dir / p.relative_to(stage_dir) for p in written]
+    cells, net = res["cells"], res["network"]
+    pop = int(cells["population"].sum())
+    print(
+        f"smaby-geo run: {res['region_name']}, {len(cells):,} grid cells ({args.grid}), "
+        f"{pop:,} people"
+    )
+    print(net.describe())
+    print("Service sites used: " + ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items()))
+    print(f"Note: {cells.attrs['note']}")
+    for t in services:
+        if meta["service_sites"].get(t, 0) == 0:
+            print(
+                f"Warning: no {t} site within the region and its {args.buffer_km:g} km buffer: "
+                f"all {pop:,} people are counted unreachable (check the services file or "
+                "--buffer-km)"
+            )
+    print("\nPopulation-weighted minutes to the nearest site:")
+    print("| service | median | P90 | within 30 | within 60 | unreachable people |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for t in services:
+        m = cells[f"{t}_minutes"].to_numpy(dtype=float)
+        p = cells["population"].to_numpy(dtype=float)
+        ok = np.isfinite(m)
+        if not ok.any():
+            print(f"| {t} | - | - | - | - | {pop:,} |")
+            continue
+        from smaby_geo.analysis.traveltimes import weighted_quantile
+
+        print(
+            f"| {t} | {weighted_quantile(m[ok], p[ok], 0.5):.0f} | "
+            f"{weighted_quantile(m[ok], p[ok], 0.9):.0f} | {p[ok & (m <= 30)].sum() / pop:.1%} | "
+            f"{p[ok & (m <= 60)].sum() / pop:.1%} | {int(p[~ok].sum()):,} |"
+        )
+    not_conn = int(cells.loc[~cells["road_connected"], "population"].sum())
+    print(
+        f"\nPeople in cells farther than 5 km from the network: {not_conn:,} "
+        "(reported as unreachable, never attached)"
+    )
+    _print_footer(written, stages, t_all, cells.attrs["attribution"])
+    return 0
+
+
+def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
+    """Compute the main job and write its files into ``out_dir`` (the staging folder)."""
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import map_minutes
+    from smaby_geo.outputs.outdir import file_digests
+
     stages = _Stages()
     res = run_travel_times(
         region=args.region,
@@ -192,16 +346,18 @@ def run_main_job(args: argparse.Namespace) -> int:
         stages=stages,
     )
     cells, summary, net = res["cells"], res["summary"], res["network"]
-    out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
     slug = _slug(res["region_name"]) + f"_{args.grid}"
+    used = res["services"]["service_type"].value_counts()
     meta = {
         "tool": f"smaby_geo {__version__}",
+        "run_id": uuid.uuid4().hex,
         "region": res["region_name"],
         "grid": args.grid,
         "network": net.source,
         "attribution": cells.attrs["attribution"],
         "note": cells.attrs["note"],
-        "service_sites": res["services"].attrs.get("counts"),
+        "service_sites": {t: int(used.get(t, 0)) for t in services},
+        "service_sites_in_files": res["services"].attrs.get("counts"),
         "units": "minutes by car, access legs included; inf = no road/ferry route",
     }
     written: list[Path] = []
@@ -234,43 +390,9 @@ def run_main_job(args: argparse.Namespace) -> int:
             )
     stages.bar.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
+    meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
-
-    pop = int(cells["population"].sum())
-    print(
-        f"smaby-geo run: {res['region_name']}, {len(cells):,} grid cells ({args.grid}), "
-        f"{pop:,} people"
-    )
-    print(net.describe())
-    print(
-        "Service sites used: "
-        + ", ".join(f"{k} {v}" for k, v in res["services"]["service_type"].value_counts().items())
-    )
-    print(f"Note: {cells.attrs['note']}")
-    print("\nPopulation-weighted minutes to the nearest site:")
-    print("| service | median | P90 | within 30 | within 60 | unreachable people |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for t in services:
-        m = cells[f"{t}_minutes"].to_numpy(dtype=float)
-        p = cells["population"].to_numpy(dtype=float)
-        ok = np.isfinite(m)
-        if not ok.any():
-            print(f"| {t} | - | - | - | - | {pop:,} |")
-            continue
-        from smaby_geo.analysis.traveltimes import weighted_quantile
-
-        print(
-            f"| {t} | {weighted_quantile(m[ok], p[ok], 0.5):.0f} | "
-            f"{weighted_quantile(m[ok], p[ok], 0.9):.0f} | {p[ok & (m <= 30)].sum() / pop:.1%} | "
-            f"{p[ok & (m <= 60)].sum() / pop:.1%} | {int(p[~ok].sum()):,} |"
-        )
-    not_conn = int(cells.loc[~cells["road_connected"], "population"].sum())
-    print(
-        f"\nPeople in cells farther than 5 km from the network: {not_conn:,} "
-        "(reported as unreachable, never attached)"
-    )
-    _print_footer(written, stages, t_all, cells.attrs["attribution"])
-    return 0
+    return res, written, stages, meta
 
 
 def _write_catchments(
@@ -371,17 +493,43 @@ def _write_regions(
 
 def run_scenario_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo scenario FILE``: base vs scenario, tables, maps and a report."""
-    import html as _html
-
-    from smaby_geo.analysis.scenarios import compare, read_scenario
-    from smaby_geo.network.scenario import apply_scenario, apply_service_edits
-    from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import map_difference, map_minutes
+    from smaby_geo.analysis.scenarios import read_scenario
+    from smaby_geo.outputs.outdir import staged_output
 
     t_all = time.perf_counter()
     sc = read_scenario(args.file)
-    stages = _Stages()
     services = parse_services(args.services)
+    check_buffer_km(args.buffer_km)
+    root = _out_dir(args)
+    with staged_output(root) as stage_root:
+        written, stages, meta, cmp, scen_net = _scenario_outputs(
+            args, sc, services, stage_root / _slug(sc.name)
+        )
+    written = [root / p.relative_to(stage_root) for p in written]
+    print(f"Scenario {sc.name}: {sc.description}")
+    print(f"Edits: {scen_net.report['scenario']['edits']}")
+    print(cmp["summary"].to_string(index=False))
+    print(cmp["thresholds"].to_string(index=False))
+    if "benefit" in cmp:
+        print(
+            f"Kommuner changing BA region: {len(cmp['regions'])}; rule-of-half benefit "
+            f"{cmp['benefit']['person_minutes_per_day']:,.0f} person-minutes/day"
+        )
+    _print_footer(written, stages, t_all, meta["attribution"])
+    return 0
+
+
+def _scenario_outputs(args, sc, services, out_dir: Path):
+    """Compute a scenario comparison and write its files into ``out_dir`` (staging)."""
+    import html as _html
+
+    from smaby_geo.analysis.scenarios import compare
+    from smaby_geo.network.scenario import apply_scenario, apply_service_edits
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import map_difference, map_minutes
+    from smaby_geo.outputs.outdir import file_digests
+
+    stages = _Stages()
     res = run_travel_times(
         region=args.region,
         services=services,
@@ -405,11 +553,9 @@ def run_scenario_job(args: argparse.Namespace) -> int:
             kommuner=res["kommuner"],
             regions=not args.no_regions,
         )
-    out_dir = (
-        Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
-    ) / _slug(sc.name)
     meta = {
         "tool": f"smaby_geo {__version__}",
+        "run_id": uuid.uuid4().hex,
         "scenario": sc.name,
         "description": sc.description,
         "region": res["region_name"],
@@ -472,15 +618,6 @@ person-minutes per day ({_html.escape(benefit.get("note", ""))}).</p>
         written.append(io.write_text(report, out_dir / "report.html"))
     stages.bar.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
+    meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     written.append(io.write_json(meta, out_dir / "run.json"))
-    print(f"Scenario {sc.name}: {sc.description}")
-    print(f"Edits: {scen_net.report['scenario']['edits']}")
-    print(cmp["summary"].to_string(index=False))
-    print(cmp["thresholds"].to_string(index=False))
-    if "benefit" in cmp:
-        print(
-            f"Kommuner changing BA region: {len(cmp['regions'])}; rule-of-half benefit "
-            f"{cmp['benefit']['person_minutes_per_day']:,.0f} person-minutes/day"
-        )
-    _print_footer(written, stages, t_all, meta["attribution"])
-    return 0
+    return written, stages, meta, cmp, scen_net

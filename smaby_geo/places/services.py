@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from smaby_geo import datasets
+from smaby_geo._errors import InputError
 from smaby_geo.network.core import NETWORK_CRS
 
 SERVICE_TYPES: tuple[str, ...] = ("hospital", "court", "police", "study_centre")
@@ -151,6 +152,95 @@ def load_services(
     )
 
 
+class ServicesFileError(InputError):
+    """A user's services file or table that cannot be used; names the file, row and fix."""
+
+
+# EPSG:25833 extent of mainland Norway with a margin (metres): sites outside are an error
+# (typically longitude/latitude written into x/y columns).
+NORWAY_EXTENT_25833 = (-150_000.0, 6_350_000.0, 1_200_000.0, 7_950_000.0)
+# Coordinate column pairs a table may use, with their CRS.
+_XY_COLUMNS = (
+    ("x_25833", "y_25833", NETWORK_CRS),
+    ("x", "y", None),
+    ("ost", "nord", NETWORK_CRS),
+    ("lon", "lat", "EPSG:4326"),
+    ("longitude", "latitude", "EPSG:4326"),
+    ("lengdegrad", "breddegrad", "EPSG:4326"),
+)
+
+
+def _decode_table(path) -> tuple[str, str]:
+    """Text of a CSV file and the encoding used: UTF-8 (with or without BOM), else cp1252.
+
+    Norwegian spreadsheets save "CSV (semikolondelt)" as cp1252 (Windows-1252, a superset of
+    Latin-1 for the letters æ, ø, å) or UTF-8 with a byte-order mark.
+    """
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1"), "latin-1"
+
+
+def _read_services_table(path, crs: str | None) -> gpd.GeoDataFrame:
+    """Read a CSV/TSV/TXT services table: separator , ; or tab; coordinates from columns."""
+    import csv
+    import io as _io
+
+    text, _enc = _decode_table(path)
+    if not text.strip():
+        raise ServicesFileError(f"{path}: the file is empty; it needs a header row and sites")
+    head = text.splitlines()[0]
+    sep = max((";", ",", "\t", "|"), key=head.count)
+    try:
+        df = pd.read_csv(
+            _io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True, quoting=csv.QUOTE_MINIMAL
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise ServicesFileError(
+            f"{path}: not a readable table ({' '.join(str(exc).split())}); save it as CSV with "
+            "one header row and the same number of columns on every row"
+        ) from None
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    lower = {c.casefold(): c for c in df.columns}
+    pair = next(((x, y, c) for x, y, c in _XY_COLUMNS if x in lower and y in lower), None)
+    if pair is None:
+        raise ServicesFileError(
+            f"{path}: no coordinate columns; it has {list(df.columns)[:12]}; add x_25833 and "
+            "y_25833 (EPSG:25833 metres) or lon and lat (degrees)"
+        )
+    xc, yc, pair_crs = lower[pair[0]], lower[pair[1]], pair[2] or crs
+    if pair_crs is None:
+        raise ServicesFileError(
+            f"{path}: columns {xc!r}/{yc!r} do not say their CRS; rename them x_25833/y_25833 "
+            "or lon/lat, or pass crs="
+        )
+    xy = {}
+    for c in (xc, yc):
+        txt = df[c].fillna("").str.strip().str.replace("\u00a0", "").str.replace(" ", "")
+        if sep != ",":  # decimal comma in semicolon-separated Norwegian files
+            txt = txt.str.replace(",", ".", regex=False)
+        val = pd.to_numeric(txt, errors="coerce")
+        bad = np.flatnonzero(val.isna().to_numpy())
+        if len(bad):
+            rows = ", ".join(f"line {i + 2} ({df[c].iloc[i]!r})" for i in bad[:5])
+            raise ServicesFileError(
+                f"{path}: column {c!r} has values that are not numbers: {rows}; fix or remove "
+                "those rows"
+            )
+        xy[c] = val.to_numpy(float)
+    g = gpd.GeoDataFrame(
+        df.drop(columns=[xc, yc]),
+        geometry=gpd.points_from_xy(xy[xc], xy[yc]),
+        crs=pair_crs,
+    )
+    g.attrs["_source_lines"] = True
+    return g
+
+
 def read_services(
     source: str | os.PathLike | gpd.GeoDataFrame,
     *,
@@ -158,12 +248,17 @@ def read_services(
     name_column: str = "name",
     service_type: str | None = None,
     attribution: str = "",
+    crs: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a user's own service layer (any vector file or GeoDataFrame of points/polygons).
+    """Read a user's own service layer (any vector file, a CSV table or a GeoDataFrame).
 
     Parameters
     ----------
     source : path-like or GeoDataFrame
+        A vector file (GeoPackage, shapefile, GeoJSON ...) or a CSV/TSV table with coordinate
+        columns ``x_25833``/``y_25833`` (EPSG:25833 metres) or ``lon``/``lat`` (degrees);
+        UTF-8 or Windows-1252 (cp1252, Latin-1) text, separated by ``,`` ``;`` or tabs, with
+        decimal commas where ``;`` separates (as Norwegian spreadsheets save CSV).
     type_column : str
         Column holding one of ``SERVICE_TYPES`` (ignored when ``service_type`` is given).
     name_column : str
@@ -172,33 +267,95 @@ def read_services(
         Give every row this type.
     attribution : str
         Attribution of the user's data.
+    crs : str, optional
+        CRS of plain ``x``/``y`` columns in a table.
 
     Raises
     ------
-    ValueError
-        No CRS, unknown service types (listed), missing columns.
+    ServicesFileError (a ValueError)
+        Missing or unreadable file, no CRS, missing columns (listing those it has), values
+        that are not numbers, unknown service types, sites outside Norway (lon/lat written
+        into EPSG:25833 columns) - each naming the file, the rows and the fix.
     """
-    g = source if isinstance(source, gpd.GeoDataFrame) else gpd.read_file(source)
+    if isinstance(source, gpd.GeoDataFrame):
+        label, g = "services", source
+    elif isinstance(source, pd.DataFrame):
+        raise ServicesFileError(
+            "services: a plain DataFrame has no geometry; pass a file path, or build a "
+            "GeoDataFrame with gpd.points_from_xy(x, y) and a crs"
+        )
+    else:
+        from pathlib import Path
+
+        path = Path(source)
+        label = str(path)
+        if not path.exists():
+            raise ServicesFileError(f"{path}: services file not found; check the path")
+        if path.is_dir():
+            raise ServicesFileError(f"{path}: is a folder; give the services file")
+        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            g = _read_services_table(path, crs)
+        else:
+            try:
+                g = gpd.read_file(path)
+            except Exception as exc:  # pyogrio/GDAL raise several error types
+                raise ServicesFileError(
+                    f"{path}: not a readable vector file ({' '.join(str(exc).split())[:160]}); "
+                    "give a GeoPackage, shapefile, GeoJSON or a CSV with coordinate columns"
+                ) from None
+            if not isinstance(g, gpd.GeoDataFrame) or "geometry" not in g:
+                raise ServicesFileError(
+                    f"{path}: has no geometry; give a vector file or a CSV with x_25833/y_25833"
+                )
+    line = "line" if g.attrs.get("_source_lines") else "row"
+    first = 2 if line == "line" else 0
+
+    def rows(mask) -> str:
+        idx = np.flatnonzero(np.asarray(mask))
+        return ", ".join(f"{line} {i + first}" for i in idx[:5]) + (
+            f" and {len(idx) - 5} more" if len(idx) > 5 else ""
+        )
+
     if g.crs is None:
-        raise ValueError("services have no CRS; set it with gdf.set_crs(...)")
+        raise ServicesFileError(f"{label}: services have no CRS; set it with gdf.set_crs(...)")
+    if len(g) == 0:
+        raise ServicesFileError(f"{label}: no sites in the file; add at least one row")
+    empty = g.geometry.isna() | g.geometry.is_empty
+    if empty.any():
+        raise ServicesFileError(f"{label}: sites without a location at {rows(empty)}")
     if g.crs != NETWORK_CRS:
         g = g.to_crs(NETWORK_CRS)
     if service_type is not None:
         types = pd.Series(service_type, index=g.index)
     elif type_column in g.columns:
-        types = g[type_column].astype(str)
+        types = g[type_column].astype(str).str.strip()
     else:
-        raise ValueError(
-            f"services have no {type_column!r} column; pass type_column= or service_type="
+        raise ServicesFileError(
+            f"{label}: no {type_column!r} column (it has {list(g.columns)[:12]}); add one with "
+            f"one of {list(SERVICE_TYPES)} per row, or pass service_type="
         )
-    bad = sorted(set(types) - set(SERVICE_TYPES))
-    if bad:
-        raise ValueError(
-            f"services have unknown service types {bad}; use one of {list(SERVICE_TYPES)}"
+    bad = ~types.isin(SERVICE_TYPES)
+    if bad.any():
+        raise ServicesFileError(
+            f"{label}: unknown service types {sorted(set(types[bad]))[:5]} at {rows(bad)}; "
+            f"use one of {list(SERVICE_TYPES)}"
         )
     geom = g.geometry
     if not geom.geom_type.eq("Point").all():
         geom = geom.representative_point()
+    x0, y0, x1, y1 = NORWAY_EXTENT_25833
+    px, py = geom.x.to_numpy(), geom.y.to_numpy()
+    outside = ~((px >= x0) & (px <= x1) & (py >= y0) & (py <= y1))
+    if outside.any():
+        hint = (
+            "they look like longitude/latitude: put degrees in lon/lat columns"
+            if (np.abs(px[outside]) <= 180).all() and (np.abs(py[outside]) <= 90).all()
+            else "check the coordinates and their CRS"
+        )
+        raise ServicesFileError(
+            f"{label}: {int(outside.sum())} sites lie outside Norway (EPSG:25833) at "
+            f"{rows(outside)}; {hint}"
+        )
     out = gpd.GeoDataFrame(
         {
             "service_type": types.to_numpy(),
