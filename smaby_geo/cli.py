@@ -61,7 +61,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
     for a, b in pairs:
         r = trip(net, (where[a]["x"], where[a]["y"]), (where[b]["x"], where[b]["y"]))
         m = r["minutes"]
-        hm = f"{int(m // 60)}:{round(m % 60):02d}" if m < float("inf") else "-"
+        hm = f"{round(m) // 60}:{round(m) % 60:02d}" if m < float("inf") else "-"
         print(f"| {a} | {b} | {m:.0f} | {hm} | {r['km']:.0f} | {r['ferry_links']} |")
     return 0
 
