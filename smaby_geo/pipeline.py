@@ -140,15 +140,35 @@ def _slug(text: str) -> str:
 
 
 class _Stages:
+    """Stage timings and a progress bar.
+
+    The bar starts at the first stage (errors found before computing print on a clean line)
+    and is closed by ``close`` or by an exception inside a stage.
+    """
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.bar = tqdm(total=8, desc="smaby-geo run", unit="stage", leave=False)
+        self._bar = None
+
+    @property
+    def bar(self):
+        if self._bar is None:
+            self._bar = tqdm(total=8, desc="smaby-geo run", unit="stage", leave=False)
+        return self._bar
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
     @contextmanager
     def __call__(self, name: str):
         self.bar.set_postfix_str(name)
         t0 = time.perf_counter()
-        yield
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
         self.seconds[name] = time.perf_counter() - t0
         self.bar.update(1)
 
@@ -388,7 +408,7 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
             written += _write_catchments(
                 res, services, out_dir, slug, meta, with_map=not args.no_map
             )
-    stages.bar.close()
+    stages.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
     meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
@@ -616,7 +636,7 @@ person-minutes per day ({_html.escape(benefit.get("note", ""))}).</p>
 <p><small>{_html.escape(meta["note"])}<br>Data: {_html.escape(meta["attribution"])}</small></p>
 </body></html>"""
         written.append(io.write_text(report, out_dir / "report.html"))
-    stages.bar.close()
+    stages.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
     meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     written.append(io.write_json(meta, out_dir / "run.json"))

@@ -175,14 +175,16 @@ def _load_yaml(path: Path, text: str):
                 )
             return super().compose_node(parent, index)
 
-    loader = _NoAliasLoader(text)
+    loader = None
     try:
+        loader = _NoAliasLoader(text)
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+        problem = " ".join(str(problem).split())
         hint = (
             "; indent with spaces, not tabs"
             if "\t" in problem or "\\t" in problem or "tab" in problem.lower()
@@ -194,7 +196,8 @@ def _load_yaml(path: Path, text: str):
             f"{path}: nested too deeply to be a scenario; see scenarios/ for the format"
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return root, data
 
 
