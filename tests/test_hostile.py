@@ -735,24 +735,41 @@ def no_leftovers(out: Path) -> list[str]:
     ]
 
 
-def test_killed_runs_leave_the_previous_or_the_new_complete_set(tmp_path):
+def _newest_output_mtime(root: Path, lock_name: str) -> float:
+    times = [p.stat().st_mtime for p in root.rglob("*") if p.is_file() and p.name != lock_name]
+    return max(times, default=0.0)
+
+
+def test_killed_runs_leave_the_previous_or_the_new_complete_set(tmp_path, capsys):
+    """SIGKILL at random moments, most of them while files are being written (the moment a
+    new file appears anywhere under the folder's parent, plus 0-250 ms): the folder always
+    holds one complete set, and the next run leaves no temporary files."""
     out = tmp_path / "out"
-    t0 = time.perf_counter()
     subprocess.run([*RUN, "--out", str(out)], check=True, capture_output=True, timeout=600)
-    full_s = time.perf_counter() - t0
     ids = {check_complete_set(out)}
     rng = random.Random(14)
-    seen_new = 0
-    for _ in range(5):
+    outcomes = []
+    for i in range(5):
+        before = _newest_output_mtime(tmp_path, ".out.smaby-lock")
         p = subprocess.Popen(
             [*RUN, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(0.3, full_s * 1.05))
+        if i == 0:  # once while computing
+            time.sleep(rng.uniform(0.5, 3.0))
+        else:  # while writing: as soon as a new file shows up
+            deadline = time.monotonic() + 300
+            while p.poll() is None and time.monotonic() < deadline:
+                if _newest_output_mtime(tmp_path, ".out.smaby-lock") > before:
+                    break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.25))
         p.send_signal(signal.SIGKILL)
         p.wait()
         rid = check_complete_set(out)  # never a mix, whatever the moment
-        seen_new += rid not in ids
+        outcomes.append("previous" if rid in ids else "new")
         ids.add(rid)
+    with capsys.disabled():
+        print(f"\nkilled runs left: {outcomes}")
     done = subprocess.run([*RUN, "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     check_complete_set(out)
