@@ -795,3 +795,36 @@ def test_two_runs_into_one_folder_one_succeeds_the_other_is_told_folder_in_use(t
     assert "Traceback" not in second.stderr
     check_complete_set(out)
     assert no_leftovers(out) == []
+
+
+def test_a_scenario_facility_name_is_escaped_in_maps_and_report(tmp_path, capsys):
+    sc = tmp_path / "inject.yaml"
+    names = [PAYLOADS[0], PAYLOADS[1]]
+    sc.write_text(
+        "name: inject\ndescription: "
+        + json.dumps(PAYLOADS[3])
+        + "\nedits:\n"
+        + "".join(
+            f"  - open_facility: {{name: {json.dumps(n)}, service_type: hospital, "
+            f"at: [{281000 + 2000 * i}, 6913000]}}\n"
+            for i, n in enumerate(names)
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "o"
+    argv = ["scenario", sc, "--region", "Tynset", "--grid", "1km", "--services", "hospital"]
+    code, _, err = cli([*argv, "--no-regions", "--out", out], capsys)
+    assert code == 0, err
+    folder = out / "inject"
+    pages = sorted(folder.glob("*.html"))
+    assert {p.name for p in pages} >= {"report.html", "map_scenario_hospital.html"}
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        for bad in ("<img src=x", "${document", "</script><script>document"):
+            assert bad not in text, (p.name, bad)
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "&lt;/script&gt;&lt;script&gt;" in report  # the description, as text
+    scen_map = (folder / "map_scenario_hospital.html").read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=" in scen_map  # the new facility's name, as text
+    meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert set(meta["files"]) == {p.name for p in folder.iterdir()} - {"run.json"}
