@@ -17,6 +17,7 @@ import time
 import traceback
 
 from smaby_geo import __version__, datasets
+from smaby_geo._errors import InputError
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
 # (one line naming the input and the fix; argparse uses 2 for usage errors too).
@@ -32,7 +33,16 @@ def _cmd_network(args: argparse.Namespace) -> int:
     from smaby_geo.network import load_network
 
     t0 = time.perf_counter()
-    net = load_network(args.source, args.path, keep=args.keep)
+    try:
+        net = load_network(args.source, args.path, keep=args.keep)
+    except RuntimeError as exc:  # osmium/GDAL cannot read a user's file
+        if args.path is None:
+            raise
+        raise InputError(
+            f"{args.path}: cannot be read as {args.source} road data "
+            f"({_one_line(exc).split(';')[0].rstrip('.')}); "
+            "check the file and --source"
+        ) from None
     print(net.describe())
     print(f"  wall time incl. reading {time.perf_counter() - t0:.2f} s")
     return 0
@@ -198,7 +208,8 @@ def describe_expected_error(exc: BaseException) -> str | None:
     except ImportError:  # pragma: no cover - pyogrio is a dependency
         return None
     if isinstance(exc, DataSourceError | DataLayerError):
-        return _one_line(f"{exc}; give a readable vector file (GeoPackage, shapefile, GeoJSON)")
+        first = _one_line(exc).split(";")[0].rstrip(".")
+        return f"{first}; give a readable vector file (GeoPackage, shapefile, GeoJSON)"
     return None
 
 

@@ -539,6 +539,10 @@ def test_cli_bad_inputs_are_one_line_and_exit_2(tmp_path, capsys):
     f.write_text("x")
     sc = tmp_path / "s.yaml"
     sc.write_text("name: x\nedits:\n\t- upgrade: {}\n")
+    junk = tmp_path / "roads.gpkg"
+    junk.write_bytes(os.urandom(300))
+    empty = tmp_path / "empty.gpkg"
+    empty.write_bytes(b"")
     cases = [
         (["scenario", tmp_path / "missing.yaml"], ["missing.yaml", "not found"]),
         (["scenario", tmp_path], [str(tmp_path), "is a folder"]),
@@ -568,6 +572,9 @@ def test_cli_bad_inputs_are_one_line_and_exit_2(tmp_path, capsys):
         (["run", "--region", "Tynset", "--out", f], [str(f), "is a file, not a folder"]),
         (["route", "Straume", "Oslo"], ["Straume", "Øygarden", "4626", "Bø"]),
         (["route", "Tynset"], ["pairs"]),
+        (["network", "--path", junk], [str(junk), "cannot be read as n1000 road data"]),
+        (["network", "--source", "osm", "--path", junk], [str(junk), "osm road data"]),
+        (["network", "--path", empty], [str(empty), "cannot be read"]),
         (["route", "Tynsett", "Oslo"], ["Tynsett", "not found"]),
     ]
     for argv, needles in cases:
