@@ -241,13 +241,22 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
             if not (staging / entry.name).exists() and not entry.name.startswith(STAGING_TAG):
                 _link_tree(entry, staging / entry.name)
         if _exchange(staging, out):
-            return  # staging now holds the previous set; the finally block removes it
+            return  # staging now holds the previous set; the caller removes it
         old = out.parent / f".{out.name}{OLD_TAG}{uuid.uuid4().hex[:8]}"
-        os.rename(out, old)
+        try:
+            os.rename(out, old)
+        except OSError:  # a mount point or a busy folder cannot move: file by file
+            _move_entries(staging, out)
+            return
         os.rename(staging, out)
         shutil.rmtree(old, ignore_errors=True)
         return
-    for entry in staging.iterdir():  # fallback: file by file
+    _move_entries(staging, out)
+
+
+def _move_entries(staging: Path, out: Path) -> None:
+    """Fallback commit: move each entry of ``staging`` into ``out`` (each one atomic)."""
+    for entry in staging.iterdir():
         target = out / entry.name
         if entry.is_dir() and target.is_dir():
             shutil.rmtree(target)
