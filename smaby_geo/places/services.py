@@ -274,8 +274,8 @@ def read_services(
     ------
     ServicesFileError (a ValueError)
         Missing or unreadable file, no CRS, missing columns (listing those it has), values
-        that are not numbers, unknown service types, sites outside Norway (lon/lat written
-        into EPSG:25833 columns) - each naming the file, the rows and the fix.
+        that are not numbers, unknown service types, sites of a file outside Norway (lon/lat
+        written into EPSG:25833 columns) - each naming the file, the rows and the fix.
     """
     if isinstance(source, gpd.GeoDataFrame):
         label, g = "services", source
@@ -346,7 +346,7 @@ def read_services(
     x0, y0, x1, y1 = NORWAY_EXTENT_25833
     px, py = geom.x.to_numpy(), geom.y.to_numpy()
     outside = ~((px >= x0) & (px <= x1) & (py >= y0) & (py <= y1))
-    if outside.any():
+    if outside.any() and not isinstance(source, gpd.GeoDataFrame):  # files: real sites only
         hint = (
             "they look like longitude/latitude: put degrees in lon/lat columns"
             if (np.abs(px[outside]) <= 180).all() and (np.abs(py[outside]) <= 90).all()
