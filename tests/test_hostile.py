@@ -688,16 +688,23 @@ def test_a_second_writer_gets_folder_in_use(tmp_path):
     second_writer()  # released afterwards
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_out_is_refused_before_computing(tmp_path, capsys):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
+    """A folder the user may not write (chmod 500; for root, which may write anywhere, the
+    read-only /sys) is refused before any computing."""
+    if os.geteuid() == 0:
+        target = Path("/sys/smaby_out")
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        target = ro / "x"
     try:
-        code, _, err = cli(["run", "--region", "Tynset", "--out", ro / "x"], capsys)
-        assert_clear_error(code, err, "not writable")
+        code, _, err = cli(["run", "--region", "Tynset", "--out", target], capsys)
+        assert_clear_error(code, err, str(target), "not writable")
     finally:
-        ro.chmod(0o700)
+        if os.geteuid() != 0:
+            (tmp_path / "ro").chmod(0o700)
+    assert not target.exists()
 
 
 RUN = [
@@ -804,3 +811,16 @@ def test_two_runs_into_one_folder_one_succeeds_the_other_is_told_folder_in_use(t
     assert "Traceback" not in err
     check_complete_set(out)
     assert no_leftovers(out) == []
+
+
+def test_too_little_free_space_is_refused_before_computing(tmp_path):
+    from smaby_geo._errors import OutputFolderError
+    from smaby_geo.outputs.outdir import staged_output
+
+    def start():
+        with staged_output(tmp_path / "o", min_free_bytes=2**62):
+            pass
+
+    with pytest.raises(OutputFolderError, match=r"MiB free on its disk.*free some space"):
+        start()
+    assert not (tmp_path / "o").exists()
