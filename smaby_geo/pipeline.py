@@ -13,6 +13,7 @@ import time
 import unicodedata
 import uuid
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,6 +34,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFC", str(text)).strip().casefold()
 
 
+@lru_cache(maxsize=1)
 def _name_aliases() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Other official names (Sámi, Kven) of each kommune and fylke, by number.
 
