@@ -410,9 +410,10 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
             written += _write_catchments(
                 res, services, out_dir, slug, meta, with_map=not args.no_map
             )
+    with stages("manifest"):
+        meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     stages.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
-    meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
     return res, written, stages, meta
 
@@ -638,8 +639,9 @@ person-minutes per day ({_html.escape(benefit.get("note", ""))}).</p>
 <p><small>{_html.escape(meta["note"])}<br>Data: {_html.escape(meta["attribution"])}</small></p>
 </body></html>"""
         written.append(io.write_text(report, out_dir / "report.html"))
+    with stages("manifest"):
+        meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     stages.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
-    meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
     written.append(io.write_json(meta, out_dir / "run.json"))
     return written, stages, meta, cmp, scen_net
