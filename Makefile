@@ -8,7 +8,7 @@ export SMABY_GEO_DATA_DIR ?= $(abspath ../shared/data)
 endif
 ARGS ?=
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint typecheck docs docs-strict bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
+# Data live in the user cache (`smaby-geo data` says where); the first run fetches what it
+# needs from the pinned upstreams. Beside ../shared the files are copied from there instead
+# (sha256 checked), so `.venv/bin/smaby-geo run` by hand works afterwards with no variable set.
 demo: $(VENV)/.installed-run
+ifneq ($(wildcard ../shared/data),)
+	$(BIN)/smaby-geo data fetch --all --from ../shared/data >/dev/null
+endif
 	$(BIN)/smaby-geo run $(ARGS)
 
 # The browser check needs headless Chromium (Debian's package); installed when missing.
@@ -32,15 +38,30 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	    >/dev/null 2>&1 || echo "could not install chromium (need root): tests/test_browser.py will fail"; }
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev chromium lint typecheck docs-strict
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+
+# mypy, configured in pyproject.toml ([tool.mypy]).
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+# The documentation site (MkDocs + mkdocstrings) into site/; builds and reads offline.
+export NO_MKDOCS_2_WARNING := 1
+docs: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build
+
+# Warnings are errors, and no page may load a script, style or image from the web.
+docs-strict: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build --strict
+	@! grep -rnoE '(src|<link[^>]*href)="(https?:)?//[^"]*' site --include='*.html' \
+	  || { echo "docs: the pages above load files from the web"; exit 1; }
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/routing.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site

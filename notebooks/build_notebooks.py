@@ -27,13 +27,10 @@ that adds the unverified hospital sites (Hamar, Elverum, Gjøvik, Kongsvinger �
     ("code", """import warnings
 warnings.simplefilter("ignore")
 import smaby_geo
-from smaby_geo.pipeline import select_region
-from smaby_geo.places.population import read_kommuner, read_population_grid
-from smaby_geo.places.services import load_services
-from smaby_geo.network import clip_network
-from smaby_geo.analysis.traveltimes import travel_times, summarise
-from smaby_geo.analysis.catchments import catchments, coverage_curve
-from smaby_geo.analysis.accessibility import evaluate_preset
+from smaby_geo import (
+    catchments, clip_network, coverage_curve, evaluate_preset, load_services,
+    read_kommuner, read_population_grid, select_region, summarise, travel_times,
+)
 
 kom = read_kommuner()
 innlandet = select_region(kom, "Innlandet")
@@ -60,7 +57,7 @@ print(f"{len(below)} of {len(police)} kommuner have fewer than 90 % of residents
       "45 min of a police location in the shipped (incomplete) list")
 below.sort_values("share_within")[["kommunenavn", "population", "share_within"]].head(10)"""),
     ("code", """import os, tempfile
-from smaby_geo.outputs.static import static_map
+from smaby_geo import static_map
 from IPython.display import Image
 png = static_map(t_all, "hospital_minutes", os.path.join(tempfile.gettempdir(), "innlandet_hospital.png"),
                  title="Minutes to the nearest hospital (incl. unverified sites), Innlandet",
@@ -82,12 +79,10 @@ modelled commuting. Data: © Kartverket, Kilde: SSB; service lists are incomplet
 warnings.simplefilter("ignore")
 from pathlib import Path
 import smaby_geo
-from smaby_geo.pipeline import select_region
-from smaby_geo.places.population import read_kommuner, read_population_grid
-from smaby_geo.places.services import load_services
-from smaby_geo.network import clip_network
-from smaby_geo.network.scenario import apply_scenario
-from smaby_geo.analysis.scenarios import read_scenario, compare
+from smaby_geo import (
+    apply_scenario, clip_network, compare, load_services, read_kommuner,
+    read_population_grid, read_scenario, select_region,
+)
 
 kom = read_kommuner()
 vestland = select_region(kom, "Vestland")
@@ -115,7 +110,7 @@ k.sort_values("mean_change_minutes").head(8).round(2)"""),
       f"person-minutes per day ({r['benefit']['note']})")
 print(f"kommuner changing labour-market region: {len(r['regions'])}")"""),
     ("code", """import os, tempfile
-from smaby_geo.outputs.static import static_map
+from smaby_geo import static_map
 from IPython.display import Image
 changed = r["cells"][r["cells"]["hospital_delta"].abs() > 0.05]
 png = static_map(changed, "hospital_delta", os.path.join(tempfile.gettempdir(), "hordfast_delta.png"), kind="delta",
@@ -136,8 +131,7 @@ Kilde: SSB."""),
 warnings.simplefilter("ignore")
 import numpy as np, pandas as pd
 import smaby_geo
-from smaby_geo.places.population import read_kommuner, read_population_grid
-from smaby_geo.analysis.regions import delineate_regions, LMAParameters
+from smaby_geo import LMAParameters, delineate_regions, read_kommuner, read_population_grid
 
 net = smaby_geo.load_network()
 kom = read_kommuner()
@@ -165,7 +159,7 @@ pairs = [("ba", "lma"), ("ba", "time"), ("lma", "time")]
     ("code", """ba = results["ba"]["polygons"].sort_values("population", ascending=False)
 ba[["centre_name", "n_kommuner", "population", "self_containment"]].head(10).round(3)"""),
     ("code", """import os, tempfile
-from smaby_geo.outputs.static import static_map
+from smaby_geo import static_map
 from IPython.display import Image
 png = static_map(results["ba"]["polygons"], "region", os.path.join(tempfile.gettempdir(), "ba_regions.png"), kind="category",
                  title=f"BA regions from modelled flows ({len(results['ba']['regions'])})",

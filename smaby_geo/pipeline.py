@@ -27,7 +27,7 @@ from smaby_geo.analysis.traveltimes import summarise, travel_times
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.population import read_kommuner, read_population_grid
-from smaby_geo.places.services import SERVICE_TYPES, load_services
+from smaby_geo.places.services import SERVICE_TYPES, count_sites_used, load_services
 
 
 def _norm(text: str) -> str:
@@ -200,7 +200,7 @@ def run_travel_times(
     buffer_km : float, default 100
         Buffer around the region, km.
     include_unverified_hospitals : bool, default False
-        Add the 35 hospital sites whose acute function is not verified.
+        Add the 3 hospital sites whose acute function is not verified.
 
     Returns
     -------
@@ -252,7 +252,7 @@ def _mark_types_without_sites(summary, table, sv, services) -> pd.DataFrame:
     site at all): that reads as "everyone reaches one". With no site of a type within the
     region and buffer, every resident is unreachable, and the table says so.
     """
-    used = sv["service_type"].value_counts() if len(sv) else pd.Series(dtype=int)
+    used = count_sites_used(sv, table.attrs.get("services_left_out", ())) if len(sv) else {}
     summary = summary.copy()
     summary["sites_used"] = summary["service_type"].map(used).fillna(0).astype(int)
     for t in services:
@@ -293,6 +293,27 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
 
 
+def _ensure_run_data(services, args) -> None:
+    """Fetch the datasets the main job reads when they are not on this machine (says so)."""
+    from smaby_geo.fetch import ensure_datasets
+
+    names = ["n1000_roads", f"popgrid_{args.grid}", "kommuner"]
+    names += [_SERVICE_DATASET[t] for t in services]
+    if getattr(args, "include_unverified_hospitals", False) and "hospital" in services:
+        names.append("hospital_candidates")
+    if not getattr(args, "no_map", False):
+        names += ["fylker_simplified", "kommuner_simplified"]
+    ensure_datasets(names)
+
+
+_SERVICE_DATASET = {
+    "hospital": "hospitals",
+    "court": "courts",
+    "police": "police",
+    "study_centre": "study_centres",
+}
+
+
 def run_main_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo run``: compute, write outputs, print where they went and timings.
 
@@ -306,6 +327,7 @@ def run_main_job(args: argparse.Namespace) -> int:
     t_all = time.perf_counter()
     services = parse_services(args.services)
     check_buffer_km(args.buffer_km)
+    _ensure_run_data(services, args)
     out_dir = _out_dir(args)
     with staged_output(out_dir) as stage_dir:
         res, written, stages, meta = _main_job_outputs(args, services, stage_dir)
@@ -317,7 +339,13 @@ def run_main_job(args: argparse.Namespace) -> int:
         f"{pop:,} people"
     )
     print(net.describe())
-    print("Service sites used: " + ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items()))
+    left_out = meta["service_sites_left_out"]
+    gone = f" ({len(left_out)} left out, too far from the network: see run_*.json)"
+    print(
+        "Service sites used: "
+        + ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items())
+        + (gone if left_out else "")
+    )
     print(f"Note: {cells.attrs['note']}")
     for t in services:
         if meta["service_sites"].get(t, 0) == 0:
@@ -369,7 +397,7 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
     )
     cells, summary, net = res["cells"], res["summary"], res["network"]
     slug = _slug(res["region_name"]) + f"_{args.grid}"
-    used = res["services"]["service_type"].value_counts()
+    left_out = list(cells.attrs.get("services_left_out", ()))
     meta = {
         "tool": f"smaby_geo {__version__}",
         "run_id": uuid.uuid4().hex,
@@ -378,8 +406,11 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
         "network": net.source,
         "attribution": cells.attrs["attribution"],
         "note": cells.attrs["note"],
-        "service_sites": {t: int(used.get(t, 0)) for t in services},
-        "service_sites_in_files": res["services"].attrs.get("counts"),
+        "service_sites": {
+            t: count_sites_used(res["services"], left_out).get(t, 0) for t in services
+        },
+        "service_sites_left_out": left_out,
+        "service_duplicate_rows": list(res["services"].attrs.get("duplicates", ())),
         "units": "minutes by car, access legs included; inf = no road/ferry route",
     }
     written: list[Path] = []

@@ -1,3 +1,11 @@
+"""Accessibility measures, compared with PySAL ``access`` 1.1.10.post3 on the same matrices.
+
+The equalities were checked with that release (pinned in the dev extra, and the installed
+version is checked below); another release must be checked again before the pin moves.
+"""
+
+from importlib.metadata import version
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +20,15 @@ from smaby_geo.analysis.accessibility import (
     step_weights,
     two_step_fca,
 )
+
+ACCESS_VERSION = "1.1.10.post3"  # the PySAL access release the equalities below hold for
+
+
+def test_compared_with_the_named_access_version():
+    assert version("access") == ACCESS_VERSION, (
+        f"access {version('access')} is installed; the tests were checked against "
+        f"{ACCESS_VERSION}: check the equalities again, then update ACCESS_VERSION and the pin"
+    )
 
 
 def _random_case(seed, n_i=40, n_j=7):

@@ -1,6 +1,11 @@
 """Open generated maps in headless Chromium with no network: Leaflet must load, the layers and
 legend must be there, and the page must log no console errors. Screenshots go to
-data/processed/ for a person to look at."""
+data/processed/ for a person to look at.
+
+The network is really blocked, not just unused: every request, loopback included
+(``--proxy-bypass-list=<-loopback>``), goes to a proxy on a port where nothing listens
+(127.0.0.1:9, "discard"), so any file a page asks for fails. A test below proves it by
+asking for an image from an HTTP server that this test starts on 127.0.0.1."""
 
 import json
 import shutil
@@ -11,6 +16,7 @@ import pytest
 
 from smaby_geo.cli import main
 from smaby_geo.datasets import project_raw_dir
+from tests.offline import external_refs
 
 FLAGS = [
     "--headless",
@@ -21,6 +27,8 @@ FLAGS = [
     "--no-first-run",
     "--disable-sync",
     "--disable-quic",
+    "--proxy-server=127.0.0.1:9",  # a refusing port: every request fails
+    "--proxy-bypass-list=<-loopback>",  # loopback too
 ]
 
 
@@ -66,6 +74,49 @@ def test_console_error_detection_works(tmp_path):
     assert errors, "the check must see a console error when there is one"
 
 
+def test_the_browser_has_no_network(tmp_path):
+    """An image served by a local HTTP server loads without the flags, never with them."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "pixel.gif").write_bytes(
+        b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00"
+        b"\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/pixel.gif"
+        page = tmp_path / "fetch.html"
+        page.write_text(
+            f'<html><body><img src="{url}" '
+            "onload=\"document.body.setAttribute('data-net','loaded')\" "
+            "onerror=\"document.body.setAttribute('data-net','blocked')\"></body></html>"
+        )
+        dom, _ = render(page, tmp_path)
+        assert 'data-net="blocked"' in dom, "the page reached the network"
+        # the same page with no proxy flags does load it: the check can tell the difference
+        free = [f for f in FLAGS if not f.startswith("--proxy")]
+        out = subprocess.run(
+            [
+                chromium(),
+                *free,
+                f"--user-data-dir={tmp_path / 'p2'}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert 'data-net="loaded"' in out.stdout
+    finally:
+        server.shutdown()
+
+
 @pytest.fixture(scope="module")
 def maps(tmp_path_factory):
     out = tmp_path_factory.mktemp("maps")
@@ -108,7 +159,7 @@ def maps(tmp_path_factory):
 )
 def test_map_renders_offline_with_layers_and_no_errors(maps, tmp_path, name, layers):
     html = maps / name
-    assert "unpkg.com" not in html.read_text() and "cdn.jsdelivr" not in html.read_text()
+    assert external_refs(html.read_text()) == []
     shot = project_raw_dir().parent / "processed" / "browser_check" / name.replace(".html", ".png")
     dom, errors = render(html, tmp_path, shot)
     assert "leaflet-container" in dom, "Leaflet did not start"

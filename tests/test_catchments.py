@@ -57,7 +57,7 @@ def test_population_within_and_coverage(n1000):
     cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
     svc = load_services(["hospital"])
     m = facility_times(n1000, cells, svc, "hospital")
-    assert m.shape == (len(cells), 21)
+    assert m.shape == (len(cells), len(svc))  # one column per hospital site
     pw = population_within(m, cells["population"], (30, 60, 90))
     assert (np.diff(pw.to_numpy(), axis=1) >= 0).all()  # cumulative
     t = travel_times(n1000, cells, svc, types=["hospital"])
@@ -105,22 +105,40 @@ def test_isochrone_from_a_facility_respects_fjords(n1000):
     cells = read_population_grid("1km", kommuner=kom)
     svc = load_services(["hospital"])
     sid = svc[svc["name"].str.contains("Bodø")]["service_id"].iloc[0]
-    m = minutes_from_facility(n1000, cells, svc, sid)
     p = svc.set_index("service_id").geometry[sid]
-    dist_km = cells.distance(p) / 1000
-    near = (dist_km < 30) & np.isfinite(m)
-    # some cells within 30 km straight line need far more than 30 km at 60 km/h
-    assert (m[near] > 60).any()
+    cells = cells[cells.distance(p) < 150_000]
+    m = minutes_from_facility(n1000, cells, svc, sid).to_numpy()
+    # the 60-minute isochrone around the hospital, built from the network times
+    table = cells.assign(bodo_minutes=m)
+    iso = isochrones(minutes_raster(table, "bodo_minutes"), (60,)).geometry.iloc[0]
+    inside = iso.contains(cells.geometry).to_numpy()  # cell centres
+    near = (cells.distance(p) < 30_000).to_numpy()
+    # cells within 30 km in a straight line but over an hour away (across the fjord) lie
+    # outside it, and the near cells within the hour inside: no straight-line buffer
+    across = near & np.isfinite(m) & (m > 60.5)
+    assert across.sum() >= 3
+    assert not inside[across].any()
+    assert inside[near & (m < 59.5)].all()
+    assert not inside[~np.isfinite(m)].any()
     with pytest.raises(KeyError, match="close matches"):
         minutes_from_facility(n1000, cells, svc, "hospital-999")
 
 
 def test_minutes_from_point_equals_facility(n1000):
+    """One-to-all from a site equals the multi-source nearest-facility search to that site."""
     cells = gpd.GeoDataFrame(
-        {"population": [1, 2]},
-        geometry=[Point(283660, 6748028), Point(257303, 6784358)],
+        {"population": [1, 2, 3]},
+        geometry=[Point(283660, 6748028), Point(257303, 6784358), Point(314933, 6753524)],
         crs="EPSG:25833",
     )
-    a = minutes_from_point(n1000, cells, Point(262069, 6745610))
-    b = minutes_from_point(n1000, cells, (262069, 6745610))
-    assert np.allclose(a, b) and np.isfinite(a).all()
+    svc = load_services(["hospital"])
+    site = svc.iloc[[int(svc.distance(Point(262069, 6745610)).argmin())]]
+    # the reference: travel_times with this site as the only hospital (another kernel)
+    ref = travel_times(n1000, cells, site, types=["hospital"])["hospital_minutes"].to_numpy()
+    assert np.isfinite(ref).all() and (ref > 5).all()
+    pt = site.geometry.iloc[0]
+    a = minutes_from_point(n1000, cells, pt, direction="to").to_numpy()
+    b = minutes_from_point(n1000, cells, (pt.x, pt.y), direction="to").to_numpy()
+    c = minutes_from_facility(n1000, cells, svc, site["service_id"].iloc[0], direction="to")
+    for got in (a, b, c.to_numpy()):
+        assert np.allclose(got, ref, rtol=0, atol=1e-9)

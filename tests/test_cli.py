@@ -1,10 +1,12 @@
 import json
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from smaby_geo.analysis.lma import LMAParameters
 from smaby_geo.cli import main
 from smaby_geo.outputs.io import atomic_path
 
@@ -15,7 +17,11 @@ def test_main_job_on_a_kommune_writes_all_outputs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Outputs:" in out and "Stage timings" in out and "incomplete" in out
     cells = gpd.read_parquet(tmp_path / "cells_tynset_1km.parquet")
-    assert len(cells) > 50 and cells["hospital_minutes"].notna().all()
+    # road-connected cells all reach a hospital; the others are inf, never dropped or NaN
+    ok = cells["road_connected"].to_numpy()
+    minutes = cells["hospital_minutes"].to_numpy()
+    assert len(cells) > 50 and ok.sum() > 50
+    assert np.isfinite(minutes[ok]).all() and np.isposinf(minutes[~ok]).all()
     meta = json.loads(pq.read_schema(tmp_path / "cells_tynset_1km.parquet").metadata[b"smaby_geo"])
     assert "© Kartverket" in meta["attribution"] and "Kilde: SSB" in meta["attribution"]
     gpkg = gpd.read_file(tmp_path / "cells_tynset_1km.gpkg")
@@ -115,5 +121,22 @@ def test_main_job_regions_national(tmp_path, capsys, method):
     assert set(centres["region"]) == set(mem["region"])
     reg = gpd.read_file(tmp_path / f"regions_{method}_norway_1km.gpkg")
     assert reg["n_kommuner"].sum() == 357
-    assert 60 < len(reg) < 300
+    # each region has exactly one anchor: a centre or a kommune left alone (BA, time); an
+    # LMA region is valid or a lone residual kommune
+    if method in ("ba", "time"):
+        anchors = mem[mem["step"].isin(["centre", "alone"])]
+        assert len(reg) == len(anchors) == anchors["region"].nunique()
+    else:
+        # the membership marks exactly the kommuner of invalid areas "residual", and each
+        # region's validity is Coombes & Bond's formula on its own self-containment and size
+        residual = set(mem.loc[mem["step"] == "residual", "region"])
+        assert set(reg.loc[reg["validity"] < 1, "region"]) == residual
+        p = LMAParameters()
+        sc, size = reg["self_containment"], reg["employed_residents"]
+        z = 1 - (1 - p.min_sc / p.target_sc) * np.maximum(
+            (p.target_size - size) / (p.target_size - p.min_size), 0
+        )
+        v = np.minimum(sc / p.target_sc, 1) * z * p.target_sc / p.min_sc
+        assert np.allclose(reg["validity"], v, rtol=1e-9)
+    assert len(reg) == mem["region"].nunique()
     assert reg["population"].sum() == pytest.approx(5_146_614)

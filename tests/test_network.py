@@ -27,8 +27,15 @@ def test_n1000_national_summary(n1000):
     assert s["ferry_links"] == 240
     assert s["excluded_links"]["typeVeg=sti"] == 924
     assert s["excluded_links"]["typeVeg=passasjerferje"] == 25
-    # all 13,215 enkelBilveg + 240 ferries minus 13 planned links are read
-    assert s["links"] == 13215 + 240 - 13
+    # all 13,215 enkelBilveg + 240 ferries minus 13 planned links are read; road links split
+    # by a ferry connector keep their original id in split_from
+    lk = n1000.links
+    road = lk[~lk["connector"]]
+    original = road["split_from"].where(road["split_from"].notna(), road["link_id"])
+    assert original.nunique() == 13215 + 240 - 13
+    fc = s["ferry_connectors"]
+    assert lk["connector"].sum() == fc["joined"] > 100
+    assert fc["joined"] + len(fc["unjoined"]) == fc["ferry_ends"]
     assert 60_000 < s["km_total"] < 70_000
     assert set(s["km_by_category"]) == {"E", "R", "F", "K", "P"}
     assert s["largest_component_share"] > 0.95
@@ -50,18 +57,33 @@ def test_n1000_edges_trace_back_to_links(n1000):
 
 def test_n1000_road_speeds_follow_profile(n1000):
     lk = n1000.links
-    road = lk[~lk["ferry"]]
+    road = lk[lk["time_basis"].eq("category")]
     speed = road["length_m"] / road["seconds_fw"] * 3.6
+    rural = road["urban_fraction"].eq(0)
+    urban = road["urban_fraction"].eq(1)
+    assert rural.sum() > 10000 and urban.sum() > 300
     e = road["category"].eq("E") & road["motorway"].isna()
-    assert np.allclose(speed[e], 80.0)
-    assert np.allclose(speed[road["motorway"].eq("motorveg")], 100.0)
-    assert np.allclose(speed[road["category"].eq("F")], 65.0)
+    assert np.allclose(speed[e & rural], 80.0)
+    assert np.allclose(speed[e & urban], 60.0)
+    assert np.allclose(speed[road["motorway"].eq("motorveg") & rural], 100.0)
+    assert np.allclose(speed[road["motorway"].eq("motorveg") & urban], 80.0)
+    assert np.allclose(speed[road["category"].eq("F") & rural], 65.0)
+    # a link partly inside: rural part at 65, urban part at 45 km/h
+    f = road[road["category"].eq("F") & road["urban_fraction"].between(0.2, 0.8)]
+    frac, length = f["urban_fraction"], f["length_m"]
+    expect = length * (1 - frac) / (65 / 3.6) + length * frac / (45 / 3.6)
+    assert len(f) > 50 and np.allclose(f["seconds_fw"], expect)
+    # connectors run at the connector speed
+    con = lk[lk["connector"] & (lk["length_m"] > 0)]
+    assert np.allclose(con["length_m"] / con["seconds_fw"] * 3.6, 40.0)
 
 
 def test_n2000_reads_with_ferries(n2000):
     s = n2000.summary()
     assert s["ferry_links"] == 145
-    assert s["links"] == 2585
+    lk = n2000.links
+    road = lk[~lk["connector"]]
+    assert road["split_from"].where(road["split_from"].notna(), road["link_id"]).nunique() == 2585
 
 
 def test_crossing_lines_without_shared_vertex_are_not_joined():

@@ -12,6 +12,9 @@ from smaby_geo.places.population import (
     read_population_grid,
 )
 from smaby_geo.places.services import (
+    _SHIPPED,
+    INCOMPLETE_NOTE,
+    count_sites_used,
     load_services,
     read_services,
     services_from_osm,
@@ -80,14 +83,81 @@ def test_settlements_touching_cells_8_neighbour():
     assert sorted(s["size_class"]) == ["rural", "small_town"]
 
 
+def _rows(name: str) -> pd.DataFrame:
+    from smaby_geo.datasets import locate_dataset
+
+    return pd.read_csv(locate_dataset(name, download=False), dtype=str)
+
+
 def test_services_layer_counts_and_note():
     s = load_services()
-    assert s.attrs["counts"] == {"hospital": 21, "court": 64, "police": 150, "study_centre": 43}
-    assert "incomplete" in s.attrs["note"] and "not official" in s.attrs["note"]
+    rows = {t: _rows(n) for t, n in _SHIPPED.items()}
+    # the shipped tables have no repeated rows: every row is one site
+    assert s.attrs["counts"] == {t: len(r) for t, r in rows.items()}
+    assert s.attrs["duplicates"] == []
+    note = s.attrs["note"]
+    assert "not official registers" in note
+    # the note states the counts the data have
+    assert f"hospitals: {len(rows['hospital'])} with a cited akuttmottak" in note
+    assert f"courts: {len(rows['court'])} tingrett venues, all of them" in note
+    assert f"police: {len(rows['police'])} service locations against the 221-225" in note
+    n_regional = int((rows["study_centre"]["service_type"] == "study_centre").sum())
+    n_campus = len(rows["study_centre"]) - n_regional
+    assert (
+        f"study centres: {len(rows['study_centre'])}: {n_campus} higher-education campus towns "
+        f"and {n_regional} regional study centres"
+    ) in note
+    n_unverified = len(_rows("hospital_candidates"))
+    assert f"{n_unverified} more sites whose acute function is NOT verified left out" in note
+    assert "69" not in note and "69" not in INCOMPLETE_NOTE
     assert s["service_id"].is_unique
     assert set(s["service_type"]) == {"hospital", "court", "police", "study_centre"}
     more = load_services(["hospital"], include_unverified_hospitals=True)
-    assert more.attrs["counts"]["hospital"] == 56
+    assert more.attrs["counts"]["hospital"] == len(rows["hospital"]) + n_unverified
+    assert "(included)" in more.attrs["note"] and "police" not in more.attrs["note"]
+
+
+def test_duplicate_service_rows_are_reported_not_double_counted(tmp_path):
+    src = _rows("courts")
+    doubled = pd.concat([src, src.iloc[[0, 5]]], ignore_index=True)
+    f = tmp_path / "courts.csv"
+    doubled.to_csv(f, index=False)
+    with pytest.warns(UserWarning, match="2 duplicate service rows"):
+        s = load_services(["court"], paths={"courts": f})
+    assert s.attrs["counts"]["court"] == len(src)
+    names = src["name"].iloc[[0, 5]]
+    assert s.attrs["duplicates"] == [f"court: {n}" for n in names]
+    assert s["name"].is_unique
+    assert "courts: from a user file" in s.attrs["note"]
+
+
+def test_sites_far_from_the_network_are_not_counted_as_used():
+    from smaby_geo.analysis.traveltimes import travel_times
+    from smaby_geo.network import read_kartverket
+
+    from .conftest import lines
+
+    road = lines(
+        [[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)]],
+        typeVeg=["enkelBilveg"] * 2,
+        vegkategori=["K", "K"],
+        vegnummer=[None, None],
+    )
+    net = read_kartverket(road)
+    sv = read_services(
+        gpd.GeoDataFrame(
+            {"name": ["near", "far", "also near"], "service_type": ["police", "police", "court"]},
+            geometry=[Point(1900, 10), Point(1000, 50_000), Point(100, 0)],
+            crs="EPSG:25833",
+        )
+    )
+    cells = gpd.GeoDataFrame({"population": [10]}, geometry=[Point(500, 100)], crs="EPSG:25833")
+    with pytest.warns(UserWarning, match="left out"):
+        t = travel_times(net, cells, sv, types=["police", "court"])
+    far_id = sv.loc[sv["name"] == "far", "service_id"].item()
+    assert t.attrs["services_left_out"] == [far_id]
+    assert sv.attrs["counts"]["police"] == 2
+    assert count_sites_used(sv, t.attrs["services_left_out"]) == {"police": 1, "court": 1}
 
 
 def test_services_unknown_type():

@@ -56,7 +56,12 @@ def test_replacing_a_ferry_never_makes_any_time_longer(n1000, grid1km):
     for t in types:
         d = r["cells"][f"{t}_delta"].to_numpy()
         assert (d <= 1e-9).all()
-    assert r["summary"].set_index("service_type").loc["hospital", "population_faster"] > 10000
+    # people on the Bjørnafjord side whose nearest hospital is across it gain; with the 49
+    # verified hospitals (Stord, Haukeland, Voss ...) that is hundreds, not tens of thousands
+    d = r["cells"]["hospital_delta"].to_numpy()
+    faster = int(grid1km["population"].to_numpy()[d < -1e-9].sum())
+    assert r["summary"].set_index("service_type").loc["hospital", "population_faster"] == faster
+    assert faster > 0
 
 
 def test_closing_a_facility_never_makes_any_time_shorter(n1000, grid1km):
@@ -93,11 +98,19 @@ def test_upgrade_only_changes_origins_whose_paths_use_it(n1000):
         fn, _ = scen.nearest_nodes([p.x], [p.y])
         r = route(scen, int(on[i]), int(fn[0]))
         assert up & set(r["link_ids"]), "a faster origin must use an upgraded link"
-    # and unchanged origins keep their exact times
-    same = np.abs(d) <= 1e-9
-    assert np.array_equal(
-        np.isfinite(t0["hospital_minutes"])[same], np.isfinite(t1["hospital_minutes"])[same]
-    )
+    # and origins whose new fastest path avoids every upgraded link keep their exact times
+    # (chosen by their route, not by their change: upgrades only shorten links, so such a
+    # path costs the same in the base and no base path can beat it)
+    m0, m1 = t0["hospital_minutes"].to_numpy(), t1["hospital_minutes"].to_numpy()
+    assert np.array_equal(np.isfinite(m0), np.isfinite(m1))  # an upgrade joins nothing new
+    kept = 0
+    for i in rng.choice(np.flatnonzero(np.isfinite(m1)), 40, replace=False):
+        p = site_xy[t1["hospital_site"].iloc[i]]
+        fn, _ = scen.nearest_nodes([p.x], [p.y])
+        if not up & set(route(scen, int(on[i]), int(fn[0]))["link_ids"]):
+            kept += 1
+            assert m1[i] == pytest.approx(m0[i], rel=0, abs=1e-9), (i, m0[i], m1[i])
+    assert kept >= 10, "the sample must hold origins that do not use the upgraded road"
 
 
 def test_new_link_and_headway(n1000):

@@ -10,8 +10,13 @@ tests compare them on such matrices).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # PySAL access's default E2SFCA steps (weights.step_fn({10: 1, 20: 0.68, 30: 0.22})), minutes.
 PYSAL_E2SFCA_BANDS: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
@@ -71,7 +76,9 @@ def step_weights(t: np.ndarray, bands: tuple[tuple[float, float], ...]) -> np.nd
     return out
 
 
-def cumulative_opportunities(t, opportunities, threshold: float) -> np.ndarray:
+def cumulative_opportunities(
+    t: ArrayLike, opportunities: ArrayLike, threshold: float
+) -> np.ndarray:
     """A_i = sum_j O_j [t_ij <= T].
 
     Parameters
@@ -92,8 +99,8 @@ def cumulative_opportunities(t, opportunities, threshold: float) -> np.ndarray:
 
 
 def gravity(
-    t,
-    opportunities,
+    t: ArrayLike,
+    opportunities: ArrayLike,
     *,
     beta: float | None = None,
     gamma: float | None = None,
@@ -124,13 +131,16 @@ def gravity(
             raise ValueError(f"beta must be >= 0, got {beta}")
         f = np.exp(-beta * t)
     else:
+        assert gamma is not None  # exactly one of beta and gamma was given
         if not gamma >= 0:
             raise ValueError(f"gamma must be >= 0, got {gamma}")
         f = np.where(np.isfinite(t), np.maximum(t, min_minutes) ** -gamma, 0.0)
     return f @ opp
 
 
-def two_step_fca(t, demand, supply, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def two_step_fca(
+    t: ArrayLike, demand: ArrayLike, supply: ArrayLike, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
     """2SFCA (Luo & Wang 2003): R_j = S_j / sum_{i: t_ij<=T} P_i; A_i = sum_{j: t_ij<=T} R_j.
 
     Parameters
@@ -151,8 +161,11 @@ def two_step_fca(t, demand, supply, threshold: float) -> tuple[np.ndarray, np.nd
 
 
 def enhanced_two_step_fca(
-    t, demand, supply, bands: tuple[tuple[float, float], ...] = PYSAL_E2SFCA_BANDS
-):
+    t: ArrayLike,
+    demand: ArrayLike,
+    supply: ArrayLike,
+    bands: tuple[tuple[float, float], ...] = PYSAL_E2SFCA_BANDS,
+) -> tuple[np.ndarray, np.ndarray]:
     """E2SFCA (Luo & Qi 2009): 2SFCA with stepped weights W(t) in both steps.
 
     R_j = S_j / sum_i P_i W(t_ij); A_i = sum_j R_j W(t_ij).
@@ -217,7 +230,9 @@ POLICY_PRESETS: dict[str, PolicyPreset] = {
 }
 
 
-def evaluate_preset(table, preset: PolicyPreset | str, by: str = "kommunenummer"):
+def evaluate_preset(
+    table: pd.DataFrame, preset: PolicyPreset | str, by: str = "kommunenummer"
+) -> pd.DataFrame:
     """Share of residents within the preset's minutes, per area, flagged below the standard.
 
     Parameters

@@ -7,10 +7,14 @@ of those cells' squares, so it follows roads and fjords rather than straight-lin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
+from shapely.geometry import Point
 
 from smaby_geo.analysis.traveltimes import (
     DEFAULT_THRESHOLDS_MIN,
@@ -20,8 +24,20 @@ from smaby_geo.analysis.traveltimes import (
     weighted_quantile,
 )
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
+from smaby_geo.places.grid import cell_squares, coarsen_cells
 from smaby_geo.places.snapping import AccessModel, snap_points
 from smaby_geo.routing.api import one_to_all
+
+__all__ = [
+    "catchments",
+    "cell_squares",  # moved to smaby_geo.places.grid; re-exported for old imports
+    "coarsen_cells",  # moved to smaby_geo.places.grid; re-exported for old imports
+    "coverage_curve",
+    "facility_times",
+    "minutes_from_facility",
+    "minutes_from_point",
+    "population_within",
+]
 
 
 def _check_thresholds(thresholds) -> list[float]:
@@ -31,17 +47,6 @@ def _check_thresholds(thresholds) -> list[float]:
             f"thresholds must be a non-empty sorted list of minutes >= 0, got {thresholds}"
         )
     return th
-
-
-def cell_squares(table: pd.DataFrame) -> np.ndarray:
-    """Square polygons of grid cells from ``x_sw``, ``y_sw``, ``cell_size_m`` (EPSG:25833)."""
-    need = {"x_sw", "y_sw", "cell_size_m"}
-    if not need <= set(table.columns):
-        raise ValueError(f"table needs grid columns {sorted(need)} to draw cells")
-    x = table["x_sw"].to_numpy(float)
-    y = table["y_sw"].to_numpy(float)
-    s = table["cell_size_m"].to_numpy(float)
-    return shapely.box(x, y, x + s, y + s)
 
 
 def catchments(
@@ -149,8 +154,8 @@ def facility_times(
 
 def population_within(
     minutes: pd.DataFrame,
-    population,
-    thresholds=DEFAULT_THRESHOLDS_MIN,
+    population: ArrayLike,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
 ) -> pd.DataFrame:
     """People within each threshold of each facility (not only its catchment).
 
@@ -173,7 +178,9 @@ def population_within(
     )
 
 
-def coverage_curve(table: pd.DataFrame, service_type: str, minutes=None) -> pd.DataFrame:
+def coverage_curve(
+    table: pd.DataFrame, service_type: str, minutes: Sequence[float] | None = None
+) -> pd.DataFrame:
     """Share of the population within each number of minutes of the nearest site.
 
     ``minutes`` defaults to 0, 5, ..., 180.
@@ -197,7 +204,7 @@ def coverage_curve(table: pd.DataFrame, service_type: str, minutes=None) -> pd.D
 def minutes_from_point(
     network: RoadNetwork,
     origins: gpd.GeoDataFrame,
-    point,
+    point: Point | tuple[float, float],
     *,
     access: AccessModel | None = None,
     point_access: AccessModel | None = None,
@@ -220,8 +227,10 @@ def minutes_from_point(
     Series indexed like ``origins`` (``inf`` where unreachable).
     """
     o = _points(origins, "origins")
-    px, py = (point.x, point.y) if hasattr(point, "x") else point
-    sp = snap_points(network, [px], [py], point_access or SERVICE_ACCESS)
+    px, py = (point.x, point.y) if isinstance(point, Point) else point
+    sp = snap_points(
+        network, np.array([px], float), np.array([py], float), point_access or SERVICE_ACCESS
+    )
     if not sp.connected[0]:
         raise ValueError("the point is farther than the maximum snap distance from the network")
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
@@ -255,56 +264,3 @@ def minutes_from_facility(
         close = difflib.get_close_matches(service_id, services["service_id"].tolist(), n=5)
         raise KeyError(f"no facility with service_id {service_id!r}; close matches: {close}")
     return minutes_from_point(network, origins, hit.geometry.iloc[0], **kwargs)
-
-
-def coarsen_cells(table: pd.DataFrame, service_type: str, resolution_m: int) -> pd.DataFrame:
-    """Aggregate a grid-cell table to coarser square cells (for light national maps).
-
-    Each coarse cell takes the summed population, the population-weighted mean minutes of its
-    reachable fine cells and the site serving most of its people.
-
-    Parameters
-    ----------
-    table : DataFrame
-        ``travel_times`` output over grid cells.
-    service_type : str
-    resolution_m : int
-        Multiple of the table's cell size.
-
-    Returns
-    -------
-    DataFrame with ``x_sw``, ``y_sw``, ``cell_size_m``, ``population``, ``<type>_minutes``,
-    ``<type>_site``.
-    """
-    base = int(table["cell_size_m"].iloc[0])
-    if resolution_m % base:
-        raise ValueError(f"resolution_m={resolution_m} must be a multiple of {base} m")
-    mcol, scol = f"{service_type}_minutes", f"{service_type}_site"
-    d = pd.DataFrame(
-        {
-            "x_sw": table["x_sw"].to_numpy() // resolution_m * resolution_m,
-            "y_sw": table["y_sw"].to_numpy() // resolution_m * resolution_m,
-            "population": table["population"].to_numpy(),
-            "m": table[mcol].to_numpy(float),
-            "site": table[scol].to_numpy(),
-        }
-    )
-    ok = np.isfinite(d["m"])
-    d["pm"] = np.where(ok, d["m"] * np.maximum(d["population"], 1e-9), 0.0)
-    d["w"] = np.where(ok, np.maximum(d["population"], 1e-9), 0.0)
-    g = d.groupby(["x_sw", "y_sw"], sort=False)
-    out = g.agg(population=("population", "sum"), pm=("pm", "sum"), w=("w", "sum"))
-    out[mcol] = np.where(out["w"] > 0, out["pm"] / out["w"].where(out["w"] > 0), np.inf)
-    best = (
-        d[ok]
-        .groupby(["x_sw", "y_sw", "site"], sort=False)["population"]
-        .sum()
-        .reset_index()
-        .sort_values("population", ascending=False)
-        .drop_duplicates(["x_sw", "y_sw"])
-        .set_index(["x_sw", "y_sw"])["site"]
-    )
-    out[scol] = best.reindex(out.index)
-    out = out.drop(columns=["pm", "w"]).reset_index()
-    out["cell_size_m"] = resolution_m
-    return out

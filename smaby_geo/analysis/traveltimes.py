@@ -164,6 +164,8 @@ def travel_times(
             out[f"{t}_site{suf}"] = np.where(lj >= 0, ids[sel][lj], None)
             out[f"{t}_name{suf}"] = np.where(lj >= 0, names[sel][lj], None)
     out.attrs["service_types"] = list(types)
+    # Sites too far from the network are not used: record them so callers count only the rest.
+    out.attrs["services_left_out"] = [str(i) for i in ids[~ss.connected]]
     out.attrs["note"] = services.attrs.get("note", INCOMPLETE_NOTE)
     parts = [
         network.attribution,

@@ -9,11 +9,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
+
+if TYPE_CHECKING:
+    from smaby_geo.network.profile import CarProfile
 
 NETWORK_CRS = "EPSG:25833"
 # Report entries that build_network (re)computes; not carried over when rebuilding.
@@ -80,6 +84,11 @@ class RoadNetwork:
     routing_index : object
         Preprocessing attached by ``smaby_geo.routing.prepare`` (a contraction hierarchy), or
         None; routing queries use it when present.
+    profile : CarProfile or None
+        The profile the link times were computed with (None where the times came with the
+        data only). Per link, ``links`` records the inputs of its time (``time_basis``,
+        ``length_m``, ``category``, ``motorway``, ``urban_fraction``, ferry ``duration_s``,
+        ``crossing_s``, ``headway_min``, ``wait_s`` ...; see ``smaby_geo.network.linktimes``).
     """
 
     indptr: np.ndarray
@@ -94,6 +103,41 @@ class RoadNetwork:
     report: dict = field(default_factory=dict)
     crs: str = NETWORK_CRS
     routing_index: object = field(default=None, repr=False)
+    profile: CarProfile | None = field(default=None, repr=False)
+
+    def with_profile(self, profile: CarProfile) -> RoadNetwork:
+        """Return a copy whose link times are recomputed for ``profile`` (no file is read).
+
+        Links whose time came with the data (``time_basis == "given"``: NVDB minutes, scenario
+        edits) keep it; every other link is re-timed by
+        ``smaby_geo.network.linktimes.compute_link_times``, the function the readers use.
+        Vectorised: about 0.1 s for N1000.
+
+        Parameters
+        ----------
+        profile : CarProfile
+
+        Returns
+        -------
+        RoadNetwork
+            Same nodes and links, new times, ``profile`` set.
+        """
+        from smaby_geo.network.linktimes import compute_link_times
+        from smaby_geo.network.profile import CarProfile
+
+        if not isinstance(profile, CarProfile):
+            raise ValueError(f"with_profile needs a CarProfile, got {type(profile).__name__}")
+        links = compute_link_times(self.links, profile)
+        report = {k: v for k, v in self.report.items() if k not in _BUILD_COUNTS}
+        return build_network(
+            links,
+            self.node_x,
+            self.node_y,
+            source=self.source,
+            attribution=self.attribution,
+            report=report,
+            profile=profile,
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -214,6 +258,7 @@ class RoadNetwork:
             source=self.source,
             attribution=self.attribution,
             report=report,
+            profile=self.profile,
         )
 
     @cached_property
@@ -257,6 +302,8 @@ class RoadNetwork:
             "excluded_links": self.report.get("excluded", {}),
             "self_loops_removed": self.report.get("self_loops_removed", 0),
             "duplicate_edges_removed": self.report.get("duplicate_edges_removed", 0),
+            "ferry_connectors": self.report.get("ferry_connectors"),
+            "urban": self.report.get("urban"),
         }
 
     def describe(self) -> str:
@@ -280,6 +327,30 @@ class RoadNetwork:
             f"  self-loops removed {s['self_loops_removed']}, duplicate parallel edges removed "
             f"{s['duplicate_edges_removed']} (the fastest kept)"
         )
+        fc = s["ferry_connectors"]
+        if fc is not None:
+            cm = fc.get("connector_m")
+            lines.append(
+                f"  car-ferry ends touching no road {fc['ferry_ends']}: joined {fc['joined']} "
+                f"by connectors"
+                + (
+                    f" ({cm['min']:,.0f}-{cm['max']:,.0f} m, median {cm['median']:,.0f} m)"
+                    if cm
+                    else ""
+                )
+                + f", {fc['roads_split']} road links split, not joined {len(fc['unjoined'])}"
+            )
+            for e in fc["unjoined"]:
+                lines.append(f"    not joined: ferry link {e['link_id']}: {e['reason']}")
+        ub = s["urban"]
+        if ub is not None and "off" in ub:
+            lines.append(f"  urban speeds: off ({ub['off']})")
+        elif ub is not None:
+            lines.append(
+                f"  urban speeds: {ub['km_inside']:,.1f} km of links inside {ub['areas']:,} "
+                f"built-up areas ({ub['source']}; {ub.get('empty_rows_skipped', 0):,} rows "
+                "without geometry skipped)"
+            )
         if s["build_seconds"] is not None:
             lines.append(f"  build time {s['build_seconds']:.2f} s")
         if self.attribution:
@@ -295,6 +366,7 @@ def build_network(
     source: str = "",
     attribution: str = "",
     report: dict | None = None,
+    profile: CarProfile | None = None,
 ) -> RoadNetwork:
     """Build a RoadNetwork from a link table whose ends are already node numbers.
 
@@ -309,6 +381,8 @@ def build_network(
         Provenance carried by the network.
     report : dict, optional
         Earlier build steps' report, extended here.
+    profile : CarProfile, optional
+        The profile the times were computed with, carried by the network.
 
     Returns
     -------
@@ -380,6 +454,7 @@ def build_network(
         source=source,
         attribution=attribution,
         report=report,
+        profile=profile,
     )
 
 
@@ -416,4 +491,5 @@ def clip_network(net: RoadNetwork, area) -> RoadNetwork:
         source=f"{net.source}, clipped",
         attribution=net.attribution,
         report=report,
+        profile=net.profile,
     )

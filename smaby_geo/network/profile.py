@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 WaitMode = Literal["half_headway", "effective_speed", "none"]
 WAIT_MODES: tuple[str, ...] = ("half_headway", "effective_speed", "none")
@@ -20,6 +21,10 @@ WAIT_MODES: tuple[str, ...] = ("half_headway", "effective_speed", "none")
 
 def _frozen(d: Mapping) -> Mapping:
     return MappingProxyType(dict(d))
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
 
 # N1000/N2000 `vegkategori` -> km/h. Kartverket's generalised networks carry no speed limit;
@@ -30,6 +35,32 @@ N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0,
 N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
 # N1000/N2000 `typeVeg` values that a car can use.
 N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe", "bilferje")
+
+# Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
+# The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
+# are signed 50-70 and slowed by junctions, lights and roundabouts. These are this project's
+# assumptions, to be fitted by `benchmarks/calibrate_speeds.py` within the legal limits below.
+N1000_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
+# Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
+N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
+# Legal speed limits in Norway (skiltforskriften §8 and trafikkreglene §13): 110 km/h only on
+# motorveg, 100 on motorveg and roads with a median barrier (here: motortrafikkveg), at most
+# 90 on other main roads (E, R, F), and the general 80 km/h outside built-up areas on
+# municipal and private roads (K, P), which are not signed higher in practice. No speed of a
+# profile may exceed the limit of its class.
+LEGAL_SPEED_LIMITS_KMH = _frozen(
+    {
+        "motorveg": 110.0,
+        "motortrafikkveg": 100.0,
+        "E": 90.0,
+        "R": 90.0,
+        "F": 90.0,
+        "K": 80.0,
+        "P": 80.0,
+    }
+)
+# Limit for a class not in the table (e.g. OSM classes): the Norwegian maximum.
+LEGAL_MAX_SPEED_KMH = 110.0
 
 # OSRM car.lua base speeds by OSM highway class, km/h (METHODS §1).
 OSM_HIGHWAY_SPEEDS_KMH = _frozen(
@@ -78,6 +109,22 @@ class FerryModel:
     headways_min : mapping of link id -> float
         Per-link headway override in minutes; ``inf`` (or NaN) means no departures in the
         analysis window: the link is impassable.
+    max_connector_m : float
+        Longest connector joining a ferry end that touches no road to the nearest road
+        (``smaby_geo.network.ferry.connect_ferry_ends``), default 4,000 m. Generalisation to
+        1:1,000,000 moves N1000 lines by up to a few hundred metres and drops short terminal
+        access roads: 122 of its 480 car-ferry ends touch no road. For 117 of them the nearest
+        road lies 0-3.5 km away (median 180 m); the other 5 lie 4.2-10.7 km from any road and
+        are island landings whose roads N1000 does not draw (e.g. Skrova in Lofoten). 4 km
+        joins the first group and lists the second; a connector that would run back across
+        the water (its road nearer the far end of the ferry link) is listed, not joined.
+    connector_speed_kmh : float
+        Speed on a connector, default 40 km/h: a ferry-terminal access road is a short local
+        road through a ferry village with a queueing lane (between the N1000 K 50 km/h and
+        P 40 km/h speeds of this profile; assumption).
+    connector_node_snap_m : float
+        A connector lands on a road node rather than splitting the road link when the nearest
+        point is this close to the link's end, default 1 m.
     """
 
     wait_mode: WaitMode = "half_headway"
@@ -86,23 +133,49 @@ class FerryModel:
     max_wait_min: float = 120.0
     effective_speed_kmh: float = 12.3
     headways_min: Mapping = field(default_factory=dict)
+    max_connector_m: float = 4000.0
+    connector_speed_kmh: float = 40.0
+    connector_node_snap_m: float = 1.0
 
     def __post_init__(self) -> None:
         if self.wait_mode not in WAIT_MODES:
             raise ValueError(
                 f"FerryModel.wait_mode={self.wait_mode!r} is not one of {', '.join(WAIT_MODES)}"
             )
-        for name in ("crossing_speed_kmh", "effective_speed_kmh"):
+        for name in (
+            "crossing_speed_kmh",
+            "effective_speed_kmh",
+            "max_connector_m",
+            "connector_speed_kmh",
+        ):
             v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise ValueError(f"FerryModel.{name} must be a positive number, got {v!r}")
+            if not (_is_number(v) and np.isfinite(v) and v > 0):
+                raise ValueError(f"FerryModel.{name} must be a finite number > 0, got {v!r}")
+        if self.connector_speed_kmh > LEGAL_SPEED_LIMITS_KMH["K"]:
+            raise ValueError(
+                f"FerryModel.connector_speed_kmh={self.connector_speed_kmh} exceeds the legal "
+                f"limit of a local road ({LEGAL_SPEED_LIMITS_KMH['K']:.0f} km/h)"
+            )
+        v = self.connector_node_snap_m
+        if not (_is_number(v) and np.isfinite(v) and v >= 0):
+            raise ValueError(
+                f"FerryModel.connector_node_snap_m must be a finite number >= 0, got {v!r}"
+            )
         for name in ("default_headway_min", "max_wait_min"):
             v = getattr(self, name)
-            if not (v >= 0):
-                raise ValueError(f"FerryModel.{name} must be >= 0, got {v!r}")
-        bad = {k: v for k, v in self.headways_min.items() if not (v >= 0 or np.isnan(v))}
+            if not (_is_number(v) and v >= 0):
+                raise ValueError(f"FerryModel.{name} must be a number >= 0, got {v!r}")
+        if not isinstance(self.headways_min, Mapping):
+            raise ValueError("FerryModel.headways_min must be a mapping of link id -> minutes")
+        bad = {
+            k: v
+            for k, v in self.headways_min.items()
+            if not (_is_number(v) and (v >= 0 or np.isnan(v)))
+        }
         if bad:
-            raise ValueError(f"FerryModel.headways_min has negative headways: {bad}")
+            raise ValueError(
+                f"FerryModel.headways_min has headways that are not numbers >= 0: {bad}"
+            )
 
     def crossing_and_wait(
         self,
@@ -126,10 +199,24 @@ class FerryModel:
         crossing, wait : ndarrays of float, seconds. With ``effective_speed`` the whole link
             is crossing time at 12.3 km/h and the wait is 0.
         """
-        length_m = np.asarray(length_m, dtype=float)
         headway = np.array(
             [self.headways_min.get(i, self.default_headway_min) for i in link_ids], dtype=float
         )
+        headway = np.where(np.isnan(headway), np.inf, headway)
+        return self.crossing_and_wait_from_headway(length_m, headway, duration_s)
+
+    def crossing_and_wait_from_headway(
+        self,
+        length_m: np.ndarray,
+        headway_min: np.ndarray,
+        duration_s: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Crossing and waiting seconds from per-link headways (``inf`` = no departures).
+
+        As ``crossing_and_wait``, with the headway of each link already looked up.
+        """
+        length_m = np.asarray(length_m, dtype=float)
+        headway = np.asarray(headway_min, dtype=float)
         closed = ~np.isfinite(headway)
         if self.wait_mode == "effective_speed":
             crossing = length_m / (self.effective_speed_kmh / 3.6)
@@ -165,6 +252,16 @@ class CarProfile:
         N1000/N2000 ``vegkategori`` -> km/h (METHODS §1, assumed: E 80, R 75, F 65, K 50, P 40).
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
+    urban_speeds_kmh : mapping
+        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 60, R 50,
+        F 45, K 35, P 30 (assumed: the general limit in a built-up area is 50 km/h,
+        trafikkreglene §13; main roads are signed 50-70 and slowed by junctions). A link's
+        time is its rural part at the rural speed plus its urban part at the urban speed.
+    urban_motorway_speeds_kmh : mapping
+        ``motorvegtype`` -> km/h inside built-up areas: motorveg 80, motortrafikkveg 70
+        (urban motorways are signed 70-90 km/h; assumed).
+    unknown_urban_speed_kmh : float
+        Urban speed of a link with no category, default 35 km/h (the K urban speed).
     unknown_category_speed_kmh : float
         Speed for a drivable link with no category, default 50 km/h (the K speed).
     length_factor : float
@@ -184,11 +281,23 @@ class CarProfile:
         Speed for an OSM class not in the table, default 25 km/h (OSRM unclassified).
     ferry : FerryModel
         The ferry model.
+
+    Notes
+    -----
+    No speed may exceed the legal limit of its road class (``LEGAL_SPEED_LIMITS_KMH``:
+    motorveg 110, motortrafikkveg 100, E/R/F 90, K/P 80 km/h; other classes 110): a profile
+    that does raises ``ValueError``. Urban speeds may not exceed the rural speed of the same
+    class.
     """
 
     category_speeds_kmh: Mapping = field(default_factory=lambda: dict(N1000_CATEGORY_SPEEDS_KMH))
     motorway_speeds_kmh: Mapping = field(default_factory=lambda: dict(N1000_MOTORWAY_SPEEDS_KMH))
+    urban_speeds_kmh: Mapping = field(default_factory=lambda: dict(N1000_URBAN_SPEEDS_KMH))
+    urban_motorway_speeds_kmh: Mapping = field(
+        default_factory=lambda: dict(N1000_URBAN_MOTORWAY_SPEEDS_KMH)
+    )
     unknown_category_speed_kmh: float = 50.0
+    unknown_urban_speed_kmh: float = 35.0
     length_factor: float = 1.0
     osm_highway_speeds_kmh: Mapping = field(default_factory=lambda: dict(OSM_HIGHWAY_SPEEDS_KMH))
     osm_maxspeed_factor: float = 0.8
@@ -199,25 +308,89 @@ class CarProfile:
     ferry: FerryModel = field(default_factory=FerryModel)
 
     def __post_init__(self) -> None:
-        tables = ("category_speeds_kmh", "motorway_speeds_kmh", "osm_highway_speeds_kmh")
+        tables = (
+            "category_speeds_kmh",
+            "motorway_speeds_kmh",
+            "urban_speeds_kmh",
+            "urban_motorway_speeds_kmh",
+            "osm_highway_speeds_kmh",
+        )
         for name in tables:
-            bad = {k: v for k, v in getattr(self, name).items() if not (v > 0)}
+            table = getattr(self, name)
+            if not isinstance(table, Mapping):
+                raise ValueError(f"CarProfile.{name} must be a mapping of class -> km/h")
+            bad = {
+                k: v for k, v in table.items() if not (_is_number(v) and np.isfinite(v) and v > 0)
+            }
             if bad:
-                raise ValueError(f"CarProfile.{name} has speeds that are not > 0: {bad}")
-        for name in ("unknown_category_speed_kmh", "length_factor", "osm_maxspeed_factor"):
+                raise ValueError(f"CarProfile.{name} has speeds that are not finite and > 0: {bad}")
+            over = {
+                k: v
+                for k, v in table.items()
+                if v > LEGAL_SPEED_LIMITS_KMH.get(k, LEGAL_MAX_SPEED_KMH)
+            }
+            if over:
+                raise ValueError(
+                    f"CarProfile.{name} has speeds above the legal limit of their class: "
+                    + ", ".join(
+                        f"{k} {v} > {LEGAL_SPEED_LIMITS_KMH.get(k, LEGAL_MAX_SPEED_KMH):.0f}"
+                        for k, v in over.items()
+                    )
+                )
+        for urban, rural in (
+            ("urban_speeds_kmh", "category_speeds_kmh"),
+            ("urban_motorway_speeds_kmh", "motorway_speeds_kmh"),
+        ):
+            rt = getattr(self, rural)
+            faster = {k: v for k, v in getattr(self, urban).items() if k in rt and v > rt[k]}
+            if faster:
+                raise ValueError(
+                    f"CarProfile.{urban} is faster than {rural} for {faster}; urban speeds "
+                    "may not exceed the rural speed of the class"
+                )
+        for name in (
+            "unknown_category_speed_kmh",
+            "unknown_urban_speed_kmh",
+            "length_factor",
+            "osm_maxspeed_factor",
+        ):
             v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise ValueError(f"CarProfile.{name} must be a positive number, got {v!r}")
+            if not (_is_number(v) and np.isfinite(v) and v > 0):
+                raise ValueError(f"CarProfile.{name} must be a finite number > 0, got {v!r}")
+        for name in ("unknown_category_speed_kmh", "unknown_urban_speed_kmh"):
+            if getattr(self, name) > LEGAL_SPEED_LIMITS_KMH["K"]:
+                raise ValueError(
+                    f"CarProfile.{name} exceeds the legal limit of a local road "
+                    f"({LEGAL_SPEED_LIMITS_KMH['K']:.0f} km/h)"
+                )
+        if not isinstance(self.ferry, FerryModel):
+            raise ValueError("CarProfile.ferry must be a FerryModel")
 
     def with_ferry(self, **changes) -> CarProfile:
         """Return a copy with the ferry model's fields changed (e.g. ``wait_mode="none"``)."""
         return replace(self, ferry=replace(self.ferry, **changes))
 
-    def n1000_speeds(self, category: np.ndarray, motorway: np.ndarray) -> np.ndarray:
-        """Return km/h for N1000/N2000 links from ``vegkategori`` and ``motorvegtype``."""
-        speed = np.array([self.category_speeds_kmh.get(c, np.nan) for c in category], dtype=float)
-        speed = np.where(np.isnan(speed), self.unknown_category_speed_kmh, speed)
-        mw = np.array([self.motorway_speeds_kmh.get(m, np.nan) for m in motorway], dtype=float)
+    def n1000_speeds(
+        self, category: np.ndarray, motorway: np.ndarray, *, urban: bool = False
+    ) -> np.ndarray:
+        """Return km/h for N1000/N2000 links from ``vegkategori`` and ``motorvegtype``.
+
+        Parameters
+        ----------
+        category, motorway : array-like
+            ``vegkategori`` and ``motorvegtype`` per link (None where absent).
+        urban : bool, default False
+            Return the speeds inside built-up areas instead of the rural ones.
+
+        Returns
+        -------
+        ndarray of float, km/h.
+        """
+        cat_t = self.urban_speeds_kmh if urban else self.category_speeds_kmh
+        mw_t = self.urban_motorway_speeds_kmh if urban else self.motorway_speeds_kmh
+        unknown = self.unknown_urban_speed_kmh if urban else self.unknown_category_speed_kmh
+        speed = _lookup(category, cat_t, unknown)
+        mw = _lookup(motorway, mw_t, np.nan)
         return np.where(np.isnan(mw), speed, mw)
 
     def osm_speed(self, highway: object, maxspeed: object) -> float:
@@ -227,6 +400,16 @@ class CarProfile:
             return limit * self.osm_maxspeed_factor
         hw = highway[0] if isinstance(highway, list | tuple) and highway else highway
         return float(self.osm_highway_speeds_kmh.get(hw, self.osm_fallback_speed_kmh))
+
+
+def _lookup(keys: np.ndarray, table: Mapping, default: float) -> np.ndarray:
+    """Vectorised ``table.get(key, default)`` over an object array (few distinct keys)."""
+    codes, uniques = pd.factorize(pd.Series(np.asarray(keys, dtype=object)), use_na_sentinel=True)
+    vals = np.array([table.get(k, default) for k in uniques], dtype=float)
+    out = np.full(len(codes), default, dtype=float)
+    ok = codes >= 0
+    out[ok] = vals[codes[ok]]
+    return out
 
 
 _NUM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh)?\s*$")

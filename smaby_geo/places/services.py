@@ -34,18 +34,63 @@ SUBTYPE_TO_TYPE = {
     "study_centre": "study_centre",
 }
 
-# How complete the shipped lists are (shared/data/README.md).
+# How complete the shipped lists are (shared/data/README.md, registry v2).
 SHIPPED_COVERAGE = {
-    "hospital": "21 of the 51 akuttmottak SSB counted in 2019",
-    "court": "64 of about 69 tingrett venues (all 23 tingretter)",
-    "police": "150 of 221-225 police service locations",
-    "study_centre": "43 campus towns and study centres",
+    "hospital": "49 with a cited akuttmottak (SSB counted 51 in 2019, when Molde "
+    "and Kristiansund were separate; Hjelset replaced both in 2025)",
+    "court": "64 tingrett venues, all of them (no venue closed in the 2021 reform)",
+    "police": "223 service locations against the 221-225 the police report (12 "
+    "inferred; Sør-Vest and Telemark partly unidentified; Oslo stations share one point)",
+    "study_centre": "55: 39 higher-education campus towns and 16 regional study centres "
+    "(about 12-15 of the 31 centres funded in 2024 are still unidentified)",
 }
-INCOMPLETE_NOTE = (
-    "Service lists are compiled from cited public sources and are incomplete "
-    "(hospitals: 21 of 51 akuttmottak; courts: 64 of ~69 venues; police: 150 of 221-225 "
-    "locations; study centres: 43). They are not official registers."
+UNVERIFIED_COVERAGE = "3 more sites whose acute function is NOT verified"
+_NOTE_HEAD = (
+    "Service lists are compiled from cited public sources, are not official registers and "
+    "some are incomplete"
 )
+INCOMPLETE_NOTE = (
+    f"{_NOTE_HEAD}: hospitals: {SHIPPED_COVERAGE['hospital']}, {UNVERIFIED_COVERAGE} left "
+    f"out unless asked for; courts: {SHIPPED_COVERAGE['court']}; police: "
+    f"{SHIPPED_COVERAGE['police']}; study centres: {SHIPPED_COVERAGE['study_centre']}."
+)
+_TYPE_LABEL = {
+    "hospital": "hospitals",
+    "court": "courts",
+    "police": "police",
+    "study_centre": "study centres",
+}
+
+
+def shipped_note(
+    types=SERVICE_TYPES, *, include_unverified_hospitals: bool = False, user_types=()
+) -> str:
+    """The note every output carries about the shipped service lists of ``types``.
+
+    Parameters
+    ----------
+    types : iterable of str
+        Service types loaded.
+    include_unverified_hospitals : bool
+        Whether the unverified hospital sites were added.
+    user_types : iterable of str
+        Types read from the caller's own file (``paths=``), described as such.
+    """
+    parts = []
+    for t in types:
+        if t in user_types:
+            parts.append(f"{_TYPE_LABEL[t]}: from a user file")
+            continue
+        text = f"{_TYPE_LABEL[t]}: {SHIPPED_COVERAGE[t]}"
+        if t == "hospital":
+            text += (
+                f", plus {UNVERIFIED_COVERAGE} (included)"
+                if include_unverified_hospitals
+                else f", {UNVERIFIED_COVERAGE} left out unless asked for"
+            )
+        parts.append(text)
+    return f"{_NOTE_HEAD}: " + "; ".join(parts) + "."
+
 
 _SHIPPED = {
     "hospital": "hospitals",
@@ -97,16 +142,69 @@ def _from_table(df: pd.DataFrame, dataset: str) -> gpd.GeoDataFrame:
     return g
 
 
+def _duplicates(g: gpd.GeoDataFrame) -> np.ndarray:
+    """Rows that repeat an earlier row: same type, name and point (within 1 m)."""
+    key = pd.DataFrame(
+        {
+            "t": g["service_type"].astype(str).to_numpy(),
+            "n": g["name"].astype(str).str.strip().str.casefold().to_numpy()
+            if "name" in g
+            else "",
+            "x": np.round(g.geometry.x.to_numpy()),
+            "y": np.round(g.geometry.y.to_numpy()),
+        }
+    )
+    return key.duplicated().to_numpy()
+
+
 def _finish(g: gpd.GeoDataFrame, attribution: str, note: str) -> gpd.GeoDataFrame:
+    """Drop (and report) duplicate rows, number the sites and record counts and notes.
+
+    ``attrs["counts"]`` counts each site once; ``attrs["duplicates"]`` names the rows dropped
+    as repeats (same type, name and point), and a warning says so.
+    """
     g = g.reset_index(drop=True)
+    dup = _duplicates(g) if len(g) else np.zeros(0, dtype=bool)
+    dropped = []
+    if dup.any():
+        dropped = [
+            f"{t}: {n}" for t, n in zip(g.loc[dup, "service_type"], g.loc[dup, "name"], strict=True)
+        ]
+        warnings.warn(
+            f"{len(dropped)} duplicate service rows (same type, name and point) counted once: "
+            f"{dropped[:10]}",
+            stacklevel=3,
+        )
+        g = g.loc[~dup].reset_index(drop=True)
     seq = g.groupby("service_type").cumcount().to_numpy()
     g["service_id"] = [f"{t}-{i + 1:03d}" for t, i in zip(g["service_type"], seq, strict=False)]
     g = g[[c for c in COLUMNS if c in g.columns]]
     counts = g["service_type"].value_counts().reindex(SERVICE_TYPES, fill_value=0)
     g.attrs["counts"] = {k: int(v) for k, v in counts.items()}
+    g.attrs["duplicates"] = dropped
     g.attrs["note"] = note
     g.attrs["attribution"] = attribution
     return g
+
+
+def count_sites_used(services: gpd.GeoDataFrame, left_out=()) -> dict[str, int]:
+    """Sites per type that can be used, i.e. not left out (e.g. too far from the network).
+
+    Parameters
+    ----------
+    services : GeoDataFrame
+        A service layer (``load_services`` ...).
+    left_out : iterable of str
+        ``service_id`` values of the sites dropped (``travel_times`` records them in
+        ``attrs["services_left_out"]``).
+
+    Returns
+    -------
+    dict
+        Type -> number of sites used, for the types present.
+    """
+    used = services.loc[~services["service_id"].isin(list(left_out)), "service_type"]
+    return {t: int(n) for t, n in used.value_counts().items()}
 
 
 def load_services(
@@ -122,7 +220,7 @@ def load_services(
     types : iterable of str
         Any of ``hospital``, ``court``, ``police``, ``study_centre``.
     include_unverified_hospitals : bool, default False
-        Add the 35 hospital sites whose acute function is NOT verified.
+        Add the 3 hospital sites whose acute function is NOT verified.
     paths : dict, optional
         Explicit files per registry name (``hospitals``, ``courts``, ``police``,
         ``study_centres``, ``hospital_candidates``).
@@ -132,8 +230,9 @@ def load_services(
     GeoDataFrame
         Columns ``service_id``, ``service_type``, ``subtype``, ``name``, ``town``,
         ``kommunenummer``, ``location_method``, ``source``, ``as_of``; EPSG:25833 points.
-        ``attrs["counts"]`` gives sites per type, ``attrs["note"]`` says the lists are
-        incomplete.
+        ``attrs["counts"]`` gives sites per type (each site once: duplicate rows are dropped
+        and listed in ``attrs["duplicates"]``), ``attrs["note"]`` says how complete each list
+        is (``shipped_note``).
     """
     types = _check_types(types)
     paths = paths or {}
@@ -147,9 +246,11 @@ def load_services(
             df[c] = pd.to_numeric(df[c])
         parts.append(_from_table(df, name))
     g = pd.concat(parts, ignore_index=True)
-    return _finish(
-        gpd.GeoDataFrame(g, crs=NETWORK_CRS), datasets.attribution(names), INCOMPLETE_NOTE
+    user = [t for t in types if _SHIPPED[t] in paths]
+    note = shipped_note(
+        types, include_unverified_hospitals=include_unverified_hospitals, user_types=user
     )
+    return _finish(gpd.GeoDataFrame(g, crs=NETWORK_CRS), datasets.attribution(names), note)
 
 
 class ServicesFileError(InputError):

@@ -1,0 +1,426 @@
+"""Car ferries: the one rule every reader and every scenario edit uses (METHODS §1).
+
+- ``ferry_terminals``: which nodes are terminals (where a crossing is boarded);
+- ``ferry_times``: directed times of ferry links, the wait charged once per crossing;
+- ``connect_ferry_ends``: a ferry end that touches no road is joined to the nearest road node
+  or road-link point by a *connector* link;
+- ``crossing_rows``: all links of one crossing (a crossing drawn as several segments).
+
+The connector's maximum length and its speed are ``FerryModel.max_connector_m`` and
+``FerryModel.connector_speed_kmh`` (defaults and their sources are documented there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from smaby_geo.network.profile import FerryModel
+
+
+def ferry_terminals(u: np.ndarray, v: np.ndarray, ferry: np.ndarray, n: int | None = None):
+    """Boolean per node: a ferry terminal, i.e. it touches a non-ferry link or ends a ferry line.
+
+    Nodes where only ferry links meet (two or more) lie out at sea: a crossing continues
+    through them without a new wait. Connector links count as roads.
+
+    Parameters
+    ----------
+    u, v : ndarray of int
+        Link end nodes.
+    ferry : ndarray of bool
+        Car-ferry flag per link.
+    n : int, optional
+        Number of nodes (default: the largest node number + 1).
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    ferry = np.asarray(ferry, dtype=bool)
+    if n is None:
+        n = int(max(u.max(), v.max())) + 1 if len(u) else 0
+    road_nodes = np.zeros(n, dtype=bool)
+    road_nodes[u[~ferry]] = True
+    road_nodes[v[~ferry]] = True
+    deg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=n)
+    return road_nodes | (deg == 1)
+
+
+def ferry_times(
+    u: np.ndarray,
+    v: np.ndarray,
+    ferry: np.ndarray,
+    length_m: np.ndarray,
+    link_ids: np.ndarray,
+    model: FerryModel,
+    duration_s: np.ndarray | None = None,
+    headway_override_min: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Directed times of the ferry links, with the wait charged once per crossing.
+
+    Generalised data split one crossing into several links where the route bends or calls at
+    sea (N1000: 65 such nodes); an OSM ``route=ferry`` way is split where it shares a node
+    with another way. The wait is charged on boarding only: when a link is entered from a
+    terminal (``ferry_terminals``); nodes joining ferry links only, out at sea, add no second
+    wait.
+
+    Parameters
+    ----------
+    u, v, ferry, length_m, link_ids : ndarray
+        All links of the network (the terminal rule needs every link).
+    model : FerryModel
+        Crossing speed, waits and per-link headway overrides (by link id).
+    duration_s : ndarray of float, optional
+        Known crossing seconds per link (OSM ``duration``, NVDB minutes); NaN where unknown.
+    headway_override_min : ndarray of float, optional
+        Headway per link set by a scenario edit (NaN: use ``model``); ``inf`` closes it.
+
+    Returns
+    -------
+    dict of ndarrays over the ferry links, in their order: ``seconds_fw`` (u->v),
+    ``seconds_bw`` (v->u), ``crossing_s``, ``wait_s`` (charged when boarding at a terminal),
+    ``headway_min``. Closed links (no departures) have ``inf`` times.
+    """
+    ferry = np.asarray(ferry, dtype=bool)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    terminal = ferry_terminals(u, v, ferry)
+    ids = np.asarray(link_ids)[ferry]
+    dur = None if duration_s is None else np.asarray(duration_s, dtype=float)[ferry]
+    headway = np.array(
+        [model.headways_min.get(i, model.default_headway_min) for i in ids.tolist()], dtype=float
+    )
+    headway = np.where(np.isnan(headway), np.inf, headway)
+    if headway_override_min is not None:
+        over = np.asarray(headway_override_min, dtype=float)[ferry]
+        headway = np.where(np.isnan(over), headway, over)
+    crossing, wait = model.crossing_and_wait_from_headway(
+        np.asarray(length_m, dtype=float)[ferry], headway, dur
+    )
+    closed = ~np.isfinite(wait)
+    wait0 = np.where(closed, 0.0, wait)
+    fw = crossing + np.where(terminal[u[ferry]], wait0, 0.0)
+    bw = crossing + np.where(terminal[v[ferry]], wait0, 0.0)
+    return {
+        "seconds_fw": np.where(closed, np.inf, fw),
+        "seconds_bw": np.where(closed, np.inf, bw),
+        "crossing_s": crossing,
+        "wait_s": wait,
+        "headway_min": headway,
+    }
+
+
+def ferry_link_seconds(u, v, ferry, length_m, link_ids, model, duration_s=None):
+    """Directed seconds of the ferry links (``ferry_times`` without the details).
+
+    Returns
+    -------
+    (seconds u->v, seconds v->u) for the ferry links, in their order.
+    """
+    t = ferry_times(u, v, ferry, length_m, link_ids, model, duration_s)
+    return t["seconds_fw"], t["seconds_bw"]
+
+
+def crossing_rows(links: pd.DataFrame, row: int) -> np.ndarray:
+    """All ferry links of the crossing ``row`` belongs to (joined at sea, not at terminals).
+
+    N1000 also joins different routes at sea near a shared terminal (Fv549 to Våge leaves
+    the E39 Halhjem line 1.6 km out): when the chosen link has a road number, only links with
+    the same number belong to its crossing. OSM pieces of one way (``osm_way``) stay together.
+    """
+    ferry = links["ferry"].to_numpy(dtype=bool)
+    rn = links["road_number"].to_numpy(dtype=object)
+    has_rn = rn[row] is not None and not pd.isna(rn[row])
+    same = ferry & (rn == rn[row]) if has_rn else ferry
+    u, v = links["u"].to_numpy(), links["v"].to_numpy()
+    sea = ~ferry_terminals(u, v, ferry)
+    rows, todo = {row}, [row]
+    if "osm_way" in links:
+        way = links["osm_way"].to_numpy()
+        for r2 in np.flatnonzero(ferry & (way == way[row])):
+            if int(r2) not in rows:
+                rows.add(int(r2))
+                todo.append(int(r2))
+    while todo:
+        r = todo.pop()
+        for node in (u[r], v[r]):
+            if not sea[node]:
+                continue
+            for r2 in np.flatnonzero(same & ((u == node) | (v == node))):
+                if int(r2) not in rows:
+                    rows.add(int(r2))
+                    todo.append(int(r2))
+    return np.array(sorted(rows))
+
+
+def _py(x):
+    """A numpy scalar as a plain Python value (for JSON reports)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _new_ids(ids: np.ndarray, k: int, tag: str) -> list:
+    """``k`` fresh link ids: integers above the largest integer id, else ``"<tag>-<i>"``."""
+    if k == 0:
+        return []
+    if ids.dtype.kind in "iu" or (len(ids) and all(isinstance(i, int | np.integer) for i in ids)):
+        start = int(np.max(ids)) + 1 if len(ids) else 0
+        return list(range(start, start + k))
+    taken = set(map(str, ids.tolist()))
+    out, i = [], 0
+    while len(out) < k:
+        i += 1
+        if f"{tag}-{i}" not in taken:
+            out.append(f"{tag}-{i}")
+    return out
+
+
+def connect_ferry_ends(
+    links: pd.DataFrame,
+    geometry: np.ndarray,
+    node_xy: np.ndarray,
+    model: FerryModel,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
+    """Join every car-ferry end that touches no road to the nearest road node or link point.
+
+    A ferry end is a node with exactly one ferry link and no other link. Its nearest point on
+    any road (non-ferry) link is found; when that lies within ``model.max_connector_m`` a
+    connector link joins them (the road link is split there unless the point is within
+    ``model.connector_node_snap_m`` of one of its ends). Ends farther away are listed with
+    the reason.
+
+    Parameters
+    ----------
+    links : DataFrame
+        Link table with ``link_id``, ``u``, ``v``, ``ferry``, ``length_m``, ``road_number``,
+        ``category`` (other columns are copied to split pieces; connectors get defaults).
+    geometry : ndarray of shapely LineStrings
+        Geometry of each link (EPSG:25833), drawn from ``u`` to ``v``.
+    node_xy : ndarray, shape (n_nodes, 2)
+        Node coordinates.
+    model : FerryModel
+        ``max_connector_m``, ``connector_node_snap_m``.
+
+    Returns
+    -------
+    links, geometry, node_xy : the extended table (columns ``connector`` and ``split_from``
+        added), its geometry and node coordinates. Split pieces keep the attributes of their
+        link (times that came with the data are shared by length); the first keeps its id,
+        the others (and connectors) get fresh ids.
+    report : dict
+        ``ferry_ends`` (ends touching no road), ``joined``, ``roads_split``,
+        ``connector_m`` (min/median/max), ``unjoined``: a list of
+        ``{link_id, x, y, nearest_road_m, reason}``.
+    """
+    links = links.reset_index(drop=True).copy()
+    geometry = np.asarray(geometry, dtype=object)
+    node_xy = np.asarray(node_xy, dtype=float)
+    n = len(node_xy)
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    ferry = links["ferry"].to_numpy(dtype=bool)
+    if "connector" not in links:
+        links["connector"] = False
+    if "split_from" not in links:
+        links["split_from"] = None
+    fdeg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=n)
+    road_node = np.zeros(n, dtype=bool)
+    road_node[u[~ferry]] = True
+    road_node[v[~ferry]] = True
+    ends = np.flatnonzero((fdeg == 1) & ~road_node)
+    report: dict = {
+        "ferry_ends": len(ends),
+        "joined": 0,
+        "roads_split": 0,
+        "max_connector_m": model.max_connector_m,
+        "connector_speed_kmh": model.connector_speed_kmh,
+        "unjoined": [],
+    }
+    if len(ends) == 0:
+        return links, geometry, node_xy, report
+    # the ferry link of each end
+    ferry_rows = np.flatnonzero(ferry)
+    end_link = {}
+    for r in ferry_rows:
+        for node in (u[r], v[r]):
+            if fdeg[node] == 1 and not road_node[node]:
+                end_link[int(node)] = int(r)
+    road_rows = np.flatnonzero(~ferry)
+    pts = shapely.points(node_xy[ends])
+    ids = links["link_id"].to_numpy()
+    if len(road_rows) == 0:
+        for e in ends:
+            report["unjoined"].append(
+                {
+                    "link_id": _py(ids[end_link[int(e)]]),
+                    "x": float(node_xy[e, 0]),
+                    "y": float(node_xy[e, 1]),
+                    "nearest_road_m": float("inf"),
+                    "reason": "the network has no road links",
+                }
+            )
+        return links, geometry, node_xy, report
+    tree = shapely.STRtree(geometry[road_rows])
+    (pi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    order = np.argsort(pi)
+    pi, ti, dist = pi[order], ti[order], dist[order]
+    ok = dist <= model.max_connector_m
+    for p, d in zip(pi[~ok], dist[~ok], strict=True):
+        e = int(ends[p])
+        report["unjoined"].append(
+            {
+                "link_id": _py(ids[end_link[e]]),
+                "x": float(node_xy[e, 0]),
+                "y": float(node_xy[e, 1]),
+                "nearest_road_m": round(float(d), 1),
+                "reason": f"nearest road is {d:,.0f} m away, beyond the connector limit of "
+                f"{model.max_connector_m:,.0f} m (FerryModel.max_connector_m)",
+            }
+        )
+    pi, ti, dist = pi[ok], ti[ok], dist[ok]
+    rows = road_rows[ti]
+    lines = geometry[rows]
+    pos = shapely.line_locate_point(lines, pts[pi])
+    # A road that lies nearer the far end of the ferry link than this end is across the
+    # water (typically an island landing whose roads the data do not draw): not joined.
+    near_xy = shapely.get_coordinates(shapely.line_interpolate_point(lines, pos))
+    far = np.array(
+        [
+            int(
+                v[end_link[int(ends[p])]]
+                if u[end_link[int(ends[p])]] == ends[p]
+                else u[end_link[int(ends[p])]]
+            )
+            for p in pi
+        ],
+        dtype=np.int64,
+    )
+    d_far = np.hypot(near_xy[:, 0] - node_xy[far, 0], near_xy[:, 1] - node_xy[far, 1])
+    across = d_far < dist
+    for p, d, df in zip(pi[across], dist[across], d_far[across], strict=True):
+        e = int(ends[p])
+        report["unjoined"].append(
+            {
+                "link_id": _py(ids[end_link[e]]),
+                "x": float(node_xy[e, 0]),
+                "y": float(node_xy[e, 1]),
+                "nearest_road_m": round(float(d), 1),
+                "reason": f"the nearest road ({d:,.0f} m away) lies nearer the far end of the "
+                f"ferry link ({df:,.0f} m): across the water, so the landing has no road in "
+                "the data",
+            }
+        )
+    keep_k = ~across
+    pi, ti, dist, rows, lines, pos = (
+        pi[keep_k],
+        ti[keep_k],
+        dist[keep_k],
+        rows[keep_k],
+        lines[keep_k],
+        pos[keep_k],
+    )
+    llen = shapely.length(lines)
+    targets = np.empty(len(pi), dtype=np.int64)
+    new_xy: list[tuple[float, float]] = []
+    splits: dict[int, list[tuple[float, int]]] = {}
+    snap = model.connector_node_snap_m
+    for k in range(len(pi)):
+        r = int(rows[k])
+        if pos[k] <= snap:
+            targets[k] = u[r]
+        elif pos[k] >= llen[k] - snap:
+            targets[k] = v[r]
+        else:
+            # several ends may land on one link at (nearly) the same point: share the node
+            for s, nd in splits.get(r, []):
+                if abs(s - pos[k]) <= snap:
+                    targets[k] = nd
+                    break
+            else:
+                p = shapely.line_interpolate_point(lines[k], pos[k])
+                nd = n + len(new_xy)
+                new_xy.append((p.x, p.y))
+                splits.setdefault(r, []).append((float(pos[k]), nd))
+                targets[k] = nd
+    if new_xy:
+        node_xy = np.vstack([node_xy, np.array(new_xy)])
+    # split road links
+    new_rows, new_geoms, drop = [], [], []
+    n_split_pieces = sum(len(s) for s in splits.values())
+    piece_ids = iter(_new_ids(ids, n_split_pieces + len(pi), "link"))
+    from shapely.ops import substring
+
+    for r, cuts in splits.items():
+        cuts = sorted(cuts)
+        line = geometry[r]
+        bounds = [0.0] + [c[0] for c in cuts] + [float(line.length)]
+        nodes = [int(u[r])] + [c[1] for c in cuts] + [int(v[r])]
+        base = links.iloc[r].to_dict()
+        total = float(line.length)
+        for j in range(len(bounds) - 1):
+            piece = substring(line, bounds[j], bounds[j + 1])
+            row = dict(base)
+            row["link_id"] = base["link_id"] if j == 0 else next(piece_ids)
+            row["u"], row["v"] = nodes[j], nodes[j + 1]
+            share = (bounds[j + 1] - bounds[j]) / total
+            row["length_m"] = base["length_m"] * share
+            for c in ("seconds_fw", "seconds_bw"):  # times that came with the data
+                if c in row and row[c] is not None:
+                    row[c] = row[c] * share
+            row["split_from"] = base["link_id"]
+            new_rows.append(row)
+            new_geoms.append(piece)
+        drop.append(r)
+    report["roads_split"] = len(splits)
+    # connectors
+    connector_m = []
+    for k in range(len(pi)):
+        e = int(ends[pi[k]])
+        fr = links.iloc[end_link[e]]
+        t = int(targets[k])
+        geom = shapely.linestrings([node_xy[e], node_xy[t]])
+        row = dict.fromkeys(links.columns)
+        row.update(
+            {
+                "link_id": next(piece_ids),
+                "u": e,
+                "v": t,
+                "ferry": False,
+                "connector": True,
+                "length_m": float(geom.length),
+                "category": fr["category"],
+                "road_number": fr["road_number"],
+                "split_from": None,
+            }
+        )
+        new_rows.append(row)
+        new_geoms.append(geom)
+        connector_m.append(float(geom.length))
+    report["joined"] = len(pi)
+    if connector_m:
+        report["connector_m"] = {
+            "min": round(min(connector_m), 1),
+            "median": round(float(np.median(connector_m)), 1),
+            "max": round(max(connector_m), 1),
+        }
+    keep = np.ones(len(links), dtype=bool)
+    keep[drop] = False
+    if not new_rows:
+        return links, geometry, node_xy, report
+    add = pd.DataFrame(new_rows, columns=links.columns)
+    for c in links.columns:
+        kind = links[c].dtype.kind
+        if kind == "f":
+            add[c] = add[c].astype(float)
+        elif kind == "b":
+            add[c] = add[c].fillna(False).astype(bool)
+    out = pd.concat([links.loc[keep], add], ignore_index=True)
+    for c in ("connector", "ferry"):
+        out[c] = out[c].fillna(False).astype(bool)
+    out["u"] = out["u"].astype(np.int64)
+    out["v"] = out["v"].astype(np.int64)
+    geoms = np.concatenate([geometry[keep], np.array(new_geoms, dtype=object)])
+    return out, geoms, node_xy, report

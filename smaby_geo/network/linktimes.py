@@ -1,0 +1,255 @@
+"""Link travel times from a CarProfile, and the share of each link inside built-up areas.
+
+Every reader records, per link, the inputs its time comes from (``LINK_INPUT_COLUMNS``) and
+computes the times with ``compute_link_times``; ``RoadNetwork.with_profile`` calls the same
+function, so a network can be re-timed for a new profile without reading files again.
+
+``time_basis`` says how a link's time is made:
+
+- ``"category"``: N1000/N2000 road, ``length_m * length_factor`` split into a rural part at
+  the category (or motorway) speed and an urban part (``urban_fraction``) at the urban speed;
+- ``"osm"``: OSM road, ``length_m`` at ``CarProfile.osm_speed(category, maxspeed)``;
+- ``"ferry"``: car ferry, crossing + wait by ``smaby_geo.network.ferry.ferry_times``;
+- ``"connector"``: a link joining a ferry end to the road, at the connector speed;
+- ``"given"``: the time came with the data (NVDB minutes, a time or speed column, a
+  scenario edit) and is kept as it is.
+"""
+
+from __future__ import annotations
+
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from smaby_geo.network.core import NETWORK_CRS
+from smaby_geo.network.ferry import ferry_times
+from smaby_geo.network.profile import CarProfile
+
+TIME_BASES: tuple[str, ...] = ("category", "osm", "ferry", "connector", "given")
+# Per-link inputs of the time (besides length_m, category, ferry, u, v, link_id).
+LINK_INPUT_COLUMNS: tuple[str, ...] = (
+    "time_basis",
+    "fw_open",
+    "bw_open",
+    "motorway",
+    "urban_fraction",
+    "maxspeed",
+    "duration_s",
+    "headway_override_min",
+)
+# Per-link outputs besides seconds_fw / seconds_bw.
+LINK_OUTPUT_COLUMNS: tuple[str, ...] = ("speed_kmh", "crossing_s", "wait_s", "headway_min")
+
+# Sentinel: load the registry's built-up areas when they are available.
+DEFAULT_BUILTUP = "default"
+
+
+def read_builtup(
+    builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
+) -> gpd.GeoDataFrame | None:
+    """Return built-up area polygons in EPSG:25833, or None for no urban speeds.
+
+    Parameters
+    ----------
+    builtup : "default", path-like, GeoDataFrame or None
+        ``"default"``: the registry's ``builtup_areas`` (N1000 ``Tettbebyggelse``, 1,191
+        polygons) when it is available, else None. A path or GeoDataFrame: polygons of your
+        own. None: no built-up areas.
+
+    Raises
+    ------
+    ValueError
+        A layer without CRS, empty, or with non-polygon geometry (naming the layer).
+    """
+    from smaby_geo import datasets
+
+    if builtup is None:
+        return None
+    if isinstance(builtup, str) and builtup == DEFAULT_BUILTUP:
+        try:
+            path = datasets.locate_dataset("builtup_areas", download=False)
+        except (datasets.DatasetNotFoundError, TypeError):
+            return None
+        gdf, name = gpd.read_file(path), f"built-up layer {path.name}"
+    elif isinstance(builtup, gpd.GeoDataFrame):
+        gdf, name = builtup, "built-up layer (GeoDataFrame)"
+    elif isinstance(builtup, str | os.PathLike):
+        if not os.path.isfile(builtup):
+            raise ValueError(f"built-up layer {os.fspath(builtup)} does not exist")
+        gdf, name = gpd.read_file(builtup), f"built-up layer {os.path.basename(builtup)}"
+    else:
+        raise ValueError(
+            "builtup must be 'default', a path, a GeoDataFrame of polygons or None; got "
+            f"{type(builtup).__name__}"
+        )
+    if gdf.crs is None:
+        raise ValueError(
+            f"{name} has no CRS; set it with gdf.set_crs(...) (N1000 uses {NETWORK_CRS})"
+        )
+    geom = gdf.geometry
+    null = geom.isna() | geom.is_empty
+    if len(gdf) == 0 or null.all():
+        raise ValueError(f"{name} has no polygons")
+    types = geom[~null].geom_type
+    bad = ~types.isin(["Polygon", "MultiPolygon"])
+    if bad.any():
+        raise ValueError(
+            f"{name} must hold polygons; found {types[bad].value_counts().to_dict()} "
+            f"(of {len(gdf)} rows)"
+        )
+    n_empty = int(null.sum())
+    gdf = gdf.loc[~null]
+    if gdf.crs != NETWORK_CRS:
+        gdf = gdf.to_crs(NETWORK_CRS)
+    out = gdf[[gdf.geometry.name]]
+    out.attrs.update(name=name, empty_rows=n_empty)
+    return out
+
+
+def urban_fraction(geometry: np.ndarray, builtup: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Share of each line's length inside the built-up polygons (0..1).
+
+    Parameters
+    ----------
+    geometry : ndarray of shapely LineStrings, EPSG:25833
+    builtup : GeoDataFrame of polygons (``read_builtup``) or None (all zeros)
+
+    Returns
+    -------
+    ndarray of float in [0, 1].
+    """
+    geometry = np.asarray(geometry, dtype=object)
+    out = np.zeros(len(geometry), dtype=float)
+    if builtup is None or len(geometry) == 0:
+        return out
+    # dissolve first so overlapping polygons are not counted twice
+    polys = shapely.get_parts(shapely.union_all(builtup.geometry.to_numpy()))
+    tree = shapely.STRtree(polys)
+    li, pi = tree.query(geometry, predicate="intersects")
+    if len(li) == 0:
+        return out
+    inside = shapely.length(shapely.intersection(geometry[li], polys[pi]))
+    total = shapely.length(geometry)
+    got = np.bincount(li, weights=inside, minlength=len(geometry))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(total > 0, got / total, 0.0)
+    return np.clip(frac, 0.0, 1.0)
+
+
+def _col(links: pd.DataFrame, name: str, default) -> np.ndarray:
+    if name in links:
+        return links[name].to_numpy()
+    return np.full(len(links), default, dtype=object if default is None else float)
+
+
+def _hashable(x):
+    if isinstance(x, list):
+        return tuple(x)
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return None
+    return x
+
+
+def compute_link_times(
+    links: pd.DataFrame, profile: CarProfile, *, only: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Return a copy of ``links`` with times recomputed from ``profile``.
+
+    Rows with ``time_basis`` ``"given"`` (or a table without that column) keep their times.
+
+    Parameters
+    ----------
+    links : DataFrame
+        Link table with ``LINK_COLUMNS`` and the inputs in ``LINK_INPUT_COLUMNS``.
+    profile : CarProfile
+    only : ndarray of bool, optional
+        Recompute only these rows (scenario edits); the ferry terminal rule still looks at
+        every link.
+
+    Returns
+    -------
+    DataFrame
+        ``seconds_fw``, ``seconds_bw`` (``inf`` where a direction is closed), ``speed_kmh``
+        (road links), ``crossing_s``, ``wait_s``, ``headway_min`` (ferries) filled in.
+    """
+    out = links.copy()
+    k = len(out)
+    if "time_basis" not in out:
+        return out
+    basis = out["time_basis"].to_numpy(dtype=object)
+    if only is not None:
+        basis = np.where(np.asarray(only, dtype=bool), basis, "given").astype(object)
+    length = out["length_m"].to_numpy(dtype=float)
+    fw_open = _col(out, "fw_open", 1.0).astype(bool)
+    bw_open = _col(out, "bw_open", 1.0).astype(bool)
+    fw = out["seconds_fw"].to_numpy(dtype=float).copy()
+    bw = out["seconds_bw"].to_numpy(dtype=float).copy()
+    speed = (
+        out["speed_kmh"].to_numpy(dtype=float).copy() if "speed_kmh" in out else np.full(k, np.nan)
+    )
+    cat = basis == "category"
+    if cat.any():
+        c = out["category"].to_numpy(dtype=object)[cat]
+        m = _col(out, "motorway", None)[cat]
+        frac = np.nan_to_num(_col(out, "urban_fraction", 0.0)[cat].astype(float))
+        rural = profile.n1000_speeds(c, m)
+        urban = profile.n1000_speeds(c, m, urban=True)
+        lf = length[cat] * profile.length_factor
+        t = lf * ((1.0 - frac) / (rural / 3.6) + frac / (urban / 3.6))
+        fw[cat], bw[cat] = t, t
+        with np.errstate(invalid="ignore", divide="ignore"):
+            speed[cat] = np.where(t > 0, lf / t * 3.6, rural)
+    osm = basis == "osm"
+    if osm.any():
+        hw = out["category"].to_numpy(dtype=object)[osm]
+        ms = _col(out, "maxspeed", None)[osm]
+        cache: dict = {}
+        sp = np.empty(len(hw), dtype=float)
+        for i, (h, m) in enumerate(zip(hw, ms, strict=True)):
+            key = (_hashable(h), _hashable(m))
+            val = cache.get(key)
+            if val is None:
+                val = cache[key] = profile.osm_speed(h, m)
+            sp[i] = val
+        t = length[osm] / (sp / 3.6)
+        fw[osm], bw[osm] = t, t
+        speed[osm] = sp
+    con = basis == "connector"
+    if con.any():
+        t = length[con] / (profile.ferry.connector_speed_kmh / 3.6)
+        fw[con], bw[con] = t, t
+        speed[con] = profile.ferry.connector_speed_kmh
+    fer = (basis == "ferry") & out["ferry"].to_numpy(dtype=bool)
+    for name in ("crossing_s", "wait_s", "headway_min"):
+        if name not in out:
+            out[name] = np.nan
+    if fer.any():
+        is_ferry = out["ferry"].to_numpy(dtype=bool)
+        ft = ferry_times(
+            out["u"].to_numpy(),
+            out["v"].to_numpy(),
+            is_ferry,
+            length,
+            out["link_id"].to_numpy(),
+            profile.ferry,
+            _col(out, "duration_s", np.nan).astype(float),
+            _col(out, "headway_override_min", np.nan).astype(float),
+        )
+        sel = fer[is_ferry]  # ferry rows whose time the profile makes
+        fw[fer] = ft["seconds_fw"][sel]
+        bw[fer] = ft["seconds_bw"][sel]
+        for name in ("crossing_s", "wait_s", "headway_min"):
+            col = out[name].to_numpy(dtype=float).copy()
+            col[fer] = ft[name][sel]
+            out[name] = col
+        speed[fer] = np.nan
+    made = cat | osm | con | fer
+    fw = np.where(made & ~fw_open, np.inf, fw)
+    bw = np.where(made & ~bw_open, np.inf, bw)
+    out["seconds_fw"] = fw
+    out["seconds_bw"] = bw
+    out["speed_kmh"] = speed
+    return out

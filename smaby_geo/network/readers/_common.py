@@ -1,0 +1,171 @@
+"""Shared steps of the readers: node building, ferry joining, link timing, the build."""
+
+from __future__ import annotations
+
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from smaby_geo.network.core import NETWORK_CRS, RoadNetwork, build_network
+from smaby_geo.network.ferry import connect_ferry_ends
+from smaby_geo.network.linktimes import compute_link_times, read_builtup, urban_fraction
+from smaby_geo.network.profile import CarProfile
+
+# Kartverket `vegkategori` -> prefix of the Norwegian road number (E6, Rv3, Fv30, Kv, Pv).
+ROAD_NUMBER_PREFIX = {"E": "E", "R": "Rv", "F": "Fv", "K": "Kv", "P": "Pv", "S": "Sv"}
+
+
+def format_road_number(category: object, number: object) -> str | None:
+    """Return the Norwegian road number, e.g. ``("R", 3) -> "Rv3"``; None when unnumbered."""
+    if not isinstance(category, str) or number is None or pd.isna(number):
+        return None
+    prefix = ROAD_NUMBER_PREFIX.get(category, category)
+    return f"{prefix}{int(number)}"
+
+
+def node_points(xy: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Group points closer than ``tolerance_m`` into nodes.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (k, 2)
+        Point coordinates in metres.
+    tolerance_m : float
+        Points within this distance (transitively) become one node; 0 means exact equality.
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (k,)
+        Node number of each point.
+    node_xy : ndarray, shape (n_nodes, 2)
+        Mean coordinate of each node's points.
+    """
+    if tolerance_m < 0 or not np.isfinite(tolerance_m):
+        raise ValueError(f"tolerance_m must be a finite number >= 0, got {tolerance_m!r}")
+    if tolerance_m == 0:
+        _, labels = np.unique(xy, axis=0, return_inverse=True)
+    else:
+        pairs = cKDTree(xy).query_pairs(r=tolerance_m, output_type="ndarray")
+        k = len(xy)
+        adj = sparse.coo_matrix(
+            (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(k, k)
+        ).tocsr()
+        _, labels = csgraph.connected_components(adj, directed=False)
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    n = int(labels.max()) + 1 if len(labels) else 0
+    cnt = np.bincount(labels, minlength=n)
+    node_xy = np.column_stack(
+        [
+            np.bincount(labels, weights=xy[:, 0], minlength=n) / cnt,
+            np.bincount(labels, weights=xy[:, 1], minlength=n) / cnt,
+        ]
+    )
+    return labels, node_xy
+
+
+def _finish(
+    links: pd.DataFrame,
+    geometry: gpd.GeoSeries | None,
+    node_xy: np.ndarray,
+    *,
+    source: str,
+    attribution: str,
+    report: dict,
+    keep: str,
+    t0: float,
+) -> RoadNetwork:
+    if keep not in ("all", "largest"):
+        raise ValueError(f"keep must be 'all' or 'largest', got {keep!r}")
+    links = links.reset_index(drop=True)
+    if geometry is not None:
+        links = gpd.GeoDataFrame(
+            links, geometry=geometry.reset_index(drop=True).to_numpy(), crs=NETWORK_CRS
+        )
+    net = build_network(
+        links,
+        node_xy[:, 0],
+        node_xy[:, 1],
+        source=source,
+        attribution=attribution,
+        report=report,
+    )
+    if keep == "largest":
+        net = net.largest_component()
+    # wall time of the whole read + build, file reading included
+    net.report["build_seconds"] = time.perf_counter() - t0
+    return net
+
+
+def _check_profile(profile) -> CarProfile:
+    if profile is None:
+        return CarProfile()
+    if not isinstance(profile, CarProfile):
+        raise ValueError(f"profile must be a CarProfile, got {type(profile).__name__}")
+    return profile
+
+
+def _finish_profiled(
+    links: pd.DataFrame,
+    geoms: np.ndarray,
+    node_xy: np.ndarray,
+    *,
+    profile: CarProfile,
+    builtup,
+    source: str,
+    attribution: str,
+    report: dict,
+    keep: str,
+    t0: float,
+    connect_ferries: bool = True,
+) -> RoadNetwork:
+    """Join ferry ends, measure urban shares, time every link with ``profile``, build."""
+    if keep not in ("all", "largest"):
+        raise ValueError(f"keep must be 'all' or 'largest', got {keep!r}")
+    if connect_ferries and links["ferry"].any():
+        links, geoms, node_xy, fc = connect_ferry_ends(links, geoms, node_xy, profile.ferry)
+        con = links["connector"].to_numpy(dtype=bool)
+        links.loc[con, "time_basis"] = "connector"
+        links.loc[con, ["fw_open", "bw_open"]] = True
+        report["ferry_connectors"] = fc
+    else:
+        links["connector"] = False
+        links["split_from"] = None
+    areas = read_builtup(builtup)
+    if areas is not None:
+        frac = urban_fraction(geoms, areas)
+        ferry = links["ferry"].to_numpy(dtype=bool)
+        frac[ferry] = 0.0
+        links["urban_fraction"] = frac
+        report["urban"] = {
+            "source": areas.attrs.get("name", "built-up layer"),
+            "areas": len(areas),
+            "empty_rows_skipped": areas.attrs.get("empty_rows", 0),
+            "km_inside": round(float((frac * links["length_m"].to_numpy()).sum()) / 1000.0, 1),
+            "links_touching": int((frac > 0).sum()),
+        }
+    else:
+        links["urban_fraction"] = 0.0
+        if (links["time_basis"] == "category").any():
+            report["urban"] = {
+                "off": "builtup=None"
+                if builtup is None
+                else "the builtup_areas dataset was not found (see `smaby-geo data`)"
+            }
+    links = compute_link_times(links, profile)
+    net = _finish(
+        links,
+        gpd.GeoSeries(geoms, crs=NETWORK_CRS),
+        node_xy,
+        source=source,
+        attribution=attribution,
+        report=report,
+        keep=keep,
+        t0=t0,
+    )
+    net.profile = profile
+    return net

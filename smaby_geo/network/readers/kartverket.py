@@ -1,0 +1,156 @@
+"""Kartverket N1000/N2000 ``Veglenke`` reader.
+
+N1000 is noded at junctions; nodes come from endpoint coordinates, so crossings without a
+shared vertex (bridges, tunnels) stay apart.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from smaby_geo import datasets
+from smaby_geo.network._validate import check_line_layer, endpoints
+from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.linktimes import DEFAULT_BUILTUP
+from smaby_geo.network.profile import N1000_DRIVABLE_TYPES, CarProfile
+from smaby_geo.network.readers._common import (
+    _check_profile,
+    _finish_profiled,
+    format_road_number,
+    node_points,
+)
+
+
+def read_kartverket(
+    path: str | os.PathLike | gpd.GeoDataFrame | None = None,
+    *,
+    dataset: str = "n1000_roads",
+    profile: CarProfile | None = None,
+    tolerance_m: float = 0.5,
+    include_planned: bool = False,
+    drivable_types: tuple[str, ...] = N1000_DRIVABLE_TYPES,
+    keep: str = "all",
+    builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
+    connect_ferries: bool = True,
+) -> RoadNetwork:
+    """Read a Kartverket N1000/N2000 ``Veglenke`` layer into a car network.
+
+    Parameters
+    ----------
+    path : path-like or GeoDataFrame, optional
+        File (or a layer already read); default: dataset ``dataset`` from the registry.
+    dataset : {"n1000_roads", "n2000_roads"}
+        Registry entry used when ``path`` is None.
+    profile : CarProfile, optional
+        Speeds, length factor and ferry model; default ``CarProfile()``.
+    tolerance_m : float, default 0.5
+        Endpoints within this distance in metres share a node. Lines are joined only at their
+        endpoints: N1000 is noded at junctions, so lines that cross without a shared vertex
+        (bridges, tunnels) stay unconnected.
+    include_planned : bool, default False
+        Keep links with ``vegfase`` P (planned roads; 13 links in N1000).
+    drivable_types : tuple of str
+        ``typeVeg`` values a car may use; other links (sti, barmarksløype, passasjerferje) are
+        excluded and counted in ``report["excluded"]``.
+    keep : {"all", "largest"}
+        Keep every strongly connected component, or only the largest (the removed part is
+        counted in ``report``).
+    builtup : "default", path-like, GeoDataFrame or None
+        Built-up area polygons for urban speeds. ``"default"`` (the default) uses the
+        registry's ``builtup_areas`` (N1000 ``Tettbebyggelse``) when it is available and
+        none otherwise (``report["urban"]`` says which); None switches urban speeds off; a
+        path or GeoDataFrame gives polygons of your own.
+    connect_ferries : bool, default True
+        Join ferry ends that touch no road by connectors; False keeps them as dead ends
+        (for comparisons only).
+
+    Returns
+    -------
+    RoadNetwork
+        Both directions of every link (N1000 has no one-way data). Road links take
+        ``length_m * profile.length_factor`` at the rural speed of their class for the part
+        outside built-up areas and at the urban speed for the part inside
+        (``urban_fraction``). Car ferries take the ferry model's crossing + wait (charged
+        once per crossing); a ferry end that touches no road is joined to the nearest road by
+        a connector (``smaby_geo.network.ferry.connect_ferry_ends``; counted in
+        ``report["ferry_connectors"]``). ``net.profile`` is ``profile``.
+    """
+    t0 = time.perf_counter()
+    profile = _check_profile(profile)
+    if isinstance(path, gpd.GeoDataFrame):
+        gdf, src = path, "GeoDataFrame"
+    else:
+        file = datasets.locate_dataset(dataset, path)
+        gdf = pyogrio.read_dataframe(file, fid_as_index=True)
+        src = f"{dataset} ({file.name})"
+    gdf = check_line_layer(gdf, f"Kartverket road layer {src}")
+    for col in ("typeVeg", "vegkategori"):
+        if col not in gdf.columns:
+            raise ValueError(f"Kartverket road layer {src} has no {col!r} column")
+    excluded: dict[str, int] = {}
+    drivable = gdf["typeVeg"].isin(drivable_types)
+    for t, c in gdf.loc[~drivable, "typeVeg"].fillna("missing").value_counts().items():
+        excluded[f"typeVeg={t}"] = int(c)
+    planned = (gdf["vegfase"] == "P") if "vegfase" in gdf.columns else False
+    if not include_planned:
+        n_planned = int((planned & drivable).sum())
+        if n_planned:
+            excluded["vegfase=P (planned)"] = n_planned
+        drivable &= ~planned
+    gdf = gdf.loc[drivable]
+    if len(gdf) == 0:
+        raise ValueError(f"Kartverket road layer {src} has no drivable links")
+    geoms = gdf.geometry.to_numpy()
+    first, last = endpoints(geoms)
+    labels, node_xy = node_points(np.vstack([first, last]), tolerance_m)
+    k = len(gdf)
+    ferry = (gdf["typeVeg"] == "bilferje").to_numpy()
+    length = gdf.geometry.length.to_numpy()
+    category = gdf["vegkategori"].to_numpy(dtype=object)
+    motorway = (
+        gdf["motorvegtype"].to_numpy(dtype=object) if "motorvegtype" in gdf else np.full(k, None)
+    )
+    ids = gdf.index.to_numpy()
+    number = gdf["vegnummer"] if "vegnummer" in gdf else pd.Series(np.nan, index=gdf.index)
+    medium = gdf["medium"] if "medium" in gdf else pd.Series(None, index=gdf.index)
+    links = pd.DataFrame(
+        {
+            "link_id": ids,
+            "u": labels[:k],
+            "v": labels[k:],
+            "seconds_fw": np.nan,
+            "seconds_bw": np.nan,
+            "length_m": length,
+            "category": category,
+            "road_number": [
+                format_road_number(c, n) for c, n in zip(category, number, strict=False)
+            ],
+            "ferry": ferry,
+            "time_basis": np.where(ferry, "ferry", "category").astype(object),
+            "fw_open": True,
+            "bw_open": True,
+            "motorway": motorway,
+            "tunnel": (medium == "U").to_numpy(),
+            "bridge": (medium == "L").to_numpy(),
+        }
+    )
+    report = {"links_read": len(drivable), "excluded": excluded}
+    return _finish_profiled(
+        links,
+        geoms,
+        node_xy,
+        profile=profile,
+        builtup=builtup,
+        source=src,
+        attribution=datasets.KARTVERKET,
+        report=report,
+        keep=keep,
+        t0=t0,
+        connect_ferries=connect_ferries,
+    )
