@@ -41,7 +41,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
             raise
         raise InputError(
             f"{args.path}: cannot be read as {args.source} road data "
-            f"({_one_line(exc).split(';')[0].rstrip('.')}); "
+            f"({_one_line(str(exc)).split(';')[0].rstrip('.')}); "
             "check the file and --source"
         ) from None
     print(net.describe())
@@ -279,7 +279,7 @@ def describe_expected_error(exc: BaseException) -> str | None:
     except ImportError:  # pragma: no cover - pyogrio is a dependency
         return None
     if isinstance(exc, DataSourceError | DataLayerError):
-        first = _one_line(exc).split(";")[0].rstrip(".")
+        first = _one_line(str(exc)).split(";")[0].rstrip(".")
         return f"{first}; give a readable vector file (GeoPackage, shapefile, GeoJSON)"
     return None
 

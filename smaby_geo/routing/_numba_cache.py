@@ -39,7 +39,7 @@ def install() -> None:
             )
             return None
 
-    caching.Cache._load_overload = _load_overload
+    caching.Cache._load_overload = _load_overload  # type: ignore[method-assign]
     _INSTALLED = True
 
 
