@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 
-from smaby_geo import __version__, datasets
+from smaby_geo import datasets
 from smaby_geo._errors import InputError
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
@@ -246,6 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("smaby_geo")
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -304,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"smaby-geo: error: {msg}", file=sys.stderr)
             return EXIT_INPUT
         traceback.print_exc()
-        print(BUG_REPORT.format(version=__version__), file=sys.stderr)
+        print(BUG_REPORT.format(version=_version()), file=sys.stderr)
         return EXIT_BUG
 
 
