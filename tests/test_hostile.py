@@ -298,7 +298,7 @@ def test_utf8_bom_tab_separated_and_lon_lat_tables(tmp_path):
         ("name,kind,x_25833,y_25833\nA,hospital,281000,6913000\n", "no 'service_type' column"),
         (
             "name,service_type,x_25833,y_25833\nA,hospital,281000,6913000\nB,hostpital,1,2\n",
-            r"unknown service types \['hostpital'\] at line 3",
+            r"unknown or empty service types \['hostpital'\] at line 3",
         ),
         (
             "name,service_type,x_25833,y_25833\nA,hospital,10.78,62.27\n",
@@ -824,3 +824,10 @@ def test_too_little_free_space_is_refused_before_computing(tmp_path):
     with pytest.raises(OutputFolderError, match=r"MiB free on its disk.*free some space"):
         start()
     assert not (tmp_path / "o").exists()
+
+
+def test_an_empty_service_type_cell_is_named(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("name,service_type,x_25833,y_25833\nA,,281000,6913000\n", encoding="utf-8")
+    with pytest.raises(ServicesFileError, match=r"empty service types \[''\] at line 2"):
+        read_services(p)

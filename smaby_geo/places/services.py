@@ -344,7 +344,7 @@ def read_services(
     if service_type is not None:
         types = pd.Series(service_type, index=g.index)
     elif type_column in g.columns:
-        types = g[type_column].astype(str).str.strip()
+        types = g[type_column].fillna("").astype(str).str.strip()
     else:
         raise ServicesFileError(
             f"{label}: no {type_column!r} column (it has {list(g.columns)[:12]}); add one with "
@@ -353,7 +353,8 @@ def read_services(
     bad = ~types.isin(SERVICE_TYPES)
     if bad.any():
         raise ServicesFileError(
-            f"{label}: unknown service types {sorted(set(types[bad]))[:5]} at {rows(bad)}; "
+            f"{label}: unknown or empty service types {sorted({str(v) for v in types[bad]})[:5]} "
+            f"at {rows(bad)}; "
             f"use one of {list(SERVICE_TYPES)}"
         )
     geom = g.geometry
