@@ -395,12 +395,21 @@ def test_generated_services_tables_read_correctly_or_fail_clearly(
     if msg is not None:
         assert str(p) in msg and "\n" not in msg
         return
-    # a correct result: one site per row, the right types, names and coordinates
-    assert len(g) == len(rows)
-    assert list(g["service_type"]) == [r["service_type"] for r in rows]
-    if "x_25833" in cols and "y_25833" in cols:
-        assert np.allclose(g.geometry.x, [float(r["x_25833"]) for r in rows])
-        assert np.allclose(g.geometry.y, [float(r["y_25833"]) for r in rows])
+    # a correct result: one site per row (rows repeating type, name and point counted once),
+    # the right types and coordinates
+    metres = "x_25833" in cols and "y_25833" in cols
+    xc, yc = ("x_25833", "y_25833") if metres else ("lon", "lat")
+
+    def key(r):
+        name = r["name"].lstrip(" ") or None if "name" in cols else None
+        return (r["service_type"], name, float(r[xc]), float(r[yc]))
+
+    first = list(dict.fromkeys(key(r) for r in rows))
+    assert len(g) == len(first) and g.attrs["counts"][first[0][0]] >= 1
+    assert list(g["service_type"]) == [k[0] for k in first]
+    if metres:
+        assert np.allclose(g.geometry.x, [k[2] for k in first])
+        assert np.allclose(g.geometry.y, [k[3] for k in first])
 
 
 # ---------------------------------------------------------------- HTML escaping
@@ -831,3 +840,12 @@ def test_an_empty_service_type_cell_is_named(tmp_path):
     p.write_text("name,service_type,x_25833,y_25833\nA,,281000,6913000\n", encoding="utf-8")
     with pytest.raises(ServicesFileError, match=r"empty service types \[''\] at line 2"):
         read_services(p)
+
+
+def test_names_that_look_like_missing_values_are_kept(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text(
+        "name;service_type;x_25833;y_25833\nNA;police;281000;6913000\nNone;police;282000;6913000\n",
+        encoding="utf-8",
+    )
+    assert list(read_services(p)["name"]) == ["NA", "None"]

@@ -59,7 +59,13 @@ def read_services_table(path, crs: str | None) -> gpd.GeoDataFrame:
     sep = max((";", ",", "\t", "|"), key=head.count)
     try:
         df = pd.read_csv(
-            _io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True, quoting=csv.QUOTE_MINIMAL
+            _io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            skipinitialspace=True,
+            quoting=csv.QUOTE_MINIMAL,
+            keep_default_na=False,  # a site named "NA" or "None" keeps its name
+            na_values=[""],
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise ServicesFileError(
