@@ -122,7 +122,7 @@ _EXPORTS: dict[str, str] = {
     "write_geoparquet": "smaby_geo.outputs.io",
     "write_gpkg": "smaby_geo.outputs.io",
     # the main job's helpers
-    "select_region": "smaby_geo.pipeline",
+    "select_region": "smaby_geo.places.admin",
     # data registry
     "locate_dataset": "smaby_geo.datasets",
     "attribution": "smaby_geo.datasets",
@@ -338,7 +338,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from smaby_geo.outputs.maps import map_catchments, map_difference, map_minutes, map_regions
     from smaby_geo.outputs.rasters import isochrones, minutes_raster, write_geotiff
     from smaby_geo.outputs.static import static_map
-    from smaby_geo.pipeline import select_region
+    from smaby_geo.places.admin import select_region
     from smaby_geo.places.centres import kommune_centres
     from smaby_geo.places.grid import cell_squares, coarsen_cells
     from smaby_geo.places.placenames import find_place, read_place_names

@@ -16,17 +16,38 @@ sweep     rank scenario files (locally or on a Dask cluster)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import traceback
 
 from smaby_geo import datasets
+from smaby_geo._errors import InputError
+
+# Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
+# (one line naming the input and the fix; argparse uses 2 for usage errors too).
+EXIT_INPUT = 2
+EXIT_BUG = 1
+BUG_REPORT = (
+    "This is a bug in smaby-geo {version}, not a problem with your input: please report it "
+    "with the command you ran and the traceback above (README, 'Reporting problems')."
+)
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
     from smaby_geo.network import load_network
 
     t0 = time.perf_counter()
-    net = load_network(args.source, args.path, keep=args.keep)
+    try:
+        net = load_network(args.source, args.path, keep=args.keep)
+    except RuntimeError as exc:  # osmium/GDAL cannot read a user's file
+        if args.path is None:
+            raise
+        raise InputError(
+            f"{args.path}: cannot be read as {args.source} road data "
+            f"({_one_line(str(exc)).split(';')[0].rstrip('.')}); "
+            "check the file and --source"
+        ) from None
     print(net.describe())
     print(f"  wall time incl. reading {time.perf_counter() - t0:.2f} s")
     return 0
@@ -35,19 +56,28 @@ def _cmd_network(args: argparse.Namespace) -> int:
 def _cmd_route(args: argparse.Namespace) -> int:
     from smaby_geo.analysis.trips import trip
     from smaby_geo.network import load_network
+    from smaby_geo.places.placenames import resolve_place
 
-    net = load_network(args.source)
-    pairs = list(zip(args.places[::2], args.places[1::2], strict=False))
     if len(args.places) % 2:
-        print("route takes pairs of place names: FROM TO [FROM TO ...]", file=sys.stderr)
-        return 2
+        print(
+            "smaby-geo: error: route takes pairs of place names: FROM TO [FROM TO ...]",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    # names first (an unknown or ambiguous name fails before the network is read)
+    where = {name: resolve_place(name) for name in args.places}
+    net = load_network(args.source)
+    pairs = list(zip(args.places[::2], args.places[1::2], strict=True))
+    for r in where.values():
+        if r["note"]:
+            print(f"Note: {r['note']}")
     print(f"| from | to | minutes | h:mm | km | ferries |  ({net.source}; {net.attribution})")
     print("|---|---|---:|---:|---:|---:|")
     explained = []
     for a, b in pairs:
         r = trip(net, a, b, legs=args.explain)
         m = r["minutes"]
-        hm = f"{int(m // 60)}:{round(m % 60):02d}" if m < float("inf") else "-"
+        hm = f"{round(m) // 60}:{round(m) % 60:02d}" if m < float("inf") else "-"
         print(f"| {a} | {b} | {m:.0f} | {hm} | {r['km']:.0f} | {r['ferry_links']} |")
         explained.append((a, b, r))
     if args.explain:
@@ -313,7 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     n.set_defaults(func=_cmd_network)
 
     t = sub.add_parser("route", help="travel time between named places")
-    t.add_argument("places", nargs="+", help="FROM TO [FROM TO ...] (N1000 place names)")
+    t.add_argument(
+        "places",
+        nargs="+",
+        help="FROM TO [FROM TO ...] (N1000 place names; add the kommune where a name is "
+        "shared: 'Straume, Øygarden')",
+    )
     t.add_argument("--source", default="n1000", choices=["n1000", "n2000"])
     t.add_argument(
         "--explain",
@@ -374,14 +409,75 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("smaby_geo")
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def describe_expected_error(exc: BaseException) -> str | None:
+    """One line naming the input at fault and the fix, or None when ``exc`` is a bug.
+
+    Expected failures: bad values (``ValueError`` and its kinds: scenario files, services
+    tables, regions), unknown names (``KeyError``), missing or unreadable files and folders
+    (``OSError`` with a file name, a full disk), datasets not found, unreadable vector files
+    (pyogrio's ``DataSourceError``/``DataLayerError``).
+    """
+    if isinstance(exc, KeyError):
+        return _one_line(exc.args[0] if exc.args else "unknown key")
+    if isinstance(exc, datasets.DatasetNotFoundError | ValueError):
+        return _one_line(str(exc))
+    if isinstance(exc, OSError):
+        name = exc.filename if exc.filename is not None else ""
+        what = exc.strerror or str(exc)
+        fix = {
+            "FileNotFoundError": "check the path",
+            "IsADirectoryError": "give a file, not a folder",
+            "NotADirectoryError": "a part of the path is a file, not a folder",
+            "PermissionError": "choose a place you may read/write, or change its permissions",
+        }.get(type(exc).__name__, "check the path and the free disk space")
+        if getattr(exc, "errno", None) == 28:  # ENOSPC
+            fix = "free some disk space or choose --out on another disk"
+        return _one_line(f"{name}: {what}; {fix}" if name else f"{what}; {fix}")
+    try:
+        from pyogrio.errors import DataLayerError, DataSourceError
+    except ImportError:  # pragma: no cover - pyogrio is a dependency
+        return None
+    if isinstance(exc, DataSourceError | DataLayerError):
+        first = _one_line(str(exc)).split(";")[0].rstrip(".")
+        return f"{first}; give a readable vector file (GeoPackage, shapefile, GeoJSON)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``smaby-geo`` console script."""
+    """Entry point of the ``smaby-geo`` console script.
+
+    Returns 0 on success; 2 with one line ``smaby-geo: error: ...`` on stderr for bad input
+    or an unusable environment; 1 with a traceback and where to report it for a bug.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, datasets.DatasetNotFoundError) as exc:
-        print(f"smaby-geo: error: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("smaby-geo: interrupted; no partial outputs were kept", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        msg = describe_expected_error(exc)
+        if msg is not None:
+            if os.environ.get("SMABY_GEO_TRACEBACK"):  # for developers
+                traceback.print_exc()
+            print(f"smaby-geo: error: {msg}", file=sys.stderr)
+            return EXIT_INPUT
+        traceback.print_exc()
+        print(BUG_REPORT.format(version=_version()), file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

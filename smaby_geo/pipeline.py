@@ -2,14 +2,18 @@
 
 Stages: network -> population grid (+ kommune labels) -> region clip -> services -> travel
 times -> kommune summary -> outputs (GeoParquet, GeoPackage, CSV, HTML map, run metadata).
+
+Longer than 500 lines because it holds both jobs, the main run and the scenario comparison,
+whose outputs share one checked, locked and staged folder with a manifest
+(``outputs.outdir``) and one printed footer; the scenario job is the part to move out next.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,43 +28,9 @@ from smaby_geo._version import __version__
 from smaby_geo.analysis.traveltimes import summarise, travel_times, unreachable_summary
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
+from smaby_geo.places.admin import check_buffer_km, select_region
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.services import SERVICE_TYPES, count_sites_used, load_services
-
-
-def select_region(kommuner: gpd.GeoDataFrame, region: str) -> gpd.GeoDataFrame:
-    """Return the kommuner of a region given as kommune/fylke number or name.
-
-    Parameters
-    ----------
-    kommuner : GeoDataFrame
-        ``read_kommuner()`` output.
-    region : str
-        4-digit kommunenummer, 2-digit fylkesnummer, or a kommune or fylke name
-        (case-insensitive).
-
-    Raises
-    ------
-    ValueError
-        Unknown region, listing close matches.
-    """
-    r = region.strip()
-    if re.fullmatch(r"\d{4}", r):
-        sel = kommuner[kommuner["kommunenummer"] == r]
-    elif re.fullmatch(r"\d{1,2}", r):
-        sel = kommuner[kommuner["fylkesnummer"] == r.zfill(2)]
-    else:
-        cf = r.casefold()
-        sel = kommuner[kommuner["kommunenavn"].str.casefold() == cf]
-        if sel.empty:
-            sel = kommuner[kommuner["fylkesnavn"].str.casefold() == cf]
-    if sel.empty:
-        names = sorted(set(kommuner["kommunenavn"]) | set(kommuner["fylkesnavn"]))
-        close = difflib.get_close_matches(r, names, n=6, cutoff=0.5)
-        raise ValueError(
-            f"region {region!r} is not a kommune or fylke number or name; close matches: {close}"
-        )
-    return sel
 
 
 def _slug(text: str) -> str:
@@ -71,15 +41,35 @@ def _slug(text: str) -> str:
 
 
 class _Stages:
+    """Stage timings and a progress bar.
+
+    The bar starts at the first stage (errors found before computing print on a clean line)
+    and is closed by ``close`` or by an exception inside a stage.
+    """
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.bar = tqdm(total=9, desc="smaby-geo run", unit="stage", leave=False)
+        self._bar = None
+
+    @property
+    def bar(self):
+        if self._bar is None:
+            self._bar = tqdm(total=10, desc="smaby-geo run", unit="stage", leave=False)
+        return self._bar
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
     @contextmanager
     def __call__(self, name: str):
         self.bar.set_postfix_str(name)
         t0 = time.perf_counter()
-        yield
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
         self.seconds[name] = time.perf_counter() - t0
         self.bar.update(1)
 
@@ -123,17 +113,19 @@ def run_travel_times(
         ``network``, ``kommuner``, ``region_name``, ``routing`` (which engine answered).
     """
     stage = stages or (lambda name: _noop())
+    buffer_km = check_buffer_km(buffer_km)
+    kommuner = read_kommuner()
+    # checked before the slow stages; "" is an error, not "all of Norway"
+    sel = select_region(kommuner, region) if region is not None else None
     with stage("network"):
         net = network if network is not None else load_network()
     with stage("population grid"):
-        kommuner = read_kommuner()
         cells = read_population_grid(grid, kommuner=kommuner)
     with stage("services"):
         sv = load_services(services, include_unverified_hospitals=include_unverified_hospitals)
     region_name = "Norway"
     with stage("region"):
-        if region:
-            sel = select_region(kommuner, region)
+        if sel is not None:
             region_name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
             area = sel.geometry.union_all()
             cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
@@ -148,6 +140,7 @@ def run_travel_times(
         table = travel_times(net, cells, sv, types=list(services), land=_land())
     with stage("summary"):
         summary = summarise(table)
+        summary = _mark_types_without_sites(summary, table, sv, services)
     return {
         "cells": table,
         "summary": summary,
@@ -206,6 +199,22 @@ def choose_engine(net: RoadNetwork, engine: str = "auto") -> dict:
         except OSError:  # read-only or full cache folder: build in memory only
             prepare(net)
     return routing_engine(net)
+def _mark_types_without_sites(summary, table, sv, services) -> pd.DataFrame:
+    """Add ``sites_used``; where a type has no site, everyone is unreachable (never 0).
+
+    ``summarise`` reports 0 unreachable people where a type's minutes are all missing (no
+    site at all): that reads as "everyone reaches one". With no site of a type within the
+    region and buffer, every resident is unreachable, and the table says so.
+    """
+    used = count_sites_used(sv, table.attrs.get("services_left_out", ())) if len(sv) else {}
+    summary = summary.copy()
+    summary["sites_used"] = summary["service_type"].map(used).fillna(0).astype(int)
+    for t in services:
+        col = f"{t}_minutes"
+        if col in table and table[col].isna().all():
+            rows = summary["service_type"] == t
+            summary.loc[rows, "unreachable_population"] = summary.loc[rows, "population"]
+    return summary
 
 
 def _print_footer(written: list[Path], stages: _Stages, t_all: float, attribution: str) -> None:
@@ -234,6 +243,10 @@ def _noop():
     yield
 
 
+def _out_dir(args: argparse.Namespace) -> Path:
+    return Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+
+
 def _ensure_run_data(services, args) -> None:
     """Fetch the datasets the main job reads when they are not on this machine (says so)."""
     from smaby_geo.fetch import ensure_datasets
@@ -256,13 +269,93 @@ _SERVICE_DATASET = {
 
 
 def run_main_job(args: argparse.Namespace) -> int:
-    """Run ``smaby-geo run``: compute, write outputs, print where they went and timings."""
-    from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import map_minutes
+    """Run ``smaby-geo run``: compute, write outputs, print where they went and timings.
+
+    The output folder is checked and locked before computing (a second run into it stops
+    with "folder in use"); all files are written into a staging folder and appear together
+    (``outputs.outdir.staged_output``); ``run_<slug>.json`` names the set with a sha256 per
+    file.
+    """
+    from smaby_geo.outputs.outdir import staged_output
 
     t_all = time.perf_counter()
     services = parse_services(args.services)
+    check_buffer_km(args.buffer_km)
     _ensure_run_data(services, args)
+    out_dir = _out_dir(args)
+    with staged_output(out_dir) as stage_dir:
+        res, written, stages, meta = _main_job_outputs(args, services, stage_dir)
+    written = [out_dir / p.relative_to(stage_dir) for p in written]
+    cells, net = res["cells"], res["network"]
+    pop = int(cells["population"].sum())
+    print(
+        f"smaby-geo run: {res['region_name']}, {len(cells):,} grid cells ({args.grid}), "
+        f"{pop:,} people"
+    )
+    print(net.describe())
+    left_out = meta["service_sites_left_out"]
+    gone = f" ({len(left_out)} left out, too far from the network: see run_*.json)"
+    print(
+        "Service sites used: "
+        + ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items())
+        + (gone if left_out else "")
+    )
+    print(f"Note: {cells.attrs['note']}")
+    for t in services:
+        if meta["service_sites"].get(t, 0) == 0:
+            print(
+                f"Warning: no {t} site within the region and its {args.buffer_km:g} km buffer: "
+                f"all {pop:,} people are counted unreachable (check the services file or "
+                "--buffer-km)"
+            )
+    print("\nPopulation-weighted minutes to the nearest site:")
+    print("| service | median | P90 | within 30 | within 60 | unreachable people |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for t in services:
+        m = cells[f"{t}_minutes"].to_numpy(dtype=float)
+        p = cells["population"].to_numpy(dtype=float)
+        ok = np.isfinite(m)
+        if not ok.any():
+            print(f"| {t} | - | - | - | - | {pop:,} |")
+            continue
+        from smaby_geo.analysis.traveltimes import weighted_quantile
+
+        print(
+            f"| {t} | {weighted_quantile(m[ok], p[ok], 0.5):.0f} | "
+            f"{weighted_quantile(m[ok], p[ok], 0.9):.0f} | {p[ok & (m <= 30)].sum() / pop:.1%} | "
+            f"{p[ok & (m <= 60)].sum() / pop:.1%} | {int(p[~ok].sum()):,} |"
+        )
+    acc = meta["access"]
+    print(
+        f"\nAccess legs: points attach to the nearest drivable link; median snap distance "
+        f"{acc['median_snap_m']:,.0f} m over cells ({acc['median_snap_m_people']:,.0f} m "
+        "population-weighted)"
+    )
+    print(f"People off the main network: {acc['off_main_network_people']:,}, by reason:")
+    for r, n in sorted(acc["by_reason"].items(), key=lambda kv: -kv[1]):
+        print(f"  {n:>8,}  {r}")
+    for t, n in acc["unreachable_people"].items():
+        why = "; ".join(
+            f"{k} {v:,}"
+            for k, v in sorted(acc["unreachable_by_reason"][t].items(), key=lambda kv: -kv[1])
+        )
+        print(f"Unreachable for {t}: {n:,} people ({why or 'none'})")
+    if acc["fragments"]:
+        slug = _slug(res["region_name"]) + f"_{args.grid}"
+        print("Largest cut-off parts (people, kommuner, reason):")
+        for f in acc["fragments"][:10]:
+            print(f"  {f['people']:>7,}  {', '.join(f['kommuner'])}: {f['reason']}")
+        print(f"  ({len(acc['fragments'])} in all; every one in run_{slug}.json under 'access')")
+    _print_footer(written, stages, t_all, cells.attrs["attribution"])
+    return 0
+
+
+def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
+    """Compute the main job and write its files into ``out_dir`` (the staging folder)."""
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import map_minutes
+    from smaby_geo.outputs.outdir import file_digests
+
     stages = _Stages()
     res = run_travel_times(
         region=args.region,
@@ -274,17 +367,19 @@ def run_main_job(args: argparse.Namespace) -> int:
         engine=getattr(args, "engine", "auto"),
     )
     cells, summary, net = res["cells"], res["summary"], res["network"]
-    out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
     slug = _slug(res["region_name"]) + f"_{args.grid}"
     left_out = list(cells.attrs.get("services_left_out", ()))
     meta = {
         "tool": f"smaby_geo {__version__}",
+        "run_id": uuid.uuid4().hex,
         "region": res["region_name"],
         "grid": args.grid,
         "network": net.source,
         "attribution": cells.attrs["attribution"],
         "note": cells.attrs["note"],
-        "service_sites": count_sites_used(res["services"], left_out),
+        "service_sites": {
+            t: count_sites_used(res["services"], left_out).get(t, 0) for t in services
+        },
         "service_sites_left_out": left_out,
         "service_duplicate_rows": list(res["services"].attrs.get("duplicates", ())),
         "units": "minutes by car, access legs included; inf = no road/ferry route",
@@ -331,62 +426,12 @@ def run_main_job(args: argparse.Namespace) -> int:
             written += _write_catchments(
                 res, services, out_dir, slug, meta, with_map=not args.no_map
             )
-    stages.bar.close()
+    with stages("manifest"):
+        meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
+    stages.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
     written.append(io.write_json(meta, out_dir / f"run_{slug}.json"))
-
-    pop = int(cells["population"].sum())
-    print(
-        f"smaby-geo run: {res['region_name']}, {len(cells):,} grid cells ({args.grid}), "
-        f"{pop:,} people"
-    )
-    print(net.describe())
-    gone = f" ({len(left_out)} left out, too far from the network: see run_*.json)"
-    print(
-        "Service sites used: "
-        + ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items())
-        + (gone if left_out else "")
-    )
-    print(f"Note: {cells.attrs['note']}")
-    print("\nPopulation-weighted minutes to the nearest site:")
-    print("| service | median | P90 | within 30 | within 60 | unreachable people |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for t in services:
-        m = cells[f"{t}_minutes"].to_numpy(dtype=float)
-        p = cells["population"].to_numpy(dtype=float)
-        ok = np.isfinite(m)
-        if not ok.any():
-            print(f"| {t} | - | - | - | - | {pop:,} |")
-            continue
-        from smaby_geo.analysis.traveltimes import weighted_quantile
-
-        print(
-            f"| {t} | {weighted_quantile(m[ok], p[ok], 0.5):.0f} | "
-            f"{weighted_quantile(m[ok], p[ok], 0.9):.0f} | {p[ok & (m <= 30)].sum() / pop:.1%} | "
-            f"{p[ok & (m <= 60)].sum() / pop:.1%} | {int(p[~ok].sum()):,} |"
-        )
-    acc = meta["access"]
-    print(
-        f"\nAccess legs: points attach to the nearest drivable link; median snap distance "
-        f"{acc['median_snap_m']:,.0f} m over cells ({acc['median_snap_m_people']:,.0f} m "
-        "population-weighted)"
-    )
-    print(f"People off the main network: {acc['off_main_network_people']:,}, by reason:")
-    for r, n in sorted(acc["by_reason"].items(), key=lambda kv: -kv[1]):
-        print(f"  {n:>8,}  {r}")
-    for t, n in acc["unreachable_people"].items():
-        why = "; ".join(
-            f"{k} {v:,}"
-            for k, v in sorted(acc["unreachable_by_reason"][t].items(), key=lambda kv: -kv[1])
-        )
-        print(f"Unreachable for {t}: {n:,} people ({why or 'none'})")
-    if acc["fragments"]:
-        print("Largest cut-off parts (people, kommuner, reason):")
-        for f in acc["fragments"][:10]:
-            print(f"  {f['people']:>7,}  {', '.join(f['kommuner'])}: {f['reason']}")
-        print(f"  ({len(acc['fragments'])} in all; every one in run_{slug}.json under 'access')")
-    _print_footer(written, stages, t_all, cells.attrs["attribution"])
-    return 0
+    return res, written, stages, meta
 
 
 ISO_MIN = (30, 45, 60, 90)
@@ -500,17 +545,43 @@ def _engine_of(net: RoadNetwork) -> dict:
 
 def run_scenario_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo scenario FILE``: base vs scenario, tables, maps and a report."""
-    import html as _html
-
-    from smaby_geo.analysis.scenarios import compare, read_scenario
-    from smaby_geo.network.scenario import apply_scenario, apply_service_edits
-    from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import map_difference, map_minutes
+    from smaby_geo.analysis.scenarios import read_scenario
+    from smaby_geo.outputs.outdir import staged_output
 
     t_all = time.perf_counter()
     sc = read_scenario(args.file)
-    stages = _Stages()
     services = parse_services(args.services)
+    check_buffer_km(args.buffer_km)
+    root = _out_dir(args)
+    with staged_output(root) as stage_root:
+        written, stages, meta, cmp, scen_net = _scenario_outputs(
+            args, sc, services, stage_root / _slug(sc.name)
+        )
+    written = [root / p.relative_to(stage_root) for p in written]
+    print(f"Scenario {sc.name}: {sc.description}")
+    print(f"Edits: {scen_net.report['scenario']['edits']}")
+    print(cmp["summary"].to_string(index=False))
+    print(cmp["thresholds"].to_string(index=False))
+    if "benefit" in cmp:
+        print(
+            f"Kommuner changing BA region: {len(cmp['regions'])}; rule-of-half benefit "
+            f"{cmp['benefit']['person_minutes_per_day']:,.0f} person-minutes/day"
+        )
+    _print_footer(written, stages, t_all, meta["attribution"])
+    return 0
+
+
+def _scenario_outputs(args, sc, services, out_dir: Path):
+    """Compute a scenario comparison and write its files into ``out_dir`` (staging)."""
+    import html as _html
+
+    from smaby_geo.analysis.scenarios import compare
+    from smaby_geo.network.scenario import apply_scenario, apply_service_edits
+    from smaby_geo.outputs import io
+    from smaby_geo.outputs.maps import map_difference, map_minutes
+    from smaby_geo.outputs.outdir import file_digests
+
+    stages = _Stages()
     res = run_travel_times(
         region=args.region,
         services=services,
@@ -535,11 +606,9 @@ def run_scenario_job(args: argparse.Namespace) -> int:
             kommuner=res["kommuner"],
             regions=not args.no_regions,
         )
-    out_dir = (
-        Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
-    ) / _slug(sc.name)
     meta = {
         "tool": f"smaby_geo {__version__}",
+        "run_id": uuid.uuid4().hex,
         "scenario": sc.name,
         "description": sc.description,
         "region": res["region_name"],
@@ -603,17 +672,9 @@ person-minutes per day ({_html.escape(benefit.get("note", ""))}).</p>
 <p><small>{_html.escape(meta["note"])}<br>Data: {_html.escape(meta["attribution"])}</small></p>
 </body></html>"""
         written.append(io.write_text(report, out_dir / "report.html"))
-    stages.bar.close()
+    with stages("manifest"):
+        meta["files"] = file_digests(out_dir, [p.relative_to(out_dir) for p in written])
+    stages.close()
     meta["stage_seconds"] = {k: round(v, 3) for k, v in stages.seconds.items()}
     written.append(io.write_json(meta, out_dir / "run.json"))
-    print(f"Scenario {sc.name}: {sc.description}")
-    print(f"Edits: {scen_net.report['scenario']['edits']}")
-    print(cmp["summary"].to_string(index=False))
-    print(cmp["thresholds"].to_string(index=False))
-    if "benefit" in cmp:
-        print(
-            f"Kommuner changing BA region: {len(cmp['regions'])}; rule-of-half benefit "
-            f"{cmp['benefit']['person_minutes_per_day']:,.0f} person-minutes/day"
-        )
-    _print_footer(written, stages, t_all, meta["attribution"])
-    return 0
+    return written, stages, meta, cmp, scen_net

@@ -7,6 +7,7 @@ The network is really blocked, not just unused: every request, loopback included
 (127.0.0.1:9, "discard"), so any file a page asks for fails. A test below proves it by
 asking for an image from an HTTP server that this test starts on 127.0.0.1."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -168,3 +169,93 @@ def test_map_renders_offline_with_layers_and_no_errors(maps, tmp_path, name, lay
     assert "smaby-legend" in dom and "Kilde: SSB" in dom
     assert errors == []
     assert shot.stat().st_size > 20_000
+
+
+# Injection attempts: each would add a class to <body> if it ran (the class name is built by
+# concatenation, so the escaped text itself never contains it).
+INJECTIONS = [
+    "<img src=x onerror=\"document.body.classList.add('inj'+'ected')\">",
+    "${document.body.classList.add('tl'+'fired')}",
+    "`);document.body.classList.add('bt'+'fired');(`",
+    "</script><script>document.body.classList.add('sc'+'fired')</script>",
+]
+FIRED = ("injected", "tlfired", "btfired", "scfired")
+# Opens every tooltip and popup once the page has loaded, so their HTML is rendered.
+OPEN_ALL = """<script>
+window.addEventListener('load', function () {
+  for (const k of Object.keys(window)) {
+    const m = window[k];
+    if (!k.startsWith('map_') || !m || !m.eachLayer) continue;
+    const visit = (layer, parent) => {
+      if (layer.getTooltip && layer.getTooltip()) { try { layer.openTooltip(); } catch (e) {} }
+      if (parent && parent.getTooltip && parent.getTooltip()) {
+        try { parent.openTooltip(layer); } catch (e) {}
+      }
+      if (layer.getPopup && layer.getPopup()) { try { layer.openPopup(); } catch (e) {} }
+      if (layer.eachLayer) layer.eachLayer((sub) => visit(sub, layer));
+    };
+    m.eachLayer((l) => visit(l, null));
+  }
+  document.body.setAttribute('data-opened', 'yes');
+});
+</script>"""
+
+
+def _with_tooltips_opened(html: Path) -> Path:
+    text = html.read_text(encoding="utf-8")
+    out = html.with_name("opened_" + html.name)
+    out.write_text(text.replace("</body>", OPEN_ALL + "</body>"), encoding="utf-8")
+    return out
+
+
+def test_the_injection_check_sees_script_that_runs(tmp_path):
+    page = tmp_path / "unsafe.html"
+    page.write_text(
+        "<html><body><div id=t></div><script>document.getElementById('t').innerHTML = "
+        + json.dumps(INJECTIONS[0])
+        + ";</script></body></html>"
+    )
+    dom, _ = render(page, tmp_path)
+    assert "injected" in dom, "the check must see an injection that runs"
+
+
+def test_user_strings_in_maps_never_run_in_the_browser(tmp_path):
+    """Facility and nearest-site names that are script injections show as text."""
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import Point
+
+    from smaby_geo.outputs.maps import map_catchments, map_minutes
+
+    pts = [Point(281000 + 1500 * i, 6913000) for i in range(len(INJECTIONS))]
+    sv = gpd.GeoDataFrame(
+        {"service_type": "hospital", "name": INJECTIONS, "service_id": ["a", "b", "c", "d"]},
+        geometry=pts,
+        crs="EPSG:25833",
+    )
+    table = gpd.GeoDataFrame(
+        {
+            "population": [10, 20, 30, 40],
+            "hospital_minutes": [5.0, 10.0, np.inf, 20.0],
+            "hospital_name": INJECTIONS,
+        },
+        geometry=[Point(p.x + 300, p.y + 300) for p in pts],
+        crs="EPSG:25833",
+    )
+    table.attrs.update(attribution="© Kartverket | Kilde: SSB", note=INJECTIONS[0])
+    catch = sv.assign(population=5, median_minutes=3.0)
+    catch["geometry"] = catch.buffer(500)
+    catch.attrs.update(service_type="hospital", attribution="Kilde: SSB", note="")
+    for name, m in [
+        ("minutes.html", map_minutes(table, "hospital", services=sv, title=INJECTIONS[1])),
+        ("catchments.html", map_catchments(catch, services=sv, title=INJECTIONS[3])),
+    ]:
+        page = tmp_path / name
+        page.write_text(m.get_root().render(), encoding="utf-8")
+        dom, errors = render(_with_tooltips_opened(page), tmp_path)
+        assert 'data-opened="yes"' in dom, "the tooltip opener did not run"
+        assert "leaflet-tooltip" in dom, "no tooltip was opened"
+        assert "&lt;img src=x onerror=" in dom, "the name should show as text"
+        for fired in FIRED:
+            assert fired not in dom, f"{fired}: an injection ran in {name}"
+        assert errors == []

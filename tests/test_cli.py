@@ -35,7 +35,7 @@ def test_main_job_on_a_kommune_writes_all_outputs(tmp_path, capsys):
 
 
 def test_unknown_region_is_a_clear_error(capsys):
-    assert main(["run", "--region", "Tynsett", "--grid", "1km"]) == 1
+    assert main(["run", "--region", "Tynsett", "--grid", "1km"]) == 2
     assert "close matches" in capsys.readouterr().err
 
 

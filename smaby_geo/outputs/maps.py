@@ -122,6 +122,33 @@ def _bounds_wgs84(table: gpd.GeoDataFrame) -> np.ndarray:
     ys = np.concatenate([np.full(51, y0), y0 + (y1 - y0) * t, np.full(51, y1), y0 + (y1 - y0) * t])
     lon, lat = Transformer.from_crs(table.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     return np.array([np.min(lon), np.min(lat), np.max(lon), np.max(lat)])
+def escape_html(text) -> str:
+    """Escape ``text`` for HTML and for the JavaScript template literals folium wraps it in.
+
+    Besides ``& < > " '``, the backtick, ``$`` and backslash are replaced by character
+    references, so a name such as ``${alert(1)}`` or ``<img src=x onerror=...>`` shows as text
+    in a tooltip and never runs.
+    """
+    return (
+        html.escape(str(text), quote=True)
+        .replace("`", "&#96;")
+        .replace("$", "&#36;")
+        .replace("\\", "&#92;")
+    )
+
+
+def escape_columns(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """Return ``df`` with the text values of ``columns`` HTML-escaped (``<`` -> ``&lt;`` ...).
+
+    Folium tooltips and popups render their text as HTML, so every user-supplied string
+    (facility names from scenarios or services files, kommune names) goes through here
+    before it reaches a map.
+    """
+    out = df.copy()
+    for c in columns:
+        if c in out.columns and not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].map(lambda v: escape_html(v) if isinstance(v, str) else v)
+    return out
 
 
 def _is_grid(table) -> bool:
@@ -144,7 +171,7 @@ def add_sites(
             fill=True,
             fill_color=fill,
             fill_opacity=1.0,
-            tooltip=html.escape(str(r.get("name", ""))),
+            tooltip=escape_html(r.get("name", "")),
         ).add_to(fg)
     fg.add_to(m)
 
@@ -411,6 +438,7 @@ def map_minutes(
         k["geometry"] = round_coordinates(k.geometry.simplify(0.002))
         k["fill"] = minute_colour(k["median_minutes"].to_numpy())
         k["median_min"] = k["median_minutes"].round(1)
+        k = escape_columns(k, ["kommunenummer", "kommunenavn"])
         folium.GeoJson(
             k[["kommunenummer", "kommunenavn", "median_min", "population", "fill", "geometry"]],
             name="Kommuner: population-weighted median minutes",
@@ -437,6 +465,7 @@ def map_minutes(
         cells["geometry"] = round_coordinates(cells.geometry)
         cells["fill"] = minute_colour(cells[col].to_numpy())
         cells["minutes"] = cells[col].round(1).astype(str)
+        cells = escape_columns(cells, ["nearest"])
         folium.GeoJson(
             cells[["minutes", "population", "nearest", "fill", "geometry"]],
             name=f"Populated cells: minutes to nearest {service_type}",
@@ -497,7 +526,8 @@ def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoData
 
 
 def _add_category_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) -> None:
-    """One GeoJson layer coloured by ``fill`` with a tooltip of ``fields``."""
+    """One GeoJson layer coloured by ``fill`` with a tooltip of ``fields`` (text escaped)."""
+    layer = escape_columns(layer, fields)
     folium.GeoJson(
         layer[[*fields, "fill", "geometry"]],
         name=name,

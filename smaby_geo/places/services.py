@@ -16,6 +16,11 @@ import pandas as pd
 
 from smaby_geo import datasets
 from smaby_geo.network.core import NETWORK_CRS
+from smaby_geo.places._tables import (
+    NORWAY_EXTENT_25833,
+    ServicesFileError,
+    read_services_table,
+)
 
 SERVICE_TYPES: tuple[str, ...] = ("hospital", "court", "police", "study_centre")
 
@@ -259,12 +264,17 @@ def read_services(
     name_column: str = "name",
     service_type: str | None = None,
     attribution: str = "",
+    crs: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a user's own service layer (any vector file or GeoDataFrame of points/polygons).
+    """Read a user's own service layer (any vector file, a CSV table or a GeoDataFrame).
 
     Parameters
     ----------
     source : path-like or GeoDataFrame
+        A vector file (GeoPackage, shapefile, GeoJSON ...) or a CSV/TSV table with coordinate
+        columns ``x_25833``/``y_25833`` (EPSG:25833 metres) or ``lon``/``lat`` (degrees);
+        UTF-8 or Windows-1252 (cp1252, Latin-1) text, separated by ``,`` ``;`` or tabs, with
+        decimal commas where ``;`` separates (as Norwegian spreadsheets save CSV).
     type_column : str
         Column holding one of ``SERVICE_TYPES`` (ignored when ``service_type`` is given).
     name_column : str
@@ -273,33 +283,96 @@ def read_services(
         Give every row this type.
     attribution : str
         Attribution of the user's data.
+    crs : str, optional
+        CRS of plain ``x``/``y`` columns in a table.
 
     Raises
     ------
-    ValueError
-        No CRS, unknown service types (listed), missing columns.
+    ServicesFileError (a ValueError)
+        Missing or unreadable file, no CRS, missing columns (listing those it has), values
+        that are not numbers, unknown service types, sites of a file outside Norway (lon/lat
+        written into EPSG:25833 columns) - each naming the file, the rows and the fix.
     """
-    g = source if isinstance(source, gpd.GeoDataFrame) else gpd.read_file(source)
+    if isinstance(source, gpd.GeoDataFrame):
+        label, g = "services", source
+    elif isinstance(source, pd.DataFrame):
+        raise ServicesFileError(
+            "services: a plain DataFrame has no geometry; pass a file path, or build a "
+            "GeoDataFrame with gpd.points_from_xy(x, y) and a crs"
+        )
+    else:
+        from pathlib import Path
+
+        path = Path(source)
+        label = str(path)
+        if not path.exists():
+            raise ServicesFileError(f"{path}: services file not found; check the path")
+        if path.is_dir():
+            raise ServicesFileError(f"{path}: is a folder; give the services file")
+        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            g = read_services_table(path, crs)
+        else:
+            try:
+                g = gpd.read_file(path)
+            except Exception as exc:  # pyogrio/GDAL raise several error types
+                raise ServicesFileError(
+                    f"{path}: not a readable vector file ({' '.join(str(exc).split())[:160]}); "
+                    "give a GeoPackage, shapefile, GeoJSON or a CSV with coordinate columns"
+                ) from None
+            if not isinstance(g, gpd.GeoDataFrame) or "geometry" not in g:
+                raise ServicesFileError(
+                    f"{path}: has no geometry; give a vector file or a CSV with x_25833/y_25833"
+                )
+    line = "line" if g.attrs.get("_source_lines") else "row"
+    first = 2 if line == "line" else 0
+
+    def rows(mask) -> str:
+        idx = np.flatnonzero(np.asarray(mask))
+        return ", ".join(f"{line} {i + first}" for i in idx[:5]) + (
+            f" and {len(idx) - 5} more" if len(idx) > 5 else ""
+        )
+
     if g.crs is None:
-        raise ValueError("services have no CRS; set it with gdf.set_crs(...)")
+        raise ServicesFileError(f"{label}: services have no CRS; set it with gdf.set_crs(...)")
+    if len(g) == 0:
+        raise ServicesFileError(f"{label}: no sites in the file; add at least one row")
+    empty = g.geometry.isna() | g.geometry.is_empty
+    if empty.any():
+        raise ServicesFileError(f"{label}: sites without a location at {rows(empty)}")
     if g.crs != NETWORK_CRS:
         g = g.to_crs(NETWORK_CRS)
     if service_type is not None:
         types = pd.Series(service_type, index=g.index)
     elif type_column in g.columns:
-        types = g[type_column].astype(str)
+        types = g[type_column].fillna("").astype(str).str.strip()
     else:
-        raise ValueError(
-            f"services have no {type_column!r} column; pass type_column= or service_type="
+        raise ServicesFileError(
+            f"{label}: no {type_column!r} column (it has {list(g.columns)[:12]}); add one with "
+            f"one of {list(SERVICE_TYPES)} per row, or pass service_type="
         )
-    bad = sorted(set(types) - set(SERVICE_TYPES))
-    if bad:
-        raise ValueError(
-            f"services have unknown service types {bad}; use one of {list(SERVICE_TYPES)}"
+    bad = ~types.isin(SERVICE_TYPES)
+    if bad.any():
+        raise ServicesFileError(
+            f"{label}: unknown or empty service types {sorted({str(v) for v in types[bad]})[:5]} "
+            f"at {rows(bad)}; "
+            f"use one of {list(SERVICE_TYPES)}"
         )
     geom = g.geometry
     if not geom.geom_type.eq("Point").all():
         geom = geom.representative_point()
+    x0, y0, x1, y1 = NORWAY_EXTENT_25833
+    px, py = geom.x.to_numpy(), geom.y.to_numpy()
+    outside = ~((px >= x0) & (px <= x1) & (py >= y0) & (py <= y1))
+    if outside.any() and not isinstance(source, gpd.GeoDataFrame):  # files: real sites only
+        hint = (
+            "they look like longitude/latitude: put degrees in lon/lat columns"
+            if (np.abs(px[outside]) <= 180).all() and (np.abs(py[outside]) <= 90).all()
+            else "check the coordinates and their CRS"
+        )
+        raise ServicesFileError(
+            f"{label}: {int(outside.sum())} sites lie outside Norway (EPSG:25833) at "
+            f"{rows(outside)}; {hint}"
+        )
     out = gpd.GeoDataFrame(
         {
             "service_type": types.to_numpy(),

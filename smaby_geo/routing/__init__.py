@@ -1,5 +1,7 @@
 """Exact shortest paths: numba kernels over CSR arrays and a thin API on top."""
 
+# first: a damaged numba cache file is then recompiled, not fatal (installs on import)
+from smaby_geo.routing import _numba_cache  # noqa: F401
 from smaby_geo.routing.api import (
     CSR,
     as_csr,

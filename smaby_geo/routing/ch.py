@@ -80,26 +80,68 @@ class ContractionHierarchy:
         return (up, dn) if direction == "from" else (dn, up)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Save to a ``.npz`` file (atomically)."""
+        """Save to a ``.npz`` file (atomically), with a sha256 ``checksum`` of its arrays."""
         from smaby_geo.routing._store import save_npz
 
-        return save_npz(path, self.__dict__)
+        d = dict(self.__dict__)
+        d["checksum"] = _arrays_checksum(d)
+        return save_npz(path, d)
 
     @classmethod
     def load(cls, path: str | os.PathLike, indptr=None, indices=None, weights=None):
-        """Load from ``save`` output; with CSR arrays given, check it was built from them."""
-        with np.load(path, allow_pickle=False) as z:
-            d = {k: z[k] for k in z.files}
-        d["n_shortcuts"] = int(d["n_shortcuts"])
-        d["preprocess_seconds"] = float(d["preprocess_seconds"])
-        d["fingerprint"] = str(d["fingerprint"])
-        ch = cls(**d)
+        """Load from ``save`` output; with CSR arrays given, check it was built from them.
+
+        Raises
+        ------
+        CHCacheError (a ValueError)
+            The file is truncated, damaged (its arrays do not match their checksum) or not a
+            contraction hierarchy; ``routing.api.prepare`` then rebuilds it.
+        ValueError
+            The file was built for another network.
+        """
+        import zipfile
+        import zlib
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                d = {k: z[k] for k in z.files}
+            stored = str(d.pop("checksum"))
+            if stored != _arrays_checksum(d):
+                raise CHCacheError(f"contraction hierarchy {path} is damaged (checksum differs)")
+            d["n_shortcuts"] = int(d["n_shortcuts"])
+            d["preprocess_seconds"] = float(d["preprocess_seconds"])
+            d["fingerprint"] = str(d["fingerprint"])
+            ch = cls(**d)
+        except CHCacheError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError, ValueError,
+                zlib.error) as exc:
+            raise CHCacheError(
+                f"contraction hierarchy {path} cannot be read ({type(exc).__name__}); delete it "
+                "or let prepare() rebuild it"
+            ) from None
         if indptr is not None and _csr_fingerprint(indptr, indices, weights) != ch.fingerprint:
             raise ValueError(
                 f"contraction hierarchy {path} was built for another network; rebuild it with "
                 "build_ch(network)"
             )
         return ch
+
+
+class CHCacheError(ValueError):
+    """A saved contraction hierarchy that is truncated, damaged or of another format."""
+
+
+def _arrays_checksum(d: dict) -> str:
+    """sha256 over every entry of ``d`` (names, dtypes, shapes and bytes), ``checksum`` aside."""
+    h = hashlib.sha256()
+    for k in sorted(d):
+        if k == "checksum":
+            continue
+        a = np.ascontiguousarray(np.asarray(d[k]))
+        h.update(f"{k}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def build_ch(
