@@ -116,9 +116,7 @@ def _release(relpath: str) -> str:
     return f"{RELEASE_URL}/{Path(relpath).name}"
 
 
-DATASETS: dict[str, Dataset] = {
-    d.name: d
-    for d in [
+_ENTRIES: list[Dataset] = [
         Dataset(
             "n1000_roads",
             "roads/n1000_veglenke_norway.gpkg",
@@ -218,15 +216,6 @@ DATASETS: dict[str, Dataset] = {
             f"{_N1000}/data/Tettbebyggelse.rda",
             "d8a4db1bf89ec6c48ede5bf983ce585f2233ac9ee4c323753ee82e02999a4c57",
             "tettbebyggelse",
-        ),
-        Dataset(
-            "builtup_areas",
-            "places/n1000_tettbebyggelse.gpkg",
-            "Kartverket N1000 built-up areas (Tettbebyggelse), 1,191 polygons",
-            f"{_HM}/N1000 (data/Tettbebyggelse.rda)",
-            "CC BY 4.0",
-            KARTVERKET,
-            "aafdf1bca554a1daf4f043d0d7b68a8bedac20b5dc83dc7b305887c2bf914401",
         ),
         Dataset(
             "kommuner",
@@ -353,8 +342,20 @@ DATASETS: dict[str, Dataset] = {
             "227fc1f828e728343cfe6ba494647d9e9eaf02da671c5a95f8ebef95e05fee18",
             f"{_EUROSTAT}/data/healthcare/csv/NO.csv",
         ),
-    ]
-}
+]
+
+
+def _by_name(entries: list[Dataset]) -> dict[str, Dataset]:
+    """The registry keyed by name; a name listed twice is a programming error, not a default."""
+    out: dict[str, Dataset] = {}
+    for d in entries:
+        if d.name in out:
+            raise RuntimeError(f"dataset registry lists {d.name!r} twice")
+        out[d.name] = d
+    return out
+
+
+DATASETS: dict[str, Dataset] = _by_name(_ENTRIES)
 
 
 class DatasetNotFoundError(FileNotFoundError):
