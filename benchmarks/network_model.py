@@ -1,7 +1,8 @@
 """The N1000 travel-time model with and without ferry connectors and urban speeds.
 
-Reads the national N1000 network three ways in one run (old model: ferry ends left as dead
-ends and rural speeds everywhere; + ferry connectors; + urban speeds = the default), prints
+Reads the national N1000 network four ways in one run (old model: ferry ends left as dead
+ends and rural speeds everywhere; + ferry connectors; + urban speeds, all three at METHODS §1's
+prior speeds; and the calibrated default profile), prints
 each network's summary, the car times of town pairs that issue #12 names, and the cost of
 re-timing the network for a new profile (``RoadNetwork.with_profile``) against reading it.
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from smaby_geo import CarProfile
 from smaby_geo.analysis.trips import trip
 from smaby_geo.network import read_kartverket
+from smaby_geo.network.profile import prior_profile
 
 PAIRS = [
     ("Sykkylven", "Ålesund"),
@@ -30,9 +32,13 @@ PAIRS = [
     ("Molde", "Kristiansund"),
 ]
 VARIANTS = [
-    ("dead-end ferries, rural speeds", {"connect_ferries": False, "builtup": None}),
-    ("+ ferry connectors", {"connect_ferries": True, "builtup": None}),
-    ("+ urban speeds (default)", {}),
+    (
+        "dead-end ferries, rural prior speeds",
+        {"connect_ferries": False, "builtup": None, "profile": prior_profile()},
+    ),
+    ("+ ferry connectors", {"connect_ferries": True, "builtup": None, "profile": prior_profile()}),
+    ("+ urban prior speeds", {"profile": prior_profile()}),
+    ("calibrated speeds (default)", {}),
 ]
 
 
