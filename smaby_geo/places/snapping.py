@@ -320,7 +320,7 @@ def snap_points(
 
 
 def same_link_seconds(
-    network: RoadNetwork, a: Snapped, ia: np.ndarray, b: Snapped, ib: np.ndarray
+    network: RoadNetwork, a: Snapped, ia: ArrayLike, b: Snapped, ib: ArrayLike
 ) -> np.ndarray:
     """Seconds from points ``a[ia]`` to points ``b[ib]`` directly along a shared link.
 
