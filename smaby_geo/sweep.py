@@ -14,6 +14,7 @@ import os
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,7 @@ def sweep(
         raise ValueError(f"scenario names must be unique in a sweep; repeated: {dup}")
     if service not in base_table.attrs.get("service_types", [service]):
         raise ValueError(f"the base table has no {service!r} times")
-    kw = {"service": service, "within_min": float(within_min)}
+    kw: dict[str, Any] = {"service": service, "within_min": float(within_min)}
     if client is None:
         rows = [evaluate_scenario(base, base_table, services, s, **kw) for s in scenarios]
     else:
@@ -247,10 +248,10 @@ def sweep_scenarios(
         )
     finally:
         if own is not None:
-            cluster = getattr(own, "cluster", None)
+            own_cluster = getattr(own, "cluster", None)
             own.close()
-            if cluster is not None:
-                cluster.close()
+            if own_cluster is not None:
+                own_cluster.close()
     table.attrs.update(service=service, within_min=within_min, region=res["region_name"])
     if out is not None:
         from smaby_geo.outputs.io import write_csv

@@ -296,7 +296,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
     written: list[Path] = []
     name = "Norway"
-    summary = {}
+    summary: dict[str, dict] = {}
     if do_c:
         cells_all = read_population_grid("250m", kommuner=kom)
         cells, near, net, name, area = _region(

@@ -80,8 +80,8 @@ def reduce_block(times_s, limit_s, bin_s, t_ptr, t_leg, t_pop, s_ptr, s_leg, wei
             ps[pos[k]] = pa[i]
             pos[k] += 1
         pre = np.zeros(n_bins + 1)
-        for k in range(n_bins):
-            pre[k + 1] = pre[k] + h[k]
+        for b_ in range(n_bins):
+            pre[b_ + 1] = pre[b_] + h[b_]
         for s in range(lo, hi):
             rem = limit_s - s_leg[s]
             if rem < 0:
@@ -99,10 +99,10 @@ def reduce_block(times_s, limit_s, bin_s, t_ptr, t_leg, t_pop, s_ptr, s_leg, wei
                     wk = np.int64((s_leg[s] + qs[i]) // bin_s)
                     ws += ps[i] * weight[min(wk, n_w - 1)]
             acc[s] = a
-            for k in range(kb):
-                if h[k] != 0.0:
-                    wk = np.int64((s_leg[s] + (k + 0.5) * bin_s) // bin_s)
-                    ws += h[k] * weight[min(wk, n_w - 1)]
+            for b_ in range(kb):
+                if h[b_] != 0.0:
+                    wk = np.int64((s_leg[s] + (b_ + 0.5) * bin_s) // bin_s)
+                    ws += h[b_] * weight[min(wk, n_w - 1)]
             wsum[s] = ws
 
 

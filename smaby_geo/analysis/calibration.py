@@ -18,9 +18,11 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.network.profile import CarProfile
@@ -131,7 +133,7 @@ def set_parameters(profile, values: dict[str, float]):
     above the rural speed of its class is lowered to it.
     """
     nested: dict[str, dict[str, float]] = {}
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # field -> new value, passed to dataclasses.replace
     for path, v in values.items():
         if "." in path:
             head, rest = path.split(".", 1)
@@ -291,7 +293,7 @@ class CalibrationSet:
         return Snapped(s.link, s.frac, s.distance_m, s.leg_seconds, s.connected, nodes, out_s, in_s)
 
     def model_minutes(
-        self, network: RoadNetwork, subset: Sequence[int] | None = None
+        self, network: RoadNetwork, subset: ArrayLike | None = None
     ) -> np.ndarray:
         """Model minutes of every row (or of ``subset``): to the nearer centre kommune.
 
@@ -379,15 +381,15 @@ def fit_profile(
 
     profile = profile or getattr(network, "profile", None) or CarProfile()
     params = list(parameters or default_parameters(profile))
-    train = np.arange(len(cal.rows)) if train is None else np.asarray(train)
-    ref = cal.reference[train]
+    rows = np.arange(len(cal.rows)) if train is None else np.asarray(train)
+    ref = cal.reference[rows]
     lo = np.array([p.lower for p in params])
     hi = np.array([p.upper for p in params])
     x0 = np.clip([get_parameter(profile, p.path) for p in params], lo, hi)
 
     def objective(x: np.ndarray) -> float:
         prof = set_parameters(profile, {p.path: float(v) for p, v in zip(params, x, strict=True)})
-        m = cal.model_minutes(retime(network, prof), train)
+        m = cal.model_minutes(retime(network, prof), rows)
         r = np.abs(np.log(np.where(np.isfinite(m), m, 1e6) / ref))
         return float(np.mean(r))
 

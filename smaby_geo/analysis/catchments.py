@@ -227,7 +227,7 @@ def minutes_from_point(
     Series indexed like ``origins`` (``inf`` where unreachable).
     """
     o = _points(origins, "origins")
-    px, py = (point.x, point.y) if hasattr(point, "x") else point
+    px, py = (point.x, point.y) if isinstance(point, Point) else point
     sp = snap_points(network, [px], [py], point_access or access)
     if not sp.connected[0]:
         raise ValueError("the point is farther than the maximum snap distance from the network")

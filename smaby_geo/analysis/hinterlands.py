@@ -238,7 +238,7 @@ def hinterlands(
     tt["exclusive_level"] = cen["town_class"].to_numpy()
 
     # position -1 (no centre) picks the appended "none" entry
-    names = np.append(cen["name"].to_numpy(dtype=object), None)
+    names = np.append(cen["name"].to_numpy(dtype=object), np.array([None], dtype=object))
     ids = np.append(cen.index.to_numpy(), -1)
     ct = pd.DataFrame(
         {
@@ -273,11 +273,11 @@ def hinterlands(
                     access=access,
                     service_access=SERVICE_ACCESS,
                 )
-        for t in svt:
-            tt[f"{t}_nearest_minutes"] = near_sv[f"{t}_minutes"].to_numpy() if m else []
-            tt[f"{t}_nearest_name"] = near_sv[f"{t}_name"].to_numpy() if m else []
-            has = np.append(hosts[f"{t}_sites"].to_numpy() > 0, False)
-            ct[f"town_has_{t}"] = has[lab_all]
+        for st in svt:
+            tt[f"{st}_nearest_minutes"] = near_sv[f"{st}_minutes"].to_numpy() if m else []
+            tt[f"{st}_nearest_name"] = near_sv[f"{st}_name"].to_numpy() if m else []
+            has = np.append(hosts[f"{st}_sites"].to_numpy() > 0, False)
+            ct[f"town_has_{st}"] = has[lab_all]
     ct = gpd.GeoDataFrame(ct, geometry=cells.geometry.to_numpy(), crs=cells.crs)
     attribution = " | ".join(
         dict.fromkeys(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -33,7 +35,7 @@ def _xy(p) -> tuple[float, float]:
 
 def _best_path(network: RoadNetwork, s: Snapped) -> dict:
     """Fastest path from snapped point 0 to snapped point 1 of ``s`` (exact)."""
-    best = {"seconds": np.inf, "edges": [], "ends": None}
+    best: dict[str, Any] = {"seconds": np.inf, "edges": [], "ends": None}
     direct = float(same_link_seconds(network, s, [0], s, [1])[0])
     for a in (0, 1):
         if not np.isfinite(s.out_seconds[0, a]):

@@ -24,6 +24,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,11 @@ from smaby_geo.analysis.scenarios import (
 )
 from smaby_geo.network.scenario import Scenario, apply_scenario, apply_service_edits
 from smaby_geo.places.services import SERVICE_TYPES
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from smaby_geo.network.core import RoadNetwork
 
 MAX_EDITS = 50  # edits in one scenario (each edit re-evaluates the whole scenario)
 MAX_YAML_BYTES = 64_000  # an uploaded scenario file
@@ -214,10 +220,10 @@ class Explorer:
         Earlier (name, description, edits), newest last, at most ``MAX_HISTORY``.
     """
 
-    network: object
-    base: object
-    services: object
-    kommuner: object
+    network: RoadNetwork
+    base: gpd.GeoDataFrame
+    services: gpd.GeoDataFrame
+    kommuner: gpd.GeoDataFrame
     types: list[str]
     region_name: str
     summary: pd.DataFrame
@@ -230,8 +236,8 @@ class Explorer:
     edits: list[dict] = field(default_factory=list)
     history: list[tuple[str, str, list[dict]]] = field(default_factory=list)
     result: dict | None = None
-    scenario_network: object = None
-    scenario_services: object = None
+    scenario_network: RoadNetwork | None = None  # set together with ``result``
+    scenario_services: gpd.GeoDataFrame | None = None
     seconds: float = 0.0
     seconds_regions: float = 0.0
     region_base: dict | None = field(default=None, repr=False)
@@ -423,6 +429,7 @@ class Explorer:
             cmp = self.result
             if cmp is None or not self.regions or "benefit" in cmp:
                 return self.state()
+            assert self.scenario_network is not None  # _commit sets it with the result
             t0 = time.perf_counter()
             try:
                 with warnings.catch_warnings():
@@ -477,6 +484,7 @@ class Explorer:
             cmp = self.result
             if cmp is None:
                 return out
+            assert self.scenario_network is not None  # _commit sets it with the result
             names = self._kommune_names()
             k = cmp["kommuner"]
             if len(k):

@@ -17,6 +17,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from smaby_geo.network.profile import CarProfile
 
 NETWORK_CRS = "EPSG:25833"
@@ -267,7 +269,7 @@ class RoadNetwork:
 
         return cKDTree(np.column_stack([self.node_x, self.node_y]))
 
-    def nearest_nodes(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def nearest_nodes(self, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Return the nearest node of each point and the straight-line distance to it.
 
         Parameters

@@ -135,7 +135,7 @@ def _link_ids(edit: str, ids: object) -> tuple:
     if isinstance(ids, str | bytes | int | float | np.integer | np.floating):
         raise ValueError(f"{edit}: link_ids must be a list of link ids (e.g. [14257]), got {ids!r}")
     try:
-        out = tuple(ids)  # type: ignore[call-overload]
+        out: tuple = tuple(ids)  # type: ignore[arg-type]  # any iterable; TypeError below
     except TypeError:
         raise ValueError(
             f"{edit}: link_ids must be a list of link ids (e.g. [14257]), got {ids!r}"
@@ -475,7 +475,7 @@ def apply_scenario(
     links = _ensure_columns(net.links.copy())
     node_x, node_y = net.node_x.copy(), net.node_y.copy()
     touched: list[dict] = []
-    new_rows = []
+    new_rows: list[dict] = []
     retime = np.zeros(len(links), dtype=bool)  # ferry links to re-time at the end
     col = links.columns.get_loc
     for e in scenario.network_edits:
@@ -492,6 +492,7 @@ def apply_scenario(
                 if e.factor is not None:
                     new = cur / e.factor
                 else:
+                    assert e.speed_kmh is not None  # Upgrade holds exactly one of the two
                     new = _upgraded_seconds(links.loc[sel], length * lf, e.speed_kmh, profile)
                     new = np.where(np.isfinite(cur), new, np.inf)
                 links.iloc[np.flatnonzero(sel), col(c)] = (

@@ -170,7 +170,8 @@ def _new_ids(ids: np.ndarray, k: int, tag: str) -> list:
         start = int(np.max(ids)) + 1 if len(ids) else 0
         return list(range(start, start + k))
     taken = set(map(str, ids.tolist()))
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while len(out) < k:
         i += 1
         if f"{tag}-{i}" not in taken:
@@ -244,20 +245,20 @@ def connect_ferry_ends(
     # the ferry link of each end
     ferry_rows = np.flatnonzero(ferry)
     end_link = {}
-    for r in ferry_rows:
-        for node in (u[r], v[r]):
+    for fi in ferry_rows:
+        for node in (u[fi], v[fi]):
             if fdeg[node] == 1 and not road_node[node]:
-                end_link[int(node)] = int(r)
+                end_link[int(node)] = int(fi)
     road_rows = np.flatnonzero(~ferry)
     pts = shapely.points(node_xy[ends])
     ids = links["link_id"].to_numpy()
     if len(road_rows) == 0:
-        for e in ends:
+        for end in ends:
             report["unjoined"].append(
                 {
-                    "link_id": _py(ids[end_link[int(e)]]),
-                    "x": float(node_xy[e, 0]),
-                    "y": float(node_xy[e, 1]),
+                    "link_id": _py(ids[end_link[int(end)]]),
+                    "x": float(node_xy[end, 0]),
+                    "y": float(node_xy[end, 1]),
                     "nearest_road_m": float("inf"),
                     "reason": "the network has no road links",
                 }

@@ -153,8 +153,8 @@ def kommune_times(
         direct = same_link_seconds(network, s, np.arange(len(s)), sc, k_idx)
         return np.minimum(np.minimum(a, b), direct)
 
-    ii, jj = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
-    ii, jj = ii.ravel(), jj.ravel()
+    gi, gj = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
+    ii, jj = gi.ravel(), gj.ravel()
     a = sc.out_seconds[ii, 0] + to_centre[jj, sc.nodes[ii, 0]]
     b = sc.out_seconds[ii, 1] + to_centre[jj, sc.nodes[ii, 1]]
     direct = same_link_seconds(network, sc, ii, sc, jj)

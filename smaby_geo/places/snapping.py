@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 
 from smaby_geo.network.core import RoadNetwork
 
@@ -271,8 +272,8 @@ def entry_offsets(
 
 def snap_points(
     network: RoadNetwork,
-    x: np.ndarray,
-    y: np.ndarray,
+    x: ArrayLike,
+    y: ArrayLike,
     access: AccessModel | None = None,
 ) -> Snapped:
     """Attach points (EPSG:25833 metres) to the nearest point of the nearest drivable link.
@@ -319,7 +320,7 @@ def snap_points(
 
 
 def same_link_seconds(
-    network: RoadNetwork, a: Snapped, ia: np.ndarray, b: Snapped, ib: np.ndarray
+    network: RoadNetwork, a: Snapped, ia: ArrayLike, b: Snapped, ib: ArrayLike
 ) -> np.ndarray:
     """Seconds from points ``a[ia]`` to points ``b[ib]`` directly along a shared link.
 

@@ -383,7 +383,7 @@ def build_towns(
     for k, gid in enumerate(ids):
         if gid < n_area:
             geoms[k] = areas.geometry.iloc[gid]
-    for k in np.flatnonzero(ids >= n_area):
+    for k in np.flatnonzero(ids >= n_area).tolist():
         sel = midx[tm == k]
         xs, ys = cells["x_sw"].to_numpy()[sel], cells["y_sw"].to_numpy()[sel]
         geoms[k] = shapely.union_all(shapely.box(xs, ys, xs + size, ys + size))

@@ -16,7 +16,8 @@ def save_npz(path: str | os.PathLike, arrays: dict) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part.npz", dir=path.parent)
     os.close(fd)
     try:
-        np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        # allow_pickle=True is numpy's default, named so every ** key is typed as an array
+        np.savez(tmp, allow_pickle=True, **{k: np.asarray(v) for k, v in arrays.items()})
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

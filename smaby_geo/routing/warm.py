@@ -20,17 +20,18 @@ from smaby_geo.routing import api
 def _grid_graph(side: int = 6) -> api.CSR:
     """A small two-way grid with varied weights (seconds)."""
     n = side * side
-    src, dst = [], []
+    src_list: list[int] = []
+    dst_list: list[int] = []
     for r in range(side):
         for c in range(side):
             v = r * side + c
             if c + 1 < side:
-                src += [v, v + 1]
-                dst += [v + 1, v]
+                src_list += [v, v + 1]
+                dst_list += [v + 1, v]
             if r + 1 < side:
-                src += [v, v + side]
-                dst += [v + side, v]
-    src, dst = np.array(src), np.array(dst)
+                src_list += [v, v + side]
+                dst_list += [v + side, v]
+    src, dst = np.array(src_list), np.array(dst_list)
     w = 10.0 + (src * 7 + dst * 3) % 11
     order = np.argsort(src, kind="stable")
     indptr = np.zeros(n + 1, np.int64)
@@ -83,9 +84,10 @@ def main() -> None:
     """Print what warming cost (compiling, or loading an already full cache)."""
     t0 = time.perf_counter()
     times = warm_up()
+    slowest = max(times, key=times.__getitem__)
     print(
         f"numba kernels ready in {time.perf_counter() - t0:.1f} s "
-        f"({len(times)} steps; slowest: {max(times, key=times.get)} {max(times.values()):.1f} s)"
+        f"({len(times)} steps; slowest: {slowest} {max(times.values()):.1f} s)"
     )
 
 

@@ -20,7 +20,7 @@ from smaby_geo.network.profile import CarProfile
 ROAD_NUMBER_PREFIX = {"E": "E", "R": "Rv", "F": "Fv", "K": "Kv", "P": "Pv", "S": "Sv"}
 
 
-def format_road_number(category: object, number: object) -> str | None:
+def format_road_number(category: object, number: float | None) -> str | None:
     """Return the Norwegian road number, e.g. ``("R", 3) -> "Rv3"``; None when unnumbered."""
     if not isinstance(category, str) or number is None or pd.isna(number):
         return None

@@ -143,7 +143,7 @@ def read_osm(
     missing_loc = 0
     fp = osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
     for w in fp:
-        if not w.is_way():
+        if not isinstance(w, osmium.osm.Way):  # what w.is_way() tests; narrows the type
             continue
         tags = dict(w.tags)
         ok, ferry = osm_is_car_way(tags)
