@@ -120,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     params = default_parameters(profile0, urban=args.urban)
     m0 = cal.model_minutes(base_net)
     e0 = error_summary(m0, ref)
-    lines += ["## Prior profile (METHODS §1 speeds, 60-minute headway)", "", f"Centre rule `{args.centre_rule}`: " + _fmt(e0), ""]
+    lines += [
+        "## Prior profile (METHODS §1 speeds, 60-minute headway)",
+        "",
+        f"Centre rule `{args.centre_rule}`: " + _fmt(e0),
+        "",
+    ]
     for rule in ("population_weighted", "densest_km"):
         if rule != args.centre_rule:
             alt = CalibrationSet(net, rows, kommune_centres(cells, rule))

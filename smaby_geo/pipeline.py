@@ -482,7 +482,7 @@ def _write_catchments(
             shown = (
                 layers[t]
                 if small
-                else catchments(coarsen_cells(cells, t, coarse), t, res["services"])
+                else catchments(coarsen_cells(cells, t, int(coarse or 0)), t, res["services"])
             )
             shown.attrs.update(layers[t].attrs)
             iso_map = iso

@@ -190,7 +190,7 @@ def add_legend(m: folium.Map, title: str, body_html: str, note: str, attribution
 
     ``body_html`` is trusted markup built by this module; the texts are escaped.
     """
-    m.get_root().html.add_child(
+    m.get_root().html.add_child(  # type: ignore[attr-defined]  # folium's Figure has .html
         folium.Element(f"""
 <div id="smaby-legend" style="position:fixed;bottom:44px;left:12px;z-index:1000;
  background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;

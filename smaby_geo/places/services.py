@@ -401,7 +401,7 @@ def classify_osm_amenity(tags: dict) -> str | None:
         "police": "police",
         "university": "study_centre",
         "college": "study_centre",
-    }.get(a)
+    }.get(str(a))
 
 
 def services_from_osm(source) -> gpd.GeoDataFrame:
@@ -464,13 +464,15 @@ def _osm_file_amenities(path: str):
         t = classify_osm_amenity(tags)
         if t is None:
             continue
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             lon, lat = obj.location.lon, obj.location.lat
-        else:
+        elif isinstance(obj, osmium.osm.Way):
             pts = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
             if not pts:
                 continue
             lon, lat = np.mean(pts, axis=0)
+        else:  # relations and areas carry no point of their own here
+            continue
         x, y = tr.transform(lon, lat)
         types.append(t)
         names.append(tags.get("name"))
