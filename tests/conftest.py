@@ -21,11 +21,14 @@ def _data_dir() -> Path | None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _data_env():
-    """Point the registry at the shared data folder when the env var is not set."""
+def _data_env(tmp_path_factory):
+    """Point the registry at the shared data folder when the env var is not set, and keep what
+    the tests cache (prepared networks, fetched files) out of the user's data home."""
     d = _data_dir()
     if d is not None and not os.environ.get(datasets.DATA_DIR_ENV):
         os.environ[datasets.DATA_DIR_ENV] = str(d)
+    if not os.environ.get(datasets.CACHE_DIR_ENV):
+        os.environ[datasets.CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("data_home"))
 
 
 @pytest.fixture(scope="session")
