@@ -29,11 +29,11 @@ def test_explicit_path_missing_is_an_error(tmp_path):
 
 
 def test_raw_dir_is_used_when_env_has_no_copy(tmp_path, monkeypatch):
+    shipped = locate_dataset("courts", download=False)  # the data folder's copy
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "empty"))
     raw = tmp_path / "raw"
     target = raw / datasets.DATASETS["courts"].relpath
     target.parent.mkdir(parents=True)
-    shipped = locate_dataset("courts", download=False)
     target.write_bytes(b"an older courts table\n")
     with pytest.raises(DatasetNotFoundError):  # a copy with another checksum is out of date
         locate_dataset("courts", raw_dir=raw, download=False)
