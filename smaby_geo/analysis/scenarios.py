@@ -1,19 +1,9 @@
-"""Scenario comparison (METHODS §5); the YAML format is read by ``analysis.scenario_file``.
+"""Scenario comparison (METHODS §5): a base and an edited network (and service layer) compared.
 
-A scenario file::
-
-    name: e39_hordfast
-    description: E39 Halhjem-Sandvikvåg ferry replaced by a fixed link
-    edits:
-      - replace_ferry: {link_id: 14257, speed_kmh: 80}
-      - upgrade: {road: Rv3, speed_kmh: 90}
-      - new_link: {start: Tynset, end: [290000, 6900000], speed_kmh: 80, kind: tunnel}
-      - ferry_headway: {near: [-34000, 6697000], headway_min: 30}
-      - close_link: {link_ids: [14001]}
-      - close_facility: {name: "Sykehuset Innlandet, Tynset"}
-      - open_facility: {name: New hospital, service_type: hospital, at: Elverum}
-
-Points are ``[x, y]`` in EPSG:25833 metres or N1000 place names.
+Per origin the change in minutes, per kommune the population-weighted change, the people
+crossing each threshold in each direction, catchment changes, and the labour-market regions
+and rule-of-half benefit on modelled commuting. Scenario files are read by
+``smaby_geo.analysis.scenario_file`` (``read_scenario`` is re-exported here).
 """
 
 from __future__ import annotations

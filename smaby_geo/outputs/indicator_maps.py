@@ -22,6 +22,7 @@ from smaby_geo.outputs.maps import (
     MINUTE_COLOURS,
     NO_ROUTE_COLOUR,
     add_legend,
+    escape_html,
     minute_colour,
     new_map,
 )
@@ -54,9 +55,10 @@ def _join_kommuner(kommuner: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDa
 
 
 def _escape(df: pd.DataFrame, cols) -> pd.DataFrame:
+    """Names escaped for tooltips: HTML and the JS template literals folium wraps them in."""
     out = df.copy()
     for c in cols:
-        out[c] = [html.escape(str(v)) if v is not None else "-" for v in out[c]]
+        out[c] = [escape_html(v) if v is not None else "-" for v in out[c]]
     return out
 
 
@@ -95,7 +97,7 @@ def _town_markers(m, towns: pd.DataFrame, name: str, extra: tuple[str, str] | No
             fill=True,
             fill_color=CLASS_COLOURS.get(r["town_class"], "#999"),
             fill_opacity=1.0,
-            tooltip=html.escape(tip),
+            tooltip=escape_html(tip),
         ).add_to(fg)
     fg.add_to(m)
 
