@@ -21,6 +21,7 @@ from smaby_geo.outputs.maps import (
     MINUTE_BINS,
     MINUTE_COLOURS,
     NO_ROUTE_COLOUR,
+    add_fill_layer,
     add_legend,
     escape_html,
     minute_colour,
@@ -63,17 +64,8 @@ def _escape(df: pd.DataFrame, cols) -> pd.DataFrame:
 
 
 def _layer(m, gdf, name, fields, aliases, *, edge="#555", weight=0.5, opacity=0.7) -> None:
-    folium.GeoJson(
-        gdf[[*fields, "fill", "geometry"]],
-        name=name,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": edge,
-            "weight": weight,
-            "fillOpacity": opacity,
-        },
-        tooltip=folium.GeoJsonTooltip(fields, aliases=aliases),
-    ).add_to(m)
+    """A fill layer of already-escaped ``fields`` (``_escape``) with this module's styling."""
+    add_fill_layer(m, gdf, name, fields, aliases, edge=edge, weight=weight, opacity=opacity)
 
 
 def _town_markers(m, towns: pd.DataFrame, name: str, extra: tuple[str, str] | None = None):

@@ -528,6 +528,14 @@ def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoData
 def _add_category_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) -> None:
     """One GeoJson layer coloured by ``fill`` with a tooltip of ``fields`` (text escaped)."""
     layer = escape_columns(layer, fields)
+    add_fill_layer(m, layer, name, fields, aliases, edge=edge, weight=weight, opacity=opacity)
+
+
+def add_fill_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) -> None:
+    """One GeoJson layer coloured by its ``fill`` column, tooltip ``fields`` (already escaped).
+
+    Callers escape user text first (``escape_columns`` / ``escape_html``).
+    """
     folium.GeoJson(
         layer[[*fields, "fill", "geometry"]],
         name=name,
