@@ -68,26 +68,26 @@ def _cmd_route(args: argparse.Namespace) -> int:
     where = {name: resolve_place(name) for name in args.places}
     net = load_network(args.source)
     pairs = list(zip(args.places[::2], args.places[1::2], strict=True))
-    for r in where.values():
-        if r["note"]:
-            print(f"Note: {r['note']}")
+    for place in where.values():
+        if place["note"]:
+            print(f"Note: {place['note']}")
     print(f"| from | to | minutes | h:mm | km | ferries |  ({net.source}; {net.attribution})")
     print("|---|---|---:|---:|---:|---:|")
     explained = []
     for a, b in pairs:
         r = trip(net, a, b, legs=args.explain)
-        m = r["minutes"]
+        m = r.minutes
         hm = f"{round(m) // 60}:{round(m) % 60:02d}" if m < float("inf") else "-"
-        print(f"| {a} | {b} | {m:.0f} | {hm} | {r['km']:.0f} | {r['ferry_links']} |")
+        print(f"| {a} | {b} | {m:.0f} | {hm} | {r.km:.0f} | {r.ferry_links} |")
         explained.append((a, b, r))
     if args.explain:
         for a, b, r in explained:
-            print(f"\n{a} -> {b}: legs" + (f" ({r['note']})" if "note" in r else ""))
-            if "legs" not in r:
+            print(f"\n{a} -> {b}: legs" + (f" ({r.note})" if r.note is not None else ""))
+            if r.legs is None:
                 continue
             print("| leg | road | km | minutes | ferry crossing + wait |")
             print("|---|---|---:|---:|---|")
-            for g in r["legs"].itertuples():
+            for g in r.legs.itertuples():
                 road = " ".join(str(x) for x in (g.category, g.road_number) if isinstance(x, str))
                 ferry = (
                     f"{g.crossing_minutes:.1f} + {g.wait_minutes:.1f} min"
@@ -95,7 +95,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
                     else ""
                 )
                 print(f"| {g.leg} | {road} | {g.km:.1f} | {g.minutes:.1f} | {ferry} |")
-            print(f"| total | | {r['km']:.1f} | {r['minutes']:.1f} | |")
+            print(f"| total | | {r.km:.1f} | {r.minutes:.1f} | |")
     return 0
 
 
@@ -161,15 +161,19 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from smaby_geo.pipeline import run_main_job
+    from smaby_geo.console import print_main_job
+    from smaby_geo.pipeline import main_job
 
-    return run_main_job(args)
+    print_main_job(main_job(args))
+    return 0
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
-    from smaby_geo.pipeline import run_scenario_job
+    from smaby_geo.console import print_scenario_job
+    from smaby_geo.scenario_job import scenario_job
 
-    return run_scenario_job(args)
+    print_scenario_job(scenario_job(args))
+    return 0
 
 
 def _cmd_towns(args: argparse.Namespace) -> int:

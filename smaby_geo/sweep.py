@@ -80,8 +80,8 @@ def evaluate_scenario(
             base_table,
             services,
             sv1,
-            types=[service],
-            thresholds=(within_min,),
+            service_types=[service],
+            thresholds_min=(within_min,),
             base_table=base_table,
             regions=False,
         )
@@ -220,7 +220,9 @@ def sweep_scenarios(
             raise ValueError(msg if str(f) in msg else f"scenario file {f}: {msg}") from exc
     if n_workers < 0:
         raise ValueError(f"--workers must be >= 0, got {n_workers}")
-    res = run_travel_times(region=region, services=(service,), grid=grid, buffer_km=buffer_km)
+    res = run_travel_times(
+        region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
+    )
     own = None
     if client is None and (scheduler or n_workers):
         from dask.distributed import Client, LocalCluster

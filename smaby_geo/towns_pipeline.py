@@ -117,11 +117,11 @@ def run_towns_job(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             reg = delineate_regions(net, cells, k_run, method="ba")
-        mem = reg["membership"].set_index("kommunenummer")
+        mem = reg.membership.set_index("kommunenummer")
         centre_name = mem["centre"].map(names)
         lmr = ct["kommunenummer"].map(centre_name)
         by_region = summarise_hinterlands(ct, "region_centre", groups=lmr)
-        regions_note = "; ".join(reg["notes"])
+        regions_note = "; ".join(reg.notes)
     t = _timed(stages, "summaries", t)
 
     attribution = ct.attrs["attribution"]

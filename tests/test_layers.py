@@ -23,6 +23,7 @@ LAYERS = {
     "_errors": 0,  # error classes every layer may raise (issue 14)
     "datasets": 0,
     "_version": 0,
+    "_compat": 0,  # deprecation helpers (renamed keywords, dict-style results), issue 13
     "fetch": 0,
     "convert": 0,
     "network": 1,
@@ -32,6 +33,8 @@ LAYERS = {
     "outputs": 5,
     "pipeline": 6,
     "towns_pipeline": 6,
+    "scenario_job": 6,  # the scenario job, out of pipeline (issue 13)
+    "console": 6,  # what the jobs print (issue 13)
     "sweep": 6,
     "explorer": 6,
     "cli": 6,

@@ -152,7 +152,7 @@ def test_lma_isolated_kommune_stays_alone():
 
 def test_delineate_by_time():
     codes, _, c = two_towns()
-    mem, _ = delineate_by_time(codes, c, ["0001", "0004"], max_minutes=30)
+    mem, _ = delineate_by_time(codes, None, c, ["0001", "0004"], max_minutes=30)
     m = mem.set_index("kommunenummer")
     assert m.loc["0003", "centre"] == "0001" and m.loc["0005", "centre"] == "0004"
     assert m.loc["0006", "step"] == "alone"

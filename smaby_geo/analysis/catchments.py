@@ -16,6 +16,7 @@ import shapely
 from numpy.typing import ArrayLike
 from shapely.geometry import Point
 
+from smaby_geo._compat import renamed_kwargs
 from smaby_geo.analysis.traveltimes import (
     DEFAULT_THRESHOLDS_MIN,
     SERVICE_ACCESS,
@@ -109,13 +110,14 @@ def catchments(
     return out
 
 
+@renamed_kwargs(cutoff="cutoff_min")
 def facility_times(
     network: RoadNetwork,
     origins: gpd.GeoDataFrame,
     services: gpd.GeoDataFrame,
     service_type: str | None = None,
     *,
-    cutoff: float | None = None,
+    cutoff_min: float | None = None,
     access: AccessModel | None = None,
     service_access: AccessModel | None = None,
 ) -> pd.DataFrame:
@@ -129,7 +131,7 @@ def facility_times(
         Service layer; columns of the result are its ``service_id``.
     service_type : str, optional
         Keep only this type.
-    cutoff : float, optional
+    cutoff_min : float, optional
         Minutes (inclusive); beyond it ``inf``.
     access, service_access : AccessModel, optional
         Snapping of origins (default 5 km) and services (default ``SERVICE_ACCESS``).
@@ -146,7 +148,7 @@ def facility_times(
         network,
         origins,
         s,
-        cutoff,
+        cutoff_min=cutoff_min,
         access=access,
         destination_access=service_access or SERVICE_ACCESS,
     )

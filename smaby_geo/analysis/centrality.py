@@ -234,7 +234,7 @@ def centrality(
         access=access,
     )
     types = [t for t in SERVICE_TYPES if (services["service_type"] == t).any()]
-    tt = travel_times(network, cells, services, types=types, access=access)
+    tt = travel_times(network, cells, services, service_types=types, access=access)
     sm = tt[[f"{t}_minutes" for t in types]]
     sc = centrality_scores(
         reach["weighted_population"].to_numpy(),

@@ -269,7 +269,7 @@ def hinterlands(
                     network,
                     cpts.assign(population=cpts["population"]),
                     services,
-                    types=svt,
+                    service_types=svt,
                     access=access,
                     service_access=SERVICE_ACCESS,
                 )

@@ -122,7 +122,7 @@ def reach_population(
     limit_s = float(limit_min) * 60.0
     for b0 in range(0, len(nodes), int(block_size)):
         blk = nodes[b0 : b0 + int(block_size)]
-        times = many_to_all(network, blk, cutoff=limit_s, method=method)
+        times = many_to_all(network, blk, cutoff_s=limit_s, method=method)
         p = ptr[b0 : b0 + len(blk) + 1]
         lo, hi = p[0], p[-1]
         a = np.zeros(hi - lo)

@@ -16,6 +16,7 @@ flows and runs one of them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from smaby_geo._compat import LegacyMapping
 from smaby_geo.analysis.flows import (
     DEFAULT_BETA_PER_MIN,
     _check_inputs,
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_BETA_PER_MIN",
     "BARules",
     "LMAParameters",
+    "Regions",
     "adjacency",
     "calibrate_beta",
     "default_centres",
@@ -287,17 +290,46 @@ def _repair_contiguity(centre_of, step, adj, T):
 
 def delineate_by_time(
     codes: list[str],
+    T: np.ndarray | None,
     times: np.ndarray,
-    centres: list[str],
+    centres: list[str] | None = None,
+    *args,
     max_minutes: float = 75.0,
-    T: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each kommune joins the nearest centre within ``max_minutes`` (else stays alone).
+
+    The arguments come in the order of ``delineate_ba``: codes, flows, times, centres.
+
+    Parameters
+    ----------
+    codes : list of kommune codes (K)
+    T : (K, K) flows, persons (home x work), or None
+        Only used for the region table's self-containment columns (zeros when None).
+    times : (K, K) car minutes between kommune centres
+    centres : list of kommune codes
+    max_minutes : float, default 75
+        A kommune joins the nearest centre within this many minutes (inclusive).
 
     Returns
     -------
     membership, regions : as ``delineate_ba`` (``step`` "time" / "centre" / "alone").
     """
+    if args or (isinstance(times, list | tuple) and not isinstance(centres, list | tuple)):
+        # the order before 0.2: (codes, times, centres, max_minutes=75.0, T=None)
+        warnings.warn(
+            "delineate_by_time(codes, times, centres, max_minutes, T) is deprecated; the order "
+            "is now that of delineate_ba: delineate_by_time(codes, T, times, centres, "
+            "max_minutes=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        old = [T, times, centres, *args]
+        times, centres = old[0], old[1]
+        if len(old) > 2:
+            max_minutes = old[2]
+        T = old[3] if len(old) > 3 else None
+    if centres is None:
+        raise TypeError("delineate_by_time() needs the centres (a list of kommune codes)")
     idx = {k: i for i, k in enumerate(codes)}
     unknown = [k for k in centres if k not in idx]
     if unknown:
@@ -330,6 +362,40 @@ def region_polygons(
     return out
 
 
+@dataclass(frozen=True)
+class Regions(LegacyMapping):
+    """Labour-market regions delineated by ``delineate_regions``.
+
+    Attributes
+    ----------
+    membership : DataFrame
+        One row per kommune: ``kommunenummer``, ``region``, ``centre``, ``step`` (how it
+        joined).
+    regions : DataFrame
+        One row per region: ``region``, ``centre``, ``n_kommuner``, residents, jobs,
+        self-containment and (BA) ``population``.
+    polygons : GeoDataFrame
+        Region polygons (EPSG:25833) with the region table's columns and ``centre_name``.
+    flows : DataFrame
+        K x K commuting flows, persons per day (home in rows, work in columns), observed or
+        modelled.
+    times : DataFrame
+        K x K car minutes between population-weighted kommune centres.
+    centres : list of str or None
+        Centre kommuner used (BA and time methods; None for LMA).
+    notes : list of str
+        What was modelled or stood in for missing data.
+    """
+
+    membership: pd.DataFrame
+    regions: pd.DataFrame
+    polygons: gpd.GeoDataFrame
+    flows: pd.DataFrame
+    times: pd.DataFrame
+    centres: list[str] | None
+    notes: list[str]
+
+
 def delineate_regions(
     network: RoadNetwork,
     cells: gpd.GeoDataFrame,
@@ -343,7 +409,7 @@ def delineate_regions(
     max_minutes: float = 75.0,
     contiguous: bool = True,
     lma_params: LMAParameters | None = None,
-) -> dict:
+) -> Regions:
     """Delineate labour-market regions for all kommuner in ``cells``.
 
     Parameters
@@ -370,9 +436,9 @@ def delineate_regions(
 
     Returns
     -------
-    dict
-        ``membership``, ``regions``, ``polygons``, ``flows`` (K x K DataFrame), ``times``,
-        ``centres`` and ``notes`` (what was modelled or proxied).
+    Regions
+        ``membership``, ``regions``, ``polygons``, ``flows`` (K x K DataFrame, persons),
+        ``times`` (K x K minutes), ``centres`` and ``notes`` (what was modelled or proxied).
     """
     if method not in ("ba", "lma", "time"):
         raise ValueError(f"method must be 'ba', 'lma' or 'time', got {method!r}")
@@ -419,16 +485,18 @@ def delineate_regions(
             population=pop,
         )
     else:
-        mem, reg = delineate_by_time(codes, times.to_numpy(), centres or [], max_minutes, T)
+        mem, reg = delineate_by_time(
+            codes, T, times.to_numpy(), centres or [], max_minutes=max_minutes
+        )
     reg["population"] = [pop[mem["region"].to_numpy() == r].sum() for r in reg["region"]]
     polys = region_polygons(mem, kommuner, reg)
     polys.attrs["notes"] = notes
-    return {
-        "membership": mem,
-        "regions": reg,
-        "polygons": polys,
-        "flows": pd.DataFrame(T, index=codes, columns=codes),
-        "times": times,
-        "centres": centres,
-        "notes": notes,
-    }
+    return Regions(
+        membership=mem,
+        regions=reg,
+        polygons=polys,
+        flows=pd.DataFrame(T, index=codes, columns=codes),
+        times=times,
+        centres=centres,
+        notes=notes,
+    )

@@ -8,9 +8,13 @@ and rule-of-half benefit on modelled commuting. Scenario files are read by
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pandas as pd
 
+from smaby_geo._compat import LegacyMapping, renamed_kwargs
 from smaby_geo.analysis.scenario_file import (  # re-exported: the old import path
     MAX_SCENARIO_BYTES,
     MAX_SCENARIO_EDITS,
@@ -24,6 +28,9 @@ __all__ = [
     "MAX_SCENARIO_BYTES",
     "MAX_SCENARIO_EDITS",
     "SCENARIO_THRESHOLDS_MIN",
+    "Benefit",
+    "Comparison",
+    "RegionComparison",
     "ScenarioFileError",
     "compare",
     "compare_regions",
@@ -39,30 +46,132 @@ def _weighted_mean(values, weights):
     return float((np.asarray(values, float) * w).sum() / w.sum()) if w.sum() > 0 else np.nan
 
 
+@dataclass(frozen=True)
+class Benefit:
+    """Consumer benefit of a scenario by the rule of half (METHODS §5).
+
+    Attributes
+    ----------
+    person_minutes_per_day : float
+        ``0.5 * sum_ij (T0_ij + T1_ij) (c0_ij - c1_ij)`` over kommune pairs: minutes saved per
+        day on modelled one-way commuting trips (positive = faster).
+    note : str
+        How the flows were modelled.
+    """
+
+    person_minutes_per_day: float
+    note: str
+
+
+@dataclass(frozen=True)
+class RegionComparison(LegacyMapping):
+    """The region half of a scenario comparison (``compare_regions``).
+
+    Attributes
+    ----------
+    regions : DataFrame
+        Kommuner whose BA region changes: ``kommunenummer``, ``centre_base``,
+        ``centre_scenario``.
+    benefit : Benefit
+        Rule-of-half consumer benefit on the modelled flows.
+    """
+
+    regions: pd.DataFrame
+    benefit: Benefit
+
+
+@dataclass(frozen=True)
+class Comparison(LegacyMapping):
+    """A scenario compared with the base (``compare``).
+
+    Minutes everywhere; delta = scenario - base, so negative is faster.
+
+    Attributes
+    ----------
+    cells : GeoDataFrame
+        Per origin: ``population``, geometry, kommune and grid columns, and per service type
+        ``<t>_minutes_base``, ``<t>_minutes_scenario`` and ``<t>_delta`` (minutes; ``-inf``
+        where the scenario connects an origin, ``inf`` where it cuts one off).
+    kommuner : DataFrame
+        Per kommune and type: ``population`` and population-weighted ``mean_change_minutes``.
+    thresholds : DataFrame
+        Per type and threshold (``minutes``): people ``newly_within`` and ``newly_outside``.
+    catchments : DataFrame
+        Per type: ``cells_changed`` and ``population_changed`` (nearest site changed).
+    summary : DataFrame
+        Per type: ``population_faster``, ``population_slower``, ``mean_change_minutes``,
+        ``person_minutes_saved``.
+    base_table, scenario_table : GeoDataFrame
+        The two ``travel_times`` tables.
+    regions : DataFrame or None
+        Kommuner changing BA region (None when regions were not compared).
+    benefit : Benefit or None
+        Rule-of-half benefit in person-minutes per day (None when regions were not compared).
+    """
+
+    cells: pd.DataFrame
+    kommuner: pd.DataFrame
+    thresholds: pd.DataFrame
+    catchments: pd.DataFrame
+    summary: pd.DataFrame
+    base_table: pd.DataFrame
+    scenario_table: pd.DataFrame
+    regions: pd.DataFrame | None = None
+    benefit: Benefit | None = None
+
+    def with_regions(self, region_comparison: RegionComparison) -> Comparison:
+        """Return the comparison with the region half (``compare_regions``) added."""
+        return replace(
+            self, regions=region_comparison.regions, benefit=region_comparison.benefit
+        )
+
+    def update(self, other) -> None:
+        """Deprecated: the old dict's ``update``; use ``with_regions``."""
+        warnings.warn(
+            "Comparison.update is deprecated; use cmp = cmp.with_regions(compare_regions(...))",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if isinstance(other, RegionComparison):
+            other = {"regions": other.regions, "benefit": other.benefit}
+        for key, value in dict(other).items():
+            if key == "benefit" and isinstance(value, dict):
+                value = Benefit(**value)
+            object.__setattr__(self, key, value)
+
+
+@renamed_kwargs(
+    base="base_network",
+    scenario_net="scenario_network",
+    types="service_types",
+    thresholds="thresholds_min",
+)
 def compare(
-    base: RoadNetwork,
-    scenario_net: RoadNetwork,
+    base_network: RoadNetwork,
+    scenario_network: RoadNetwork,
     origins,
     services,
     scenario_services=None,
     *,
-    types: list[str] | None = None,
-    thresholds=SCENARIO_THRESHOLDS_MIN,
+    service_types: list[str] | None = None,
+    thresholds_min=SCENARIO_THRESHOLDS_MIN,
     base_table=None,
     kommuner=None,
     regions: bool = True,
     base_regions: dict | None = None,
-) -> dict:
+) -> Comparison:
     """Compare a scenario with the base for every origin and service type.
 
     Parameters
     ----------
-    base, scenario_net : RoadNetwork
+    base_network, scenario_network : RoadNetwork
     origins : GeoDataFrame with population (grid cells)
     services : GeoDataFrame, the base service layer
     scenario_services : GeoDataFrame, optional (after closures/openings)
-    types : list of str, optional
-    thresholds : minutes, default 30/45/60/75/90
+    service_types : list of str, optional
+        Default: the types of ``base_table`` or all ``SERVICE_TYPES``.
+    thresholds_min : tuple of float
+        Thresholds in minutes, default 30/45/60/75/90 (METHODS §5).
     base_table : GeoDataFrame, optional
         A ``travel_times`` result of the base to reuse.
     kommuner : GeoDataFrame, optional
@@ -75,7 +184,7 @@ def compare(
 
     Returns
     -------
-    dict
+    Comparison
         ``cells`` (base, scenario and delta minutes per type), ``kommuner`` (population-
         weighted mean change per kommune and type), ``thresholds`` (people crossing each
         threshold in each direction), ``catchments`` (people whose nearest site changed),
@@ -83,17 +192,16 @@ def compare(
         per day on modelled commuting flows), ``summary`` (per type).
     """
     sv1 = services if scenario_services is None else scenario_services
-    import warnings
-
+    types = service_types
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = (
             base_table
             if base_table is not None
-            else travel_times(base, origins, services, types=types)
+            else travel_times(base_network, origins, services, service_types=types)
         )
         types = types or t0.attrs["service_types"]
-        t1 = travel_times(scenario_net, origins, sv1, types=types)
+        t1 = travel_times(scenario_network, origins, sv1, service_types=types)
     pop = t0["population"].to_numpy(float)
     cells = t0[
         ["population", "geometry"]
@@ -114,7 +222,7 @@ def compare(
         cells[f"{t}_minutes_base"] = a
         cells[f"{t}_minutes_scenario"] = b
         cells[f"{t}_delta"] = d
-        for thr in thresholds:
+        for thr in thresholds_min:
             rows_t.append(
                 {
                     "service_type": t,
@@ -157,26 +265,29 @@ def compare(
             )
             kk["service_type"] = t
             rows_k.append(kk.reset_index().rename(columns={"k": "kommunenummer"}))
-    out = {
-        "cells": cells,
-        "kommuner": pd.concat(rows_k, ignore_index=True) if rows_k else pd.DataFrame(),
-        "thresholds": pd.DataFrame(rows_t),
-        "catchments": pd.DataFrame(rows_c),
-        "summary": pd.DataFrame(rows_s),
-        "base_table": t0,
-        "scenario_table": t1,
-    }
+    out = Comparison(
+        cells=cells,
+        kommuner=pd.concat(rows_k, ignore_index=True) if rows_k else pd.DataFrame(),
+        thresholds=pd.DataFrame(rows_t),
+        catchments=pd.DataFrame(rows_c),
+        summary=pd.DataFrame(rows_s),
+        base_table=t0,
+        scenario_table=t1,
+    )
     if regions and kommuner is not None:
-        out.update(compare_regions(base, scenario_net, origins, kommuner, base_regions))
+        out = out.with_regions(
+            compare_regions(base_network, scenario_network, origins, kommuner, base_regions)
+        )
     return out
 
 
-def prepare_region_base(base: RoadNetwork, origins, kommuner) -> dict:
+@renamed_kwargs(base="base_network")
+def prepare_region_base(base_network: RoadNetwork, origins, kommuner) -> dict:
     """The base half of ``compare``'s region comparison, computed once for many scenarios.
 
     Parameters
     ----------
-    base : RoadNetwork
+    base_network : RoadNetwork
     origins : GeoDataFrame with population and ``kommunenummer`` (grid cells)
     kommuner : GeoDataFrame
         Kommune polygons.
@@ -187,8 +298,6 @@ def prepare_region_base(base: RoadNetwork, origins, kommuner) -> dict:
         Kommune-to-kommune car minutes, modelled flows, centres, adjacency and BA membership
         of the base; pass it to ``compare(..., base_regions=...)``.
     """
-    import warnings
-
     from smaby_geo.analysis.regions import (
         DEFAULT_BETA_PER_MIN,
         adjacency,
@@ -200,7 +309,7 @@ def prepare_region_base(base: RoadNetwork, origins, kommuner) -> dict:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        c0, cen = kommune_times(base, origins)
+        c0, cen = kommune_times(base_network, origins)
         codes = list(c0.index)
         pop = cen["population"].to_numpy(float)
         T0 = gravity_flows(pop, pop, c0.to_numpy(), DEFAULT_BETA_PER_MIN)
@@ -219,14 +328,19 @@ def prepare_region_base(base: RoadNetwork, origins, kommuner) -> dict:
     }
 
 
+@renamed_kwargs(base="base_network", scen="scenario_network")
 def compare_regions(
-    base: RoadNetwork, scen: RoadNetwork, origins, kommuner, base_regions: dict | None = None
-) -> dict:
+    base_network: RoadNetwork,
+    scenario_network: RoadNetwork,
+    origins,
+    kommuner,
+    base_regions: dict | None = None,
+) -> RegionComparison:
     """The region half of ``compare``: kommuner changing BA region and the rule-of-half benefit.
 
     Parameters
     ----------
-    base, scen : RoadNetwork
+    base_network, scenario_network : RoadNetwork
         Base and scenario networks.
     origins : GeoDataFrame with population and ``kommunenummer``
     kommuner : GeoDataFrame
@@ -236,11 +350,9 @@ def compare_regions(
 
     Returns
     -------
-    dict
+    RegionComparison
         ``regions`` (kommuner changing BA region) and ``benefit`` (person-minutes per day).
     """
-    import warnings
-
     from smaby_geo.analysis.regions import (
         DEFAULT_BETA_PER_MIN,
         delineate_ba,
@@ -248,11 +360,11 @@ def compare_regions(
         kommune_times,
     )
 
-    rb = base_regions or prepare_region_base(base, origins, kommuner)
+    rb = base_regions or prepare_region_base(base_network, origins, kommuner)
     c0, codes, pop, T0 = rb["c0"], rb["codes"], rb["pop"], rb["T0"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        c1, _ = kommune_times(scen, origins)
+        c1, _ = kommune_times(scenario_network, origins)
         T1 = gravity_flows(pop, pop, c1.to_numpy(), DEFAULT_BETA_PER_MIN)
     m0 = rb["m0"]
     m1, _ = delineate_ba(codes, T1, c1.to_numpy(), rb["centres"], adjacency_matrix=rb["adj"])
@@ -263,15 +375,15 @@ def compare_regions(
     a, b = c0.to_numpy(), c1.to_numpy()
     ok = np.isfinite(a) & np.isfinite(b)
     benefit = 0.5 * ((T0 + T1) * np.where(ok, a - b, 0.0)).sum()
-    return {
-        "regions": changed.reset_index(drop=True),
-        "benefit": {
-            "person_minutes_per_day": float(benefit),
-            "note": "rule of half, 0.5 * sum (T0 + T1)(c0 - c1), on gravity-modelled "
+    return RegionComparison(
+        regions=changed.reset_index(drop=True),
+        benefit=Benefit(
+            person_minutes_per_day=float(benefit),
+            note="rule of half, 0.5 * sum (T0 + T1)(c0 - c1), on gravity-modelled "
             "kommune-to-kommune commuting (residents as proxy for workers and "
             "jobs), one-way trips",
-        },
-    }
+        ),
+    )
 
 
 _compare_regions = compare_regions  # the earlier private name

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
 from smaby_geo.places.population import as_origins
 from smaby_geo.places.services import INCOMPLETE_NOTE, SERVICE_TYPES
@@ -58,19 +59,20 @@ def _cutoff_seconds(cutoff: float | None) -> float | None:
     if cutoff is None:
         return None
     if not (cutoff >= 0):
-        raise ValueError(f"cutoff must be >= 0 minutes, got {cutoff!r}")
+        raise ValueError(f"cutoff_min must be >= 0 minutes, got {cutoff!r}")
     return float(cutoff) * 60.0
 
 
+@renamed_kwargs(cutoff="cutoff_min", by="type_column", types="service_types")
 def travel_times(
     network: RoadNetwork,
     origins: gpd.GeoDataFrame,
     services: gpd.GeoDataFrame,
-    by: str = "service_type",
+    type_column: str = "service_type",
     k: int = 1,
-    cutoff: float | None = None,
+    cutoff_min: float | None = None,
     *,
-    types: list[str] | None = None,
+    service_types: list[str] | None = None,
     access: AccessModel | None = None,
     service_access: AccessModel | None = None,
     population_column: str = "population",
@@ -85,14 +87,15 @@ def travel_times(
         Points or polygons with a population column; results keep its index.
     services : GeoDataFrame
         Service layer (``load_services``, ``read_services``, ``services_from_osm``).
-    by : str, default "service_type"
+    type_column : str, default "service_type"
         Column of ``services`` whose values are the groups searched separately.
     k : int, default 1
         Also report the 2nd..k-th nearest sites (k <= 5).
-    cutoff : float, optional
+    cutoff_min : float, optional
         Search limit in minutes (inclusive); farther sites count as unreachable (``inf``).
-    types : list of str, optional
-        Groups to report; default ``SERVICE_TYPES`` when ``by="service_type"``, else all values.
+    service_types : list of str, optional
+        Groups to report; default ``SERVICE_TYPES`` when ``type_column="service_type"``,
+        else all values.
         A group with no sites gets NaN columns and a warning.
     access : AccessModel, optional
         Access legs and maximum snap distance of origins (default ``AccessModel()``: 5 km).
@@ -121,19 +124,27 @@ def travel_times(
     access = access or AccessModel()
     o = as_origins(origins, population_column)
     s = _points(services, "services")
-    if by not in s.columns:
-        raise ValueError(f"services have no column {by!r}; columns are {list(s.columns)}")
-    if types is None:
-        types = list(SERVICE_TYPES) if by == "service_type" else sorted(s[by].dropna().unique())
-    unknown = sorted(set(s[by].dropna()) - set(types))
-    if by == "service_type" and unknown:
-        raise ValueError(f"services have unknown service types {unknown}; known: {types}")
-    c_s = _cutoff_seconds(cutoff)
+    if type_column not in s.columns:
+        raise ValueError(
+            f"services have no column {type_column!r}; columns are {list(s.columns)}"
+        )
+    if service_types is None:
+        service_types = (
+            list(SERVICE_TYPES)
+            if type_column == "service_type"
+            else sorted(s[type_column].dropna().unique())
+        )
+    unknown = sorted(set(s[type_column].dropna()) - set(service_types))
+    if type_column == "service_type" and unknown:
+        raise ValueError(
+            f"services have unknown service types {unknown}; known: {service_types}"
+        )
+    c_s = _cutoff_seconds(cutoff_min)
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
     service_access = service_access or access
     ss = snap_points(network, s.geometry.x.to_numpy(), s.geometry.y.to_numpy(), service_access)
     if (~ss.connected).any():
-        far = s.loc[~ss.connected, "name" if "name" in s else by].tolist()
+        far = s.loc[~ss.connected, "name" if "name" in s else type_column].tolist()
         warnings.warn(
             f"{int((~ss.connected).sum())} services lie more than "
             f"{service_access.max_snap_m:.0f} m from the network and are left out: {far[:10]}",
@@ -156,8 +167,8 @@ def travel_times(
     out["unreachable_reason"] = pd.Categorical(unreachable_reasons(network, so, access, land=land))
     ids = s["service_id"].to_numpy() if "service_id" in s else s.index.to_numpy()
     names = s["name"].to_numpy() if "name" in s else np.full(len(s), None)
-    for t in types:
-        sel = np.flatnonzero((s[by] == t).to_numpy() & ss.connected)
+    for t in service_types:
+        sel = np.flatnonzero((s[type_column] == t).to_numpy() & ss.connected)
         cols = [f"{t}_minutes", f"{t}_site", f"{t}_name"]
         if len(sel) == 0:
             warnings.warn(
@@ -174,7 +185,7 @@ def travel_times(
             out[f"{t}_minutes{suf}"] = sec[:, j] / 60.0
             out[f"{t}_site{suf}"] = np.where(lj >= 0, ids[sel][np.maximum(lj, 0)], None)
             out[f"{t}_name{suf}"] = np.where(lj >= 0, names[sel][np.maximum(lj, 0)], None)
-    out.attrs["service_types"] = list(types)
+    out.attrs["service_types"] = list(service_types)
     # Sites too far from the network are not used: record them so callers count only the rest.
     out.attrs["services_left_out"] = [str(i) for i in ids[~ss.connected]]
     out.attrs["note"] = services.attrs.get("note", INCOMPLETE_NOTE)
@@ -189,11 +200,12 @@ def travel_times(
     return out
 
 
+@renamed_kwargs(cutoff="cutoff_min")
 def od_matrix(
     network: RoadNetwork,
     origins: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame,
-    cutoff: float | None = None,
+    cutoff_min: float | None = None,
     *,
     access: AccessModel | None = None,
     destination_access: AccessModel | None = None,
@@ -205,7 +217,7 @@ def od_matrix(
     network : RoadNetwork
     origins, destinations : GeoDataFrame
         Points (or polygons, represented by an inside point); any CRS (reprojected).
-    cutoff : float, optional
+    cutoff_min : float, optional
         Limit in minutes (inclusive); beyond it ``inf``.
     access : AccessModel, optional
         Snapping of both layers (default ``AccessModel()``).
@@ -225,7 +237,7 @@ def od_matrix(
     sd = snap_points(
         network, d.geometry.x.to_numpy(), d.geometry.y.to_numpy(), destination_access or access
     )
-    m = point_matrix_seconds(network, so, sd, cutoff_s=_cutoff_seconds(cutoff))
+    m = point_matrix_seconds(network, so, sd, cutoff_s=_cutoff_seconds(cutoff_min))
     return pd.DataFrame(m / 60.0, index=origins.index, columns=destinations.index)
 
 
@@ -256,7 +268,7 @@ def point_matrix_seconds(
             tn,
             source_offsets=so.out_seconds[ob].ravel(),
             target_offsets=to,
-            cutoff=cutoff_s,
+            cutoff_s=cutoff_s,
         )
         m[np.ix_(ob, di)] = block.reshape(len(ob), 2, len(di), 2).min(axis=(1, 3))
     # points on a shared link: directly along it
@@ -300,7 +312,7 @@ def nearest_sites(
     if not ok.any():
         return np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64)
     d, lab = nearest_facility(
-        network, nodes[ok], offsets=offs[ok], labels=labs[ok], k=k, cutoff=cutoff_s
+        network, nodes[ok], offsets=offs[ok], labels=labs[ok], k=k, cutoff_s=cutoff_s
     )
     d = d.reshape(network.n_nodes, -1)
     lab = lab.reshape(network.n_nodes, -1)
@@ -379,10 +391,11 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(v[np.searchsorted(cum, q * total - 1e-9 * total, side="left")])
 
 
+@renamed_kwargs(thresholds="thresholds_min")
 def summarise(
     table: pd.DataFrame,
     by: str = "kommunenummer",
-    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS_MIN,
+    thresholds_min: tuple[float, ...] = DEFAULT_THRESHOLDS_MIN,
 ) -> pd.DataFrame:
     """Per area and service type: weighted median/P90 minutes and shares within thresholds.
 
@@ -392,7 +405,7 @@ def summarise(
         Output of ``travel_times``.
     by : str, default "kommunenummer"
         Grouping column of ``table``.
-    thresholds : tuple of float
+    thresholds_min : tuple of float
         Minutes; default 30/45/60/90 (SSB style, METHODS §2).
 
     Returns
@@ -404,9 +417,11 @@ def summarise(
     """
     if by not in table.columns:
         raise ValueError(f"table has no column {by!r} to summarise by")
-    th = list(thresholds)
+    th = list(thresholds_min)
     if any(t < 0 for t in th) or th != sorted(th):
-        raise ValueError(f"thresholds must be sorted and >= 0 minutes, got {thresholds}")
+        raise ValueError(
+            f"thresholds_min must be sorted and >= 0 minutes, got {thresholds_min}"
+        )
     types = table.attrs.get("service_types") or [
         c[: -len("_minutes")] for c in table.columns if c.endswith("_minutes")
     ]

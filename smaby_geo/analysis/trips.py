@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import shapely
 from shapely.ops import substring
 
+from smaby_geo._compat import LegacyMapping
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.centres import town_point
 from smaby_geo.places.placenames import find_place
@@ -185,6 +187,45 @@ def _geometry(network: RoadNetwork, s: Snapped, path: dict, pts) -> shapely.Line
     return shapely.linestrings(np.vstack(parts))
 
 
+@dataclass(frozen=True)
+class Trip(LegacyMapping):
+    """The fastest car trip between two places (``trip``), access legs included.
+
+    Attributes
+    ----------
+    minutes : float
+        Door-to-door minutes; ``inf`` when there is no route.
+    km : float
+        Kilometres: network length plus the straight access legs; NaN when there is no route.
+    ferry_links : int
+        Number of car-ferry links on the trip.
+    link_ids : list
+        ``link_id`` of each link in order (a link used at both ends is listed once).
+    geometry : shapely.LineString or None
+        The trip in EPSG:25833 metres, from the origin point to the destination point.
+    snap_m : list of float
+        Metres from the origin and from the destination to the link each attaches to.
+    note : str or None
+        Why there is no route; None when there is one.
+    legs : DataFrame or None
+        The legs table (``explain_trip``) when asked for with ``legs=True``.
+    """
+
+    minutes: float
+    km: float
+    ferry_links: int
+    link_ids: list = field(default_factory=list)
+    geometry: object | None = None
+    snap_m: list[float] = field(default_factory=list)
+    note: str | None = None
+    legs: pd.DataFrame | None = None
+
+    @property
+    def reachable(self) -> bool:
+        """Whether there is a road or car-ferry route."""
+        return bool(np.isfinite(self.minutes))
+
+
 def trip(
     network: RoadNetwork,
     origin: str | tuple[float, float],
@@ -192,7 +233,7 @@ def trip(
     access: AccessModel | None = None,
     *,
     legs: bool = False,
-) -> dict:
+) -> Trip:
     """Fastest car trip between two places, access legs included (exact shortest path).
 
     Each end attaches to the nearest point of the nearest drivable link (METHODS §1); the
@@ -210,31 +251,37 @@ def trip(
         Access-leg model, default ``AccessModel()`` (5 km maximum snap distance, as for
         every other point).
     legs : bool, default False
-        Also return the legs table (``explain_trip``) under ``"legs"``.
+        Also return the legs table (``explain_trip``) as ``legs``.
 
     Returns
     -------
-    dict
+    Trip
         ``minutes`` (inf if unreachable), ``km`` (network length plus straight access legs),
         ``ferry_links``, ``link_ids``, ``geometry`` (EPSG:25833 LineString), ``snap_m``
-        (metres from each end to its link), and ``note`` when unreachable.
+        (metres from each end to its link), ``note`` when unreachable and ``legs`` when
+        asked for.
     """
     access = access or AccessModel()
     (ox, oy), (dx, dy) = _xy(origin), _xy(destination)
     s = snap_points(network, [ox, dx], [oy, dy], access)
-    none = {
-        "minutes": np.inf,
-        "km": np.nan,
-        "ferry_links": 0,
-        "link_ids": [],
-        "geometry": None,
-        "snap_m": s.distance_m.tolist(),
-    }
+    snap_m = s.distance_m.tolist()
     if not s.connected.all():
-        return {**none, "note": f"a place is farther than {access.max_snap_m:.0f} m from a road"}
+        return Trip(
+            minutes=np.inf,
+            km=np.nan,
+            ferry_links=0,
+            snap_m=snap_m,
+            note=f"a place is farther than {access.max_snap_m:.0f} m from a road",
+        )
     path = _best_path(network, s)
     if not np.isfinite(path["seconds"]):
-        return {**none, "note": "no road or car-ferry route between the two places"}
+        return Trip(
+            minutes=np.inf,
+            km=np.nan,
+            ferry_links=0,
+            snap_m=snap_m,
+            note="no road or car-ferry route between the two places",
+        )
     lk = network.links
     rows = network.edge_link[np.asarray(path["edges"], dtype=np.int64)]
     rows_all = [int(s.link[0]), *rows.tolist(), int(s.link[1])]
@@ -254,17 +301,15 @@ def trip(
     ids = [int(i) if isinstance(i, np.integer) else i for i in ids]
     # consecutive repeats (the same link at both ends) are one link
     ids = [i for j, i in enumerate(ids) if j == 0 or i != ids[j - 1]]
-    out = {
-        "minutes": path["seconds"] / 60.0,
-        "km": float(km),
-        "ferry_links": int(lk["ferry"].to_numpy(bool)[rows].sum()),
-        "link_ids": ids,
-        "geometry": _geometry(network, s, path, ((ox, oy), (dx, dy))),
-        "snap_m": s.distance_m.tolist(),
-    }
-    if legs:
-        out["legs"] = _legs(network, s, path, access)
-    return out
+    return Trip(
+        minutes=path["seconds"] / 60.0,
+        km=float(km),
+        ferry_links=int(lk["ferry"].to_numpy(bool)[rows].sum()),
+        link_ids=ids,
+        geometry=_geometry(network, s, path, ((ox, oy), (dx, dy))),
+        snap_m=snap_m,
+        legs=_legs(network, s, path, access) if legs else None,
+    )
 
 
 def explain_trip(
@@ -291,7 +336,7 @@ def explain_trip(
         Empty when there is no route.
     """
     r = trip(network, origin, destination, access, legs=True)
-    if "legs" not in r:
+    if r.legs is None:
         return pd.DataFrame(
             columns=[
                 "leg",
@@ -303,4 +348,4 @@ def explain_trip(
                 "wait_minutes",
             ]
         )
-    return r["legs"]
+    return r.legs

@@ -271,7 +271,7 @@ class Explorer:
         from smaby_geo.pipeline import run_travel_times
 
         res = run_travel_times(
-            region=region, services=tuple(services), grid=grid, buffer_km=buffer_km
+            region=region, service_types=tuple(services), grid=grid, buffer_km=buffer_km
         )
         region_base = None
         if regions:
@@ -315,7 +315,7 @@ class Explorer:
                     self.base,
                     self.services,
                     sv1,
-                    types=self.types,
+                    service_types=self.types,
                     base_table=self.base,
                     kommuner=self.kommuner,
                     regions=False,  # the region half follows in complete_regions()

@@ -16,6 +16,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from smaby_geo._compat import renamed_kwargs
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
@@ -460,7 +462,8 @@ def build_network(
     )
 
 
-def clip_network(net: RoadNetwork, area) -> RoadNetwork:
+@renamed_kwargs(net="network")
+def clip_network(network: RoadNetwork, area) -> RoadNetwork:
     """Return the sub-network of links that intersect ``area`` (a shapely geometry, EPSG:25833).
 
     Nodes are renumbered; the link table keeps its ids and attributes. The clip is recorded in
@@ -473,25 +476,25 @@ def clip_network(net: RoadNetwork, area) -> RoadNetwork:
     """
     import geopandas as gpd
 
-    if not isinstance(net.links, gpd.GeoDataFrame):
+    if not isinstance(network.links, gpd.GeoDataFrame):
         raise ValueError("clip_network needs a network whose links have geometry")
-    idx = net.links.sindex.query(area, predicate="intersects")
+    idx = network.links.sindex.query(area, predicate="intersects")
     if len(idx) == 0:
         raise ValueError("clip_network: no link intersects the given area")
-    links = net.links.iloc[np.sort(idx)].copy()
+    links = network.links.iloc[np.sort(idx)].copy()
     used = np.unique(np.concatenate([links["u"].to_numpy(), links["v"].to_numpy()]))
-    new_id = np.full(net.n_nodes, -1, dtype=np.int64)
+    new_id = np.full(network.n_nodes, -1, dtype=np.int64)
     new_id[used] = np.arange(len(used))
     links["u"] = new_id[links["u"].to_numpy()]
     links["v"] = new_id[links["v"].to_numpy()]
-    report = {k: v for k, v in net.report.items() if k not in _BUILD_COUNTS}
-    report["clipped"] = {"links_kept": len(links), "links_before": len(net.links)}
+    report = {k: v for k, v in network.report.items() if k not in _BUILD_COUNTS}
+    report["clipped"] = {"links_kept": len(links), "links_before": len(network.links)}
     return build_network(
         links.reset_index(drop=True),
-        net.node_x[used],
-        net.node_y[used],
-        source=f"{net.source}, clipped",
-        attribution=net.attribution,
+        network.node_x[used],
+        network.node_y[used],
+        source=f"{network.source}, clipped",
+        attribution=network.attribution,
         report=report,
-        profile=net.profile,
+        profile=network.profile,
     )

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import _BUILD_COUNTS, NETWORK_CRS, RoadNetwork, build_network
 from smaby_geo.network.ferry import crossing_rows, ferry_terminals
 from smaby_geo.network.linktimes import compute_link_times
@@ -437,18 +438,19 @@ def _ensure_columns(links: pd.DataFrame) -> pd.DataFrame:
     return links
 
 
+@renamed_kwargs(net="network")
 def apply_scenario(
-    net: RoadNetwork, scenario: Scenario, profile: CarProfile | None = None
+    network: RoadNetwork, scenario: Scenario, profile: CarProfile | None = None
 ) -> RoadNetwork:
     """Return a new network with the scenario's network edits applied (base untouched).
 
     Parameters
     ----------
-    net : RoadNetwork
+    network : RoadNetwork
         Base network with link geometry (Kartverket/OSM/NVDB readers).
     scenario : Scenario
     profile : CarProfile, optional
-        Default: the network's own profile (``net.profile``), else ``CarProfile()``. Used for
+        Default: the network's own profile (``network.profile``), else ``CarProfile()``. Used for
         the length factor and urban speeds of upgraded links and for re-timing the ferry links
         an edit touches (a new headway; a crossing next to a replaced one whose sea node
         becomes a terminal). No other link is recomputed.
@@ -469,11 +471,11 @@ def apply_scenario(
     """
     if not isinstance(scenario, Scenario):
         raise ValueError(f"apply_scenario needs a Scenario, got {type(scenario).__name__}")
-    profile = profile or net.profile or CarProfile()
+    profile = profile or network.profile or CarProfile()
     if not isinstance(profile, CarProfile):
         raise ValueError(f"profile must be a CarProfile, got {type(profile).__name__}")
-    links = _ensure_columns(net.links.copy())
-    node_x, node_y = net.node_x.copy(), net.node_y.copy()
+    links = _ensure_columns(network.links.copy())
+    node_x, node_y = network.node_x.copy(), network.node_y.copy()
     touched: list[dict] = []
     new_rows: list[dict] = []
     retime = np.zeros(len(links), dtype=bool)  # ferry links to re-time at the end
@@ -542,7 +544,7 @@ def apply_scenario(
         elif isinstance(e, NewLink):
             ends = []
             for pt, what in ((e.start, "start"), (e.end, "end")):
-                nd, dist = net.nearest_nodes([pt[0]], [pt[1]])
+                nd, dist = network.nearest_nodes([pt[0]], [pt[1]])
                 if dist[0] > e.max_snap_m:
                     raise ValueError(
                         f"new_link: {what} {tuple(pt)} is {dist[0]:.0f} m from the network "
@@ -586,14 +588,14 @@ def apply_scenario(
         add = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=NETWORK_CRS)
         links = pd.concat([links, add], ignore_index=True)
         links = gpd.GeoDataFrame(links, geometry="geometry", crs=NETWORK_CRS)
-    report = {k: v for k, v in net.report.items() if k not in _BUILD_COUNTS}
+    report = {k: v for k, v in network.report.items() if k not in _BUILD_COUNTS}
     report["scenario"] = {"name": scenario.name, "edits": touched}
     return build_network(
         links,
         node_x,
         node_y,
-        source=f"{net.source} + {scenario.name}",
-        attribution=net.attribution,
+        source=f"{network.source} + {scenario.name}",
+        attribution=network.attribution,
         report=report,
         profile=profile,
     )

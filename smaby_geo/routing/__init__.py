@@ -4,6 +4,7 @@
 from smaby_geo.routing import _numba_cache  # noqa: F401
 from smaby_geo.routing.api import (
     CSR,
+    Route,
     as_csr,
     iter_many_to_all,
     many_to_all,
@@ -21,6 +22,7 @@ from smaby_geo.routing.ch import ContractionHierarchy, build_ch
 __all__ = [
     "CSR",
     "ContractionHierarchy",
+    "Route",
     "as_csr",
     "build_ch",
     "iter_many_to_all",

@@ -1,6 +1,6 @@
 """Public routing API over a RoadNetwork (or raw CSR arrays).
 
-Times are seconds in and out; ``inf`` means unreachable (or beyond ``cutoff``, inclusive).
+Times are seconds in and out; ``inf`` means unreachable (or beyond ``cutoff_s``, inclusive).
 ``direction="from"`` searches along the edges (from the given nodes outwards);
 ``direction="to"`` searches the reverse graph, giving times *to* the given nodes.
 
@@ -22,6 +22,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from smaby_geo._compat import LegacyMapping, renamed_kwargs
 from smaby_geo.network.core import RoadNetwork, reverse_arrays
 from smaby_geo.routing import _kernels as kern
 from smaby_geo.routing.ch import (
@@ -131,21 +132,22 @@ def reverse_csr(g: CSR) -> CSR:
 _CACHE_STATUS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@renamed_kwargs(net="network")
 def prepare(
-    net: RoadNetwork | CSR,
+    network: RoadNetwork | CSR,
     *,
     cache_path: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     **ch_options,
 ) -> ContractionHierarchy:
-    """Build (or load) the contraction hierarchy of ``net`` and attach it for later queries.
+    """Build (or load) the contraction hierarchy of ``network`` and attach it for later queries.
 
     Nodes are contracted in a cache-friendly order: Z-order of the coordinates for a
     RoadNetwork, reverse Cuthill-McKee for bare CSR arrays.
 
     Parameters
     ----------
-    net : RoadNetwork or CSR
+    network : RoadNetwork or CSR
     cache_path : path-like, optional
         ``.npz`` file: loaded when it exists and was built from this network, else written.
         An unreadable or foreign file is rebuilt and overwritten, never trusted.
@@ -159,9 +161,9 @@ def prepare(
     Returns
     -------
     ContractionHierarchy
-        Also stored as ``net.routing_index``; ``preprocess_seconds`` says what it cost.
+        Also stored as ``network.routing_index``; ``preprocess_seconds`` says what it cost.
     """
-    g = _graph(net, "from")
+    g = _graph(network, "from")
     if cache_path is None and cache_dir is not None:
         fp = _csr_fingerprint(g.indptr, g.indices, g.weights)
         cache_path = Path(cache_dir) / f"ch_{fp[:32]}.npz"
@@ -172,17 +174,17 @@ def prepare(
             ch = None  # foreign, truncated or corrupted: rebuild below
         if ch is not None and ch.n_nodes == g.n_nodes:
             _CACHE_STATUS[ch] = "loaded"
-            net.routing_index = ch
+            network.routing_index = ch
             return ch
-    if isinstance(net, RoadNetwork):
-        order = spatial_order(net.node_x, net.node_y)
+    if isinstance(network, RoadNetwork):
+        order = spatial_order(network.node_x, network.node_y)
     else:
         order = graph_order(g.indptr, g.indices)
     ch = build_ch(g.indptr, g.indices, g.weights, order=order, **ch_options)
     if cache_path is not None:
         ch.save(cache_path)
     _CACHE_STATUS[ch] = "built" if cache_path is None else "built and saved"
-    net.routing_index = ch
+    network.routing_index = ch
     return ch
 
 
@@ -248,15 +250,16 @@ def _cutoff(cutoff) -> float:
         return np.inf
     c = float(cutoff)
     if np.isnan(c) or c < 0:
-        raise ValueError(f"cutoff must be >= 0 seconds or None, got {cutoff!r}")
+        raise ValueError(f"cutoff_s must be >= 0 seconds or None, got {cutoff!r}")
     return c
 
 
+@renamed_kwargs(net="network", cutoff="cutoff_s")
 def one_to_all(
-    net: RoadNetwork | CSR,
+    network: RoadNetwork | CSR,
     source: int,
     *,
-    cutoff: float | None = None,
+    cutoff_s: float | None = None,
     direction: str = "from",
     predecessors: bool = False,
     method: str = "auto",
@@ -265,10 +268,10 @@ def one_to_all(
 
     Parameters
     ----------
-    net : RoadNetwork or CSR
+    network : RoadNetwork or CSR
     source : int
         Node number.
-    cutoff : float, optional
+    cutoff_s : float, optional
         Inclusive limit in seconds; nodes beyond it are ``inf``.
     direction : {"from", "to"}
     predecessors : bool
@@ -284,14 +287,14 @@ def one_to_all(
     ndarray of float64 (n,) seconds, or (seconds, pred_edge) when ``predecessors``.
     """
     _check_direction(direction)
-    src = _nodes(source, _n_nodes(net), "source")
+    src = _nodes(source, _n_nodes(network), "source")
     if src.shape[0] != 1:
         raise ValueError("one_to_all takes a single source node; use many_to_all for several")
-    ch = _index(net, method)
-    if ch is not None and not predecessors and (cutoff is None or method == "ch"):
-        d, _ = ch_nearest(ch, src, np.zeros(1), np.zeros(1, np.int32), _cutoff(cutoff), direction)
+    ch = _index(network, method)
+    if ch is not None and not predecessors and (cutoff_s is None or method == "ch"):
+        d, _ = ch_nearest(ch, src, np.zeros(1), np.zeros(1, np.int32), _cutoff(cutoff_s), direction)
         return d
-    g = _graph(net, direction)
+    g = _graph(network, direction)
     d, _, pred = kern.sssp(
         g.indptr,
         g.indices,
@@ -299,17 +302,18 @@ def one_to_all(
         src,
         np.zeros(1),
         np.zeros(1, np.int32),
-        _cutoff(cutoff),
+        _cutoff(cutoff_s),
         predecessors,
     )
     return (d, pred) if predecessors else d
 
 
+@renamed_kwargs(net="network", cutoff="cutoff_s")
 def many_to_all(
-    net: RoadNetwork | CSR,
+    network: RoadNetwork | CSR,
     sources,
     *,
-    cutoff: float | None = None,
+    cutoff_s: float | None = None,
     direction: str = "from",
     method: str = "auto",
     batch: int = PHAST_BATCH,
@@ -322,10 +326,10 @@ def many_to_all(
 
     Parameters
     ----------
-    net : RoadNetwork or CSR
+    network : RoadNetwork or CSR
     sources : array of int
         Node numbers.
-    cutoff : float, optional
+    cutoff_s : float, optional
         Inclusive limit in seconds; farther nodes are ``inf``.
     direction : {"from", "to"}
     method : {"auto", "dijkstra", "ch"}
@@ -341,24 +345,25 @@ def many_to_all(
     ndarray of float64 (n_sources, n_nodes) seconds.
     """
     _check_direction(direction)
-    n = _n_nodes(net)
+    n = _n_nodes(network)
     src = _nodes(sources, n, "sources")
     if src.shape[0] == 0:
         return np.empty((0, n))
-    ch = _index(net, method)
-    if ch is not None and (cutoff is None or method == "ch"):
-        return ch_many_to_all(ch, src, _cutoff(cutoff), direction, batch=batch)
-    g = _graph(net, direction)
+    ch = _index(network, method)
+    if ch is not None and (cutoff_s is None or method == "ch"):
+        return ch_many_to_all(ch, src, _cutoff(cutoff_s), direction, batch=batch)
+    g = _graph(network, direction)
     return kern.many_to_all(
-        g.indptr, g.indices, g.weights, src, np.zeros(len(src)), _cutoff(cutoff)
+        g.indptr, g.indices, g.weights, src, np.zeros(len(src)), _cutoff(cutoff_s)
     )
 
 
+@renamed_kwargs(net="network", cutoff="cutoff_s")
 def iter_many_to_all(
-    net: RoadNetwork | CSR,
+    network: RoadNetwork | CSR,
     sources,
     *,
-    cutoff: float | None = None,
+    cutoff_s: float | None = None,
     direction: str = "from",
     method: str = "auto",
     block_rows: int = 1024,
@@ -370,25 +375,28 @@ def iter_many_to_all(
     (start, rows)
         ``rows`` (float64, seconds) are the rows of ``sources[start:start + len(rows)]``.
     """
-    n = _n_nodes(net)
+    n = _n_nodes(network)
     src = _nodes(sources, n, "sources")
     if int(block_rows) < 1:
         raise ValueError(f"block_rows must be >= 1, got {block_rows!r}")
     for s0 in range(0, len(src), int(block_rows)):
         blk = src[s0 : s0 + int(block_rows)]
-        yield s0, many_to_all(net, blk, cutoff=cutoff, direction=direction, method=method)
+        yield s0, many_to_all(
+            network, blk, cutoff_s=cutoff_s, direction=direction, method=method
+        )
 
 
 def _map_block(net, blk, func, cutoff, direction, method):
-    return func(blk, many_to_all(net, blk, cutoff=cutoff, direction=direction, method=method))
+    return func(blk, many_to_all(net, blk, cutoff_s=cutoff, direction=direction, method=method))
 
 
+@renamed_kwargs(net="network", cutoff="cutoff_s")
 def map_many_to_all(
-    net: RoadNetwork | CSR,
+    network: RoadNetwork | CSR,
     sources,
     func: Callable[[np.ndarray, np.ndarray], object],
     *,
-    cutoff: float | None = None,
+    cutoff_s: float | None = None,
     direction: str = "from",
     method: str = "auto",
     block_rows: int = 1024,
@@ -401,7 +409,7 @@ def map_many_to_all(
 
     Parameters
     ----------
-    net : RoadNetwork or CSR
+    network : RoadNetwork or CSR
         Prepared (``prepare``) networks answer with batched PHAST; the hierarchy travels to
         the workers with the network.
     sources : array of int
@@ -409,7 +417,7 @@ def map_many_to_all(
     func : callable
         ``func(source_nodes, rows)`` with ``rows`` float64 seconds (len(source_nodes), n_nodes);
         must be picklable when ``client`` is given (a module-level function).
-    cutoff, direction, method
+    cutoff_s, direction, method
         As in ``many_to_all``.
     block_rows : int, default 1024
         Sources per block (memory ``block_rows * n_nodes * 8`` bytes per worker).
@@ -422,34 +430,39 @@ def map_many_to_all(
     list
         ``func``'s results, one per block, in source order.
     """
-    n = _n_nodes(net)
+    n = _n_nodes(network)
     src = _nodes(sources, n, "sources")
     if int(block_rows) < 1:
         raise ValueError(f"block_rows must be >= 1, got {block_rows!r}")
-    _cutoff(cutoff)
+    _cutoff(cutoff_s)
     _check_direction(direction)
     blocks = [src[s0 : s0 + int(block_rows)] for s0 in range(0, len(src), int(block_rows))]
     if client is None:
-        return [_map_block(net, b, func, cutoff, direction, method) for b in blocks]
-    g = net if isinstance(net, CSR) else CSR(net.indptr, net.indices, net.weights)
-    g.routing_index = getattr(net, "routing_index", None)
+        return [_map_block(network, b, func, cutoff_s, direction, method) for b in blocks]
+    g = (
+        network
+        if isinstance(network, CSR)
+        else CSR(network.indptr, network.indices, network.weights)
+    )
+    g.routing_index = getattr(network, "routing_index", None)
     if g.routing_index is None and method != "dijkstra":
-        g.routing_index = prepare(net)  # once here, not once per worker
+        g.routing_index = prepare(network)  # once here, not once per worker
     [fut_net] = client.scatter([g], broadcast=True)
     futs = [
-        client.submit(_map_block, fut_net, b, func, cutoff, direction, method, pure=False)
+        client.submit(_map_block, fut_net, b, func, cutoff_s, direction, method, pure=False)
         for b in blocks
     ]
     return client.gather(futs)
 
 
+@renamed_kwargs(net="network", cutoff="cutoff_s")
 def nearest_facility(
-    net: RoadNetwork | CSR,
+    network: RoadNetwork | CSR,
     facility_nodes,
     *,
     offsets=None,
     k: int = 1,
-    cutoff: float | None = None,
+    cutoff_s: float | None = None,
     direction: str = "to",
     method: str = "auto",
     labels=None,
@@ -458,14 +471,14 @@ def nearest_facility(
 
     Parameters
     ----------
-    net : RoadNetwork or CSR
+    network : RoadNetwork or CSR
     facility_nodes : array of int
         Node of each facility; facility ``i`` is reported as ``i``.
     offsets : array of float, optional
         Seconds added at each facility (its access leg), so results are exact.
     k : int, default 1
         Number of nearest distinct facilities (1..5).
-    cutoff : float, optional
+    cutoff_s : float, optional
         Inclusive limit in seconds.
     direction : {"to", "from"}, default "to"
         ``to``: time from each node to the facility (reverse search). ``from``: from facility.
@@ -482,7 +495,7 @@ def nearest_facility(
         smaller facility number (k=1).
     """
     _check_direction(direction)
-    fac = _nodes(facility_nodes, _n_nodes(net), "facility_nodes")
+    fac = _nodes(facility_nodes, _n_nodes(network), "facility_nodes")
     if not (isinstance(k, int | np.integer) and 1 <= k <= MAX_K):
         raise ValueError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
     off = _offsets(offsets, len(fac), "offsets")
@@ -492,25 +505,26 @@ def nearest_facility(
         labels = np.ascontiguousarray(labels, dtype=np.int32).ravel()
         if labels.shape[0] != len(fac) or (len(fac) and labels.min() < 0):
             raise ValueError(f"labels must be {len(fac)} integers >= 0, one per facility node")
-    c = _cutoff(cutoff)
-    ch = _index(net, method)
+    c = _cutoff(cutoff_s)
+    ch = _index(network, method)
     if k == 1 and ch is not None:
         return ch_nearest(ch, fac, off, labels, c, direction)
-    g = _graph(net, direction)
+    g = _graph(network, direction)
     if k == 1:
         d, lab, _ = kern.sssp(g.indptr, g.indices, g.weights, fac, off, labels, c, False)
         return d, lab
     return kern.k_nearest(g.indptr, g.indices, g.weights, fac, off, labels, int(k), c)
 
 
+@renamed_kwargs(net="network", cutoff="cutoff_s")
 def od_matrix_nodes(
-    net: RoadNetwork | CSR,
+    network: RoadNetwork | CSR,
     sources,
     targets,
     *,
     source_offsets=None,
     target_offsets=None,
-    cutoff: float | None = None,
+    cutoff_s: float | None = None,
     n_blocks: int | None = None,
     method: str = "auto",
 ) -> np.ndarray:
@@ -525,23 +539,23 @@ def od_matrix_nodes(
     -------
     ndarray of float64 (n_sources, n_targets) seconds.
     """
-    n = _n_nodes(net)
+    n = _n_nodes(network)
     src = _nodes(sources, n, "sources")
     tgt = _nodes(targets, n, "targets")
     so = _offsets(source_offsets, len(src), "source_offsets")
     to = _offsets(target_offsets, len(tgt), "target_offsets")
-    c = _cutoff(cutoff)
+    c = _cutoff(cutoff_s)
     if len(src) == 0 or len(tgt) == 0:
         return np.empty((len(src), len(tgt)))
     blocks = n_blocks or numba.get_num_threads() * 4
-    ch = _index(net, method)
+    ch = _index(network, method)
     if ch is not None:
         return ch_matrix(ch, src, so, tgt, to, c, blocks)
-    fwd = _graph(net, "from")
+    fwd = _graph(network, "from")
     if len(src) <= len(tgt):
         g, a, ao, b, bo = fwd, src, so, tgt, to
     else:
-        g, a, ao, b, bo = _graph(net, "to"), tgt, to, src, so
+        g, a, ao, b, bo = _graph(network, "to"), tgt, to, src, so
     uniq, inv = np.unique(b, return_inverse=True)
     tslot = np.full(n, -1, dtype=np.int32)
     tslot[uniq] = np.arange(len(uniq), dtype=np.int32)
@@ -552,55 +566,89 @@ def od_matrix_nodes(
     return out if g is fwd else out.T.copy()
 
 
-def route(net: RoadNetwork, source: int, target: int) -> dict:
+@dataclass(frozen=True)
+class Route(LegacyMapping):
+    """The fastest route between two nodes (``route``).
+
+    Attributes
+    ----------
+    seconds : float
+        Travel time in seconds; ``inf`` when the target cannot be reached.
+    nodes : list of int
+        Node numbers along the route, source first; empty when unreachable.
+    link_ids : list
+        ``link_id`` of each link in order.
+    ferry_links : int
+        Number of car-ferry links on the route.
+    length_m : float
+        Sum of the link lengths in metres; NaN when unreachable.
+    geometry : shapely.LineString or None
+        The route in EPSG:25833 metres; None when unreachable or the network has no link
+        geometry.
+    """
+
+    seconds: float
+    nodes: list[int]
+    link_ids: list
+    ferry_links: int
+    length_m: float
+    geometry: object | None = None
+
+    @property
+    def minutes(self) -> float:
+        """Travel time in minutes."""
+        return self.seconds / 60.0
+
+
+@renamed_kwargs(net="network")
+def route(network: RoadNetwork, source: int, target: int) -> Route:
     """Fastest route between two nodes with its links and geometry.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    source, target : int
+        Node numbers.
 
     Returns
     -------
-    dict
-        ``seconds`` (float, inf if unreachable), ``nodes`` (node numbers), ``link_ids``
-        (source link ids in order), ``ferry_links`` (count), ``length_m`` (sum of link
-        lengths) and ``geometry`` (shapely LineString in EPSG:25833, None if unreachable or
-        the network has no link geometry).
+    Route
+        ``seconds`` (inf if unreachable), ``nodes``, ``link_ids`` (in order),
+        ``ferry_links``, ``length_m`` and ``geometry`` (EPSG:25833).
     """
     import shapely
 
-    dist, pred = one_to_all(net, source, predecessors=True)
-    tgt = int(_nodes(target, net.n_nodes, "target")[0])
+    dist, pred = one_to_all(network, source, predecessors=True)
+    tgt = int(_nodes(target, network.n_nodes, "target")[0])
     if not np.isfinite(dist[tgt]):
-        return {
-            "seconds": np.inf,
-            "nodes": [],
-            "link_ids": [],
-            "ferry_links": 0,
-            "length_m": np.nan,
-            "geometry": None,
-        }
+        return Route(
+            seconds=np.inf, nodes=[], link_ids=[], ferry_links=0, length_m=np.nan, geometry=None
+        )
     edges: list[int] = []
     v = tgt
     while pred[v] >= 0:
         edges.append(int(pred[v]))
-        v = int(net.edge_source[pred[v]])
+        v = int(network.edge_source[pred[v]])
     edges.reverse()
-    nodes = [int(source)] + [int(net.indices[e]) for e in edges]
-    rows = net.edge_link[edges]
-    lk = net.links.iloc[rows]
+    nodes = [int(source)] + [int(network.indices[e]) for e in edges]
+    rows = network.edge_link[edges]
+    lk = network.links.iloc[rows]
     geom = None
-    if "geometry" in net.links.columns and len(edges):
+    if "geometry" in network.links.columns and len(edges):
         parts = []
         for e, g in zip(edges, lk.geometry.to_numpy(), strict=False):
             coords = shapely.get_coordinates(g)
             # orient each link along the route
-            sx, sy = net.node_x[net.edge_source[e]], net.node_y[net.edge_source[e]]
+            sx, sy = network.node_x[network.edge_source[e]], network.node_y[network.edge_source[e]]
             if np.hypot(*(coords[0] - (sx, sy))) > np.hypot(*(coords[-1] - (sx, sy))):
                 coords = coords[::-1]
             parts.append(coords)
         geom = shapely.linestrings(np.vstack(parts))
-    return {
-        "seconds": float(dist[tgt]),
-        "nodes": nodes,
-        "link_ids": lk["link_id"].tolist(),
-        "ferry_links": int(lk["ferry"].sum()),
-        "length_m": float(lk["length_m"].sum()),
-        "geometry": geom,
-    }
+    return Route(
+        seconds=float(dist[tgt]),
+        nodes=nodes,
+        link_ids=lk["link_id"].tolist(),
+        ferry_links=int(lk["ferry"].sum()),
+        length_m=float(lk["length_m"].sum()),
+        geometry=geom,
+    )

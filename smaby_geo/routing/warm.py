@@ -60,9 +60,9 @@ def warm_up() -> dict[str, float]:
     for direction in ("from", "to"):
         step(f"dijkstra {direction}", lambda d=direction: api.one_to_all(g, 3, direction=d))
     step("dijkstra with predecessors", lambda: api.one_to_all(g, 3, predecessors=True))
-    step("nearest facility", lambda: api.nearest_facility(g, fac, offsets=off, cutoff=60.0))
+    step("nearest facility", lambda: api.nearest_facility(g, fac, offsets=off, cutoff_s=60.0))
     step("k nearest", lambda: api.nearest_facility(g, fac, offsets=off, k=2))
-    step("many to all", lambda: api.many_to_all(g, fac, cutoff=100.0))
+    step("many to all", lambda: api.many_to_all(g, fac, cutoff_s=100.0))
     step("matrix", lambda: api.od_matrix_nodes(g, fac, [1, 2, 30], source_offsets=off))
     ch_graph = api.CSR(g.indptr, g.indices, g.weights)
     step("contraction", lambda: api.prepare(ch_graph))
