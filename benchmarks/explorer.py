@@ -151,7 +151,7 @@ def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer
             ex.base,
             ex.services,
             sv1,
-            types=list(types),
+            service_types=list(types),
             base_table=ex.base,
             kommuner=ex.kommuner,
             regions=regions,

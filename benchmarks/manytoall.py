@@ -205,17 +205,19 @@ def national(args, res: dict) -> None:
     t_snap = time.perf_counter() - t0
     nodes = np.unique(sn.node[sn.connected])
     routing.prepare(net)
-    routing.many_to_all(net, nodes[:2], cutoff=5400.0, method="ch")
-    routing.many_to_all(net, nodes[:2], cutoff=5400.0, method="dijkstra")
+    routing.many_to_all(net, nodes[:2], cutoff_s=5400.0, method="ch")
+    routing.many_to_all(net, nodes[:2], cutoff_s=5400.0, method="dijkstra")
     ts_b, ts_d = [], []
     out_b = out_d = None
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        out_b = map_many_to_all(net, nodes, _reachable, cutoff=5400.0, block_rows=1024, method="ch")
+        out_b = map_many_to_all(
+            net, nodes, _reachable, cutoff_s=5400.0, block_rows=1024, method="ch"
+        )
         ts_b.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         out_d = map_many_to_all(
-            net, nodes, _reachable, cutoff=5400.0, block_rows=1024, method="dijkstra"
+            net, nodes, _reachable, cutoff_s=5400.0, block_rows=1024, method="dijkstra"
         )
         ts_d.append(time.perf_counter() - t0)
     same = bool(np.array_equal(np.concatenate(out_b), np.concatenate(out_d)))

@@ -163,7 +163,7 @@ def run_graph(name: str, args, rows: list, checks: list, extra: dict) -> None:
     # --- cutoff
     t, ref = timed(lambda: dijkstra(A, indices=src1, limit=cutoff), R)
     add("one-to-all cutoff", "scipy", t, f"limit {cutoff:.0f} s")
-    t, d = timed(lambda: routing.one_to_all(g, src1, cutoff=cutoff), R)
+    t, d = timed(lambda: routing.one_to_all(g, src1, cutoff_s=cutoff), R)
     add("one-to-all cutoff", "smaby_geo dijkstra", t)
     checks.append((name, "cutoff dijkstra", max_diff(d, ref)))
     # --- 100-to-all

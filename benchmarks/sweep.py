@@ -42,7 +42,7 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load {os.getloadavg()}")
     t0 = time.perf_counter()
-    base = run_travel_times(region=args.region, services=("hospital",), grid=args.grid)
+    base = run_travel_times(region=args.region, service_types=("hospital",), grid=args.grid)
     t_base = time.perf_counter() - t0
     links = base["network"].links
     roads = (

@@ -60,7 +60,7 @@ def test_population_within_and_coverage(n1000):
     assert m.shape == (len(cells), len(svc))  # one column per hospital site
     pw = population_within(m, cells["population"], (30, 60, 90))
     assert (np.diff(pw.to_numpy(), axis=1) >= 0).all()  # cumulative
-    t = travel_times(n1000, cells, svc, types=["hospital"])
+    t = travel_times(n1000, cells, svc, service_types=["hospital"])
     assert np.allclose(m.min(axis=1).to_numpy(), t["hospital_minutes"].to_numpy())
     cov = coverage_curve(t, "hospital", minutes=[0, 30, 60, 1e9])
     assert cov["share"].is_monotonic_increasing
@@ -134,7 +134,8 @@ def test_minutes_from_point_equals_facility(n1000):
     svc = load_services(["hospital"])
     site = svc.iloc[[int(svc.distance(Point(262069, 6745610)).argmin())]]
     # the reference: travel_times with this site as the only hospital (another kernel)
-    ref = travel_times(n1000, cells, site, types=["hospital"])["hospital_minutes"].to_numpy()
+    ref = travel_times(n1000, cells, site, service_types=["hospital"])
+    ref = ref["hospital_minutes"].to_numpy()
     assert np.isfinite(ref).all() and (ref > 5).all()
     pt = site.geometry.iloc[0]
     a = minutes_from_point(n1000, cells, pt, direction="to").to_numpy()

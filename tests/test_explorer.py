@@ -77,7 +77,7 @@ def library(ex: Explorer, sc: Scenario) -> dict:
             ex.base,
             ex.services,
             sv1,
-            types=list(TYPES),
+            service_types=list(TYPES),
             base_table=ex.base,
             kommuner=ex.kommuner,
         )

@@ -126,7 +126,9 @@ def test_geoparquet_and_geopackage_keep_rows_columns_and_metadata(tmp_path):
 def tynset(tmp_path_factory):
     from smaby_geo.pipeline import run_travel_times
 
-    return run_travel_times(region="Tynset", grid="1km", services=("hospital",), engine="dijkstra")
+    return run_travel_times(
+        region="Tynset", grid="1km", service_types=("hospital",), engine="dijkstra"
+    )
 
 
 def test_main_job_on_the_contraction_hierarchy_equals_dijkstra(tmp_path, monkeypatch):
@@ -137,13 +139,13 @@ def test_main_job_on_the_contraction_hierarchy_equals_dijkstra(tmp_path, monkeyp
     kw = {"region": "Tynset", "grid": "1km", "services": ("hospital", "police")}
     dj = run_travel_times(engine="dijkstra", **kw)
     ch = run_travel_times(engine="ch", **kw)
-    assert dj["routing"] == {"engine": "Dijkstra"}
-    assert ch["routing"]["engine"].startswith("contraction hierarchy")
+    assert dj.routing == {"engine": "Dijkstra"}
+    assert ch.routing["engine"].startswith("contraction hierarchy")
     for t in ("hospital", "police"):
-        a, b = dj["cells"][f"{t}_minutes"].to_numpy(), ch["cells"][f"{t}_minutes"].to_numpy()
+        a, b = dj.cells[f"{t}_minutes"].to_numpy(), ch.cells[f"{t}_minutes"].to_numpy()
         assert np.array_equal(np.isfinite(a), np.isfinite(b))
         assert np.abs(a[np.isfinite(a)] - b[np.isfinite(b)]).max() <= 1e-9
-        assert (dj["cells"][f"{t}_site"].fillna("") == ch["cells"][f"{t}_site"].fillna("")).all()
+        assert (dj.cells[f"{t}_site"].fillna("") == ch.cells[f"{t}_site"].fillna("")).all()
     out = tmp_path / "out"
     args = ["run", "--region", "Tynset", "--grid", "1km", "--services", "hospital"]
     assert main([*args, "--out", str(out), "--no-gpkg", "--no-map"]) == 0

@@ -640,10 +640,10 @@ def test_a_type_without_sites_counts_everyone_unreachable():
     from smaby_geo.pipeline import run_travel_times
 
     # Rendalen has no hospital inside it; with no buffer none is left.
-    res = run_travel_times(region="Rendalen", services=("hospital",), grid="1km", buffer_km=0)
-    s = res["summary"]
+    res = run_travel_times(region="Rendalen", service_types=("hospital",), grid="1km", buffer_km=0)
+    s = res.summary
     assert (
-        res["cells"]["hospital_minutes"].isna() | ~np.isfinite(res["cells"]["hospital_minutes"])
+        res.cells["hospital_minutes"].isna() | ~np.isfinite(res.cells["hospital_minutes"])
     ).all()
     assert (s["sites_used"] == 0).all()
     assert (s["unreachable_population"] == s["population"]).all() and s["population"].sum() > 0

@@ -153,7 +153,7 @@ def test_sites_far_from_the_network_are_not_counted_as_used():
     )
     cells = gpd.GeoDataFrame({"population": [10]}, geometry=[Point(500, 100)], crs="EPSG:25833")
     with pytest.warns(UserWarning, match="left out"):
-        t = travel_times(net, cells, sv, types=["police", "court"])
+        t = travel_times(net, cells, sv, service_types=["police", "court"])
     far_id = sv.loc[sv["name"] == "far", "service_id"].item()
     assert t.attrs["services_left_out"] == [far_id]
     assert sv.attrs["counts"]["police"] == 2

@@ -90,7 +90,7 @@ def test_cutoff_is_inclusive(gr, data, cutoff):
     g, _ = gr
     s = data.draw(st.integers(0, g.n_nodes - 1))
     full = routing.one_to_all(g, s)
-    d = routing.one_to_all(g, s, cutoff=cutoff)
+    d = routing.one_to_all(g, s, cutoff_s=cutoff)
     assert same(d, np.where(full <= cutoff, full, np.inf))
 
 
@@ -157,7 +157,7 @@ def test_od_matrix_equals_brute_force_both_sides(gr, data, cutoff):
     T = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
     so = np.array(data.draw(st.lists(st.floats(0, 20), min_size=len(S), max_size=len(S))))
     to = np.array(data.draw(st.lists(st.floats(0, 20), min_size=len(T), max_size=len(T))))
-    m = routing.od_matrix_nodes(g, S, T, source_offsets=so, target_offsets=to, cutoff=cutoff)
+    m = routing.od_matrix_nodes(g, S, T, source_offsets=so, target_offsets=to, cutoff_s=cutoff)
     G = to_nx(n, edges)
     full = np.array([nx_dist(G, s, n) for s in S])[:, T] + so[:, None] + to[None, :]
     if cutoff is not None:
@@ -227,7 +227,7 @@ def test_bad_k_and_cutoff():
     with pytest.raises(ValueError, match="k must be"):
         routing.nearest_facility(_tiny(), [0], k=6)
     with pytest.raises(ValueError, match="cutoff"):
-        routing.one_to_all(_tiny(), 0, cutoff=-1)
+        routing.one_to_all(_tiny(), 0, cutoff_s=-1)
 
 
 # --- contraction hierarchies ----------------------------------------------------------------
@@ -263,8 +263,8 @@ def test_ch_queries_equal_dijkstra_on_random_graphs(gr, data):
     T = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
     cut = data.draw(st.one_of(st.none(), st.floats(0, 200)))
     assert same(
-        routing.od_matrix_nodes(ch_graph, S, T, cutoff=cut),
-        routing.od_matrix_nodes(g, S, T, cutoff=cut),
+        routing.od_matrix_nodes(ch_graph, S, T, cutoff_s=cut),
+        routing.od_matrix_nodes(g, S, T, cutoff_s=cut),
     )
 
 

@@ -50,12 +50,14 @@ def test_rule_of_half_benefit_equals_the_hand_computed_value():
         geometry=[Point(XA, Y)],
         crs=crs,
     )
-    r = compare(_net(60.0), _net(120.0), cells, services, types=["hospital"], kommuner=kommuner)
+    r = compare(
+        _net(60.0), _net(120.0), cells, services, service_types=["hospital"], kommuner=kommuner
+    )
     f0, f1 = math.exp(-6.0), math.exp(-3.0)
     by_hand = 30 * P * (f0 / (1 + f0) + f1 / (1 + f1))
     assert by_hand == pytest.approx(14_969.6, abs=0.1)
-    assert r["benefit"]["person_minutes_per_day"] == pytest.approx(by_hand, rel=1e-9)
+    assert r.benefit.person_minutes_per_day == pytest.approx(by_hand, rel=1e-9)
     # and the travel-time side of the same comparison: B's cell is 30 minutes nearer
-    cells_out = r["cells"].set_index("kommunenummer")
+    cells_out = r.cells.set_index("kommunenummer")
     assert cells_out.loc["0002", "hospital_delta"] == pytest.approx(-30.0, abs=1e-9)
     assert cells_out.loc["0001", "hospital_delta"] == 0.0

@@ -32,7 +32,7 @@ def grid1km():
 def _tt(net, cells, svc, types):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return travel_times(net, cells, svc, types=types)
+        return travel_times(net, cells, svc, service_types=types)
 
 
 def test_road_numbers():
@@ -51,15 +51,15 @@ def test_replacing_a_ferry_never_makes_any_time_longer(n1000, grid1km):
     assert n1000.links.set_index("link_id").loc[14257, "ferry"]  # base untouched
     svc = load_services()
     types = ["hospital", "court", "police", "study_centre"]
-    r = compare(n1000, scen, grid1km, svc, types=types, regions=False)
+    r = compare(n1000, scen, grid1km, svc, service_types=types, regions=False)
     for t in types:
-        d = r["cells"][f"{t}_delta"].to_numpy()
+        d = r.cells[f"{t}_delta"].to_numpy()
         assert (d <= 1e-9).all()
     # people on the Bjørnafjord side whose nearest hospital is across it gain; with the 49
     # verified hospitals (Stord, Haukeland, Voss ...) that is hundreds, not tens of thousands
-    d = r["cells"]["hospital_delta"].to_numpy()
+    d = r.cells["hospital_delta"].to_numpy()
     faster = int(grid1km["population"].to_numpy()[d < -1e-9].sum())
-    assert r["summary"].set_index("service_type").loc["hospital", "population_faster"] == faster
+    assert r.summary.set_index("service_type").loc["hospital", "population_faster"] == faster
     assert faster > 0
 
 
@@ -69,11 +69,17 @@ def test_closing_a_facility_never_makes_any_time_shorter(n1000, grid1km):
     sv1 = apply_service_edits(svc, sc)
     assert len(sv1) == len(svc) - 1
     r = compare(
-        n1000, apply_scenario(n1000, sc), grid1km, svc, sv1, types=["hospital"], regions=False
+        n1000,
+        apply_scenario(n1000, sc),
+        grid1km,
+        svc,
+        sv1,
+        service_types=["hospital"],
+        regions=False,
     )
-    d = r["cells"]["hospital_delta"].to_numpy()
+    d = r.cells["hospital_delta"].to_numpy()
     assert (d >= -1e-9).all() and (d > 0).any()
-    assert r["catchments"]["population_changed"].iloc[0] > 0
+    assert r.catchments["population_changed"].iloc[0] > 0
 
 
 def test_upgrade_only_changes_origins_whose_paths_use_it(n1000):
@@ -98,8 +104,8 @@ def test_upgrade_only_changes_origins_whose_paths_use_it(n1000):
         o = cells.geometry.iloc[i]
         # the trip's links include the links the two ends are snapped to
         r = trip(scen, (o.x, o.y), (p.x, p.y))
-        assert r["minutes"] == pytest.approx(t1["hospital_minutes"].iloc[i])
-        assert up & set(r["link_ids"]), "a faster origin must use an upgraded link"
+        assert r.minutes == pytest.approx(t1["hospital_minutes"].iloc[i])
+        assert up & set(r.link_ids), "a faster origin must use an upgraded link"
     # and origins whose new fastest path avoids every upgraded link keep their exact times
     # (chosen by their route, not by their change: upgrades only shorten links, so such a
     # path costs the same in the base and no base path can beat it)
@@ -109,7 +115,7 @@ def test_upgrade_only_changes_origins_whose_paths_use_it(n1000):
     for i in rng.choice(np.flatnonzero(np.isfinite(m1)), 40, replace=False):
         p = site_xy[t1["hospital_site"].iloc[i]]
         o = cells.geometry.iloc[i]
-        if not up & set(trip(scen, (o.x, o.y), (p.x, p.y))["link_ids"]):
+        if not up & set(trip(scen, (o.x, o.y), (p.x, p.y)).link_ids):
             kept += 1
             assert m1[i] == pytest.approx(m0[i], rel=0, abs=1e-9), (i, m0[i], m1[i])
     assert kept >= 10, "the sample must hold origins that do not use the upgraded road"

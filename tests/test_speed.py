@@ -34,7 +34,7 @@ def test_batched_phast_equals_scipy_and_networkx(gr, data):
     G = G.reverse() if direction == "to" else G
     assert same(rows[0], nx_dist(G, int(src[0]), n))
     # the cutoff is inclusive and only removes what lies beyond it
-    cut_rows = routing.many_to_all(ch_graph, src, cutoff=cut, direction=direction, batch=batch)
+    cut_rows = routing.many_to_all(ch_graph, src, cutoff_s=cut, direction=direction, batch=batch)
     want = rows if cut is None else np.where(rows <= cut, rows, np.inf)
     assert np.array_equal(cut_rows, want)
 
@@ -56,19 +56,19 @@ def test_blocks_and_dask_equal_many_to_all(n1000):
     net = _n1000_csr(n1000)
     routing.prepare(net)
     src = np.arange(0, n1000.n_nodes, 97)
-    full = routing.many_to_all(net, src, cutoff=5400.0, method="ch")
-    dj = routing.many_to_all(n1000, src, cutoff=5400.0, method="dijkstra")
+    full = routing.many_to_all(net, src, cutoff_s=5400.0, method="ch")
+    dj = routing.many_to_all(n1000, src, cutoff_s=5400.0, method="dijkstra")
     assert same(full, dj) and np.isfinite(full).any() and np.isinf(full).any()
-    blocks = list(iter_many_to_all(net, src, cutoff=5400.0, block_rows=7, method="ch"))
+    blocks = list(iter_many_to_all(net, src, cutoff_s=5400.0, block_rows=7, method="ch"))
     assert [s for s, _ in blocks] == list(range(0, len(src), 7))
     assert np.array_equal(np.vstack([r for _, r in blocks]), full)
-    local = map_many_to_all(net, src, _reachable, cutoff=5400.0, block_rows=9, method="ch")
+    local = map_many_to_all(net, src, _reachable, cutoff_s=5400.0, block_rows=9, method="ch")
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
         Client(cluster) as client,
     ):
         remote = map_many_to_all(
-            net, src, _reachable, cutoff=5400.0, block_rows=9, method="ch", client=client
+            net, src, _reachable, cutoff_s=5400.0, block_rows=9, method="ch", client=client
         )
     assert np.array_equal(np.concatenate(local), np.isfinite(full).sum(1))
     assert np.array_equal(np.concatenate(remote), np.concatenate(local))

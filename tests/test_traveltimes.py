@@ -28,14 +28,14 @@ def national(n1000):
 
 
 def test_population_is_conserved_nationally(national):
-    t = national["cells"]
+    t = national.cells
     assert t["population"].sum() == GRID_TOTAL
     for s in ["hospital", "court", "police", "study_centre"]:
         m = t[f"{s}_minutes"]
         reach = t.loc[np.isfinite(m), "population"].sum()
         unreach = t.loc[~np.isfinite(m), "population"].sum()
         assert reach + unreach == GRID_TOTAL
-        summ = national["summary"]
+        summ = national.summary
         ss = summ[summ["service_type"] == s]
         assert ss["population"].sum() == GRID_TOTAL
         assert ss["unreachable_population"].sum() == unreach
@@ -46,7 +46,7 @@ def test_population_is_conserved_nationally(national):
 def test_cells_off_the_main_network_are_unreachable_with_a_reason(n1000, national):
     from smaby_geo.analysis.traveltimes import unreachable_summary
 
-    t = national["cells"]
+    t = national.cells
     off = (t["unreachable_reason"] != "").to_numpy()
     assert off.sum() > 0
     # no hospital on any cut-off part: every such cell is unreachable, and only those are
@@ -76,7 +76,7 @@ def test_island_without_car_ferry_is_unreachable_with_its_reason(n1000):
         crs="EPSG:25833",
     )
     svc = load_services(["hospital"])
-    t = travel_times(n1000, pts, svc, types=["hospital"], land=read_land())
+    t = travel_times(n1000, pts, svc, service_types=["hospital"], land=read_land())
     assert np.isinf(t.loc["Sula", "hospital_minutes"])
     assert t.loc["Sula", "unreachable_reason"] == REASON_ISLAND
     assert t.loc["Sula", "road_connected"] and t.loc["Sula", "snap_m"] < 500
@@ -140,7 +140,7 @@ def test_clipped_region_equals_networkx_brute_force(n1000):
     cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
     svc = load_services(["police", "hospital"])
     svc = svc[svc.intersects(sel.geometry.union_all().buffer(60_000))]
-    t = travel_times(net, cells, svc, types=["police", "hospital"])
+    t = travel_times(net, cells, svc, service_types=["police", "hospital"])
     so = snap_points(net, cells.geometry.x, cells.geometry.y)
     # the snap point is the nearest point of any snap-target link (shapely, brute force)
     geoms = link_geometries(net)
@@ -200,7 +200,7 @@ def test_k_nearest_columns(n2000):
     cells = gpd.GeoDataFrame(
         {"population": [5]}, geometry=[Point(262000, 6650000)], crs="EPSG:25833"
     )
-    t = travel_times(n2000, cells, load_services(["police"]), types=["police"], k=3)
+    t = travel_times(n2000, cells, load_services(["police"]), service_types=["police"], k=3)
     m = t[["police_minutes", "police_minutes_2", "police_minutes_3"]].to_numpy()[0]
     assert np.all(np.diff(m) >= 0) and np.all(np.isfinite(m))
     assert (
@@ -211,9 +211,9 @@ def test_k_nearest_columns(n2000):
 def test_crs_mismatch_is_reprojected(n2000):
     pt = gpd.GeoDataFrame({"population": [5]}, geometry=[Point(262000, 6650000)], crs="EPSG:25833")
     svc = load_services(["police"])
-    a = travel_times(n2000, pt, svc, types=["police"])
+    a = travel_times(n2000, pt, svc, service_types=["police"])
     with pytest.warns(UserWarning, match="reprojecting"):
-        b = travel_times(n2000, pt.to_crs("EPSG:4326"), svc, types=["police"])
+        b = travel_times(n2000, pt.to_crs("EPSG:4326"), svc, service_types=["police"])
     assert a["police_minutes"].iloc[0] == pytest.approx(b["police_minutes"].iloc[0], abs=1e-6)
 
 
@@ -241,7 +241,7 @@ def test_od_matrix_keeps_caller_ids_and_matches_travel_times(n2000):
     )
     m = od_matrix(n2000, pts, svc)
     assert list(m.index) == ["oslo", "hamar"] and list(m.columns) == list(svc.index)
-    t = travel_times(n2000, pts, load_services(["hospital"]), types=["hospital"])
+    t = travel_times(n2000, pts, load_services(["hospital"]), service_types=["hospital"])
     # one access model for both: without extra arguments the row minimum is the nearest site
     assert np.allclose(m.min(axis=1).to_numpy(), t["hospital_minutes"].to_numpy())
     assert np.isfinite(t["hospital_minutes"]).all()
@@ -263,14 +263,14 @@ def test_summarise_by_hand():
         }
     )
     t.attrs["service_types"] = ["hospital"]
-    s = summarise(t, thresholds=(30, 60)).set_index("kommunenummer")
+    s = summarise(t, thresholds_min=(30, 60)).set_index("kommunenummer")
     assert s.loc["a", "population"] == 100 and s.loc["a", "unreachable_population"] == 60
     assert s.loc["a", "median_minutes"] == 50.0
     assert s.loc["a", "share_within_30"] == pytest.approx(0.1)
     assert s.loc["a", "share_within_60"] == pytest.approx(0.4)
     assert s.loc["b", "share_within_60"] == 0.0
     with pytest.raises(ValueError, match="sorted"):
-        summarise(t, thresholds=(60, 30))
+        summarise(t, thresholds_min=(60, 30))
 
 
 def test_unknown_region_lists_close_matches():

@@ -41,9 +41,9 @@ def calibrated(n1000):
 @pytest.mark.parametrize(("a", "b", "lo", "hi", "min_ferries"), RANGES)
 def test_town_pair_in_plausible_range(calibrated, a, b, lo, hi, min_ferries):
     r = trip(calibrated, a, b)
-    assert lo <= r["minutes"] <= hi, r["minutes"]
-    assert r["ferry_links"] >= min_ferries
-    assert r["geometry"] is not None and r["geometry"].length > 0
+    assert lo <= r.minutes <= hi, r.minutes
+    assert r.ferry_links >= min_ferries
+    assert r.geometry is not None and r.geometry.length > 0
 
 
 @pytest.mark.parametrize(
@@ -51,22 +51,22 @@ def test_town_pair_in_plausible_range(calibrated, a, b, lo, hi, min_ferries):
 )
 def test_connected_ferries_are_used_with_the_default_profile(n1000, a, b, hi):
     r = trip(n1000, a, b)
-    assert r["minutes"] <= hi and r["ferry_links"] >= 1
+    assert r.minutes <= hi and r.ferry_links >= 1
 
 
 def test_trip_is_roughly_symmetric(n1000):
-    ab = trip(n1000, "Tynset", "Hamar")["minutes"]
-    ba = trip(n1000, "Hamar", "Tynset")["minutes"]
+    ab = trip(n1000, "Tynset", "Hamar").minutes
+    ba = trip(n1000, "Hamar", "Tynset").minutes
     assert ab == pytest.approx(ba, rel=1e-9)
 
 
 def test_explain_legs_add_up_and_show_the_ferry_wait(n1000):
     r = trip(n1000, "Sykkylven", "Ålesund", legs=True)
     legs = explain_trip(n1000, "Sykkylven", "Ålesund")
-    assert legs["minutes"].sum() == pytest.approx(r["minutes"], rel=1e-9)
+    assert legs["minutes"].sum() == pytest.approx(r.minutes, rel=1e-9)
     assert legs["leg"].iloc[0].startswith("access") and legs["leg"].iloc[-1].startswith("access")
     ferry = legs[legs["leg"] == "car ferry"]
-    assert len(ferry) == r["ferry_links"] >= 1
+    assert len(ferry) == r.ferry_links >= 1
     wait = n1000.profile.ferry.default_headway_min / 2
     assert ferry["wait_minutes"].iloc[0] == pytest.approx(wait)
     assert (ferry["crossing_minutes"] + ferry["wait_minutes"]).to_numpy() == pytest.approx(
@@ -76,7 +76,7 @@ def test_explain_legs_add_up_and_show_the_ferry_wait(n1000):
     road = legs[legs["leg"] == "road"]
     assert set(road["category"]) <= {"E", "R", "F", "K", "P"}
     assert road["km"].sum() + ferry["km"].sum() == pytest.approx(
-        r["km"] - sum(r["snap_m"]) / 1000, rel=1e-6
+        r.km - sum(r.snap_m) / 1000, rel=1e-6
     )
 
 
@@ -94,9 +94,9 @@ def test_ferry_wait_mode_changes_the_ferry_trip_only():
 
     none = load_network(profile=CarProfile().with_ferry(wait_mode="none"))
     base = load_network()
-    assert trip(none, "Bodø", "Svolvær")["minutes"] < trip(base, "Bodø", "Svolvær")["minutes"]
-    assert trip(none, "Tynset", "Hamar")["minutes"] == pytest.approx(
-        trip(base, "Tynset", "Hamar")["minutes"]
+    assert trip(none, "Bodø", "Svolvær").minutes < trip(base, "Bodø", "Svolvær").minutes
+    assert trip(none, "Tynset", "Hamar").minutes == pytest.approx(
+        trip(base, "Tynset", "Hamar").minutes
     )
 
 

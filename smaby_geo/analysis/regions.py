@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -315,19 +316,15 @@ def delineate_by_time(
     membership, regions : as ``delineate_ba`` (``step`` "time" / "centre" / "alone").
     """
     if args or (isinstance(times, list | tuple) and not isinstance(centres, list | tuple)):
-        # the order before 0.2: (codes, times, centres, max_minutes=75.0, T=None)
-        warnings.warn(
-            "delineate_by_time(codes, times, centres, max_minutes, T) is deprecated; the order "
-            "is now that of delineate_ba: delineate_by_time(codes, T, times, centres, "
-            "max_minutes=...)",
+        warnings.warn(  # the order before 0.2: (codes, times, centres, max_minutes=75, T=None)
+            "delineate_by_time(codes, times, centres, max_minutes, T) is deprecated; use the "
+            "order of delineate_ba: (codes, T, times, centres, max_minutes=...)",
             DeprecationWarning,
             stacklevel=2,
         )
-        old = [T, times, centres, *args]
-        times, centres = old[0], old[1]
-        if len(old) > 2:
-            max_minutes = old[2]
-        T = old[3] if len(old) > 3 else None
+        old: list[Any] = [T, times, centres, *args, None]
+        times, centres, T = old[0], old[1], old[3]
+        max_minutes = max_minutes if old[2] is None else old[2]
     if centres is None:
         raise TypeError("delineate_by_time() needs the centres (a list of kommune codes)")
     idx = {k: i for i, k in enumerate(codes)}
