@@ -42,8 +42,8 @@ print(f"{len(cells):,} populated 250 m cells, {cells['population'].sum():,} peop
     ("code", """verified = load_services(["hospital", "police"])
 with_candidates = load_services(["hospital", "police"], include_unverified_hospitals=True)
 print(verified.attrs["counts"], "|", with_candidates.attrs["counts"])
-t_ver = travel_times(net, cells, verified, types=["hospital", "police"])
-t_all = travel_times(net, cells, with_candidates, types=["hospital", "police"])
+t_ver = travel_times(net, cells, verified, service_types=["hospital", "police"])
+t_all = travel_times(net, cells, with_candidates, service_types=["hospital", "police"])
 for name, t in [("verified list", t_ver), ("with unverified sites", t_all)]:
     cov = coverage_curve(t, "hospital", minutes=[30, 45, 60, 90]).set_index("minutes")["share"]
     print(f"hospital, {name}: " + ", ".join(f"{m:g} min {s:.0%}" for m, s in cov.items()))"""),
@@ -105,7 +105,7 @@ print(scen.report["scenario"])
 # The verified hospital list lacks Haukeland (Bergen): add the unverified sites, or Bergen
 # would look 70 minutes from a hospital and the bridge would seem to fix that.
 services = load_services(["hospital", "court"], include_unverified_hospitals=True)
-r = compare(net, scen, cells, services, types=["hospital", "court"], kommuner=vestland)
+r = compare(net, scen, cells, services, service_types=["hospital", "court"], kommuner=vestland)
 r["summary"].round(2)"""),
     ("code", """r["thresholds"].query("newly_within > 0 or newly_outside > 0")"""),
     ("code", """names = vestland.set_index("kommunenummer")["kommunenavn"]
