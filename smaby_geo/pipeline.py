@@ -208,12 +208,13 @@ def routing_cache_dir() -> Path:
     return datasets.data_home() / "routing"
 
 
-def choose_engine(net: RoadNetwork, engine: str = "auto") -> dict:
+@renamed_kwargs(net="network")
+def choose_engine(network: RoadNetwork, engine: str = "auto") -> dict:
     """Attach the routing engine the job's queries use and say which it is.
 
     Parameters
     ----------
-    net : RoadNetwork
+    network : RoadNetwork
     engine : {"auto", "ch", "dijkstra"}
         ``auto``/``ch``: the contraction hierarchy, loaded from ``routing_cache_dir()`` when
         it holds one for this network's fingerprint, else built and saved there (a cache
@@ -222,21 +223,21 @@ def choose_engine(net: RoadNetwork, engine: str = "auto") -> dict:
     Returns
     -------
     dict
-        ``routing_engine(net)``: the engine and, for a hierarchy, how it was obtained.
+        ``routing_engine(network)``: the engine and, for a hierarchy, how it was obtained.
     """
     from smaby_geo.routing.api import prepare, routing_engine
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "dijkstra":
-        net.routing_index = None
-        return routing_engine(net)
-    if net.routing_index is None:
+        network.routing_index = None
+        return routing_engine(network)
+    if network.routing_index is None:
         try:
-            prepare(net, cache_dir=routing_cache_dir())
+            prepare(network, cache_dir=routing_cache_dir())
         except OSError:  # read-only or full cache folder: build in memory only
-            prepare(net)
-    return routing_engine(net)
+            prepare(network)
+    return routing_engine(network)
 def _mark_types_without_sites(summary, table, sv, services) -> pd.DataFrame:
     """Add ``sites_used``; where a type has no site, everyone is unreachable (never 0).
 

@@ -64,7 +64,7 @@ def _pysal(t, P, S):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_2sfca_equals_pysal_access(seed):
     t, P, S = _random_case(seed)
-    ours, _ = two_step_fca(t, P, S, threshold=30)
+    ours, _ = two_step_fca(t, P, S, threshold_min=30)
     a = _pysal(t, P, S)
     res = a.two_stage_fca(name="fca", max_cost=30, normalize=False)
     theirs = res["fca_beds"].reindex(range(len(P))).fillna(0).to_numpy()
@@ -100,10 +100,10 @@ def test_e2sfca_rural_bands_equal_pysal_with_scaled_steps():
 def test_2sfca_by_hand():
     # two origins (100 and 300 people), one facility with 8 doctors, both within 30 min
     t = np.array([[10.0], [25.0]])
-    A, R = two_step_fca(t, [100, 300], [8], threshold=30)
+    A, R = two_step_fca(t, [100, 300], [8], threshold_min=30)
     assert R[0] == pytest.approx(8 / 400)
     assert np.allclose(A, [0.02, 0.02])
-    A, R = two_step_fca(t, [100, 300], [8], threshold=20)
+    A, R = two_step_fca(t, [100, 300], [8], threshold_min=20)
     assert R[0] == pytest.approx(0.08) and A[1] == 0.0
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from smaby_geo._compat import renamed_kwargs
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -76,8 +78,9 @@ def step_weights(t: np.ndarray, bands: tuple[tuple[float, float], ...]) -> np.nd
     return out
 
 
+@renamed_kwargs(threshold="threshold_min")
 def cumulative_opportunities(
-    t: ArrayLike, opportunities: ArrayLike, threshold: float
+    t: ArrayLike, opportunities: ArrayLike, threshold_min: float
 ) -> np.ndarray:
     """A_i = sum_j O_j [t_ij <= T].
 
@@ -85,7 +88,7 @@ def cumulative_opportunities(
     ----------
     t : (n_i, n_j) minutes
     opportunities : (n_j,) e.g. jobs, beds, 1 per site
-    threshold : float, minutes (inclusive)
+    threshold_min : float, minutes (inclusive)
 
     Returns
     -------
@@ -95,7 +98,7 @@ def cumulative_opportunities(
     opp = np.asarray(opportunities, dtype=float)
     if opp.shape != (t.shape[1],):
         raise ValueError(f"opportunities has {opp.shape} values for {t.shape[1]} facilities")
-    return (t <= _threshold(threshold)) @ opp
+    return (t <= _threshold(threshold_min)) @ opp
 
 
 def gravity(
@@ -138,8 +141,9 @@ def gravity(
     return f @ opp
 
 
+@renamed_kwargs(threshold="threshold_min")
 def two_step_fca(
-    t: ArrayLike, demand: ArrayLike, supply: ArrayLike, threshold: float
+    t: ArrayLike, demand: ArrayLike, supply: ArrayLike, threshold_min: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """2SFCA (Luo & Wang 2003): R_j = S_j / sum_{i: t_ij<=T} P_i; A_i = sum_{j: t_ij<=T} R_j.
 
@@ -148,7 +152,7 @@ def two_step_fca(
     t : (n_i, n_j) minutes
     demand : (n_i,) population
     supply : (n_j,) capacity (> 0)
-    threshold : float, minutes (inclusive)
+    threshold_min : float, minutes (inclusive)
 
     Returns
     -------
@@ -156,7 +160,7 @@ def two_step_fca(
     R : (n_j,) supply-to-demand ratio per facility (``inf`` where no demand is within reach)
     """
     t = _check(t, demand, supply)
-    w = (t <= _threshold(threshold)).astype(float)
+    w = (t <= _threshold(threshold_min)).astype(float)
     return _fca(w, np.asarray(demand, float), np.asarray(supply, float))
 
 

@@ -452,7 +452,8 @@ def summarise(
     return pd.DataFrame(rows)
 
 
-def unreachable_summary(table: pd.DataFrame, types: list[str] | None = None) -> dict:
+@renamed_kwargs(types="service_types")
+def unreachable_summary(table: pd.DataFrame, service_types: list[str] | None = None) -> dict:
     """Who cannot be reached, and why: the figures the main job prints and writes.
 
     Parameters
@@ -460,7 +461,7 @@ def unreachable_summary(table: pd.DataFrame, types: list[str] | None = None) -> 
     table : DataFrame
         ``travel_times`` output (``population``, ``snap_m``, ``network_component``,
         ``unreachable_reason``, ``<type>_minutes``).
-    types : list of str, optional
+    service_types : list of str, optional
         Service types; default ``table.attrs["service_types"]``.
 
     Returns
@@ -475,7 +476,7 @@ def unreachable_summary(table: pd.DataFrame, types: list[str] | None = None) -> 
         the snap distance), with ``people``, ``cells``, ``kommuner`` (up to 3 names) and
         ``reason``, most people first. Every unreachable person has a reason.
     """
-    types = list(types or table.attrs.get("service_types") or [])
+    service_types = list(service_types or table.attrs.get("service_types") or [])
     p = table["population"].to_numpy(dtype=float)
     snap = table["snap_m"].to_numpy(dtype=float)
     ok = np.isfinite(snap)
@@ -493,7 +494,7 @@ def unreachable_summary(table: pd.DataFrame, types: list[str] | None = None) -> 
         "unreachable_people": {},
         "unreachable_by_reason": {},
     }
-    for t in types:
+    for t in service_types:
         m = table[f"{t}_minutes"].to_numpy(dtype=float)
         if np.isnan(m).all():
             continue

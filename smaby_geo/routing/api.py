@@ -188,8 +188,9 @@ def prepare(
     return ch
 
 
-def routing_engine(net: RoadNetwork | CSR) -> dict:
-    """Which engine answers ``method="auto"`` queries on ``net``, for run metadata.
+@renamed_kwargs(net="network")
+def routing_engine(network: RoadNetwork | CSR) -> dict:
+    """Which engine answers ``method="auto"`` queries on ``network``, for run metadata.
 
     Returns
     -------
@@ -198,7 +199,7 @@ def routing_engine(net: RoadNetwork | CSR) -> dict:
         for a prepared network ``preprocess_seconds``, ``n_shortcuts``, ``fingerprint`` and
         ``cache`` ("loaded", "built", "built and saved", or "given" when attached by hand).
     """
-    ch = getattr(net, "routing_index", None)
+    ch = getattr(network, "routing_index", None)
     if ch is None:
         return {"engine": "Dijkstra"}
     return {
