@@ -60,22 +60,23 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
     return deco
 
 
-def _legacy(value: Any) -> Any:
-    """A field's value as the old dict held it (nested result dataclasses become dicts)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if isinstance(value, LegacyMapping):
-            return value
-        return dataclasses.asdict(value)
-    return value
-
-
 class LegacyMapping:
     """Dict-style read access to a result dataclass, deprecated.
 
     ``result["minutes"]``, ``"note" in result`` and ``result.get("benefit")`` keep working
     for one release (with a ``DeprecationWarning``); use the attributes. A field that is
-    ``None`` reads as a key the old dict did not have.
+    ``None`` reads as a key the old dict did not have. Fields named in ``_legacy_dicts`` held
+    a plain dict before and are returned as one (``dataclasses.asdict``); every other value
+    is returned as it is.
     """
+
+    _legacy_dicts: tuple[str, ...] = ()
+
+    def _legacy(self, key: str) -> Any:
+        value = getattr(self, key)
+        if key in self._legacy_dicts and dataclasses.is_dataclass(value):
+            return dataclasses.asdict(value)  # type: ignore[arg-type]
+        return value
 
     def _legacy_keys(self) -> list[str]:
         return [
@@ -96,7 +97,7 @@ class LegacyMapping:
         self._warn()
         if key not in self._legacy_keys():
             raise KeyError(key)
-        return _legacy(getattr(self, key))
+        return self._legacy(key)
 
     def __contains__(self, key: object) -> bool:
         self._warn()
@@ -107,7 +108,7 @@ class LegacyMapping:
         self._warn()
         if key not in self._legacy_keys():
             return default
-        return _legacy(getattr(self, key))
+        return self._legacy(key)
 
     def keys(self) -> list[str]:
         """Deprecated: the names of the fields that are set."""

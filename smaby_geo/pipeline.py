@@ -77,7 +77,7 @@ class _Stages:
         self.bar.update(1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunResult(LegacyMapping):
     """The main job's tables in memory (``run_travel_times``). Minutes everywhere.
 
@@ -295,7 +295,7 @@ _SERVICE_DATASET = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MainJob:
     """What ``main_job`` computed and wrote (``smaby-geo run``); ``console`` prints it.
 

@@ -23,7 +23,7 @@ from smaby_geo.pipeline import _out_dir, _slug, _Stages, parse_services, run_tra
 from smaby_geo.places.admin import check_buffer_km
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScenarioJob:
     """What ``scenario_job`` computed and wrote.
 

@@ -24,7 +24,7 @@ from shapely.geometry import Point, box
 
 from smaby_geo import routing
 from smaby_geo.analysis.regions import delineate_by_time, delineate_regions
-from smaby_geo.analysis.scenarios import Comparison, compare
+from smaby_geo.analysis.scenarios import Benefit, Comparison, compare
 from smaby_geo.analysis.traveltimes import travel_times
 from smaby_geo.analysis.trips import Trip, trip
 from smaby_geo.network import network_from_lines
@@ -168,6 +168,9 @@ def test_comparison_fields_equal_the_hand_worked_change():
         assert "benefit" not in old
     with pytest.warns(DeprecationWarning, match="dict-style access"):
         old_summary = old["summary"]
+    with_regions = Comparison(**{**vars(r), "benefit": Benefit(12.5, "by hand")})
+    with pytest.warns(DeprecationWarning, match="dict-style access"):
+        assert with_regions["benefit"] == {"person_minutes_per_day": 12.5, "note": "by hand"}
     pd.testing.assert_frame_equal(old_summary, r.summary)
 
 
@@ -229,6 +232,8 @@ def test_run_result_fields_against_the_population_grid(n1000):
             n1000, region="Tynset", services=("hospital",), grid="1km", engine="dijkstra"
         )
     np.testing.assert_array_equal(old.cells["hospital_minutes"], res.cells["hospital_minutes"])
+    with pytest.warns(DeprecationWarning, match="dict-style access"):
+        assert res["network"] is res.network  # a nested dataclass comes back as itself
 
 
 # --- pipeline returns, the CLI prints ----------------------------------------------------

@@ -136,7 +136,7 @@ def test_main_job_on_the_contraction_hierarchy_equals_dijkstra(tmp_path, monkeyp
     from smaby_geo.pipeline import run_travel_times
 
     monkeypatch.setenv("SMABY_GEO_CACHE_DIR", str(tmp_path / "cache"))
-    kw = {"region": "Tynset", "grid": "1km", "services": ("hospital", "police")}
+    kw = {"region": "Tynset", "grid": "1km", "service_types": ("hospital", "police")}
     dj = run_travel_times(engine="dijkstra", **kw)
     ch = run_travel_times(engine="ch", **kw)
     assert dj.routing == {"engine": "Dijkstra"}
@@ -166,15 +166,15 @@ def test_a_small_sweep_on_a_local_cluster_equals_the_single_process_one(tynset, 
     from smaby_geo.sweep import sweep
 
     scen = [read_scenario(f"scenarios/{n}.yaml") for n in ("rv3_upgrade", "close_tynset_hospital")]
-    local = sweep(tynset["network"], tynset["cells"], tynset["services"], scen, within_min=60)
+    local = sweep(tynset.network, tynset.cells, tynset.services, scen, within_min=60)
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
         remote = sweep(
-            tynset["network"],
-            tynset["cells"],
-            tynset["services"],
+            tynset.network,
+            tynset.cells,
+            tynset.services,
             scen,
             within_min=60,
             client=client,

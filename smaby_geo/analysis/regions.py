@@ -359,7 +359,7 @@ def region_polygons(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Regions(LegacyMapping):
     """Labour-market regions delineated by ``delineate_regions``.
 

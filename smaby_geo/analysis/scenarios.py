@@ -63,7 +63,7 @@ class Benefit:
     note: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RegionComparison(LegacyMapping):
     """The region half of a scenario comparison (``compare_regions``).
 
@@ -79,8 +79,10 @@ class RegionComparison(LegacyMapping):
     regions: pd.DataFrame
     benefit: Benefit
 
+    _legacy_dicts = ("benefit",)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class Comparison(LegacyMapping):
     """A scenario compared with the base (``compare``).
 
@@ -118,6 +120,8 @@ class Comparison(LegacyMapping):
     scenario_table: pd.DataFrame
     regions: pd.DataFrame | None = None
     benefit: Benefit | None = None
+
+    _legacy_dicts = ("benefit",)
 
     def with_regions(self, region_comparison: RegionComparison) -> Comparison:
         """Return the comparison with the region half (``compare_regions``) added."""

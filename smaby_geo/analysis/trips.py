@@ -187,7 +187,7 @@ def _geometry(network: RoadNetwork, s: Snapped, path: dict, pts) -> shapely.Line
     return shapely.linestrings(np.vstack(parts))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Trip(LegacyMapping):
     """The fastest car trip between two places (``trip``), access legs included.
 
