@@ -28,6 +28,11 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
     **renames : str
         ``old_name="new_name"`` pairs.
 
+    Notes
+    -----
+    The wrapper adds one frame: a warning the decorated function raises about its caller's
+    input needs ``stacklevel=3`` (not 2) to name the caller's line.
+
     Examples
     --------
     >>> @renamed_kwargs(cutoff="cutoff_min")

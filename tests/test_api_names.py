@@ -76,6 +76,13 @@ def test_travel_times_cutoff_is_in_minutes_and_the_old_name_warns():
         travel_times(net, cells, _hospital(), cutoff=25, cutoff_min=25)
 
 
+def test_warnings_about_the_input_still_name_the_callers_line():
+    net, cells = _road(), _cells([10], [1])
+    with pytest.warns(UserWarning, match="services are in EPSG:4326") as rec:
+        travel_times(net, cells, _hospital().to_crs("EPSG:4326"), service_types=["hospital"])
+    assert [r.filename for r in rec if "EPSG:4326" in str(r.message)] == [__file__]
+
+
 def test_routing_cutoff_is_in_seconds_inclusive_and_the_old_name_warns():
     net = _road()
     a, b = _node(net, XA), _node(net, XB)

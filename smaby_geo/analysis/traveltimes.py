@@ -40,14 +40,15 @@ SERVICE_ACCESS = AccessModel()
 _OD_BLOCK = 20_000
 
 
-def _points(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+def _points(gdf: gpd.GeoDataFrame, what: str, stacklevel: int = 3) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(f"{what} must be a GeoDataFrame, got {type(gdf).__name__}")
     if gdf.crs is None:
         raise ValueError(f"{what} have no CRS; set it with gdf.set_crs(...)")
     if gdf.crs != NETWORK_CRS:
         warnings.warn(
-            f"{what} are in {gdf.crs.to_string()}; reprojecting to {NETWORK_CRS}", stacklevel=3
+            f"{what} are in {gdf.crs.to_string()}; reprojecting to {NETWORK_CRS}",
+            stacklevel=stacklevel,
         )
         gdf = gdf.to_crs(NETWORK_CRS)
     if not gdf.geometry.geom_type.eq("Point").all():
@@ -123,7 +124,7 @@ def travel_times(
     """
     access = access or AccessModel()
     o = as_origins(origins, population_column)
-    s = _points(services, "services")
+    s = _points(services, "services", stacklevel=4)  # 4: past the renamed_kwargs wrapper
     if type_column not in s.columns:
         raise ValueError(
             f"services have no column {type_column!r}; columns are {list(s.columns)}"
@@ -148,7 +149,7 @@ def travel_times(
         warnings.warn(
             f"{int((~ss.connected).sum())} services lie more than "
             f"{service_access.max_snap_m:.0f} m from the network and are left out: {far[:10]}",
-            stacklevel=2,
+            stacklevel=3,  # past the renamed_kwargs wrapper
         )
     keep_cols = [
         c
@@ -173,7 +174,7 @@ def travel_times(
         if len(sel) == 0:
             warnings.warn(
                 f"service type {t!r} has no sites connected to the network; its columns are NaN",
-                stacklevel=2,
+                stacklevel=3,  # past the renamed_kwargs wrapper
             )
             for c in cols:
                 out[c] = np.nan
@@ -231,8 +232,8 @@ def od_matrix(
         no route or a point is beyond the maximum snap distance.
     """
     access = access or AccessModel()
-    o = _points(origins, "origins")
-    d = _points(destinations, "destinations")
+    o = _points(origins, "origins", stacklevel=4)  # 4: past the renamed_kwargs wrapper
+    d = _points(destinations, "destinations", stacklevel=4)
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
     sd = snap_points(
         network, d.geometry.x.to_numpy(), d.geometry.y.to_numpy(), destination_access or access
