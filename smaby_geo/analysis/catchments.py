@@ -154,10 +154,11 @@ def facility_times(
     )
 
 
+@renamed_kwargs(thresholds="thresholds_min")
 def population_within(
     minutes: pd.DataFrame,
     population: ArrayLike,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
+    thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
 ) -> pd.DataFrame:
     """People within each threshold of each facility (not only its catchment).
 
@@ -166,13 +167,13 @@ def population_within(
     minutes : DataFrame (n_origins x n_sites)
         ``facility_times`` output.
     population : array-like (n_origins,)
-    thresholds : sorted minutes, default 30/45/60/90
+    thresholds_min : sorted minutes, default 30/45/60/90
 
     Returns
     -------
     DataFrame indexed by site with columns ``within_<T>`` (persons).
     """
-    th = _check_thresholds(thresholds)
+    th = _check_thresholds(thresholds_min)
     p = np.asarray(population, dtype=float)
     m = minutes.to_numpy(float)
     return pd.DataFrame({f"within_{t:g}": p @ (m <= t) for t in th}, index=minutes.columns).astype(

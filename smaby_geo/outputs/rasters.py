@@ -14,6 +14,7 @@ from rasterio.features import shapes
 from rasterio.transform import from_origin
 from shapely.geometry import shape
 
+from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.outputs.io import atomic_path
 
@@ -128,13 +129,14 @@ def write_geotiff(raster: MinutesRaster, path: str | os.PathLike, *, tags: dict)
     return str(path)
 
 
-def isochrones(raster: MinutesRaster, thresholds) -> gpd.GeoDataFrame:
+@renamed_kwargs(thresholds="thresholds_min")
+def isochrones(raster: MinutesRaster, thresholds_min) -> gpd.GeoDataFrame:
     """Isochrone polygons: the populated, reachable cells within each threshold.
 
     Parameters
     ----------
     raster : MinutesRaster
-    thresholds : sorted minutes, e.g. (30, 45, 60, 90)
+    thresholds_min : sorted minutes, e.g. (30, 45, 60, 90)
 
     Returns
     -------
@@ -143,9 +145,9 @@ def isochrones(raster: MinutesRaster, thresholds) -> gpd.GeoDataFrame:
         (the 60-minute polygon contains the 30-minute one). Built from network times, so they
         follow roads and ferries, never straight-line buffers.
     """
-    th = [float(t) for t in thresholds]
+    th = [float(t) for t in thresholds_min]
     if not th or th != sorted(th) or any(t < 0 for t in th):
-        raise ValueError(f"thresholds must be sorted minutes >= 0, got {thresholds}")
+        raise ValueError(f"thresholds_min must be sorted minutes >= 0, got {thresholds_min}")
     rows = []
     for t in th:
         mask = (raster.valid & (raster.data <= t)).astype(np.uint8)

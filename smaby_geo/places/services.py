@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from smaby_geo import datasets
+from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.places._tables import (
     NORWAY_EXTENT_25833,
@@ -211,8 +212,9 @@ def count_sites_used(services: gpd.GeoDataFrame, left_out=()) -> dict[str, int]:
     return {t: int(n) for t, n in used.value_counts().items()}
 
 
+@renamed_kwargs(types="service_types")
 def load_services(
-    types=SERVICE_TYPES,
+    service_types=SERVICE_TYPES,
     *,
     include_unverified_hospitals: bool = False,
     paths: dict[str, str | os.PathLike] | None = None,
@@ -221,7 +223,7 @@ def load_services(
 
     Parameters
     ----------
-    types : iterable of str
+    service_types : iterable of str
         Any of ``hospital``, ``court``, ``police``, ``study_centre``.
     include_unverified_hospitals : bool, default False
         Add the 3 hospital sites whose acute function is NOT verified.
@@ -238,11 +240,11 @@ def load_services(
         and listed in ``attrs["duplicates"]``), ``attrs["note"]`` says how complete each list
         is (``shipped_note``).
     """
-    types = _check_types(types)
+    service_types = _check_types(service_types)
     paths = paths or {}
     parts = []
-    names = [_SHIPPED[t] for t in types]
-    if include_unverified_hospitals and "hospital" in types:
+    names = [_SHIPPED[t] for t in service_types]
+    if include_unverified_hospitals and "hospital" in service_types:
         names.append("hospital_candidates")
     for name in names:
         df = pd.read_csv(datasets.locate_dataset(name, paths.get(name)), dtype=str)
@@ -250,9 +252,9 @@ def load_services(
             df[c] = pd.to_numeric(df[c])
         parts.append(_from_table(df, name))
     g = pd.concat(parts, ignore_index=True)
-    user = [t for t in types if _SHIPPED[t] in paths]
+    user = [t for t in service_types if _SHIPPED[t] in paths]
     note = shipped_note(
-        types, include_unverified_hospitals=include_unverified_hospitals, user_types=user
+        service_types, include_unverified_hospitals=include_unverified_hospitals, user_types=user
     )
     return _finish(gpd.GeoDataFrame(g, crs=NETWORK_CRS), datasets.attribution(names), note)
 
