@@ -12,69 +12,38 @@ from here.
 from __future__ import annotations
 
 import argparse
-import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from tqdm.auto import tqdm
 
 from smaby_geo import datasets
 from smaby_geo._compat import LegacyMapping, renamed_kwargs
 from smaby_geo._version import __version__
 from smaby_geo.analysis.traveltimes import summarise, travel_times, unreachable_summary
+
+# shared with the scenario job; importable from here as before
+from smaby_geo.job_setup import (  # noqa: F401
+    ENGINES,
+    _ensure_run_data,
+    _noop,
+    _out_dir,
+    _slug,
+    _Stages,
+    choose_engine,
+    parse_services,
+    routing_cache_dir,
+)
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.admin import check_buffer_km, select_region
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.services import SERVICE_TYPES, count_sites_used, load_services
-
-
-def _slug(text: str) -> str:
-    s = re.sub(
-        r"[^a-z0-9]+", "_", text.casefold().replace("ø", "o").replace("å", "a").replace("æ", "ae")
-    ).strip("_")
-    return s or "region"
-
-
-class _Stages:
-    """Stage timings and a progress bar.
-
-    The bar starts at the first stage (errors found before computing print on a clean line)
-    and is closed by ``close`` or by an exception inside a stage.
-    """
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._bar = None
-
-    @property
-    def bar(self):
-        if self._bar is None:
-            self._bar = tqdm(total=10, desc="smaby-geo run", unit="stage", leave=False)
-        return self._bar
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-    @contextmanager
-    def __call__(self, name: str):
-        self.bar.set_postfix_str(name)
-        t0 = time.perf_counter()
-        try:
-            yield
-        except BaseException:
-            self.close()
-            raise
-        self.seconds[name] = time.perf_counter() - t0
-        self.bar.update(1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,44 +169,6 @@ def _land():
         return None
 
 
-ENGINES = ("auto", "ch", "dijkstra")
-
-
-def routing_cache_dir() -> Path:
-    """Folder of prepared networks: ``routing/`` in the data home (``datasets.data_home()``)."""
-    return datasets.data_home() / "routing"
-
-
-@renamed_kwargs(net="network")
-def choose_engine(network: RoadNetwork, engine: str = "auto") -> dict:
-    """Attach the routing engine the job's queries use and say which it is.
-
-    Parameters
-    ----------
-    network : RoadNetwork
-    engine : {"auto", "ch", "dijkstra"}
-        ``auto``/``ch``: the contraction hierarchy, loaded from ``routing_cache_dir()`` when
-        it holds one for this network's fingerprint, else built and saved there (a cache
-        folder that cannot be written only costs the saving). ``dijkstra``: plain searches.
-
-    Returns
-    -------
-    dict
-        ``routing_engine(network)``: the engine and, for a hierarchy, how it was obtained.
-    """
-    from smaby_geo.routing.api import prepare, routing_engine
-
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if engine == "dijkstra":
-        network.routing_index = None
-        return routing_engine(network)
-    if network.routing_index is None:
-        try:
-            prepare(network, cache_dir=routing_cache_dir())
-        except OSError:  # read-only or full cache folder: build in memory only
-            prepare(network)
-    return routing_engine(network)
 def _mark_types_without_sites(summary, table, sv, services) -> pd.DataFrame:
     """Add ``sites_used``; where a type has no site, everyone is unreachable (never 0).
 
@@ -254,45 +185,6 @@ def _mark_types_without_sites(summary, table, sv, services) -> pd.DataFrame:
             rows = summary["service_type"] == t
             summary.loc[rows, "unreachable_population"] = summary.loc[rows, "population"]
     return summary
-
-
-def parse_services(text: str) -> tuple[str, ...]:
-    """Parse ``--services`` (comma-separated); unknown types are an error listing the known."""
-    services = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in services if s not in SERVICE_TYPES]
-    if bad or not services:
-        raise ValueError(f"--services: unknown types {bad}; choose from {list(SERVICE_TYPES)}")
-    return services
-
-
-@contextmanager
-def _noop():
-    yield
-
-
-def _out_dir(args: argparse.Namespace) -> Path:
-    return Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
-
-
-def _ensure_run_data(services, args) -> None:
-    """Fetch the datasets the main job reads when they are not on this machine (says so)."""
-    from smaby_geo.fetch import ensure_datasets
-
-    names = ["n1000_roads", f"popgrid_{args.grid}", "kommuner"]
-    names += [_SERVICE_DATASET[t] for t in services]
-    if getattr(args, "include_unverified_hospitals", False) and "hospital" in services:
-        names.append("hospital_candidates")
-    if not getattr(args, "no_map", False):
-        names += ["fylker_simplified", "kommuner_simplified"]
-    ensure_datasets(names)
-
-
-_SERVICE_DATASET = {
-    "hospital": "hospitals",
-    "court": "courts",
-    "police": "police",
-    "study_centre": "study_centres",
-}
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,9 +17,10 @@ from typing import Any
 
 from smaby_geo._version import __version__
 from smaby_geo.analysis.scenarios import Comparison
+from smaby_geo.job_setup import _out_dir, _slug, _Stages, parse_services
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.network.scenario import Scenario
-from smaby_geo.pipeline import _out_dir, _slug, _Stages, parse_services, run_travel_times
+from smaby_geo.pipeline import run_travel_times
 from smaby_geo.places.admin import check_buffer_km
 
 

@@ -35,6 +35,7 @@ LAYERS = {
     "towns_pipeline": 6,
     "scenario_job": 6,  # the scenario job, out of pipeline (issue 13)
     "console": 6,  # what the jobs print (issue 13)
+    "job_setup": 6,  # options, data, output folder, stages, engine of every job (issue 13)
     "sweep": 6,
     "explorer": 6,
     "cli": 6,

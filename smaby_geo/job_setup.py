@@ -1,0 +1,141 @@
+"""What every job needs around its computation: options, data, output folder, stage timings.
+
+Shared by the main job (``pipeline``), the scenario job (``scenario_job``), the explorer and
+the sweep: parsing ``--services``, fetching the datasets a run reads, the output folder, the
+name part of the output files, the stage timer with its progress bar, and the routing engine
+(a contraction hierarchy cached on disk, or Dijkstra). ``smaby_geo.pipeline`` re-exports
+these names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from smaby_geo import datasets
+from smaby_geo._compat import renamed_kwargs
+from smaby_geo.network.core import RoadNetwork
+from smaby_geo.places.services import SERVICE_TYPES
+
+
+def _slug(text: str) -> str:
+    s = re.sub(
+        r"[^a-z0-9]+", "_", text.casefold().replace("ø", "o").replace("å", "a").replace("æ", "ae")
+    ).strip("_")
+    return s or "region"
+
+
+class _Stages:
+    """Stage timings and a progress bar.
+
+    The bar starts at the first stage (errors found before computing print on a clean line)
+    and is closed by ``close`` or by an exception inside a stage.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._bar = None
+
+    @property
+    def bar(self):
+        if self._bar is None:
+            self._bar = tqdm(total=10, desc="smaby-geo run", unit="stage", leave=False)
+        return self._bar
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    @contextmanager
+    def __call__(self, name: str):
+        self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
+        self.seconds[name] = time.perf_counter() - t0
+        self.bar.update(1)
+
+
+ENGINES = ("auto", "ch", "dijkstra")
+
+
+def routing_cache_dir() -> Path:
+    """Folder of prepared networks: ``routing/`` in the data home (``datasets.data_home()``)."""
+    return datasets.data_home() / "routing"
+
+
+@renamed_kwargs(net="network")
+def choose_engine(network: RoadNetwork, engine: str = "auto") -> dict:
+    """Attach the routing engine the job's queries use and say which it is.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    engine : {"auto", "ch", "dijkstra"}
+        ``auto``/``ch``: the contraction hierarchy, loaded from ``routing_cache_dir()`` when
+        it holds one for this network's fingerprint, else built and saved there (a cache
+        folder that cannot be written only costs the saving). ``dijkstra``: plain searches.
+
+    Returns
+    -------
+    dict
+        ``routing_engine(network)``: the engine and, for a hierarchy, how it was obtained.
+    """
+    from smaby_geo.routing.api import prepare, routing_engine
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "dijkstra":
+        network.routing_index = None
+        return routing_engine(network)
+    if network.routing_index is None:
+        try:
+            prepare(network, cache_dir=routing_cache_dir())
+        except OSError:  # read-only or full cache folder: build in memory only
+            prepare(network)
+    return routing_engine(network)
+def parse_services(text: str) -> tuple[str, ...]:
+    """Parse ``--services`` (comma-separated); unknown types are an error listing the known."""
+    services = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in services if s not in SERVICE_TYPES]
+    if bad or not services:
+        raise ValueError(f"--services: unknown types {bad}; choose from {list(SERVICE_TYPES)}")
+    return services
+
+
+@contextmanager
+def _noop():
+    yield
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    return Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+
+
+def _ensure_run_data(services, args) -> None:
+    """Fetch the datasets the main job reads when they are not on this machine (says so)."""
+    from smaby_geo.fetch import ensure_datasets
+
+    names = ["n1000_roads", f"popgrid_{args.grid}", "kommuner"]
+    names += [_SERVICE_DATASET[t] for t in services]
+    if getattr(args, "include_unverified_hospitals", False) and "hospital" in services:
+        names.append("hospital_candidates")
+    if not getattr(args, "no_map", False):
+        names += ["fylker_simplified", "kommuner_simplified"]
+    ensure_datasets(names)
+
+
+_SERVICE_DATASET = {
+    "hospital": "hospitals",
+    "court": "courts",
+    "police": "police",
+    "study_centre": "study_centres",
+}
