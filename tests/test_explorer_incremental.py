@@ -22,12 +22,11 @@ from smaby_geo.analysis.scenarios import (
     compare_regions,
     prepare_region_base,
 )
+from smaby_geo.explorer.cells import compare_cells_cached, prepare_cell_cache
 from smaby_geo.explorer.incremental import (
-    _same_targets,
-    compare_cells_cached,
     compare_regions_cached,
-    prepare_cell_cache,
     prepare_region_cache,
+    same_snap_targets,
     scenario_kommune_times,
 )
 from smaby_geo.explorer.session import read_scenario_text, scenario_yaml
@@ -95,7 +94,7 @@ def test_cell_half_equals_compare_for_every_edit_type(base):
     reused = []
     for es in cases(base):
         net1, sv1 = scenario(base, es)
-        reused.append(_same_targets(net, cache.targets0, net1, cache.access))
+        reused.append(same_snap_targets(net, cache.targets0, net1, cache.access))
         fast = compare_cells_cached(cache, net1, sv1, SCENARIO_THRESHOLDS_MIN)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

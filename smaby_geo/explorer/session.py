@@ -8,8 +8,8 @@ with :func:`~smaby_geo.network.scenario.apply_scenario` and
 :func:`~smaby_geo.network.scenario.apply_service_edits` — the code path of ``smaby-geo
 scenario`` — and compared with the base as :func:`~smaby_geo.analysis.scenarios.compare`
 does, re-using what the edits cannot change (the base's snapping and searches:
-:mod:`smaby_geo.explorer.incremental`), so the figures are the same (the tests compare every
-edit type with ``compare``). The base travel times come from
+:mod:`smaby_geo.explorer.cells`, :mod:`smaby_geo.explorer.incremental`), so the figures are
+the same (the tests compare every edit type with ``compare``). The base travel times come from
 :func:`smaby_geo.pipeline.run_travel_times` once, at start.
 
 Longer than 500 lines because the explorer's whole state machine (edits, undo, YAML round trip,
@@ -32,12 +32,10 @@ import numpy as np
 import pandas as pd
 
 from smaby_geo.analysis.scenarios import SCENARIO_THRESHOLDS_MIN, read_scenario
+from smaby_geo.explorer.cells import CellCache, compare_cells_cached, prepare_cell_cache
 from smaby_geo.explorer.incremental import (
-    CellCache,
     RegionCache,
-    compare_cells_cached,
     compare_regions_cached,
-    prepare_cell_cache,
     prepare_region_cache,
     warm_up,
 )
