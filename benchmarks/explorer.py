@@ -8,7 +8,8 @@ request to the cell values is the latency reported (median and 95th percentile).
 
 Cases: Innlandet (one service type, hospital) and Norway (four types), both with the
 labour-market region comparison and the rule-of-half benefit (the default), and Norway
-without them (``--no-regions``).
+without them (``--no-regions``). For the first seven edits (one of each kind) the figures are
+also computed the way ``smaby-geo scenario`` computes them, timed, and checked to be the same.
 
 Run: ``python benchmarks/explorer.py [--edits 50] [--seed 1]``; writes
 ``benchmarks/results/explorer.md``. Targets (issue 17): <= 1 s median for a county, <= 3 s
@@ -103,7 +104,22 @@ def random_edits(ex, n: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
-def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer: int = 5) -> dict:
+def same_figures(web: dict, lib: dict, regions: bool) -> bool:
+    """The explorer's tables equal the library's (counts exactly, minutes to 1e-9)."""
+    import pandas as pd
+
+    for name in ("thresholds", "catchments", "summary", "kommuner"):
+        try:
+            pd.testing.assert_frame_equal(web[name], lib[name], check_exact=False, rtol=1e-9)
+        except AssertionError:
+            return False
+    if not regions:
+        return True
+    a, b = web["benefit"]["person_minutes_per_day"], lib["benefit"]["person_minutes_per_day"]
+    return abs(a - b) <= 1e-9 * abs(b) + 1e-6 and web["regions"].equals(lib["regions"])
+
+
+def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer: int = 7) -> dict:
     from fastapi.testclient import TestClient
 
     from smaby_geo.analysis.scenarios import compare
@@ -120,7 +136,7 @@ def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer
     # warm-up (numba dispatch, first import of the compare path), not counted
     client.post("/api/edits", content=json.dumps(edits[0]))
     client.post("/api/reset")
-    lat, full, server, failed = [], [], [], 0
+    lat, full, server, failed, webs = [], [], [], 0, []
     for e in edits:
         ex.edits, ex.history, ex.result = [], [], None  # a fresh one-edit scenario each time
         t = time.perf_counter()
@@ -133,11 +149,14 @@ def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer
         full_st = client.get("/api/regions").json()["result"]
         full.append(time.perf_counter() - t)
         server.append(r.json()["result"]["seconds"] + (full_st["seconds_regions"] or 0.0))
+        if len(webs) < n_peer:
+            webs.append((e, dict(ex.result)))
     lat = np.array(lat)
     # peer: the same edits evaluated the way `smaby-geo scenario` does after its base run
-    # (compare with the base table reused, the base half of the region comparison redone)
-    peer = []
-    for e in edits[:n_peer]:
+    # (compare with the base table reused, the base half of the region comparison redone);
+    # the explorer's figures must equal these
+    peer, identical = [], 0
+    for e, web in webs:
         sc, _ = read_scenario_text(scenario_yaml("peer", "", [e]))
         t = time.perf_counter()
         try:
@@ -145,7 +164,7 @@ def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer
             sv1 = apply_service_edits(ex.services, sc)
         except ValueError:
             continue
-        compare(
+        lib = compare(
             ex.network,
             net1,
             ex.base,
@@ -157,6 +176,7 @@ def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer
             regions=regions,
         )
         peer.append(time.perf_counter() - t)
+        identical += same_figures(web, lib, regions)
     row = {
         "case": label,
         "cells": len(ex.base),
@@ -171,6 +191,7 @@ def run_case(label: str, region, types, regions: bool, n: int, seed: int, n_peer
         "full_p95_s": float(np.percentile(full, 95)),
         "compare_median_s": float(np.median(server)),
         "peer_edits": len(peer),
+        "identical": identical,
         "peer_median_s": float(np.median(peer)) if peer else float("nan"),
     }
     print(row, flush=True)
@@ -203,22 +224,27 @@ def main() -> None:
         "Difference layer = `POST /api/edits` (validate, apply, compare the cells) + "
         "`GET /api/cells`; all figures = that + `GET /api/regions` (BA regions and the "
         "rule-of-half benefit); one random edit on a fresh scenario each time, 250 m grid. "
-        "CLI path = the same edits "
+        "The explorer re-uses the base's snapping and searches (`smaby_geo.explorer.cells`, "
+        "`smaby_geo.explorer.incremental`, `smaby_geo.routing.dynamic`). "
+        "CLI path = the first 7 edits (one of each kind) "
         "through `apply_scenario` + `compare` as `smaby-geo scenario` calls it after its base "
         "run (base table reused, base half of the region comparison redone each time); ratio "
-        "= CLI path / explorer all-figures latency.",
+        "= CLI path / explorer all-figures latency; same figures = edits whose thresholds, "
+        "catchments, summary and kommune tables (to 1e-9), regions and benefit (to 1e-9 "
+        "relative) in the explorer equal the CLI path's.",
         "",
         "| case | cells | types | regions + benefit | base (s) | edits | refused "
         "| difference layer median (s) | p95 (s) | all figures median (s) | p95 (s) "
-        "| CLI-path compare median (s), first 5 edits | ratio |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CLI-path compare median (s) | ratio | same figures |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['case']} | {r['cells']:,} | {r['types']} | {'yes' if r['regions'] else 'no'} "
             f"| {r['base_s']:.1f} | {r['edits']} | {r['refused']} | {r['median_s']:.2f} "
             f"| {r['p95_s']:.2f} | {r['full_median_s']:.2f} | {r['full_p95_s']:.2f} "
-            f"| {r['peer_median_s']:.2f} | {r['peer_median_s'] / r['full_median_s']:.1f}x |"
+            f"| {r['peer_median_s']:.2f} | {r['peer_median_s'] / r['full_median_s']:.1f}x "
+            f"| {r['identical']}/{r['peer_edits']} |"
         )
     lines += ["", "Targets (issue 17): <= 1 s median for a county, <= 3 s nationally.", ""]
     Path(a.out).write_text("\n".join(lines), encoding="utf-8")

@@ -1,8 +1,9 @@
 """A scenario explorer in the browser: ``smaby-geo serve``.
 
 A planner edits the network and the service layers on a map and sees, after each edit, the
-figures ``smaby-geo scenario`` computes (same library code). See :mod:`.session` for the state
-and :mod:`.app` for the web application.
+figures ``smaby-geo scenario`` computes (same library code, re-using the base's snapping and
+searches: :mod:`.incremental`). See :mod:`.session` for the state and :mod:`.app` for the web
+application.
 """
 
 from smaby_geo.explorer.app import create_app, serve

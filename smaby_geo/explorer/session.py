@@ -5,9 +5,11 @@ scenario`` reads (``{"replace_ferry": {"link_id": 14257, "speed_kmh": 80}}``). E
 is checked by writing the whole scenario as YAML and reading it back with
 :func:`smaby_geo.analysis.scenarios.read_scenario` (the same rules as a file), then applied
 with :func:`~smaby_geo.network.scenario.apply_scenario` and
-:func:`~smaby_geo.network.scenario.apply_service_edits` and compared with the base by
-:func:`~smaby_geo.analysis.scenarios.compare` — the code path of ``smaby-geo scenario``, so
-the figures are the same. The base travel times come from
+:func:`~smaby_geo.network.scenario.apply_service_edits` — the code path of ``smaby-geo
+scenario`` — and compared with the base as :func:`~smaby_geo.analysis.scenarios.compare`
+does, re-using what the edits cannot change (the base's snapping and searches:
+:mod:`smaby_geo.explorer.cells`, :mod:`smaby_geo.explorer.incremental`), so the figures are
+the same (the tests compare every edit type with ``compare``). The base travel times come from
 :func:`smaby_geo.pipeline.run_travel_times` once, at start.
 
 Longer than 500 lines because the explorer's whole state machine (edits, undo, YAML round trip,
@@ -29,11 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from smaby_geo.analysis.scenarios import (
-    compare,
-    compare_regions,
-    prepare_region_base,
-    read_scenario,
+from smaby_geo.analysis.scenarios import SCENARIO_THRESHOLDS_MIN, read_scenario
+from smaby_geo.explorer.cells import CellCache, compare_cells_cached, prepare_cell_cache
+from smaby_geo.explorer.incremental import (
+    RegionCache,
+    compare_regions_cached,
+    prepare_region_cache,
+    warm_up,
 )
 from smaby_geo.network.scenario import Scenario, apply_scenario, apply_service_edits
 from smaby_geo.places.services import SERVICE_TYPES
@@ -214,8 +218,10 @@ class Explorer:
     regions : bool
         Compare labour-market regions and compute the rule-of-half benefit (as
         ``smaby-geo scenario`` without ``--no-regions``).
-    region_base : dict, optional
-        ``prepare_region_base`` of the base, computed once and reused by every ``compare``.
+    region_cache : RegionCache, optional
+        The base half of the region comparison with its searches
+        (:func:`~smaby_geo.explorer.incremental.prepare_region_cache`), computed once; each
+        scenario searches again only what its edits can change.
     history : list
         Earlier (name, description, edits), newest last, at most ``MAX_HISTORY``.
     """
@@ -240,7 +246,9 @@ class Explorer:
     scenario_services: gpd.GeoDataFrame | None = None
     seconds: float = 0.0
     seconds_regions: float = 0.0
-    region_base: dict | None = field(default=None, repr=False)
+    region_cache: RegionCache | None = field(default=None, repr=False)
+    cell_cache: CellCache | None = field(default=None, repr=False)
+    region_search: dict | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _names: dict | None = field(default=None, repr=False)
 
@@ -273,11 +281,15 @@ class Explorer:
         res = run_travel_times(
             region=region, service_types=tuple(services), grid=grid, buffer_km=buffer_km
         )
-        region_base = None
+        cell_cache = prepare_cell_cache(res["network"], res["cells"], list(services))
+        region_cache = None
         if regions:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                region_base = prepare_region_base(res["network"], res["cells"], res["kommuner"])
+                region_cache = prepare_region_cache(
+                    res["network"], res["cells"], res["kommuner"]
+                )
+                warm_up()
         return cls(
             network=res["network"],
             base=res["cells"],
@@ -290,7 +302,8 @@ class Explorer:
             grid=grid,
             region=region,
             buffer_km=buffer_km,
-            region_base=region_base,
+            region_cache=region_cache,
+            cell_cache=cell_cache,
         )
 
     # ----------------------------------------------------------------- evaluation
@@ -309,17 +322,11 @@ class Explorer:
                 warnings.simplefilter("ignore")
                 net1 = apply_scenario(self.network, sc)
                 sv1 = apply_service_edits(self.services, sc)
-                cmp = compare(
-                    self.network,
-                    net1,
-                    self.base,
-                    self.services,
-                    sv1,
-                    service_types=self.types,
-                    base_table=self.base,
-                    kommuner=self.kommuner,
-                    regions=False,  # the region half follows in complete_regions()
-                )
+                if self.cell_cache is None:
+                    self.cell_cache = prepare_cell_cache(self.network, self.base, self.types)
+                # compare(..., regions=False) on the base's snapping; the region half follows
+                # in complete_regions()
+                cmp = compare_cells_cached(self.cell_cache, net1, sv1, SCENARIO_THRESHOLDS_MIN)
         except (ValueError, TypeError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             where = label or (next(iter(edits[-1]), "edit") if edits else "edit")
@@ -421,9 +428,10 @@ class Explorer:
         """Add the region half of ``compare`` (BA regions, rule-of-half benefit) to the result.
 
         An edit answers first with the cell figures (the difference layer, thresholds,
-        kommuner, catchments); this adds what ``compare(..., regions=True)`` adds, from the
-        same library function, and returns :meth:`state`. Nothing to do when regions are off,
-        already done, or there is no edit.
+        kommuner, catchments); this adds what ``compare(..., regions=True)`` adds
+        (``compare_regions``), re-using the base's searches where the edits cannot change
+        them (:func:`~smaby_geo.explorer.incremental.compare_regions_cached`), and returns
+        :meth:`state`. Nothing to do when regions are off, already done, or there is no edit.
         """
         with self._lock:
             cmp = self.result
@@ -434,15 +442,13 @@ class Explorer:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    cmp.update(
-                        compare_regions(
-                            self.network,
-                            self.scenario_network,
-                            self.base,
-                            self.kommuner,
-                            self.region_base,
+                    if self.region_cache is None:
+                        self.region_cache = prepare_region_cache(
+                            self.network, self.base, self.kommuner
                         )
-                    )
+                    half = compare_regions_cached(self.region_cache, self.scenario_network)
+                    self.region_search = half.pop("search")
+                    cmp.update(half)
             except (ValueError, KeyError) as exc:
                 raise ExplorerError(f"regions and benefit: {exc}") from None
             self.seconds_regions = time.perf_counter() - t0
@@ -509,6 +515,7 @@ class Explorer:
                 "benefit": cmp.get("benefit"),
                 "regions_pending": bool(self.regions and "benefit" not in cmp),
                 "seconds_regions": round(self.seconds_regions, 3) if "benefit" in cmp else None,
+                "region_search": self.region_search if "benefit" in cmp else None,
                 "touched_links": touched,
             }
             return out
