@@ -7,6 +7,7 @@ kommune-to-kommune times, flows and the rule-of-half benefit are non-trivial.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import geopandas as gpd
@@ -41,7 +42,8 @@ FERRY = 14302  # Fv546 Krokeide-Hufthamar
 def base() -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = run_travel_times(region=REGION, services=tuple(TYPES), buffer_km=BUFFER_KM)
+        run = run_travel_times(region=REGION, service_types=tuple(TYPES), buffer_km=BUFFER_KM)
+    res = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
     res["cell_cache"] = prepare_cell_cache(res["network"], res["cells"], TYPES)
     return res
 

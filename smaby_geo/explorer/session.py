@@ -281,23 +281,23 @@ class Explorer:
         res = run_travel_times(
             region=region, service_types=tuple(services), grid=grid, buffer_km=buffer_km
         )
-        cell_cache = prepare_cell_cache(res["network"], res["cells"], list(services))
+        cell_cache = prepare_cell_cache(res.network, res.cells, list(services))
         region_cache = None
         if regions:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 region_cache = prepare_region_cache(
-                    res["network"], res["cells"], res["kommuner"]
+                    res.network, res.cells, res.kommuner
                 )
                 warm_up()
         return cls(
-            network=res["network"],
-            base=res["cells"],
-            services=res["services"],
-            kommuner=res["kommuner"],
+            network=res.network,
+            base=res.cells,
+            services=res.services,
+            kommuner=res.kommuner,
             types=list(services),
-            region_name=res["region_name"],
-            summary=res["summary"],
+            region_name=res.region_name,
+            summary=res.summary,
             regions=regions,
             grid=grid,
             region=region,
