@@ -32,6 +32,7 @@ from smaby_geo.routing.ch import (
     ch_many_to_all,
     ch_matrix,
     ch_nearest,
+    ch_one_to_all,
     graph_order,
     spatial_order,
 )
@@ -289,8 +290,7 @@ def one_to_all(
         raise ValueError("one_to_all takes a single source node; use many_to_all for several")
     ch = _index(net, method)
     if ch is not None and not predecessors and (cutoff is None or method == "ch"):
-        d, _ = ch_nearest(ch, src, np.zeros(1), np.zeros(1, np.int32), _cutoff(cutoff), direction)
-        return d
+        return ch_one_to_all(ch, int(src[0]), _cutoff(cutoff), direction)
     g = _graph(net, direction)
     d, _, pred = kern.sssp(
         g.indptr,
