@@ -872,6 +872,8 @@ def ch_levels(rank, es, ed):
     level = np.zeros(n, dtype=np.int64)
     for q in range(m):
         i = order[q]
+        if lo[i] == hi[i]:
+            continue  # a self-loop joins no two levels
         lv = level[lo[i]] + 1
         if lv > level[hi[i]]:
             level[hi[i]] = lv
