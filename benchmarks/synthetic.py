@@ -100,7 +100,10 @@ from smaby_geo import routing
 from smaby_geo.routing import as_csr
 from smaby_geo.routing.ch import build_ch, spatial_order
 
-def rss():
+def rss():  # peak RSS of this process (VmHWM; ru_maxrss would include the parent's peak)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 tiny = as_csr([0, 1, 2, 2], [1, 2], [1.0, 2.0])  # load the kernels before timing
