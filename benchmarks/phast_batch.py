@@ -4,9 +4,9 @@ On a synthetic road-like graph (``synthetic.py``), single-threaded CPU time
 (``time.process_time``, steadier than wall time on a shared machine) of:
 
 - one batched sweep carrying k sources (upward searches + downward sweep, rank order);
-- k separate PHAST sweeps (``phast``) on the same sources;
+- k separate PHAST sweeps (``phast_to_all``, gathered into original order) on the same sources;
 - ``phast_batched`` for 4k sources (sweeps + rows written back in original node order);
-- ``phast_many`` for the same 4k sources (one PHAST per source, rows in rank order).
+- ``phast_many`` for the same 4k sources (one PHAST per source, original order).
 
 Run: ``NUMBA_NUM_THREADS=1 python benchmarks/phast_batch.py [--n 300000] [--k 16]``
 """
@@ -55,23 +55,23 @@ def main() -> None:
     dist = np.full(n, np.inf)
     done = np.zeros(n, np.bool_)
     touched = np.empty(n, np.int32)
+    slot = np.full(n, -1, np.int64)
+    side = np.empty(1024 * k)
     cap = max(si.shape[0], wi.shape[0]) + 2
     hk, hv, hl = np.empty(cap), np.empty(cap, np.int32), np.empty(cap, np.int32)
     one = cpu(
         lambda: kern._phast_batch_into(
-            sp, si, sw, wp, wi, ww, S[:k], np.inf, D, dist, done, touched, hk, hv, hl
+            sp, si, sw, wp, wi, ww, S[:k], D, dist, done, touched, hk, hv, hl, slot, side
         )
     )
     single = cpu(
         lambda: [
-            kern.phast(
-                sp, si, sw, wp, wi, ww, S[i : i + 1], np.zeros(1), np.zeros(1, np.int32), np.inf
-            )
+            kern.phast_to_all(sp, si, sw, wp, wi, ww, int(S[i]), 0.0, np.inf, nid)
             for i in range(k)
         ]
     )
     batched = cpu(lambda: kern.phast_batched(sp, si, sw, wp, wi, ww, S, nid, np.inf, k, 1))
-    many = cpu(lambda: kern.phast_many(sp, si, sw, wp, wi, ww, S, np.inf))
+    many = cpu(lambda: kern.phast_many(sp, si, sw, wp, wi, ww, S, np.inf, nid))
     print(f"graph: {n:,} nodes; k = {k}; CPU seconds, one thread")
     print(
         f"one batched sweep ({k} sources): {one:.3f}; {k} single PHAST sweeps: {single:.3f} "
@@ -79,8 +79,8 @@ def main() -> None:
     )
     print(
         f"phast_batched, {4 * k} sources incl. write-back in original order: {batched:.3f} "
-        f"(sweeps ~{4 * one:.3f}, write-back ~{batched - 4 * one:.3f}); phast_many (rank "
-        f"order, no write-back): {many:.3f}"
+        f"(sweeps ~{4 * one:.3f}, write-back ~{batched - 4 * one:.3f}); phast_many (one "
+        f"PHAST per source, gathered into original order): {many:.3f}"
     )
 
 

@@ -364,7 +364,10 @@ def _witness(
     hv,
     hl,
 ):
-    """Bounded Dijkstra from ``u`` among uncontracted nodes except ``skip``; returns #touched."""
+    """Bounded Dijkstra from ``u`` among uncontracted nodes except ``skip``; returns #touched.
+
+    Out-lists of the nodes it settles lose their edges to contracted nodes (``o_len`` shrinks).
+    """
     nt = 0
     dist[u] = 0.0
     touched[nt] = u
@@ -381,11 +384,18 @@ def _witness(
         settled += 1
         if settled > max_settled:
             break
+        # relax v's out-edges, dropping those to contracted nodes for good as we go (a stable
+        # in-place compaction: later searches scan shorter lists, in the same order)
         s = o_start[v]
+        j = 0
         for i in range(o_len[v]):
             e = o_pool[s + i]
             x = e_dst[e]
-            if x == skip or contracted[x]:
+            if contracted[x]:
+                continue
+            o_pool[s + j] = e
+            j += 1
+            if x == skip:
                 continue
             nd = d + e_w[e]
             if nd < dist[x] and nd <= limit:
@@ -397,15 +407,20 @@ def _witness(
                 dist[x] = nd
                 if size < cap:
                     size = _push(hk, hv, hl, size, nd, x, 0)
+        o_len[v] = j
     return nt
 
 
 @njit(cache=True)
-def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
-    """Contract all nodes; return (rank, edge src, edge dst, edge weight, n_edges).
+def ch_contract(n, src, dst, w, max_settled_sim, max_settled, update_neighbours):
+    """Contract all nodes; return (rank, edge src, edge dst, edge weight).
 
     ``rank[v]`` is the contraction order (0 = first). The returned edges are the original
     edges plus shortcuts; an edge is 'upward' when its head has the higher rank.
+    Priority = edge difference + contracted neighbours, re-checked lazily when a node is
+    popped. With ``update_neighbours`` the neighbours of each contracted node are simulated
+    again at once (their edge difference refreshed); without, only their contracted-neighbour
+    count is, and the lazy check at pop time catches the rest (fewer witness searches).
     """
     m = src.shape[0]
     e_src = np.empty(max(16, 2 * m), dtype=np.int64)
@@ -436,6 +451,8 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
     contracted = np.zeros(n, dtype=np.bool_)
     deleted_nb = np.zeros(n, dtype=np.int64)
     prio = np.zeros(n, dtype=np.int64)
+    ed_last = np.zeros(n, dtype=np.int64)  # edge difference at the node's last simulation
+    nb_stamp = np.full(n, -1, dtype=np.int64)
     rank = np.full(n, -1, dtype=np.int64)
     wdist = np.full(n, INF)
     wtouch = np.empty(4096, dtype=np.int32)
@@ -489,6 +506,7 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             max_settled_sim,
         )
         prio[v] = ed
+        ed_last[v] = ed
         psize = _push(pk, pv, pl, psize, float(prio[v]), v, 0)
     order = 0
     while psize > 0:
@@ -521,6 +539,7 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             sc_w,
             max_settled_sim,
         )
+        ed_last[v] = ed
         newp = ed + deleted_nb[v]
         if psize > 0 and newp > pk[0]:
             prio[v] = newp
@@ -588,7 +607,16 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
             deleted_nb[u] += 1
         for a in range(n_in + n_out):
             u = in_u[a] if a < n_in else out_x[a - n_in]
-            if contracted[u]:
+            if contracted[u] or nb_stamp[u] == order:
+                continue  # a two-way neighbour is both an in- and an out-neighbour: once
+            nb_stamp[u] = order
+            if not update_neighbours:
+                np_ = ed_last[u] + deleted_nb[u]
+                if np_ != prio[u]:
+                    prio[u] = np_
+                    if psize >= pcap - 1:
+                        psize = _rebuild_pq(n, contracted, prio, pk, pv, pl)
+                    psize = _push(pk, pv, pl, psize, float(np_), u, 0)
                 continue
             (ed, _, _, s_in_u, s_in_w, s_out_x, s_out_w, sc_u, sc_x, sc_w, _) = _process(
                 u,
@@ -616,6 +644,7 @@ def ch_contract(n, src, dst, w, max_settled_sim, max_settled):
                 sc_w,
                 max_settled_sim,
             )
+            ed_last[u] = ed
             np_ = ed + deleted_nb[u]
             if np_ != prio[u]:
                 prio[u] = np_
@@ -809,15 +838,70 @@ def _process(
 
 
 @njit(cache=True)
-def phast(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, src_off, src_lab, cutoff):
-    """PHAST one-to-all (or multi-source nearest) in rank-ordered ids (0 = highest rank).
+def ch_levels(rank, es, ed):
+    """Level of every node of a hierarchy (Delling et al., PHAST, 2011).
 
-    ``up_*``: CSR of edges towards higher rank (smaller id) used for the upward search;
+    0 for nodes with no lower-ranked neighbour, else one more than the highest level among
+    them. Every edge joins two levels, so any order by decreasing level is a valid sweep order.
+    """
+    n = rank.shape[0]
+    m = es.shape[0]
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    key = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        a = es[i]
+        b = ed[i]
+        if rank[a] < rank[b]:
+            lo[i] = a
+            hi[i] = b
+        else:
+            lo[i] = b
+            hi[i] = a
+        key[i] = rank[lo[i]]
+    # edges by the rank of their lower end: a node's level is final before its edges are used
+    cnt = np.zeros(n + 1, dtype=np.int64)
+    for i in range(m):
+        cnt[key[i] + 1] += 1
+    for r in range(n):
+        cnt[r + 1] += cnt[r]
+    order = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        order[cnt[key[i]]] = i
+        cnt[key[i]] += 1
+    level = np.zeros(n, dtype=np.int64)
+    for q in range(m):
+        i = order[q]
+        if lo[i] == hi[i]:
+            continue  # a self-loop joins no two levels
+        lv = level[lo[i]] + 1
+        if lv > level[hi[i]]:
+            level[hi[i]] = lv
+    return level
+
+
+@njit(cache=True)
+def phast(
+    up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, src_off, src_lab, cutoff, new_id
+):
+    """PHAST one-to-all (or multi-source nearest) over a hierarchy in sweep order.
+
+    Ids are the hierarchy's (``0`` = top level; every edge of ``dn`` arrives from a smaller id).
+    ``up_*``: CSR of edges towards higher rank used for the upward search;
     ``dn_*``: for each node, its edges *from* higher-ranked nodes, used in the sweep.
-    Returns dist (n,) and label (n,) in rank-ordered ids; beyond ``cutoff`` -> inf/-1.
+    ``new_id[u]`` is the hierarchy id of original node ``u``: results are gathered back into
+    original order (a gather was faster than scattering during the sweep: the reads overlap,
+    random writes do not).
+
+    Returns
+    -------
+    dist : float64 (n,) seconds and label : int32 (n,), in original node order; beyond
+    ``cutoff`` (inclusive) -> ``inf`` / ``-1``.
     """
     n = up_ptr.shape[0] - 1
     dist, label, _ = sssp(up_ptr, up_idx, up_w, src_nodes, src_off, src_lab, INF, False)
+    out_d = np.empty(n)
+    out_l = np.empty(n, dtype=np.int32)
     for v in range(n):
         dv = dist[v]
         lv = label[v]
@@ -829,12 +913,46 @@ def phast(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, src_off, src_la
                 lv = label[a]
         dist[v] = dv
         label[v] = lv
-    if cutoff < INF:
-        for v in range(n):
-            if dist[v] > cutoff:
-                dist[v] = INF
-                label[v] = -1
-    return dist, label
+    for u in range(n):
+        v = new_id[u]
+        dv = dist[v]
+        if dv <= cutoff:
+            out_d[u] = dv
+            out_l[u] = label[v]
+        else:
+            out_d[u] = INF
+            out_l[u] = -1
+    return out_d, out_l
+
+
+@njit(cache=True)
+def phast_to_all(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, s, off, cutoff, new_id):
+    """PHAST from one node: seconds to every node, in original node order.
+
+    ``phast`` without labels: the upward search, one linear sweep, one gather through
+    ``new_id``.
+    """
+    n = up_ptr.shape[0] - 1
+    dist = np.full(n, INF)
+    done = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(n, dtype=np.int32)
+    cap = up_idx.shape[0] + 2
+    hk = np.empty(cap)
+    hv = np.empty(cap, dtype=np.int32)
+    hl = np.empty(cap, dtype=np.int32)
+    _upward(up_ptr, up_idx, up_w, s, off, dist, done, touched, hk, hv, hl)
+    out = np.empty(n)
+    for v in range(n):
+        dv = dist[v]
+        for e in range(dn_ptr[v], dn_ptr[v + 1]):
+            nd = dist[dn_idx[e]] + dn_w[e]
+            if nd < dv:
+                dv = nd
+        dist[v] = dv
+    for u in range(n):
+        dv = dist[new_id[u]]
+        out[u] = dv if dv <= cutoff else INF
+    return out
 
 
 @njit(cache=True)
@@ -866,7 +984,7 @@ def _upward(ptr, idx, w, s, off, dist, done, touched, hk, hv, hl):
 def ch_many_to_many(
     up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, src_off, tgt, tgt_off, cutoff, n_blocks
 ):
-    """Bucket-based many-to-many over a contraction hierarchy (rank-ordered ids).
+    """Bucket-based many-to-many over a contraction hierarchy (hierarchy ids).
 
     Backward upward searches from each target (``dn`` graph) fill buckets; forward upward
     searches from each source (``up`` graph), in parallel, scan the buckets they settle.
@@ -945,48 +1063,60 @@ def ch_many_to_many(
 
 
 @njit(cache=True, parallel=True)
-def phast_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, cutoff):
-    """One PHAST per source, in parallel; rows in rank-ordered ids."""
+def phast_many(up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, cutoff, new_id):
+    """One PHAST per source, in parallel; rows in original node order."""
     n = up_ptr.shape[0] - 1
     ns = src_nodes.shape[0]
     out = np.empty((ns, n))
-    lab = np.zeros(1, dtype=np.int32)
-    off = np.zeros(1)
     for i in prange(ns):
-        d, _ = phast(
-            up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes[i : i + 1], off, lab, cutoff
+        out[i] = phast_to_all(
+            up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes[i], 0.0, cutoff, new_id
         )
-        out[i] = d
     return out
 
 
 @njit(cache=True)
 def _phast_batch_into(
-    up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, cutoff, D, dist, done, touched, hk, hv, hl
+    up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src, D, dist, done, touched, hk, hv, hl, slot, S
 ):
     """One batched PHAST: ``k = len(src)`` sources carried together in one downward sweep.
 
-    ``D`` is a node-major (n * k) float64 buffer in rank-ordered ids: ``D[v * k + j]`` is the
-    time from source ``j`` to node ``v``. The upward searches fill it, the sweep completes it
-    (edges from higher-ranked nodes, all k columns at once: one pass over the edges instead
-    of k), then times beyond ``cutoff`` become ``inf``.
+    ``D`` is a node-major (n * k) float64 buffer in sweep order: ``D[v * k + j]`` is the time
+    from source ``j`` to node ``v``. The upward searches write into a small side buffer ``S``
+    (one k-row per node they touch, found through ``slot``, which is all ``-1`` on entry and
+    on return), so ``D`` needs no initialisation pass; the sweep completes every node from its
+    edges from higher-ranked nodes, all k columns at once (one pass over the edges instead of
+    k). Returns ``S`` (it may have grown).
     """
     n = up_ptr.shape[0] - 1
     k = src.shape[0]
-    for i in range(n * k):
-        D[i] = INF
+    m = 0
     for j in range(k):
         nt = _upward(up_ptr, up_idx, up_w, src[j], 0.0, dist, done, touched, hk, hv, hl)
         for q in range(nt):
             v = touched[q]
-            D[v * k + j] = dist[v]
+            sv = slot[v]
+            if sv < 0:
+                sv = m
+                slot[v] = m
+                m += 1
+                S = _grow_f64(S, m * k)
+                for jj in range(k):
+                    S[sv * k + jj] = INF
+            S[sv * k + j] = dist[v]
             dist[v] = INF
             done[v] = False
     acc = np.empty(k)  # node v's k labels, kept apart from D so the inner loop vectorises
     for v in range(n):
         bv = v * k
-        for j in range(k):
-            acc[j] = D[bv + j]
+        sv = slot[v]
+        if sv >= 0:
+            slot[v] = -1
+            for j in range(k):
+                acc[j] = S[sv * k + j]
+        else:
+            for j in range(k):
+                acc[j] = INF
         for e in range(dn_ptr[v], dn_ptr[v + 1]):
             ba = dn_idx[e] * k
             w = dn_w[e]
@@ -994,17 +1124,14 @@ def _phast_batch_into(
                 acc[j] = min(acc[j], D[ba + j] + w)
         for j in range(k):
             D[bv + j] = acc[j]
-    if cutoff < INF:
-        for i in range(n * k):
-            if D[i] > cutoff:
-                D[i] = INF
+    return S
 
 
 @njit(cache=True, parallel=True)
 def phast_batched(
     up_ptr, up_idx, up_w, dn_ptr, dn_idx, dn_w, src_nodes, new_id, cutoff, k, n_workers
 ):
-    """Rows of times from each source (rank-ordered ids in), original node order out.
+    """Rows of times from each source (hierarchy ids in), original node order out.
 
     Sources run ``k`` at a time through one batched PHAST sweep; batches are dealt to
     ``n_workers`` parallel workers (each holds one n * k buffer).
@@ -1012,7 +1139,7 @@ def phast_batched(
     Returns
     -------
     float64 (n_sources, n): row ``i`` holds seconds from ``src_nodes[i]`` to every original
-    node ``u`` (looked up at rank id ``new_id[u]``).
+    node ``u`` (looked up at hierarchy id ``new_id[u]``); beyond ``cutoff`` (inclusive) inf.
     """
     n = up_ptr.shape[0] - 1
     ns = src_nodes.shape[0]
@@ -1025,6 +1152,8 @@ def phast_batched(
         dist = np.full(n, INF)
         done = np.zeros(n, dtype=np.bool_)
         touched = np.empty(n, dtype=np.int32)
+        slot = np.full(n, -1, dtype=np.int64)
+        S = np.empty(1024 * k)
         hk = np.empty(cap)
         hv = np.empty(cap, dtype=np.int32)
         hl = np.empty(cap, dtype=np.int32)
@@ -1033,7 +1162,7 @@ def phast_batched(
             s1 = min(ns, s0 + k)
             kb = s1 - s0
             Db = D[: n * kb]
-            _phast_batch_into(
+            S = _phast_batch_into(
                 up_ptr,
                 up_idx,
                 up_w,
@@ -1041,7 +1170,6 @@ def phast_batched(
                 dn_idx,
                 dn_w,
                 src_nodes[s0:s1],
-                cutoff,
                 Db,
                 dist,
                 done,
@@ -1049,6 +1177,8 @@ def phast_batched(
                 hk,
                 hv,
                 hl,
+                slot,
+                S,
             )
             # write back in original node order, a tile of nodes at a time: the tile's rows
             # of Db stay in cache while each output row is written sequentially
@@ -1057,5 +1187,6 @@ def phast_batched(
                 for j in range(kb):
                     row = out[s0 + j]
                     for u in range(t0, t1):
-                        row[u] = Db[new_id[u] * kb + j]
+                        x = Db[new_id[u] * kb + j]
+                        row[u] = x if x <= cutoff else INF
     return out

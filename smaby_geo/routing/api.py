@@ -33,6 +33,7 @@ from smaby_geo.routing.ch import (
     ch_many_to_all,
     ch_matrix,
     ch_nearest,
+    ch_one_to_all,
     graph_order,
     spatial_order,
 )
@@ -293,8 +294,7 @@ def one_to_all(
         raise ValueError("one_to_all takes a single source node; use many_to_all for several")
     ch = _index(network, method)
     if ch is not None and not predecessors and (cutoff_s is None or method == "ch"):
-        d, _ = ch_nearest(ch, src, np.zeros(1), np.zeros(1, np.int32), _cutoff(cutoff_s), direction)
-        return d
+        return ch_one_to_all(ch, int(src[0]), _cutoff(cutoff_s), direction)
     g = _graph(network, direction)
     d, _, pred = kern.sssp(
         g.indptr,

@@ -1,7 +1,7 @@
 """Contraction hierarchies: preprocessing once, fast exact queries many times.
 
-``build_ch`` contracts the network (numba) and stores two CSR graphs in rank order (id 0 = the
-most important node): ``up`` (edges towards higher rank) and ``dn`` (for each node, the edges
+``build_ch`` contracts the network (numba) and stores two CSR graphs in sweep order (by level,
+top level first): ``up`` (edges towards higher rank) and ``dn`` (for each node, the edges
 arriving from higher-ranked nodes). Queries on it (PHAST one-to-all, multi-source nearest
 facility, bucket many-to-many) are exact and are checked against plain Dijkstra in the tests.
 """
@@ -26,6 +26,13 @@ from smaby_geo.routing import _kernels as kern
 # in benchmarks/README.md.
 WITNESS_SETTLED_SIMULATE = 10
 WITNESS_SETTLED_CONTRACT = 50
+# Re-simulate the neighbours of each contracted node at once (True) or only lazily when they
+# are popped (False); the figures behind the choice are in benchmarks/README.md.
+UPDATE_NEIGHBOURS = True
+
+
+# Saved hierarchies carry this; another number is rebuilt. 2: ids in sweep layout (by level).
+CH_FORMAT_VERSION = 2
 
 
 def _csr_fingerprint(indptr, indices, weights) -> str:
@@ -46,9 +53,10 @@ class ContractionHierarchy:
 
     Attributes
     ----------
-    new_id : int64 (n,) rank-ordered id of each original node (0 = highest rank).
-    old_id : int64 (n,) original node of each rank-ordered id.
-    up_ptr, up_idx, up_w : CSR of upward edges (rank-ordered ids, seconds).
+    new_id : int64 (n,) hierarchy id of each original node (``sweep_layout``: by level, top
+        first; every edge from a higher-ranked node comes from a smaller id).
+    old_id : int64 (n,) original node of each hierarchy id.
+    up_ptr, up_idx, up_w : CSR of upward edges (hierarchy ids, seconds).
     dn_ptr, dn_idx, dn_w : CSR of edges arriving from higher-ranked nodes.
     n_shortcuts : int
     preprocess_seconds : float
@@ -84,6 +92,7 @@ class ContractionHierarchy:
         from smaby_geo.routing._store import save_npz
 
         d = dict(self.__dict__)
+        d["format_version"] = CH_FORMAT_VERSION
         d["checksum"] = _arrays_checksum(d)
         return save_npz(path, d)
 
@@ -108,6 +117,12 @@ class ContractionHierarchy:
             stored = str(d.pop("checksum"))
             if stored != _arrays_checksum(d):
                 raise CHCacheError(f"contraction hierarchy {path} is damaged (checksum differs)")
+            version = int(d.pop("format_version", 1))
+            if version != CH_FORMAT_VERSION:
+                raise CHCacheError(
+                    f"contraction hierarchy {path} has format {version}, this version reads "
+                    f"{CH_FORMAT_VERSION}; prepare() rebuilds it"
+                )
             d["n_shortcuts"] = int(d["n_shortcuts"])
             d["preprocess_seconds"] = float(d["preprocess_seconds"])
             d["fingerprint"] = str(d["fingerprint"])
@@ -152,6 +167,7 @@ def build_ch(
     witness_settled_simulate: int = WITNESS_SETTLED_SIMULATE,
     witness_settled_contract: int = WITNESS_SETTLED_CONTRACT,
     order: np.ndarray | None = None,
+    update_neighbours: bool = UPDATE_NEIGHBOURS,
 ) -> ContractionHierarchy:
     """Contract a CSR graph (seconds) into a ContractionHierarchy.
 
@@ -164,6 +180,9 @@ def build_ch(
         change results.
     witness_settled_simulate, witness_settled_contract : int
         Settled-node limits of the witness searches while ordering and contracting.
+    update_neighbours : bool
+        Refresh the priority of a contracted node's neighbours by simulating them at once;
+        ``False`` leaves it to the lazy re-check when they are popped. Exact either way.
 
     Returns
     -------
@@ -183,15 +202,16 @@ def build_ch(
         np.asarray(weights, np.float64),
         int(witness_settled_simulate),
         int(witness_settled_contract),
+        bool(update_neighbours),
     )
     n_orig_edges = int(np.count_nonzero(src != indices))
-    new_id = (n - 1 - rank).astype(np.int64)
+    new_id = sweep_layout(rank, es, ed)
     a, b = new_id[es], new_id[ed]
     if pos is not None:
-        new_id = new_id[pos]  # original id -> permuted id -> rank id
+        new_id = new_id[pos]  # original id -> permuted id -> hierarchy id
     old_id = np.empty(n, dtype=np.int64)
     old_id[new_id] = np.arange(n)
-    upward = b < a  # head has the higher rank
+    upward = rank[ed] > rank[es]  # head has the higher rank
     up = _csr(a[upward], b[upward], ew[upward], n)
     dn = _csr(b[~upward], a[~upward], ew[~upward], n)
     return ContractionHierarchy(
@@ -209,11 +229,46 @@ def build_ch(
     )
 
 
+def sweep_layout(rank: np.ndarray, es: np.ndarray, ed: np.ndarray) -> np.ndarray:
+    """Hierarchy ids for a contracted graph: by level, top level first.
+
+    Levels as in Delling et al. (PHAST, 2011, section 4.1); within a level the nodes keep the
+    numbering they were contracted under (the cache-friendly ``order`` given to ``build_ch``).
+
+    A node's edges from higher-ranked nodes then all come from smaller ids, so the PHAST sweep
+    is one linear scan, and nodes close in space sit close in memory within each level (the
+    sweep's reads of higher-level labels hit cache far more often than in contraction order).
+
+    Parameters
+    ----------
+    rank : int64 (n,) contraction order; es, ed : edge ends (original edges and shortcuts).
+
+    Returns
+    -------
+    int64 (n,) hierarchy id of each node (0 = first in the sweep).
+    """
+    n = rank.shape[0]
+    level = kern.ch_levels(rank, es, ed)
+    order = np.lexsort((np.arange(n), -level))
+    new_id = np.empty(n, dtype=np.int64)
+    new_id[order] = np.arange(n)
+    return new_id
+
+
 def ch_nearest(ch: ContractionHierarchy, nodes, offsets, labels, cutoff: float, direction: str):
     """PHAST from (or to, with ``direction="to"``) several nodes; original ids in and out."""
     (sp, si, sw), (wp, wi, ww) = ch.graphs(direction)
-    d, lab = kern.phast(sp, si, sw, wp, wi, ww, ch.new_id[nodes], offsets, labels, cutoff)
-    return d[ch.new_id], lab[ch.new_id]
+    return kern.phast(
+        sp, si, sw, wp, wi, ww, ch.new_id[nodes], offsets, labels, cutoff, ch.new_id
+    )
+
+
+def ch_one_to_all(ch: ContractionHierarchy, node: int, cutoff: float, direction: str):
+    """PHAST seconds from (or to) one node to every node; original ids in and out."""
+    (sp, si, sw), (wp, wi, ww) = ch.graphs(direction)
+    return kern.phast_to_all(
+        sp, si, sw, wp, wi, ww, int(ch.new_id[node]), 0.0, float(cutoff), ch.new_id
+    )
 
 
 # Sources carried per batched PHAST sweep. 8-16 is the usual range (Delling et al., PHAST,
