@@ -12,10 +12,10 @@ import rasterio
 import shapely
 from rasterio.features import shapes
 from rasterio.transform import from_origin
-from shapely.geometry import shape
 
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.outputs.io import atomic_path
+from smaby_geo.places.grid import polygons_from_shapes
 
 NODATA = -1.0
 
@@ -149,13 +149,12 @@ def isochrones(raster: MinutesRaster, thresholds) -> gpd.GeoDataFrame:
     rows = []
     for t in th:
         mask = (raster.valid & (raster.data <= t)).astype(np.uint8)
-        geoms = [
-            shape(g)
-            for g, v in shapes(mask, mask=mask.astype(bool), transform=raster.transform)
-            if v == 1
-        ]
+        # only value-1 areas are traced (the mask); built in bulk (places.grid)
+        geoms, _ = polygons_from_shapes(
+            shapes(mask, mask=mask.astype(bool), transform=raster.transform)
+        )
         # rasterio's shapes are already dissolved and disjoint: no union needed
-        geom = shapely.multipolygons(geoms) if geoms else None
+        geom = shapely.multipolygons(geoms) if len(geoms) else None
         rows.append({"minutes": t, "geometry": geom})
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=NETWORK_CRS)
     out["area_km2"] = out.geometry.area / 1e6
