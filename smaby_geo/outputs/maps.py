@@ -52,16 +52,77 @@ _MAP_CSS = ("leaflet_css",)
 BASE_ATTRIBUTION = "© Kartverket (fylke and kommune boundaries)"
 
 
+class _Text(folium.Element):
+    """Markup or script already rendered: written out as is, never compiled as a template.
+
+    branca wraps every rendered layer script in a new ``Element``, whose template compiles
+    the whole text with jinja (data included): for a map with megabytes of GeoJSON or an
+    inlined PNG that compile cost more than drawing the layers.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class _RawScripts(folium.MacroElement):
+    """``MacroElement.render`` that hands its rendered parts to the page as ``_Text``."""
+
+    def render(self, **kwargs) -> None:
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part, target in (
+            ("header", figure.header),
+            ("html", figure.html),
+            ("script", figure.script),
+        ):
+            macro = module.get(part)
+            if macro is not None:
+                target.add_child(_Text(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJson(folium.GeoJson, _RawScripts):
+    """``folium.GeoJson`` whose (large) script is not compiled as a template."""
+
+
+class _ImageOverlay(folium.raster_layers.ImageOverlay, _RawScripts):
+    """``folium.raster_layers.ImageOverlay`` whose inlined image is not compiled."""
+
+
+def feature_collection(gdf: gpd.GeoDataFrame, fields) -> dict:
+    """GeoJSON FeatureCollection of ``gdf`` (EPSG:4326) with ``fields`` as properties.
+
+    Geometries are written by GEOS (``shapely.to_geojson``, vectorised) instead of one
+    Python mapping per coordinate; each feature gets its row number as ``id``; missing
+    numbers (NaN) become ``null``.
+    """
+    geoms = shapely.to_geojson(np.asarray(gdf.geometry.to_numpy()))
+    props = gdf[list(fields)].astype(object)
+    props = props.where(pd.notna(props), None).to_dict("records")
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"id": str(i), "type": "Feature", "properties": p, "geometry": json.loads(g)}
+            for i, (p, g) in enumerate(zip(props, geoms, strict=True))
+        ],
+    }
+
+
 @lru_cache(maxsize=1)
-def _boundaries() -> tuple[str, str]:
-    """Fylke and kommune boundaries as GeoJSON strings (EPSG:4326, simplified)."""
+def _boundaries() -> tuple[dict, dict]:
+    """Fylke and kommune boundaries as GeoJSON dicts (EPSG:4326, simplified)."""
     from smaby_geo import datasets
 
     fylker = gpd.read_file(datasets.locate_dataset("fylker_simplified"))
     kommuner = gpd.read_file(datasets.locate_dataset("kommuner_simplified"))
     fylker["geometry"] = round_coordinates(fylker.geometry.simplify(0.003))
     kommuner["geometry"] = round_coordinates(kommuner.geometry.boundary.simplify(0.003))
-    return fylker[["geometry"]].to_json(), kommuner[["geometry"]].to_json()
+    return feature_collection(fylker, []), feature_collection(kommuner, [])
 
 
 def round_coordinates(geoms, decimals: int = COORD_DECIMALS):
@@ -83,9 +144,10 @@ def new_map(bounds_wgs84) -> folium.Map:
     m.default_js = [r for r in m.default_js if r[0] in _MAP_JS]
     m.default_css = [r for r in m.default_css if r[0] in _MAP_CSS]
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # shared by every map of the process: folium reads these dicts and never changes them
     fylker, kommuner = _boundaries()
     base = folium.FeatureGroup(name="Base: fylker and kommuner (offline)", control=True)
-    folium.GeoJson(
+    _GeoJson(
         fylker,
         style_function=lambda f: {
             "fillColor": "#efe9dc",
@@ -95,7 +157,7 @@ def new_map(bounds_wgs84) -> folium.Map:
         },
         interactive=False,
     ).add_to(base)
-    folium.GeoJson(
+    _GeoJson(
         kommuner, style_function=lambda f: {"color": "#b5b5b5", "weight": 0.5}, interactive=False
     ).add_to(base)
     base.add_to(m)
@@ -268,7 +330,7 @@ _LOOKUP_JS = """
 """
 
 
-class _Script(folium.MacroElement):
+class _Script(_RawScripts):
     """A map child whose script runs after the map and earlier children are created."""
 
     _template = jinja2.Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
@@ -349,7 +411,7 @@ def add_cell_overlay(
     pop = np.zeros((h, w, 4), np.uint8)
     pop[..., 0], pop[..., 1], pop[..., 2] = p >> 16, (p >> 8) & 255, p & 255
     pop[..., 3] = 255
-    layer = folium.raster_layers.ImageOverlay(
+    layer = _ImageOverlay(
         _data_url(img),
         [list(g.bounds_wgs84[0]), list(g.bounds_wgs84[1])],
         name=name,
@@ -439,8 +501,10 @@ def map_minutes(
         k["fill"] = minute_colour(k["median_minutes"].to_numpy())
         k["median_min"] = k["median_minutes"].round(1)
         k = escape_columns(k, ["kommunenummer", "kommunenavn"])
-        folium.GeoJson(
-            k[["kommunenummer", "kommunenavn", "median_min", "population", "fill", "geometry"]],
+        _GeoJson(
+            feature_collection(
+                k, ["kommunenummer", "kommunenavn", "median_min", "population", "fill"]
+            ),
             name="Kommuner: population-weighted median minutes",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
@@ -466,8 +530,8 @@ def map_minutes(
         cells["fill"] = minute_colour(cells[col].to_numpy())
         cells["minutes"] = cells[col].round(1).astype(str)
         cells = escape_columns(cells, ["nearest"])
-        folium.GeoJson(
-            cells[["minutes", "population", "nearest", "fill", "geometry"]],
+        _GeoJson(
+            feature_collection(cells, ["minutes", "population", "nearest", "fill"]),
             name=f"Populated cells: minutes to nearest {service_type}",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
@@ -521,6 +585,7 @@ def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoData
     out = layer.copy()
     out["geometry"] = out.geometry.simplify(simplify_m)
     out = out.to_crs("EPSG:4326")
+    out["geometry"] = round_coordinates(out.geometry)
     out["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(out))]
     return out
 
@@ -536,8 +601,8 @@ def add_fill_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) ->
 
     Callers escape user text first (``escape_columns`` / ``escape_html``).
     """
-    folium.GeoJson(
-        layer[[*fields, "fill", "geometry"]],
+    _GeoJson(
+        feature_collection(layer.to_crs("EPSG:4326"), [*fields, "fill"]),
         name=name,
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
@@ -619,10 +684,12 @@ def map_catchments(
         )
         iso = iso[~iso.geometry.is_empty & iso.geometry.notna()]
         iso = iso.to_crs("EPSG:4326")
+        iso["geometry"] = round_coordinates(iso.geometry)
         colours = minute_colour(iso["minutes"].to_numpy() - 1e-9)
-        for (_, r), col in zip(iso.iterrows(), colours, strict=True):
-            folium.GeoJson(
-                r.geometry.__geo_interface__,
+        outlines = shapely.to_geojson(iso.geometry.to_numpy())
+        for (_, r), col, outline in zip(iso.iterrows(), colours, outlines, strict=True):
+            _GeoJson(
+                json.loads(outline),
                 name=f"Isochrone {r['minutes']:g} min",
                 style_function=lambda f, col=col: {"color": col, "weight": 2, "fillOpacity": 0.0},
                 tooltip=f"within {r['minutes']:g} min",
@@ -755,8 +822,8 @@ def map_difference(
         )
         sel["fill"] = np.asarray(DELTA_COLOURS, dtype=object)[idx]
         sel["change"] = sel[col].round(1).astype(str)
-        folium.GeoJson(
-            sel[["change", "population", "fill", "geometry"]],
+        _GeoJson(
+            feature_collection(sel, ["change", "population", "fill"]),
             name=f"Changed cells ({len(sel)})",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
