@@ -36,6 +36,10 @@ MINUTE_COLOURS: tuple[str, ...] = (
 )
 NO_ROUTE_COLOUR = "#9e9e9e"
 MAX_CELLS_ON_MAP = 40_000
+# Vertices drawn on one catchment map (catchments and isochrones together), about 20 bytes
+# each in the HTML: with the base layers' 1.1 MB, a catchment map stays under about 3.5 MB.
+# Sizes measured by benchmarks/pipeline.py (benchmarks/README.md).
+MAX_MAP_VERTICES = 120_000
 # Cell tables up to this many rows are drawn as GeoJSON squares (one tooltip each); larger
 # ones as one raster image overlay with a hover/click lookup, whose size is capped by
 # ``rasters.MAX_OVERLAY_SIDE_PX``. 5,000 squares are about 1.3 MB of HTML.
@@ -580,10 +584,11 @@ CATEGORY_COLOURS: tuple[str, ...] = (
 )
 
 
-def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
-    """Simplify (metres), reproject to EPSG:4326 and give each row its own ``fill`` colour."""
+def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float | None) -> gpd.GeoDataFrame:
+    """Simplify (metres; None: already simplified), reproject to EPSG:4326, one ``fill`` each."""
     out = layer.copy()
-    out["geometry"] = out.geometry.simplify(simplify_m)
+    if simplify_m is not None:
+        out["geometry"] = out.geometry.simplify(simplify_m)
     out = out.to_crs("EPSG:4326")
     out["geometry"] = round_coordinates(out.geometry)
     out["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(out))]
@@ -614,6 +619,38 @@ def add_fill_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) ->
     ).add_to(m)
 
 
+def _simplify_within(
+    catchment_geoms: np.ndarray,
+    isochrone_geoms: np.ndarray | None,
+    simplify_m: float,
+    max_vertices: int,
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Simplify catchments and isochrones for a map, doubling the tolerance to fit the cap.
+
+    Catchments keep their topology (they tile the region); isochrone outlines take plain
+    Douglas-Peucker after dropping collinear vertices, several times faster on
+    raster-traced outlines with thousands of holes (display only).
+
+    Returns
+    -------
+    catchments, isochrones, tolerance_m used
+    """
+    iso0 = (
+        None
+        if isochrone_geoms is None
+        else shapely.simplify(isochrone_geoms, 0.0, preserve_topology=False)
+    )
+    tol = max(float(simplify_m), 0.0)
+    while True:
+        c = shapely.simplify(catchment_geoms, tol, preserve_topology=True)
+        iso = None if iso0 is None else shapely.simplify(iso0, tol, preserve_topology=False)
+        n = int(shapely.get_num_coordinates(c).sum())
+        n += 0 if iso is None else int(shapely.get_num_coordinates(iso).sum())
+        if n <= max_vertices or tol <= 0 or tol > 1e6:
+            return c, iso, tol
+        tol *= 2.0
+
+
 def map_catchments(
     catchment_layer: gpd.GeoDataFrame,
     *,
@@ -621,6 +658,7 @@ def map_catchments(
     services: gpd.GeoDataFrame | None = None,
     simplify_m: float | None = None,
     title: str | None = None,
+    max_vertices: int = MAX_MAP_VERTICES,
 ) -> folium.Map:
     """Map catchment polygons (one colour per site) and optional isochrones.
 
@@ -636,6 +674,9 @@ def map_catchments(
         Geometry simplification for the HTML (metres); default 1/2000 of the layer's extent
         (about 1 km nationally, 100 m for a county). The GeoPackages keep full detail.
     title : str, optional
+    max_vertices : int, default ``MAX_MAP_VERTICES``
+        Cap on the vertices drawn (catchments and isochrones together): the tolerance is
+        doubled until the simplified outlines fit, which caps the file size.
 
     Returns
     -------
@@ -660,7 +701,17 @@ def map_catchments(
     c["median_min"] = c["median_minutes"].round(1) if "median_minutes" in c else None
     if "name" not in c:
         c["name"] = c["service_id"]
-    c = _category_colours(c, simplify_m)
+    iso = None
+    if isochrone_layer is not None and len(isochrone_layer):
+        iso = isochrone_layer.dropna(subset=["geometry"]).copy()
+    shown_c, shown_iso, simplify_m = _simplify_within(
+        c.geometry.to_numpy(),
+        None if iso is None else iso.geometry.to_numpy(),
+        float(simplify_m),
+        int(max_vertices),
+    )
+    c["geometry"] = shown_c
+    c = _category_colours(c, None)
     m = new_map(c.total_bounds)
     _add_category_layer(
         m,
@@ -672,16 +723,8 @@ def map_catchments(
         weight=0.6,
         opacity=0.55,
     )
-    if isochrone_layer is not None and len(isochrone_layer):
-        iso = isochrone_layer.dropna(subset=["geometry"]).copy()
-        # display only (the GeoPackage keeps full detail): plain Douglas-Peucker after dropping
-        # collinear vertices is several times faster than topology-preserving simplification
-        # of raster-traced outlines with thousands of holes
-        iso["geometry"] = shapely.simplify(
-            shapely.simplify(iso.geometry.to_numpy(), 0.0, preserve_topology=False),
-            simplify_m,
-            preserve_topology=False,
-        )
+    if iso is not None:
+        iso["geometry"] = shown_iso
         iso = iso[~iso.geometry.is_empty & iso.geometry.notna()]
         iso = iso.to_crs("EPSG:4326")
         iso["geometry"] = round_coordinates(iso.geometry)
@@ -699,7 +742,8 @@ def map_catchments(
         m,
         title,
         "<div>Each colour is the area whose residents are nearest (by car time) to one "
-        "site; lines are isochrones from populated cells.</div>",
+        "site; lines are isochrones from populated cells. Outlines drawn simplified to "
+        f"{simplify_m:,.0f} m (the GeoPackages keep full detail).</div>",
         catchment_layer.attrs.get("note", ""),
         catchment_layer.attrs.get("attribution", ""),
     )
