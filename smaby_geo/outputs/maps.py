@@ -20,8 +20,8 @@ import offlinefolium as folium
 import pandas as pd
 import shapely
 
-from smaby_geo.analysis.catchments import cell_squares
 from smaby_geo.outputs.rasters import MAX_OVERLAY_SIDE_PX, mercator_grid, png_bytes
+from smaby_geo.places.grid import cell_squares
 
 # Minute classes and colours (light = near, dark = far); grey = no route.
 MINUTE_BINS: tuple[float, ...] = (0, 15, 30, 45, 60, 90, 120, np.inf)
@@ -96,6 +96,14 @@ class _GeoJson(folium.GeoJson, _RawScripts):
 
 class _ImageOverlay(folium.raster_layers.ImageOverlay, _RawScripts):
     """``folium.raster_layers.ImageOverlay`` whose inlined image is not compiled."""
+
+
+class _CircleMarker(folium.CircleMarker, _RawScripts):
+    """``folium.CircleMarker`` rendered without a template compile per marker."""
+
+
+class _Tooltip(folium.Tooltip, _RawScripts):
+    """``folium.Tooltip`` rendered without a template compile per tooltip."""
 
 
 def feature_collection(gdf: gpd.GeoDataFrame, fields) -> dict:
@@ -230,14 +238,14 @@ def add_sites(
     sv = services[services["service_type"] == service_type].to_crs("EPSG:4326")
     fg = folium.FeatureGroup(name=f"{service_type} sites ({len(sv)})")
     for _, r in sv.iterrows():
-        folium.CircleMarker(
+        _CircleMarker(
             [r.geometry.y, r.geometry.x],
             radius=radius,
             color=edge,
             fill=True,
             fill_color=fill,
             fill_opacity=1.0,
-            tooltip=escape_html(r.get("name", "")),
+            tooltip=_Tooltip(escape_html(r.get("name", ""))),
         ).add_to(fg)
     fg.add_to(m)
 

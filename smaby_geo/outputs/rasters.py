@@ -1,4 +1,8 @@
-"""Travel-time rasters aligned to the SSB grid, and isochrone polygons from them (rasterio)."""
+"""Travel-time rasters aligned to the SSB grid, and isochrone polygons from them (rasterio).
+
+rasterio is imported where a raster is made or traced, not with the module: the main job's
+map overlay (``mercator_grid``, ``png_bytes``) needs only pyproj and Pillow.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import shapely
-from rasterio.features import shapes
-from rasterio.transform import from_origin
 
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.outputs.io import atomic_path
@@ -84,6 +85,8 @@ def minutes_raster(
             f"resolution_m={resolution_m} must be a multiple of the grid's {base} m cells "
             f"(e.g. {base} or {base * 4})"
         )
+    from rasterio.transform import from_origin
+
     m = table[column].to_numpy(float)
     p = table["population"].to_numpy(float)
     ok = np.isfinite(m)
@@ -105,6 +108,8 @@ def minutes_raster(
 
 def write_geotiff(raster: MinutesRaster, path: str | os.PathLike, *, tags: dict) -> str:
     """Write a MinutesRaster as a compressed GeoTIFF (atomically) with metadata ``tags``."""
+    import rasterio
+
     with (
         atomic_path(path) as tmp,
         rasterio.open(
@@ -143,6 +148,8 @@ def isochrones(raster: MinutesRaster, thresholds) -> gpd.GeoDataFrame:
         (the 60-minute polygon contains the 30-minute one). Built from network times, so they
         follow roads and ferries, never straight-line buffers.
     """
+    from rasterio.features import shapes
+
     th = [float(t) for t in thresholds]
     if not th or th != sorted(th) or any(t < 0 for t in th):
         raise ValueError(f"thresholds must be sorted minutes >= 0, got {thresholds}")
