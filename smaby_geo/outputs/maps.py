@@ -635,8 +635,9 @@ def _simplify_within(
 ) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Simplify catchments and isochrones for a map, doubling the tolerance to fit the cap.
 
-    Catchments keep their topology (they tile the region); isochrone outlines take plain
-    Douglas-Peucker after dropping collinear vertices, several times faster on
+    Catchments keep their topology (they tile the region) unless no tolerance fits the cap
+    (then plain Douglas-Peucker, which lets the smallest pieces go); isochrone outlines take
+    plain Douglas-Peucker after dropping collinear vertices, several times faster on
     raster-traced outlines with thousands of holes (display only).
 
     Returns
@@ -649,13 +650,19 @@ def _simplify_within(
         else shapely.simplify(isochrone_geoms, 0.0, preserve_topology=False)
     )
     tol = max(float(simplify_m), 0.0)
+    keep_topology = True
     while True:
-        c = shapely.simplify(catchment_geoms, tol, preserve_topology=True)
+        c = shapely.simplify(catchment_geoms, tol, preserve_topology=keep_topology)
         iso = None if iso0 is None else shapely.simplify(iso0, tol, preserve_topology=False)
         n = int(shapely.get_num_coordinates(c).sum())
         n += 0 if iso is None else int(shapely.get_num_coordinates(iso).sum())
-        if n <= max_vertices or tol <= 0 or tol > 1e6:
+        if n <= max_vertices or tol <= 0:
             return c, iso, tol
+        if tol > 1e6:  # many small pieces keep >= 4 vertices each: let the smallest go
+            if not keep_topology:
+                return c, iso, tol
+            keep_topology, tol = False, max(float(simplify_m), 1.0)
+            continue
         tol *= 2.0
 
 

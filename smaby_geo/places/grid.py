@@ -69,7 +69,7 @@ def dissolve_cells(table: pd.DataFrame, labels) -> tuple[np.ndarray, np.ndarray]
     label's outline: exact for a regular grid (every vertex is a cell corner) and far
     faster than unioning hundreds of thousands of squares with shapely. Tables that are
     not one regular grid (mixed cell sizes, corners off the grid, repeated cells) fall back
-    to ``shapely.coverage_union_all`` of the squares, which gives the same areas.
+    to ``shapely.union_all`` of the squares.
 
     Parameters
     ----------
@@ -116,7 +116,8 @@ def dissolve_cells(table: pd.DataFrame, labels) -> tuple[np.ndarray, np.ndarray]
         order = np.argsort(code, kind="stable")
         bounds = np.searchsorted(code[order], np.arange(len(keys) + 1))
         for k in range(len(keys)):
-            out[k] = shapely.coverage_union_all(squares[order[bounds[k] : bounds[k + 1]]])
+            # squares of mixed sizes may overlap: the general union, not the coverage one
+            out[k] = shapely.union_all(squares[order[bounds[k] : bounds[k + 1]]])
         return keys, out
     from rasterio.features import shapes
     from rasterio.transform import from_origin
