@@ -106,7 +106,7 @@ class _Tooltip(folium.Tooltip, _RawScripts):
     """``folium.Tooltip`` rendered without a template compile per tooltip."""
 
 
-def feature_collection(gdf: gpd.GeoDataFrame, fields) -> dict:
+def _feature_collection(gdf: gpd.GeoDataFrame, fields) -> dict:
     """GeoJSON FeatureCollection of ``gdf`` (EPSG:4326) with ``fields`` as properties.
 
     Geometries are written by GEOS (``shapely.to_geojson``, vectorised) instead of one
@@ -134,7 +134,7 @@ def _boundaries() -> tuple[dict, dict]:
     kommuner = gpd.read_file(datasets.locate_dataset("kommuner_simplified"))
     fylker["geometry"] = round_coordinates(fylker.geometry.simplify(0.003))
     kommuner["geometry"] = round_coordinates(kommuner.geometry.boundary.simplify(0.003))
-    return feature_collection(fylker, []), feature_collection(kommuner, [])
+    return _feature_collection(fylker, []), _feature_collection(kommuner, [])
 
 
 def round_coordinates(geoms, decimals: int = COORD_DECIMALS):
@@ -514,7 +514,7 @@ def map_minutes(
         k["median_min"] = k["median_minutes"].round(1)
         k = escape_columns(k, ["kommunenummer", "kommunenavn"])
         _GeoJson(
-            feature_collection(
+            _feature_collection(
                 k, ["kommunenummer", "kommunenavn", "median_min", "population", "fill"]
             ),
             name="Kommuner: population-weighted median minutes",
@@ -543,7 +543,7 @@ def map_minutes(
         cells["minutes"] = cells[col].round(1).astype(str)
         cells = escape_columns(cells, ["nearest"])
         _GeoJson(
-            feature_collection(cells, ["minutes", "population", "nearest", "fill"]),
+            _feature_collection(cells, ["minutes", "population", "nearest", "fill"]),
             name=f"Populated cells: minutes to nearest {service_type}",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
@@ -615,7 +615,7 @@ def add_fill_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) ->
     Callers escape user text first (``escape_columns`` / ``escape_html``).
     """
     _GeoJson(
-        feature_collection(layer.to_crs("EPSG:4326"), [*fields, "fill"]),
+        _feature_collection(layer.to_crs("EPSG:4326"), [*fields, "fill"]),
         name=name,
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
@@ -882,7 +882,7 @@ def map_difference(
         sel["fill"] = np.asarray(DELTA_COLOURS, dtype=object)[idx]
         sel["change"] = sel[col].round(1).astype(str)
         _GeoJson(
-            feature_collection(sel, ["change", "population", "fill"]),
+            _feature_collection(sel, ["change", "population", "fill"]),
             name=f"Changed cells ({len(sel)})",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
