@@ -100,6 +100,9 @@ def main() -> None:
     p.add_argument("--grid", default="250m", choices=["250m", "1km"])
     p.add_argument("--skip-fresh", action="store_true")
     p.add_argument("--skip-catchments", action="store_true")
+    p.add_argument(
+        "--skip-cold", action="store_true", help="no fresh-install run without the warm-up step"
+    )
     p.add_argument("--catchment-runs", type=int, default=3)
     p.add_argument("--skip-national", action="store_true", help="only the Innlandet command")
     p.add_argument("--json", default=str(Path(__file__).parent / "results" / "pipeline.json"))
@@ -117,8 +120,10 @@ def main() -> None:
                 NUMBA_CACHE_DIR=str(Path(tmp) / "numba_cold"),
                 SMABY_GEO_CACHE_DIR=str(Path(tmp) / "routing_cold"),
             )
-            cold = run_job(args.grid, out, env)
-            show("fresh install, no warm-up step (everything compiles)", cold)
+            cold = None
+            if not args.skip_cold:
+                cold = run_job(args.grid, out, env)
+                show("fresh install, no warm-up step (everything compiles)", cold)
             env = dict(
                 os.environ,
                 NUMBA_CACHE_DIR=str(Path(tmp) / "numba_fresh"),
@@ -153,8 +158,12 @@ def main() -> None:
             print(f"national hospital map: {map_mb:.2f} MB; routing: {results[0]['routing']}")
             if not args.skip_fresh:
                 print(
-                    f"first run after install / warm run: {first['total_s'] / whole:.2f} "
-                    f"(without the warm-up step: {cold['total_s'] / whole:.2f})"
+                    f"first run after install / warm run: {first['total_s'] / whole:.2f}"
+                    + (
+                        f" (without the warm-up step: {cold['total_s'] / whole:.2f})"
+                        if cold
+                        else ""
+                    )
                 )
             out_json.update(runs=results, map_mb=map_mb, output_bytes=sizes)
             out_json.update(whole_median_s=whole, cpu_median_s=cpu)
