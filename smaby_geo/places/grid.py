@@ -55,7 +55,8 @@ def polygons_from_shapes(items) -> tuple[np.ndarray, np.ndarray]:
     if not rings:
         return np.empty(0, dtype=object), np.empty(0, dtype=float)
     lens = np.fromiter(map(len, rings), np.int64, count=len(rings))
-    xy = np.array(list(chain.from_iterable(rings)), dtype=float).reshape(-1, 2)
+    flat = chain.from_iterable(chain.from_iterable(rings))
+    xy = np.fromiter(flat, float, count=2 * int(lens.sum())).reshape(-1, 2)
     lr = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), lens))
     polys = shapely.polygons(lr, indices=np.repeat(np.arange(len(n_rings)), n_rings))
     return polys, np.asarray(values, dtype=float)
