@@ -8,10 +8,14 @@ Measures, each in fresh processes on one machine in one run:
   followed by the first run after it;
 - **warm runs**: ``--runs`` more runs (medians of each stage, the whole process including
   imports, peak RSS), and the size of the national hospital map;
-- **Innlandet ``--catchments``**: the whole command, as a user types it (``--skip-catchments``
-  leaves it out).
+- **Innlandet ``--catchments``**: the whole command, as a user types it, ``--catchment-runs``
+  times after one run that fills the caches (``--skip-catchments`` leaves it out).
 
-Run: ``python benchmarks/pipeline.py [--runs 3] [--grid 250m]``
+Every run is a fresh process; besides its wall time the benchmark records its CPU time (user +
+system, from ``getrusage`` of the child), which depends far less on other jobs sharing the
+machine, and the load average before it.
+
+Run: ``python benchmarks/pipeline.py [--runs 3] [--catchment-runs 3] [--grid 250m]``
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -47,7 +52,14 @@ print(json.dumps({{"stages": meta["stage_seconds"], "total_s": time.perf_counter
 """
 
 
+def _child_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_job(grid: str, out: str, env: dict) -> dict:
+    load = os.getloadavg()[0]
+    cpu0, t0 = _child_cpu_s(), time.perf_counter()
     r = subprocess.run(
         [sys.executable, "-c", CODE.format(grid=grid, out=out)],
         capture_output=True,
@@ -55,12 +67,27 @@ def run_job(grid: str, out: str, env: dict) -> dict:
         check=True,
         env=env,
     )
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    wall, cpu = time.perf_counter() - t0, _child_cpu_s() - cpu0
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    return {**res, "process_wall_s": wall, "cpu_s": cpu, "load_1min": load}
+
+
+def run_command(args: list[str], env: dict) -> dict:
+    """Wall and CPU seconds (user + system) of one command in a fresh process."""
+    load = os.getloadavg()[0]
+    cpu0, t0 = _child_cpu_s(), time.perf_counter()
+    subprocess.run(args, env=env, check=True, capture_output=True)
+    return {
+        "wall_s": time.perf_counter() - t0,
+        "cpu_s": _child_cpu_s() - cpu0,
+        "load_1min": load,
+    }
 
 
 def show(label: str, res: dict) -> None:
     print(
-        f"{label}: total {res['total_s']:.2f} s (process incl. imports), peak RSS "
+        f"{label}: total {res['total_s']:.2f} s (process incl. imports; CPU "
+        f"{res['cpu_s']:.2f} s; load {res['load_1min']:.1f}), peak RSS "
         f"{res['peak_rss_mb']:.0f} MB; stages "
         + ", ".join(f"{k} {v:.2f}" for k, v in res["stages"].items()),
         flush=True,
@@ -73,6 +100,12 @@ def main() -> None:
     p.add_argument("--grid", default="250m", choices=["250m", "1km"])
     p.add_argument("--skip-fresh", action="store_true")
     p.add_argument("--skip-catchments", action="store_true")
+    p.add_argument(
+        "--skip-cold", action="store_true", help="no fresh-install run without the warm-up step"
+    )
+    p.add_argument("--catchment-runs", type=int, default=3)
+    p.add_argument("--skip-national", action="store_true", help="only the Innlandet command")
+    p.add_argument("--json", default=str(Path(__file__).parent / "results" / "pipeline.json"))
     args = p.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -81,14 +114,16 @@ def main() -> None:
     out_json: dict = {"grid": args.grid, "load_at_start": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "out")
-        if not args.skip_fresh:
+        if not args.skip_fresh and not args.skip_national:
             env = dict(
                 os.environ,
                 NUMBA_CACHE_DIR=str(Path(tmp) / "numba_cold"),
                 SMABY_GEO_CACHE_DIR=str(Path(tmp) / "routing_cold"),
             )
-            cold = run_job(args.grid, out, env)
-            show("fresh install, no warm-up step (everything compiles)", cold)
+            cold = None
+            if not args.skip_cold:
+                cold = run_job(args.grid, out, env)
+                show("fresh install, no warm-up step (everything compiles)", cold)
             env = dict(
                 os.environ,
                 NUMBA_CACHE_DIR=str(Path(tmp) / "numba_fresh"),
@@ -102,56 +137,72 @@ def main() -> None:
             show("first run after install + warm-up step", first)
             out_json.update(cold_no_warm_step=cold, warm_step_s=warm_step, first_run=first)
         env = dict(os.environ, SMABY_GEO_CACHE_DIR=str(Path(tmp) / "routing"))
-        run_job(args.grid, out, env)  # fills the caches of this run's environment
-        results = []
-        for i in range(args.runs):
-            res = run_job(args.grid, out, env)
-            show(f"warm run {i + 1}", res)
-            results.append(res)
-        map_mb = (Path(out) / f"map_hospital_norway_{args.grid}.html").stat().st_size / 1e6
-        sizes = {f.name: f.stat().st_size for f in Path(out).iterdir()}
-        stages = results[0]["stages"].keys()
-        print("\n| stage | median s |\n|---|---:|")
-        for k in stages:
-            print(f"| {k} | {np.median([r['stages'][k] for r in results]):.2f} |")
-        whole = float(np.median([r["total_s"] for r in results]))
-        print(f"| **whole process** | {whole:.2f} |")
-        print(f"\npeak RSS (max over runs): {max(r['peak_rss_mb'] for r in results):.0f} MB")
-        print(f"national hospital map: {map_mb:.2f} MB; routing: {results[0]['routing']}")
-        if not args.skip_fresh:
-            print(
-                f"first run after install / warm run: {first['total_s'] / whole:.2f} "
-                f"(without the warm-up step: {cold['total_s'] / whole:.2f})"
-            )
-        out_json.update(runs=results, map_mb=map_mb, output_bytes=sizes, whole_median_s=whole)
+        if not args.skip_national:
+            run_job(args.grid, out, env)  # fills the caches of this run's environment
+            results = []
+            for i in range(args.runs):
+                res = run_job(args.grid, out, env)
+                show(f"warm run {i + 1}", res)
+                results.append(res)
+            map_mb = (Path(out) / f"map_hospital_norway_{args.grid}.html").stat().st_size / 1e6
+            sizes = {f.name: f.stat().st_size for f in Path(out).iterdir()}
+            stages = results[0]["stages"].keys()
+            print("\n| stage | median s |\n|---|---:|")
+            for k in stages:
+                print(f"| {k} | {np.median([r['stages'][k] for r in results]):.2f} |")
+            whole = float(np.median([r["total_s"] for r in results]))
+            cpu = float(np.median([r["cpu_s"] for r in results]))
+            print(f"| **whole process** | {whole:.2f} |")
+            print(f"| whole process, CPU (user + system) | {cpu:.2f} |")
+            print(f"\npeak RSS (max over runs): {max(r['peak_rss_mb'] for r in results):.0f} MB")
+            print(f"national hospital map: {map_mb:.2f} MB; routing: {results[0]['routing']}")
+            if not args.skip_fresh:
+                print(
+                    f"first run after install / warm run: {first['total_s'] / whole:.2f}"
+                    + (
+                        f" (without the warm-up step: {cold['total_s'] / whole:.2f})"
+                        if cold
+                        else ""
+                    )
+                )
+            out_json.update(runs=results, map_mb=map_mb, output_bytes=sizes)
+            out_json.update(whole_median_s=whole, cpu_median_s=cpu)
         if not args.skip_catchments:
-            t0 = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "smaby_geo.cli",
-                    "run",
-                    "--region",
-                    "Innlandet",
-                    "--catchments",
-                    "--out",
-                    str(Path(tmp) / "innlandet"),
-                ],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            t_c = time.perf_counter() - t0
+            cmd = [
+                sys.executable,
+                "-m",
+                "smaby_geo.cli",
+                "run",
+                "--region",
+                "Innlandet",
+                "--catchments",
+                "--out",
+                str(Path(tmp) / "innlandet"),
+            ]
+            run_command(cmd, env)  # fills the prepared-network cache of the clipped network
+            runs = []
+            for i in range(args.catchment_runs):
+                r = run_command(cmd, env)
+                print(
+                    f"Innlandet --catchments run {i + 1}: {r['wall_s']:.1f} s (CPU "
+                    f"{r['cpu_s']:.1f} s; load {r['load_1min']:.1f})",
+                    flush=True,
+                )
+                runs.append(r)
+            t_c = float(np.median([r["wall_s"] for r in runs]))
+            c_c = float(np.median([r["cpu_s"] for r in runs]))
             html = sorted((Path(tmp) / "innlandet").glob("*.html"))
             print(
-                f"\nInnlandet --catchments, whole command: {t_c:.1f} s; maps: "
+                f"\nInnlandet --catchments, whole command: median {t_c:.1f} s, CPU {c_c:.1f} s "
+                f"(of {len(runs)}); maps: "
                 + ", ".join(f"{h.name} {h.stat().st_size / 1e6:.2f} MB" for h in html)
             )
             out_json["innlandet_catchments_s"] = t_c
+            out_json["innlandet_catchments_cpu_s"] = c_c
+            out_json["innlandet_catchments_runs"] = runs
             out_json["innlandet_maps_mb"] = {h.name: h.stat().st_size / 1e6 for h in html}
     out_json["load_at_end"] = os.getloadavg()
-    dst = Path(__file__).parent / "results" / "pipeline.json"
+    dst = Path(args.json)
     dst.parent.mkdir(exist_ok=True)
     dst.write_text(json.dumps(out_json, indent=2))
 

@@ -2,7 +2,8 @@
 
 A catchment is the set of origin cells whose nearest facility by car time is that facility
 (ties broken by the facility order, i.e. the smaller ``service_id``); its polygon is the union
-of those cells' squares, so it follows roads and fjords rather than straight-line buffers.
+of those cells' squares (traced on the grid, ``places.grid.dissolve_cells``), so it follows
+roads and fjords rather than straight-line buffers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import ArrayLike
 from shapely.geometry import Point
 
@@ -26,7 +26,7 @@ from smaby_geo.analysis.traveltimes import (
     weighted_quantile,
 )
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
-from smaby_geo.places.grid import cell_squares, coarsen_cells
+from smaby_geo.places.grid import cell_squares, coarsen_cells, dissolve_cells
 from smaby_geo.places.snapping import AccessModel, snap_points
 
 __all__ = [
@@ -77,7 +77,9 @@ def catchments(
         raise ValueError(f"table has no {min_col!r}; run travel_times with {service_type!r}")
     reach = table[site_col].notna().to_numpy() & np.isfinite(table[min_col].to_numpy(float))
     t = table.loc[reach]
-    squares = cell_squares(t)
+    # each catchment's outline traced once on the grid (exact; places.grid.dissolve_cells)
+    keys, geoms = dissolve_cells(t, t[site_col].to_numpy())
+    shape_of = dict(zip(keys, geoms, strict=True))
     rows = []
     for site, idx in t.groupby(site_col).indices.items():
         m = t[min_col].to_numpy(float)[idx]
@@ -90,7 +92,7 @@ def catchments(
                 "area_km2": float(t["cell_size_m"].to_numpy(float)[idx].__pow__(2).sum() / 1e6),
                 "median_minutes": weighted_quantile(m, p, 0.5),
                 "max_minutes": float(m.max()),
-                "geometry": shapely.coverage_union_all(squares[idx]),
+                "geometry": shape_of[site],
             }
         )
     out = (

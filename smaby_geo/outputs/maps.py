@@ -20,8 +20,8 @@ import offlinefolium as folium
 import pandas as pd
 import shapely
 
-from smaby_geo.analysis.catchments import cell_squares
 from smaby_geo.outputs.rasters import MAX_OVERLAY_SIDE_PX, mercator_grid, png_bytes
+from smaby_geo.places.grid import cell_squares
 
 # Minute classes and colours (light = near, dark = far); grey = no route.
 MINUTE_BINS: tuple[float, ...] = (0, 15, 30, 45, 60, 90, 120, np.inf)
@@ -36,6 +36,10 @@ MINUTE_COLOURS: tuple[str, ...] = (
 )
 NO_ROUTE_COLOUR = "#9e9e9e"
 MAX_CELLS_ON_MAP = 40_000
+# Vertices drawn on one catchment map (catchments and isochrones together), about 20 bytes
+# each in the HTML: with the base layers' 1.1 MB, a catchment map stays under about 3.5 MB.
+# Sizes measured by benchmarks/pipeline.py (benchmarks/README.md).
+MAX_MAP_VERTICES = 120_000
 # Cell tables up to this many rows are drawn as GeoJSON squares (one tooltip each); larger
 # ones as one raster image overlay with a hover/click lookup, whose size is capped by
 # ``rasters.MAX_OVERLAY_SIDE_PX``. 5,000 squares are about 1.3 MB of HTML.
@@ -52,16 +56,85 @@ _MAP_CSS = ("leaflet_css",)
 BASE_ATTRIBUTION = "© Kartverket (fylke and kommune boundaries)"
 
 
+class _Text(folium.Element):
+    """Markup or script already rendered: written out as is, never compiled as a template.
+
+    branca wraps every rendered layer script in a new ``Element``, whose template compiles
+    the whole text with jinja (data included): for a map with megabytes of GeoJSON or an
+    inlined PNG that compile cost more than drawing the layers.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class _RawScripts(folium.MacroElement):
+    """``MacroElement.render`` that hands its rendered parts to the page as ``_Text``."""
+
+    def render(self, **kwargs) -> None:
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part, target in (
+            ("header", figure.header),
+            ("html", figure.html),
+            ("script", figure.script),
+        ):
+            macro = module.get(part)
+            if macro is not None:
+                target.add_child(_Text(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJson(folium.GeoJson, _RawScripts):
+    """``folium.GeoJson`` whose (large) script is not compiled as a template."""
+
+
+class _ImageOverlay(folium.raster_layers.ImageOverlay, _RawScripts):
+    """``folium.raster_layers.ImageOverlay`` whose inlined image is not compiled."""
+
+
+class _CircleMarker(folium.CircleMarker, _RawScripts):
+    """``folium.CircleMarker`` rendered without a template compile per marker."""
+
+
+class _Tooltip(folium.Tooltip, _RawScripts):
+    """``folium.Tooltip`` rendered without a template compile per tooltip."""
+
+
+def _feature_collection(gdf: gpd.GeoDataFrame, fields) -> dict:
+    """GeoJSON FeatureCollection of ``gdf`` (EPSG:4326) with ``fields`` as properties.
+
+    Geometries are written by GEOS (``shapely.to_geojson``, vectorised) instead of one
+    Python mapping per coordinate; each feature gets its row number as ``id``; missing
+    numbers (NaN) become ``null``.
+    """
+    geoms = shapely.to_geojson(np.asarray(gdf.geometry.to_numpy()))
+    props = gdf[list(fields)].astype(object)
+    props = props.where(pd.notna(props), None).to_dict("records")
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"id": str(i), "type": "Feature", "properties": p, "geometry": json.loads(g)}
+            for i, (p, g) in enumerate(zip(props, geoms, strict=True))
+        ],
+    }
+
+
 @lru_cache(maxsize=1)
-def _boundaries() -> tuple[str, str]:
-    """Fylke and kommune boundaries as GeoJSON strings (EPSG:4326, simplified)."""
+def _boundaries() -> tuple[dict, dict]:
+    """Fylke and kommune boundaries as GeoJSON dicts (EPSG:4326, simplified)."""
     from smaby_geo import datasets
 
     fylker = gpd.read_file(datasets.locate_dataset("fylker_simplified"))
     kommuner = gpd.read_file(datasets.locate_dataset("kommuner_simplified"))
     fylker["geometry"] = round_coordinates(fylker.geometry.simplify(0.003))
     kommuner["geometry"] = round_coordinates(kommuner.geometry.boundary.simplify(0.003))
-    return fylker[["geometry"]].to_json(), kommuner[["geometry"]].to_json()
+    return _feature_collection(fylker, []), _feature_collection(kommuner, [])
 
 
 def round_coordinates(geoms, decimals: int = COORD_DECIMALS):
@@ -83,9 +156,10 @@ def new_map(bounds_wgs84) -> folium.Map:
     m.default_js = [r for r in m.default_js if r[0] in _MAP_JS]
     m.default_css = [r for r in m.default_css if r[0] in _MAP_CSS]
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # shared by every map of the process: folium reads these dicts and never changes them
     fylker, kommuner = _boundaries()
     base = folium.FeatureGroup(name="Base: fylker and kommuner (offline)", control=True)
-    folium.GeoJson(
+    _GeoJson(
         fylker,
         style_function=lambda f: {
             "fillColor": "#efe9dc",
@@ -95,7 +169,7 @@ def new_map(bounds_wgs84) -> folium.Map:
         },
         interactive=False,
     ).add_to(base)
-    folium.GeoJson(
+    _GeoJson(
         kommuner, style_function=lambda f: {"color": "#b5b5b5", "weight": 0.5}, interactive=False
     ).add_to(base)
     base.add_to(m)
@@ -164,14 +238,14 @@ def add_sites(
     sv = services[services["service_type"] == service_type].to_crs("EPSG:4326")
     fg = folium.FeatureGroup(name=f"{service_type} sites ({len(sv)})")
     for _, r in sv.iterrows():
-        folium.CircleMarker(
+        _CircleMarker(
             [r.geometry.y, r.geometry.x],
             radius=radius,
             color=edge,
             fill=True,
             fill_color=fill,
             fill_opacity=1.0,
-            tooltip=escape_html(r.get("name", "")),
+            tooltip=_Tooltip(escape_html(r.get("name", ""))),
         ).add_to(fg)
     fg.add_to(m)
 
@@ -268,7 +342,7 @@ _LOOKUP_JS = """
 """
 
 
-class _Script(folium.MacroElement):
+class _Script(_RawScripts):
     """A map child whose script runs after the map and earlier children are created."""
 
     _template = jinja2.Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
@@ -349,7 +423,7 @@ def add_cell_overlay(
     pop = np.zeros((h, w, 4), np.uint8)
     pop[..., 0], pop[..., 1], pop[..., 2] = p >> 16, (p >> 8) & 255, p & 255
     pop[..., 3] = 255
-    layer = folium.raster_layers.ImageOverlay(
+    layer = _ImageOverlay(
         _data_url(img),
         [list(g.bounds_wgs84[0]), list(g.bounds_wgs84[1])],
         name=name,
@@ -439,8 +513,10 @@ def map_minutes(
         k["fill"] = minute_colour(k["median_minutes"].to_numpy())
         k["median_min"] = k["median_minutes"].round(1)
         k = escape_columns(k, ["kommunenummer", "kommunenavn"])
-        folium.GeoJson(
-            k[["kommunenummer", "kommunenavn", "median_min", "population", "fill", "geometry"]],
+        _GeoJson(
+            _feature_collection(
+                k, ["kommunenummer", "kommunenavn", "median_min", "population", "fill"]
+            ),
             name="Kommuner: population-weighted median minutes",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
@@ -466,8 +542,8 @@ def map_minutes(
         cells["fill"] = minute_colour(cells[col].to_numpy())
         cells["minutes"] = cells[col].round(1).astype(str)
         cells = escape_columns(cells, ["nearest"])
-        folium.GeoJson(
-            cells[["minutes", "population", "nearest", "fill", "geometry"]],
+        _GeoJson(
+            _feature_collection(cells, ["minutes", "population", "nearest", "fill"]),
             name=f"Populated cells: minutes to nearest {service_type}",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
@@ -516,11 +592,13 @@ CATEGORY_COLOURS: tuple[str, ...] = (
 )
 
 
-def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
-    """Simplify (metres), reproject to EPSG:4326 and give each row its own ``fill`` colour."""
+def _category_colours(layer: gpd.GeoDataFrame, simplify_m: float | None) -> gpd.GeoDataFrame:
+    """Simplify (metres; None: already simplified), reproject to EPSG:4326, one ``fill`` each."""
     out = layer.copy()
-    out["geometry"] = out.geometry.simplify(simplify_m)
+    if simplify_m is not None:
+        out["geometry"] = out.geometry.simplify(simplify_m)
     out = out.to_crs("EPSG:4326")
+    out["geometry"] = round_coordinates(out.geometry)
     out["fill"] = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(out))]
     return out
 
@@ -536,8 +614,8 @@ def add_fill_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) ->
 
     Callers escape user text first (``escape_columns`` / ``escape_html``).
     """
-    folium.GeoJson(
-        layer[[*fields, "fill", "geometry"]],
+    _GeoJson(
+        _feature_collection(layer.to_crs("EPSG:4326"), [*fields, "fill"]),
         name=name,
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
@@ -549,6 +627,45 @@ def add_fill_layer(m, layer, name, fields, aliases, *, edge, weight, opacity) ->
     ).add_to(m)
 
 
+def _simplify_within(
+    catchment_geoms: np.ndarray,
+    isochrone_geoms: np.ndarray | None,
+    simplify_m: float,
+    max_vertices: int,
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Simplify catchments and isochrones for a map, doubling the tolerance to fit the cap.
+
+    Catchments keep their topology (they tile the region) unless no tolerance fits the cap
+    (then plain Douglas-Peucker, which lets the smallest pieces go); isochrone outlines take
+    plain Douglas-Peucker after dropping collinear vertices, several times faster on
+    raster-traced outlines with thousands of holes (display only).
+
+    Returns
+    -------
+    catchments, isochrones, tolerance_m used
+    """
+    iso0 = (
+        None
+        if isochrone_geoms is None
+        else shapely.simplify(isochrone_geoms, 0.0, preserve_topology=False)
+    )
+    tol = max(float(simplify_m), 0.0)
+    keep_topology = True
+    while True:
+        c = shapely.simplify(catchment_geoms, tol, preserve_topology=keep_topology)
+        iso = None if iso0 is None else shapely.simplify(iso0, tol, preserve_topology=False)
+        n = int(shapely.get_num_coordinates(c).sum())
+        n += 0 if iso is None else int(shapely.get_num_coordinates(iso).sum())
+        if n <= max_vertices or tol <= 0:
+            return c, iso, tol
+        if tol > 1e6:  # many small pieces keep >= 4 vertices each: let the smallest go
+            if not keep_topology:
+                return c, iso, tol
+            keep_topology, tol = False, max(float(simplify_m), 1.0)
+            continue
+        tol *= 2.0
+
+
 def map_catchments(
     catchment_layer: gpd.GeoDataFrame,
     *,
@@ -556,6 +673,7 @@ def map_catchments(
     services: gpd.GeoDataFrame | None = None,
     simplify_m: float | None = None,
     title: str | None = None,
+    max_vertices: int = MAX_MAP_VERTICES,
 ) -> folium.Map:
     """Map catchment polygons (one colour per site) and optional isochrones.
 
@@ -571,6 +689,9 @@ def map_catchments(
         Geometry simplification for the HTML (metres); default 1/2000 of the layer's extent
         (about 1 km nationally, 100 m for a county). The GeoPackages keep full detail.
     title : str, optional
+    max_vertices : int, default ``MAX_MAP_VERTICES``
+        Cap on the vertices drawn (catchments and isochrones together): the tolerance is
+        doubled until the simplified outlines fit, which caps the file size.
 
     Returns
     -------
@@ -595,7 +716,17 @@ def map_catchments(
     c["median_min"] = c["median_minutes"].round(1) if "median_minutes" in c else None
     if "name" not in c:
         c["name"] = c["service_id"]
-    c = _category_colours(c, simplify_m)
+    iso = None
+    if isochrone_layer is not None and len(isochrone_layer):
+        iso = isochrone_layer.dropna(subset=["geometry"]).copy()
+    shown_c, shown_iso, simplify_m = _simplify_within(
+        c.geometry.to_numpy(),
+        None if iso is None else iso.geometry.to_numpy(),
+        float(simplify_m),
+        int(max_vertices),
+    )
+    c["geometry"] = shown_c
+    c = _category_colours(c, None)
     m = new_map(c.total_bounds)
     _add_category_layer(
         m,
@@ -607,22 +738,16 @@ def map_catchments(
         weight=0.6,
         opacity=0.55,
     )
-    if isochrone_layer is not None and len(isochrone_layer):
-        iso = isochrone_layer.dropna(subset=["geometry"]).copy()
-        # display only (the GeoPackage keeps full detail): plain Douglas-Peucker after dropping
-        # collinear vertices is several times faster than topology-preserving simplification
-        # of raster-traced outlines with thousands of holes
-        iso["geometry"] = shapely.simplify(
-            shapely.simplify(iso.geometry.to_numpy(), 0.0, preserve_topology=False),
-            simplify_m,
-            preserve_topology=False,
-        )
+    if iso is not None:
+        iso["geometry"] = shown_iso
         iso = iso[~iso.geometry.is_empty & iso.geometry.notna()]
         iso = iso.to_crs("EPSG:4326")
+        iso["geometry"] = round_coordinates(iso.geometry)
         colours = minute_colour(iso["minutes"].to_numpy() - 1e-9)
-        for (_, r), col in zip(iso.iterrows(), colours, strict=True):
-            folium.GeoJson(
-                r.geometry.__geo_interface__,
+        outlines = shapely.to_geojson(iso.geometry.to_numpy())
+        for (_, r), col, outline in zip(iso.iterrows(), colours, outlines, strict=True):
+            _GeoJson(
+                json.loads(outline),
                 name=f"Isochrone {r['minutes']:g} min",
                 style_function=lambda f, col=col: {"color": col, "weight": 2, "fillOpacity": 0.0},
                 tooltip=f"within {r['minutes']:g} min",
@@ -632,7 +757,8 @@ def map_catchments(
         m,
         title,
         "<div>Each colour is the area whose residents are nearest (by car time) to one "
-        "site; lines are isochrones from populated cells.</div>",
+        "site; lines are isochrones from populated cells. Outlines drawn simplified to "
+        f"{simplify_m:,.0f} m (the GeoPackages keep full detail).</div>",
         catchment_layer.attrs.get("note", ""),
         catchment_layer.attrs.get("attribution", ""),
     )
@@ -755,8 +881,8 @@ def map_difference(
         )
         sel["fill"] = np.asarray(DELTA_COLOURS, dtype=object)[idx]
         sel["change"] = sel[col].round(1).astype(str)
-        folium.GeoJson(
-            sel[["change", "population", "fill", "geometry"]],
+        _GeoJson(
+            _feature_collection(sel, ["change", "population", "fill"]),
             name=f"Changed cells ({len(sel)})",
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],

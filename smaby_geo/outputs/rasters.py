@@ -1,4 +1,8 @@
-"""Travel-time rasters aligned to the SSB grid, and isochrone polygons from them (rasterio)."""
+"""Travel-time rasters aligned to the SSB grid, and isochrone polygons from them (rasterio).
+
+rasterio is imported where a raster is made or traced, not with the module: the main job's
+map overlay (``mercator_grid``, ``png_bytes``) needs only pyproj and Pillow.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,12 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import shapely
-from rasterio.features import shapes
-from rasterio.transform import from_origin
-from shapely.geometry import shape
 
 from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.outputs.io import atomic_path
+from smaby_geo.places.grid import polygons_from_shapes
 
 NODATA = -1.0
 
@@ -85,6 +86,8 @@ def minutes_raster(
             f"resolution_m={resolution_m} must be a multiple of the grid's {base} m cells "
             f"(e.g. {base} or {base * 4})"
         )
+    from rasterio.transform import from_origin
+
     m = table[column].to_numpy(float)
     p = table["population"].to_numpy(float)
     ok = np.isfinite(m)
@@ -106,6 +109,8 @@ def minutes_raster(
 
 def write_geotiff(raster: MinutesRaster, path: str | os.PathLike, *, tags: dict) -> str:
     """Write a MinutesRaster as a compressed GeoTIFF (atomically) with metadata ``tags``."""
+    import rasterio
+
     with (
         atomic_path(path) as tmp,
         rasterio.open(
@@ -145,19 +150,20 @@ def isochrones(raster: MinutesRaster, thresholds_min) -> gpd.GeoDataFrame:
         (the 60-minute polygon contains the 30-minute one). Built from network times, so they
         follow roads and ferries, never straight-line buffers.
     """
+    from rasterio.features import shapes
+
     th = [float(t) for t in thresholds_min]
     if not th or th != sorted(th) or any(t < 0 for t in th):
         raise ValueError(f"thresholds_min must be sorted minutes >= 0, got {thresholds_min}")
     rows = []
     for t in th:
         mask = (raster.valid & (raster.data <= t)).astype(np.uint8)
-        geoms = [
-            shape(g)
-            for g, v in shapes(mask, mask=mask.astype(bool), transform=raster.transform)
-            if v == 1
-        ]
+        # only value-1 areas are traced (the mask); built in bulk (places.grid)
+        geoms, _ = polygons_from_shapes(
+            shapes(mask, mask=mask.astype(bool), transform=raster.transform)
+        )
         # rasterio's shapes are already dissolved and disjoint: no union needed
-        geom = shapely.multipolygons(geoms) if geoms else None
+        geom = shapely.multipolygons(geoms) if len(geoms) else None
         rows.append({"minutes": t, "geometry": geom})
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=NETWORK_CRS)
     out["area_km2"] = out.geometry.area / 1e6
