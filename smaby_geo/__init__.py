@@ -147,6 +147,17 @@ _EXPORTS: dict[str, str] = {
     "map_transport_performance": "smaby_geo.outputs.indicator_maps",
     "sweep_scenarios": "smaby_geo.sweep",
     "fetch_datasets": "smaby_geo.fetch",
+    # added with issue 13/16: result types, the main job's table, grid dissolve
+    "Route": "smaby_geo.routing.api",
+    "Trip": "smaby_geo.analysis.trips",
+    "Comparison": "smaby_geo.analysis.scenarios",
+    "Benefit": "smaby_geo.analysis.scenarios",
+    "RegionComparison": "smaby_geo.analysis.scenarios",
+    "compare_regions": "smaby_geo.analysis.scenarios",
+    "Regions": "smaby_geo.analysis.regions",
+    "dissolve_cells": "smaby_geo.places.grid",
+    "RunResult": "smaby_geo.pipeline",
+    "run_travel_times": "smaby_geo.pipeline",
 }
 
 _SUBPACKAGES = ("analysis", "datasets", "network", "outputs", "places", "routing")
@@ -154,12 +165,19 @@ _SUBPACKAGES = ("analysis", "datasets", "network", "outputs", "places", "routing
 __all__ = [
     "AccessModel",
     "BARules",
+    "Benefit",
     "CarProfile",
+    "Comparison",
     "FerryModel",
     "LMAParameters",
     "PolicyPreset",
+    "RegionComparison",
+    "Regions",
     "RoadNetwork",
+    "Route",
+    "RunResult",
     "Scenario",
+    "Trip",
     "__version__",
     "analysis",
     "apply_scenario",
@@ -175,6 +193,7 @@ __all__ = [
     "clip_network",
     "coarsen_cells",
     "compare",
+    "compare_regions",
     "coverage_curve",
     "cumulative_opportunities",
     "datasets",
@@ -182,6 +201,7 @@ __all__ = [
     "delineate_by_time",
     "delineate_lma",
     "delineate_regions",
+    "dissolve_cells",
     "enhanced_two_step_fca",
     "evaluate_preset",
     "explain_trip",
@@ -234,6 +254,7 @@ __all__ = [
     "region_polygons",
     "route",
     "routing",
+    "run_travel_times",
     "select_region",
     "services_from_osm",
     "snap_points",
@@ -299,12 +320,20 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from smaby_geo.analysis.lma import LMAParameters, delineate_lma
     from smaby_geo.analysis.regions import (
         BARules,
+        Regions,
         delineate_ba,
         delineate_by_time,
         delineate_regions,
         region_polygons,
     )
-    from smaby_geo.analysis.scenarios import compare, read_scenario
+    from smaby_geo.analysis.scenarios import (
+        Benefit,
+        Comparison,
+        RegionComparison,
+        compare,
+        compare_regions,
+        read_scenario,
+    )
     from smaby_geo.analysis.transport_performance import transport_performance
     from smaby_geo.analysis.traveltimes import (
         od_matrix,
@@ -313,7 +342,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         unreachable_summary,
         weighted_quantile,
     )
-    from smaby_geo.analysis.trips import explain_trip, trip
+    from smaby_geo.analysis.trips import Trip, explain_trip, trip
     from smaby_geo.datasets import attribution, locate_dataset
     from smaby_geo.fetch import fetch_datasets
     from smaby_geo.network import (
@@ -338,14 +367,22 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from smaby_geo.outputs.maps import map_catchments, map_difference, map_minutes, map_regions
     from smaby_geo.outputs.rasters import isochrones, minutes_raster, write_geotiff
     from smaby_geo.outputs.static import static_map
+    from smaby_geo.pipeline import RunResult, run_travel_times
     from smaby_geo.places.admin import select_region
     from smaby_geo.places.centres import kommune_centres
-    from smaby_geo.places.grid import cell_squares, coarsen_cells
+    from smaby_geo.places.grid import cell_squares, coarsen_cells, dissolve_cells
     from smaby_geo.places.placenames import find_place, read_place_names
     from smaby_geo.places.population import as_origins, read_kommuner, read_population_grid
     from smaby_geo.places.services import load_services, read_services, services_from_osm
     from smaby_geo.places.settlements import build_settlements
     from smaby_geo.places.snapping import AccessModel, snap_points
     from smaby_geo.places.towns import towns
-    from smaby_geo.routing.api import many_to_all, nearest_facility, one_to_all, prepare, route
+    from smaby_geo.routing.api import (
+        Route,
+        many_to_all,
+        nearest_facility,
+        one_to_all,
+        prepare,
+        route,
+    )
     from smaby_geo.sweep import sweep_scenarios
