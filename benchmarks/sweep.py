@@ -73,8 +73,7 @@ def main() -> None:
     from smaby_geo.sweep import evaluate_scenario, local_client, sweep
 
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"at start: {_uptime()}", flush=True)
     load_start = os.getloadavg()
@@ -115,8 +114,16 @@ def main() -> None:
     b, t, sv = client.scatter([net, cells, services], broadcast=True, hash=False)
     warm = [
         client.submit(
-            evaluate_scenario, b, t, sv, scen[0], service="hospital", within_min=60.0,
-            workers=[w], pure=False, allow_other_workers=False,
+            evaluate_scenario,
+            b,
+            t,
+            sv,
+            scen[0],
+            service="hospital",
+            within_min=60.0,
+            workers=[w],
+            pure=False,
+            allow_other_workers=False,
         )
         for w in workers
     ]

@@ -19,6 +19,7 @@ from shapely.geometry import box
 
 from smaby_geo.datasets import locate_dataset
 from smaby_geo.network.core import NETWORK_CRS
+from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers.nvdb import NVDB_COLUMNS, read_nvdb, read_nvdb_layer
 from smaby_geo.network.readers.osm import (
     _osm_direction,
@@ -26,7 +27,6 @@ from smaby_geo.network.readers.osm import (
     parse_osm_duration,
     read_osm,
 )
-from smaby_geo.network.profile import CarProfile
 
 
 def _reference_osm_links(path, profile=None):
@@ -46,8 +46,12 @@ def _reference_osm_links(path, profile=None):
             continue
         refs = np.array([n.ref for n in w.nodes], dtype=np.int64)
         valid = np.array([n.location.valid() for n in w.nodes], dtype=bool)
-        lon = np.array([n.location.lon if v else np.nan for n, v in zip(w.nodes, valid)])
-        lat = np.array([n.location.lat if v else np.nan for n, v in zip(w.nodes, valid)])
+        lon = np.array(
+            [n.location.lon if v else np.nan for n, v in zip(w.nodes, valid, strict=False)]
+        )
+        lat = np.array(
+            [n.location.lat if v else np.nan for n, v in zip(w.nodes, valid, strict=False)]
+        )
         ways.append((w.id, tags, refs, lon, lat, ferry))
     uniq, counts = np.unique(np.concatenate([w[2] for w in ways]), return_counts=True)
     shared = set(uniq[counts > 1].tolist())
@@ -142,8 +146,8 @@ def test_streaming_osm_reader_equals_the_per_node_reader(name, tmp_path_factory)
     assert shapely.equals_exact(lk.geometry.to_numpy(), np.array(ref_geoms), tolerance=0).all()
     assert np.array_equal(lk["length_m"].to_numpy(), shapely.length(np.array(ref_geoms)))
     # link ends are the same OSM nodes
-    node_of_ref = dict(zip(ref["u_ref"], lk["u"]))
-    node_of_ref.update(zip(ref["v_ref"], lk["v"]))
+    node_of_ref = dict(zip(ref["u_ref"], lk["u"], strict=True))
+    node_of_ref.update(zip(ref["v_ref"], lk["v"], strict=True))
     assert [node_of_ref[r] for r in ref["u_ref"]] == lk["u"].tolist()
     assert [node_of_ref[r] for r in ref["v_ref"]] == lk["v"].tolist()
     road = ~ref["ferry"].to_numpy(dtype=bool)
@@ -157,9 +161,11 @@ def test_streaming_osm_reader_equals_the_per_node_reader(name, tmp_path_factory)
         # with a footway, which is not kept); way 22 at node 3 (shared with 20); the loop 21
         # at node 10, where the ferry lands
         ends = {
-            w: list(zip(g["u"], g["v"])) for w, g in lk.groupby("osm_way", sort=True)
+            w: list(zip(g["u"], g["v"], strict=True)) for w, g in lk.groupby("osm_way", sort=True)
         }
-        n = dict(zip(ref["u_ref"], lk["u"])) | dict(zip(ref["v_ref"], lk["v"]))
+        n = dict(zip(ref["u_ref"], lk["u"], strict=True)) | dict(
+            zip(ref["v_ref"], lk["v"], strict=True)
+        )
         assert ends[20] == [(n[1], n[3]), (n[4], n[6])]
         assert ends[22] == [(n[7], n[3]), (n[3], n[8])]
         assert ends[21] == [(n[8], n[10]), (n[10], n[8])]

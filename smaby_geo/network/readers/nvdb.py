@@ -155,8 +155,7 @@ def read_nvdb(
         )
         if len(gdf) == 0 and (bbox is not None or where is not None):
             raise ValueError(
-                f"NVDB file {file}: no links match bbox={bbox!r} where={where!r}; widen the "
-                "filter"
+                f"NVDB file {file}: no links match bbox={bbox!r} where={where!r}; widen the filter"
             )
         src = f"NVDB ruteplan ({file.name})"
     name = f"NVDB layer {src}"
