@@ -10,8 +10,8 @@ real formats (seeded):
 * an NVDB "vegnett ruteplan" GeoPackage of ``--nvdb-links`` links with all 45 columns of the
   real schema (the column names of the shipped Oslo sample), of which the reader uses nine.
 
-Each read runs in a fresh process, which reports its wall time and peak RSS (``ru_maxrss``),
-the RSS after the imports (before the read), and a digest of the network it built. "before"
+Each read runs in a fresh process, which reports its wall time and peak RSS (``VmHWM``),
+the RSS peak after the imports (before the read), and a digest of the network it built. "before"
 is the reader as it was before issue #16 (OSM: every node and way through Python with
 ``with_locations()``, one shapely line per piece; NVDB: the whole layer with every column,
 ``pyogrio.read_dataframe``); "after" is the current ``read_osm`` / ``read_nvdb``. The digests
@@ -313,6 +313,14 @@ def _child(kind: str, which: str, path: str) -> None:
     from smaby_geo.network.readers.osm import read_osm
 
     def rss_mb() -> float:
+        # VmHWM: the peak of this process's own memory map. ru_maxrss is not used: Linux
+        # carries it over fork + exec, so it would report the parent's peak.
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     rss0 = rss_mb()
@@ -345,6 +353,16 @@ def _measure(kind: str, which: str, path: Path) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def _written(path: Path, write, n: int) -> dict:
+    """Write a synthetic file (or reuse it, with its recorded counts, from an earlier run)."""
+    meta = path.with_suffix(path.suffix + ".json")
+    if path.exists() and meta.exists():
+        return json.loads(meta.read_text())
+    info = write(path, n)
+    meta.write_text(json.dumps(info))
+    return info
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(*sys.argv[2:5])
@@ -354,6 +372,12 @@ def main() -> None:
     p.add_argument("--nvdb-links", type=int, default=500_000)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--skip", nargs="*", default=[], choices=["osm", "nvdb"])
+    p.add_argument(
+        "--workdir",
+        default=None,
+        help="keep the synthetic files here and reuse them on the next run (default: a "
+        "temporary folder)",
+    )
     p.add_argument("--out", default=str(HERE / "results" / "readers.json"))
     args = p.parse_args()
     print(
@@ -362,18 +386,20 @@ def main() -> None:
         flush=True,
     )
     res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "args": vars(args)}
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(args.workdir or tmp)
+        d.mkdir(parents=True, exist_ok=True)
         jobs = []
         if "osm" not in args.skip:
-            f = Path(d) / "synthetic.osm.pbf"
+            f = d / f"synthetic_{args.osm_nodes}.osm.pbf"
             t0 = time.perf_counter()
-            info = write_synthetic_pbf(f, args.osm_nodes)
+            info = _written(f, write_synthetic_pbf, args.osm_nodes)
             print(f"OSM PBF written in {time.perf_counter() - t0:.1f} s: {info}", flush=True)
             jobs.append(("osm", f, info))
         if "nvdb" not in args.skip:
-            f = Path(d) / "synthetic_ruteplan.gpkg"
+            f = d / f"synthetic_ruteplan_{args.nvdb_links}.gpkg"
             t0 = time.perf_counter()
-            info = write_synthetic_nvdb(f, args.nvdb_links)
+            info = _written(f, write_synthetic_nvdb, args.nvdb_links)
             dt = time.perf_counter() - t0
             print(f"NVDB GeoPackage written in {dt:.1f} s: {info}", flush=True)
             jobs.append(("nvdb", f, info))

@@ -15,7 +15,7 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -212,7 +212,8 @@ def _evaluate_chunk(
     if numba_threads is not None:
         import numba
 
-        numba.set_num_threads(max(1, min(int(numba_threads), numba.config.NUMBA_NUM_THREADS)))
+        most = int(cast(Any, numba.config).NUMBA_NUM_THREADS)  # size of numba's thread pool
+        numba.set_num_threads(max(1, min(int(numba_threads), most)))
     rows = []
     pid = os.getpid()
     for sc in scenarios:
