@@ -385,7 +385,8 @@ def main() -> None:
         f"{platform.python_version()}; load {os.getloadavg()}",
         flush=True,
     )
-    res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "args": vars(args)}
+    kept = {k: v for k, v in vars(args).items() if k not in ("out", "workdir")}  # no paths
+    res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "args": kept}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(args.workdir or tmp)
         d.mkdir(parents=True, exist_ok=True)
