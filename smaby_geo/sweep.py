@@ -338,7 +338,7 @@ def sweep_scenarios(
         Address of a running Dask scheduler (e.g. ``tcp://10.0.0.5:8786``).
     n_workers : int
         Without ``scheduler``/``client``: start a ``LocalCluster`` with this many worker
-        processes (one thread each); 0 runs in this process.
+        processes (``local_client``: one thread each); 0 runs in this process.
     client : dask.distributed.Client, optional
         An existing client (takes precedence over ``scheduler`` and ``n_workers``).
     out : path-like, optional
