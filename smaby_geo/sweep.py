@@ -58,8 +58,10 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
 
     Notes
     -----
-    Dask sets the malloc variables in this process's environment before it starts each worker
-    (``distributed.nanny.pre-spawn-environ``); processes this one starts later inherit them.
+    Dask passes the malloc variables to a worker through this process's environment
+    (``distributed.nanny.pre-spawn-environ``), where a value left by an earlier cluster would
+    win; they are set while the workers start and this process's environment is then put
+    back as it was.
     """
     import dask
     from dask.distributed import Client
@@ -67,22 +69,34 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
     if not isinstance(n_workers, int) or n_workers < 1:
         raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
     pre = dict(dask.config.get("distributed.nanny.pre-spawn-environ")) | WORKER_MALLOC_ENV
-    with dask.config.set(
-        {
-            "distributed.nanny.pre-spawn-environ": pre,
-            "distributed.worker.profile.enabled": False,
-        }
-    ):
-        # Client() with no address starts the LocalCluster itself and closes it on close()
-        return Client(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # any free port, no clash with another cluster
-            silence_logs=silence_logs,
-            env=WORKER_ENV,
-            set_as_default=False,
-        )
+    # Dask lets a variable already in os.environ win over its config, and its nannies leave
+    # their values there (an earlier cluster in this process leaves MALLOC_TRIM_THRESHOLD_=
+    # 65536): set ours while the cluster starts, then put the environment back.
+    saved = {k: os.environ.get(k) for k in WORKER_MALLOC_ENV}
+    os.environ.update({k: str(v) for k, v in WORKER_MALLOC_ENV.items()})
+    try:
+        with dask.config.set(
+            {
+                "distributed.nanny.pre-spawn-environ": pre,
+                "distributed.worker.profile.enabled": False,
+            }
+        ):
+            # Client() with no address starts the LocalCluster itself and closes it on close()
+            return Client(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port, no clash with another cluster
+                silence_logs=silence_logs,
+                env=WORKER_ENV,
+                set_as_default=False,
+            )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def evaluate_scenario(

@@ -40,9 +40,12 @@ def _worker_setup():
     return numba.config.NUMBA_NUM_THREADS, {k: os.environ.get(k) for k in WORKER_MALLOC_ENV}
 
 
-def test_sweep_on_a_local_cluster_equals_the_single_process_sweep(tynset, scenarios):
+def test_sweep_on_a_local_cluster_equals_the_single_process_sweep(tynset, scenarios, monkeypatch):
     net, cells, services = tynset["network"], tynset["cells"], tynset["services"]
     local = sweep(net, cells, services, scenarios, within_min=30)
+    # what an earlier plain LocalCluster in this process leaves behind: must not reach ours
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     with local_client(2) as client:
         setup = client.run(_worker_setup)
         worker_pids = set(client.run(os.getpid).values())
@@ -62,6 +65,9 @@ def test_sweep_on_a_local_cluster_equals_the_single_process_sweep(tynset, scenar
     expected_env = {k: str(v) for k, v in WORKER_MALLOC_ENV.items()}
     assert all(s == (1, expected_env) for s in setup.values()), setup
     assert (remote.attrs["timing"]["cpu_seconds"] > 0).all()
+    # ... and this process's environment is as it was
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ
 
 
 def test_sweep_rejects_a_bad_chunk_size_and_repeated_names(tynset, scenarios):
