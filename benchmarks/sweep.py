@@ -3,10 +3,24 @@
 Scenarios are generated as YAML files (one ``upgrade`` of a long national road each, to
 90 km/h), read back with ``read_scenario`` as ``smaby-geo sweep`` reads them, and ranked by
 people brought within 60 minutes of a hospital. The base is computed once; the same
-``sweep`` then runs without and with a Dask client. The rankings must be identical; the
-speed-up is single-process wall time / cluster wall time (cluster start-up reported apart).
+``sweep`` then runs without and with a Dask client (both call the same chunk function), in
+alternation, ``--repeats`` times each. The rankings must be identical.
 
-Run: ``python benchmarks/sweep.py [--scenarios 50] [--grid 250m] [--workers 2]``
+Reported:
+
+* wall times (median of the repeats) and the speed-up one process / cluster. The cluster's
+  start-up and the workers' one-off warm-up (imports, numba kernels loaded from the cache,
+  the scattered base) are measured apart and also given with the end-to-end ratio;
+* CPU accounting, which does not depend on what else runs on the machine: the CPU seconds of
+  the single-process sweep, the CPU seconds of each worker process and of the client/
+  scheduler process during the cluster sweep, and the per-scenario CPU time on both sides.
+  From these: the overhead of distribution (cluster CPU / single CPU), the load balance
+  (busiest worker / mean), and the speed-up the cluster gives when each worker has a core
+  to itself (single CPU seconds / busiest worker's CPU seconds);
+* the load average before and after, and each process's share of a core (CPU / wall), which
+  shows how much of the machine the run actually got.
+
+Run: ``python benchmarks/sweep.py [--scenarios 50] [--grid 1km] [--workers 2] [--repeats 3]``
 """
 
 from __future__ import annotations
@@ -15,6 +29,8 @@ import argparse
 import json
 import os
 import platform
+import statistics
+import subprocess
 import tempfile
 import time
 import warnings
@@ -25,26 +41,47 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 
 
+def _uptime() -> str:
+    try:
+        out = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+    except OSError:
+        return f"load {os.getloadavg()}"
+
+
+def _proc_cpu() -> float:
+    """CPU seconds (user + system) of this process so far, all threads."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", type=int, default=50)
-    p.add_argument("--grid", default="250m", choices=["250m", "1km"])
+    p.add_argument("--grid", default="1km", choices=["250m", "1km"])
     p.add_argument("--region", default=None)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--chunk-size", type=int, default=None)
     p.add_argument("--out", default=str(HERE / "results" / "sweep.json"))
     args = p.parse_args()
     warnings.simplefilter("ignore")
-    from dask.distributed import Client, LocalCluster
-
     from smaby_geo.analysis.scenarios import read_scenario
     from smaby_geo.pipeline import run_travel_times
-    from smaby_geo.sweep import sweep
+    from smaby_geo.sweep import evaluate_scenario, local_client, sweep
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load {os.getloadavg()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"at start: {_uptime()}", flush=True)
+    load_start = os.getloadavg()
     t0 = time.perf_counter()
     base = run_travel_times(region=args.region, service_types=("hospital",), grid=args.grid)
     t_base = time.perf_counter() - t0
-    links = base["network"].links
+    net, cells, services = base["network"], base["cells"], base["services"]
+    links = net.links
     roads = (
         links[~links["ferry"] & links["road_number"].notna()]
         .groupby("road_number")["length_m"]
@@ -64,27 +101,112 @@ def main() -> None:
             files.append(f)
         scen = [read_scenario(f) for f in files]
     kw = {"within_min": 60.0}
+    print(f"base ({len(cells):,} cells, {net.n_nodes:,} nodes): {t_base:.1f} s", flush=True)
+    # warm this process as the workers are warmed below: one evaluation, not timed
+    evaluate_scenario(net, cells, services, scen[0], service="hospital", within_min=60.0)
+
     t0 = time.perf_counter()
-    local = sweep(base["network"], base["cells"], base["services"], scen, **kw)
-    t_local = time.perf_counter() - t0
-    print(f"{len(scen)} scenarios, one process: {t_local:.1f} s", flush=True)
+    client = local_client(args.workers)
+    t_start = time.perf_counter() - t0
+    workers = sorted(client.nthreads())
+    # one-off warm-up of every worker: imports, kernels from numba's cache, the scattered base
     t0 = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        t_start = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        remote = sweep(base["network"], base["cells"], base["services"], scen, client=client, **kw)
-        t_cluster = time.perf_counter() - t0
+    b, t, sv = client.scatter([net, cells, services], broadcast=True, hash=False)
+    warm = [
+        client.submit(
+            evaluate_scenario,
+            b,
+            t,
+            sv,
+            scen[0],
+            service="hospital",
+            within_min=60.0,
+            workers=[w],
+            pure=False,
+            allow_other_workers=False,
+        )
+        for w in workers
+    ]
+    client.gather(warm)
+    del warm
+    t_warm = time.perf_counter() - t0
+
+    def worker_cpu() -> dict[int, float]:
+        return client.run(lambda: (os.getpid(), _proc_cpu()))
+
+    single, clus, runs = [], [], []
+    local = remote = None
+    for rep in range(args.repeats):
+        c0, t0 = _proc_cpu(), time.perf_counter()
+        local = sweep(net, cells, services, scen, **kw)
+        t_local, c_local = time.perf_counter() - t0, _proc_cpu() - c0
+        w0 = worker_cpu()
+        c0, t0 = _proc_cpu(), time.perf_counter()
+        remote = sweep(net, cells, services, scen, client=client, chunk_size=args.chunk_size, **kw)
+        t_cluster, c_main = time.perf_counter() - t0, _proc_cpu() - c0
+        w1 = worker_cpu()
+        c_workers = {w1[a][0]: w1[a][1] - w0[a][1] for a in w1}
+        tim_l, tim_r = local.attrs["timing"], remote.attrs["timing"]
+        task_cpu = tim_r.groupby("pid")["cpu_seconds"].sum()
+        run = {
+            "one_process_s": t_local,
+            "one_process_cpu_s": c_local,
+            "one_process_task_cpu_s": float(tim_l["cpu_seconds"].sum()),
+            "cluster_s": t_cluster,
+            "cluster_client_scheduler_cpu_s": c_main,
+            "cluster_worker_cpu_s": {str(k): v for k, v in c_workers.items()},
+            "cluster_task_cpu_s_per_worker": {str(k): float(v) for k, v in task_cpu.items()},
+            "scenarios_per_worker": {
+                str(k): int(v) for k, v in tim_r.groupby("pid")["scenario"].count().items()
+            },
+            "load": os.getloadavg(),
+        }
+        runs.append(run)
+        single.append(t_local)
+        clus.append(t_cluster)
+        busiest = max(c_workers.values())
+        print(
+            f"repeat {rep + 1}: one process {t_local:.1f} s wall, {c_local:.1f} s CPU "
+            f"({c_local / t_local:.2f} of a core) | cluster {t_cluster:.1f} s wall; worker CPU "
+            + ", ".join(f"{v:.1f}" for v in c_workers.values())
+            + f" s ({sum(c_workers.values()) / t_cluster:.2f} cores), client+scheduler "
+            f"{c_main:.1f} s | ratio {t_local / t_cluster:.2f}x; if each worker had a core: "
+            f"{c_local / busiest:.2f}x | load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    client.close()
+    assert local is not None
+    assert remote is not None
     cols = [c for c in local.columns if c != "seconds"]
     same = local[cols].equals(remote[cols])
-    print(
-        f"{args.workers}-worker LocalCluster: {t_cluster:.1f} s (+{t_start:.1f} s start-up) -> "
-        f"{t_local / t_cluster:.2f}x; rankings identical: {same}; load {os.getloadavg()}"
+    med_l, med_c = statistics.median(single), statistics.median(clus)
+    cpu_single = statistics.median(r["one_process_cpu_s"] for r in runs)
+    cpu_cluster = statistics.median(
+        sum(r["cluster_worker_cpu_s"].values()) + r["cluster_client_scheduler_cpu_s"] for r in runs
     )
+    busiest = statistics.median(max(r["cluster_worker_cpu_s"].values()) for r in runs)
+    mean_w = statistics.median(
+        sum(r["cluster_worker_cpu_s"].values()) / len(r["cluster_worker_cpu_s"]) for r in runs
+    )
+    print(
+        f"\n{len(scen)} scenarios, medians of {args.repeats}: one process {med_l:.1f} s, "
+        f"{args.workers}-worker LocalCluster {med_c:.1f} s -> {med_l / med_c:.2f}x "
+        f"(cluster start-up {t_start:.1f} s and worker warm-up {t_warm:.1f} s apart; counting "
+        f"them once: {med_l / (med_c + t_start + t_warm):.2f}x); rankings identical: {same}"
+    )
+    # On an idle machine with one core per worker the cluster's wall time is at least the
+    # busiest worker's CPU time, and at least all its CPU (client/scheduler included) shared
+    # over the cores; the single process needs its CPU time.
+    bound = max(busiest, cpu_cluster / max(args.workers, os.cpu_count() or 1))
+    print(
+        f"CPU accounting (medians): one process {cpu_single:.1f} s; cluster {cpu_cluster:.1f} s "
+        f"in all (workers + client/scheduler) = {cpu_cluster / cpu_single:.2f}x the single CPU; "
+        f"busiest worker {busiest:.1f} s vs mean {mean_w:.1f} s; speed-up with a free core per "
+        f"worker = single CPU / busiest worker CPU = {cpu_single / busiest:.2f}x; counting the "
+        f"client/scheduler too (single CPU / max(busiest, all cluster CPU / cores)) = "
+        f"{cpu_single / bound:.2f}x"
+    )
+    print(f"at end: {_uptime()}")
     with pd.option_context("display.width", 140):
         print(local[["rank", "scenario", "brought_within", "net_within"]].head(10))
     res = {
@@ -92,12 +214,21 @@ def main() -> None:
         "args": {k: v for k, v in vars(args).items() if k != "out"},
         "base_s": t_base,
         "scenarios": len(scen),
-        "one_process_s": t_local,
-        "cluster_s": t_cluster,
+        "one_process_s_median": med_l,
+        "cluster_s_median": med_c,
         "cluster_start_s": t_start,
-        "speed_up": t_local / t_cluster,
+        "worker_warm_up_s": t_warm,
+        "speed_up": med_l / med_c,
+        "speed_up_with_start_up": med_l / (med_c + t_start + t_warm),
+        "cpu_one_process_s_median": cpu_single,
+        "cpu_cluster_s_median": cpu_cluster,
+        "cpu_busiest_worker_s_median": busiest,
+        "speed_up_free_cores": cpu_single / busiest,
+        "speed_up_free_cores_incl_client": cpu_single / bound,
         "identical": bool(same),
+        "load_at_start": load_start,
         "load_at_end": os.getloadavg(),
+        "runs": runs,
         "top": local.head(10).drop(columns=["description"]).to_dict("records"),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@ Each scenario is evaluated exactly as ``smaby-geo scenario`` evaluates it (``app
 ``apply_service_edits``, ``compare`` against the same base table), so the figures equal the
 single-process ones. Scenarios are independent: with a ``dask.distributed`` client (a
 ``LocalCluster`` or a scheduler address) the base network, cells and services are scattered
-once to every worker and one task per scenario runs there.
+once to every worker and each task evaluates a chunk of scenarios there with numba on one
+thread (the parallelism is across scenarios).
 """
 
 from __future__ import annotations
@@ -14,12 +15,88 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from smaby_geo.network.core import RoadNetwork
+
+#: Environment of the worker processes of ``local_client``: one thread per worker for numba's
+#: parallel kernels and for BLAS/OpenMP, since the parallelism is one scenario per worker (a
+#: worker process per core, ``threads_per_worker=1``).
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+#: glibc malloc settings the nanny sets before it starts a worker (``distributed.nanny.
+#: pre-spawn-environ``). Dask's own default, ``MALLOC_TRIM_THRESHOLD_=65536``, also freezes
+#: glibc's mmap threshold at 128 KiB, so every numpy temporary of a national scenario (a few
+#: hundred kB each) is mapped and unmapped again: measured here, 4-5x the system CPU time of a
+#: plain process (``benchmarks/sweep.py``). These values are the ones glibc's own dynamic
+#: thresholds settle at on 64-bit (mmap 32 MiB, trim twice that).
+WORKER_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": 33554432, "MALLOC_TRIM_THRESHOLD_": 67108864}
+
+
+def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
+    """Start a ``LocalCluster`` tuned for sweeps and return a client to it.
+
+    One worker process per core is the standard layout for work that holds the GIL: each
+    worker runs one thread (``threads_per_worker=1``) and numba on one thread
+    (``WORKER_ENV``); glibc's malloc keeps its usual thresholds (``WORKER_MALLOC_ENV``); the
+    workers' statistical profiler (a stack sample every 10 ms) is off.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes (>= 1), normally the number of cores.
+    silence_logs : int
+        Log level of the cluster's loggers.
+
+    Returns
+    -------
+    dask.distributed.Client
+        Closing it (``client.close()`` or a ``with`` block) also closes the cluster.
+
+    Notes
+    -----
+    Dask passes the malloc variables to a worker through this process's environment
+    (``distributed.nanny.pre-spawn-environ``), where a value left by an earlier cluster would
+    win; they are set while the workers start and this process's environment is then put
+    back as it was.
+    """
+    import dask
+    from dask.distributed import Client
+
+    if not isinstance(n_workers, int) or n_workers < 1:
+        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+    pre = dict(dask.config.get("distributed.nanny.pre-spawn-environ")) | WORKER_MALLOC_ENV
+    # Dask lets a variable already in os.environ win over its config, and its nannies leave
+    # their values there (an earlier cluster in this process leaves MALLOC_TRIM_THRESHOLD_=
+    # 65536): set ours while the cluster starts, then put the environment back.
+    saved = {k: os.environ.get(k) for k in WORKER_MALLOC_ENV}
+    os.environ.update({k: str(v) for k, v in WORKER_MALLOC_ENV.items()})
+    try:
+        with dask.config.set(
+            {
+                "distributed.nanny.pre-spawn-environ": pre,
+                "distributed.worker.profile.enabled": False,
+            }
+        ):
+            # Client() with no address starts the LocalCluster itself and closes it on close()
+            return Client(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port, no clash with another cluster
+                silence_logs=silence_logs,
+                env=WORKER_ENV,
+                set_as_default=False,
+            )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def evaluate_scenario(
@@ -85,8 +162,8 @@ def evaluate_scenario(
             base_table=base_table,
             regions=False,
         )
-    thr = cmp["thresholds"].iloc[0]
-    summ = cmp["summary"].iloc[0]
+    thr = cmp.thresholds.iloc[0]
+    summ = cmp.summary.iloc[0]
     return {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -121,6 +198,58 @@ def rank(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+def _evaluate_chunk(
+    base: RoadNetwork,
+    base_table,
+    services,
+    scenarios: list,
+    *,
+    service: str,
+    within_min: float,
+    numba_threads: int | None = None,
+) -> list[dict]:
+    """Evaluate a chunk of scenarios one after another; the unit of work of ``sweep``.
+
+    The same function runs in this process (``client=None``, the whole list as one chunk) and
+    as one Dask task per chunk, so both paths compute with the same code. Each row also
+    carries ``cpu_seconds`` (process CPU time of its evaluation) and ``pid`` for the timing
+    record of ``sweep``.
+
+    Parameters
+    ----------
+    numba_threads : int, optional
+        Threads for numba's parallel kernels in this task (``numba.set_num_threads``, which
+        applies to the calling thread). Dask tasks pass 1: the parallelism is one scenario
+        per worker thread, and a worker whose kernels also start a thread per core only makes
+        the workers fight for the same cores. None leaves numba's setting as it is.
+    """
+    if numba_threads is not None:
+        import numba
+
+        most = int(cast(Any, numba.config).NUMBA_NUM_THREADS)  # size of numba's thread pool
+        numba.set_num_threads(max(1, min(int(numba_threads), most)))
+    rows = []
+    pid = os.getpid()
+    for sc in scenarios:
+        c0 = time.process_time()
+        row = evaluate_scenario(
+            base, base_table, services, sc, service=service, within_min=within_min
+        )
+        row["cpu_seconds"] = time.process_time() - c0
+        row["pid"] = pid
+        rows.append(row)
+    return rows
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _default_chunk_size(n_scenarios: int, n_threads: int) -> int:
+    """About 4 chunks per worker thread: few tasks to schedule, still balanced at the end."""
+    return max(1, -(-n_scenarios // max(1, 4 * n_threads)))
+
+
 def sweep(
     base: RoadNetwork,
     base_table,
@@ -130,6 +259,7 @@ def sweep(
     service: str = "hospital",
     within_min: float = 60.0,
     client=None,
+    chunk_size: int | None = None,
 ) -> pd.DataFrame:
     """Evaluate and rank scenarios against one base, locally or on a Dask cluster.
 
@@ -142,14 +272,23 @@ def sweep(
     within_min : float, default 60
         Threshold in minutes.
     client : dask.distributed.Client, optional
-        Run one task per scenario on this cluster; the base is scattered to every worker
-        once. Without it, scenarios run one after another in this process. The figures are
-        the same either way.
+        Run the scenarios on this cluster. The base network, base table and services are
+        sent to every worker once (``client.scatter(..., broadcast=True)``); each task then
+        carries only its chunk of scenarios (a few kB) and evaluates them with numba's
+        parallel kernels on one thread (the parallelism is across scenarios). Without a
+        client the scenarios run one after another in this process with the same function.
+        The figures are the same either way.
+    chunk_size : int, optional
+        Scenarios per Dask task; default about four tasks per worker thread (fewer round
+        trips, still balanced at the end). Ignored without ``client``.
 
     Returns
     -------
     DataFrame
-        ``rank`` then the columns of ``evaluate_scenario``, best first.
+        ``rank`` then the columns of ``evaluate_scenario``, best first. ``attrs["timing"]``
+        holds one row per scenario: ``scenario``, ``seconds`` (wall), ``cpu_seconds``
+        (process CPU time of the evaluation) and ``pid`` (the process that ran it), for
+        accounting of parallel efficiency.
     """
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -157,14 +296,30 @@ def sweep(
         raise ValueError(f"scenario names must be unique in a sweep; repeated: {dup}")
     if service not in base_table.attrs.get("service_types", [service]):
         raise ValueError(f"the base table has no {service!r} times")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     kw: dict[str, Any] = {"service": service, "within_min": float(within_min)}
     if client is None:
-        rows = [evaluate_scenario(base, base_table, services, s, **kw) for s in scenarios]
+        rows = _evaluate_chunk(base, base_table, services, list(scenarios), **kw)
     else:
-        b, t, sv = client.scatter([base, base_table, services], broadcast=True)
-        futs = [client.submit(evaluate_scenario, b, t, sv, s, pure=False, **kw) for s in scenarios]
-        rows = client.gather(futs)
-    return rank(rows)
+        n_threads = sum(client.nthreads().values()) or 1
+        size = chunk_size or _default_chunk_size(len(scenarios), n_threads)
+        # hash=False: tokenizing the GeoDataFrames for a content key costs seconds of CPU in
+        # this process (measured 2.4 s for the national 1 km base); a sweep sends them once.
+        b, t, sv = client.scatter([base, base_table, services], broadcast=True, hash=False)
+        futs = [
+            client.submit(_evaluate_chunk, b, t, sv, chunk, pure=False, numba_threads=1, **kw)
+            for chunk in _chunks(list(scenarios), size)
+        ]
+        rows = [r for part in client.gather(futs) for r in part]
+    timing = pd.DataFrame(
+        [{k: r.pop(k) for k in ("cpu_seconds", "pid")} | {"scenario": r["scenario"]} for r in rows]
+    )
+    out = rank(rows)
+    if len(timing):
+        timing = timing.merge(out[["scenario", "seconds"]], on="scenario", how="left")
+        out.attrs["timing"] = timing[["scenario", "seconds", "cpu_seconds", "pid"]]
+    return out
 
 
 def sweep_scenarios(
@@ -197,7 +352,7 @@ def sweep_scenarios(
         Address of a running Dask scheduler (e.g. ``tcp://10.0.0.5:8786``).
     n_workers : int
         Without ``scheduler``/``client``: start a ``LocalCluster`` with this many worker
-        processes (one thread each); 0 runs in this process.
+        processes (``local_client``: one thread each); 0 runs in this process.
     client : dask.distributed.Client, optional
         An existing client (takes precedence over ``scheduler`` and ``n_workers``).
     out : path-like, optional
@@ -225,24 +380,14 @@ def sweep_scenarios(
     )
     own = None
     if client is None and (scheduler or n_workers):
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
 
-        if scheduler:
-            client = own = Client(scheduler)
-        else:
-            cluster = LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-            client = own = Client(cluster)
+        client = own = Client(scheduler) if scheduler else local_client(n_workers)
     try:
         table = sweep(
-            res["network"],
-            res["cells"],
-            res["services"],
+            res.network,
+            res.cells,
+            res.services,
             scenarios,
             service=service,
             within_min=within_min,
@@ -250,11 +395,8 @@ def sweep_scenarios(
         )
     finally:
         if own is not None:
-            own_cluster = getattr(own, "cluster", None)
             own.close()
-            if own_cluster is not None:
-                own_cluster.close()
-    table.attrs.update(service=service, within_min=within_min, region=res["region_name"])
+    table.attrs.update(service=service, within_min=within_min, region=res.region_name)
     if out is not None:
         from smaby_geo.outputs.io import write_csv
 

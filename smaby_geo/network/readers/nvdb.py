@@ -25,6 +25,76 @@ from smaby_geo.network.readers._common import (
 
 NVDB_ONEWAY = {"B": (True, True), "FT": (True, False), "TF": (False, True), "N": (False, False)}
 
+#: The columns the reader uses; only these (those the file has) are read from a file.
+NVDB_COLUMNS = (
+    "FromNodeID",
+    "ToNodeID",
+    "ONEWAY",
+    "FT_MINUTES",
+    "TF_MINUTES",
+    "VEGTYPE",
+    "VEGNUMMER",
+    "METER_ORG",
+    "ROUTEID",
+)
+
+
+def read_nvdb_layer(
+    file: str | os.PathLike,
+    *,
+    columns: list[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    where: str | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read the columns the NVDB reader needs from a file (pyogrio, Arrow path when available).
+
+    Only ``NVDB_COLUMNS`` (plus ``columns``) that the layer has are read, through GDAL's
+    Arrow stream when pyarrow is installed; ``bbox`` and ``where`` filter rows in GDAL
+    before they reach Python. The national ruteplan layer has some 30 attribute columns,
+    of which the reader uses nine.
+
+    Parameters
+    ----------
+    file : path-like
+        GeoPackage, shapefile, FlatGeobuf ... (anything GDAL reads).
+    columns : list of str, optional
+        Further columns to read (e.g. a ferry column).
+    bbox : (xmin, ymin, xmax, ymax), optional
+        Keep links whose bounding box meets this box, in the layer's CRS.
+    where : str, optional
+        OGR SQL filter on attributes, e.g. ``"VEGTYPE IN ('E', 'R')"``.
+    layer : str or int, optional
+        Layer of a multi-layer file (default the first).
+
+    Returns
+    -------
+    GeoDataFrame
+        Indexed by the feature id (as ``read_dataframe(..., fid_as_index=True)``), in file
+        order.
+    """
+    fields = [str(f) for f in pyogrio.read_info(file, layer=layer)["fields"]]
+    want = [*NVDB_COLUMNS, *(columns or [])]
+    cols = [c for c in fields if c in want]
+    try:
+        import pyarrow  # noqa: F401
+
+        arrow = True
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of the outputs
+        arrow = False
+    gdf = pyogrio.read_dataframe(
+        file,
+        layer=layer,
+        columns=cols,
+        bbox=bbox,
+        where=where,
+        fid_as_index=True,
+        use_arrow=arrow,
+    )
+    # a spatial filter returns rows in the order of the spatial index: back to file order,
+    # so node numbering (and everything after it) does not depend on the filter
+    return gdf if gdf.index.is_monotonic_increasing else gdf.sort_index(kind="stable")
+
 
 def read_nvdb(
     path: str | os.PathLike | gpd.GeoDataFrame | None = None,
@@ -32,6 +102,8 @@ def read_nvdb(
     ferry_column: str | None = None,
     keep: str = "all",
     profile: CarProfile | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    where: str | None = None,
 ) -> RoadNetwork:
     """Read a network in the NVDB "vegnett ruteplan" schema.
 
@@ -48,6 +120,17 @@ def read_nvdb(
         As in ``read_kartverket``.
     profile : CarProfile, optional
         Used for ferries and connectors (road times are NVDB's); carried as ``net.profile``.
+    bbox : (xmin, ymin, xmax, ymax), optional
+        Read only links whose bounding box meets this box (in the file's CRS). Files only.
+    where : str, optional
+        OGR SQL attribute filter applied while reading, e.g. ``"VEGTYPE <> 'P'"``. Files
+        only.
+
+    Notes
+    -----
+    From a file only the columns the reader uses are read (``read_nvdb_layer``: column
+    selection, the Arrow path, filters in GDAL), which reads a national layer in a fraction
+    of the time and memory of reading every column (``benchmarks/readers.py``).
 
     Returns
     -------
@@ -59,10 +142,21 @@ def read_nvdb(
     t0 = time.perf_counter()
     profile = _check_profile(profile)
     if isinstance(path, gpd.GeoDataFrame):
+        if bbox is not None or where is not None:
+            raise ValueError(
+                "read_nvdb: bbox and where filter a file while it is read; for a GeoDataFrame "
+                "select the rows first (gdf.cx[...] or gdf.query(...))"
+            )
         gdf, src = path, "GeoDataFrame"
     else:
         file = datasets.locate_dataset("nvdb_oslo_sample", path)
-        gdf = pyogrio.read_dataframe(file, fid_as_index=True)
+        gdf = read_nvdb_layer(
+            file, columns=[ferry_column] if ferry_column else None, bbox=bbox, where=where
+        )
+        if len(gdf) == 0 and (bbox is not None or where is not None):
+            raise ValueError(
+                f"NVDB file {file}: no links match bbox={bbox!r} where={where!r}; widen the filter"
+            )
         src = f"NVDB ruteplan ({file.name})"
     name = f"NVDB layer {src}"
     gdf = check_line_layer(gdf, name)

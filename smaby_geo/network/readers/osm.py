@@ -106,14 +106,117 @@ def osm_is_car_way(tags: Mapping) -> tuple[bool, bool]:
     return True, False
 
 
+#: The tags of a way the OSM reader keeps (everything else is dropped while streaming).
+OSM_WAY_TAGS = (
+    "highway",
+    "route",
+    "oneway",
+    "junction",
+    "maxspeed",
+    "ref",
+    "duration",
+    "access",
+    "motor_vehicle",
+    "motorcar",
+    "area",
+)
+
+
+def _stream_car_ways(path: str, node_cache: str):
+    """Stream the car ways of an OSM file: one pass, node locations in libosmium's index.
+
+    Only ways with a ``highway`` or ``route`` tag reach Python (``EntityFilter`` +
+    ``KeyFilter``); node locations are kept by libosmium (``node_cache`` storage) and read
+    off each way's node list. Returns flat arrays (one entry per way node) and per-way lists.
+    """
+    from array import array
+
+    import osmium
+
+    refs, lon, lat, way_len = array("q"), array("d"), array("d"), array("q")
+    way_ids, way_tags, way_ferry = [], [], []
+    fp = (
+        osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations(node_cache)
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway", "route"))
+    )
+    nan = float("nan")
+    for w in fp:
+        if not isinstance(w, osmium.osm.Way):  # what w.is_way() tests; narrows the type
+            continue
+        tags = {k: v for k, v in ((k, w.tags.get(k)) for k in OSM_WAY_TAGS) if v is not None}
+        ok, ferry = osm_is_car_way(tags)
+        if not ok:
+            continue
+        n = 0
+        for nd in w.nodes:
+            refs.append(nd.ref)
+            loc = nd.location
+            if loc.valid():
+                lon.append(loc.lon)
+                lat.append(loc.lat)
+            else:
+                lon.append(nan)
+                lat.append(nan)
+            n += 1
+        way_len.append(n)
+        way_ids.append(w.id)
+        way_tags.append(tags)
+        way_ferry.append(ferry)
+    return (
+        np.frombuffer(refs, dtype=np.int64),
+        np.frombuffer(lon, dtype=np.float64),
+        np.frombuffer(lat, dtype=np.float64),
+        np.frombuffer(way_len, dtype=np.int64),
+        way_ids,
+        way_tags,
+        np.array(way_ferry, dtype=bool),
+    )
+
+
+def _split_at_shared_nodes(refs, x, way_of):
+    """Cut ways into links at nodes shared with another kept way (vectorised).
+
+    A link runs between consecutive cut nodes of the same run of located nodes; cut nodes
+    are the start of each run, each way's last node, nodes used more than once in the kept
+    ways, and nodes followed by one without a location.
+
+    Returns
+    -------
+    seg_start, seg_end : int64 arrays
+        Positions (in the flat node arrays) of the first and last node of each link, in the
+        order of the ways and of their nodes.
+    """
+    n = len(refs)
+    valid = np.isfinite(x)
+    new_way = np.ones(n, dtype=bool)
+    new_way[1:] = way_of[1:] != way_of[:-1]
+    last_of_way = np.ones(n, dtype=bool)
+    last_of_way[:-1] = new_way[1:]
+    run_start = valid & (new_way | ~np.roll(valid, 1))
+    _, inv, counts = np.unique(refs, return_inverse=True, return_counts=True)
+    shared = counts[inv] > 1
+    next_invalid = np.zeros(n, dtype=bool)
+    next_invalid[:-1] = ~valid[1:] & ~new_way[1:]
+    cut = valid & (run_start | last_of_way | shared | next_invalid)
+    pos = np.flatnonzero(cut)
+    run_id = np.cumsum(run_start)[pos]
+    same_run = run_id[1:] == run_id[:-1]
+    return pos[:-1][same_run], pos[1:][same_run]
+
+
 def read_osm(
     path: str | os.PathLike,
     *,
     profile: CarProfile | None = None,
     keep: str = "all",
+    node_cache: str = "flex_mem",
 ) -> RoadNetwork:
     """Read a local OpenStreetMap ``.osm`` or ``.osm.pbf`` file into a car network (pyosmium).
 
+    The file is streamed once: node locations stay in libosmium's index, and only ways
+    tagged ``highway`` or ``route`` reach Python, keeping the tags in ``OSM_WAY_TAGS``.
     Ways are split at every node shared with another kept way; ways running out of a clipped
     extract are cut where their nodes have no location (counted in ``report``).
 
@@ -126,12 +229,15 @@ def read_osm(
         factor is not applied (OSM geometry is detailed).
     keep : {"all", "largest"}
         As in ``read_kartverket``.
+    node_cache : str, default "flex_mem"
+        libosmium's node location storage (``osmium.index.create_map``): the default suits
+        extracts up to a country; ``"dense_file_array,FILE"`` keeps the locations of a very
+        large file on disk instead of in memory.
 
     Returns
     -------
     RoadNetwork
     """
-    import osmium
     from pyproj import Transformer
 
     t0 = time.perf_counter()
@@ -139,69 +245,62 @@ def read_osm(
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"OSM file {path} does not exist")
-    ways: list[tuple[int, dict, np.ndarray, np.ndarray, np.ndarray, bool]] = []
-    missing_loc = 0
-    fp = osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
-    for w in fp:
-        if not isinstance(w, osmium.osm.Way):  # what w.is_way() tests; narrows the type
-            continue
-        tags = dict(w.tags)
-        ok, ferry = osm_is_car_way(tags)
-        if not ok:
-            continue
-        refs = np.array([n.ref for n in w.nodes], dtype=np.int64)
-        valid = np.array([n.location.valid() for n in w.nodes], dtype=bool)
-        lon = np.array(
-            [n.location.lon if v else np.nan for n, v in zip(w.nodes, valid, strict=False)]
-        )
-        lat = np.array(
-            [n.location.lat if v else np.nan for n, v in zip(w.nodes, valid, strict=False)]
-        )
-        missing_loc += int((~valid).sum())
-        ways.append((w.id, tags, refs, lon, lat, ferry))
-    if not ways:
+    refs, lon, lat, way_n, way_ids, way_tags, way_ferry = _stream_car_ways(path, node_cache)
+    if not way_ids:
         raise ValueError(f"OSM file {path} has no drivable ways or car ferries")
-    all_refs = np.concatenate([w[2] for w in ways])
-    uniq, counts = np.unique(all_refs, return_counts=True)
-    shared = set(uniq[counts > 1].tolist())
+    missing_loc = int((~np.isfinite(lon)).sum())
+    way_of = np.repeat(np.arange(len(way_ids)), way_n)
     tr = Transformer.from_crs("EPSG:4326", NETWORK_CRS, always_xy=True)
-    rows: list[dict] = []
-    geoms: list = []
+    x, y = tr.transform(lon, lat)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    s0, s1 = _split_at_shared_nodes(refs, x, way_of)
+    # per-way attributes, then one row per link
+    hw = [
+        t.get("highway", "ferry" if f else None) for t, f in zip(way_tags, way_ferry, strict=True)
+    ]
+    speeds: dict[tuple, float] = {}
+    way_speed = np.empty(len(way_ids))
+    way_fw = np.empty(len(way_ids), dtype=bool)
+    way_bw = np.empty(len(way_ids), dtype=bool)
+    way_dur = np.full(len(way_ids), np.nan)
+    for i, (t, f) in enumerate(zip(way_tags, way_ferry, strict=True)):
+        way_fw[i], way_bw[i] = _osm_direction(t) if not f else (True, True)
+        if f:
+            way_speed[i] = np.nan
+            way_dur[i] = parse_osm_duration(t.get("duration"))
+        else:
+            key = (t.get("highway"), t.get("maxspeed"))
+            if key not in speeds:
+                speeds[key] = profile.osm_speed(*key)
+            way_speed[i] = speeds[key]
+    w = way_of[s0]
+    counts = s1 - s0 + 1
+    # positions s0[k] .. s1[k] of every link k, in order
+    idx = (
+        np.repeat(s0, counts)
+        + np.arange(counts.sum())
+        - np.repeat(np.cumsum(counts) - counts, counts)
+    )
     import shapely
 
-    for wid, tags, refs, lon, lat, ferry in ways:
-        x, y = tr.transform(lon, lat)
-        fw_ok, bw_ok = _osm_direction(tags) if not ferry else (True, True)
-        speed = np.nan if ferry else profile.osm_speed(tags.get("highway"), tags.get("maxspeed"))
-        start = None
-        for i in range(len(refs)):
-            if not np.isfinite(x[i]):
-                start = None
-                continue
-            if start is None:
-                start = i
-                continue
-            if i == len(refs) - 1 or int(refs[i]) in shared or not np.isfinite(x[i + 1]):
-                seg = slice(start, i + 1)
-                line = shapely.linestrings(np.column_stack([x[seg], y[seg]]))
-                rows.append(
-                    {
-                        "osm_way": wid,
-                        "u_ref": int(refs[start]),
-                        "v_ref": int(refs[i]),
-                        "fw": fw_ok,
-                        "bw": bw_ok,
-                        "ferry": ferry,
-                        "speed": speed,
-                        "maxspeed": tags.get("maxspeed"),
-                        "highway": tags.get("highway", "ferry" if ferry else None),
-                        "ref": tags.get("ref"),
-                        "duration_s": parse_osm_duration(tags.get("duration")) if ferry else np.nan,
-                    }
-                )
-                geoms.append(line)
-                start = i
-    df = pd.DataFrame(rows)
+    geoms = shapely.linestrings(
+        np.column_stack([x[idx], y[idx]]), indices=np.repeat(np.arange(len(s0)), counts)
+    )
+    df = pd.DataFrame(
+        {
+            "osm_way": np.asarray(way_ids, dtype=np.int64)[w],
+            "u_ref": refs[s0],
+            "v_ref": refs[s1],
+            "fw": way_fw[w],
+            "bw": way_bw[w],
+            "ferry": way_ferry[w],
+            "speed": way_speed[w],
+            "maxspeed": np.array([t.get("maxspeed") for t in way_tags], dtype=object)[w],
+            "highway": np.array(hw, dtype=object)[w],
+            "ref": np.array([t.get("ref") for t in way_tags], dtype=object)[w],
+            "duration_s": way_dur[w],
+        }
+    )
     geom = gpd.GeoSeries(geoms, crs=NETWORK_CRS)
     length = geom.length.to_numpy()
     codes, uniques = pd.factorize(pd.concat([df["u_ref"], df["v_ref"]], ignore_index=True))
@@ -237,7 +336,7 @@ def read_osm(
         }
     )
     report = {
-        "ways_read": len(ways),
+        "ways_read": len(way_ids),
         "excluded": {},
         "nodes_without_location": missing_loc,
     }
