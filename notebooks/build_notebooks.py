@@ -106,22 +106,22 @@ print(scen.report["scenario"])
 # would look 70 minutes from a hospital and the bridge would seem to fix that.
 services = load_services(["hospital", "court"], include_unverified_hospitals=True)
 r = compare(net, scen, cells, services, service_types=["hospital", "court"], kommuner=vestland)
-r["summary"].round(2)"""),
-    ("code", """r["thresholds"].query("newly_within > 0 or newly_outside > 0")"""),
+r.summary.round(2)"""),
+    ("code", """r.thresholds.query("newly_within > 0 or newly_outside > 0")"""),
     ("code", """names = vestland.set_index("kommunenummer")["kommunenavn"]
-k = r["kommuner"][r["kommuner"]["service_type"] == "hospital"].copy()
+k = r.kommuner[r.kommuner["service_type"] == "hospital"].copy()
 k["kommune"] = k["kommunenummer"].map(names)
 k.sort_values("mean_change_minutes").head(8).round(2)"""),
-    ("code", """print(f"rule-of-half benefit: {r['benefit']['person_minutes_per_day']:,.0f} "
-      f"person-minutes per day ({r['benefit']['note']})")
-print(f"kommuner changing labour-market region: {len(r['regions'])}")"""),
+    ("code", """print(f"rule-of-half benefit: {r.benefit.person_minutes_per_day:,.0f} "
+      f"person-minutes per day ({r.benefit.note})")
+print(f"kommuner changing labour-market region: {len(r.regions)}")"""),
     ("code", """import os, tempfile
 from smaby_geo import static_map
 from IPython.display import Image
-changed = r["cells"][r["cells"]["hospital_delta"].abs() > 0.05]
+changed = r.cells[r.cells["hospital_delta"].abs() > 0.05]
 png = static_map(changed, "hospital_delta", os.path.join(tempfile.gettempdir(), "hordfast_delta.png"), kind="delta",
                  title="E39 Hordfast: change in minutes to the nearest hospital",
-                 attribution=r["base_table"].attrs["attribution"], kommuner=vestland)
+                 attribution=r.base_table.attrs["attribution"], kommuner=vestland)
 Image(png, width=520)"""),
 ]
 
@@ -145,10 +145,10 @@ cells = read_population_grid("1km", kommuner=kom)
 results = {m: delineate_regions(net, cells, kom, method=m,
                                 lma_params=LMAParameters(1000, 0.6667, 10000, 0.75))
            for m in ["ba", "lma", "time"]}
-print(results["ba"]["notes"])
-pd.DataFrame({m: {"regions": len(r["regions"]),
-                  "median self-containment": r["regions"]["self_containment"].median(),
-                  "largest region (people)": r["regions"]["population"].max()}
+print(results["ba"].notes)
+pd.DataFrame({m: {"regions": len(r.regions),
+                  "median self-containment": r.regions["self_containment"].median(),
+                  "largest region (people)": r.regions["population"].max()}
               for m, r in results.items()}).round(3)"""),
     ("code", """def same_region_share(a, b):
     \"\"\"Share of kommune pairs on which two delineations agree (together or apart).\"\"\"
@@ -160,15 +160,15 @@ pd.DataFrame({m: {"regions": len(r["regions"]),
     return float((A[iu] == B[iu]).mean())
 
 pairs = [("ba", "lma"), ("ba", "time"), ("lma", "time")]
-{f"{a} vs {b}": round(same_region_share(results[a]["membership"], results[b]["membership"]), 4)
+{f"{a} vs {b}": round(same_region_share(results[a].membership, results[b].membership), 4)
  for a, b in pairs}"""),
-    ("code", """ba = results["ba"]["polygons"].sort_values("population", ascending=False)
+    ("code", """ba = results["ba"].polygons.sort_values("population", ascending=False)
 ba[["centre_name", "n_kommuner", "population", "self_containment"]].head(10).round(3)"""),
     ("code", """import os, tempfile
 from smaby_geo import static_map
 from IPython.display import Image
-png = static_map(results["ba"]["polygons"], "region", os.path.join(tempfile.gettempdir(), "ba_regions.png"), kind="category",
-                 title=f"BA regions from modelled flows ({len(results['ba']['regions'])})",
+png = static_map(results["ba"].polygons, "region", os.path.join(tempfile.gettempdir(), "ba_regions.png"), kind="category",
+                 title=f"BA regions from modelled flows ({len(results["ba"].regions)})",
                  attribution="© Kartverket | Kilde: SSB")
 Image(png, width=480)"""),
 ]
