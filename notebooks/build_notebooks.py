@@ -168,7 +168,7 @@ ba[["centre_name", "n_kommuner", "population", "self_containment"]].head(10).rou
 from smaby_geo import static_map
 from IPython.display import Image
 png = static_map(results["ba"].polygons, "region", os.path.join(tempfile.gettempdir(), "ba_regions.png"), kind="category",
-                 title=f"BA regions from modelled flows ({len(results["ba"].regions)})",
+                 title=f"BA regions from modelled flows ({len(results['ba'].regions)})",
                  attribution="© Kartverket | Kilde: SSB")
 Image(png, width=480)"""),
 ]
