@@ -239,9 +239,10 @@ def _print_towns(name, towns, centres, by_kommune, headline) -> None:
     tb = headline["towns_by_class"]
     th = towns.attrs["thresholds"]
     print(
-        f"Towns: {tb['large_city']} large cities (>= {th['large_city_min']:,}), {tb['town']} "
-        f"towns (>= {th['town_min']:,}), {tb['small_town']} small towns (>= "
-        f"{th['small_town_min']:,}), {tb['village']} villages (>= {th['village_min']:,}); "
+        f"Towns: {tb['large_city']} large cities (>= {th['large_city_min_population']:,}), "
+        f"{tb['town']} towns (>= {th['town_min_population']:,}), {tb['small_town']} small "
+        f"towns (>= {th['small_town_min_population']:,}), {tb['village']} villages (>= "
+        f"{th['village_min_population']:,}); "
         f"{headline['smaby_count']} småbyer of 5,000-49,999 residents"
     )
     rp = headline["rural_population"]

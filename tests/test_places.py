@@ -78,7 +78,7 @@ def test_settlements_touching_cells_8_neighbour():
         geometry=[Point(125, 125), Point(375, 375), Point(625, 125), Point(2125, 125)],
         crs="EPSG:25833",
     )
-    s = build_settlements(cells, small_town_min=30, town_min=100)
+    s = build_settlements(cells, small_town_min_population=30, town_min_population=100)
     assert sorted(s["population"]) == [7, 35]
     assert sorted(s["size_class"]) == ["rural", "small_town"]
 

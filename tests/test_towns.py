@@ -109,7 +109,7 @@ def test_classes_follow_named_thresholds():
         "large_city",
     ]
     with pytest.raises(ValueError, match="thresholds"):
-        classify_population([1], small_town_min=20_000)
+        classify_population([1], small_town_min_population=20_000)
 
 
 def test_towns_from_polygons_and_grid_clusters(built):
@@ -264,7 +264,9 @@ def test_bad_inputs_name_the_fix(built):
 
 def test_places_under_village_min_are_no_towns():
     cells = hand_cells()
-    towns, cell_town = build_towns(cells, hand_builtup(), village_min=350, return_cells=True)
+    towns, cell_town = build_towns(
+        cells, hand_builtup(), village_min_population=350, return_cells=True
+    )
     assert sorted(towns["population"]) == [400, 500, 6000, 20000]
     assert cell_town["c3"] == -1  # the 300-resident cluster is rural
     outside = cells.loc[cell_town == -1, "population"].sum()
@@ -349,3 +351,15 @@ def test_cli_bad_input_is_one_clear_line(capsys):
     assert "close matches" in err and "Traceback" not in err
     assert main(["indicators", "--limit-min", "-5"]) != 0
     assert "--limit-min" in capsys.readouterr().err
+
+
+def test_population_thresholds_say_population_and_the_old_names_warn():
+    """``*_min`` meant minutes elsewhere: the thresholds are ``*_min_population`` now."""
+    pop = [150, 250, 4_000, 6_000, 20_000, 60_000]
+    new = classify_population(pop, village_min_population=300, town_min_population=25_000)
+    assert list(new) == ["", "", "village", "small_town", "small_town", "large_city"]
+    with pytest.warns(DeprecationWarning, match="village_min_population"):
+        old = classify_population(pop, village_min=300, town_min_population=25_000)
+    assert list(old) == list(new)
+    with pytest.raises(TypeError, match="both"):
+        classify_population(pop, village_min=300, village_min_population=300)

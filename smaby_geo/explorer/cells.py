@@ -40,9 +40,9 @@ class CellCache:
 
     network: RoadNetwork
     access: AccessModel
-    table: object  # the base travel-time table (GeoDataFrame)
+    table: pd.DataFrame  # the base travel-time table (GeoDataFrame)
     types: list[str]
-    cells: object  # the base columns of ``compare``'s ``cells`` table
+    cells: pd.DataFrame  # the base columns of ``compare``'s ``cells`` table
     points: SnappedPoints
     targets0: np.ndarray
     site_codes: dict  # per type: codes of the base's nearest site ("" = -1)

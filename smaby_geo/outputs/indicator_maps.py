@@ -126,11 +126,12 @@ def map_towns(towns: gpd.GeoDataFrame, *, title: str | None = None, note: str = 
     counts = towns["town_class"].value_counts()
     th = towns.attrs.get("thresholds", {})
     labels = [
-        f"large city (>= {th.get('large_city_min', 50000):,}): {counts.get('large_city', 0)}",
-        f"town (>= {th.get('town_min', 15000):,}): {counts.get('town', 0)}",
-        f"small town / småby (>= {th.get('small_town_min', 5000):,}): "
+        f"large city (>= {th.get('large_city_min_population', 50000):,}): "
+        f"{counts.get('large_city', 0)}",
+        f"town (>= {th.get('town_min_population', 15000):,}): {counts.get('town', 0)}",
+        f"small town / småby (>= {th.get('small_town_min_population', 5000):,}): "
         f"{counts.get('small_town', 0)}",
-        f"village (>= {th.get('village_min', 200):,}): {counts.get('village', 0)}",
+        f"village (>= {th.get('village_min_population', 200):,}): {counts.get('village', 0)}",
     ]
     add_legend(
         m,

@@ -12,6 +12,7 @@ import base64
 import html
 import json
 from functools import lru_cache
+from typing import Any
 
 import geopandas as gpd
 import jinja2
@@ -75,8 +76,8 @@ class _Text(folium.Element):
 class _RawScripts(folium.MacroElement):
     """``MacroElement.render`` that hands its rendered parts to the page as ``_Text``."""
 
-    def render(self, **kwargs) -> None:
-        figure = self.get_root()
+    def render(self, **kwargs) -> Any:
+        figure: Any = self.get_root()
         module = self._template.module.__dict__
         for part, target in (
             ("header", figure.header),
@@ -98,7 +99,7 @@ class _ImageOverlay(folium.raster_layers.ImageOverlay, _RawScripts):
     """``folium.raster_layers.ImageOverlay`` whose inlined image is not compiled."""
 
 
-class _CircleMarker(folium.CircleMarker, _RawScripts):
+class _CircleMarker(folium.CircleMarker, _RawScripts):  # type: ignore[misc]  # Marker.render takes no kwargs; ours is the one called
     """``folium.CircleMarker`` rendered without a template compile per marker."""
 
 

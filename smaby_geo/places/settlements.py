@@ -8,21 +8,23 @@ import pandas as pd
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS
 
 # Size classes by cluster population. Project defaults: 15,000 follows the old SSB centrality
 # standard's level-2 tettsted size (METHODS §2); 2,000 separates rural clusters and villages
 # from small towns. Both are parameters of ``build_settlements``.
-SMALL_TOWN_MIN = 2_000
-TOWN_MIN = 15_000
+SMALL_TOWN_MIN_POPULATION = 2_000
+TOWN_MIN_POPULATION = 15_000
 
 
+@renamed_kwargs(small_town_min="small_town_min_population", town_min="town_min_population")
 def build_settlements(
     cells: gpd.GeoDataFrame,
     *,
     place_names: gpd.GeoDataFrame | None = None,
-    small_town_min: int = SMALL_TOWN_MIN,
-    town_min: int = TOWN_MIN,
+    small_town_min_population: int = SMALL_TOWN_MIN_POPULATION,
+    town_min_population: int = TOWN_MIN_POPULATION,
     name_radius_m: float = 5000.0,
 ) -> gpd.GeoDataFrame:
     """Cluster touching populated grid cells (8-neighbour) into settlements.
@@ -34,9 +36,9 @@ def build_settlements(
         ``population``); one cell size only.
     place_names : GeoDataFrame, optional
         ``read_place_names()`` output, for the nearest N1000 name of each settlement.
-    small_town_min, town_min : int
-        Population thresholds of the size classes ``rural`` < small_town_min <=
-        ``small_town`` < town_min <= ``town``.
+    small_town_min_population, town_min_population : int
+        Population thresholds of the size classes ``rural`` < small_town_min_population <=
+        ``small_town`` < town_min_population <= ``town``.
     name_radius_m : float, default 5000
         The name is the largest place type (by > tettsted > ...) among the 8 nearest names
         within this distance of the centre, else simply the nearest name.
@@ -53,8 +55,10 @@ def build_settlements(
     need = {"x_sw", "y_sw", "cell_size_m", "population"}
     if not need <= set(cells.columns):
         raise ValueError(f"cells need columns {sorted(need)}; have {list(cells.columns)}")
-    if not (0 < small_town_min < town_min):
-        raise ValueError("size thresholds must satisfy 0 < small_town_min < town_min")
+    if not (0 < small_town_min_population < town_min_population):
+        raise ValueError(
+            "size thresholds must satisfy 0 < small_town_min_population < town_min_population"
+        )
     sizes = cells["cell_size_m"].unique()
     if len(sizes) != 1:
         raise ValueError(f"cells mix cell sizes {sorted(sizes)}; cluster one grid at a time")
@@ -75,7 +79,9 @@ def build_settlements(
     cx = np.bincount(cell_lab, weights=w * x, minlength=n) / wsum
     cy = np.bincount(cell_lab, weights=w * y, minlength=n) / wsum
     size_class = np.where(
-        tot >= town_min, "town", np.where(tot >= small_town_min, "small_town", "rural")
+        tot >= town_min_population,
+        "town",
+        np.where(tot >= small_town_min_population, "small_town", "rural"),
     )
     out = gpd.GeoDataFrame(
         {"population": tot.astype(np.int64), "cells": cnt, "size_class": size_class},

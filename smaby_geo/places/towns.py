@@ -9,7 +9,7 @@ A *town* here is a populated place found in the data by a documented rule:
 2. **Grid clusters where no polygon exists.** Cells outside every built-up area whose density
    reaches ``dense_per_km2`` (default 300 residents per km², the density of Eurostat's
    DEGURBA "urban cluster") are joined into 8-neighbour clusters; a cluster of at least
-   ``village_min`` residents is a town of source ``grid_cluster``.
+   ``village_min_population`` residents is a town of source ``grid_cluster``.
 3. **Classes by population** (named thresholds below, each with its source): ``large_city``,
    ``town``, ``small_town`` (småby) and ``village``.
 
@@ -33,22 +33,34 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from smaby_geo import datasets
+from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.places.placenames import PLACE_TYPE_RANK
 
 # Class thresholds (residents of the town).
-# LARGE_CITY_MIN: 50,000 — the old SSB centrality standard's level-3 tettsted (SSB, "Standard
+# LARGE_CITY_MIN_POPULATION: 50,000 — the old SSB centrality standard's level-3 tettsted
+# (SSB, "Standard
 #   for sentralitet", METHODS §2) and the EU/OECD city definition (an urban centre of at least
 #   50,000 people; Dijkstra & Poelman 2014, DG REGIO WP 01/2014).
-# TOWN_MIN: 15,000 — the old SSB standard's level-2 tettsted (15,000-50,000).
-# SMALL_TOWN_MIN: 5,000 — the old SSB standard's level-1 tettsted (5,000-15,000), Eurostat
+# TOWN_MIN_POPULATION: 15,000 — the old SSB standard's level-2 tettsted (15,000-50,000).
+# SMALL_TOWN_MIN_POPULATION: 5,000 — the old SSB standard's level-1 tettsted (5,000-15,000),
+#   Eurostat
 #   DEGURBA's minimum urban cluster (5,000 people), and the lower end of the towns of
 #   "roughly 5,000-50,000" the district strategy speaks of (småbyer).
-# VILLAGE_MIN: 200 — SSB's tettsted definition (at least 200 residents).
-LARGE_CITY_MIN = 50_000
-TOWN_MIN = 15_000
-SMALL_TOWN_MIN = 5_000
-VILLAGE_MIN = 200
+# VILLAGE_MIN_POPULATION: 200 — SSB's tettsted definition (at least 200 residents).
+LARGE_CITY_MIN_POPULATION = 50_000
+TOWN_MIN_POPULATION = 15_000
+SMALL_TOWN_MIN_POPULATION = 5_000
+VILLAGE_MIN_POPULATION = 200
+
+# minimum populations were ``*_min`` until 0.2 (``_min`` means minutes elsewhere)
+_POPULATION_RENAMES = {
+    "village_min": "village_min_population",
+    "small_town_min": "small_town_min_population",
+    "town_min": "town_min_population",
+    "large_city_min": "large_city_min_population",
+}
+
 # Eurostat DEGURBA urban-cluster density: 300 residents per km² (Dijkstra & Poelman 2014).
 DENSE_PER_KM2 = 300.0
 # N1000 outlines are generalised to 1:1,000,000: cells within one cell width of an outline
@@ -114,30 +126,45 @@ def merge_touching(polygons: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
+@renamed_kwargs(**_POPULATION_RENAMES)
 def classify_population(
     population,
     *,
-    village_min: int = VILLAGE_MIN,
-    small_town_min: int = SMALL_TOWN_MIN,
-    town_min: int = TOWN_MIN,
-    large_city_min: int = LARGE_CITY_MIN,
+    village_min_population: int = VILLAGE_MIN_POPULATION,
+    small_town_min_population: int = SMALL_TOWN_MIN_POPULATION,
+    town_min_population: int = TOWN_MIN_POPULATION,
+    large_city_min_population: int = LARGE_CITY_MIN_POPULATION,
 ) -> np.ndarray:
     """Town class of each population (see the module's thresholds and their sources).
 
     Returns
     -------
     ndarray of str
-        ``large_city`` >= large_city_min > ``town`` >= town_min > ``small_town`` >=
-        small_town_min > ``village`` >= village_min > ``""`` (not a town).
+        ``large_city`` >= large_city_min_population > ``town`` >= town_min_population >
+        ``small_town`` >=
+        small_town_min_population > ``village`` >= village_min_population > ``""`` (not a town).
     """
-    if not (0 < village_min < small_town_min < town_min < large_city_min):
+    if not (
+        0
+        < village_min_population
+        < small_town_min_population
+        < town_min_population
+        < large_city_min_population
+    ):
         raise ValueError(
-            "class thresholds must satisfy 0 < village_min < small_town_min < town_min < "
-            f"large_city_min; got {village_min}, {small_town_min}, {town_min}, {large_city_min}"
+            "class thresholds must satisfy 0 < village_min_population < "
+            "small_town_min_population < town_min_population < large_city_min_population; got "
+            f"{village_min_population}, {small_town_min_population}, {town_min_population}, "
+            f"{large_city_min_population}"
         )
     p = np.asarray(population, dtype=float)
     return np.select(
-        [p >= large_city_min, p >= town_min, p >= small_town_min, p >= village_min],
+        [
+            p >= large_city_min_population,
+            p >= town_min_population,
+            p >= small_town_min_population,
+            p >= village_min_population,
+        ],
         ["large_city", "town", "small_town", "village"],
         default="",
     )
@@ -277,6 +304,7 @@ def _names(place_names, towns_geom, cx, cy, population, radius_m, kommune_names=
     return name, dist
 
 
+@renamed_kwargs(**_POPULATION_RENAMES)
 def build_towns(
     cells: gpd.GeoDataFrame,
     builtup: gpd.GeoDataFrame | None = None,
@@ -284,10 +312,10 @@ def build_towns(
     place_names: gpd.GeoDataFrame | None = None,
     polygon_buffer_m: float = POLYGON_BUFFER_M,
     dense_per_km2: float = DENSE_PER_KM2,
-    village_min: int = VILLAGE_MIN,
-    small_town_min: int = SMALL_TOWN_MIN,
-    town_min: int = TOWN_MIN,
-    large_city_min: int = LARGE_CITY_MIN,
+    village_min_population: int = VILLAGE_MIN_POPULATION,
+    small_town_min_population: int = SMALL_TOWN_MIN_POPULATION,
+    town_min_population: int = TOWN_MIN_POPULATION,
+    large_city_min_population: int = LARGE_CITY_MIN_POPULATION,
     name_radius_m: float = NAME_RADIUS_M,
     return_cells: bool = False,
 ) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, pd.Series]:
@@ -307,9 +335,10 @@ def build_towns(
         to it (see ``POLYGON_BUFFER_M``).
     dense_per_km2 : float, default 300
         Density (residents per km²) of a cell that can seed a grid-cluster town (DEGURBA).
-    village_min, small_town_min, town_min, large_city_min : int
+    village_min_population, small_town_min_population, town_min_population, \
+    large_city_min_population : int
         Class thresholds in residents (module constants give the sources). Areas and clusters
-        under ``village_min`` are not towns; their cells count as rural.
+        under ``village_min_population`` are not towns; their cells count as rural.
     name_radius_m : float, default 3000
         Names are looked up this far (metres) from the town's outline (then out to three
         times as far): the largest place type wins (by > tettsted > ...), then the name of
@@ -337,8 +366,13 @@ def build_towns(
     sizes = cells["cell_size_m"].unique()
     if len(sizes) != 1:
         raise ValueError(f"cells mix cell sizes {sorted(sizes)}; build towns from one grid")
-    classify_population([0], village_min=village_min, small_town_min=small_town_min,
-                        town_min=town_min, large_city_min=large_city_min)
+    classify_population(
+        [0],
+        village_min_population=village_min_population,
+        small_town_min_population=small_town_min_population,
+        town_min_population=town_min_population,
+        large_city_min_population=large_city_min_population,
+    )
     size = float(sizes[0])
     x = cells.geometry.x.to_numpy()
     y = cells.geometry.y.to_numpy()
@@ -355,7 +389,7 @@ def build_towns(
     in_group = group >= 0
     n_groups = int(group.max()) + 1 if in_group.any() else 0
     gp = np.bincount(group[in_group], weights=pop[in_group], minlength=n_groups)
-    keep = gp >= village_min
+    keep = gp >= village_min_population
     ids = np.flatnonzero(keep)
     new_id = np.full(n_groups, -1, dtype=np.int64)
     new_id[ids] = np.arange(len(ids))
@@ -397,10 +431,10 @@ def build_towns(
             "name_distance_m": np.round(name_m, 0),
             "town_class": classify_population(
                 tot,
-                village_min=village_min,
-                small_town_min=small_town_min,
-                town_min=town_min,
-                large_city_min=large_city_min,
+                village_min_population=village_min_population,
+                small_town_min_population=small_town_min_population,
+                town_min_population=town_min_population,
+                large_city_min_population=large_city_min_population,
             ),
             "population": np.round(tot).astype(np.int64),
             "cells": cnt,
@@ -419,10 +453,10 @@ def build_towns(
         dict.fromkeys([datasets.KARTVERKET, cells.attrs.get("attribution") or datasets.SSB])
     )
     out.attrs["thresholds"] = {
-        "village_min": village_min,
-        "small_town_min": small_town_min,
-        "town_min": town_min,
-        "large_city_min": large_city_min,
+        "village_min_population": village_min_population,
+        "small_town_min_population": small_town_min_population,
+        "town_min_population": town_min_population,
+        "large_city_min_population": large_city_min_population,
         "dense_per_km2": dense_per_km2,
         "polygon_buffer_m": polygon_buffer_m,
     }
@@ -431,6 +465,7 @@ def build_towns(
     return out
 
 
+@renamed_kwargs(**_POPULATION_RENAMES)
 def towns(
     cells: gpd.GeoDataFrame | None = None,
     *,

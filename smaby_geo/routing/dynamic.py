@@ -154,7 +154,7 @@ def _update_rows(
     return reset
 
 
-def _edge_table(indptr, indices, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _edge_table(indptr, indices, weights) -> tuple[np.ndarray, np.ndarray, np.int64]:
     """Tail, head and smallest time of every distinct directed pair of a CSR graph."""
     n = indptr.shape[0] - 1
     u = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
