@@ -36,7 +36,11 @@ def test_batched_phast_equals_scipy_and_networkx(gr, data):
     # the cutoff is inclusive and only removes what lies beyond it
     cut_rows = routing.many_to_all(ch_graph, src, cutoff_s=cut, direction=direction, batch=batch)
     want = rows if cut is None else np.where(rows <= cut, rows, np.inf)
-    assert np.array_equal(cut_rows, want)
+    # a bounded search may add a path's times in another order than the full sweep (a
+    # shortcut holds a sum): equal to rounding, and a time within rounding of the cutoff
+    # may fall either side of it
+    edge = np.zeros(rows.shape, bool) if cut is None else np.abs(rows - cut) <= 1e-9
+    assert same(np.where(edge, 0.0, cut_rows), np.where(edge, 0.0, want))
 
 
 def test_batched_phast_rejects_a_bad_batch():
