@@ -90,16 +90,16 @@ def tynset_250m():
     from smaby_geo.pipeline import run_travel_times
 
     return run_travel_times(
-        region="Tynset", grid="250m", services=("hospital", "police"), engine="dijkstra"
+        region="Tynset", grid="250m", service_types=("hospital", "police"), engine="dijkstra"
     )
 
 
 def test_catchment_polygons_hold_exactly_their_cells_on_a_small_region(tynset_250m):
     from smaby_geo.analysis.catchments import catchments
 
-    cells = tynset_250m["cells"]
+    cells = tynset_250m.cells
     for t in ("hospital", "police"):
-        c = catchments(cells, t, tynset_250m["services"])
+        c = catchments(cells, t, tynset_250m.services)
         c = c[c["cells"] > 0]
         assert len(c) >= 1
         # each catchment is the union of its 250 m cells: 62,500 m2 per cell, to 1 m2
@@ -116,7 +116,7 @@ def test_catchment_map_caps_its_vertices_and_says_the_tolerance(tynset_250m):
     from smaby_geo.analysis.catchments import catchments
     from smaby_geo.outputs.maps import _simplify_within, map_catchments
 
-    c = catchments(tynset_250m["cells"], "police", tynset_250m["services"]).dropna(
+    c = catchments(tynset_250m.cells, "police", tynset_250m.services).dropna(
         subset=["geometry"]
     )
     geoms = c.geometry.to_numpy()

@@ -17,7 +17,9 @@ from smaby_geo.sweep import WORKER_MALLOC_ENV, local_client, sweep
 def tynset():
     from smaby_geo.pipeline import run_travel_times
 
-    return run_travel_times(region="Tynset", grid="1km", services=("hospital",), engine="dijkstra")
+    return run_travel_times(
+        region="Tynset", grid="1km", service_types=("hospital",), engine="dijkstra"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def _worker_setup():
 
 
 def test_sweep_on_a_local_cluster_equals_the_single_process_sweep(tynset, scenarios, monkeypatch):
-    net, cells, services = tynset["network"], tynset["cells"], tynset["services"]
+    net, cells, services = tynset.network, tynset.cells, tynset.services
     local = sweep(net, cells, services, scenarios, within_min=30)
     # what an earlier plain LocalCluster in this process leaves behind: must not reach ours
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
@@ -71,7 +73,7 @@ def test_sweep_on_a_local_cluster_equals_the_single_process_sweep(tynset, scenar
 
 
 def test_sweep_rejects_a_bad_chunk_size_and_repeated_names(tynset, scenarios):
-    net, cells, services = tynset["network"], tynset["cells"], tynset["services"]
+    net, cells, services = tynset.network, tynset.cells, tynset.services
     with pytest.raises(ValueError, match="chunk_size"):
         sweep(net, cells, services, scenarios, client=object(), chunk_size=0)
     with pytest.raises(ValueError, match="unique"):
