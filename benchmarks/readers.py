@@ -166,78 +166,25 @@ def write_synthetic_nvdb(path: Path, n_links: int, seed: int = 7) -> dict:
 
 
 def read_osm_before(path):
-    """``read_osm`` before issue #16 (all nodes and ways through Python)."""
+    """``read_osm`` before issue #16 (all nodes and ways through Python).
+
+    The per-node pass is the test suite's reference reader (``tests/test_readers.py``); the
+    network is built from its links as the old reader did.
+    """
     import geopandas as gpd
-    import osmium
     import pandas as pd
-    import shapely
-    from pyproj import Transformer
 
     from smaby_geo import datasets
     from smaby_geo.network._validate import endpoints
     from smaby_geo.network.core import NETWORK_CRS
     from smaby_geo.network.readers._common import _check_profile, _finish_profiled
-    from smaby_geo.network.readers.osm import _osm_direction, osm_is_car_way, parse_osm_duration
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.test_readers import _reference_osm_links
 
     t0 = time.perf_counter()
     profile = _check_profile(None)
-    ways = []
-    missing_loc = 0
-    fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-    for w in fp:
-        if not isinstance(w, osmium.osm.Way):
-            continue
-        tags = dict(w.tags)
-        ok, ferry = osm_is_car_way(tags)
-        if not ok:
-            continue
-        refs = np.array([n.ref for n in w.nodes], dtype=np.int64)
-        valid = np.array([n.location.valid() for n in w.nodes], dtype=bool)
-        lon = np.array(
-            [n.location.lon if v else np.nan for n, v in zip(w.nodes, valid, strict=False)]
-        )
-        lat = np.array(
-            [n.location.lat if v else np.nan for n, v in zip(w.nodes, valid, strict=False)]
-        )
-        missing_loc += int((~valid).sum())
-        ways.append((w.id, tags, refs, lon, lat, ferry))
-    all_refs = np.concatenate([w[2] for w in ways])
-    uniq, counts = np.unique(all_refs, return_counts=True)
-    shared = set(uniq[counts > 1].tolist())
-    tr = Transformer.from_crs("EPSG:4326", NETWORK_CRS, always_xy=True)
-    rows, geoms = [], []
-    for wid, tags, refs, lon, lat, ferry in ways:
-        x, y = tr.transform(lon, lat)
-        fw_ok, bw_ok = _osm_direction(tags) if not ferry else (True, True)
-        speed = np.nan if ferry else profile.osm_speed(tags.get("highway"), tags.get("maxspeed"))
-        start = None
-        for i in range(len(refs)):
-            if not np.isfinite(x[i]):
-                start = None
-                continue
-            if start is None:
-                start = i
-                continue
-            if i == len(refs) - 1 or int(refs[i]) in shared or not np.isfinite(x[i + 1]):
-                seg = slice(start, i + 1)
-                rows.append(
-                    {
-                        "osm_way": wid,
-                        "u_ref": int(refs[start]),
-                        "v_ref": int(refs[i]),
-                        "fw": fw_ok,
-                        "bw": bw_ok,
-                        "ferry": ferry,
-                        "speed": speed,
-                        "maxspeed": tags.get("maxspeed"),
-                        "highway": tags.get("highway", "ferry" if ferry else None),
-                        "ref": tags.get("ref"),
-                        "duration_s": parse_osm_duration(tags.get("duration")) if ferry else np.nan,
-                    }
-                )
-                geoms.append(shapely.linestrings(np.column_stack([x[seg], y[seg]])))
-                start = i
-    df = pd.DataFrame(rows)
+    df, geoms = _reference_osm_links(path, profile)
     geom = gpd.GeoSeries(geoms, crs=NETWORK_CRS)
     length = geom.length.to_numpy()
     codes, uniques = pd.factorize(pd.concat([df["u_ref"], df["v_ref"]], ignore_index=True))
@@ -269,7 +216,11 @@ def read_osm_before(path):
             "osm_way": df["osm_way"].to_numpy(),
         }
     )
-    report = {"ways_read": len(ways), "excluded": {}, "nodes_without_location": missing_loc}
+    report = {
+        "ways_read": df.attrs["ways_read"],
+        "excluded": {},
+        "nodes_without_location": df.attrs["nodes_without_location"],
+    }
     return _finish_profiled(
         links,
         geom.to_numpy(),

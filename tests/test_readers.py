@@ -30,12 +30,17 @@ from smaby_geo.network.readers.osm import (
 
 
 def _reference_osm_links(path, profile=None):
-    """The per-node OSM reader that ``read_osm`` replaced: (links rows, geometries)."""
+    """The per-node OSM reader that ``read_osm`` replaced: (links rows, geometries).
+
+    Also the "before" of ``benchmarks/readers.py``; ``attrs`` hold the ways read and the way
+    nodes without a location.
+    """
     import osmium
     from pyproj import Transformer
 
     profile = profile or CarProfile()
     ways = []
+    missing = 0
     fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
     for w in fp:
         if not isinstance(w, osmium.osm.Way):
@@ -53,6 +58,7 @@ def _reference_osm_links(path, profile=None):
             [n.location.lat if v else np.nan for n, v in zip(w.nodes, valid, strict=False)]
         )
         ways.append((w.id, tags, refs, lon, lat, ferry))
+        missing += int((~valid).sum())
     uniq, counts = np.unique(np.concatenate([w[2] for w in ways]), return_counts=True)
     shared = set(uniq[counts > 1].tolist())
     tr = Transformer.from_crs("EPSG:4326", NETWORK_CRS, always_xy=True)
@@ -88,7 +94,9 @@ def _reference_osm_links(path, profile=None):
                 )
                 geoms.append(shapely.linestrings(np.column_stack([x[seg], y[seg]])))
                 start = i
-    return pd.DataFrame(rows), geoms
+    links = pd.DataFrame(rows)
+    links.attrs.update(ways_read=len(ways), nodes_without_location=missing)
+    return links, geoms
 
 
 # A clipped extract in miniature: way 20 runs out of the file (node 99 has no location) and
