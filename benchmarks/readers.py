@@ -171,51 +171,17 @@ def read_osm_before(path):
     The per-node pass is the test suite's reference reader (``tests/test_readers.py``); the
     network is built from its links as the old reader did.
     """
-    import geopandas as gpd
-    import pandas as pd
-
     from smaby_geo import datasets
-    from smaby_geo.network._validate import endpoints
-    from smaby_geo.network.core import NETWORK_CRS
     from smaby_geo.network.readers._common import _check_profile, _finish_profiled
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from smaby_geo.network.readers.osm import _links_from_pieces
     from tests.test_readers import _reference_osm_links
 
     t0 = time.perf_counter()
     profile = _check_profile(None)
     df, geoms = _reference_osm_links(path, profile)
-    geom = gpd.GeoSeries(geoms, crs=NETWORK_CRS)
-    length = geom.length.to_numpy()
-    codes, uniques = pd.factorize(pd.concat([df["u_ref"], df["v_ref"]], ignore_index=True))
-    k = len(df)
-    first, last = endpoints(geom.to_numpy())
-    xy = np.vstack([first, last])
-    node_xy = np.zeros((len(uniques), 2))
-    node_xy[codes[::-1]] = xy[::-1]
-    ferry = df["ferry"].to_numpy(dtype=bool)
-    way_len = pd.Series(length).groupby(df["osm_way"].to_numpy()).transform("sum").to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(way_len > 0, length / way_len, 1.0)
-    links = pd.DataFrame(
-        {
-            "link_id": np.arange(k),
-            "u": codes[:k],
-            "v": codes[k:],
-            "seconds_fw": np.nan,
-            "seconds_bw": np.nan,
-            "length_m": length,
-            "category": df["highway"].to_numpy(dtype=object),
-            "road_number": df["ref"].to_numpy(dtype=object),
-            "ferry": ferry,
-            "time_basis": np.where(ferry, "ferry", "osm").astype(object),
-            "fw_open": df["fw"].to_numpy(dtype=bool),
-            "bw_open": df["bw"].to_numpy(dtype=bool),
-            "maxspeed": df["maxspeed"].to_numpy(dtype=object),
-            "duration_s": df["duration_s"].to_numpy(dtype=float) * share,
-            "osm_way": df["osm_way"].to_numpy(),
-        }
-    )
+    links, geom, node_xy = _links_from_pieces(df, geoms)
     report = {
         "ways_read": df.attrs["ways_read"],
         "excluded": {},

@@ -301,40 +301,7 @@ def read_osm(
             "duration_s": way_dur[w],
         }
     )
-    geom = gpd.GeoSeries(geoms, crs=NETWORK_CRS)
-    length = geom.length.to_numpy()
-    codes, uniques = pd.factorize(pd.concat([df["u_ref"], df["v_ref"]], ignore_index=True))
-    k = len(df)
-    first, last = endpoints(geom.to_numpy())
-    xy = np.vstack([first, last])
-    node_xy = np.zeros((len(uniques), 2))
-    node_xy[codes[::-1]] = xy[::-1]
-    ferry = df["ferry"].to_numpy(dtype=bool)
-    link_ids = np.arange(k)
-    # A ferry way's duration covers the whole way: its pieces share it by length, so a
-    # crossing split at a node costs its duration once (and one wait, ferry_times).
-    way_len = pd.Series(length).groupby(df["osm_way"].to_numpy()).transform("sum").to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(way_len > 0, length / way_len, 1.0)
-    links = pd.DataFrame(
-        {
-            "link_id": link_ids,
-            "u": codes[:k],
-            "v": codes[k:],
-            "seconds_fw": np.nan,
-            "seconds_bw": np.nan,
-            "length_m": length,
-            "category": df["highway"].to_numpy(dtype=object),
-            "road_number": df["ref"].to_numpy(dtype=object),
-            "ferry": ferry,
-            "time_basis": np.where(ferry, "ferry", "osm").astype(object),
-            "fw_open": df["fw"].to_numpy(dtype=bool),
-            "bw_open": df["bw"].to_numpy(dtype=bool),
-            "maxspeed": df["maxspeed"].to_numpy(dtype=object),
-            "duration_s": df["duration_s"].to_numpy(dtype=float) * share,
-            "osm_way": df["osm_way"].to_numpy(),
-        }
-    )
+    links, geom, node_xy = _links_from_pieces(df, geoms)
     report = {
         "ways_read": len(way_ids),
         "excluded": {},
@@ -440,3 +407,47 @@ def network_from_osmnx(G, *, profile: CarProfile | None = None, keep: str = "all
         keep=keep,
         t0=t0,
     )
+
+
+def _links_from_pieces(df: pd.DataFrame, geoms) -> tuple[pd.DataFrame, gpd.GeoSeries, np.ndarray]:
+    """Links, their geometries (EPSG:25833) and node coordinates from way pieces.
+
+    ``df`` has one row per piece of a way cut at shared nodes (``osm_way``, ``u_ref``,
+    ``v_ref``, ``fw``, ``bw``, ``ferry``, ``maxspeed``, ``highway``, ``ref``, ``duration_s``);
+    ``geoms`` their LineStrings in the same order.
+    """
+    geom = gpd.GeoSeries(geoms, crs=NETWORK_CRS)
+    length = geom.length.to_numpy()
+    codes, uniques = pd.factorize(pd.concat([df["u_ref"], df["v_ref"]], ignore_index=True))
+    k = len(df)
+    first, last = endpoints(geom.to_numpy())
+    xy = np.vstack([first, last])
+    node_xy = np.zeros((len(uniques), 2))
+    node_xy[codes[::-1]] = xy[::-1]
+    ferry = df["ferry"].to_numpy(dtype=bool)
+    link_ids = np.arange(k)
+    # A ferry way's duration covers the whole way: its pieces share it by length, so a
+    # crossing split at a node costs its duration once (and one wait, ferry_times).
+    way_len = pd.Series(length).groupby(df["osm_way"].to_numpy()).transform("sum").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(way_len > 0, length / way_len, 1.0)
+    links = pd.DataFrame(
+        {
+            "link_id": link_ids,
+            "u": codes[:k],
+            "v": codes[k:],
+            "seconds_fw": np.nan,
+            "seconds_bw": np.nan,
+            "length_m": length,
+            "category": df["highway"].to_numpy(dtype=object),
+            "road_number": df["ref"].to_numpy(dtype=object),
+            "ferry": ferry,
+            "time_basis": np.where(ferry, "ferry", "osm").astype(object),
+            "fw_open": df["fw"].to_numpy(dtype=bool),
+            "bw_open": df["bw"].to_numpy(dtype=bool),
+            "maxspeed": df["maxspeed"].to_numpy(dtype=object),
+            "duration_s": df["duration_s"].to_numpy(dtype=float) * share,
+            "osm_way": df["osm_way"].to_numpy(),
+        }
+    )
+    return links, geom, node_xy
