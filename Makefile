@@ -33,8 +33,9 @@ endif
 
 # Warm start: compile every numba kernel signature the jobs use into numba's on-disk cache
 # once after install (and again when the kernels change), so the first run does not pay it.
-$(VENV)/.warmed: $(VENV)/.installed-run smaby_geo/routing/_kernels.py smaby_geo/routing/warm.py
-	$(BIN)/python -m smaby_geo.routing.warm
+$(VENV)/.warmed: $(VENV)/.installed-run smaby_geo/routing/_kernels.py smaby_geo/routing/warm.py \
+  smaby_geo/places/_nearest.py smaby_geo/places/warm.py
+	$(BIN)/python -m smaby_geo.places.warm
 	touch $@
 
 warm: $(VENV)/.warmed

@@ -4,7 +4,7 @@ Measures, each in fresh processes on one machine in one run:
 
 - **fresh install**: an empty numba cache and an empty prepared-network cache. First the run
   as a newcomer without the warm-up step would see it (everything compiles), then the
-  ``make`` warm-up step (``python -m smaby_geo.routing.warm``) on another empty cache,
+  ``make`` warm-up step (``python -m smaby_geo.places.warm``) on another empty cache,
   followed by the first run after it;
 - **warm runs**: ``--runs`` more runs (medians of each stage, the whole process including
   imports, peak RSS), and the size of the national hospital map;
@@ -130,7 +130,7 @@ def main() -> None:
                 SMABY_GEO_CACHE_DIR=str(Path(tmp) / "routing_fresh"),
             )
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "smaby_geo.routing.warm"], env=env, check=True)
+            subprocess.run([sys.executable, "-m", "smaby_geo.places.warm"], env=env, check=True)
             warm_step = time.perf_counter() - t0
             print(f"make warm-up step: {warm_step:.1f} s", flush=True)
             first = run_job(args.grid, out, env)

@@ -190,9 +190,11 @@ class _LinkIndex:
         if self.grid is None or n == 0:
             return np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.zeros(n)
         gx, gy, nx, ny, ptr, seg = self.grid
+        # writable C arrays always: numba compiles a read-only array (pandas hands those out)
+        # as another specialisation, which the warm-up step would not have cached
         best, dist, t = nearest_segments(
-            np.ascontiguousarray(x, dtype=np.float64),
-            np.ascontiguousarray(y, dtype=np.float64),
+            np.require(x, np.float64, ["C", "W"]),
+            np.require(y, np.float64, ["C", "W"]),
             self.a[:, 0].copy(),
             self.a[:, 1].copy(),
             self.b[:, 0].copy(),
