@@ -27,8 +27,10 @@ the small lookup functions that read it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DATA_DIR_ENV = "SMABY_GEO_DATA_DIR"
 CACHE_DIR_ENV = "SMABY_GEO_CACHE_DIR"
@@ -487,7 +489,7 @@ def locate_dataset(
     *,
     download: bool = True,
     raw_dir: str | os.PathLike | None = None,
-    downloader=None,
+    downloader: Callable[..., Any] | None = None,
 ) -> Path:
     """Find the file of dataset ``name``, fetching it into the data home if it is nowhere.
 

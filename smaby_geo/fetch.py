@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from smaby_geo import datasets
 from smaby_geo.datasets import (
@@ -197,10 +199,10 @@ def _copy_local(ds: datasets.Dataset, source_dir: Path, raw_dir, force: bool) ->
 
 
 def fetch_datasets(
-    names=None,
+    names: Iterable[str] | None = None,
     *,
     raw_dir: str | os.PathLike | None = None,
-    downloader=None,
+    downloader: Callable[..., Any] | None = None,
     progressbar: bool | None = None,
     force: bool = False,
     source_dir: str | os.PathLike | None = None,

@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +90,7 @@ def run_travel_times(
     grid: str = "250m",
     buffer_km: float = 100.0,
     include_unverified_hospitals: bool = False,
-    stages=None,
+    stages: Callable[[str], AbstractContextManager[Any]] | None = None,
     engine: str = "auto",
 ) -> RunResult:
     """Compute the main job's tables in memory (no files written).

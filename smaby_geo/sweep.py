@@ -14,13 +14,17 @@ import logging
 import os
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
 from smaby_geo.network.core import RoadNetwork
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 #: Environment of the worker processes of ``local_client``: one thread per worker for numba's
 #: parallel kernels and for BLAS/OpenMP, since the parallelism is one scenario per worker (a
@@ -323,7 +327,7 @@ def sweep(
 
 
 def sweep_scenarios(
-    files,
+    files: Sequence[str | os.PathLike],
     *,
     region: str | None = None,
     grid: str = "250m",
@@ -332,7 +336,7 @@ def sweep_scenarios(
     buffer_km: float = 100.0,
     scheduler: str | None = None,
     n_workers: int = 0,
-    client=None,
+    client: Client | None = None,
     out: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """``smaby-geo sweep``: read scenario files, compute the base once, rank the scenarios.

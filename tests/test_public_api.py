@@ -58,3 +58,24 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'travel_time'"):
         smaby_geo.travel_time  # noqa: B018
+
+
+def test_every_public_function_has_full_type_hints():
+    """Issue 13: every parameter and the return of each flat-API function is annotated."""
+    import inspect
+
+    missing = []
+    for name in smaby_geo.__all__:
+        obj = getattr(smaby_geo, name)
+        if not inspect.isfunction(obj):
+            continue
+        sig = inspect.signature(obj)
+        bare = [
+            p
+            for p, v in sig.parameters.items()
+            if v.annotation is inspect.Parameter.empty
+            and v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)
+        ]
+        if bare or sig.return_annotation is inspect.Signature.empty:
+            missing.append((name, bare))
+    assert missing == []

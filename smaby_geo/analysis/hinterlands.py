@@ -24,6 +24,7 @@ Definitions (every number a parameter):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -110,7 +111,7 @@ def hinterlands(
     services: gpd.GeoDataFrame | None = None,
     *,
     centre_min_class: str = CENTRE_MIN_CLASS,
-    limits_min=HINTERLAND_LIMITS_MIN,
+    limits_min: Sequence[float] = HINTERLAND_LIMITS_MIN,
     host_buffer_m: float = HOST_BUFFER_M,
     access: AccessModel | None = None,
 ) -> dict:

@@ -9,8 +9,10 @@ and rule-of-half benefit on modelled commuting. Scenario files are read by
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -153,14 +155,14 @@ class Comparison(LegacyMapping):
 def compare(
     base_network: RoadNetwork,
     scenario_network: RoadNetwork,
-    origins,
-    services,
-    scenario_services=None,
+    origins: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame,
+    scenario_services: gpd.GeoDataFrame | None = None,
     *,
     service_types: list[str] | None = None,
-    thresholds_min=SCENARIO_THRESHOLDS_MIN,
-    base_table=None,
-    kommuner=None,
+    thresholds_min: Sequence[float] = SCENARIO_THRESHOLDS_MIN,
+    base_table: pd.DataFrame | None = None,
+    kommuner: gpd.GeoDataFrame | None = None,
     regions: bool = True,
     base_regions: dict | None = None,
 ) -> Comparison:
@@ -336,8 +338,8 @@ def prepare_region_base(base_network: RoadNetwork, origins, kommuner) -> dict:
 def compare_regions(
     base_network: RoadNetwork,
     scenario_network: RoadNetwork,
-    origins,
-    kommuner,
+    origins: gpd.GeoDataFrame,
+    kommuner: gpd.GeoDataFrame,
     base_regions: dict | None = None,
 ) -> RegionComparison:
     """The region half of ``compare``: kommuner changing BA region and the rule-of-half benefit.

@@ -17,6 +17,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
@@ -77,7 +78,7 @@ def travel_times(
     access: AccessModel | None = None,
     service_access: AccessModel | None = None,
     population_column: str = "population",
-    land=None,
+    land: ArrayLike | None = None,
 ) -> gpd.GeoDataFrame:
     """Minutes from every origin to the nearest site of each service type.
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
@@ -463,7 +464,7 @@ def build_network(
 
 
 @renamed_kwargs(net="network")
-def clip_network(network: RoadNetwork, area) -> RoadNetwork:
+def clip_network(network: RoadNetwork, area: shapely.Geometry) -> RoadNetwork:
     """Return the sub-network of links that intersect ``area`` (a shapely geometry, EPSG:25833).
 
     Nodes are renumbered; the link table keeps its ids and attributes. The clip is recorded in

@@ -8,6 +8,7 @@ attribution. Every name that reaches a tooltip is HTML-escaped first.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -282,7 +283,7 @@ def map_centrality(
     title: str = "Centrality index in the manner of SSB (residents stand in for jobs)",
     attribution: str = "",
     note: str = "",
-    thresholds=None,
+    thresholds: Sequence[float] | None = None,
 ) -> folium.Map:
     """Kommuner coloured by centrality class (1 = most central), index in the tooltip."""
     k = _join_kommuner(kommuner, areas)

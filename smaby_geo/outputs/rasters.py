@@ -7,6 +7,7 @@ map overlay (``mercator_grid``, ``png_bytes``) needs only pyproj and Pillow.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -135,7 +136,7 @@ def write_geotiff(raster: MinutesRaster, path: str | os.PathLike, *, tags: dict)
 
 
 @renamed_kwargs(thresholds="thresholds_min")
-def isochrones(raster: MinutesRaster, thresholds_min) -> gpd.GeoDataFrame:
+def isochrones(raster: MinutesRaster, thresholds_min: Sequence[float]) -> gpd.GeoDataFrame:
     """Isochrone polygons: the populated, reachable cells within each threshold.
 
     Parameters

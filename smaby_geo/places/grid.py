@@ -11,6 +11,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 
 __all__ = ["cell_squares", "coarsen_cells", "dissolve_cells", "polygons_from_shapes"]
 
@@ -62,7 +63,7 @@ def polygons_from_shapes(items) -> tuple[np.ndarray, np.ndarray]:
     return polys, np.asarray(values, dtype=float)
 
 
-def dissolve_cells(table: pd.DataFrame, labels) -> tuple[np.ndarray, np.ndarray]:
+def dissolve_cells(table: pd.DataFrame, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Union of the squares of the grid cells sharing each label, traced on the grid.
 
     The cells are burnt into a raster of label codes on their own grid (one pixel per

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -214,7 +215,7 @@ def count_sites_used(services: gpd.GeoDataFrame, left_out=()) -> dict[str, int]:
 
 @renamed_kwargs(types="service_types")
 def load_services(
-    service_types=SERVICE_TYPES,
+    service_types: Sequence[str] = SERVICE_TYPES,
     *,
     include_unverified_hospitals: bool = False,
     paths: dict[str, str | os.PathLike] | None = None,
@@ -406,7 +407,7 @@ def classify_osm_amenity(tags: dict) -> str | None:
     }.get(str(a))
 
 
-def services_from_osm(source) -> gpd.GeoDataFrame:
+def services_from_osm(source: gpd.GeoDataFrame | str | os.PathLike) -> gpd.GeoDataFrame:
     """Services from OpenStreetMap: an osmnx features GeoDataFrame or a local OSM file.
 
     Parameters

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 
 from smaby_geo._compat import LegacyMapping, renamed_kwargs
 from smaby_geo.network.core import RoadNetwork, reverse_arrays
@@ -265,7 +266,7 @@ def one_to_all(
     direction: str = "from",
     predecessors: bool = False,
     method: str = "auto",
-):
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Travel time from one node to every node (or to it, with ``direction="to"``).
 
     Parameters
@@ -312,7 +313,7 @@ def one_to_all(
 @renamed_kwargs(net="network", cutoff="cutoff_s")
 def many_to_all(
     network: RoadNetwork | CSR,
-    sources,
+    sources: ArrayLike,
     *,
     cutoff_s: float | None = None,
     direction: str = "from",
@@ -459,14 +460,14 @@ def map_many_to_all(
 @renamed_kwargs(net="network", cutoff="cutoff_s")
 def nearest_facility(
     network: RoadNetwork | CSR,
-    facility_nodes,
+    facility_nodes: ArrayLike,
     *,
-    offsets=None,
+    offsets: ArrayLike | None = None,
     k: int = 1,
     cutoff_s: float | None = None,
     direction: str = "to",
     method: str = "auto",
-    labels=None,
+    labels: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time from every node to its nearest facility (or k nearest), in one search.
 

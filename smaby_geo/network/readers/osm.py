@@ -10,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,9 @@ from smaby_geo.network._validate import endpoints
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
 from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers._common import _check_profile, _finish_profiled
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 OSM_DRIVE_HIGHWAYS = frozenset(
     {
@@ -321,7 +325,9 @@ def read_osm(
     )
 
 
-def network_from_osmnx(G, *, profile: CarProfile | None = None, keep: str = "all") -> RoadNetwork:
+def network_from_osmnx(
+    G: nx.MultiDiGraph, *, profile: CarProfile | None = None, keep: str = "all"
+) -> RoadNetwork:
     """Convert an osmnx MultiDiGraph (``ox.graph_from_xml``, ``ox.graph_from_place`` ...).
 
     Each graph edge becomes a one-directional link (osmnx already stores both directions of a
