@@ -467,8 +467,7 @@ def build_network(
 def clip_network(network: RoadNetwork, area: shapely.Geometry) -> RoadNetwork:
     """Return the sub-network of links that intersect ``area`` (a shapely geometry, EPSG:25833).
 
-    Nodes are renumbered; the link table keeps its ids and attributes. The clip is recorded in
-    ``report["clipped"]``.
+    Nodes are renumbered; links keep their ids and attributes; ``report["clipped"]`` says so.
 
     Raises
     ------
