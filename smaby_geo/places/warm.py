@@ -53,14 +53,10 @@ def warm_up() -> dict[str, float]:
 
 
 def main() -> None:
-    """Print what warming cost (compiling, or loading an already full cache)."""
-    t0 = time.perf_counter()
-    times = warm_up()
-    slowest = max(times, key=times.__getitem__)
-    print(
-        f"numba kernels ready in {time.perf_counter() - t0:.1f} s "
-        f"({len(times)} steps; slowest: {slowest} {max(times.values()):.1f} s)"
-    )
+    """Print what warming routing and snapping cost (``routing.warm.main`` with this warm-up)."""
+    from smaby_geo.routing.warm import main as report
+
+    report(warm_up)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Run: ``python -m smaby_geo.routing.warm``
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -80,10 +81,10 @@ def warm_up() -> dict[str, float]:
     return times
 
 
-def main() -> None:
-    """Print what warming cost (compiling, or loading an already full cache)."""
+def main(warm: Callable[[], dict[str, float]] = warm_up) -> None:
+    """Run ``warm`` and print what warming cost (compiling, or loading an already full cache)."""
     t0 = time.perf_counter()
-    times = warm_up()
+    times = warm()
     slowest = max(times, key=times.__getitem__)
     print(
         f"numba kernels ready in {time.perf_counter() - t0:.1f} s "
