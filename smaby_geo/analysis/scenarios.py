@@ -38,6 +38,7 @@ __all__ = [
     "compare_regions",
     "prepare_region_base",
     "read_scenario",
+    "summarise_changes",
 ]
 
 SCENARIO_THRESHOLDS_MIN: tuple[int, ...] = (30, 45, 60, 75, 90)  # METHODS §5
@@ -146,6 +147,100 @@ class Comparison(LegacyMapping):
             object.__setattr__(self, key, value)
 
 
+def summarise_changes(
+    cells: pd.DataFrame,
+    changes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    thresholds_min: Sequence[float],
+) -> dict:
+    """The per-type arithmetic of a comparison: deltas, threshold crossings, catchments.
+
+    Shared by :func:`compare` and the explorer's cached comparison, so both give the same
+    figures by construction.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per origin with ``population`` (and ``kommunenummer`` for the kommune table);
+        the ``{type}_minutes_base``, ``{type}_minutes_scenario`` and ``{type}_delta`` columns
+        are added to it in place.
+    changes : dict
+        Per service type: base minutes, scenario minutes (``inf`` = no route) and a boolean
+        array, True where the origin's nearest site changed.
+    thresholds_min : sequence of float
+        Thresholds in minutes.
+
+    Returns
+    -------
+    dict
+        ``cells``, ``kommuner``, ``thresholds``, ``catchments`` and ``summary``, the
+        :class:`Comparison` fields of the same names. A delta is ``-inf`` where an origin
+        gains a route and ``inf`` where it loses one; those count as faster/slower but not in
+        the mean change.
+    """
+    pop = cells["population"].to_numpy(float)
+    rows_k, rows_t, rows_c, rows_s = [], [], [], []
+    for t, (a, b, changed) in changes.items():
+        with np.errstate(invalid="ignore"):
+            d = np.where(
+                np.isfinite(a) & np.isfinite(b),
+                b - a,
+                np.where(
+                    np.isfinite(a) == np.isfinite(b), 0.0, np.where(np.isfinite(b), -np.inf, np.inf)
+                ),
+            )
+        cells[f"{t}_minutes_base"] = a
+        cells[f"{t}_minutes_scenario"] = b
+        cells[f"{t}_delta"] = d
+        for thr in thresholds_min:
+            rows_t.append(
+                {
+                    "service_type": t,
+                    "minutes": thr,
+                    "newly_within": int(pop[(a > thr) & (b <= thr)].sum()),
+                    "newly_outside": int(pop[(a <= thr) & (b > thr)].sum()),
+                }
+            )
+        rows_c.append(
+            {
+                "service_type": t,
+                "cells_changed": int(changed.sum()),
+                "population_changed": int(pop[changed].sum()),
+            }
+        )
+        fin = np.isfinite(d)
+        rows_s.append(
+            {
+                "service_type": t,
+                "population_faster": int(pop[fin & (d < -1e-9)].sum() + pop[d == -np.inf].sum()),
+                "population_slower": int(pop[fin & (d > 1e-9)].sum() + pop[d == np.inf].sum()),
+                "mean_change_minutes": _weighted_mean(d[fin], pop[fin]),
+                "person_minutes_saved": float(-(d[fin] * pop[fin]).sum()),
+            }
+        )
+        if "kommunenummer" in cells:
+            k = pd.DataFrame(
+                {
+                    "k": cells["kommunenummer"],
+                    "p": pop,
+                    "d": np.where(fin, d, 0),
+                    "pf": np.where(fin, pop, 0),
+                }
+            )
+            g = k.assign(pd_=k["d"] * k["pf"]).groupby("k")
+            kk = pd.DataFrame(
+                {"population": g["p"].sum(), "mean_change_minutes": g["pd_"].sum() / g["pf"].sum()}
+            )
+            kk["service_type"] = t
+            rows_k.append(kk.reset_index().rename(columns={"k": "kommunenummer"}))
+    return {
+        "cells": cells,
+        "kommuner": pd.concat(rows_k, ignore_index=True) if rows_k else pd.DataFrame(),
+        "thresholds": pd.DataFrame(rows_t),
+        "catchments": pd.DataFrame(rows_c),
+        "summary": pd.DataFrame(rows_s),
+    }
+
+
 @renamed_kwargs(
     base="base_network",
     scenario_net="scenario_network",
@@ -208,78 +303,21 @@ def compare(
         )
         types = types or t0.attrs["service_types"]
         t1 = travel_times(scenario_network, origins, sv1, service_types=types)
-    pop = t0["population"].to_numpy(float)
     cells = t0[
         ["population", "geometry"]
         + [c for c in ("kommunenummer", "x_sw", "y_sw", "cell_size_m") if c in t0]
     ].copy()
-    rows_k, rows_t, rows_c, rows_s = [], [], [], []
+    changes = {}
     for t in types:
-        a = t0[f"{t}_minutes"].to_numpy(float)
-        b = t1[f"{t}_minutes"].to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            d = np.where(
-                np.isfinite(a) & np.isfinite(b),
-                b - a,
-                np.where(
-                    np.isfinite(a) == np.isfinite(b), 0.0, np.where(np.isfinite(b), -np.inf, np.inf)
-                ),
-            )
-        cells[f"{t}_minutes_base"] = a
-        cells[f"{t}_minutes_scenario"] = b
-        cells[f"{t}_delta"] = d
-        for thr in thresholds_min:
-            rows_t.append(
-                {
-                    "service_type": t,
-                    "minutes": thr,
-                    "newly_within": int(pop[(a > thr) & (b <= thr)].sum()),
-                    "newly_outside": int(pop[(a <= thr) & (b > thr)].sum()),
-                }
-            )
         s0, s1 = t0[f"{t}_site"].to_numpy(), t1[f"{t}_site"].to_numpy()
-        changed = pd.Series(s0).fillna("") != pd.Series(s1).fillna("")
-        rows_c.append(
-            {
-                "service_type": t,
-                "cells_changed": int(changed.sum()),
-                "population_changed": int(pop[changed.to_numpy()].sum()),
-            }
+        changed = (pd.Series(s0).fillna("") != pd.Series(s1).fillna("")).to_numpy()
+        changes[t] = (
+            t0[f"{t}_minutes"].to_numpy(float),
+            t1[f"{t}_minutes"].to_numpy(float),
+            changed,
         )
-        fin = np.isfinite(d)
-        rows_s.append(
-            {
-                "service_type": t,
-                "population_faster": int(pop[fin & (d < -1e-9)].sum() + pop[d == -np.inf].sum()),
-                "population_slower": int(pop[fin & (d > 1e-9)].sum() + pop[d == np.inf].sum()),
-                "mean_change_minutes": _weighted_mean(d[fin], pop[fin]),
-                "person_minutes_saved": float(-(d[fin] * pop[fin]).sum()),
-            }
-        )
-        if "kommunenummer" in cells:
-            k = pd.DataFrame(
-                {
-                    "k": cells["kommunenummer"],
-                    "p": pop,
-                    "d": np.where(fin, d, 0),
-                    "pf": np.where(fin, pop, 0),
-                }
-            )
-            g = k.assign(pd_=k["d"] * k["pf"]).groupby("k")
-            kk = pd.DataFrame(
-                {"population": g["p"].sum(), "mean_change_minutes": g["pd_"].sum() / g["pf"].sum()}
-            )
-            kk["service_type"] = t
-            rows_k.append(kk.reset_index().rename(columns={"k": "kommunenummer"}))
-    out = Comparison(
-        cells=cells,
-        kommuner=pd.concat(rows_k, ignore_index=True) if rows_k else pd.DataFrame(),
-        thresholds=pd.DataFrame(rows_t),
-        catchments=pd.DataFrame(rows_c),
-        summary=pd.DataFrame(rows_s),
-        base_table=t0,
-        scenario_table=t1,
-    )
+    tables = summarise_changes(cells, changes, thresholds_min)
+    out = Comparison(**tables, base_table=t0, scenario_table=t1)
     if regions and kommuner is not None:
         out = out.with_regions(
             compare_regions(base_network, scenario_network, origins, kommuner, base_regions)

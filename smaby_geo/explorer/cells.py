@@ -6,8 +6,8 @@ no route), of which the comparison reads only the minutes and the nearest site.
 :func:`compare_cells_cached` snaps the cells once, at start (:class:`CellCache`), and after an
 edit recomputes only the partial link times of each snap (``entry_offsets``) — or snaps afresh
 when the edit changes the snap targets (``explorer.incremental``) — then runs the library's
-``nearest_sites`` per type and ``compare``'s arithmetic. ``tests/test_explorer_incremental.py``
-checks every edit type against ``compare``.
+``nearest_sites`` per type and ``compare``'s arithmetic (``summarise_changes``).
+``tests/test_explorer_incremental.py`` checks every edit type against ``compare``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from smaby_geo.analysis.scenarios import summarise_changes
 from smaby_geo.explorer.incremental import SnappedPoints, same_snap_targets
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.snapping import (
@@ -163,78 +164,14 @@ def compare_cells_cached(cache: CellCache, net1: RoadNetwork, services1, thresho
     -------
     dict
         ``cells``, ``kommuner``, ``thresholds``, ``catchments``, ``summary`` and ``base_table``
-        as ``compare`` (the arithmetic below is ``compare``'s, line for line; the scenario's
-        minutes come from ``nearest_sites`` on the re-used snapping).
+        as ``compare`` (the same ``summarise_changes``; the scenario's minutes come from
+        ``nearest_sites`` on the re-used snapping).
     """
     t0 = cache.table
-    pop = t0["population"].to_numpy(float)
     cells = cache.cells.copy(deep=False)
     minutes = scenario_minutes(cache, net1, services1)
-    rows_k, rows_t, rows_c, rows_s = [], [], [], []
+    changes = {}
     for t in cache.types:
-        a = t0[f"{t}_minutes"].to_numpy(float)
         b, code1 = minutes[t]
-        with np.errstate(invalid="ignore"):
-            d = np.where(
-                np.isfinite(a) & np.isfinite(b),
-                b - a,
-                np.where(
-                    np.isfinite(a) == np.isfinite(b), 0.0, np.where(np.isfinite(b), -np.inf, np.inf)
-                ),
-            )
-        cells[f"{t}_minutes_base"] = a
-        cells[f"{t}_minutes_scenario"] = b
-        cells[f"{t}_delta"] = d
-        for thr in thresholds:
-            rows_t.append(
-                {
-                    "service_type": t,
-                    "minutes": thr,
-                    "newly_within": int(pop[(a > thr) & (b <= thr)].sum()),
-                    "newly_outside": int(pop[(a <= thr) & (b > thr)].sum()),
-                }
-            )
-        changed = cache.site_codes[t] != code1
-        rows_c.append(
-            {
-                "service_type": t,
-                "cells_changed": int(changed.sum()),
-                "population_changed": int(pop[changed].sum()),
-            }
-        )
-        fin = np.isfinite(d)
-        w = pop[fin]
-        rows_s.append(
-            {
-                "service_type": t,
-                "population_faster": int(pop[fin & (d < -1e-9)].sum() + pop[d == -np.inf].sum()),
-                "population_slower": int(pop[fin & (d > 1e-9)].sum() + pop[d == np.inf].sum()),
-                "mean_change_minutes": float((d[fin] * w).sum() / w.sum())
-                if w.sum() > 0
-                else np.nan,
-                "person_minutes_saved": float(-(d[fin] * pop[fin]).sum()),
-            }
-        )
-        if "kommunenummer" in cells:
-            k = pd.DataFrame(
-                {
-                    "k": cells["kommunenummer"],
-                    "p": pop,
-                    "d": np.where(fin, d, 0),
-                    "pf": np.where(fin, pop, 0),
-                }
-            )
-            g = k.assign(pd_=k["d"] * k["pf"]).groupby("k")
-            kk = pd.DataFrame(
-                {"population": g["p"].sum(), "mean_change_minutes": g["pd_"].sum() / g["pf"].sum()}
-            )
-            kk["service_type"] = t
-            rows_k.append(kk.reset_index().rename(columns={"k": "kommunenummer"}))
-    return {
-        "cells": cells,
-        "kommuner": pd.concat(rows_k, ignore_index=True) if rows_k else pd.DataFrame(),
-        "thresholds": pd.DataFrame(rows_t),
-        "catchments": pd.DataFrame(rows_c),
-        "summary": pd.DataFrame(rows_s),
-        "base_table": t0,
-    }
+        changes[t] = (t0[f"{t}_minutes"].to_numpy(float), b, cache.site_codes[t] != code1)
+    return {**summarise_changes(cells, changes, thresholds), "base_table": t0}
