@@ -200,7 +200,7 @@ cells = read_population_grid("250m", kommuner=kom)
 towns, cell_town = build_towns(cells, read_builtup_areas(), place_names=read_place_names(),
                                return_cells=True)
 h = hinterlands(net, cells, towns, cell_town, load_services())
-centres, ct = h["towns"], h["cells"]
+centres, ct = h.towns, h.cells
 print(towns["town_class"].value_counts().to_dict())
 rural = ct[ct["rural"]]
 share = {t: rural.loc[rural["minutes_to_town"] <= t, "population"].sum() / rural["population"].sum()

@@ -155,6 +155,8 @@ _EXPORTS: dict[str, str] = {
     "RegionComparison": "smaby_geo.analysis.scenarios",
     "compare_regions": "smaby_geo.analysis.scenarios",
     "Regions": "smaby_geo.analysis.regions",
+    "Hinterlands": "smaby_geo.analysis.hinterlands",
+    "Centrality": "smaby_geo.analysis.centrality",
     "dissolve_cells": "smaby_geo.places.grid",
     "RunResult": "smaby_geo.pipeline",
     "run_travel_times": "smaby_geo.pipeline",
@@ -167,8 +169,10 @@ __all__ = [
     "BARules",
     "Benefit",
     "CarProfile",
+    "Centrality",
     "Comparison",
     "FerryModel",
+    "Hinterlands",
     "LMAParameters",
     "PolicyPreset",
     "RegionComparison",
@@ -309,14 +313,14 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         minutes_from_point,
         population_within,
     )
-    from smaby_geo.analysis.centrality import centrality
+    from smaby_geo.analysis.centrality import Centrality, centrality
     from smaby_geo.analysis.flows import (
         calibrate_beta,
         flow_matrix,
         gravity_flows,
         read_commuting_table,
     )
-    from smaby_geo.analysis.hinterlands import hinterlands
+    from smaby_geo.analysis.hinterlands import Hinterlands, hinterlands
     from smaby_geo.analysis.lma import LMAParameters, delineate_lma
     from smaby_geo.analysis.regions import (
         BARules,

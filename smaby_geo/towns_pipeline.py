@@ -103,7 +103,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
     t = _timed(stages, "towns", t)
     sv = _services_in(area)
     h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv)
-    centres, ct = h["towns"], h["cells"]
+    centres, ct = h.towns, h.cells
     t = _timed(stages, "hinterlands", t)
     by_kommune = summarise_hinterlands(ct)
     names = kom.set_index("kommunenummer")["kommunenavn"]
@@ -314,12 +314,12 @@ def run_indicators_job(args: argparse.Namespace) -> int:
             half_life_min=args.half_life_min,
         )
         t = _timed(stages, "centrality", t)
-        areas = c["areas"]
+        areas = c.areas
         meta = _meta(
-            c["cells"].attrs["attribution"],
+            c.cells.attrs["attribution"],
             region=name,
             note=sv.attrs.get("note", ""),
-            parameters=c["cells"].attrs["parameters"],
+            parameters=c.cells.attrs["parameters"],
             method=(
                 "SSB sentralitetsindeks structure (Høydahl 2017, SSB Notater 2017/40; 2020/4); "
                 "residents stand in for jobs; four service types; see "
@@ -329,7 +329,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
         slug = _slug(name)
         written.append(
             io.write_geoparquet(
-                _plain(c["cells"]), out_dir / f"centrality_cells_{slug}_250m.parquet", meta
+                _plain(c.cells), out_dir / f"centrality_cells_{slug}_250m.parquet", meta
             )
         )
         written.append(
@@ -342,19 +342,19 @@ def run_indicators_job(args: argparse.Namespace) -> int:
                 attribution=meta["attribution"],
                 note="Residents stand in for jobs; 4 service types (incomplete lists). "
                 "Classes: equal-width steps from the lowest kommune to 1000.",
-                thresholds=c["thresholds"],
+                thresholds=c.thresholds,
             )
             written.append(
                 io.write_text(m.get_root().render(), out_dir / f"map_centrality_{slug}.html")
             )
         summary["centrality"] = {
-            "class_lower_bounds": [round(float(b), 1) for b in c["thresholds"]],
+            "class_lower_bounds": [round(float(b), 1) for b in c.thresholds],
             "kommuner_per_class": {
                 int(k): int(v)
                 for k, v in areas["centrality_class"].value_counts().sort_index().items()
             },
         }
-        _print_centrality(areas, c["thresholds"])
+        _print_centrality(areas, c.thresholds)
         t = _timed(stages, "centrality outputs", t)
     if do_tp:
         cells1_all = read_population_grid("1km", kommuner=kom)

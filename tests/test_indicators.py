@@ -17,6 +17,7 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from smaby_geo.analysis.centrality import (
+    Centrality,
     assign_classes,
     centrality,
     centrality_scores,
@@ -197,7 +198,10 @@ def test_centrality_on_the_hand_grid(net):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         c = centrality(net, cells, sv)
-    areas = c["areas"].set_index("kommunenummer")
+    assert isinstance(c, Centrality)
+    with pytest.warns(DeprecationWarning, match="attributes"):
+        assert c["areas"] is c.areas  # the old dict read works for one release
+    areas = c.areas.set_index("kommunenummer")
     assert set(areas.index) == {"k1", "k2", "k3"}
     assert areas["centrality_class"].between(1, 6).all()
     assert areas["centrality_index"].max() == pytest.approx(1000.0)
@@ -206,7 +210,7 @@ def test_centrality_on_the_hand_grid(net):
     # k2 holds town B and the hospital: the most central
     assert areas["centrality_index"].idxmax() == "k2"
     # the kommune score is the population-weighted mean of its connected cells
-    cc = c["cells"]
+    cc = c.cells
     k1 = cc[cc["kommunenummer"] == "k1"]
     assert areas.loc["k1", "score"] == pytest.approx(
         np.average(k1["score"], weights=k1["population"])
@@ -242,7 +246,7 @@ def test_centrality_classes_cover_every_kommune_of_a_county(n1000):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         c = centrality(net, cells, load_services())
-    areas = c["areas"]
+    areas = c.areas
     assert set(areas["kommunenummer"]) == set(sel["kommunenummer"])
     assert areas["centrality_class"].between(1, 6).all()
     assert areas["population"].sum() == cells["population"].sum()

@@ -14,7 +14,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from smaby_geo.analysis.hinterlands import hinterlands, hosted_services, summarise_hinterlands
+from smaby_geo.analysis.hinterlands import (
+    Hinterlands,
+    hinterlands,
+    hosted_services,
+    summarise_hinterlands,
+)
 from smaby_geo.network.readers import network_from_lines
 from smaby_geo.places.towns import (
     build_towns,
@@ -148,6 +153,12 @@ def test_merge_touching_joins_overlapping_outlines():
     assert sorted(m["parts"]) == [1, 2]
 
 
+def test_hinterlands_is_a_result_type_and_dict_reads_still_work(hint):
+    assert isinstance(hint, Hinterlands)
+    with pytest.warns(DeprecationWarning, match="attributes"):
+        assert hint["cells"] is hint.cells and hint["towns"] is hint.towns
+
+
 @pytest.fixture(scope="module")
 def hint(built):
     cells, towns, cell_town = built
@@ -160,7 +171,7 @@ def hint(built):
 
 
 def test_nearest_town_and_minutes_by_hand(hint):
-    c = hint["cells"]
+    c = hint.cells
     # node k: 10k minutes to A (node 0), 10|k-5| to B (node 5); ties would go to the first
     expect_town = ["Aby"] * 3 + ["Bby"] * 8
     expect_min = [min(10 * k, 10 * abs(k - 5)) for k in range(11)]
@@ -177,7 +188,7 @@ def test_nearest_town_and_minutes_by_hand(hint):
 
 
 def test_gross_reach_and_exclusive_hinterlands_by_hand(hint):
-    t = hint["towns"].set_index("name")
+    t = hint.towns.set_index("name")
     a, b = t.loc["Aby"], t.loc["Bby"]
     # A: nodes within 15 / 30 / 45 / 60 minutes
     assert a["population_within_15"] == 6000 + 100
@@ -203,9 +214,9 @@ def test_gross_reach_and_exclusive_hinterlands_by_hand(hint):
 def test_population_conserved_in_every_partition(hint, built):
     cells = built[0]
     total = cells["population"].sum()
-    c = hint["cells"]
-    t = hint["towns"]
-    unreachable = hint["cells"].attrs["unreachable_population"]
+    c = hint.cells
+    t = hint.towns
+    unreachable = hint.cells.attrs["unreachable_population"]
     assert unreachable == OFF_ROAD[2]
     # by nearest centre
     assert c.groupby("nearest_town_id")["population"].sum().sum() == total
@@ -227,7 +238,7 @@ def test_population_conserved_in_every_partition(hint, built):
 
 
 def test_summary_shares_by_hand(hint):
-    k = summarise_hinterlands(hint["cells"]).set_index("kommunenummer")
+    k = summarise_hinterlands(hint.cells).set_index("kommunenummer")
     # k1: rural cells nodes 1-3 (10, 20, 20 min) -> all within 30
     assert k.loc["k1", "rural_share_within_30"] == 1.0
     # k3: nodes 8-10 at 30, 40, 50 minutes (60, 70, 80 residents) + 10 unreachable
@@ -288,7 +299,7 @@ def test_town_names_are_escaped_on_maps(built):
     tw, ct = build_towns(cells, hand_builtup(), return_cells=True)
     tw.loc[tw["population"] == 6000, "name"] = evil
     h = hinterlands(hand_network(), cells, tw, ct)
-    html = map_hinterlands(h["cells"], h["towns"], title="t", attribution="Kilde: SSB").get_root()
+    html = map_hinterlands(h.cells, h.towns, title="t", attribution="Kilde: SSB").get_root()
     html = html.render()
     assert evil not in html and "Kilde: SSB" in html
 
@@ -337,10 +348,10 @@ def test_no_centre_in_reach_leaves_every_cell_without_one(built):
     cells, towns, cell_town = built
     with pytest.warns(UserWarning, match="no road-connected town"):
         h = hinterlands(hand_network(), cells, towns, cell_town, centre_min_class="large_city")
-    c = h["cells"]
+    c = h.cells
     assert (c["nearest_town_id"] == -1).all() and np.isinf(c["minutes_to_town"]).all()
     assert c.attrs["unreachable_population"] == cells["population"].sum()
-    assert len(h["towns"]) == 0
+    assert len(h.towns) == 0
 
 
 def test_cli_bad_input_is_one_clear_line(capsys):

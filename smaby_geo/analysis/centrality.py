@@ -59,10 +59,13 @@ SSB's published values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from smaby_geo._compat import LegacyMapping
 from smaby_geo.analysis.reach import DEFAULT_LIMIT_MIN, DEFAULT_TIME_BIN_S, reach_population
 from smaby_geo.analysis.traveltimes import travel_times
 from smaby_geo.network.core import RoadNetwork
@@ -174,6 +177,28 @@ def assign_classes(index_values, bounds: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(v), cls, 0).astype(np.int64)
 
 
+@dataclass(frozen=True, eq=False)
+class Centrality(LegacyMapping):
+    """The centrality index of every cell and area (``centrality``).
+
+    Attributes
+    ----------
+    cells : GeoDataFrame
+        One row per grid cell: ``weighted_population`` (residents reached, weighted by time),
+        ``jobs_part``, ``services_part``, ``score`` and ``centrality_index`` (0-1000), and the
+        minutes to each service type.
+    areas : DataFrame
+        One row per area (``by``): ``population``, ``unconnected_population``, ``score``,
+        ``centrality_index`` (0-1000) and ``centrality_class`` (1-6).
+    thresholds : ndarray
+        Lower bound of each class on the index.
+    """
+
+    cells: gpd.GeoDataFrame
+    areas: pd.DataFrame
+    thresholds: np.ndarray
+
+
 def centrality(
     network: RoadNetwork,
     cells: gpd.GeoDataFrame,
@@ -187,7 +212,7 @@ def centrality(
     time_bin_s: float = DEFAULT_TIME_BIN_S,
     access: AccessModel | None = None,
     by: str = "kommunenummer",
-) -> dict:
+) -> Centrality:
     """Centrality index per cell and per kommune, in the manner of SSB (module note).
 
     Parameters
@@ -215,7 +240,7 @@ def centrality(
 
     Returns
     -------
-    dict
+    Centrality
         ``cells``: ``population``, area fields, ``road_connected``,
         ``weighted_population``, ``jobs_part``, ``services_part``, ``score``,
         ``centrality_index``; ``areas``: per area ``population``,
@@ -310,4 +335,4 @@ def centrality(
         d.attrs["attribution"] = attribution
         d.attrs["parameters"] = params
         d.attrs["note"] = services.attrs.get("note", "")
-    return {"cells": out, "areas": areas, "thresholds": bounds}
+    return Centrality(cells=out, areas=areas, thresholds=bounds)

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from smaby_geo._compat import LegacyMapping
 from smaby_geo.analysis._reach_kernels import town_thresholds
 from smaby_geo.analysis.traveltimes import SERVICE_ACCESS, travel_times, weighted_quantile
 from smaby_geo.network.core import RoadNetwork
@@ -103,6 +105,25 @@ def hosted_services(
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class Hinterlands(LegacyMapping):
+    """The hinterlands of the centres (``hinterlands``).
+
+    Attributes
+    ----------
+    towns : DataFrame
+        One row per centre: gross reach within each limit (``population_within_<T>``,
+        ``nearer_other_<T>``, ``rural_within_<T>``), exclusive hinterland population and, with
+        services, the sites it hosts and the nearest site in minutes.
+    cells : GeoDataFrame
+        One row per grid cell: its nearest centre (``nearest_town_id``, ``nearest_town``) and
+        ``minutes_to_town`` in minutes (``inf`` = no route).
+    """
+
+    towns: pd.DataFrame
+    cells: gpd.GeoDataFrame
+
+
 def hinterlands(
     network: RoadNetwork,
     cells: gpd.GeoDataFrame,
@@ -114,7 +135,7 @@ def hinterlands(
     limits_min: Sequence[float] = HINTERLAND_LIMITS_MIN,
     host_buffer_m: float = HOST_BUFFER_M,
     access: AccessModel | None = None,
-) -> dict:
+) -> Hinterlands:
     """Hinterlands of every centre and the nearest centre of every cell.
 
     Parameters
@@ -139,7 +160,7 @@ def hinterlands(
 
     Returns
     -------
-    dict
+    Hinterlands
         ``towns``: one row per centre (name, class, population, kommune, per limit
         ``population_within_<T>`` / ``nearer_other_<T>`` / ``rural_within_<T>``,
         ``exclusive_population``, ``exclusive_rural_population``, ``exclusive_level`` and, with
@@ -298,7 +319,7 @@ def hinterlands(
         d.attrs["unreachable_by_level"] = {str(k): v for k, v in levels.items()}
         if services is not None:
             d.attrs["note"] = services.attrs.get("note", "")
-    return {"towns": tt, "cells": ct}
+    return Hinterlands(towns=tt, cells=ct)
 
 
 def summarise_hinterlands(
@@ -313,7 +334,7 @@ def summarise_hinterlands(
     Parameters
     ----------
     cell_table : DataFrame
-        ``hinterlands(...)["cells"]``.
+        ``hinterlands(...).cells``.
     by : str, default "kommunenummer"
         Column to group by (or the name given to ``groups``).
     limits_min : sequence of float, default 30/45/60

@@ -195,9 +195,9 @@ def map_hinterlands(
     Parameters
     ----------
     cell_table : GeoDataFrame
-        ``hinterlands(...)["cells"]`` (or the cells of one county).
+        ``hinterlands(...).cells`` (or the cells of one county).
     centres : DataFrame
-        ``hinterlands(...)["towns"]``.
+        ``hinterlands(...).towns``.
     title, attribution, note : str
     simplify_m : float, default 100
         Outline simplification in metres.
@@ -283,7 +283,7 @@ def map_centrality(
     title: str = "Centrality index in the manner of SSB (residents stand in for jobs)",
     attribution: str = "",
     note: str = "",
-    thresholds: Sequence[float] | None = None,
+    thresholds: Sequence[float] | np.ndarray | None = None,
 ) -> folium.Map:
     """Kommuner coloured by centrality class (1 = most central), index in the tooltip."""
     k = _join_kommuner(kommuner, areas)
