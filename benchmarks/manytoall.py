@@ -366,7 +366,11 @@ def main() -> None:
     res: dict = {
         "machine": machine,
         "load_at_start": os.getloadavg(),
-        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "args": {
+            k: (Path(v).name if k == "ch_cache" and v else v)  # no machine paths
+            for k, v in vars(args).items()
+            if k != "out"
+        },
     }
     if "national" not in args.skip:
         national(args, res)
