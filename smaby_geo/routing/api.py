@@ -353,8 +353,8 @@ def many_to_all(
     columns : {"nodes", "sweep"}
         ``"nodes"`` (default): column ``u`` is node ``u``. ``"sweep"``: the columns keep the
         order batched PHAST computes them in (the hierarchy's sweep order), which spares a
-        random gather of every row (about half of batched PHAST's time on the 1M-node
-        synthetic graph, ``benchmarks/manytoall.py``), and the node of each column is
+        random gather of every row (30 % of batched PHAST's time in node order on the
+        1M-node synthetic graph, ``benchmarks/manytoall.py``), and the node of each column is
         returned with the rows: permute per-node data once (``weights[column_nodes]``) and
         reduce the rows against it. Without a hierarchy in use ``column_nodes`` is
         ``arange(n_nodes)``. The times are the same either way.
