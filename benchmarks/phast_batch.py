@@ -1,11 +1,13 @@
-"""Where batched PHAST's time goes: the sweep against the write-back of rows.
+"""Where batched PHAST's time goes: the sweep against the gather of rows into node order.
 
 On a synthetic road-like graph (``synthetic.py``), single-threaded CPU time
 (``time.process_time``, steadier than wall time on a shared machine) of:
 
-- one batched sweep carrying k sources (upward searches + downward sweep, rank order);
+- one batched sweep carrying k sources (upward searches + downward sweep writing the k rows
+  in sweep order);
 - k separate PHAST sweeps (``phast_to_all``, gathered into original order) on the same sources;
-- ``phast_batched`` for 4k sources (sweeps + rows written back in original node order);
+- ``phast_batched`` for 4k sources, rows in sweep order and in original node order (each row
+  gathered after its sweep);
 - ``phast_many`` for the same 4k sources (one PHAST per source, original order).
 
 Run: ``NUMBA_NUM_THREADS=1 python benchmarks/phast_batch.py [--n 300000] [--k 16]``
@@ -51,7 +53,9 @@ def main() -> None:
     rng = np.random.default_rng(1)
     S = np.ascontiguousarray(ch.new_id[rng.integers(0, n, 4 * k)])
     nid = np.ascontiguousarray(ch.new_id)
-    D = np.empty(n * k)
+    n_read = int(wi.max()) + 1
+    D = np.empty(n_read * k)
+    rows = np.empty((k, n))
     dist = np.full(n, np.inf)
     done = np.zeros(n, np.bool_)
     touched = np.empty(n, np.int32)
@@ -60,8 +64,9 @@ def main() -> None:
     cap = max(si.shape[0], wi.shape[0]) + 2
     hk, hv, hl = np.empty(cap), np.empty(cap, np.int32), np.empty(cap, np.int32)
     one = cpu(
-        lambda: kern._phast_batch_into(
-            sp, si, sw, wp, wi, ww, S[:k], D, dist, done, touched, hk, hv, hl, slot, side
+        lambda: kern._phast_batch_rows(
+            sp, si, sw, wp, wi, ww, S[:k], D, n_read, dist, done, touched, hk, hv, hl, slot,
+            side, rows, 0, np.inf,
         )
     )
     single = cpu(
@@ -70,7 +75,14 @@ def main() -> None:
             for i in range(k)
         ]
     )
-    batched = cpu(lambda: kern.phast_batched(sp, si, sw, wp, wi, ww, S, nid, np.inf, k, 1))
+    work = np.empty((1, n_read * k))
+    out = np.empty((len(S), n))
+    sweep = cpu(
+        lambda: kern.phast_batched(sp, si, sw, wp, wi, ww, S, nid, np.inf, k, work, out, False)
+    )
+    batched = cpu(
+        lambda: kern.phast_batched(sp, si, sw, wp, wi, ww, S, nid, np.inf, k, work, out, True)
+    )
     many = cpu(lambda: kern.phast_many(sp, si, sw, wp, wi, ww, S, np.inf, nid))
     print(f"graph: {n:,} nodes; k = {k}; CPU seconds, one thread")
     print(
@@ -78,9 +90,9 @@ def main() -> None:
         f"-> sweep {single / one:.2f}x faster batched"
     )
     print(
-        f"phast_batched, {4 * k} sources incl. write-back in original order: {batched:.3f} "
-        f"(sweeps ~{4 * one:.3f}, write-back ~{batched - 4 * one:.3f}); phast_many (one "
-        f"PHAST per source, gathered into original order): {many:.3f}"
+        f"phast_batched, {4 * k} sources: rows in sweep order {sweep:.3f}, in original node "
+        f"order {batched:.3f} (gather ~{batched - sweep:.3f}); phast_many (one PHAST per "
+        f"source, gathered into original order): {many:.3f}"
     )
 
 

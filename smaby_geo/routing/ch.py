@@ -283,11 +283,14 @@ def ch_many_to_all(
     direction: str,
     *,
     batch: int = PHAST_BATCH,
+    node_order: bool = True,
 ) -> np.ndarray:
-    """Full rows of seconds from (or to) each node, original ids in and out.
+    """Full rows of seconds from (or to) each node, original ids in.
 
     Sources run ``batch`` at a time through one batched PHAST sweep (one pass over the
-    downward edges serves the whole batch); batches run in parallel.
+    downward edges serves the whole batch); batches run in parallel. Columns are original
+    nodes with ``node_order`` (each row gathered after its sweep), else the sweep's order:
+    column ``v`` is original node ``ch.old_id[v]`` (no gather).
     """
     (sp, si, sw), (wp, wi, ww) = ch.graphs(direction)
     if not 1 <= int(batch) <= 64:
@@ -295,7 +298,14 @@ def ch_many_to_all(
     src = np.ascontiguousarray(ch.new_id[np.asarray(nodes, np.int64)], dtype=np.int64)
     import numba
 
-    return kern.phast_batched(
+    n = ch.n_nodes
+    k = int(batch)
+    n_read = int(wi.max()) + 1 if wi.shape[0] else 0
+    n_workers = max(1, min(-(-len(src) // k), int(numba.get_num_threads())))
+    # allocated by numpy, which asks for huge pages (see phast_batched)
+    out = np.empty((len(src), n))
+    work = np.empty((n_workers, n_read * k))
+    kern.phast_batched(
         sp,
         si,
         sw,
@@ -305,9 +315,12 @@ def ch_many_to_all(
         src,
         np.ascontiguousarray(ch.new_id),
         float(cutoff),
-        int(batch),
-        int(numba.get_num_threads()),
+        k,
+        work,
+        out,
+        bool(node_order),
     )
+    return out
 
 
 def ch_matrix(
