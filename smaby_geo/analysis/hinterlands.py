@@ -233,14 +233,22 @@ def hinterlands(
     c_node_cells = np.where(so.connected, so.node, -1).astype(np.int64)
     lim_s = np.asarray(lim) * 60.0
     near = lab_all.astype(np.int64)
+    col_cells, prev_columns = c_node_cells, None  # column of each cell's node in the rows
     for b0 in range(0, m, _BLOCK):
         blk = slice(b0, min(m, b0 + _BLOCK))
-        times = many_to_all(network, c_node[blk], direction="to")
+        # rows in the sweep's column order (no gather into node order); each cell's column is
+        # looked up once
+        times, column_nodes = many_to_all(network, c_node[blk], direction="to", columns="sweep")
+        if prev_columns is None or not np.array_equal(prev_columns, column_nodes):
+            prev_columns = column_nodes
+            col_of = np.empty(network.n_nodes, dtype=np.int64)
+            col_of[column_nodes] = np.arange(len(column_nodes))
+            col_cells = np.where(c_node_cells >= 0, col_of[np.maximum(c_node_cells, 0)], -1)
         g, o = town_thresholds(
-            times, c_leg[blk], c_node_cells, so.leg_seconds, pop, near - b0, lim_s
+            times, c_leg[blk], col_cells, so.leg_seconds, pop, near - b0, lim_s
         )
         gr, _ = town_thresholds(
-            times, c_leg[blk], c_node_cells, so.leg_seconds, pop * rural, near - b0, lim_s
+            times, c_leg[blk], col_cells, so.leg_seconds, pop * rural, near - b0, lim_s
         )
         gross[blk], other[blk], grossr[blk] = g, o, gr
 

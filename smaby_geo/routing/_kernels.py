@@ -1163,7 +1163,7 @@ def _phast_batch_rows(
             ep = e + PREFETCH_EDGES
             if ep < ne:
                 pa = dn_idx[ep] * k
-                _prefetch(D, pa)
+                _prefetch(D, pa)  # type: ignore[call-arg]
                 _prefetch(D, pa + k - 1)
             ba = dn_idx[e] * k
             w = dn_w[e]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal, overload
 
 import numba
 import numpy as np
@@ -316,6 +317,45 @@ COLUMNS = ("nodes", "sweep")
 def _check_columns(columns: str) -> None:
     if columns not in COLUMNS:
         raise ValueError(f"columns must be one of {COLUMNS}, got {columns!r}")
+
+
+@overload
+def many_to_all(
+    network: RoadNetwork | CSR,
+    sources: ArrayLike,
+    *,
+    cutoff_s: float | None = ...,
+    direction: str = ...,
+    method: str = ...,
+    batch: int = ...,
+    columns: Literal["nodes"] = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def many_to_all(
+    network: RoadNetwork | CSR,
+    sources: ArrayLike,
+    *,
+    cutoff_s: float | None = ...,
+    direction: str = ...,
+    method: str = ...,
+    batch: int = ...,
+    columns: Literal["sweep"],
+) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@overload
+def many_to_all(
+    network: RoadNetwork | CSR,
+    sources: ArrayLike,
+    *,
+    cutoff_s: float | None = ...,
+    direction: str = ...,
+    method: str = ...,
+    batch: int = ...,
+    columns: str = ...,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]: ...
 
 
 @renamed_kwargs(net="network", cutoff="cutoff_s")
