@@ -374,3 +374,17 @@ def test_population_thresholds_say_population_and_the_old_names_warn():
     assert list(old) == list(new)
     with pytest.raises(TypeError, match="both"):
         classify_population(pop, village_min=300, village_min_population=300)
+
+
+def test_hinterlands_are_the_same_on_a_contraction_hierarchy(built):
+    """With a hierarchy the rows come in sweep order; each cell must read its own column."""
+    from smaby_geo.routing.api import prepare
+
+    cells, towns, cell_town = built
+    plain = hinterlands(hand_network(), cells, towns, cell_town)
+    net = hand_network()
+    prepare(net)
+    fast = hinterlands(net, cells, towns, cell_town)
+    assert (fast.towns["population_within_60"] > 0).any()
+    pd.testing.assert_frame_equal(fast.towns, plain.towns)
+    pd.testing.assert_frame_equal(fast.cells, plain.cells)
