@@ -268,7 +268,7 @@ def main_job(args: argparse.Namespace) -> MainJob:
 def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
     """Compute the main job and write its files into ``out_dir`` (the staging folder)."""
     from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import map_minutes
+    from smaby_geo.outputs.map_cache import minutes_map_html
     from smaby_geo.outputs.outdir import file_digests
     from smaby_geo.outputs.products import write_catchment_files, write_region_files
 
@@ -306,8 +306,8 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
     with stages("outputs"):
         out_cells = cells.copy()
         out_cells.index = out_cells.index.astype(str)
-        # a forked process writes the GeoPackage (GDAL holds the GIL while it writes) while
-        # this one writes the CSV, draws the map and writes the GeoParquet
+        # a forked process writes the GeoPackage (pyogrio holds the GIL while GDAL writes)
+        # while this one writes the CSV, the map and the GeoParquet
         gpkg = None
         if not getattr(args, "no_gpkg", False):
             gpkg = io.start_gpkg(
@@ -317,16 +317,15 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
             csv = io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False)
             html_map = None
             if not args.no_map and "hospital" in services:
-                m = map_minutes(
+                # drawn, or read from the data cache where these inputs drew it before
+                page = minutes_map_html(
                     cells,
                     "hospital",
                     kommune_summary=summary,
                     kommuner=res.kommuner,
                     services=res.services,
                 )
-                html_map = io.write_text(
-                    m.get_root().render(), out_dir / f"map_hospital_{slug}.html"
-                )
+                html_map = io.write_text(page, out_dir / f"map_hospital_{slug}.html")
             written.append(
                 io.write_geoparquet(out_cells, out_dir / f"cells_{slug}.parquet", meta)
             )

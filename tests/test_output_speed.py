@@ -183,3 +183,56 @@ def test_map_base_boundaries_from_the_data_cache_equal_the_computed_ones(tmp_pat
     assert maps._boundaries() == computed
     assert len(computed[0]["features"]) == 15 and len(computed[1]["features"]) == 357
     maps._boundaries.cache_clear()
+
+
+def _minutes_cells(minutes):
+    n = len(minutes)
+    x0, y0 = 250_000, 6_900_000
+    g = gpd.GeoDataFrame(
+        {
+            "population": np.arange(1, n + 1) * 3,
+            "hospital_minutes": minutes,
+            "hospital_name": ["Sykehus <b>"] * n,
+            "x_sw": x0 + 250 * np.arange(n),
+            "y_sw": y0,
+            "cell_size_m": 250,
+        },
+        geometry=[Point(x0 + 125 + 250 * i, y0 + 125) for i in range(n)],
+        crs="EPSG:25833",
+    )
+    g.attrs.update(attribution="© Kartverket | Kilde: SSB", note="lists are incomplete")
+    return g
+
+
+def _without_ids(html):
+    import re
+
+    return re.sub(r"_[0-9a-f]{32}", "_ID", html)
+
+
+def test_minutes_map_from_the_data_cache_equals_a_fresh_drawing(tmp_path, monkeypatch):
+    from smaby_geo.outputs import map_cache, maps
+
+    monkeypatch.setenv("SMABY_GEO_CACHE_DIR", str(tmp_path / "home"))
+    cells = _minutes_cells([5.0, 20.0, np.inf, 61.5])
+    first = map_cache.minutes_map_html(cells, "hospital")
+    fresh = maps.map_minutes(cells, "hospital").get_root().render()
+    assert _without_ids(first) == _without_ids(fresh)
+    assert "Kilde: SSB" in first and "Sykehus" in first
+
+    real = maps.map_minutes
+
+    def no_drawing(*a, **k):
+        raise AssertionError("drawn again although the cache holds the map")
+
+    monkeypatch.setattr(maps, "map_minutes", no_drawing)
+    same = _minutes_cells([5.0, 20.0, np.inf, 61.5])
+    assert map_cache.minutes_map_html(same, "hospital") == first
+    monkeypatch.setattr(maps, "map_minutes", real)
+    changed = map_cache.minutes_map_html(_minutes_cells([5.0, 20.0, np.inf, 61.6]), "hospital")
+    assert _without_ids(changed) != _without_ids(first)
+    renamed = _minutes_cells([5.0, 20.0, np.inf, 61.5])
+    renamed["hospital_name"] = "Annet sykehus"
+    assert "Annet sykehus" in map_cache.minutes_map_html(renamed, "hospital")
+    entries = list(derived_cache.cache_folder("maps").glob("minutes_hospital_*.html"))
+    assert len(entries) == 3
