@@ -4,6 +4,7 @@ population grid and the map's base boundaries read from the data cache equal the
 and follow every change of their inputs."""
 
 import os
+import sys
 import time
 import warnings
 
@@ -51,7 +52,9 @@ def test_forked_geopackage_equals_the_one_written_in_place(tmp_path):
     assert _parts(tmp_path) == []
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="the thread fallback runs in this process")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="elsewhere a thread writes the file"
+)
 def test_the_geopackage_is_written_by_another_process(tmp_path, monkeypatch):
     def write_pid(gdf, tmp, layer, metadata):
         tmp.write_text(str(os.getpid()))
@@ -236,3 +239,18 @@ def test_minutes_map_from_the_data_cache_equals_a_fresh_drawing(tmp_path, monkey
     assert "Annet sykehus" in map_cache.minutes_map_html(renamed, "hospital")
     entries = list(derived_cache.cache_folder("maps").glob("minutes_hospital_*.html"))
     assert len(entries) == 3
+
+
+def test_inside_a_daemonic_worker_a_thread_writes_the_geopackage(tmp_path, monkeypatch):
+    import multiprocessing
+    import types
+
+    def write_pid(gdf, tmp, layer, metadata):
+        tmp.write_text(str(os.getpid()))
+
+    monkeypatch.setattr(sio, "_write_gpkg_file", write_pid)
+    monkeypatch.setattr(
+        multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True)
+    )
+    path = sio.start_gpkg(_table(), tmp_path / "x.gpkg", "cells", {}).result()
+    assert int(path.read_text()) == os.getpid(), "a daemonic process may not fork children"

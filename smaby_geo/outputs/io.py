@@ -194,9 +194,9 @@ def start_gpkg(
     """Start writing a GeoPackage layer (``write_gpkg``) beside the caller's work.
 
     pyogrio holds the GIL for the whole GDAL write (about 2 s for the national 220,171 cells
-    here), so a thread would stall the Python work meant to run beside it. Where ``fork``
-    exists (Linux, macOS) a forked child writes the file: it inherits the table without
-    copying or pickling it and has its own interpreter. Elsewhere a thread writes it.
+    here), so a thread would stall the Python work meant to run beside it. On Linux a forked
+    child writes the file: it inherits the table without copying or pickling it and has its
+    own interpreter. Elsewhere, and inside a daemonic worker process, a thread writes it.
 
     Parameters
     ----------
@@ -217,7 +217,8 @@ def start_gpkg(
 
     path = Path(path)
     tmp = _part_path(path)
-    can_fork = sys.platform != "win32" and "fork" in multiprocessing.get_all_start_methods()
+    # fork only on Linux: macOS system libraries are not safe to use in a forked child
+    can_fork = sys.platform.startswith("linux")
     # a daemonic process (a Dask or multiprocessing worker) may not have children
     if can_fork and not multiprocessing.current_process().daemon:
         ctx = multiprocessing.get_context("fork")
