@@ -15,7 +15,6 @@ import argparse
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,7 +268,7 @@ def main_job(args: argparse.Namespace) -> MainJob:
 def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
     """Compute the main job and write its files into ``out_dir`` (the staging folder)."""
     from smaby_geo.outputs import io
-    from smaby_geo.outputs.maps import map_minutes
+    from smaby_geo.outputs.map_cache import minutes_map_html
     from smaby_geo.outputs.outdir import file_digests
     from smaby_geo.outputs.products import write_catchment_files, write_region_files
 
@@ -307,33 +306,35 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
     with stages("outputs"):
         out_cells = cells.copy()
         out_cells.index = out_cells.index.astype(str)
-        written.append(io.write_geoparquet(out_cells, out_dir / f"cells_{slug}.parquet", meta))
-        # GDAL writes the GeoPackage (releasing the GIL) while this thread draws the map
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            gpkg = None
-            if not getattr(args, "no_gpkg", False):
-                gpkg = pool.submit(
-                    io.write_gpkg,
-                    out_cells.reset_index(),
-                    out_dir / f"cells_{slug}.gpkg",
-                    "cells",
-                    meta,
-                )
+        # a forked process writes the GeoPackage (pyogrio holds the GIL while GDAL writes)
+        # while this one writes the CSV, the map and the GeoParquet
+        gpkg = None
+        if not getattr(args, "no_gpkg", False):
+            gpkg = io.start_gpkg(
+                out_cells.reset_index(), out_dir / f"cells_{slug}.gpkg", "cells", meta
+            )
+        try:
             csv = io.write_csv(summary, out_dir / f"kommune_summary_{slug}.csv", index=False)
             html_map = None
             if not args.no_map and "hospital" in services:
-                m = map_minutes(
+                # drawn, or read from the data cache where these inputs drew it before
+                page = minutes_map_html(
                     cells,
                     "hospital",
                     kommune_summary=summary,
                     kommuner=res.kommuner,
                     services=res.services,
                 )
-                html_map = io.write_text(
-                    m.get_root().render(), out_dir / f"map_hospital_{slug}.html"
-                )
+                html_map = io.write_text(page, out_dir / f"map_hospital_{slug}.html")
+            written.append(
+                io.write_geoparquet(out_cells, out_dir / f"cells_{slug}.parquet", meta)
+            )
             if gpkg is not None:
                 written.append(gpkg.result())
+        except BaseException:
+            if gpkg is not None:
+                gpkg.cancel()
+            raise
         written += [csv] + ([html_map] if html_map else [])
         if getattr(args, "regions", None):
             written += write_region_files(

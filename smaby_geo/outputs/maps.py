@@ -126,16 +126,50 @@ def _feature_collection(gdf: gpd.GeoDataFrame, fields) -> dict:
     }
 
 
+# Simplification of the base layer's boundaries, degrees.
+BASE_SIMPLIFY_DEG = 0.003
+
+
 @lru_cache(maxsize=1)
 def _boundaries() -> tuple[dict, dict]:
-    """Fylke and kommune boundaries as GeoJSON dicts (EPSG:4326, simplified)."""
-    from smaby_geo import datasets
+    """Fylke and kommune boundaries as GeoJSON dicts (EPSG:4326, simplified).
 
-    fylker = gpd.read_file(datasets.locate_dataset("fylker_simplified"))
-    kommuner = gpd.read_file(datasets.locate_dataset("kommuner_simplified"))
-    fylker["geometry"] = round_coordinates(fylker.geometry.simplify(0.003))
-    kommuner["geometry"] = round_coordinates(kommuner.geometry.boundary.simplify(0.003))
-    return _feature_collection(fylker, []), _feature_collection(kommuner, [])
+    Kept in the data home as JSON (``derived_cache``), named by the two boundary files'
+    bytes, the simplification, the rounding and the library versions; later runs read it.
+    """
+    from smaby_geo import datasets
+    from smaby_geo.derived_cache import cached, entry_path, fingerprint
+
+    files = (
+        datasets.locate_dataset("fylker_simplified"),
+        datasets.locate_dataset("kommuner_simplified"),
+    )
+    key = fingerprint(
+        "map-base-v1",
+        *files,
+        BASE_SIMPLIFY_DEG,
+        COORD_DECIMALS,
+        shapely.__version__,
+        shapely.geos_version_string,
+        gpd.__version__,
+    )
+
+    def compute() -> tuple[dict, dict]:
+        fylker, kommuner = (gpd.read_file(f) for f in files)
+        fylker["geometry"] = round_coordinates(fylker.geometry.simplify(BASE_SIMPLIFY_DEG))
+        kommuner["geometry"] = round_coordinates(
+            kommuner.geometry.boundary.simplify(BASE_SIMPLIFY_DEG)
+        )
+        return _feature_collection(fylker, []), _feature_collection(kommuner, [])
+
+    def load(path) -> tuple[dict, dict]:
+        fylker, kommuner = json.loads(path.read_text(encoding="utf-8"))
+        return fylker, kommuner
+
+    def save(value, path) -> None:
+        path.write_text(json.dumps(list(value)), encoding="utf-8")
+
+    return cached(entry_path("maps", "base_boundaries", key, "json"), compute, load, save)
 
 
 def round_coordinates(geoms, decimals: int = COORD_DECIMALS):

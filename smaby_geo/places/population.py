@@ -11,6 +11,7 @@ import pandas as pd
 import pyogrio
 
 from smaby_geo import datasets
+from smaby_geo.derived_cache import cached, entry_path, fingerprint
 from smaby_geo.network.core import NETWORK_CRS
 
 # SSB grid cell ids: 14 digits, x = int(id[:7]) - 2,000,000 and y = int(id[7:]) give the
@@ -18,6 +19,10 @@ from smaby_geo.network.core import NETWORK_CRS
 SSB_ID_X_OFFSET = 2_000_000
 GRID_SIZES_M = {"250m": 250, "1km": 1000}
 _GRID_FILES = {"250m": ("popgrid_250m", "ru250m"), "1km": ("popgrid_1km", "ssbid_1000m")}
+# Format of the labelled grid kept in the data home (``read_population_grid``); change it
+# when the computation or the columns change, so older entries are no longer read. The
+# kommune labels take the nearest kommune within label_kommune's 5 km.
+POPGRID_CACHE_FORMAT = "popgrid-v2 max_distance_m=5000"
 
 
 def decode_ssb_cell_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +121,36 @@ def read_population_grid(
         raise ValueError(f"resolution must be one of {list(_GRID_FILES)}, got {resolution!r}")
     name, id_col = _GRID_FILES[resolution]
     file = datasets.locate_dataset(name, path)
+    kom = read_kommuner() if kommuner is None else kommuner
+    # the labelled grid is kept in the data home, named by the grid file's bytes and the
+    # kommune polygons (``derived_cache``): later runs read it instead of computing it again
+    key = fingerprint(
+        POPGRID_CACHE_FORMAT,
+        resolution,
+        file,
+        _kommuner_digest(kom),
+        *_library_versions(),
+    )
+    g = cached(
+        entry_path("population", f"cells_{resolution}", key, "parquet"),
+        lambda: _grid_points(file, id_col, resolution, kom),
+        _load_grid,
+        _save_grid,
+    )
+    unlabelled = g["kommunenummer"].isna()
+    if unlabelled.any():
+        warnings.warn(
+            f"{int(unlabelled.sum())} grid cells ({int(g.loc[unlabelled, 'population'].sum())} "
+            "people) lie more than 5 km outside every kommune polygon; kept with no kommune",
+            stacklevel=2,
+        )
+    g.attrs["attribution"] = datasets.SSB
+    g.attrs["source"] = f"{name} ({file.name})"
+    return g
+
+
+def _grid_points(file, id_col: str, resolution: str, kom: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Read the grid CSV, place each cell's centre and label its kommune (uncached)."""
     df = pd.read_csv(file, sep=";", dtype={id_col: str}, decimal=",")
     if id_col not in df.columns or "pop_tot" not in df.columns:
         raise ValueError(
@@ -137,19 +172,41 @@ def read_population_grid(
         geometry=gpd.points_from_xy(x + size / 2, y + size / 2),
         crs=NETWORK_CRS,
     )
-    kom = read_kommuner() if kommuner is None else kommuner
-    lab = label_kommune(g, kom)
-    g = g.join(lab)
-    unlabelled = g["kommunenummer"].isna()
-    if unlabelled.any():
-        warnings.warn(
-            f"{int(unlabelled.sum())} grid cells ({int(g.loc[unlabelled, 'population'].sum())} "
-            "people) lie more than 5 km outside every kommune polygon; kept with no kommune",
-            stacklevel=2,
-        )
-    g.attrs["attribution"] = datasets.SSB
-    g.attrs["source"] = f"{name} ({file.name})"
-    return g
+    return g.join(label_kommune(g, kom))
+
+
+def _save_grid(g: gpd.GeoDataFrame, path) -> None:
+    """Store the grid without its geometry (the cell centres follow from the corners)."""
+    pd.DataFrame(g.drop(columns="geometry")).to_parquet(path, compression="zstd")
+
+
+def _load_grid(path) -> gpd.GeoDataFrame:
+    """Read ``_save_grid``'s file; the centre points are placed again, as ``_grid_points``."""
+    df = pd.read_parquet(path)
+    size = df["cell_size_m"].to_numpy()
+    centres = gpd.points_from_xy(
+        df["x_sw"].to_numpy() + size / 2, df["y_sw"].to_numpy() + size / 2, crs=NETWORK_CRS
+    )
+    df.insert(list(df.columns).index("cell_size_m") + 1, "geometry", centres)
+    return gpd.GeoDataFrame(df, geometry="geometry", crs=NETWORK_CRS)
+
+
+def _kommuner_digest(kom: gpd.GeoDataFrame) -> str:
+    """Fingerprint of what ``label_kommune`` reads from the kommune polygons."""
+    import shapely
+
+    cols = ["kommunenummer", "kommunenavn", "fylkesnummer", "fylkesnavn"]
+    attrs = pd.util.hash_pandas_object(kom[cols], index=False).to_numpy().tobytes()
+    wkb = shapely.to_wkb(np.asarray(kom.geometry.to_numpy()))
+    return fingerprint(attrs, b"".join(wkb), str(kom.crs))
+
+
+def _library_versions() -> tuple[str, ...]:
+    """Versions of the libraries that compute and store the cached grid."""
+    import pyarrow
+    import shapely
+
+    return (pd.__version__, gpd.__version__, shapely.__version__, pyarrow.__version__)
 
 
 def as_origins(gdf: gpd.GeoDataFrame, population_column: str = "population") -> gpd.GeoDataFrame:

@@ -1,0 +1,103 @@
+"""Derived data kept between runs in the data home, named by a fingerprint of its inputs.
+
+As the prepared routing networks (``routing/ch_<fingerprint>.npz``), each entry is a file
+``<data home>/<kind>/<name>_<fingerprint>.<ext>`` whose fingerprint is the sha256 of
+everything it is derived from: the bytes of the input files, the parameters, a format version
+and the versions of the libraries that compute and store it. Changed inputs give another name,
+so a stale entry is never read; it is only left behind. Entries are written to a temporary
+file and renamed into place; a folder that cannot be written only costs the saving, and an
+entry that cannot be read is computed again and replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from smaby_geo import datasets
+
+FINGERPRINT_CHARS = 32
+
+
+def fingerprint(*parts: Any) -> str:
+    """sha256 (hex) of ``parts``: bytes as they are, ``Path`` as the file's bytes, else ``repr``.
+
+    Parameters
+    ----------
+    *parts
+        ``bytes``, ``pathlib.Path`` (a file, read whole) or any value with a stable ``repr``
+        (str, int, float, tuples of them).
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            h.update(b"file:")
+            with open(part, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        elif isinstance(part, bytes | bytearray | memoryview):
+            h.update(b"bytes:")
+            h.update(part)
+        else:
+            h.update(b"repr:")
+            h.update(repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def cache_folder(kind: str) -> Path:
+    """``<data home>/<kind>`` (``datasets.data_home()``; ``$SMABY_GEO_CACHE_DIR`` when set)."""
+    return datasets.data_home() / kind
+
+
+def entry_path(kind: str, name: str, key: str, ext: str) -> Path:
+    """The cache file of ``name`` with fingerprint ``key`` (its first 32 hex digits)."""
+    return cache_folder(kind) / f"{name}_{key[:FINGERPRINT_CHARS]}.{ext}"
+
+
+def cached(
+    path: Path,
+    compute: Callable[[], Any],
+    load: Callable[[Path], Any],
+    save: Callable[[Any, Path], None],
+) -> Any:
+    """Return ``load(path)``; when absent or unreadable, ``compute()`` and try to ``save`` it.
+
+    Parameters
+    ----------
+    path : Path
+        The entry (``entry_path``).
+    compute : callable
+        () -> value.
+    load : callable
+        Path -> value; any exception counts as a missing entry.
+    save : callable
+        (value, Path) -> None; writes into a temporary file that is renamed to ``path``.
+
+    Returns
+    -------
+    The value (loaded or computed).
+    """
+    if path.is_file():
+        try:
+            return load(path)
+        except Exception:  # damaged or from an incompatible library: compute again
+            pass
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+        try:
+            save(value, Path(tmp))
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except Exception:  # read-only or full data home, a value it cannot store: not saved
+        pass
+    return value
