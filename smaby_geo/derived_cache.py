@@ -63,7 +63,7 @@ def cached(
     path: Path,
     compute: Callable[[], Any],
     load: Callable[[Path], Any],
-    save: Callable[[Any, Path], None],
+    save: Callable[[Any, Path], object],
 ) -> Any:
     """Return ``load(path)``; when absent or unreadable, ``compute()`` and try to ``save`` it.
 
