@@ -75,8 +75,37 @@ class Parameter:
     source: str = ""
 
 
+# Plausibility constraints of the main-road classes (``fit_profile(order=...)``): a higher
+# road class is built and signed to a higher standard (Statens vegvesen, vegnormal N100:
+# national and main roads get the higher dimensioning classes; municipal and private roads
+# the lowest), so its driven speed on comparable terrain is not lower: E >= R >= F >= K.
+CLASS_ORDER: tuple[tuple[str, str], ...] = (
+    ("category_speeds_kmh:E", "category_speeds_kmh:R"),
+    ("category_speeds_kmh:R", "category_speeds_kmh:F"),
+    ("category_speeds_kmh:F", "category_speeds_kmh:K"),
+)
+# Highest plausible driven speed on a rural municipal road (K; P moves with K), km/h: these
+# are narrow roads, mostly single-lane or without a centre line, signed 50-80 (the general
+# 80 km/h limit applies where nothing is signed). METHODS §1's prior is 50; the bound lets a
+# fit go 20 km/h above it but not to the 80 km/h limit of a good road. Project assumption.
+K_PLAUSIBLE_MAX_KMH = 70.0
+# Bounds of the curvature scale (``CarProfile.curvature_scale_deg_per_km``). The N1000 line
+# sees a fraction f <= 1 of the true turning (generalised: a vertex every ~460 m), so the
+# scale on N1000 turning is f x 929 degrees/km (Lamm et al. 1999 on true geometry): at most
+# 929; the floor 50 (f = 0.05) keeps it from absorbing everything else.
+CURVATURE_SCALE_BOUNDS_DEG_PER_KM = (50.0, 929.0)
+# Bounds of the per-trip terminal time (each end), minutes: parking and local streets at a
+# kommune centre take 0-5 minutes (project assumption).
+TERMINAL_BOUNDS_MIN = (0.0, 5.0)
+
+
 def default_parameters(
-    profile: CarProfile | None = None, *, urban: str = "factor"
+    profile: CarProfile | None = None,
+    *,
+    urban: str = "factor",
+    plausible: bool = False,
+    curvature: bool = False,
+    terminal: bool = False,
 ) -> list[Parameter]:
     """The parameters fitted by default, with bounds (those the profile has).
 
@@ -88,12 +117,24 @@ def default_parameters(
     one signs); upper bounds are the legal limits (``LEGAL_LIMITS_KMH``); the headway may
     lie between 20 and 120 minutes (Hanssen, Jørgensen & Larsen 2019 report a mean of 52
     over 16 crossings).
+
+    ``plausible=True`` caps K at ``K_PLAUSIBLE_MAX_KMH`` (use it with ``order=CLASS_ORDER``
+    in ``fit_profile``); ``curvature=True`` adds ``curvature_scale_deg_per_km``
+    (``CURVATURE_SCALE_BOUNDS_DEG_PER_KM``); ``terminal=True`` adds ``trip.terminal_min``,
+    minutes added at each end of every trip (``TERMINAL_BOUNDS_MIN``; a calibration-only
+    candidate, not a profile field).
     """
     profile = profile or CarProfile()
     out = [
         Parameter(f"category_speeds_kmh:{c}", 30.0, LEGAL_LIMITS_KMH[c], "legal limit")
-        for c in ("E", "R", "F", "K")
+        for c in ("E", "R", "F")
     ]
+    if plausible:
+        out.append(
+            Parameter("category_speeds_kmh:K", 30.0, K_PLAUSIBLE_MAX_KMH, "rural minor road")
+        )
+    else:
+        out.append(Parameter("category_speeds_kmh:K", 30.0, LEGAL_LIMITS_KMH["K"], "legal limit"))
     if hasattr(profile, "urban_speeds_kmh") and urban == "each":
         out += [
             Parameter(f"urban_speeds_kmh:{c}", 20.0, LEGAL_LIMITS_KMH["urban"], "urban limit")
@@ -111,18 +152,33 @@ def default_parameters(
             )
         )
     out.append(Parameter("ferry.default_headway_min", 20.0, 120.0, "Hanssen et al. 2019"))
+    if curvature:
+        lo, hi = CURVATURE_SCALE_BOUNDS_DEG_PER_KM
+        out.append(
+            Parameter("curvature_scale_deg_per_km", lo, hi, "N1000 share of Lamm et al. 1999")
+        )
+    if terminal:
+        lo, hi = TERMINAL_BOUNDS_MIN
+        out.append(Parameter("trip.terminal_min", lo, hi, "parking, local streets"))
     return out
 
 
 def get_parameter(profile: CarProfile, path: str) -> float:
-    """Value of the parameter ``path`` in ``profile`` (see ``Parameter``)."""
+    """Value of the parameter ``path`` in ``profile`` (see ``Parameter``).
+
+    A field that is None (a term switched off) reads as NaN; ``trip.*`` parameters, which are
+    not profile fields, read as 0.
+    """
+    if path.startswith("trip."):
+        return 0.0
     if "." in path:
         head, rest = path.split(".", 1)
         return get_parameter(getattr(profile, head), rest)
     if ":" in path:
         field_, key = path.split(":", 1)
         return 1.0 if key == "*" else float(getattr(profile, field_)[key])
-    return float(getattr(profile, path))
+    v = getattr(profile, path)
+    return np.nan if v is None else float(v)
 
 
 def set_parameters(profile, values: dict[str, float]):
@@ -135,6 +191,8 @@ def set_parameters(profile, values: dict[str, float]):
     nested: dict[str, dict[str, float]] = {}
     changes: dict[str, Any] = {}  # field -> new value, passed to dataclasses.replace
     for path, v in values.items():
+        if path.startswith("trip."):
+            continue  # trip-level terms are added by fit_profile, not set on the profile
         if "." in path:
             head, rest = path.split(".", 1)
             nested.setdefault(head, {})[rest] = v
@@ -366,12 +424,20 @@ def fit_profile(
     parameters: Sequence[Parameter] | None = None,
     train: Sequence[int] | None = None,
     max_evaluations: int = 250,
+    order: Sequence[tuple[str, str]] = (),
 ) -> tuple[CarProfile, dict[str, float]]:
     """Fit ``parameters`` of ``profile`` to the rows ``train`` of ``cal`` (default: all).
 
     Minimises the mean |log(model / reference)| with scipy's bounded Powell search, starting
-    from the profile's current values (clipped into the bounds). Exact routing at every
-    evaluation: the network is re-timed (``retime``) and the centres re-bound.
+    from the profile's current values (clipped into the bounds; a term that is off starts at
+    its upper bound). Exact routing at every evaluation: the network is re-timed
+    (``retime``) and the centres re-bound.
+
+    ``order``: pairs ``(faster, slower)`` of parameter paths whose values must keep that
+    order (e.g. ``CLASS_ORDER``); each km/h out of order adds ``ORDER_PENALTY`` to the loss,
+    and what the search leaves out of order (within its 0.5 km/h tolerance) is closed by
+    lowering the slower value to the faster one, pair by pair in the given order. A ``trip.terminal_min``
+    parameter adds that many minutes at each end of every trip (``trip_minutes``).
 
     Returns
     -------
@@ -385,13 +451,18 @@ def fit_profile(
     ref = cal.reference[rows]
     lo = np.array([p.lower for p in params])
     hi = np.array([p.upper for p in params])
-    x0 = np.clip([get_parameter(profile, p.path) for p in params], lo, hi)
+    x0 = np.array([get_parameter(profile, p.path) for p in params])
+    x0 = np.clip(np.where(np.isnan(x0), hi, x0), lo, hi)
+    paths = [p.path for p in params]
+    pairs = [(paths.index(a), paths.index(b)) for a, b in order if a in paths and b in paths]
 
     def objective(x: np.ndarray) -> float:
-        prof = set_parameters(profile, {p.path: float(v) for p, v in zip(params, x, strict=True)})
-        m = cal.model_minutes(retime(network, prof), rows)
+        values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
+        prof = set_parameters(profile, values)
+        m = trip_minutes(cal.model_minutes(retime(network, prof), rows), values)
         r = np.abs(np.log(np.where(np.isfinite(m), m, 1e6) / ref))
-        return float(np.mean(r))
+        penalty = sum(max(0.0, x[b] - x[a]) for a, b in pairs) * ORDER_PENALTY
+        return float(np.mean(r)) + penalty
 
     res = minimize(
         objective,
@@ -400,8 +471,21 @@ def fit_profile(
         bounds=list(zip(lo, hi, strict=True)),
         options={"maxfev": max_evaluations, "xtol": 0.5, "ftol": 1e-3},
     )
-    values = {p.path: float(v) for p, v in zip(params, res.x, strict=True)}
+    x = np.array(res.x, dtype=float)
+    for a, b in pairs:  # in chain order: the search stops within xtol, so close the rest
+        x[b] = min(x[b], x[a])
+    values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
     return set_parameters(profile, values), values
+
+
+# Loss added per km/h that an ordered pair of speeds is out of order (``fit_profile``): one
+# km/h costs as much as a 5 % mean error, so the search keeps the order.
+ORDER_PENALTY = 0.05
+
+
+def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
+    """Model minutes plus the trip-level terms of ``values`` (``trip.terminal_min`` x 2)."""
+    return np.asarray(model_min, float) + 2.0 * float(values.get("trip.terminal_min", 0.0))
 
 
 # The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune
@@ -430,3 +514,45 @@ def calibrated_profile(profile: CarProfile | None = None) -> CarProfile:
     on a profile built otherwise, e.g. ``prior_profile()`` or one with another ferry wait mode.
     """
     return set_parameters(profile or CarProfile(), FITTED_VALUES)
+
+
+def cross_validate(
+    network: RoadNetwork,
+    cal: CalibrationSet,
+    *,
+    profile: CarProfile,
+    parameters: Sequence[Parameter],
+    folds: int = 5,
+    seed: int = 0,
+    max_evaluations: int = 250,
+    order: Sequence[tuple[str, str]] = (),
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """k-fold cross-validated model minutes: each row predicted by a fit that never saw it.
+
+    Rows are shuffled with ``seed`` and split into ``folds`` parts; each part is predicted by
+    ``fit_profile`` on the others (same ``parameters``, ``order`` and start ``profile``).
+
+    Returns
+    -------
+    (minutes per row, the fitted values of each fold)
+    """
+    n = len(cal.rows)
+    if not (isinstance(folds, int) and 2 <= folds <= n):
+        raise ValueError(f"folds must be an integer from 2 to {n} (the rows), got {folds!r}")
+    order_ = np.random.default_rng(seed).permutation(n)
+    m_cv = np.full(n, np.nan)
+    fold_values = []
+    for test in np.array_split(order_, folds):
+        train = np.setdiff1d(order_, test)
+        prof_k, v_k = fit_profile(
+            network,
+            cal,
+            profile=profile,
+            parameters=parameters,
+            train=train,
+            max_evaluations=max_evaluations,
+            order=order,
+        )
+        fold_values.append(v_k)
+        m_cv[test] = trip_minutes(cal.model_minutes(retime(network, prof_k), test), v_k)
+    return m_cv, fold_values

@@ -51,6 +51,17 @@ N1000_URBAN_SPEEDS_KMH = _frozen({"E": 55.3, "R": 46.1, "F": 41.5, "K": 32.2, "P
 # 16 crossings); default fitted to the same TØI times.
 PRIOR_HEADWAY_MIN = 60.0
 CALIBRATED_HEADWAY_MIN = 22.3
+# Curvature term: a road link's rural time is its straight-road time times
+# (1 + curvature / CURVATURE_SCALE), curvature the turning of its N1000 line in degrees per km.
+# Lamm, Psarianos & Mailaender (1999, "Highway Design and Traffic Safety Engineering
+# Handbook", the German two-lane V85 model) give V85 = 1e6 / (8270 + 8.01 CCR), CCR in gon/km:
+# travel time per km is linear in the curvature change rate and doubles at 8270 / 8.01 =
+# 1,032 gon/km = 929 degrees/km of true road geometry (the Norwegian design standard N100
+# ties design speed to curve radius the same way: tighter curves, lower speed). N1000 is
+# generalised (a vertex every ~460 m), so it sees only part of the true turning; the scale is
+# fitted to TØI's times (``benchmarks/calibrate_speeds.py``).
+LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
+
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
 N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
 # Legal speed limits in Norway (skiltforskriften §8 and trafikkreglene §13): 110 km/h only on
@@ -280,6 +291,17 @@ class CarProfile:
         Urban speed of a link with no category, default 35 km/h (the K urban speed).
     unknown_category_speed_kmh : float
         Speed for a drivable link with no category, default 50 km/h (the K speed).
+    curvature_scale_deg_per_km : float or None
+        Curvature term of N1000/N2000 road links: the rural part of a link takes its
+        category-speed time times ``1 + curvature / curvature_scale_deg_per_km``, where
+        ``curvature`` (``curvature_deg_per_km`` of the link table,
+        ``linktimes.curvature_deg_per_km``) is the summed turning of the link's line in degrees
+        per km. The category speeds are then straight-road speeds, and a twisty fjord road
+        and a straight valley road of the same class get different speeds. Default
+        ``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted to TØI's times; the form and the
+        prior 929 degrees/km (time doubles) are Lamm, Psarianos & Mailaender (1999)'s V85 =
+        1e6 / (8270 + 8.01 CCR) on true geometry (``LAMM_CURVATURE_SCALE_DEG_PER_KM``).
+        None switches the term off.
     length_factor : float
         Multiplier on link geometry length for road links (not ferries), default 1.0.
         N1000 is generalised to 1:1,000,000 (METHODS §1 quotes Oslo–Bergen 437 km on N1000
@@ -314,6 +336,7 @@ class CarProfile:
     )
     unknown_category_speed_kmh: float = 50.0
     unknown_urban_speed_kmh: float = 35.0
+    curvature_scale_deg_per_km: float | None = None
     length_factor: float = 1.0
     osm_highway_speeds_kmh: Mapping = field(default_factory=lambda: dict(OSM_HIGHWAY_SPEEDS_KMH))
     osm_maxspeed_factor: float = 0.8
@@ -373,6 +396,12 @@ class CarProfile:
             v = getattr(self, name)
             if not (_is_number(v) and np.isfinite(v) and v > 0):
                 raise ValueError(f"CarProfile.{name} must be a finite number > 0, got {v!r}")
+        v = self.curvature_scale_deg_per_km
+        if v is not None and not (_is_number(v) and np.isfinite(v) and v > 0):
+            raise ValueError(
+                "CarProfile.curvature_scale_deg_per_km must be a finite number > 0 (degrees "
+                f"per km at which a link's time doubles) or None for no curvature term, got {v!r}"
+            )
         for name in ("unknown_category_speed_kmh", "unknown_urban_speed_kmh"):
             if getattr(self, name) > LEGAL_SPEED_LIMITS_KMH["K"]:
                 raise ValueError(
@@ -476,5 +505,6 @@ def prior_profile() -> CarProfile:
     return CarProfile(
         category_speeds_kmh=dict(PRIOR_CATEGORY_SPEEDS_KMH),
         urban_speeds_kmh=dict(PRIOR_URBAN_SPEEDS_KMH),
+        curvature_scale_deg_per_km=None,
         ferry=FerryModel(default_headway_min=PRIOR_HEADWAY_MIN),
     )
