@@ -428,16 +428,18 @@ def fit_profile(
 ) -> tuple[CarProfile, dict[str, float]]:
     """Fit ``parameters`` of ``profile`` to the rows ``train`` of ``cal`` (default: all).
 
-    Minimises the mean |log(model / reference)| with scipy's bounded Powell search, starting
+    Minimises the mean |log(model / reference)| with scipy's bounded Powell search (on each
+    parameter scaled to its bounds), starting
     from the profile's current values (clipped into the bounds; a term that is off starts at
     its upper bound). Exact routing at every evaluation: the network is re-timed
     (``retime``) and the centres re-bound.
 
     ``order``: pairs ``(faster, slower)`` of parameter paths whose values must keep that
     order (e.g. ``CLASS_ORDER``); each km/h out of order adds ``ORDER_PENALTY`` to the loss,
-    and what the search leaves out of order (within its 0.5 km/h tolerance) is closed by
-    lowering the slower value to the faster one, pair by pair in the given order. A ``trip.terminal_min``
-    parameter adds that many minutes at each end of every trip (``trip_minutes``).
+    and what the search leaves out of order (within its tolerance, ``XTOL_OF_RANGE``) is
+    closed by lowering the slower value to the faster one, pair by pair in the given order.
+    A ``trip.terminal_min`` parameter adds that many minutes at each end of every trip
+    (``trip_minutes``).
 
     Returns
     -------
@@ -456,7 +458,10 @@ def fit_profile(
     paths = [p.path for p in params]
     pairs = [(paths.index(a), paths.index(b)) for a, b in order if a in paths and b in paths]
 
-    def objective(x: np.ndarray) -> float:
+    span = np.where(hi > lo, hi - lo, 1.0)
+
+    def objective(u: np.ndarray) -> float:
+        x = lo + np.asarray(u, float) * span
         values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
         prof = set_parameters(profile, values)
         m = trip_minutes(cal.model_minutes(retime(network, prof), rows), values)
@@ -464,19 +469,25 @@ def fit_profile(
         penalty = sum(max(0.0, x[b] - x[a]) for a, b in pairs) * ORDER_PENALTY
         return float(np.mean(r)) + penalty
 
+    # the search runs on each parameter scaled to its bounds (0..1), so that its tolerance
+    # means the same share of every range (a factor of 0.5-1.2 and a speed of 30-90 alike)
     res = minimize(
         objective,
-        x0,
+        (x0 - lo) / span,
         method="Powell",
-        bounds=list(zip(lo, hi, strict=True)),
-        options={"maxfev": max_evaluations, "xtol": 0.5, "ftol": 1e-3},
+        bounds=[(0.0, 1.0)] * len(params),
+        options={"maxfev": max_evaluations, "xtol": XTOL_OF_RANGE, "ftol": 1e-3},
     )
-    x = np.array(res.x, dtype=float)
+    x = lo + np.clip(np.array(res.x, dtype=float), 0.0, 1.0) * span
     for a, b in pairs:  # in chain order: the search stops within xtol, so close the rest
         x[b] = min(x[b], x[a])
     values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
     return set_parameters(profile, values), values
 
+
+# Tolerance of the search on each parameter, as a share of its bounds' range: 0.6 km/h on a
+# speed of 30-90, 0.007 on the urban factor, 9 degrees/km on the curvature scale.
+XTOL_OF_RANGE = 0.01
 
 # Loss added per km/h that an ordered pair of speeds is out of order (``fit_profile``): one
 # km/h costs as much as a 5 % mean error, so the search keeps the order.
