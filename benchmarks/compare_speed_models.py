@@ -5,7 +5,10 @@
 Reference and model time as in ``benchmarks/calibrate_speeds.py`` (54 usable rows of
 ``tables/toi_reisetid_calibration.csv``, population-weighted kommune centres, national N1000).
 Every candidate starts from METHODS §1's prior and is fitted on all rows and, for the
-cross-validated error, k-fold (same folds for every candidate). Candidates:
+cross-validated error, k-fold (same folds for every candidate). Each model form is fitted
+with the row time from the origin kommune's centre point (``centre``) and as the
+population-weighted mean over the origin kommune's populated 250 m cells (``cells``,
+``CalibrationSet(origin="cells")``). Forms:
 
 - ``free``: rural E, R, F, K free within 30 km/h and the legal limits, one urban factor, the
   ferry headway (the model of the previous calibration);
@@ -13,8 +16,7 @@ cross-validated error, k-fold (same folds for every candidate). Candidates:
   ``K_PLAUSIBLE_MAX_KMH``;
 - ``free+curvature``, ``ordered+curvature``: plus the curvature term
   (``CarProfile.curvature_scale_deg_per_km``);
-- ``ordered+curvature+terminal``: plus a fitted terminal time at each trip end;
-- ``ordered+curvature, densest_km``: the chosen form with the other kommune-centre rule.
+- ``ordered+curvature+terminal``: plus a fitted terminal time at each trip end.
 
 Writes ``benchmarks/results/speed_models.md``.
 """
@@ -48,18 +50,20 @@ from smaby_geo.places.population import read_kommuner, read_population_grid
 RESULTS = Path(__file__).resolve().parent / "results" / "speed_models.md"
 
 CANDIDATES = (
-    # name, centre rule, default_parameters options, ordered
-    ("free", "population_weighted", {}, False),
-    ("ordered", "population_weighted", {"plausible": True}, True),
-    ("free+curvature", "population_weighted", {"curvature": True}, False),
-    ("ordered+curvature", "population_weighted", {"plausible": True, "curvature": True}, True),
+    # name, origin mode, default_parameters options, ordered
+    ("free", "cells", {}, False),
+    ("ordered", "cells", {"plausible": True}, True),
+    ("free+curvature", "cells", {"curvature": True}, False),
+    ("ordered+curvature", "cells", {"plausible": True, "curvature": True}, True),
     (
         "ordered+curvature+terminal",
-        "population_weighted",
+        "cells",
         {"plausible": True, "curvature": True, "terminal": True},
         True,
     ),
-    ("ordered+curvature, densest_km", "densest_km", {"plausible": True, "curvature": True}, True),
+    ("free", "centre", {}, False),
+    ("ordered", "centre", {"plausible": True}, True),
+    ("ordered+curvature", "centre", {"plausible": True, "curvature": True}, True),
 )
 
 
@@ -67,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--max-evaluations", type=int, default=250)
-    ap.add_argument("--only", default=None, help="comma-separated candidate names")
+    ap.add_argument(
+        "--only", default=None, help="comma-separated candidates as name/origin, e.g. free/cells"
+    )
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
     root = os.environ.get(datasets.DATA_DIR_ENV)
@@ -81,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     cells = read_population_grid("250m", kommuner=kom)
     profile0 = prior_profile()
     base = net.with_profile(profile0)
+    centres = kommune_centres(cells, "population_weighted")
+    rows, _ = read_calibration_table(table, centres.index)
     sets: dict[str, CalibrationSet] = {}
     lines = [
         "# Candidate speed models, cross-validated against TØI kommune-to-centre car times",
@@ -89,20 +97,18 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
         f"{net.source}; same {args.folds} folds (seed 0) for every candidate.",
         "",
-        "| model | parameters | fitted values | on the set: median abs. / bias / worst | "
+        "| model | origin | parameters | fitted values | on the set: median abs. / bias / worst | "
         f"{args.folds}-fold CV: median abs. / bias / worst | CV fold range of each value |",
-        "|---|---:|---|---|---|---|",
+        "|---|---|---:|---|---|---|---|",
     ]
     only = set(args.only.split(",")) if args.only else None
-    for name, rule, opts, ordered in CANDIDATES:
-        if only and name not in only:
+    for name, origin, opts, ordered in CANDIDATES:
+        if only and f"{name}/{origin}" not in only:
             continue
         t0 = time.perf_counter()
-        if rule not in sets:
-            centres = kommune_centres(cells, rule)
-            rows, _ = read_calibration_table(table, centres.index)
-            sets[rule] = CalibrationSet(net, rows, centres)
-        cal = sets[rule]
+        if origin not in sets:
+            sets[origin] = CalibrationSet(net, rows, centres, origin=origin, cells=cells)
+        cal = sets[origin]
         params = default_parameters(profile0, **opts)
         order = CLASS_ORDER if ordered else ()
         fitted, values = fit_profile(
@@ -133,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             return (f"{e['median_abs_pct']:.1f} % / {e['median_bias_pct']:+.1f} % / "
                     f"{e['max_abs_pct']:.0f} %")
 
-        row = f"| {name} | {len(params)} | {vals} | {f3(e1)} | {f3(ecv)} | {ranges} |"
+        row = f"| {name} | {origin} | {len(params)} | {vals} | {f3(e1)} | {f3(ecv)} | {ranges} |"
         lines.append(row)
         print(row, f"({time.perf_counter() - t0:.0f} s)", flush=True)
     lines += ["", f"Total time {time.perf_counter() - t_all:.0f} s.", ""]
