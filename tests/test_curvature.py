@@ -160,7 +160,7 @@ def test_fit_recovers_the_curvature_scale_and_keeps_the_class_order():
 def test_plausible_parameters_and_terminal_time():
     p = {q.path: q for q in default_parameters(prior_profile(), plausible=True, curvature=True,
                                                terminal=True)}
-    assert p["category_speeds_kmh:K"].upper == 70.0
+    assert p["category_speeds_kmh:K"].upper == 60.0
     assert (p["curvature_scale_deg_per_km"].lower, p["curvature_scale_deg_per_km"].upper) == (
         50.0, 929.0)
     assert trip_minutes(np.array([10.0, 20.0]), {"trip.terminal_min": 1.5}) == pytest.approx(

@@ -85,10 +85,10 @@ CLASS_ORDER: tuple[tuple[str, str], ...] = (
     ("category_speeds_kmh:F", "category_speeds_kmh:K"),
 )
 # Highest plausible driven speed on a rural municipal road (K; P moves with K), km/h: these
-# are narrow roads, mostly single-lane or without a centre line, signed 50-80 (the general
-# 80 km/h limit applies where nothing is signed). METHODS §1's prior is 50; the bound lets a
-# fit go 20 km/h above it but not to the 80 km/h limit of a good road. Project assumption.
-K_PLAUSIBLE_MAX_KMH = 70.0
+# are narrow roads, often without a centre line and with many accesses, signed 50-80 (the
+# general 80 km/h limit applies where nothing is signed); an average above 60 would put them
+# with the fylkesveg network. METHODS §1's prior is 50. Project assumption.
+K_PLAUSIBLE_MAX_KMH = 60.0
 # Bounds of the curvature scale (``CarProfile.curvature_scale_deg_per_km``). The N1000 line
 # sees a fraction f <= 1 of the true turning (generalised: a vertex every ~460 m), so the
 # scale on N1000 turning is f x 929 degrees/km (Lamm et al. 1999 on true geometry): at most
