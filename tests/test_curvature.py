@@ -165,3 +165,13 @@ def test_plausible_parameters_and_terminal_time():
         50.0, 929.0)
     assert trip_minutes(np.array([10.0, 20.0]), {"trip.terminal_min": 1.5}) == pytest.approx(
         [13.0, 23.0])
+
+
+def test_curvature_term_changes_the_routing_index_fingerprint(tmp_path):
+    from smaby_geo.routing.api import prepare
+
+    off, on = _net(None), _net(90.0)
+    a = prepare(off, cache_dir=tmp_path)
+    b = prepare(on, cache_dir=tmp_path)
+    assert a.fingerprint != b.fingerprint  # a cached index of the old times is never reused
+    assert len(list(tmp_path.glob("ch_*.npz"))) == 2
