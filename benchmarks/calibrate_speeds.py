@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "## Prior profile (METHODS §1 speeds, 60-minute headway)",
         "",
-        f"Centre rule `{args.centre_rule}`: " + _fmt(e0),
+        f"Centre rule `{args.centre_rule}`, origin `{args.origin}`: " + _fmt(e0),
         "",
     ]
     for rule in ("population_weighted", "densest_km"):

@@ -136,7 +136,7 @@ def test_fit_recovers_the_curvature_scale_and_keeps_the_class_order():
         profile=CarProfile(category_speeds_kmh=speeds, curvature_scale_deg_per_km=300.0),
     )
     rows["car_minutes_toi"] = CalibrationSet(truth, rows, centres).model_minutes(truth)
-    start = CarProfile(category_speeds_kmh=speeds)  # term off: starts at the upper bound
+    start = CarProfile(category_speeds_kmh=speeds, curvature_scale_deg_per_km=None)  # term off
     net = read_kartverket(g, builtup=None, profile=start)
     cal = CalibrationSet(net, rows, centres)
     assert cal.model_minutes(net)[1] < cal.reference[1] * 0.9  # the twisty trip is too fast

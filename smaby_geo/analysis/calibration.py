@@ -577,21 +577,23 @@ def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
 
 
 # The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune
-# centres, one urban factor, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
+# centres, times from the origin kommune's cells, one urban factor, class order, curvature
+# term, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
 # results and errors in benchmarks/results/calibration.md, method in docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
-    "category_speeds_kmh:E": 68.1,
-    "category_speeds_kmh:R": 76.8,
-    "category_speeds_kmh:F": 69.5,
-    "category_speeds_kmh:K": 64.0,
-    "category_speeds_kmh:P": 51.2,
-    # one factor, 0.922, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
-    "urban_speeds_kmh:E": 55.3,
-    "urban_speeds_kmh:R": 46.1,
-    "urban_speeds_kmh:F": 41.5,
-    "urban_speeds_kmh:K": 32.2,
-    "urban_speeds_kmh:P": 27.6,
-    "ferry.default_headway_min": 22.3,
+    "category_speeds_kmh:E": 76.0,
+    "category_speeds_kmh:R": 72.2,
+    "category_speeds_kmh:F": 72.2,
+    "category_speeds_kmh:K": 59.9,
+    "category_speeds_kmh:P": 47.9,
+    # one factor, 1.115, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    "urban_speeds_kmh:E": 66.9,
+    "urban_speeds_kmh:R": 55.7,
+    "urban_speeds_kmh:F": 50.2,
+    "urban_speeds_kmh:K": 39.0,
+    "urban_speeds_kmh:P": 33.4,
+    "ferry.default_headway_min": 20.5,
+    "curvature_scale_deg_per_km": 665.0,
 }
 
 
