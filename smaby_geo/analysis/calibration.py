@@ -3,12 +3,14 @@
 The reference is TØI's car time from a kommune to the centre kommune(s) of its BA region
 (``tables/toi_reisetid_calibration.csv``: 61 rows, half of the official table; the other
 half is kept for an independent check and must not be used here). The model time of a row
-is the car time between the kommune centres (``places.centres.kommune_centres``) from the
-kommune to the nearer of its centre kommuner, access legs included.
+is the car time from the kommune to the nearer of its centre kommuner, access legs
+included: from the kommune's centre point (``places.centres.kommune_centres``) or, with
+``CalibrationSet(origin="cells")``, the population-weighted mean over its populated cells.
 
 The fit minimises the mean absolute log ratio |log(model / reference)| (a robust loss: it
 aims at a zero median bias and is not pulled by a few outliers) over bounded parameters:
-every speed stays between a plausible floor and the legal limit of its road class. See
+every speed stays between a plausible floor and the legal limit of its road class, and the
+main-road classes can be held in order (``CLASS_ORDER``). See
 ``docs/calibration.md`` for the method and the fitted values.
 """
 
@@ -64,8 +66,9 @@ class Parameter:
 
     ``path`` names it: ``"category_speeds_kmh:E"`` (a key of a mapping field),
     ``"urban_speeds_kmh:*"`` (one factor on every speed of a mapping field, its value the
-    factor), ``"ferry.default_headway_min"`` (a field of the ferry model) or
-    ``"length_factor"``.
+    factor), ``"ferry.default_headway_min"`` (a field of the ferry model), a plain field
+    (``"length_factor"``, ``"curvature_scale_deg_per_km"``) or ``"trip.terminal_min"`` (minutes
+    at each trip end, applied by ``fit_profile``, not a profile field).
     ``lower``/``upper`` bound the fit; ``source`` says where the bounds come from.
     """
 
