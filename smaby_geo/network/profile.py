@@ -30,12 +30,10 @@ def _is_number(v: object) -> bool:
 # N1000/N2000 `vegkategori` -> km/h. Kartverket's generalised networks carry no speed limit.
 # METHODS §1's assumed category speeds are the prior of the calibration:
 PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
-# The defaults are the straight-road speeds fitted, with the curvature term below, to TØI's
-# official kommune-to-BA-centre car times (`benchmarks/calibrate_speeds.py` on
-# `toi_calibration`, 54 routes, times from the origin kommune's populated cells; 5-fold
-# cross-validated median absolute error 6.8 %, bias -0.2 %, worst 35 %; docs/calibration.md),
-# within the legal limits, in the order E >= R >= F >= K and with K at most 60 km/h
-# (`analysis.calibration.CLASS_ORDER`, `K_PLAUSIBLE_MAX_KMH`). P moves with K.
+# Defaults: straight-road speeds fitted with the curvature term to TØI's kommune-to-BA-centre
+# car times (`benchmarks/calibrate_speeds.py`, 54 routes from the origin kommuner's cells, E >=
+# R >= F >= K, K <= 60; 5-fold CV median abs. error 6.8 %, bias -0.2 %, worst 35 %;
+# docs/calibration.md). P moves with K.
 N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.0, "R": 72.2, "F": 72.2, "K": 59.9, "P": 47.9})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
@@ -54,19 +52,12 @@ N1000_URBAN_SPEEDS_KMH = _frozen({"E": 66.9, "R": 55.7, "F": 50.2, "K": 39.0, "P
 # 16 crossings); default fitted to the same TØI times.
 PRIOR_HEADWAY_MIN = 60.0
 CALIBRATED_HEADWAY_MIN = 20.5
-# Curvature term: a road link's rural time is its straight-road time times
-# (1 + curvature / CURVATURE_SCALE), curvature the turning of its N1000 line in degrees per km.
-# Lamm, Psarianos & Mailaender (1999, "Highway Design and Traffic Safety Engineering
-# Handbook", the German two-lane V85 model) give V85 = 1e6 / (8270 + 8.01 CCR), CCR in gon/km:
-# travel time per km is linear in the curvature change rate and doubles at 8270 / 8.01 =
-# 1,032 gon/km = 929 degrees/km of true road geometry (the Norwegian design standard N100
-# ties design speed to curve radius the same way: tighter curves, lower speed). N1000 is
-# generalised (a vertex every ~460 m), so it sees only part of the true turning; the scale is
-# fitted to TØI's times (``benchmarks/calibrate_speeds.py``).
+# Curvature term (CarProfile.curvature_scale_deg_per_km): Lamm, Psarianos & Mailaender (1999,
+# "Highway Design and Traffic Safety Engineering Handbook") give V85 = 1e6 / (8270 + 8.01 CCR),
+# CCR in gon/km: time per km doubles at 1,032 gon/km = 929 degrees/km of true geometry. N1000
+# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 336-786) is
+# 665: a link turning 25 degrees/km (the mean of R roads) takes 3.8 % longer than a straight one.
 LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
-# Fitted on N1000 turning (bounds 50-929, `CURVATURE_SCALE_BOUNDS_DEG_PER_KM`; 5-fold range
-# 336-786): N1000 sees about 0.7 of the true turning by this fit. A link turning 25 degrees/km
-# (the length-weighted mean of R roads) takes 3.8 % longer than a straight one.
 CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 665.0
 
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
@@ -279,11 +270,9 @@ class CarProfile:
     Parameters
     ----------
     category_speeds_kmh : mapping
-        N1000/N2000 ``vegkategori`` -> km/h on a straight road (see
-        ``curvature_scale_deg_per_km``), default E 76.0, R 72.2, F 72.2, K 59.9, P 47.9: fitted
-        to TØI's official kommune-to-centre car times (``benchmarks/calibrate_speeds.py``,
-        ``docs/calibration.md``) from METHODS §1's prior E 80, R 75, F 65, K 50, P 40
-        (``prior_profile()``), in the order E >= R >= F >= K with K at most 60 km/h.
+        N1000/N2000 ``vegkategori`` -> straight-road km/h, default E 76.0, R 72.2, F 72.2,
+        K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times (``docs/calibration.md``)
+        from METHODS §1's prior E 80, R 75, F 65, K 50, P 40 (``prior_profile()``).
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
@@ -300,16 +289,11 @@ class CarProfile:
     unknown_category_speed_kmh : float
         Speed for a drivable link with no category, default 50 km/h (METHODS §1's K prior).
     curvature_scale_deg_per_km : float or None
-        Curvature term of N1000/N2000 road links: the rural part of a link takes its
-        category-speed time times ``1 + curvature / curvature_scale_deg_per_km``, where
-        ``curvature`` (``curvature_deg_per_km`` of the link table,
-        ``linktimes.curvature_deg_per_km``) is the summed turning of the link's line in degrees
-        per km. The category speeds are then straight-road speeds, and a twisty fjord road
-        and a straight valley road of the same class get different speeds. Default
-        ``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM`` = 665, fitted to TØI's times; the form and the
-        prior 929 degrees/km (time doubles) are Lamm, Psarianos & Mailaender (1999)'s V85 =
-        1e6 / (8270 + 8.01 CCR) on true geometry (``LAMM_CURVATURE_SCALE_DEG_PER_KM``).
-        None switches the term off.
+        The rural part of an N1000/N2000 road link takes its category-speed time times
+        ``1 + curvature / curvature_scale_deg_per_km``, ``curvature`` the turning of its line
+        in degrees per km (``linktimes.curvature_deg_per_km``), so the category speeds are
+        straight-road speeds. Default 665 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
+        form and bound 929: Lamm et al. 1999 (``LAMM_CURVATURE_SCALE_DEG_PER_KM``). None: off.
     length_factor : float
         Multiplier on link geometry length for road links (not ferries), default 1.0.
         N1000 is generalised to 1:1,000,000 (METHODS §1 quotes Oslo–Bergen 437 km on N1000
@@ -406,10 +390,8 @@ class CarProfile:
                 raise ValueError(f"CarProfile.{name} must be a finite number > 0, got {v!r}")
         v = self.curvature_scale_deg_per_km
         if v is not None and not (_is_number(v) and np.isfinite(v) and v > 0):
-            raise ValueError(
-                "CarProfile.curvature_scale_deg_per_km must be a finite number > 0 (degrees "
-                f"per km at which a link's time doubles) or None for no curvature term, got {v!r}"
-            )
+            raise ValueError(f"CarProfile.curvature_scale_deg_per_km must be a finite number > 0 "
+                             f"(degrees/km that double a link's time) or None (off), got {v!r}")
         for name in ("unknown_category_speed_kmh", "unknown_urban_speed_kmh"):
             if getattr(self, name) > LEGAL_SPEED_LIMITS_KMH["K"]:
                 raise ValueError(
