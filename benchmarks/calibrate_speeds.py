@@ -1,13 +1,18 @@
 """Fit the car profile to TØI's kommune-to-centre car times, with a cross-validated error.
 
     python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 250]
+        [--origin cells|centre] [--model ordered+curvature|free|ordered|free+curvature]
 
 Reference: ``tables/toi_reisetid_calibration.csv`` in the data folder (61 rows: car minutes
 from a kommune to the centre kommune(s) of its BA region, computed by TØI on NVDB; half of
 the official table, the other half is kept for an independent check and is never read here).
 Model: national N1000 network, kommune centres by ``kommune_centres`` (default rule: the
 population centre of gravity; ``--centre-rule densest_km`` for the densest 1 km square),
-time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``).
+time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``);
+with ``--origin cells`` (default) a row's time is the population-weighted mean over the
+origin kommune's populated 250 m cells. ``--model`` picks the fitted form (default
+``ordered+curvature``: E >= R >= F >= K, K at most 70 km/h, and the curvature term;
+``benchmarks/compare_speed_models.py`` compares the forms).
 
 Prints and writes ``benchmarks/results/calibration.md``: the prior profile's errors, the
 fitted values, the errors on the set and k-fold cross-validated (each fold fitted without its
@@ -23,18 +28,20 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from smaby_geo import datasets
 from smaby_geo.analysis.calibration import (
+    CLASS_ORDER,
     CalibrationSet,
+    cross_validate,
     default_parameters,
     error_summary,
     fit_profile,
     get_parameter,
     read_calibration_table,
     retime,
+    trip_minutes,
 )
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.centres import kommune_centres
@@ -68,7 +75,21 @@ def main(argv: list[str] | None = None) -> int:
         choices=["population_weighted", "densest_km"],
         help="kommune centre rule (kommune_centres)",
     )
+    ap.add_argument(
+        "--origin",
+        default="cells",
+        choices=["cells", "centre"],
+        help="row time from the origin kommune's populated cells (mean) or its centre point",
+    )
+    ap.add_argument(
+        "--model",
+        default="ordered+curvature",
+        choices=["ordered+curvature", "ordered", "free+curvature", "free"],
+        help="fitted form: class order and K cap (ordered), curvature term",
+    )
     args = ap.parse_args(argv)
+    ordered = args.model.startswith("ordered")
+    curvature = args.model.endswith("curvature")
     t_all = time.perf_counter()
     table = args.table
     if table is None:
@@ -95,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Speed calibration against TØI kommune-to-centre car times",
         "",
         f"Command: `python benchmarks/calibrate_speeds.py --folds {args.folds} "
-        f"--centre-rule {args.centre_rule} --urban {args.urban}`  ",
+        f"--centre-rule {args.centre_rule} --urban {args.urban} --origin {args.origin} "
+        f"--model {args.model}`  ",
         f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
         f"{net.source}; {len(rows)} usable rows of {len(rows) + len(left_out)} in "
         f"`{Path(table).name}`.",
@@ -110,60 +132,72 @@ def main(argv: list[str] | None = None) -> int:
             + "."
         )
         lines.append("")
-    cal = CalibrationSet(net, rows, centres)
+    cal = CalibrationSet(net, rows, centres, origin=args.origin, cells=cells)
     ref = cal.reference
     # the fit starts from METHODS §1's prior (CarProfile() holds the fitted values)
     from smaby_geo.network.profile import prior_profile
 
     profile0 = prior_profile()
     base_net = net.with_profile(profile0)
-    params = default_parameters(profile0, urban=args.urban)
+    params = default_parameters(
+        profile0, urban=args.urban, plausible=ordered, curvature=curvature
+    )
+    order = CLASS_ORDER if ordered else ()
     m0 = cal.model_minutes(base_net)
     e0 = error_summary(m0, ref)
     lines += [
         "## Prior profile (METHODS §1 speeds, 60-minute headway)",
         "",
-        f"Centre rule `{args.centre_rule}`: " + _fmt(e0),
+        f"Centre rule `{args.centre_rule}`, origin `{args.origin}`: " + _fmt(e0),
         "",
     ]
     for rule in ("population_weighted", "densest_km"):
-        if rule != args.centre_rule:
-            alt = CalibrationSet(net, rows, kommune_centres(cells, rule))
-            ea = error_summary(alt.model_minutes(base_net), ref)
-            lines += [f"Centre rule `{rule}` (for comparison): " + _fmt(ea), ""]
+        for origin in ("centre", "cells"):
+            if (rule, origin) != (args.centre_rule, args.origin):
+                alt = CalibrationSet(
+                    net, rows, kommune_centres(cells, rule), origin=origin, cells=cells
+                )
+                ea = error_summary(alt.model_minutes(base_net), ref)
+                lines += [
+                    f"Centre rule `{rule}`, origin `{origin}` (for comparison): " + _fmt(ea),
+                    "",
+                ]
+    if args.origin == "cells" and cal.unreached_population.sum() > 0:
+        lines += [
+            f"Origin cells that reach no centre (left out of the means): "
+            f"{cal.unreached_population.sum():,.0f} people in "
+            f"{int((cal.unreached_population > 0).sum())} kommuner.",
+            "",
+        ]
     print("\n".join(lines))
 
     t0 = time.perf_counter()
     fitted, values = fit_profile(
-        base_net, cal, profile=profile0, parameters=params, max_evaluations=args.max_evaluations
+        base_net,
+        cal,
+        profile=profile0,
+        parameters=params,
+        max_evaluations=args.max_evaluations,
+        order=order,
     )
     t_fit = time.perf_counter() - t0
     print(
         f"fit on all rows: {t_fit:.0f} s; " + ", ".join(f"{k} {v:.1f}" for k, v in values.items())
     )
     net1 = retime(base_net, fitted)
-    m1 = cal.model_minutes(net1)
+    m1 = trip_minutes(cal.model_minutes(net1), values)
     e1 = error_summary(m1, ref)
 
     # k-fold cross-validation: each row predicted by a fit that never saw it
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(rows))
-    folds = np.array_split(order, args.folds)
-    m_cv = np.full(len(rows), np.nan)
-    fold_values = []
-    for k, test in enumerate(folds):
-        train = np.setdiff1d(order, test)
-        prof_k, v_k = fit_profile(
-            base_net,
-            cal,
-            profile=profile0,
-            parameters=params,
-            train=train,
-            max_evaluations=args.max_evaluations,
-        )
-        fold_values.append(v_k)
-        m_cv[test] = cal.model_minutes(retime(base_net, prof_k), test)
-        print(f"fold {k + 1}/{args.folds}: {_fmt(error_summary(m_cv[test], ref[test]))}")
+    m_cv, fold_values = cross_validate(
+        base_net,
+        cal,
+        profile=profile0,
+        parameters=params,
+        folds=args.folds,
+        max_evaluations=args.max_evaluations,
+        order=order,
+    )
     ecv = error_summary(m_cv, ref)
 
     lines += [
@@ -174,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for p in params:
         fv = [v[p.path] for v in fold_values]
+        prior = get_parameter(profile0, p.path)
+        prior_s = "off" if prior != prior else f"{prior:.2f}"  # NaN: the term is off
         lines.append(
-            f"| `{p.path}` | {get_parameter(profile0, p.path):.2f} | {values[p.path]:.2f} | "
+            f"| `{p.path}` | {prior_s} | {values[p.path]:.2f} | "
             f"{p.lower:g}-{p.upper:.3g} ({p.source}) | {min(fv):.2f}-{max(fv):.2f} |"
         )
     eff = [
@@ -192,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f'"{k}": {float(v):.1f}' for k, v in table.items())
                 + "}"
             )
+    if fitted.curvature_scale_deg_per_km is not None:
+        lines.append(f"- `curvature_scale_deg_per_km` = {fitted.curvature_scale_deg_per_km:.0f}")
     lines.append(
         f"- `ferry.default_headway_min` = {fitted.ferry.default_headway_min:.1f} "
         f"(wait {min(fitted.ferry.default_headway_min / 2, fitted.ferry.max_wait_min):.1f} min)"

@@ -95,7 +95,7 @@ def test_fit_recovers_the_speed_that_made_the_reference_times():
     truth_net = read_kartverket(g, profile=true)
     cal = CalibrationSet(truth_net, rows, centres)
     rows["car_minutes_toi"] = cal.model_minutes(truth_net)
-    start = CarProfile()  # F 69.5 km/h (the fitted default)
+    start = CarProfile()  # F 72.2 km/h (the fitted default)
     net = read_kartverket(g, profile=start)
     cal = CalibrationSet(net, rows, centres)
     before = error_summary(cal.model_minutes(net), cal.reference)
@@ -108,3 +108,54 @@ def test_fit_recovers_the_speed_that_made_the_reference_times():
     # the nearer of two centres: 0003 -> {0001, 0002} is the 20 km to 0002
     assert cal.reference[1] == pytest.approx(20 / 62.0 * 60, rel=1e-6)
     assert np.isfinite(cal.reference).all()
+
+
+def _line_setup():
+    g = lines(
+        [[(0, 0), (30000, 0)], [(30000, 0), (60000, 0)]],
+        typeVeg=["enkelBilveg"] * 2,
+        vegkategori=["F"] * 2,
+        vegnummer=[1.0] * 2,
+    )
+    net = read_kartverket(g, builtup=None, profile=CarProfile())
+    # kommune 0002 lives at 20 km (1 person) and 40 km (3 people) along the road, and one
+    # person on an island 50 km off it; its centre kommune 0001 has its centre at 30 km
+    cells = gpd.GeoDataFrame(
+        {"kommunenummer": ["0002", "0002", "0002", "0001"], "population": [1, 3, 1, 10]},
+        geometry=[Point(20000, 0), Point(40000, 0), Point(30000, 50000), Point(30000, 0)],
+        crs="EPSG:25833",
+    )
+    centres = gpd.GeoDataFrame(
+        geometry=[Point(30000, 0), Point(35000, 0)],
+        index=pd.Index(["0001", "0002"], name="kommunenummer"),
+        crs="EPSG:25833",
+    )
+    t = pd.DataFrame(
+        {"from_kommunenummer": ["0002"], "centre_kommunenummer": ["0001"], "car_minutes_toi": [9]}
+    )
+    rows, _ = read_calibration_table(t, centres.index)
+    return net, rows, centres, cells
+
+
+def test_origin_cells_time_is_the_population_weighted_mean_over_cells():
+    net, rows, centres, cells = _line_setup()
+    f_min_per_km = 60 / net.profile.category_speeds_kmh["F"]
+    centre = CalibrationSet(net, rows, centres).model_minutes(net)
+    # from the centre point (35 km) to 30 km: 5 km
+    assert centre[0] == pytest.approx(5 * f_min_per_km, rel=1e-9)
+    cal = CalibrationSet(net, rows, centres, origin="cells", cells=cells)
+    got = cal.model_minutes(net)
+    # (1 x 10 km + 3 x 10 km) / 4 people: 10 km, twice the centre's 5 km
+    assert got[0] == pytest.approx(10 * f_min_per_km, rel=1e-9)
+    assert cal.unreached_population.tolist() == [1.0]  # the island, reported, not averaged
+
+
+def test_origin_cells_needs_cells_and_a_known_mode():
+    net, rows, centres, cells = _line_setup()
+    with pytest.raises(ValueError, match="needs cells"):
+        CalibrationSet(net, rows, centres, origin="cells")
+    with pytest.raises(ValueError, match="origin 'zones'"):
+        CalibrationSet(net, rows, centres, origin="zones", cells=cells)
+    no_origin = cells[cells.kommunenummer != "0002"]
+    with pytest.raises(ValueError, match="no populated cells in kommuner"):
+        CalibrationSet(net, rows, centres, origin="cells", cells=no_origin)

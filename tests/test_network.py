@@ -66,16 +66,21 @@ def test_n1000_road_speeds_follow_profile(n1000):
     cat, urb = p.category_speeds_kmh, p.urban_speeds_kmh
     mw, umw = p.motorway_speeds_kmh, p.urban_motorway_speeds_kmh
     assert cat["E"] != urb["E"] and cat["F"] != urb["F"]  # the two parts can be told apart
+    # the rural part is slowed by the curvature term (1 + turning / scale)
+    slow = 1 + road["curvature_deg_per_km"] / p.curvature_scale_deg_per_km
     e = road["category"].eq("E") & road["motorway"].isna()
-    assert np.allclose(speed[e & rural], cat["E"])
+    assert np.allclose(speed[e & rural], cat["E"] / slow[e & rural])
     assert np.allclose(speed[e & urban], urb["E"])
-    assert np.allclose(speed[road["motorway"].eq("motorveg") & rural], mw["motorveg"])
+    mwr = road["motorway"].eq("motorveg") & rural
+    assert np.allclose(speed[mwr], mw["motorveg"] / slow[mwr])
     assert np.allclose(speed[road["motorway"].eq("motorveg") & urban], umw["motorveg"])
-    assert np.allclose(speed[road["category"].eq("F") & rural], cat["F"])
+    fr = road["category"].eq("F") & rural
+    assert np.allclose(speed[fr], cat["F"] / slow[fr])
     # a link partly inside: rural part at the F speed, urban part at the urban F speed
     f = road[road["category"].eq("F") & road["urban_fraction"].between(0.2, 0.8)]
     frac, length = f["urban_fraction"], f["length_m"]
-    expect = length * (1 - frac) / (cat["F"] / 3.6) + length * frac / (urb["F"] / 3.6)
+    fslow = 1 + f["curvature_deg_per_km"] / p.curvature_scale_deg_per_km
+    expect = length * (1 - frac) * fslow / (cat["F"] / 3.6) + length * frac / (urb["F"] / 3.6)
     assert len(f) > 50 and np.allclose(f["seconds_fw"], expect)
     # connectors run at the connector speed
     con = lk[lk["connector"] & (lk["length_m"] > 0)]

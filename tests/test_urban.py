@@ -106,12 +106,16 @@ def test_n1000_with_profile_is_fast_path_and_exact(n1000):
     rural_f = (
         (lk["time_basis"] == "category") & (lk["category"] == "F") & (lk["urban_fraction"] == 0)
     )
-    assert np.allclose(lk.loc[rural_f, "length_m"] / lk.loc[rural_f, "seconds_fw"] * 3.6, 70.0)
+    # straight-road speed slowed by the profile's curvature term
+    slow = 1 + lk.loc[rural_f, "curvature_deg_per_km"] / p.curvature_scale_deg_per_km
+    got = lk.loc[rural_f, "length_m"] / lk.loc[rural_f, "seconds_fw"] * 3.6
+    assert np.allclose(got, 70.0 / slow)
     # the base network is untouched
     base_f = n1000.links.loc[rural_f.to_numpy()]
     base_speed = n1000.profile.category_speeds_kmh["F"]
     assert base_speed != 70.0
-    assert np.allclose(base_f["length_m"] / base_f["seconds_fw"] * 3.6, base_speed)
+    base_slow = 1 + base_f["curvature_deg_per_km"] / n1000.profile.curvature_scale_deg_per_km
+    assert np.allclose(base_f["length_m"] / base_f["seconds_fw"] * 3.6, base_speed / base_slow)
     assert np.array_equal(n1000.with_profile(n1000.profile).weights, n1000.weights)
 
 
@@ -123,7 +127,7 @@ def test_n1000_with_profile_is_fast_path_and_exact(n1000):
             r"above the legal limit of their class: E 95.0 > 90",
         ),
         ({"motorway_speeds_kmh": {"motorveg": 120.0}}, "motorveg 120.0 > 110"),
-        ({"urban_speeds_kmh": {"F": 70.0}}, "urban speeds may not exceed the rural speed"),
+        ({"urban_speeds_kmh": {"F": 80.0}}, "urban speeds may not exceed the rural speed"),
         ({"urban_speeds_kmh": {"F": 0.0}}, "not finite and > 0"),
         ({"urban_speeds_kmh": {"F": float("inf")}}, "not finite and > 0"),
         ({"category_speeds_kmh": {"F": "65"}}, "not finite and > 0"),

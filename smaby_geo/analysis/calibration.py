@@ -3,12 +3,14 @@
 The reference is TØI's car time from a kommune to the centre kommune(s) of its BA region
 (``tables/toi_reisetid_calibration.csv``: 61 rows, half of the official table; the other
 half is kept for an independent check and must not be used here). The model time of a row
-is the car time between the kommune centres (``places.centres.kommune_centres``) from the
-kommune to the nearer of its centre kommuner, access legs included.
+is the car time from the kommune to the nearer of its centre kommuner, access legs
+included: from the kommune's centre point (``places.centres.kommune_centres``) or, with
+``CalibrationSet(origin="cells")``, the population-weighted mean over its populated cells.
 
 The fit minimises the mean absolute log ratio |log(model / reference)| (a robust loss: it
 aims at a zero median bias and is not pulled by a few outliers) over bounded parameters:
-every speed stays between a plausible floor and the legal limit of its road class. See
+every speed stays between a plausible floor and the legal limit of its road class, and the
+main-road classes can be held in order (``CLASS_ORDER``). See
 ``docs/calibration.md`` for the method and the fitted values.
 """
 
@@ -22,17 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 
+# the calibration rows with their snapped points (re-exported: this module is the public path)
+from smaby_geo.analysis.calibration_set import ORIGIN_MODES, CalibrationSet  # noqa: F401
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.network.profile import CarProfile
-from smaby_geo.places.snapping import (
-    AccessModel,
-    Snapped,
-    entry_offsets,
-    same_link_seconds,
-    snap_points,
-)
 
 CALIBRATION_COLUMNS = ("from_kommunenummer", "centre_kommunenummer", "car_minutes_toi")
 
@@ -64,8 +60,9 @@ class Parameter:
 
     ``path`` names it: ``"category_speeds_kmh:E"`` (a key of a mapping field),
     ``"urban_speeds_kmh:*"`` (one factor on every speed of a mapping field, its value the
-    factor), ``"ferry.default_headway_min"`` (a field of the ferry model) or
-    ``"length_factor"``.
+    factor), ``"ferry.default_headway_min"`` (a field of the ferry model), a plain field
+    (``"length_factor"``, ``"curvature_scale_deg_per_km"``) or ``"trip.terminal_min"`` (minutes
+    at each trip end, applied by ``fit_profile``, not a profile field).
     ``lower``/``upper`` bound the fit; ``source`` says where the bounds come from.
     """
 
@@ -75,8 +72,37 @@ class Parameter:
     source: str = ""
 
 
+# Plausibility constraints of the main-road classes (``fit_profile(order=...)``): a higher
+# road class is built and signed to a higher standard (Statens vegvesen, vegnormal N100:
+# national and main roads get the higher dimensioning classes; municipal and private roads
+# the lowest), so its driven speed on comparable terrain is not lower: E >= R >= F >= K.
+CLASS_ORDER: tuple[tuple[str, str], ...] = (
+    ("category_speeds_kmh:E", "category_speeds_kmh:R"),
+    ("category_speeds_kmh:R", "category_speeds_kmh:F"),
+    ("category_speeds_kmh:F", "category_speeds_kmh:K"),
+)
+# Highest plausible driven speed on a rural municipal road (K; P moves with K), km/h: these
+# are narrow roads, often without a centre line and with many accesses, signed 50-80 (the
+# general 80 km/h limit applies where nothing is signed); an average above 60 would put them
+# with the fylkesveg network. METHODS §1's prior is 50. Project assumption.
+K_PLAUSIBLE_MAX_KMH = 60.0
+# Bounds of the curvature scale (``CarProfile.curvature_scale_deg_per_km``). The N1000 line
+# sees a fraction f <= 1 of the true turning (generalised: a vertex every ~460 m), so the
+# scale on N1000 turning is f x 929 degrees/km (Lamm et al. 1999 on true geometry): at most
+# 929; the floor 50 (f = 0.05) keeps it from absorbing everything else.
+CURVATURE_SCALE_BOUNDS_DEG_PER_KM = (50.0, 929.0)
+# Bounds of the per-trip terminal time (each end), minutes: parking and local streets at a
+# kommune centre take 0-5 minutes (project assumption).
+TERMINAL_BOUNDS_MIN = (0.0, 5.0)
+
+
 def default_parameters(
-    profile: CarProfile | None = None, *, urban: str = "factor"
+    profile: CarProfile | None = None,
+    *,
+    urban: str = "factor",
+    plausible: bool = False,
+    curvature: bool = False,
+    terminal: bool = False,
 ) -> list[Parameter]:
     """The parameters fitted by default, with bounds (those the profile has).
 
@@ -88,12 +114,24 @@ def default_parameters(
     one signs); upper bounds are the legal limits (``LEGAL_LIMITS_KMH``); the headway may
     lie between 20 and 120 minutes (Hanssen, Jørgensen & Larsen 2019 report a mean of 52
     over 16 crossings).
+
+    ``plausible=True`` caps K at ``K_PLAUSIBLE_MAX_KMH`` (use it with ``order=CLASS_ORDER``
+    in ``fit_profile``); ``curvature=True`` adds ``curvature_scale_deg_per_km``
+    (``CURVATURE_SCALE_BOUNDS_DEG_PER_KM``); ``terminal=True`` adds ``trip.terminal_min``,
+    minutes added at each end of every trip (``TERMINAL_BOUNDS_MIN``; a calibration-only
+    candidate, not a profile field).
     """
     profile = profile or CarProfile()
     out = [
         Parameter(f"category_speeds_kmh:{c}", 30.0, LEGAL_LIMITS_KMH[c], "legal limit")
-        for c in ("E", "R", "F", "K")
+        for c in ("E", "R", "F")
     ]
+    if plausible:
+        out.append(
+            Parameter("category_speeds_kmh:K", 30.0, K_PLAUSIBLE_MAX_KMH, "rural minor road")
+        )
+    else:
+        out.append(Parameter("category_speeds_kmh:K", 30.0, LEGAL_LIMITS_KMH["K"], "legal limit"))
     if hasattr(profile, "urban_speeds_kmh") and urban == "each":
         out += [
             Parameter(f"urban_speeds_kmh:{c}", 20.0, LEGAL_LIMITS_KMH["urban"], "urban limit")
@@ -111,18 +149,33 @@ def default_parameters(
             )
         )
     out.append(Parameter("ferry.default_headway_min", 20.0, 120.0, "Hanssen et al. 2019"))
+    if curvature:
+        lo, hi = CURVATURE_SCALE_BOUNDS_DEG_PER_KM
+        out.append(
+            Parameter("curvature_scale_deg_per_km", lo, hi, "N1000 share of Lamm et al. 1999")
+        )
+    if terminal:
+        lo, hi = TERMINAL_BOUNDS_MIN
+        out.append(Parameter("trip.terminal_min", lo, hi, "parking, local streets"))
     return out
 
 
 def get_parameter(profile: CarProfile, path: str) -> float:
-    """Value of the parameter ``path`` in ``profile`` (see ``Parameter``)."""
+    """Value of the parameter ``path`` in ``profile`` (see ``Parameter``).
+
+    A field that is None (a term switched off) reads as NaN; ``trip.*`` parameters, which are
+    not profile fields, read as 0.
+    """
+    if path.startswith("trip."):
+        return 0.0
     if "." in path:
         head, rest = path.split(".", 1)
         return get_parameter(getattr(profile, head), rest)
     if ":" in path:
         field_, key = path.split(":", 1)
         return 1.0 if key == "*" else float(getattr(profile, field_)[key])
-    return float(getattr(profile, path))
+    v = getattr(profile, path)
+    return np.nan if v is None else float(v)
 
 
 def set_parameters(profile, values: dict[str, float]):
@@ -135,6 +188,8 @@ def set_parameters(profile, values: dict[str, float]):
     nested: dict[str, dict[str, float]] = {}
     changes: dict[str, Any] = {}  # field -> new value, passed to dataclasses.replace
     for path, v in values.items():
+        if path.startswith("trip."):
+            continue  # trip-level terms are added by fit_profile, not set on the profile
         if "." in path:
             head, rest = path.split(".", 1)
             nested.setdefault(head, {})[rest] = v
@@ -257,77 +312,6 @@ def read_calibration_table(
     return df.loc[~no_centre].reset_index(drop=True), left.reset_index(drop=True)
 
 
-class CalibrationSet:
-    """The calibration rows with their centre points snapped once to a network.
-
-    Re-timed copies of the network (``RoadNetwork.with_profile``) keep the link table's rows,
-    so the snapped points are re-bound to them without snapping again.
-    """
-
-    def __init__(
-        self,
-        network: RoadNetwork,
-        rows: pd.DataFrame,
-        centres,
-        access: AccessModel | None = None,
-    ) -> None:
-        self.rows = rows.reset_index(drop=True)
-        self.access = access or AccessModel()
-        codes = sorted(
-            set(self.rows["from_kommunenummer"]) | {c for cs in self.rows["centres"] for c in cs}
-        )
-        self.codes = codes
-        pts = centres.loc[codes]
-        self.snapped = snap_points(
-            network, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), self.access
-        )
-        pos = {c: i for i, c in enumerate(codes)}
-        self.origin = np.array([pos[c] for c in self.rows["from_kommunenummer"]])
-        self.dest = [np.array([pos[c] for c in cs]) for cs in self.rows["centres"]]
-        self.reference = self.rows["car_minutes_toi"].to_numpy(float)
-
-    def rebind(self, network: RoadNetwork) -> Snapped:
-        """The snapped centres with link-end times of ``network`` (same link table rows)."""
-        s = self.snapped
-        nodes, out_s, in_s = entry_offsets(network, s.link, s.frac, s.leg_seconds)
-        return Snapped(s.link, s.frac, s.distance_m, s.leg_seconds, s.connected, nodes, out_s, in_s)
-
-    def model_minutes(
-        self, network: RoadNetwork, subset: ArrayLike | None = None
-    ) -> np.ndarray:
-        """Model minutes of every row (or of ``subset``): to the nearer centre kommune.
-
-        One reverse search per distinct set of centre kommuner (from both link ends of each
-        centre), then each origin centre leaves through the better end of its link, or runs
-        along a shared link directly: exact shortest times.
-        """
-        from smaby_geo.routing.api import nearest_facility
-
-        s = self.rebind(network)
-        idx = np.arange(len(self.rows)) if subset is None else np.asarray(subset)
-        out = np.full(len(idx), np.inf)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for k, i in enumerate(idx):
-            groups.setdefault(tuple(self.dest[i].tolist()), []).append(k)
-        for dest, ks in groups.items():
-            d_idx = np.array(dest)
-            offs = s.in_seconds[d_idx].ravel()
-            nodes = s.nodes[d_idx].ravel()
-            ok = np.isfinite(offs)
-            if not ok.any():
-                continue
-            dist, _ = nearest_facility(network, nodes[ok], offsets=offs[ok])
-            o = self.origin[idx[ks]]
-            t = np.minimum(
-                s.out_seconds[o, 0] + dist[s.nodes[o, 0]],
-                s.out_seconds[o, 1] + dist[s.nodes[o, 1]],
-            )
-            for j in d_idx:
-                t = np.minimum(t, same_link_seconds(network, s, o, s, np.full(len(o), j)))
-            out[ks] = t / 60.0
-        return out
-
-
 def error_summary(model: np.ndarray, reference: np.ndarray) -> dict:
     """Median absolute percentage error, median bias and the worst error (percent).
 
@@ -366,12 +350,22 @@ def fit_profile(
     parameters: Sequence[Parameter] | None = None,
     train: Sequence[int] | None = None,
     max_evaluations: int = 250,
+    order: Sequence[tuple[str, str]] = (),
 ) -> tuple[CarProfile, dict[str, float]]:
     """Fit ``parameters`` of ``profile`` to the rows ``train`` of ``cal`` (default: all).
 
-    Minimises the mean |log(model / reference)| with scipy's bounded Powell search, starting
-    from the profile's current values (clipped into the bounds). Exact routing at every
-    evaluation: the network is re-timed (``retime``) and the centres re-bound.
+    Minimises the mean |log(model / reference)| with scipy's bounded Powell search (on each
+    parameter scaled to its bounds), starting
+    from the profile's current values (clipped into the bounds; a term that is off starts at
+    its upper bound). Exact routing at every evaluation: the network is re-timed
+    (``retime``) and the centres re-bound.
+
+    ``order``: pairs ``(faster, slower)`` of parameter paths whose values must keep that
+    order (e.g. ``CLASS_ORDER``); each km/h out of order adds ``ORDER_PENALTY`` to the loss,
+    and what the search leaves out of order (within its tolerance, ``XTOL_OF_RANGE``) is
+    closed by lowering the slower value to the faster one, pair by pair in the given order.
+    A ``trip.terminal_min`` parameter adds that many minutes at each end of every trip
+    (``trip_minutes``).
 
     Returns
     -------
@@ -385,41 +379,70 @@ def fit_profile(
     ref = cal.reference[rows]
     lo = np.array([p.lower for p in params])
     hi = np.array([p.upper for p in params])
-    x0 = np.clip([get_parameter(profile, p.path) for p in params], lo, hi)
+    x0 = np.array([get_parameter(profile, p.path) for p in params])
+    x0 = np.clip(np.where(np.isnan(x0), hi, x0), lo, hi)
+    paths = [p.path for p in params]
+    pairs = [(paths.index(a), paths.index(b)) for a, b in order if a in paths and b in paths]
 
-    def objective(x: np.ndarray) -> float:
-        prof = set_parameters(profile, {p.path: float(v) for p, v in zip(params, x, strict=True)})
-        m = cal.model_minutes(retime(network, prof), rows)
+    span = np.where(hi > lo, hi - lo, 1.0)
+
+    def objective(u: np.ndarray) -> float:
+        x = lo + np.asarray(u, float) * span
+        values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
+        prof = set_parameters(profile, values)
+        m = trip_minutes(cal.model_minutes(retime(network, prof), rows), values)
         r = np.abs(np.log(np.where(np.isfinite(m), m, 1e6) / ref))
-        return float(np.mean(r))
+        penalty = sum(max(0.0, x[b] - x[a]) for a, b in pairs) * ORDER_PENALTY
+        return float(np.mean(r)) + penalty
 
+    # the search runs on each parameter scaled to its bounds (0..1), so that its tolerance
+    # means the same share of every range (a factor of 0.5-1.2 and a speed of 30-90 alike)
     res = minimize(
         objective,
-        x0,
+        (x0 - lo) / span,
         method="Powell",
-        bounds=list(zip(lo, hi, strict=True)),
-        options={"maxfev": max_evaluations, "xtol": 0.5, "ftol": 1e-3},
+        bounds=[(0.0, 1.0)] * len(params),
+        options={"maxfev": max_evaluations, "xtol": XTOL_OF_RANGE, "ftol": 1e-3},
     )
-    values = {p.path: float(v) for p, v in zip(params, res.x, strict=True)}
+    x = lo + np.clip(np.array(res.x, dtype=float), 0.0, 1.0) * span
+    for a, b in pairs:  # in chain order: the search stops within xtol, so close the rest
+        x[b] = min(x[b], x[a])
+    values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
     return set_parameters(profile, values), values
 
 
+# Tolerance of the search on each parameter, as a share of its bounds' range: 0.6 km/h on a
+# speed of 30-90, 0.007 on the urban factor, 9 degrees/km on the curvature scale.
+XTOL_OF_RANGE = 0.01
+
+# Loss added per km/h that an ordered pair of speeds is out of order (``fit_profile``): one
+# km/h costs as much as a 5 % mean error, so the search keeps the order.
+ORDER_PENALTY = 0.05
+
+
+def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
+    """Model minutes plus the trip-level terms of ``values`` (``trip.terminal_min`` x 2)."""
+    return np.asarray(model_min, float) + 2.0 * float(values.get("trip.terminal_min", 0.0))
+
+
 # The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune
-# centres, one urban factor, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
+# centres, times from the origin kommune's cells, one urban factor, class order, curvature
+# term, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
 # results and errors in benchmarks/results/calibration.md, method in docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
-    "category_speeds_kmh:E": 68.1,
-    "category_speeds_kmh:R": 76.8,
-    "category_speeds_kmh:F": 69.5,
-    "category_speeds_kmh:K": 64.0,
-    "category_speeds_kmh:P": 51.2,
-    # one factor, 0.922, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
-    "urban_speeds_kmh:E": 55.3,
-    "urban_speeds_kmh:R": 46.1,
-    "urban_speeds_kmh:F": 41.5,
-    "urban_speeds_kmh:K": 32.2,
-    "urban_speeds_kmh:P": 27.6,
-    "ferry.default_headway_min": 22.3,
+    "category_speeds_kmh:E": 76.0,
+    "category_speeds_kmh:R": 72.2,
+    "category_speeds_kmh:F": 72.2,
+    "category_speeds_kmh:K": 59.9,
+    "category_speeds_kmh:P": 47.9,
+    # one factor, 1.115, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    "urban_speeds_kmh:E": 66.9,
+    "urban_speeds_kmh:R": 55.7,
+    "urban_speeds_kmh:F": 50.2,
+    "urban_speeds_kmh:K": 39.0,
+    "urban_speeds_kmh:P": 33.4,
+    "ferry.default_headway_min": 20.5,
+    "curvature_scale_deg_per_km": 665.0,
 }
 
 
@@ -430,3 +453,45 @@ def calibrated_profile(profile: CarProfile | None = None) -> CarProfile:
     on a profile built otherwise, e.g. ``prior_profile()`` or one with another ferry wait mode.
     """
     return set_parameters(profile or CarProfile(), FITTED_VALUES)
+
+
+def cross_validate(
+    network: RoadNetwork,
+    cal: CalibrationSet,
+    *,
+    profile: CarProfile,
+    parameters: Sequence[Parameter],
+    folds: int = 5,
+    seed: int = 0,
+    max_evaluations: int = 250,
+    order: Sequence[tuple[str, str]] = (),
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """k-fold cross-validated model minutes: each row predicted by a fit that never saw it.
+
+    Rows are shuffled with ``seed`` and split into ``folds`` parts; each part is predicted by
+    ``fit_profile`` on the others (same ``parameters``, ``order`` and start ``profile``).
+
+    Returns
+    -------
+    (minutes per row, the fitted values of each fold)
+    """
+    n = len(cal.rows)
+    if not (isinstance(folds, int) and 2 <= folds <= n):
+        raise ValueError(f"folds must be an integer from 2 to {n} (the rows), got {folds!r}")
+    order_ = np.random.default_rng(seed).permutation(n)
+    m_cv = np.full(n, np.nan)
+    fold_values = []
+    for test in np.array_split(order_, folds):
+        train = np.setdiff1d(order_, test)
+        prof_k, v_k = fit_profile(
+            network,
+            cal,
+            profile=profile,
+            parameters=parameters,
+            train=train,
+            max_evaluations=max_evaluations,
+            order=order,
+        )
+        fold_values.append(v_k)
+        m_cv[test] = trip_minutes(cal.model_minutes(retime(network, prof_k), test), v_k)
+    return m_cv, fold_values

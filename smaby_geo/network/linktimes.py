@@ -7,7 +7,9 @@ function, so a network can be re-timed for a new profile without reading files a
 ``time_basis`` says how a link's time is made:
 
 - ``"category"``: N1000/N2000 road, ``length_m * length_factor`` split into a rural part at
-  the category (or motorway) speed and an urban part (``urban_fraction``) at the urban speed;
+  the category (or motorway) speed, slowed by the curvature term
+  (``CarProfile.curvature_scale_deg_per_km`` on ``curvature_deg_per_km``), and an urban part
+  (``urban_fraction``) at the urban speed;
 - ``"osm"``: OSM road, ``length_m`` at ``CarProfile.osm_speed(category, maxspeed)``;
 - ``"ferry"``: car ferry, crossing + wait by ``smaby_geo.network.ferry.ferry_times``;
 - ``"connector"``: a link joining a ferry end to the road, at the connector speed;
@@ -39,6 +41,7 @@ LINK_INPUT_COLUMNS: tuple[str, ...] = (
     "maxspeed",
     "duration_s",
     "headway_override_min",
+    "curvature_deg_per_km",
 )
 # Per-link outputs besides seconds_fw / seconds_bw.
 LINK_OUTPUT_COLUMNS: tuple[str, ...] = ("speed_kmh", "crossing_s", "wait_s", "headway_min")
@@ -139,6 +142,42 @@ def urban_fraction(geometry: np.ndarray, builtup: gpd.GeoDataFrame | None) -> np
     return np.clip(frac, 0.0, 1.0)
 
 
+def curvature_deg_per_km(geometry: np.ndarray) -> np.ndarray:
+    """Summed turning of each line, in degrees per km of its length.
+
+    The absolute change of heading at every interior vertex (zero-length segments skipped),
+    summed and divided by the line's length. A straight line gives 0; an L-shaped line of two
+    500 m segments at a right angle gives 90 degrees per km.
+
+    Parameters
+    ----------
+    geometry : ndarray of shapely LineStrings (projected, metres)
+
+    Returns
+    -------
+    ndarray of float, degrees per km (0 for an empty or zero-length line).
+    """
+    geometry = np.asarray(geometry, dtype=object)
+    out = np.zeros(len(geometry), dtype=float)
+    if len(geometry) == 0:
+        return out
+    xy, idx = shapely.get_coordinates(geometry, return_index=True)
+    if len(xy) < 3:
+        return out
+    d = np.diff(xy, axis=0)
+    same = idx[1:] == idx[:-1]  # segment inside one line
+    seg_len = np.hypot(d[:, 0], d[:, 1])
+    keep = same & (seg_len > 0)
+    d, seg_idx = d[keep], idx[1:][keep]
+    heading = np.arctan2(d[:, 1], d[:, 0])
+    turn = np.abs((np.diff(heading) + np.pi) % (2 * np.pi) - np.pi)
+    turn = np.where(seg_idx[1:] == seg_idx[:-1], np.degrees(turn), 0.0)
+    total = np.bincount(seg_idx[1:], weights=turn, minlength=len(geometry))
+    length_km = shapely.length(geometry) / 1000.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(length_km > 0, total / length_km, 0.0)
+
+
 def _col(links: pd.DataFrame, name: str, default) -> np.ndarray:
     if name in links:
         return links[name].to_numpy()
@@ -198,7 +237,12 @@ def compute_link_times(
         rural = profile.n1000_speeds(c, m)
         urban = profile.n1000_speeds(c, m, urban=True)
         lf = length[cat] * profile.length_factor
-        t = lf * ((1.0 - frac) / (rural / 3.6) + frac / (urban / 3.6))
+        slow = np.ones(len(lf))
+        scale = profile.curvature_scale_deg_per_km
+        if scale is not None:
+            curv = np.nan_to_num(_col(out, "curvature_deg_per_km", 0.0)[cat].astype(float))
+            slow = 1.0 + curv / scale
+        t = lf * ((1.0 - frac) * slow / (rural / 3.6) + frac / (urban / 3.6))
         fw[cat], bw[cat] = t, t
         with np.errstate(invalid="ignore", divide="ignore"):
             speed[cat] = np.where(t > 0, lf / t * 3.6, rural)

@@ -13,7 +13,12 @@ from scipy.spatial import cKDTree
 
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork, build_network
 from smaby_geo.network.ferry import connect_ferry_ends
-from smaby_geo.network.linktimes import compute_link_times, read_builtup, urban_fraction
+from smaby_geo.network.linktimes import (
+    compute_link_times,
+    curvature_deg_per_km,
+    read_builtup,
+    urban_fraction,
+)
 from smaby_geo.network.profile import CarProfile
 
 # Kartverket `vegkategori` -> prefix of the Norwegian road number (E6, Rv3, Fv30, Kv, Pv).
@@ -135,6 +140,7 @@ def _finish_profiled(
     else:
         links["connector"] = False
         links["split_from"] = None
+    links["curvature_deg_per_km"] = curvature_deg_per_km(geoms)
     areas = read_builtup(builtup)
     if areas is not None:
         frac = urban_fraction(geoms, areas)

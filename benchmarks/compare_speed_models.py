@@ -1,0 +1,156 @@
+"""Compare candidate car-speed models by their cross-validated error on TØI's car times.
+
+    python benchmarks/compare_speed_models.py [--folds 5] [--max-evaluations 250]
+
+Reference and model time as in ``benchmarks/calibrate_speeds.py`` (54 usable rows of
+``tables/toi_reisetid_calibration.csv``, population-weighted kommune centres, national N1000).
+Every candidate starts from METHODS §1's prior and is fitted on all rows and, for the
+cross-validated error, k-fold (same folds for every candidate). Each model form is fitted
+with the row time from the origin kommune's centre point (``centre``) and as the
+population-weighted mean over the origin kommune's populated 250 m cells (``cells``,
+``CalibrationSet(origin="cells")``). Forms:
+
+- ``free``: rural E, R, F, K free within 30 km/h and the legal limits, one urban factor, the
+  ferry headway (the model of the previous calibration);
+- ``ordered``: as ``free``, with E >= R >= F >= K (``CLASS_ORDER``) and K at most
+  ``K_PLAUSIBLE_MAX_KMH``;
+- ``free+curvature``, ``ordered+curvature``: plus the curvature term
+  (``CarProfile.curvature_scale_deg_per_km``);
+- ``ordered+curvature+terminal``: plus a fitted terminal time at each trip end.
+
+Writes ``benchmarks/results/speed_models.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from smaby_geo import datasets
+from smaby_geo.analysis.calibration import (
+    CLASS_ORDER,
+    CalibrationSet,
+    cross_validate,
+    default_parameters,
+    error_summary,
+    fit_profile,
+    read_calibration_table,
+    retime,
+    trip_minutes,
+)
+from smaby_geo.network.profile import prior_profile
+from smaby_geo.network.readers import load_network
+from smaby_geo.places.centres import kommune_centres
+from smaby_geo.places.population import read_kommuner, read_population_grid
+
+RESULTS = Path(__file__).resolve().parent / "results" / "speed_models.md"
+
+CANDIDATES = (
+    # name, origin mode, default_parameters options, ordered
+    ("free", "cells", {}, False),
+    ("ordered", "cells", {"plausible": True}, True),
+    ("free+curvature", "cells", {"curvature": True}, False),
+    ("ordered+curvature", "cells", {"plausible": True, "curvature": True}, True),
+    (
+        "ordered+curvature+terminal",
+        "cells",
+        {"plausible": True, "curvature": True, "terminal": True},
+        True,
+    ),
+    ("free", "centre", {}, False),
+    ("ordered", "centre", {"plausible": True}, True),
+    ("ordered+curvature", "centre", {"plausible": True, "curvature": True}, True),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--max-evaluations", type=int, default=250)
+    ap.add_argument(
+        "--only", default=None, help="comma-separated candidates as name/origin, e.g. free/cells"
+    )
+    ap.add_argument("--out", default=str(RESULTS))
+    args = ap.parse_args(argv)
+    root = os.environ.get(datasets.DATA_DIR_ENV)
+    if not root:
+        print(f"compare_speed_models: error: set {datasets.DATA_DIR_ENV}", file=sys.stderr)
+        return 2
+    table = Path(root) / "tables" / "toi_reisetid_calibration.csv"
+    t_all = time.perf_counter()
+    net = load_network()
+    kom = read_kommuner()
+    cells = read_population_grid("250m", kommuner=kom)
+    profile0 = prior_profile()
+    base = net.with_profile(profile0)
+    centres = kommune_centres(cells, "population_weighted")
+    rows, _ = read_calibration_table(table, centres.index)
+    sets: dict[str, CalibrationSet] = {}
+    lines = [
+        "# Candidate speed models, cross-validated against TØI kommune-to-centre car times",
+        "",
+        f"Command: `python benchmarks/compare_speed_models.py --folds {args.folds}`  ",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
+        f"{net.source}; same {args.folds} folds (seed 0) for every candidate.",
+        "",
+        "| model | origin | parameters | fitted values | on the set: median abs. / bias / worst | "
+        f"{args.folds}-fold CV: median abs. / bias / worst | CV fold range of each value |",
+        "|---|---|---:|---|---|---|---|",
+    ]
+    only = set(args.only.split(",")) if args.only else None
+    for name, origin, opts, ordered in CANDIDATES:
+        if only and f"{name}/{origin}" not in only:
+            continue
+        t0 = time.perf_counter()
+        if origin not in sets:
+            sets[origin] = CalibrationSet(net, rows, centres, origin=origin, cells=cells)
+        cal = sets[origin]
+        params = default_parameters(profile0, **opts)
+        order = CLASS_ORDER if ordered else ()
+        fitted, values = fit_profile(
+            base, cal, profile=profile0, parameters=params,
+            max_evaluations=args.max_evaluations, order=order,
+        )
+        e1 = error_summary(trip_minutes(cal.model_minutes(retime(base, fitted)), values),
+                           cal.reference)
+        m_cv, fv = cross_validate(
+            base, cal, profile=profile0, parameters=params, folds=args.folds,
+            max_evaluations=args.max_evaluations, order=order,
+        )
+        ecv = error_summary(m_cv, cal.reference)
+
+        def short(path: str) -> str:
+            return path.split(":")[-1].replace("curvature_scale_deg_per_km", "curv").replace(
+                "ferry.default_headway_min", "headway").replace("trip.terminal_min", "terminal")
+
+        vals = ", ".join(f"{short(k)} {v:.3g}" if "*" not in k else f"urban x{v:.2f}"
+                         for k, v in values.items())
+        ranges = ", ".join(
+            f"{short(p.path) if '*' not in p.path else 'urban'} "
+            f"{min(v[p.path] for v in fv):.3g}-{max(v[p.path] for v in fv):.3g}"
+            for p in params
+        )
+
+        def f3(e: dict) -> str:
+            return (f"{e['median_abs_pct']:.1f} % / {e['median_bias_pct']:+.1f} % / "
+                    f"{e['max_abs_pct']:.0f} %")
+
+        row = f"| {name} | {origin} | {len(params)} | {vals} | {f3(e1)} | {f3(ecv)} | {ranges} |"
+        lines.append(row)
+        print(row, f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    lines += ["", f"Total time {time.perf_counter() - t_all:.0f} s.", ""]
+    text = "\n".join(lines)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
