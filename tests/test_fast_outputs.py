@@ -23,13 +23,14 @@ from smaby_geo.outputs.maps import map_minutes
 MINUTES = [5.0, 20.0, np.inf, 33.3, 61.04, 95.5]
 
 
-def _cells(minutes, x0=250000, y0=6900000):
+def _cells(minutes, x0=250000, y0=6900000, name="H", people_step=7):
+    """A row of 250 m cells with the given hospital minutes (also used by test_output_speed)."""
     n = len(minutes)
     g = gpd.GeoDataFrame(
         {
-            "population": np.arange(1, n + 1) * 7,
+            "population": np.arange(1, n + 1) * people_step,
             "hospital_minutes": minutes,
-            "hospital_name": ["H"] * n,
+            "hospital_name": [name] * n,
             "x_sw": x0 + 250 * np.arange(n),
             "y_sw": y0,
             "cell_size_m": 250,

@@ -19,6 +19,7 @@ from shapely.geometry import Point, box
 from smaby_geo import derived_cache
 from smaby_geo.outputs import io as sio
 from smaby_geo.places import population
+from tests.test_fast_outputs import _cells
 
 
 def _table(n=50):
@@ -189,22 +190,7 @@ def test_map_base_boundaries_from_the_data_cache_equal_the_computed_ones(tmp_pat
 
 
 def _minutes_cells(minutes):
-    n = len(minutes)
-    x0, y0 = 250_000, 6_900_000
-    g = gpd.GeoDataFrame(
-        {
-            "population": np.arange(1, n + 1) * 3,
-            "hospital_minutes": minutes,
-            "hospital_name": ["Sykehus <b>"] * n,
-            "x_sw": x0 + 250 * np.arange(n),
-            "y_sw": y0,
-            "cell_size_m": 250,
-        },
-        geometry=[Point(x0 + 125 + 250 * i, y0 + 125) for i in range(n)],
-        crs="EPSG:25833",
-    )
-    g.attrs.update(attribution="© Kartverket | Kilde: SSB", note="lists are incomplete")
-    return g
+    return _cells(minutes, name="Sykehus <b>", people_step=3)
 
 
 def _without_ids(html):
