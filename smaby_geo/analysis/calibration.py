@@ -348,7 +348,7 @@ def fit_profile(
     *,
     profile: CarProfile | None = None,
     parameters: Sequence[Parameter] | None = None,
-    train: Sequence[int] | None = None,
+    train: Sequence[int] | np.ndarray | None = None,
     max_evaluations: int = 250,
     order: Sequence[tuple[str, str]] = (),
 ) -> tuple[CarProfile, dict[str, float]]:

@@ -144,6 +144,7 @@ class CalibrationSet:
             if cells:
                 rows_k = idx[ks]
                 sel = np.flatnonzero(np.isin(self.cell_row, rows_k))
+                assert cs is not None  # bound above when the origins are cells
                 a = cs
             else:
                 sel = self.origin[idx[ks]]
