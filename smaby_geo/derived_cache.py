@@ -4,15 +4,19 @@ As the prepared routing networks (``routing/ch_<fingerprint>.npz``), each entry 
 ``<data home>/<kind>/<name>_<fingerprint>.<ext>`` whose fingerprint is the sha256 of
 everything it is derived from: the bytes of the input files, the parameters, a format version
 and the versions of the libraries that compute and store it. Changed inputs give another name,
-so a stale entry is never read; it is only left behind. Entries are written to a temporary
-file and renamed into place; a folder that cannot be written only costs the saving, and an
-entry that cannot be read is computed again and replaced.
+so a stale entry is never read. Of each ``name`` only the ``KEEP_ENTRIES`` most recently
+used entries are kept: saving a new one removes the older ones (reading an entry marks it
+used). Entries are written to a temporary file and renamed into place; a folder that cannot
+be written only costs the saving, and an entry that cannot be read is computed again and
+replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +25,8 @@ from typing import Any
 from smaby_geo import datasets
 
 FINGERPRINT_CHARS = 32
+#: Entries kept per name (e.g. a few data sets or profiles used in turn); older ones are removed.
+KEEP_ENTRIES = 4
 
 
 def fingerprint(*parts: Any) -> str:
@@ -84,9 +90,13 @@ def cached(
     """
     if path.is_file():
         try:
-            return load(path)
+            value = load(path)
         except Exception:  # damaged or from an incompatible library: compute again
             pass
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # used now: the pruning keeps the most recently used
+            return value
     value = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +108,40 @@ def cached(
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        prune(path)
     except Exception:  # read-only or full data home, a value it cannot store: not saved
         pass
     return value
+
+
+def prune(path: Path, keep: int = KEEP_ENTRIES) -> list[Path]:
+    """Remove all but the ``keep`` most recently used entries of ``path``'s name.
+
+    Parameters
+    ----------
+    path : Path
+        An entry (``entry_path``); its siblings ``<name>_<32 hex digits>.<ext>`` are the
+        other entries of the same name. ``path`` itself is never removed.
+    keep : int, default ``KEEP_ENTRIES``
+
+    Returns
+    -------
+    list of Path
+        The entries removed.
+    """
+    name, _, rest = path.name.rpartition("_")
+    ext = rest.partition(".")[2]
+    pattern = re.compile(rf"{re.escape(name)}_[0-9a-f]{{{FINGERPRINT_CHARS}}}\.{re.escape(ext)}")
+    entries = []
+    for p in path.parent.iterdir():
+        if pattern.fullmatch(p.name):
+            with contextlib.suppress(OSError):  # removed meanwhile
+                entries.append((p.stat().st_mtime, p))
+    entries.sort(reverse=True)
+    removed = []
+    for _, p in entries[max(int(keep), 1) :]:
+        if p != path:
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    return removed

@@ -240,3 +240,28 @@ def test_inside_a_daemonic_worker_a_thread_writes_the_geopackage(tmp_path, monke
     )
     path = sio.start_gpkg(_table(), tmp_path / "x.gpkg", "cells", {}).result()
     assert int(path.read_text()) == os.getpid(), "a daemonic process may not fork children"
+
+
+def test_the_data_cache_keeps_only_the_most_recently_used_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMABY_GEO_CACHE_DIR", str(tmp_path / "home"))
+
+    def entry(name, i):
+        return derived_cache.entry_path("maps", name, derived_cache.fingerprint(i), "txt")
+
+    def use(path, value):
+        return derived_cache.cached(
+            path, lambda: value, lambda q: q.read_text(), lambda v, q: q.write_text(v)
+        )
+
+    keep = derived_cache.KEEP_ENTRIES
+    paths = [entry("minutes_x", i) for i in range(keep + 1)]
+    for i, p in enumerate(paths[:keep]):  # saved long ago, one after the other
+        use(p, str(i))
+        os.utime(p, (1_000 + i, 1_000 + i))
+    other = entry("minutes_y", 0)  # another name in the same folder
+    use(other, "y")
+    os.utime(other, (1, 1))
+    assert use(paths[0], "recomputed") == "0"  # read from the cache: used now
+    use(paths[keep], str(keep))  # one entry too many: the least recently used goes
+    assert [p.exists() for p in paths] == [True, False] + [True] * (keep - 1)
+    assert other.read_text() == "y"
