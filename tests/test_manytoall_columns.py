@@ -127,3 +127,14 @@ def test_an_unknown_column_order_is_refused():
         routing.many_to_all(g, [0], columns="rank")
     with pytest.raises(ValueError, match="columns must be one of"):
         map_many_to_all(g, [0], _population_within_nodes, columns="rank")
+
+
+def test_the_column_nodes_handed_out_cannot_change_the_hierarchy():
+    g = routing.as_csr([0, 1, 2, 2], [1, 2], [1.0, 2.0])
+    net = routing.CSR(g.indptr, g.indices, g.weights)
+    routing.prepare(net)
+    _, cols = routing.many_to_all(net, [0], method="ch", columns="sweep")
+    with pytest.raises(ValueError, match="read-only"):
+        cols.sort()
+    _, again = routing.many_to_all(net, [0], method="ch", columns="sweep")
+    assert np.array_equal(again, cols)

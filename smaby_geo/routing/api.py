@@ -413,7 +413,11 @@ def many_to_all(
         rows = ch_many_to_all(
             ch, src, _cutoff(cutoff_s), direction, batch=batch, node_order=columns == "nodes"
         )
-        return rows if columns == "nodes" else (rows, ch.old_id)
+        if columns == "nodes":
+            return rows
+        column_nodes = ch.old_id.view()  # the hierarchy's own array: callers may not change it
+        column_nodes.flags.writeable = False
+        return rows, column_nodes
     if src.shape[0] == 0:
         rows = np.empty((0, n))
     else:
