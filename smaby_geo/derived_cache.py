@@ -4,11 +4,12 @@ As the prepared routing networks (``routing/ch_<fingerprint>.npz``), each entry 
 ``<data home>/<kind>/<name>_<fingerprint>.<ext>`` whose fingerprint is the sha256 of
 everything it is derived from: the bytes of the input files, the parameters, a format version
 and the versions of the libraries that compute and store it. Changed inputs give another name,
-so a stale entry is never read. Of each ``name`` only the ``KEEP_ENTRIES`` most recently
-used entries are kept: saving a new one removes the older ones (reading an entry marks it
-used). Entries are written to a temporary file and renamed into place; a folder that cannot
-be written only costs the saving, and an entry that cannot be read is computed again and
-replaced.
+so a stale entry is never read; the sha256 of each entry's bytes is kept beside it
+(``<entry>.sha256``) and checked before the entry is read. Of each ``name`` only the
+``KEEP_ENTRIES`` most recently used entries are kept: saving a new one removes the older ones
+(reading an entry marks it used). Entries are written to a temporary file and renamed into
+place; a folder that cannot be written only costs the saving, and an entry that cannot be
+read is computed again and replaced.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def cached(
         Path -> value; any exception counts as a missing entry.
     save : callable
         (value, Path) -> None; writes into a temporary file that is renamed to ``path``.
+        The sha256 of the bytes saved goes beside it (``<entry>.sha256``); an entry whose
+        bytes no longer match (truncated, edited) is computed again and replaced.
 
     Returns
     -------
@@ -90,6 +93,8 @@ def cached(
     """
     if path.is_file():
         try:
+            if _digest_file(path) != _sidecar(path).read_text().strip():
+                raise ValueError("damaged entry")  # its bytes are not the bytes saved
             value = load(path)
         except Exception:  # damaged or from an incompatible library: compute again
             pass
@@ -104,14 +109,27 @@ def cached(
         os.close(fd)
         try:
             save(value, Path(tmp))
+            os.chmod(tmp, 0o644)  # readable by everyone sharing the data home, as a download
+            side_tmp = Path(tmp + ".sha256")
+            side_tmp.write_text(_digest_file(Path(tmp)))
+            os.replace(side_tmp, _sidecar(path))
             os.replace(tmp, path)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            for t in (tmp, tmp + ".sha256"):
+                if os.path.exists(t):
+                    os.unlink(t)
         prune(path)
     except Exception:  # read-only or full data home, a value it cannot store: not saved
         pass
     return value
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _digest_file(path: Path) -> str:
+    return fingerprint(path)
 
 
 def prune(path: Path, keep: int = KEEP_ENTRIES) -> list[Path]:
@@ -144,4 +162,6 @@ def prune(path: Path, keep: int = KEEP_ENTRIES) -> list[Path]:
             with contextlib.suppress(OSError):
                 p.unlink()
                 removed.append(p)
+            with contextlib.suppress(OSError):
+                _sidecar(p).unlink()
     return removed

@@ -265,3 +265,22 @@ def test_the_data_cache_keeps_only_the_most_recently_used_entries(tmp_path, monk
     use(paths[keep], str(keep))  # one entry too many: the least recently used goes
     assert [p.exists() for p in paths] == [True, False] + [True] * (keep - 1)
     assert other.read_text() == "y"
+
+
+def test_a_damaged_cache_entry_is_computed_again_not_served(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMABY_GEO_CACHE_DIR", str(tmp_path / "home"))
+    page = "<html>" + "x" * 10_000 + "</html>"
+    p = derived_cache.entry_path("maps", "minutes_hospital", derived_cache.fingerprint(1), "html")
+
+    def use(value):
+        return derived_cache.cached(
+            p, lambda: value, lambda q: q.read_text(), lambda v, q: q.write_text(v)
+        )
+
+    assert use(page) == page
+    assert use("computed again") == page  # read from the cache
+    with open(p, "r+") as f:  # cut short, still readable text
+        f.truncate(5_000)
+    assert use(page) == page  # not the 5,000 damaged bytes: computed again and replaced
+    assert p.read_text() == page and use("computed again") == page
+    assert oct(p.stat().st_mode & 0o777) == oct(0o644)
