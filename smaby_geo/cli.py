@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -467,11 +469,12 @@ def main(argv: list[str] | None = None) -> int:
     or an unusable environment; 1 with a traceback and where to report it for a bug.
     """
     args = build_parser().parse_args(argv)
+    previous = _catch_sigterm()
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("smaby-geo: interrupted; no partial outputs were kept", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:
         msg = describe_expected_error(exc)
         if msg is not None:
@@ -482,6 +485,28 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(BUG_REPORT.format(version=_version()), file=sys.stderr)
         return EXIT_BUG
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch system's time limit): stops the job as Ctrl-C does."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _catch_sigterm():
+    """Make SIGTERM take Ctrl-C's path (staged outputs removed, writers stopped).
+
+    Returns the previous handler to restore, or None where signals cannot be set (not the
+    main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":

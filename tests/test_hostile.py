@@ -849,3 +849,30 @@ def test_names_that_look_like_missing_values_are_kept(tmp_path):
         encoding="utf-8",
     )
     assert list(read_services(p)["name"]) == ["NA", "None"]
+
+
+def test_sigterm_while_writing_stops_like_ctrl_c_and_leaves_no_writer(tmp_path):
+    """``kill`` (SIGTERM) during the outputs: exit 143 with the one-line message, the previous
+    complete set kept, and nothing left writing (the forked GeoPackage writer is stopped)."""
+    out = tmp_path / "out"
+    subprocess.run([*RUN, "--out", str(out)], check=True, capture_output=True, timeout=600)
+    first = check_complete_set(out)
+    codes = []
+    for _ in range(3):  # the run may finish between two looks at the folder: try again
+        p = subprocess.Popen([*RUN, "--out", str(out)], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while p.poll() is None and time.monotonic() < deadline:
+            if any("smaby-staging" in q.name for q in tmp_path.iterdir()):
+                break
+            time.sleep(0.002)
+        p.send_signal(signal.SIGTERM)
+        err = p.communicate(timeout=120)[1]
+        codes.append(p.returncode)
+        if p.returncode == 143:
+            assert "interrupted; no partial outputs were kept" in err
+            assert check_complete_set(out) == first
+            time.sleep(0.5)  # a writer left running would create its .part file again
+            assert no_leftovers(out) == []
+            break
+        first = check_complete_set(out)
+    assert 143 in codes, codes

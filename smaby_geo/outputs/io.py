@@ -174,8 +174,22 @@ class BackgroundWrite:
             self._tmp.unlink()
 
 
-def _gpkg_child(conn, gdf, tmp: Path, layer: str, metadata: dict) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: have the kernel stop this child when its parent ends (killed, SIGTERM)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+def _gpkg_child(conn, gdf, tmp: Path, layer: str, metadata: dict, parent_pid: int = 0) -> None:
     """Body of the forked GeoPackage writer: write, then send None or the exception."""
+    if parent_pid:
+        _die_with_parent(parent_pid)
     try:
         _write_gpkg_file(gdf, tmp, layer, metadata)
         conn.send(None)
@@ -224,7 +238,9 @@ def start_gpkg(
         ctx = multiprocessing.get_context("fork")
         recv, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(
-            target=_gpkg_child, args=(send, gdf, tmp, layer, metadata), daemon=True
+            target=_gpkg_child,
+            args=(send, gdf, tmp, layer, metadata, os.getpid()),
+            daemon=True,
         )
         with warnings.catch_warnings():  # Python >= 3.12 warns on fork beside threads
             warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
