@@ -876,3 +876,37 @@ def test_sigterm_while_writing_stops_like_ctrl_c_and_leaves_no_writer(tmp_path):
             break
         first = check_complete_set(out)
     assert 143 in codes, codes
+
+
+def _run_into(out, files: dict[str, str], name="run_x.json", other=None):
+    from smaby_geo.outputs.outdir import file_digests, staged_output
+
+    with staged_output(out) as st_dir:
+        for n, text in files.items():
+            (st_dir / n).write_text(text)
+        meta = {"files": file_digests(st_dir, list(files))}
+        (st_dir / name).write_text(json.dumps(meta))
+
+
+def test_a_rerun_replaces_its_previous_set_whole_and_keeps_other_files(tmp_path, monkeypatch):
+    """A rerun that writes fewer files (``--no-map``) removes the previous run's map instead
+    of leaving it beside the new table; files of other jobs stay."""
+    from smaby_geo.outputs import outdir
+
+    out = tmp_path / "o"
+    _run_into(out, {"cells.parquet": "old", "map.html": "old map"})
+    _run_into(out, {"other.csv": "another job"}, name="run_other.json")
+    _run_into(out, {"cells.parquet": "new"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cells.parquet", "other.csv", "run_other.json", "run_x.json"
+    ]  # fmt: skip
+    assert (out / "cells.parquet").read_text() == "new"
+    # the same where the folder cannot be swapped (a mount point): file by file
+    _run_into(out, {"cells.parquet": "old", "map.html": "old map"})
+    monkeypatch.setattr(outdir.os.path, "ismount", lambda p: Path(p) == out)
+    _run_into(out, {"cells.parquet": "newer"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cells.parquet", "other.csv", "run_other.json", "run_x.json"
+    ]  # fmt: skip
+    assert (out / "cells.parquet").read_text() == "newer"
+    assert no_leftovers(out) == []

@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import errno
 import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -217,7 +218,11 @@ def staged_output(
     check_output_folder(out, min_free_bytes=min_free_bytes)
     with lock_output_folder(out):
         clean_stale(out)
-        beside = os.access(out.parent, os.W_OK | os.X_OK)
+        # beside the folder only where a rename can reach it: not across a mount point
+        beside = os.access(out.parent, os.W_OK | os.X_OK) and not (
+            out.is_dir()
+            and (os.path.ismount(out) or out.stat().st_dev != out.parent.stat().st_dev)
+        )
         tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         if beside:
             staging = out.parent / f".{out.name}{STAGING_TAG}{tag}"
@@ -236,9 +241,14 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
     if not out.exists() and beside:
         os.rename(staging, out)
         return
+    superseded = _superseded(staging, out)
     if beside:
         for entry in out.iterdir():
-            if not (staging / entry.name).exists() and not entry.name.startswith(STAGING_TAG):
+            if (
+                not (staging / entry.name).exists()
+                and not entry.name.startswith(STAGING_TAG)
+                and entry.name not in superseded
+            ):
                 _link_tree(entry, staging / entry.name)
         if _exchange(staging, out):
             return  # staging now holds the previous set; the caller removes it
@@ -246,18 +256,47 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
         try:
             os.rename(out, old)
         except OSError:  # a mount point or a busy folder cannot move: file by file
-            _move_entries(staging, out)
+            _move_entries(staging, out, superseded)
             return
         os.rename(staging, out)
         shutil.rmtree(old, ignore_errors=True)
         return
-    _move_entries(staging, out)
+    _move_entries(staging, out, superseded)
 
 
-def _move_entries(staging: Path, out: Path) -> None:
-    """Fallback commit: move each entry of ``staging`` into ``out`` (each one atomic)."""
+def _superseded(staging: Path, out: Path) -> set[str]:
+    """Files of the previous run of the same job that this run did not write.
+
+    The previous run of the same job has a ``run_*.json`` of the same name; its files go with
+    it, so the folder never mixes the two runs.
+    """
+    gone: set[str] = set()
+    for meta in staging.glob("run_*.json"):
+        previous = out / meta.name
+        try:
+            listed = json.loads(previous.read_text(encoding="utf-8")).get("files", [])
+        except (OSError, ValueError, AttributeError):  # no previous run, or not ours
+            continue
+        gone |= {
+            str(n) for n in listed if isinstance(n, str) and "/" not in n and n != meta.name
+        }
+    return {n for n in gone if not (staging / n).exists()}
+
+
+def _move_entries(staging: Path, out: Path, superseded: set[str] | None = None) -> None:
+    """Fallback commit: move each entry of ``staging`` into ``out`` (each one atomic).
+
+    Then remove the previous run's files that this run did not write (``superseded``).
+    """
     for entry in staging.iterdir():
         target = out / entry.name
         if entry.is_dir() and target.is_dir():
             shutil.rmtree(target)
         os.replace(entry, target)
+    for name in superseded or ():
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
