@@ -175,3 +175,14 @@ def test_curvature_term_changes_the_routing_index_fingerprint(tmp_path):
     b = prepare(on, cache_dir=tmp_path)
     assert a.fingerprint != b.fingerprint  # a cached index of the old times is never reused
     assert len(list(tmp_path.glob("ch_*.npz"))) == 2
+
+
+def test_the_parts_of_a_multiline_turn_on_their_own():
+    from shapely.geometry import MultiLineString
+
+    bend = [(0, 0), (500, 0), (500, 500)]  # 90 degrees over 1 km
+    parallel = MultiLineString([[(0, 0), (500, 0)], [(600, 300), (1100, 300)]])
+    one_bend = MultiLineString([bend, [(2000, 0), (3000, 0)]])  # 90 degrees over 2 km
+    got = curvature_deg_per_km(np.array([parallel, one_bend, None], dtype=object))
+    np.testing.assert_allclose(got, [0.0, 45.0, 0.0])
+    assert curvature_deg_per_km(LineString(bend)).tolist() == [90.0]  # one line, not an array

@@ -147,21 +147,24 @@ def curvature_deg_per_km(geometry: np.ndarray) -> np.ndarray:
 
     The absolute change of heading at every interior vertex (zero-length segments skipped),
     summed and divided by the line's length. A straight line gives 0; an L-shaped line of two
-    500 m segments at a right angle gives 90 degrees per km.
+    500 m segments at a right angle gives 90 degrees per km. The parts of a MultiLineString
+    turn on their own (the gap between parts is no turn).
 
     Parameters
     ----------
-    geometry : ndarray of shapely LineStrings (projected, metres)
+    geometry : ndarray of shapely LineStrings or MultiLineStrings (projected, metres), or one
 
     Returns
     -------
     ndarray of float, degrees per km (0 for an empty or zero-length line).
     """
-    geometry = np.asarray(geometry, dtype=object)
+    geometry = np.atleast_1d(np.asarray(geometry, dtype=object))
     out = np.zeros(len(geometry), dtype=float)
     if len(geometry) == 0:
         return out
-    xy, idx = shapely.get_coordinates(geometry, return_index=True)
+    # the parts of a MultiLineString each turn on their own (no turn across the gap)
+    parts, part_of = shapely.get_parts(geometry, return_index=True)
+    xy, idx = shapely.get_coordinates(parts, return_index=True)  # idx: the part of a vertex
     if len(xy) < 3:
         return out
     d = np.diff(xy, axis=0)
@@ -172,7 +175,8 @@ def curvature_deg_per_km(geometry: np.ndarray) -> np.ndarray:
     heading = np.arctan2(d[:, 1], d[:, 0])
     turn = np.abs((np.diff(heading) + np.pi) % (2 * np.pi) - np.pi)
     turn = np.where(seg_idx[1:] == seg_idx[:-1], np.degrees(turn), 0.0)
-    total = np.bincount(seg_idx[1:], weights=turn, minlength=len(geometry))
+    per_part = np.bincount(seg_idx[1:], weights=turn, minlength=len(parts))
+    total = np.bincount(part_of, weights=per_part, minlength=len(geometry))
     length_km = shapely.length(geometry) / 1000.0
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(length_km > 0, total / length_km, 0.0)
