@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 import time
 import traceback
 
 from smaby_geo import datasets
-from smaby_geo._errors import InputError
+from smaby_geo._errors import InputError, Terminated, catch_sigterm
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
 # (one line naming the input and the fix; argparse uses 2 for usage errors too).
@@ -469,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     or an unusable environment; 1 with a traceback and where to report it for a bug.
     """
     args = build_parser().parse_args(argv)
-    previous = _catch_sigterm()
+    previous = catch_sigterm()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:
@@ -487,26 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUG
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, a batch system's time limit): stops the job as Ctrl-C does."""
-
-
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated()
-
-
-def _catch_sigterm():
-    """Make SIGTERM take Ctrl-C's path (staged outputs removed, writers stopped).
-
-    Returns the previous handler to restore, or None where signals cannot be set (not the
-    main thread).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_terminated)
+            previous()
 
 
 if __name__ == "__main__":

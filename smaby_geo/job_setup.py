@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from smaby_geo import datasets
 from smaby_geo._compat import renamed_kwargs
+from smaby_geo._errors import OutputFolderError
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.services import SERVICE_TYPES
 
@@ -117,7 +118,13 @@ def _noop():
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    return Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+    if args.out is None:
+        return datasets.project_raw_dir().parent / "processed"
+    if not str(args.out).strip():
+        raise OutputFolderError(
+            "--out is empty; give a folder, or leave --out out for the default data/processed"
+        )
+    return Path(args.out)
 
 
 def _ensure_run_data(services, args) -> None:

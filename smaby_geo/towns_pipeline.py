@@ -19,6 +19,7 @@ import pandas as pd
 
 from smaby_geo import datasets
 from smaby_geo._version import __version__
+from smaby_geo.job_setup import _out_dir
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.population import read_kommuner, read_population_grid
@@ -92,6 +93,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
 
     t_all = t = time.perf_counter()
     stages: dict[str, float] = {}
+    out_dir = _out_dir(args)  # an unusable --out fails before any computing
     kom = _check_region(args.region)
     net = load_network()
     cells_all = read_population_grid("250m", kommuner=kom)
@@ -127,7 +129,6 @@ def run_towns_job(args: argparse.Namespace) -> int:
     attribution = ct.attrs["attribution"]
     note = sv.attrs.get("note", "")
     slug = _slug(name)
-    out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
     headline = headline_figures(towns, centres, ct, by_kommune)
     meta = _meta(
         attribution,
@@ -294,7 +295,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
             f"and {args.half_life_min}"
         )
     net0 = load_network()
-    out_dir = Path(args.out) if args.out else datasets.project_raw_dir().parent / "processed"
+    out_dir = _out_dir(args)
     written: list[Path] = []
     name = "Norway"
     summary: dict[str, dict] = {}

@@ -910,3 +910,11 @@ def test_a_rerun_replaces_its_previous_set_whole_and_keeps_other_files(tmp_path,
     ]  # fmt: skip
     assert (out / "cells.parquet").read_text() == "newer"
     assert no_leftovers(out) == []
+
+
+@pytest.mark.parametrize("job", ["run", "towns"])
+def test_an_empty_out_is_an_error_not_the_default_folder(job, capsys):
+    from smaby_geo.cli import main
+
+    assert main([job, "--region", "Tynset", "--out", " "]) == 2
+    assert "--out is empty" in capsys.readouterr().err
