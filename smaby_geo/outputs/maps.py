@@ -12,6 +12,7 @@ import base64
 import html
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -147,6 +148,7 @@ def _boundaries() -> tuple[dict, dict]:
     key = fingerprint(
         "map-base-v1",
         *files,
+        Path(__file__),  # the simplifying code itself
         BASE_SIMPLIFY_DEG,
         COORD_DECIMALS,
         shapely.__version__,

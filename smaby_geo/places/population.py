@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -122,13 +123,15 @@ def read_population_grid(
     name, id_col = _GRID_FILES[resolution]
     file = datasets.locate_dataset(name, path)
     kom = read_kommuner() if kommuner is None else kommuner
-    # the labelled grid is kept in the data home, named by the grid file's bytes and the
-    # kommune polygons (``derived_cache``): later runs read it instead of computing it again
+    # the labelled grid is kept in the data home, named by the grid file's bytes, the
+    # kommune polygons and this module's code (``derived_cache``): later runs read it
+    # instead of computing it again
     key = fingerprint(
         POPGRID_CACHE_FORMAT,
         resolution,
         file,
         _kommuner_digest(kom),
+        Path(__file__),  # the labelling code itself: a change to it is a new entry
         *_library_versions(),
     )
     g = cached(
