@@ -28,7 +28,7 @@ import pandas as pd
 # the calibration rows with their snapped points (re-exported: this module is the public path)
 from smaby_geo.analysis.calibration_set import ORIGIN_MODES, CalibrationSet  # noqa: F401
 from smaby_geo.network.core import RoadNetwork
-from smaby_geo.network.profile import CarProfile
+from smaby_geo.network.profile import CarProfile, prior_profile
 
 CALIBRATION_COLUMNS = ("from_kommunenummer", "centre_kommunenummer", "car_minutes_toi")
 
@@ -351,6 +351,8 @@ def fit_profile(
     train: Sequence[int] | np.ndarray | None = None,
     max_evaluations: int = 250,
     order: Sequence[tuple[str, str]] = (),
+    shrinkage: float = 0.0,
+    prior: CarProfile | None = None,
 ) -> tuple[CarProfile, dict[str, float]]:
     """Fit ``parameters`` of ``profile`` to the rows ``train`` of ``cal`` (default: all).
 
@@ -367,11 +369,27 @@ def fit_profile(
     A ``trip.terminal_min`` parameter adds that many minutes at each end of every trip
     (``trip_minutes``).
 
+    ``shrinkage`` (lambda, >= 0, unitless; default 0: no shrinkage, the plain fit) adds
+    ``lambda * sum(((value - prior) / (upper - lower))**2)`` to the loss: a ridge penalty
+    pulling each parameter toward its value in ``prior`` (default ``prior_profile()``,
+    METHODS §1: E 80, R 75, F 65, K 50 km/h, urban factor 1 on the prior urban speeds, ferry
+    headway 60 min), measured in shares of its bounds' range. A parameter without a prior
+    value (the curvature scale, off in the prior profile) is not penalised; a trip-level
+    term's prior is 0. ``benchmarks/shrinkage_cv.py`` compares lambdas by k-fold
+    cross-validation (``benchmarks/results/shrinkage.md``).
+
     Returns
     -------
     (fitted profile, {path: value})
+
+    Raises
+    ------
+    ValueError
+        ``shrinkage`` negative or not a finite number.
     """
     from scipy.optimize import minimize
+
+    lam = check_shrinkage(shrinkage)
 
     profile = profile or getattr(network, "profile", None) or CarProfile()
     params = list(parameters or default_parameters(profile))
@@ -385,14 +403,20 @@ def fit_profile(
     pairs = [(paths.index(a), paths.index(b)) for a, b in order if a in paths and b in paths]
 
     span = np.where(hi > lo, hi - lo, 1.0)
+    # prior values in the search's units (shares of each range); NaN: not penalised
+    u_prior = (prior_values(profile, params, prior) - lo) / span
+    shrunk = np.isfinite(u_prior) & (lam > 0)
 
     def objective(u: np.ndarray) -> float:
-        x = lo + np.asarray(u, float) * span
+        u = np.asarray(u, float)
+        x = lo + u * span
         values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
         prof = set_parameters(profile, values)
         m = trip_minutes(cal.model_minutes(retime(network, prof), rows), values)
         r = np.abs(np.log(np.where(np.isfinite(m), m, 1e6) / ref))
         penalty = sum(max(0.0, x[b] - x[a]) for a, b in pairs) * ORDER_PENALTY
+        if shrunk.any():
+            penalty += lam * float(np.sum((u[shrunk] - u_prior[shrunk]) ** 2))
         return float(np.mean(r)) + penalty
 
     # the search runs on each parameter scaled to its bounds (0..1), so that its tolerance
@@ -409,6 +433,43 @@ def fit_profile(
         x[b] = min(x[b], x[a])
     values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
     return set_parameters(profile, values), values
+
+
+def check_shrinkage(shrinkage: float) -> float:
+    """``shrinkage`` as a float, or a ValueError naming it when negative or not finite."""
+    try:
+        lam = float(shrinkage)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"shrinkage (lambda) must be a finite number >= 0, got {shrinkage!r}"
+        ) from None
+    if not (np.isfinite(lam) and lam >= 0):
+        raise ValueError(f"shrinkage (lambda) must be a finite number >= 0, got {shrinkage!r}")
+    return lam
+
+
+def prior_values(
+    profile: CarProfile,
+    parameters: Sequence[Parameter],
+    prior: CarProfile | None = None,
+) -> np.ndarray:
+    """Prior value of each parameter (the shrinkage target of ``fit_profile``).
+
+    A parameter's value in ``prior`` (default ``prior_profile()``, METHODS §1); a factor on
+    all speeds of a table (``"urban_speeds_kmh:*"``) is the median ratio of ``prior``'s
+    speeds to ``profile``'s (1 when ``profile`` holds the prior speeds); NaN where ``prior``
+    has the term off (the curvature scale): such a parameter is not penalised.
+    """
+    prior = prior if prior is not None else prior_profile()
+    out = []
+    for p in parameters:
+        if p.path.endswith(":*"):
+            field_ = p.path.split(":", 1)[0]
+            a, b = getattr(prior, field_), getattr(profile, field_)
+            out.append(float(np.median([float(a[k]) / float(b[k]) for k in b if k in a])))
+        else:
+            out.append(get_parameter(prior, p.path))
+    return np.array(out, dtype=float)
 
 
 # Tolerance of the search on each parameter, as a share of its bounds' range: 0.6 km/h on a
@@ -465,16 +526,20 @@ def cross_validate(
     seed: int = 0,
     max_evaluations: int = 250,
     order: Sequence[tuple[str, str]] = (),
+    shrinkage: float = 0.0,
+    prior: CarProfile | None = None,
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
     """k-fold cross-validated model minutes: each row predicted by a fit that never saw it.
 
     Rows are shuffled with ``seed`` and split into ``folds`` parts; each part is predicted by
-    ``fit_profile`` on the others (same ``parameters``, ``order`` and start ``profile``).
+    ``fit_profile`` on the others (same ``parameters``, ``order``, start ``profile``,
+    ``shrinkage`` and ``prior``).
 
     Returns
     -------
     (minutes per row, the fitted values of each fold)
     """
+    check_shrinkage(shrinkage)
     n = len(cal.rows)
     if not (isinstance(folds, int) and 2 <= folds <= n):
         raise ValueError(f"folds must be an integer from 2 to {n} (the rows), got {folds!r}")
@@ -491,6 +556,8 @@ def cross_validate(
             train=train,
             max_evaluations=max_evaluations,
             order=order,
+            shrinkage=shrinkage,
+            prior=prior,
         )
         fold_values.append(v_k)
         m_cv[test] = trip_minutes(cal.model_minutes(retime(network, prof_k), test), v_k)
