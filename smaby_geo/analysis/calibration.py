@@ -486,24 +486,25 @@ def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
     return np.asarray(model_min, float) + 2.0 * float(values.get("trip.terminal_min", 0.0))
 
 
-# The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune
-# centres, times from the origin kommune's cells, one urban factor, class order, curvature
-# term, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
-# results and errors in benchmarks/results/calibration.md, method in docs/calibration.md.
+# The fit of ``benchmarks/calibrate_speeds.py --shrinkage 0.1`` (defaults: population-weighted
+# kommune centres, times from the origin kommune's cells, one urban factor, class order,
+# curvature term, 5-fold CV; lambda 0.1 chosen by 5-fold CV in ``benchmarks/shrinkage_cv.py``)
+# on tables/toi_reisetid_calibration.csv, N1000; results and errors in
+# benchmarks/results/calibration.md and shrinkage.md, method in docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
-    "category_speeds_kmh:E": 76.0,
-    "category_speeds_kmh:R": 72.2,
-    "category_speeds_kmh:F": 72.2,
-    "category_speeds_kmh:K": 59.9,
-    "category_speeds_kmh:P": 47.9,
-    # one factor, 1.115, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
-    "urban_speeds_kmh:E": 66.9,
-    "urban_speeds_kmh:R": 55.7,
-    "urban_speeds_kmh:F": 50.2,
-    "urban_speeds_kmh:K": 39.0,
-    "urban_speeds_kmh:P": 33.4,
-    "ferry.default_headway_min": 20.5,
-    "curvature_scale_deg_per_km": 665.0,
+    "category_speeds_kmh:E": 76.7,
+    "category_speeds_kmh:R": 72.7,
+    "category_speeds_kmh:F": 72.5,
+    "category_speeds_kmh:K": 51.0,
+    "category_speeds_kmh:P": 40.8,
+    # one factor, 1.028, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    "urban_speeds_kmh:E": 61.7,
+    "urban_speeds_kmh:R": 51.4,
+    "urban_speeds_kmh:F": 46.3,
+    "urban_speeds_kmh:K": 36.0,
+    "urban_speeds_kmh:P": 30.8,
+    "ferry.default_headway_min": 45.6,
+    "curvature_scale_deg_per_km": 652.0,
 }
 
 
