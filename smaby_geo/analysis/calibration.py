@@ -10,7 +10,8 @@ included: from the kommune's centre point (``places.centres.kommune_centres``) o
 The fit minimises the mean absolute log ratio |log(model / reference)| (a robust loss: it
 aims at a zero median bias and is not pulled by a few outliers) over bounded parameters:
 every speed stays between a plausible floor and the legal limit of its road class, and the
-main-road classes can be held in order (``CLASS_ORDER``). See
+main-road classes can be held in order (``CLASS_ORDER``); ``shrinkage`` adds a ridge penalty
+pulling the parameters toward METHODS §1's prior (its lambda chosen by cross-validation). See
 ``docs/calibration.md`` for the method and the fitted values.
 """
 
