@@ -31,10 +31,9 @@ def _is_number(v: object) -> bool:
 # METHODS §1's assumed category speeds are the prior of the calibration:
 PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
 # Defaults: straight-road speeds fitted with the curvature term to TØI's kommune-to-BA-centre
-# car times (`benchmarks/calibrate_speeds.py --shrinkage 0.1`, 54 routes from the origin
-# kommuner's cells, E >= R >= F >= K, K <= 60, shrunk toward the prior with lambda 0.1 chosen by
-# 5-fold CV in `benchmarks/shrinkage_cv.py`; 5-fold CV median abs. error 6.5 %, bias +0.2 %,
-# worst 49 %; docs/calibration.md). P moves with K.
+# car times (`benchmarks/calibrate_speeds.py --shrinkage 0.1`: 54 routes from origin cells, E >=
+# R >= F >= K, K <= 60, shrunk to the prior by lambda 0.1 chosen by CV in `shrinkage_cv.py`;
+# 5-fold CV median abs. error 6.5 %, bias +0.2 %, worst 49 %; docs/calibration.md). P ~ K.
 N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.7, "R": 72.7, "F": 72.5, "K": 51.0, "P": 40.8})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
