@@ -2,7 +2,7 @@
 
     python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 250]
         [--origin cells|centre] [--model ordered+curvature|free|ordered|free+curvature]
-        [--shrinkage LAMBDA]
+        [--shrinkage 0.1]
 
 Reference: ``tables/toi_reisetid_calibration.csv`` in the data folder (61 rows: car minutes
 from a kommune to the centre kommune(s) of its BA region, computed by TØI on NVDB; half of
@@ -13,9 +13,9 @@ time to the nearer centre kommune, access legs included (``smaby_geo.analysis.ca
 with ``--origin cells`` (default) a row's time is the population-weighted mean over the
 origin kommune's populated 250 m cells. ``--model`` picks the fitted form (default
 ``ordered+curvature``: E >= R >= F >= K, K at most 60 km/h, and the curvature term;
-``benchmarks/compare_speed_models.py`` compares the forms). ``--shrinkage`` (default 0:
-none) pulls every fit toward METHODS §1's prior (``fit_profile(shrinkage=...)``;
-``benchmarks/shrinkage_cv.py`` compares values by cross-validation).
+``benchmarks/compare_speed_models.py`` compares the forms). ``--shrinkage`` (default
+``SHRINKAGE_LAMBDA`` = 0.1, chosen by cross-validation in ``benchmarks/shrinkage_cv.py``; 0:
+none) pulls every fit toward METHODS §1's prior (``fit_profile(shrinkage=...)``).
 
 Prints and writes ``benchmarks/results/calibration.md``: the prior profile's errors, the
 fitted values, the errors on the set and k-fold cross-validated (each fold fitted without its
@@ -36,6 +36,7 @@ import pandas as pd
 from smaby_geo import datasets
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
+    SHRINKAGE_LAMBDA,
     CalibrationSet,
     check_shrinkage,
     cross_validate,
@@ -94,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--shrinkage",
         type=float,
-        default=0.0,
-        help="lambda of the ridge penalty toward METHODS §1's prior (fit_profile); 0: none",
+        default=SHRINKAGE_LAMBDA,
+        help="lambda of the ridge penalty toward METHODS §1's prior (fit_profile; default "
+        f"{SHRINKAGE_LAMBDA:g}, chosen by cross-validation); 0: none",
     )
     args = ap.parse_args(argv)
     try:
