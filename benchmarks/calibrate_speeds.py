@@ -2,6 +2,7 @@
 
     python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 250]
         [--origin cells|centre] [--model ordered+curvature|free|ordered|free+curvature]
+        [--shrinkage 0.1]
 
 Reference: ``tables/toi_reisetid_calibration.csv`` in the data folder (61 rows: car minutes
 from a kommune to the centre kommune(s) of its BA region, computed by TØI on NVDB; half of
@@ -11,8 +12,10 @@ population centre of gravity; ``--centre-rule densest_km`` for the densest 1 km 
 time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``);
 with ``--origin cells`` (default) a row's time is the population-weighted mean over the
 origin kommune's populated 250 m cells. ``--model`` picks the fitted form (default
-``ordered+curvature``: E >= R >= F >= K, K at most 70 km/h, and the curvature term;
-``benchmarks/compare_speed_models.py`` compares the forms).
+``ordered+curvature``: E >= R >= F >= K, K at most 60 km/h, and the curvature term;
+``benchmarks/compare_speed_models.py`` compares the forms). ``--shrinkage`` (default
+``SHRINKAGE_LAMBDA`` = 0.1, chosen by cross-validation in ``benchmarks/shrinkage_cv.py``; 0:
+none) pulls every fit toward METHODS §1's prior (``fit_profile(shrinkage=...)``).
 
 Prints and writes ``benchmarks/results/calibration.md``: the prior profile's errors, the
 fitted values, the errors on the set and k-fold cross-validated (each fold fitted without its
@@ -33,7 +36,9 @@ import pandas as pd
 from smaby_geo import datasets
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
+    SHRINKAGE_LAMBDA,
     CalibrationSet,
+    check_shrinkage,
     cross_validate,
     default_parameters,
     error_summary,
@@ -87,7 +92,19 @@ def main(argv: list[str] | None = None) -> int:
         choices=["ordered+curvature", "ordered", "free+curvature", "free"],
         help="fitted form: class order and K cap (ordered), curvature term",
     )
+    ap.add_argument(
+        "--shrinkage",
+        type=float,
+        default=SHRINKAGE_LAMBDA,
+        help="lambda of the ridge penalty toward METHODS §1's prior (fit_profile; default "
+        f"{SHRINKAGE_LAMBDA:g}, chosen by cross-validation); 0: none",
+    )
     args = ap.parse_args(argv)
+    try:
+        check_shrinkage(args.shrinkage)
+    except ValueError as exc:
+        print(f"calibrate_speeds: error: --shrinkage: {exc}", file=sys.stderr)
+        return 2
     ordered = args.model.startswith("ordered")
     curvature = args.model.endswith("curvature")
     t_all = time.perf_counter()
@@ -117,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `python benchmarks/calibrate_speeds.py --folds {args.folds} "
         f"--centre-rule {args.centre_rule} --urban {args.urban} --origin {args.origin} "
-        f"--model {args.model}`  ",
+        f"--model {args.model}"
+        + (f" --shrinkage {args.shrinkage:g}" if args.shrinkage else "")
+        + "`  ",
         f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
         f"{net.source}; {len(rows)} usable rows of {len(rows) + len(left_out)} in "
         f"`{Path(table).name}`.",
@@ -179,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         parameters=params,
         max_evaluations=args.max_evaluations,
         order=order,
+        shrinkage=args.shrinkage,
     )
     t_fit = time.perf_counter() - t0
     print(
@@ -197,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         folds=args.folds,
         max_evaluations=args.max_evaluations,
         order=order,
+        shrinkage=args.shrinkage,
     )
     ecv = error_summary(m_cv, ref)
 

@@ -11,6 +11,7 @@ from smaby_geo.analysis.calibration import (
     Parameter,
     error_summary,
     fit_profile,
+    prior_values,
     read_calibration_table,
     set_parameters,
 )
@@ -95,7 +96,7 @@ def test_fit_recovers_the_speed_that_made_the_reference_times():
     truth_net = read_kartverket(g, profile=true)
     cal = CalibrationSet(truth_net, rows, centres)
     rows["car_minutes_toi"] = cal.model_minutes(truth_net)
-    start = CarProfile()  # F 72.2 km/h (the fitted default)
+    start = CarProfile()  # F 72.5 km/h (the fitted default)
     net = read_kartverket(g, profile=start)
     cal = CalibrationSet(net, rows, centres)
     before = error_summary(cal.model_minutes(net), cal.reference)
@@ -159,3 +160,76 @@ def test_origin_cells_needs_cells_and_a_known_mode():
     no_origin = cells[cells.kommunenummer != "0002"]
     with pytest.raises(ValueError, match="no populated cells in kommuner"):
         CalibrationSet(net, rows, centres, origin="cells", cells=no_origin)
+
+
+def _f_road_fit_setup():
+    """A straight F road; the reference times were made at F = 62 km/h."""
+    g = lines(
+        [[(0, 0), (20000, 0)], [(20000, 0), (40000, 0)], [(40000, 0), (60000, 0)]],
+        typeVeg=["enkelBilveg"] * 3,
+        vegkategori=["F"] * 3,
+        vegnummer=[1.0] * 3,
+    )
+    centres = gpd.GeoDataFrame(
+        geometry=[Point(0, 0), Point(20000, 0), Point(40000, 0), Point(60000, 0)],
+        index=pd.Index(KNOWN, name="kommunenummer"),
+        crs="EPSG:25833",
+    )
+    rows, _ = read_calibration_table(_table(car_minutes_toi=["1", "1", "1"]), KNOWN)
+    rows["car_minutes_toi"] = [20 / 62 * 60, 20 / 62 * 60, 60 / 62 * 60]  # km at 62 km/h
+    net = read_kartverket(g, profile=CarProfile())
+    return net, CalibrationSet(net, rows, centres)
+
+
+F_ONLY = [Parameter("category_speeds_kmh:F", 30, 90)]
+
+
+@pytest.mark.parametrize("lam", [0.0, 20.0, 1e6])
+def test_shrinkage_pulls_the_fit_toward_the_prior_as_computed(lam):
+    from scipy.optimize import brentq
+
+    net, cal = _f_road_fit_setup()
+    # loss log(v / 62) + lam ((v - 65) / 60)^2 for 62 <= v <= 65 (prior F 65, range 30-90):
+    # its minimum solves 1/v + 2 lam (v - 65) / 60^2 = 0; lam = 0 gives the data's 62
+    stationary = lambda v: 1 / v + 2 * lam * (v - 65) / 3600  # noqa: E731
+    expected = 62.0 if lam == 0 else brentq(stationary, 62.0, 65.0)
+    assert lam != 20.0 or 63.0 < expected < 64.0  # the case in between is really in between
+    fitted, values = fit_profile(net, cal, parameters=F_ONLY, shrinkage=lam)
+    assert values["category_speeds_kmh:F"] == pytest.approx(expected, abs=0.3)
+    assert fitted.category_speeds_kmh["F"] == pytest.approx(expected, abs=0.3)
+
+
+def test_shrinkage_toward_a_given_prior():
+    net, cal = _f_road_fit_setup()
+    prior = set_parameters(CarProfile(), {"category_speeds_kmh:F": 50.0})
+    _, values = fit_profile(net, cal, parameters=F_ONLY, shrinkage=1e6, prior=prior)
+    assert values["category_speeds_kmh:F"] == pytest.approx(50.0, abs=0.3)
+
+
+def test_prior_values_of_a_factor_and_of_a_term_that_is_off():
+    from smaby_geo.network.profile import PRIOR_URBAN_SPEEDS_KMH, prior_profile
+
+    params = [
+        Parameter("category_speeds_kmh:K", 30, 60),
+        Parameter("urban_speeds_kmh:*", 0.5, 1.17),
+        Parameter("ferry.default_headway_min", 20, 120),
+        Parameter("curvature_scale_deg_per_km", 50, 929),
+    ]
+    start = CarProfile()  # the fitted urban speeds: the prior factor is prior / fitted
+    got = prior_values(start, params)
+    ratio = PRIOR_URBAN_SPEEDS_KMH["E"] / start.urban_speeds_kmh["E"]
+    assert got[0] == 50.0 and got[2] == 60.0
+    assert got[1] == pytest.approx(ratio, rel=1e-3) and got[1] < 1
+    assert np.isnan(got[3])  # the curvature term is off in the prior: not penalised
+    assert prior_values(prior_profile(), params)[1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "much"])
+def test_bad_shrinkage_is_a_clear_error(bad):
+    from smaby_geo.analysis.calibration import cross_validate
+
+    net, cal = _f_road_fit_setup()
+    with pytest.raises(ValueError, match=r"shrinkage \(lambda\) must be a finite number >= 0"):
+        fit_profile(net, cal, parameters=F_ONLY, shrinkage=bad)
+    with pytest.raises(ValueError, match="shrinkage"):
+        cross_validate(net, cal, profile=CarProfile(), parameters=F_ONLY, shrinkage=bad)

@@ -10,27 +10,31 @@ included: from the kommune's centre point (``places.centres.kommune_centres``) o
 The fit minimises the mean absolute log ratio |log(model / reference)| (a robust loss: it
 aims at a zero median bias and is not pulled by a few outliers) over bounded parameters:
 every speed stays between a plausible floor and the legal limit of its road class, and the
-main-road classes can be held in order (``CLASS_ORDER``). See
+main-road classes can be held in order (``CLASS_ORDER``); ``shrinkage`` adds a ridge penalty
+pulling the parameters toward METHODS §1's prior (its lambda chosen by cross-validation). See
 ``docs/calibration.md`` for the method and the fitted values.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 # the calibration rows with their snapped points (re-exported: this module is the public path)
 from smaby_geo.analysis.calibration_set import ORIGIN_MODES, CalibrationSet  # noqa: F401
-from smaby_geo.network.core import RoadNetwork
-from smaby_geo.network.profile import CarProfile
 
-CALIBRATION_COLUMNS = ("from_kommunenummer", "centre_kommunenummer", "car_minutes_toi")
+# reading the reference table and summarising errors (re-exported: the public path)
+from smaby_geo.analysis.calibration_table import (  # noqa: F401
+    CALIBRATION_COLUMNS,
+    KOMMUNE_RENUMBERED,
+    error_summary,
+    read_calibration_table,
+)
+from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.profile import CarProfile, prior_profile
 
 # Legal speed limits (km/h) per road class (skiltforskriften §8, trafikkreglene §13): 110 only
 # on motorveg, 100 on motortrafikkveg, at most 90 on other main roads, the general 80 km/h on
@@ -46,12 +50,6 @@ LEGAL_LIMITS_KMH = {
     "P": 80.0,
     "urban": 70.0,
 }
-
-
-# Kommune numbers changed without a change of borders, old -> 2024 number. Rindal moved from
-# Møre og Romsdal to Trøndelag on 1 January 2019 (1567 -> 5061, SSB classification 131); the
-# official BA table still lists it under the old number.
-KOMMUNE_RENUMBERED = {"1567": "5061"}
 
 
 @dataclass(frozen=True)
@@ -220,119 +218,6 @@ def set_parameters(profile, values: dict[str, float]):
     return replace(profile, **changes)
 
 
-def _kommune_code(v: object) -> str:
-    s = str(v).strip()
-    if re.fullmatch(r"\d{3,4}\.0", s):
-        s = s[:-2]
-    if re.fullmatch(r"\d{3,4}", s):
-        s = s.zfill(4)
-        return KOMMUNE_RENUMBERED.get(s, s)
-    return s
-
-
-def read_calibration_table(
-    path: str | os.PathLike | pd.DataFrame,
-    known_kommuner: Iterable[str],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read and check a kommune-to-centre car-time table.
-
-    Parameters
-    ----------
-    path : path-like or DataFrame
-        CSV with ``from_kommunenummer``, ``centre_kommunenummer`` (``;``-separated when a
-        region has two centres: the time is to the nearer) and ``car_minutes_toi``.
-    known_kommuner : iterable of str
-        Kommune numbers that have a centre (e.g. ``kommune_centres(...).index``). Old
-        numbers of renumbered kommuner (``KOMMUNE_RENUMBERED``) are read as the new ones.
-
-    Returns
-    -------
-    rows : DataFrame
-        Usable rows: ``from_kommunenummer`` (str), ``centres`` (list of str),
-        ``car_minutes_toi`` (float), plus the other columns of the file.
-    left_out : DataFrame
-        Rows without a centre kommune (the official table leaves the centre blank for some
-        regions), with ``reason``. The caller prints them: nothing is dropped silently.
-
-    Raises
-    ------
-    ValueError
-        Missing columns, kommune numbers that are not 4-digit codes or not in
-        ``known_kommuner``, minutes that are not finite numbers > 0, or a kommune listed
-        twice; the message names the file and the rows.
-    """
-    name = "calibration table" if isinstance(path, pd.DataFrame) else os.fspath(path)
-    if isinstance(path, pd.DataFrame):
-        df = path.copy()
-    else:
-        if not os.path.isfile(path):
-            raise ValueError(f"calibration table {name} does not exist")
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in CALIBRATION_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{name}: missing column(s) {missing}; it needs {list(CALIBRATION_COLUMNS)}"
-        )
-    known = {_kommune_code(k) for k in known_kommuner}
-    df = df.reset_index(drop=True)
-    df["from_kommunenummer"] = [_kommune_code(v) for v in df["from_kommunenummer"]]
-    minutes = pd.to_numeric(df["car_minutes_toi"], errors="coerce").to_numpy(float)
-    bad = ~(np.isfinite(minutes) & (minutes > 0))
-    if bad.any():
-        rows = df.loc[bad, ["from_kommunenummer", "car_minutes_toi"]].to_dict("records")
-        raise ValueError(
-            f"{name}: car_minutes_toi must be a number of minutes > 0; {int(bad.sum())} rows "
-            f"are not: {rows[:10]}"
-        )
-    df["car_minutes_toi"] = minutes
-    centres = []
-    for v in df["centre_kommunenummer"].astype(str):
-        parts = [_kommune_code(p) for p in v.replace(",", ";").split(";") if p.strip()]
-        centres.append(parts)
-    df["centres"] = centres
-    codes = set(df["from_kommunenummer"]) | {c for cs in centres for c in cs}
-    malformed = sorted(c for c in codes if not re.fullmatch(r"\d{4}", c))
-    if malformed:
-        raise ValueError(f"{name}: kommune numbers must be 4-digit codes; found {malformed[:10]}")
-    unknown = sorted(codes - known)
-    if unknown:
-        raise ValueError(
-            f"{name}: {len(unknown)} kommune numbers are unknown (no kommune of that number "
-            f"in the population grid's 2024 kommuner): {unknown[:20]}. Fix the table."
-        )
-    dup = df["from_kommunenummer"].duplicated(keep=False)
-    if dup.any():
-        raise ValueError(
-            f"{name}: kommuner listed more than once: "
-            f"{sorted(set(df.loc[dup, 'from_kommunenummer']))}"
-        )
-    no_centre = np.array([len(c) == 0 for c in centres])
-    left = df.loc[no_centre].copy()
-    left["reason"] = "no centre kommune in the table"
-    return df.loc[~no_centre].reset_index(drop=True), left.reset_index(drop=True)
-
-
-def error_summary(model: np.ndarray, reference: np.ndarray) -> dict:
-    """Median absolute percentage error, median bias and the worst error (percent).
-
-    Returns
-    -------
-    dict with ``median_abs_pct``, ``median_bias_pct`` (model above the reference is
-    positive), ``max_abs_pct``, ``n`` and ``unreachable`` (rows without a model time).
-    """
-    model = np.asarray(model, float)
-    reference = np.asarray(reference, float)
-    ok = np.isfinite(model)
-    pct = (model[ok] / reference[ok] - 1.0) * 100.0
-    return {
-        "n": len(model),
-        "unreachable": int((~ok).sum()),
-        "median_abs_pct": float(np.median(np.abs(pct))) if ok.any() else np.nan,
-        "median_bias_pct": float(np.median(pct)) if ok.any() else np.nan,
-        "max_abs_pct": float(np.max(np.abs(pct))) if ok.any() else np.nan,
-    }
-
-
 def retime(network: RoadNetwork, profile: CarProfile) -> RoadNetwork:
     """``network`` with link times for ``profile`` (``RoadNetwork.with_profile``)."""
     if hasattr(network, "with_profile"):
@@ -351,6 +236,8 @@ def fit_profile(
     train: Sequence[int] | np.ndarray | None = None,
     max_evaluations: int = 250,
     order: Sequence[tuple[str, str]] = (),
+    shrinkage: float = 0.0,
+    prior: CarProfile | None = None,
 ) -> tuple[CarProfile, dict[str, float]]:
     """Fit ``parameters`` of ``profile`` to the rows ``train`` of ``cal`` (default: all).
 
@@ -367,11 +254,28 @@ def fit_profile(
     A ``trip.terminal_min`` parameter adds that many minutes at each end of every trip
     (``trip_minutes``).
 
+    ``shrinkage`` (lambda, >= 0, unitless; default 0: no shrinkage, the plain fit) adds
+    ``lambda * sum(((value - prior) / (upper - lower))**2)`` to the loss: a ridge penalty
+    pulling each parameter toward its value in ``prior`` (default ``prior_profile()``,
+    METHODS §1: E 80, R 75, F 65, K 50 km/h, urban factor 1 on the prior urban speeds, ferry
+    headway 60 min), measured in shares of its bounds' range. A parameter without a prior
+    value (the curvature scale, off in the prior profile) is not penalised; a trip-level
+    term's prior is 0. ``benchmarks/shrinkage_cv.py`` compares lambdas by k-fold
+    cross-validation (``benchmarks/results/shrinkage.md``); its choice, ``SHRINKAGE_LAMBDA``
+    (0.1), made the profile's defaults.
+
     Returns
     -------
     (fitted profile, {path: value})
+
+    Raises
+    ------
+    ValueError
+        ``shrinkage`` negative or not a finite number.
     """
     from scipy.optimize import minimize
+
+    lam = check_shrinkage(shrinkage)
 
     profile = profile or getattr(network, "profile", None) or CarProfile()
     params = list(parameters or default_parameters(profile))
@@ -385,14 +289,20 @@ def fit_profile(
     pairs = [(paths.index(a), paths.index(b)) for a, b in order if a in paths and b in paths]
 
     span = np.where(hi > lo, hi - lo, 1.0)
+    # prior values in the search's units (shares of each range); NaN: not penalised
+    u_prior = (prior_values(profile, params, prior) - lo) / span
+    shrunk = np.isfinite(u_prior) & (lam > 0)
 
     def objective(u: np.ndarray) -> float:
-        x = lo + np.asarray(u, float) * span
+        u = np.asarray(u, float)
+        x = lo + u * span
         values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
         prof = set_parameters(profile, values)
         m = trip_minutes(cal.model_minutes(retime(network, prof), rows), values)
         r = np.abs(np.log(np.where(np.isfinite(m), m, 1e6) / ref))
         penalty = sum(max(0.0, x[b] - x[a]) for a, b in pairs) * ORDER_PENALTY
+        if shrunk.any():
+            penalty += lam * float(np.sum((u[shrunk] - u_prior[shrunk]) ** 2))
         return float(np.mean(r)) + penalty
 
     # the search runs on each parameter scaled to its bounds (0..1), so that its tolerance
@@ -411,6 +321,49 @@ def fit_profile(
     return set_parameters(profile, values), values
 
 
+def check_shrinkage(shrinkage: float) -> float:
+    """``shrinkage`` as a float, or a ValueError naming it when negative or not finite."""
+    try:
+        lam = float(shrinkage)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"shrinkage (lambda) must be a finite number >= 0, got {shrinkage!r}"
+        ) from None
+    if not (np.isfinite(lam) and lam >= 0):
+        raise ValueError(f"shrinkage (lambda) must be a finite number >= 0, got {shrinkage!r}")
+    return lam
+
+
+def prior_values(
+    profile: CarProfile,
+    parameters: Sequence[Parameter],
+    prior: CarProfile | None = None,
+) -> np.ndarray:
+    """Prior value of each parameter (the shrinkage target of ``fit_profile``).
+
+    A parameter's value in ``prior`` (default ``prior_profile()``, METHODS §1); a factor on
+    all speeds of a table (``"urban_speeds_kmh:*"``) is the median ratio of ``prior``'s
+    speeds to ``profile``'s (1 when ``profile`` holds the prior speeds); NaN where ``prior``
+    has the term off (the curvature scale): such a parameter is not penalised.
+    """
+    prior = prior if prior is not None else prior_profile()
+    out = []
+    for p in parameters:
+        if p.path.endswith(":*"):
+            field_ = p.path.split(":", 1)[0]
+            a, b = getattr(prior, field_), getattr(profile, field_)
+            out.append(float(np.median([float(a[k]) / float(b[k]) for k in b if k in a])))
+        else:
+            out.append(get_parameter(prior, p.path))
+    return np.array(out, dtype=float)
+
+
+# Shrinkage lambda of the calibration (``benchmarks/calibrate_speeds.py --shrinkage`` default):
+# chosen among 0, 0.01, 0.03, 0.1 by 5-fold cross-validation on the calibration file
+# (``benchmarks/shrinkage_cv.py``, ``benchmarks/results/shrinkage.md``: CV median abs. error
+# 6.5 % against 6.8 % with none). ``fit_profile`` itself defaults to 0 (no shrinkage).
+SHRINKAGE_LAMBDA = 0.1
+
 # Tolerance of the search on each parameter, as a share of its bounds' range: 0.6 km/h on a
 # speed of 30-90, 0.007 on the urban factor, 9 degrees/km on the curvature scale.
 XTOL_OF_RANGE = 0.01
@@ -425,24 +378,25 @@ def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
     return np.asarray(model_min, float) + 2.0 * float(values.get("trip.terminal_min", 0.0))
 
 
-# The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune
-# centres, times from the origin kommune's cells, one urban factor, class order, curvature
-# term, 5-fold CV) on tables/toi_reisetid_calibration.csv, N1000;
-# results and errors in benchmarks/results/calibration.md, method in docs/calibration.md.
+# The fit of ``benchmarks/calibrate_speeds.py --shrinkage 0.1`` (defaults: population-weighted
+# kommune centres, times from the origin kommune's cells, one urban factor, class order,
+# curvature term, 5-fold CV; lambda 0.1 chosen by 5-fold CV in ``benchmarks/shrinkage_cv.py``)
+# on tables/toi_reisetid_calibration.csv, N1000; results and errors in
+# benchmarks/results/calibration.md and shrinkage.md, method in docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
-    "category_speeds_kmh:E": 76.0,
-    "category_speeds_kmh:R": 72.2,
-    "category_speeds_kmh:F": 72.2,
-    "category_speeds_kmh:K": 59.9,
-    "category_speeds_kmh:P": 47.9,
-    # one factor, 1.115, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
-    "urban_speeds_kmh:E": 66.9,
-    "urban_speeds_kmh:R": 55.7,
-    "urban_speeds_kmh:F": 50.2,
-    "urban_speeds_kmh:K": 39.0,
-    "urban_speeds_kmh:P": 33.4,
-    "ferry.default_headway_min": 20.5,
-    "curvature_scale_deg_per_km": 665.0,
+    "category_speeds_kmh:E": 76.7,
+    "category_speeds_kmh:R": 72.7,
+    "category_speeds_kmh:F": 72.5,
+    "category_speeds_kmh:K": 51.0,
+    "category_speeds_kmh:P": 40.8,
+    # one factor, 1.028, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    "urban_speeds_kmh:E": 61.7,
+    "urban_speeds_kmh:R": 51.4,
+    "urban_speeds_kmh:F": 46.3,
+    "urban_speeds_kmh:K": 36.0,
+    "urban_speeds_kmh:P": 30.8,
+    "ferry.default_headway_min": 45.6,
+    "curvature_scale_deg_per_km": 652.0,
 }
 
 
@@ -465,16 +419,20 @@ def cross_validate(
     seed: int = 0,
     max_evaluations: int = 250,
     order: Sequence[tuple[str, str]] = (),
+    shrinkage: float = 0.0,
+    prior: CarProfile | None = None,
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
     """k-fold cross-validated model minutes: each row predicted by a fit that never saw it.
 
     Rows are shuffled with ``seed`` and split into ``folds`` parts; each part is predicted by
-    ``fit_profile`` on the others (same ``parameters``, ``order`` and start ``profile``).
+    ``fit_profile`` on the others (same ``parameters``, ``order``, start ``profile``,
+    ``shrinkage`` and ``prior``).
 
     Returns
     -------
     (minutes per row, the fitted values of each fold)
     """
+    check_shrinkage(shrinkage)
     n = len(cal.rows)
     if not (isinstance(folds, int) and 2 <= folds <= n):
         raise ValueError(f"folds must be an integer from 2 to {n} (the rows), got {folds!r}")
@@ -491,6 +449,8 @@ def cross_validate(
             train=train,
             max_evaluations=max_evaluations,
             order=order,
+            shrinkage=shrinkage,
+            prior=prior,
         )
         fold_values.append(v_k)
         m_cv[test] = trip_minutes(cal.model_minutes(retime(network, prof_k), test), v_k)

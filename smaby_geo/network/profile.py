@@ -31,10 +31,10 @@ def _is_number(v: object) -> bool:
 # METHODS §1's assumed category speeds are the prior of the calibration:
 PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
 # Defaults: straight-road speeds fitted with the curvature term to TØI's kommune-to-BA-centre
-# car times (`benchmarks/calibrate_speeds.py`, 54 routes from the origin kommuner's cells, E >=
-# R >= F >= K, K <= 60; 5-fold CV median abs. error 6.8 %, bias -0.2 %, worst 35 %;
-# docs/calibration.md). P moves with K.
-N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.0, "R": 72.2, "F": 72.2, "K": 59.9, "P": 47.9})
+# car times (`benchmarks/calibrate_speeds.py --shrinkage 0.1`: 54 routes from origin cells, E >=
+# R >= F >= K, K <= 60, shrunk to the prior by lambda 0.1 chosen by CV in `shrinkage_cv.py`;
+# 5-fold CV median abs. error 6.5 %, bias +0.2 %, worst 49 %; docs/calibration.md). P ~ K.
+N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.7, "R": 72.7, "F": 72.5, "K": 51.0, "P": 40.8})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
 N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
@@ -44,21 +44,21 @@ N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe"
 # Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
 # The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
 # are signed 50-70 and slowed by junctions, lights and roundabouts. The prior is this
-# project's assumption; the defaults are the prior times the one urban factor (1.115) fitted by
+# project's assumption; the defaults are the prior times the one urban factor (1.028) fitted by
 # `benchmarks/calibrate_speeds.py` within the legal limits below.
 PRIOR_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
-N1000_URBAN_SPEEDS_KMH = _frozen({"E": 66.9, "R": 55.7, "F": 50.2, "K": 39.0, "P": 33.4})
+N1000_URBAN_SPEEDS_KMH = _frozen({"E": 61.7, "R": 51.4, "F": 46.3, "K": 36.0, "P": 30.8})
 # Ferry headway where none is known: prior 60 min (Hanssen, Jørgensen & Larsen 2019: mean 52 over
 # 16 crossings); default fitted to the same TØI times.
 PRIOR_HEADWAY_MIN = 60.0
-CALIBRATED_HEADWAY_MIN = 20.5
+CALIBRATED_HEADWAY_MIN = 45.6
 # Curvature term (CarProfile.curvature_scale_deg_per_km): Lamm, Psarianos & Mailaender (1999,
 # "Highway Design and Traffic Safety Engineering Handbook") give V85 = 1e6 / (8270 + 8.01 CCR),
 # CCR in gon/km: time per km doubles at 1,032 gon/km = 929 degrees/km of true geometry. N1000
-# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 336-786) is
-# 665: a link turning 25 degrees/km (the mean of R roads) takes 3.8 % longer than a straight one.
+# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 493-909) is
+# 652: a link turning 25 degrees/km (the mean of R roads) takes 3.8 % longer than a straight one.
 LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
-CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 665.0
+CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 652.0
 
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
 N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
@@ -118,7 +118,7 @@ class FerryModel:
     crossing_speed_kmh : float
         Crossing speed where the link has no duration, default 22 km/h (about 12 knots).
     default_headway_min : float
-        Headway H where none is known, default 20.5 min (a wait of 10.2 min), fitted to TØI's
+        Headway H where none is known, default 45.6 min (a wait of 22.8 min), fitted to TØI's
         kommune-to-centre car times by ``benchmarks/calibrate_speeds.py``; the prior was 60 min
         (``PRIOR_HEADWAY_MIN``: Hanssen, Jørgensen & Larsen 2019 report a mean headway of 52 and
         a mean wait of 15 min over 16 crossings).
@@ -270,14 +270,14 @@ class CarProfile:
     Parameters
     ----------
     category_speeds_kmh : mapping
-        N1000/N2000 ``vegkategori`` -> straight-road km/h, default E 76.0, R 72.2, F 72.2,
-        K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times (``docs/calibration.md``)
+        N1000/N2000 ``vegkategori`` -> straight-road km/h, default E 76.7, R 72.7, F 72.5,
+        K 51.0, P 40.8: fitted to TØI's kommune-to-centre car times (``docs/calibration.md``)
         from METHODS §1's prior E 80, R 75, F 65, K 50, P 40 (``prior_profile()``).
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
-        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 66.9,
-        R 55.7, F 50.2, K 39.0, P 33.4 — the prior E 60, R 50, F 45, K 35, P 30 (the general
+        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 61.7,
+        R 51.4, F 46.3, K 36.0, P 30.8 — the prior E 60, R 50, F 45, K 35, P 30 (the general
         limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
         and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
@@ -292,7 +292,7 @@ class CarProfile:
         The rural part of an N1000/N2000 road link takes its category-speed time times
         ``1 + curvature / curvature_scale_deg_per_km``, ``curvature`` the turning of its line
         in degrees per km (``linktimes.curvature_deg_per_km``), so the category speeds are
-        straight-road speeds. Default 665 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
+        straight-road speeds. Default 652 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
         form and bound 929: Lamm et al. 1999 (``LAMM_CURVATURE_SCALE_DEG_PER_KM``). None: off.
     length_factor : float
         Multiplier on link geometry length for road links (not ferries), default 1.0.
