@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"calibrate_speeds: error: --shrinkage: {exc}", file=sys.stderr)
         return 2
+    if args.folds < 2:  # checked before the fit, which takes minutes
+        print(f"calibrate_speeds: error: --folds must be 2 or more, got {args.folds}",
+              file=sys.stderr)
+        return 2
     ordered = args.model.startswith("ordered")
     curvature = args.model.endswith("curvature")
     t_all = time.perf_counter()
@@ -146,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             "Left out (no centre kommune in the table): "
             + ", ".join(
-                f"{r.from_kommunenummer} {r.from_kommunenavn}" for r in left_out.itertuples()
+                f"{r.from_kommunenummer} {getattr(r, 'from_kommunenavn', '')}".strip()
+                for r in left_out.itertuples()
             )
             + "."
         )

@@ -233,3 +233,44 @@ def test_bad_shrinkage_is_a_clear_error(bad):
         fit_profile(net, cal, parameters=F_ONLY, shrinkage=bad)
     with pytest.raises(ValueError, match="shrinkage"):
         cross_validate(net, cal, profile=CarProfile(), parameters=F_ONLY, shrinkage=bad)
+
+
+def test_a_table_with_nothing_to_fit_on_is_an_error():
+    header_only = _table().iloc[0:0]
+    with pytest.raises(ValueError, match="no rows"):
+        read_calibration_table(header_only, KNOWN)
+    with pytest.raises(ValueError, match="no row names a centre kommune"):
+        read_calibration_table(_table(centre_kommunenummer=["", "", ""]), KNOWN)
+
+
+def test_a_table_given_as_read_by_pandas_keeps_its_blanks_as_blanks():
+    t = _table(centre_kommunenummer=["0001", np.nan, "0001"], car_minutes_toi=[10.5, 20, 30])
+    rows, left = read_calibration_table(t, KNOWN)
+    assert rows["from_kommunenummer"].tolist() == ["0002", "0004"]
+    assert left["from_kommunenummer"].tolist() == ["0003"]
+
+
+@pytest.mark.parametrize(
+    ("train", "match"),
+    [([], "no calibration rows"), ([-1], "outside 0..2"), ([3], "outside 0..2"),
+     ([0.5], "integers")],
+)
+def test_bad_training_rows_are_an_error(train, match):
+    net, cal = _f_road_fit_setup()
+    with pytest.raises(ValueError, match=match):
+        fit_profile(net, cal, parameters=F_ONLY, train=train)
+    with pytest.raises(ValueError, match="max_evaluations"):
+        fit_profile(net, cal, parameters=F_ONLY, max_evaluations=0)
+
+
+def test_calibration_rows_are_checked_when_made_by_hand():
+    net, cal = _f_road_fit_setup()
+    centres = gpd.GeoDataFrame(
+        geometry=[Point(0, 0)], index=pd.Index(["0001"], name="kommunenummer"), crs="EPSG:25833"
+    )
+    with pytest.raises(ValueError, match=r"no centre for kommune\(s\) \['0002'"):
+        CalibrationSet(net, cal.rows, centres)
+    with pytest.raises(ValueError, match="lack"):
+        CalibrationSet(net, cal.rows.drop(columns="centres"), centres)
+    with pytest.raises(ValueError, match="finite minutes > 0"):
+        CalibrationSet(net, cal.rows.assign(car_minutes_toi=-3.0), centres)

@@ -227,6 +227,24 @@ def retime(network: RoadNetwork, profile: CarProfile) -> RoadNetwork:
     return load_network(profile=profile)
 
 
+def _check_train(train, n_rows: int) -> np.ndarray:
+    """Row positions to fit on: all rows by default; else distinct positions 0..n_rows-1."""
+    if train is None:
+        rows = np.arange(n_rows)
+    else:
+        rows = np.asarray(train)
+        if rows.ndim != 1 or (rows.size and not np.issubdtype(rows.dtype, np.integer)):
+            raise ValueError(f"train must be a list of row positions (integers), got {train!r}")
+        bad = rows[(rows < 0) | (rows >= n_rows)]
+        if bad.size:
+            raise ValueError(
+                f"train holds row positions outside 0..{n_rows - 1}: {bad[:10].tolist()}"
+            )
+    if rows.size == 0:
+        raise ValueError("no calibration rows to fit on (the table or train is empty)")
+    return rows
+
+
 def fit_profile(
     network: RoadNetwork,
     cal: CalibrationSet,
@@ -279,7 +297,9 @@ def fit_profile(
 
     profile = profile or getattr(network, "profile", None) or CarProfile()
     params = list(parameters or default_parameters(profile))
-    rows = np.arange(len(cal.rows)) if train is None else np.asarray(train)
+    rows = _check_train(train, len(cal.rows))
+    if not (isinstance(max_evaluations, int | np.integer) and max_evaluations >= 1):
+        raise ValueError(f"max_evaluations must be an integer >= 1, got {max_evaluations!r}")
     ref = cal.reference[rows]
     lo = np.array([p.lower for p in params])
     hi = np.array([p.upper for p in params])

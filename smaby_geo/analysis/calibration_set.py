@@ -67,6 +67,14 @@ class CalibrationSet:
     ) -> None:
         if origin not in ORIGIN_MODES:
             raise ValueError(f"CalibrationSet: origin {origin!r} is not one of {ORIGIN_MODES}")
+        lacking = [c for c in ("from_kommunenummer", "centres", "car_minutes_toi") if c not in rows]
+        if lacking:
+            raise ValueError(
+                f"CalibrationSet: rows lack {lacking}; read them with read_calibration_table"
+            )
+        minutes = pd.to_numeric(rows["car_minutes_toi"], errors="coerce").to_numpy(float)
+        if not (np.isfinite(minutes) & (minutes > 0)).all():
+            raise ValueError("CalibrationSet: car_minutes_toi must be finite minutes > 0")
         self.rows = rows.reset_index(drop=True)
         self.access = access or AccessModel()
         self.origin_mode = origin
@@ -74,6 +82,12 @@ class CalibrationSet:
             set(self.rows["from_kommunenummer"]) | {c for cs in self.rows["centres"] for c in cs}
         )
         self.codes = codes
+        unknown = [c for c in codes if c not in centres.index]
+        if unknown:
+            raise ValueError(
+                f"CalibrationSet: no centre for kommune(s) {unknown[:10]}; give the kommune "
+                "centres of every kommune in the rows (kommune_centres)"
+            )
         pts = centres.loc[codes]
         self.snapped = snap_points(
             network, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), self.access

@@ -71,7 +71,8 @@ def read_calibration_table(
     """
     name = "calibration table" if isinstance(path, pd.DataFrame) else os.fspath(path)
     if isinstance(path, pd.DataFrame):
-        df = path.copy()
+        # as read from a file: text, blanks for missing values (pandas' NaN stays NaN in str)
+        df = path.astype(object).where(path.notna(), "").astype(str)
     else:
         if not os.path.isfile(path):
             raise ValueError(f"calibration table {name} does not exist")
@@ -81,6 +82,8 @@ def read_calibration_table(
         raise ValueError(
             f"{name}: missing column(s) {missing}; it needs {list(CALIBRATION_COLUMNS)}"
         )
+    if len(df) == 0:
+        raise ValueError(f"{name}: no rows; it needs one row per kommune with its car minutes")
     known = {_kommune_code(k) for k in known_kommuner}
     df = df.reset_index(drop=True)
     df["from_kommunenummer"] = [_kommune_code(v) for v in df["from_kommunenummer"]]
@@ -114,7 +117,12 @@ def read_calibration_table(
             f"{name}: kommuner listed more than once: "
             f"{sorted(set(df.loc[dup, 'from_kommunenummer']))}"
         )
-    no_centre = np.array([len(c) == 0 for c in centres])
+    no_centre = np.array([len(c) == 0 for c in centres], dtype=bool)
+    if no_centre.all():
+        raise ValueError(
+            f"{name}: no row names a centre kommune (centre_kommunenummer is blank in all "
+            f"{len(df)} rows); nothing to fit on"
+        )
     left = df.loc[no_centre].copy()
     left["reason"] = "no centre kommune in the table"
     return df.loc[~no_centre].reset_index(drop=True), left.reset_index(drop=True)
