@@ -87,6 +87,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
     from smaby_geo.analysis.hinterlands import hinterlands, summarise_hinterlands
     from smaby_geo.outputs import io
     from smaby_geo.outputs.indicator_maps import map_hinterlands, map_minutes_to_town, map_towns
+    from smaby_geo.outputs.outdir import file_digests, staged_output
     from smaby_geo.pipeline import _slug
     from smaby_geo.places.placenames import read_place_names
     from smaby_geo.places.towns import build_towns, read_builtup_areas
@@ -142,48 +143,52 @@ def run_towns_job(args: argparse.Namespace) -> int:
         headline=headline,
         units="minutes by car to the town centre, access legs included; inf = no route",
     )
-    written: list[Path] = []
-    written.append(io.write_geoparquet(_plain(towns), out_dir / f"towns_{slug}.parquet", meta))
-    written.append(
-        io.write_csv(pd.DataFrame(towns.drop(columns="geometry")), out_dir / f"towns_{slug}.csv")
-    )
-    written.append(io.write_csv(centres, out_dir / f"town_hinterlands_{slug}.csv"))
-    written.append(
-        io.write_geoparquet(_plain(ct), out_dir / f"hinterland_cells_{slug}_250m.parquet", meta)
-    )
-    written.append(
-        io.write_csv(by_kommune, out_dir / f"hinterland_kommuner_{slug}.csv", index=False)
-    )
-    if by_region is not None:
+    # written into a staging folder and swapped in whole (never a partial or mixed set)
+    with staged_output(out_dir) as stage:
+        written: list[Path] = []
+        written.append(io.write_geoparquet(_plain(towns), stage / f"towns_{slug}.parquet", meta))
         written.append(
-            io.write_csv(by_region, out_dir / f"hinterland_regions_{slug}.csv", index=False)
+            io.write_csv(pd.DataFrame(towns.drop(columns="geometry")), stage / f"towns_{slug}.csv")
         )
-    if not args.no_map:
-        m = map_towns(towns, note="Built-up areas: Kartverket N1000; population: SSB 2015.")
-        written.append(io.write_text(m.get_root().render(), out_dir / f"map_towns_{slug}.html"))
-        m = map_minutes_to_town(
-            by_kommune, kom, centres, attribution=attribution, note=_map_note(note)
+        written.append(io.write_csv(centres, stage / f"town_hinterlands_{slug}.csv"))
+        written.append(
+            io.write_geoparquet(_plain(ct), stage / f"hinterland_cells_{slug}_250m.parquet", meta)
         )
         written.append(
-            io.write_text(m.get_root().render(), out_dir / f"map_minutes_to_town_{slug}.html")
+            io.write_csv(by_kommune, stage / f"hinterland_kommuner_{slug}.csv", index=False)
         )
-        for fylke, idx in ct.groupby("fylkesnavn").indices.items():
-            sub = ct.iloc[idx]
-            m = map_hinterlands(
-                sub,
-                centres,
-                title=f"Hinterlands of the towns of 5,000+: {fylke}",
-                attribution=attribution,
-                note=_map_note(note),
+        if by_region is not None:
+            written.append(
+                io.write_csv(by_region, stage / f"hinterland_regions_{slug}.csv", index=False)
+            )
+        if not args.no_map:
+            m = map_towns(towns, note="Built-up areas: Kartverket N1000; population: SSB 2015.")
+            written.append(io.write_text(m.get_root().render(), stage / f"map_towns_{slug}.html"))
+            m = map_minutes_to_town(
+                by_kommune, kom, centres, attribution=attribution, note=_map_note(note)
             )
             written.append(
-                io.write_text(
-                    m.get_root().render(), out_dir / f"map_hinterlands_{_slug(fylke)}.html"
-                )
+                io.write_text(m.get_root().render(), stage / f"map_minutes_to_town_{slug}.html")
             )
-    t = _timed(stages, "outputs", t)
-    meta["stage_seconds"] = stages
-    written.append(io.write_json(meta, out_dir / f"towns_run_{slug}.json"))
+            for fylke, idx in ct.groupby("fylkesnavn").indices.items():
+                sub = ct.iloc[idx]
+                m = map_hinterlands(
+                    sub,
+                    centres,
+                    title=f"Hinterlands of the towns of 5,000+: {fylke}",
+                    attribution=attribution,
+                    note=_map_note(note),
+                )
+                written.append(
+                    io.write_text(
+                        m.get_root().render(), stage / f"map_hinterlands_{_slug(fylke)}.html"
+                    )
+                )
+        t = _timed(stages, "outputs", t)
+        meta["stage_seconds"] = stages
+        meta["files"] = file_digests(stage, [p.relative_to(stage) for p in written])
+        written.append(io.write_json(meta, stage / f"towns_run_{slug}.json"))
+    written = [out_dir / p.relative_to(stage) for p in written]
     _print_towns(name, towns, centres, by_kommune, headline)
     print("\nOutputs:")
     for w in written:

@@ -388,3 +388,23 @@ def test_hinterlands_are_the_same_on_a_contraction_hierarchy(built):
     assert (fast.towns["population_within_60"] > 0).any()
     pd.testing.assert_frame_equal(fast.towns, plain.towns)
     pd.testing.assert_frame_equal(fast.cells, plain.cells)
+
+
+def test_towns_outputs_are_one_set_and_a_rerun_replaces_it(tmp_path, capsys):
+    """The towns job writes through a staging folder with a manifest; a rerun without maps
+    removes the maps of the run before (no mixed set)."""
+    import json
+
+    from smaby_geo.cli import main
+
+    args = ["towns", "--region", "Tynset", "--buffer-km", "20", "--no-regions", "--out"]
+    assert main([*args, str(tmp_path)]) == 0
+    maps = sorted(p.name for p in tmp_path.glob("map_*.html"))
+    assert maps and (tmp_path / "towns_run_tynset.json").exists()
+    assert main([*args, str(tmp_path), "--no-map"]) == 0
+    capsys.readouterr()
+    assert list(tmp_path.glob("map_*.html")) == []
+    meta = json.loads((tmp_path / "towns_run_tynset.json").read_text())
+    on_disk = {p.name for p in tmp_path.iterdir()}
+    assert on_disk == set(meta["files"]) | {"towns_run_tynset.json"}
+    assert not [p for p in tmp_path.parent.iterdir() if "smaby-staging" in p.name]

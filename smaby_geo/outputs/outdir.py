@@ -271,7 +271,7 @@ def _superseded(staging: Path, out: Path) -> set[str]:
     it, so the folder never mixes the two runs.
     """
     gone: set[str] = set()
-    for meta in staging.glob("run_*.json"):
+    for meta in staging.glob("*run_*.json"):
         previous = out / meta.name
         try:
             listed = json.loads(previous.read_text(encoding="utf-8")).get("files", [])
