@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 
 from smaby_geo.network.core import RoadNetwork
+from smaby_geo.places.centres import kommune_minutes_from_rows
 from smaby_geo.places.snapping import (
     AccessModel,
     Snapped,
     entry_offsets,
     link_geometries,
-    same_link_seconds,
     snap_points,
     snap_target_links,
 )
@@ -95,28 +95,7 @@ def _kommune_minutes(
     net: RoadNetwork, rows: np.ndarray, sc: Snapped, so: Snapped, k_idx, cell_pop
 ) -> np.ndarray:
     """Kommune-to-kommune minutes with internal times (``places.centres.kommune_times``)."""
-    K = len(sc)
-    rows = rows.reshape(K, 2, net.n_nodes)
-    to_centre = np.minimum(
-        rows[:, 0, :] + sc.in_seconds[:, [0]], rows[:, 1, :] + sc.in_seconds[:, [1]]
-    )
-    to_centre[~sc.connected] = np.inf
-    gi, gj = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
-    ii, jj = gi.ravel(), gj.ravel()
-    a = sc.out_seconds[ii, 0] + to_centre[jj, sc.nodes[ii, 0]]
-    b = sc.out_seconds[ii, 1] + to_centre[jj, sc.nodes[ii, 1]]
-    direct = same_link_seconds(net, sc, ii, sc, jj)
-    between = np.minimum(np.minimum(a, b), direct).reshape(K, K) / 60.0
-    a = so.out_seconds[:, 0] + to_centre[k_idx, so.nodes[:, 0]]
-    b = so.out_seconds[:, 1] + to_centre[k_idx, so.nodes[:, 1]]
-    direct = same_link_seconds(net, so, np.arange(len(so)), sc, k_idx)
-    sec = np.minimum(np.minimum(a, b), direct)
-    ok = np.isfinite(sec)
-    num = np.bincount(k_idx[ok], weights=(cell_pop * sec)[ok], minlength=K)
-    den = np.bincount(k_idx[ok], weights=cell_pop[ok], minlength=K)
-    internal = np.where(den > 0, num / np.maximum(den, 1e-12) / 60.0, 0.0)
-    np.fill_diagonal(between, internal)
-    return between
+    return kommune_minutes_from_rows(net, rows, sc, so, k_idx, cell_pop)
 
 
 def prepare_region_cache(

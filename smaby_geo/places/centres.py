@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from smaby_geo.network.core import RoadNetwork
-from smaby_geo.places.snapping import AccessModel, same_link_seconds, snap_points
+from smaby_geo.places.snapping import AccessModel, Snapped, same_link_seconds, snap_points
 from smaby_geo.routing.api import many_to_all
 
 CentreRule = Literal["densest_km", "population_weighted"]
@@ -136,41 +136,71 @@ def kommune_times(
     access = access or AccessModel()
     centres = kommune_centres(cells, rule) if centres is None else centres
     sc = snap_points(network, centres.geometry.x.to_numpy(), centres.geometry.y.to_numpy(), access)
-    K = len(centres)
     # one reverse search per link end of every centre: rows[j] = seconds from every node to
     # centre j, entering its link at either end
     ends = sc.nodes.ravel()
-    rows = many_to_all(network, ends, direction="to").reshape(K, 2, network.n_nodes)
+    rows = many_to_all(network, ends, direction="to")
+    c = cells[cells["kommunenummer"].isin(centres.index)]
+    k_idx = centres.index.get_indexer(c["kommunenummer"])
+    pts = c.geometry if c.geometry.geom_type.eq("Point").all() else c.geometry.centroid
+    so = snap_points(network, pts.x.to_numpy(), pts.y.to_numpy(), access)
+    between = kommune_minutes_from_rows(
+        network, rows, sc, so, k_idx, c["population"].to_numpy(float)
+    )
+    return pd.DataFrame(between, index=centres.index, columns=centres.index), centres
+
+
+def kommune_minutes_from_rows(
+    network: RoadNetwork,
+    rows: np.ndarray,
+    sc: Snapped,
+    so: Snapped,
+    k_idx: np.ndarray,
+    cell_population: np.ndarray,
+) -> np.ndarray:
+    """Kommune-to-kommune minutes from the reverse searches to the centres' link ends.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    rows : ndarray (2K, n_nodes) or (K, 2, n_nodes)
+        Seconds from every node to both link ends of each of the K centres
+        (``many_to_all(network, sc.nodes.ravel(), direction="to")``).
+    sc : Snapped
+        The K centres.
+    so : Snapped
+        The populated cells; ``k_idx`` (int array) is the kommune (centre) of each.
+    cell_population : ndarray
+        Residents of each cell.
+
+    Returns
+    -------
+    ndarray (K, K), minutes from the row's centre to the column's (through either link end
+    or directly along a shared link; ``inf`` = no route); the diagonal is the
+    population-weighted mean time from the kommune's cells to its own centre.
+    """
+    K = len(sc)
+    rows = rows.reshape(K, 2, network.n_nodes)
     to_centre = np.minimum(
         rows[:, 0, :] + sc.in_seconds[:, [0]], rows[:, 1, :] + sc.in_seconds[:, [1]]
     )
     to_centre[~sc.connected] = np.inf
 
-    def from_points(s, k_idx):
-        """Seconds from snapped points ``s`` to the centres ``k_idx`` (one per point)."""
-        a = s.out_seconds[:, 0] + to_centre[k_idx, s.nodes[:, 0]]
-        b = s.out_seconds[:, 1] + to_centre[k_idx, s.nodes[:, 1]]
-        direct = same_link_seconds(network, s, np.arange(len(s)), sc, k_idx)
-        return np.minimum(np.minimum(a, b), direct)
+    def seconds(s: Snapped, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Points ``s[i]`` to centres ``j``: leaving through either link end, or along it."""
+        a = s.out_seconds[i, 0] + to_centre[j, s.nodes[i, 0]]
+        b = s.out_seconds[i, 1] + to_centre[j, s.nodes[i, 1]]
+        return np.minimum(np.minimum(a, b), same_link_seconds(network, s, i, sc, j))
 
     gi, gj = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
-    ii, jj = gi.ravel(), gj.ravel()
-    a = sc.out_seconds[ii, 0] + to_centre[jj, sc.nodes[ii, 0]]
-    b = sc.out_seconds[ii, 1] + to_centre[jj, sc.nodes[ii, 1]]
-    direct = same_link_seconds(network, sc, ii, sc, jj)
-    between = np.minimum(np.minimum(a, b), direct).reshape(K, K) / 60.0
-    c = cells[cells["kommunenummer"].isin(centres.index)]
-    k_idx = centres.index.get_indexer(c["kommunenummer"])
-    pts = c.geometry if c.geometry.geom_type.eq("Point").all() else c.geometry.centroid
-    so = snap_points(network, pts.x.to_numpy(), pts.y.to_numpy(), access)
-    sec = from_points(so, k_idx)
-    p = c["population"].to_numpy(float)
+    between = seconds(sc, gi.ravel(), gj.ravel()).reshape(K, K) / 60.0
+    sec = seconds(so, np.arange(len(so)), k_idx)
     ok = np.isfinite(sec)
-    num = np.bincount(k_idx[ok], weights=(p * sec)[ok], minlength=K)
-    den = np.bincount(k_idx[ok], weights=p[ok], minlength=K)
+    num = np.bincount(k_idx[ok], weights=(cell_population * sec)[ok], minlength=K)
+    den = np.bincount(k_idx[ok], weights=cell_population[ok], minlength=K)
     internal = np.where(den > 0, num / np.maximum(den, 1e-12) / 60.0, 0.0)
     np.fill_diagonal(between, internal)
-    return pd.DataFrame(between, index=centres.index, columns=centres.index), centres
+    return between
 
 
 # Named places: N1000 place-name points are label positions placed for the map (Trondheim's
