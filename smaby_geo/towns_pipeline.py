@@ -19,6 +19,7 @@ import pandas as pd
 
 from smaby_geo import datasets
 from smaby_geo._version import __version__
+from smaby_geo.console import print_footer
 from smaby_geo.job_setup import _out_dir
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
@@ -190,15 +191,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
         written.append(io.write_json(meta, stage / f"towns_run_{slug}.json"))
     written = [out_dir / p.relative_to(stage) for p in written]
     _print_towns(name, towns, centres, by_kommune, headline)
-    print("\nOutputs:")
-    for w in written:
-        print(f"  {w}")
-    print(
-        "\nStage timings (s): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
-        + f"; total {time.perf_counter() - t_all:.2f}"
-    )
-    print(f"Data: {attribution}")
+    print_footer(written, stages, time.perf_counter() - t_all, attribution)
     return 0
 
 
@@ -425,15 +418,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
     meta = _meta(datasets.attribution(["n1000_roads", "popgrid_250m"]), region=name,
                  summary=summary, stage_seconds=stages)
     written.append(io.write_json(meta, out_dir / f"indicators_run_{_slug(name)}.json"))
-    print("\nOutputs:")
-    for w in written:
-        print(f"  {w}")
-    print(
-        "\nStage timings (s): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
-        + f"; total {time.perf_counter() - t_all:.2f}"
-    )
-    print(f"Data: {meta['attribution']}")
+    print_footer(written, stages, time.perf_counter() - t_all, meta["attribution"])
     return 0
 
 
