@@ -25,7 +25,6 @@ rows), and the worst kommuner.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
@@ -33,7 +32,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from smaby_geo import datasets
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibration_inputs import load_calibration_inputs
+
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
     SHRINKAGE_LAMBDA,
@@ -44,13 +45,10 @@ from smaby_geo.analysis.calibration import (
     error_summary,
     fit_profile,
     get_parameter,
-    read_calibration_table,
     retime,
     trip_minutes,
 )
-from smaby_geo.network.readers import load_network
 from smaby_geo.places.centres import kommune_centres
-from smaby_geo.places.population import read_kommuner, read_population_grid
 
 RESULTS = Path(__file__).resolve().parent / "results" / "calibration.md"
 
@@ -64,7 +62,7 @@ def _fmt(e: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--table", default=None, help="calibration CSV (default: the data folder's)")
+    ap.add_argument("--table", default=None, help="calibration CSV (default: the registry's toi_calibration)")
     ap.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation")
     ap.add_argument("--max-evaluations", type=int, default=250)
     ap.add_argument("--out", default=str(RESULTS))
@@ -112,26 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     ordered = args.model.startswith("ordered")
     curvature = args.model.endswith("curvature")
     t_all = time.perf_counter()
-    table = args.table
-    if table is None:
-        root = os.environ.get(datasets.DATA_DIR_ENV)
-        if not root:
-            print(
-                f"calibrate_speeds: error: set {datasets.DATA_DIR_ENV} to the data folder or "
-                "pass --table PATH",
-                file=sys.stderr,
-            )
-            return 2
-        table = str(Path(root) / "tables" / "toi_reisetid_calibration.csv")
-    net = load_network()
-    kom = read_kommuner()
-    cells = read_population_grid("250m", kommuner=kom)
-    centres = kommune_centres(cells, args.centre_rule)
     try:
-        rows, left_out = read_calibration_table(table, centres.index)
-    except ValueError as exc:
+        inputs = load_calibration_inputs(args.table, args.centre_rule)
+    except (OSError, ValueError) as exc:  # no table on this machine, or a bad one
         print(f"calibrate_speeds: error: {exc}", file=sys.stderr)
         return 2
+    net, kom, cells, centres = inputs.network, inputs.kommuner, inputs.cells, inputs.centres
+    rows, left_out, table = inputs.rows, inputs.left_out, inputs.table
     names = kom.set_index("kommunenummer")["kommunenavn"]
     lines = [
         "# Speed calibration against TØI kommune-to-centre car times",

@@ -24,13 +24,14 @@ Writes ``benchmarks/results/speed_models.md``.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
 from pathlib import Path
 
-from smaby_geo import datasets
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibration_inputs import load_calibration_inputs
+
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
     CalibrationSet,
@@ -38,14 +39,10 @@ from smaby_geo.analysis.calibration import (
     default_parameters,
     error_summary,
     fit_profile,
-    read_calibration_table,
     retime,
     trip_minutes,
 )
 from smaby_geo.network.profile import prior_profile
-from smaby_geo.network.readers import load_network
-from smaby_geo.places.centres import kommune_centres
-from smaby_geo.places.population import read_kommuner, read_population_grid
 
 RESULTS = Path(__file__).resolve().parent / "results" / "speed_models.md"
 
@@ -76,19 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
-    root = os.environ.get(datasets.DATA_DIR_ENV)
-    if not root:
-        print(f"compare_speed_models: error: set {datasets.DATA_DIR_ENV}", file=sys.stderr)
-        return 2
-    table = Path(root) / "tables" / "toi_reisetid_calibration.csv"
     t_all = time.perf_counter()
-    net = load_network()
-    kom = read_kommuner()
-    cells = read_population_grid("250m", kommuner=kom)
+    try:
+        inputs = load_calibration_inputs()
+    except (OSError, ValueError) as exc:  # no table on this machine, or a bad one
+        print(f"compare_speed_models: error: {exc}", file=sys.stderr)
+        return 2
+    net, cells, centres, rows = inputs.network, inputs.cells, inputs.centres, inputs.rows
     profile0 = prior_profile()
     base = net.with_profile(profile0)
-    centres = kommune_centres(cells, "population_weighted")
-    rows, _ = read_calibration_table(table, centres.index)
     sets: dict[str, CalibrationSet] = {}
     lines = [
         "# Candidate speed models, cross-validated against TØI kommune-to-centre car times",

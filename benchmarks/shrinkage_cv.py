@@ -25,25 +25,22 @@ Writes ``benchmarks/results/shrinkage.md`` after each lambda (a partial table is
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
 from pathlib import Path
 
-from smaby_geo import datasets
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibration_inputs import load_calibration_inputs
+
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
     CalibrationSet,
     cross_validate,
     default_parameters,
     error_summary,
-    read_calibration_table,
 )
 from smaby_geo.network.profile import prior_profile
-from smaby_geo.network.readers import load_network
-from smaby_geo.places.centres import kommune_centres
-from smaby_geo.places.population import read_kommuner, read_population_grid
 
 RESULTS = Path(__file__).resolve().parent / "results" / "shrinkage.md"
 
@@ -78,23 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-evaluations", type=int, default=250)
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
-    root = os.environ.get(datasets.DATA_DIR_ENV)
-    if not root:
-        print(
-            f"shrinkage_cv: error: set {datasets.DATA_DIR_ENV} to the data folder",
-            file=sys.stderr,
-        )
-        return 2
-    table = Path(root) / "tables" / "toi_reisetid_calibration.csv"
-    net = load_network()
-    kom = read_kommuner()
-    cells = read_population_grid("250m", kommuner=kom)
-    centres = kommune_centres(cells, "population_weighted")
     try:
-        rows, _ = read_calibration_table(table, centres.index)
-    except ValueError as exc:
+        inputs = load_calibration_inputs()
+    except (OSError, ValueError) as exc:  # no table on this machine, or a bad one
         print(f"shrinkage_cv: error: {exc}", file=sys.stderr)
         return 2
+    net, cells, centres, rows = inputs.network, inputs.cells, inputs.centres, inputs.rows
     cal = CalibrationSet(net, rows, centres, origin="cells", cells=cells)
     profile0 = prior_profile()
     base_net = net.with_profile(profile0)
