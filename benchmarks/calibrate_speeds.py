@@ -62,7 +62,9 @@ def _fmt(e: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--table", default=None, help="calibration CSV (default: the registry's toi_calibration)")
+    ap.add_argument(
+        "--table", default=None, help="calibration CSV (default: the registry's toi_calibration)"
+    )
     ap.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation")
     ap.add_argument("--max-evaluations", type=int, default=250)
     ap.add_argument("--out", default=str(RESULTS))
