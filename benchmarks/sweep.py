@@ -20,7 +20,13 @@ Reported:
 * the load average before and after, and each process's share of a core (CPU / wall), which
   shows how much of the machine the run actually got.
 
-Run: ``python benchmarks/sweep.py [--scenarios 50] [--grid 1km] [--workers 2] [--repeats 3]``
+With ``--end-to-end`` it times instead what a user waits for: the whole ``smaby-geo sweep``
+command in fresh processes (imports, the base, the cluster's start-up, the sweep, the ranking
+written with ``--out``), ``--workers 0`` against ``--workers N`` in alternation, and checks
+that the two rankings are identical.
+
+Run: ``python benchmarks/sweep.py [--scenarios 50] [--grid 1km] [--workers 2] [--repeats 3]
+[--end-to-end]``
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -57,6 +64,96 @@ def _proc_cpu() -> float:
     return t.user + t.system
 
 
+def _scenario_files(folder: Path, n: int, links: pd.DataFrame) -> list[Path]:
+    """One YAML file per long national road (``upgrade`` to 90 km/h), the n longest roads."""
+    roads = (
+        links[~links["ferry"] & links["road_number"].notna()]
+        .groupby("road_number")["length_m"]
+        .sum()
+        .sort_values(ascending=False)
+        .index[:n]
+    )
+    files = []
+    for r in roads:
+        f = folder / f"upgrade_{r}.yaml"
+        f.write_text(
+            f"name: upgrade_{r}\ndescription: {r} to 90 km/h\n"
+            f"edits:\n  - upgrade: {{road: {r}, speed_kmh: 90}}\n",
+            encoding="utf-8",
+        )
+        files.append(f)
+    return files
+
+
+def end_to_end(args: argparse.Namespace) -> None:
+    """Whole ``smaby-geo sweep`` commands in fresh processes, one process against a cluster."""
+    import smaby_geo
+
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; smaby_geo from {Path(smaby_geo.__file__).parent}"
+    )
+    print(f"at start: {_uptime()}", flush=True)
+    load_start = os.getloadavg()
+    times: dict[int, list[float]] = {0: [], args.workers: []}
+    with tempfile.TemporaryDirectory() as d:
+        from smaby_geo.pipeline import run_travel_times
+
+        base = run_travel_times(region=args.region, service_types=("hospital",), grid=args.grid)
+        files = _scenario_files(Path(d), args.scenarios, base.network.links)
+        del base
+        region = ["--region", args.region] if args.region else []
+        for rep in range(args.repeats):
+            for w in (0, args.workers):
+                out = Path(d) / f"out_{w}_{rep}"
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "smaby_geo.cli",
+                    "sweep",
+                    *map(str, files),
+                    "--grid",
+                    args.grid,
+                    "--workers",
+                    str(w),
+                    "--out",
+                    str(out),
+                    *region,
+                ]
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                times[w].append(time.perf_counter() - t0)
+                print(
+                    f"repeat {rep + 1}, --workers {w}: {times[w][-1]:.1f} s "
+                    f"(load {os.getloadavg()[0]:.2f})",
+                    flush=True,
+                )
+        ranks = {
+            w: pd.read_csv(Path(d) / f"out_{w}_0" / "sweep_ranking.csv").drop(columns="seconds")
+            for w in times
+        }
+        same = ranks[0].equals(ranks[args.workers])
+    med = {w: statistics.median(v) for w, v in times.items()}
+    print(
+        f"\n{args.scenarios} scenarios, whole command, medians of {args.repeats}: one process "
+        f"{med[0]:.1f} s, {args.workers} workers {med[args.workers]:.1f} s -> "
+        f"{med[0] / med[args.workers]:.2f}x; rankings identical: {same}"
+    )
+    print(f"at end: {_uptime()}")
+    res = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "whole_command_s": {str(w): v for w, v in times.items()},
+        "median_s": {str(w): v for w, v in med.items()},
+        "speed_up": med[0] / med[args.workers],
+        "identical": bool(same),
+        "load_at_start": load_start,
+        "load_at_end": os.getloadavg(),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=2, default=str))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", type=int, default=50)
@@ -65,8 +162,12 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--chunk-size", type=int, default=None)
+    p.add_argument("--end-to-end", action="store_true", help="time the whole CLI command")
     p.add_argument("--out", default=str(HERE / "results" / "sweep.json"))
     args = p.parse_args()
+    if args.end_to_end:
+        end_to_end(args)
+        return
     warnings.simplefilter("ignore")
     from smaby_geo.analysis.scenarios import read_scenario
     from smaby_geo.pipeline import run_travel_times
@@ -81,24 +182,8 @@ def main() -> None:
     base = run_travel_times(region=args.region, service_types=("hospital",), grid=args.grid)
     t_base = time.perf_counter() - t0
     net, cells, services = base["network"], base["cells"], base["services"]
-    links = net.links
-    roads = (
-        links[~links["ferry"] & links["road_number"].notna()]
-        .groupby("road_number")["length_m"]
-        .sum()
-        .sort_values(ascending=False)
-        .index[: args.scenarios]
-    )
     with tempfile.TemporaryDirectory() as d:
-        files = []
-        for r in roads:
-            f = Path(d) / f"upgrade_{r}.yaml"
-            f.write_text(
-                f"name: upgrade_{r}\ndescription: {r} to 90 km/h\n"
-                f"edits:\n  - upgrade: {{road: {r}, speed_kmh: 90}}\n",
-                encoding="utf-8",
-            )
-            files.append(f)
+        files = _scenario_files(Path(d), args.scenarios, net.links)
         scen = [read_scenario(f) for f in files]
     kw = {"within_min": 60.0}
     print(f"base ({len(cells):,} cells, {net.n_nodes:,} nodes): {t_base:.1f} s", flush=True)
