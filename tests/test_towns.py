@@ -408,3 +408,38 @@ def test_towns_outputs_are_one_set_and_a_rerun_replaces_it(tmp_path, capsys):
     on_disk = {p.name for p in tmp_path.iterdir()}
     assert on_disk == set(meta["files"]) | {"towns_run_tynset.json"}
     assert not [p for p in tmp_path.parent.iterdir() if "smaby-staging" in p.name]
+
+
+def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_the_buffer(
+    tmp_path, capsys
+):
+    """Tynset's nearest centres (Orkanger, Elverum) lie about 2 h away, beyond a 20 km buffer.
+    A clipped network once gave all 5,554 residents Orkanger, some up to 36 min late; the
+    region's cells must get exactly the national run's nearest centre and minutes."""
+    import json
+
+    from smaby_geo.cli import main
+
+    common = ["towns", "--no-map", "--no-regions", "--out"]
+    assert main([*common, str(tmp_path / "norway")]) == 0
+    reg = ["--region", "Tynset", "--buffer-km", "20"]
+    assert main([*common, str(tmp_path / "tynset"), *reg]) == 0
+    capsys.readouterr()
+    nat = gpd.read_parquet(tmp_path / "norway" / "hinterland_cells_norway_250m.parquet")
+    got = gpd.read_parquet(tmp_path / "tynset" / "hinterland_cells_tynset_250m.parquet")
+    assert set(got["kommunenavn"]) == {"Tynset"} and len(got) > 100
+    want = nat.loc[got.index]
+    assert (want["kommunenavn"] == "Tynset").all() and len(want) == (nat["kommunenavn"] ==
+                                                                     "Tynset").sum()
+    # more than one nearest centre, each far beyond the buffer (a clipped run gave one)
+    assert want["nearest_town"].nunique() >= 2 and want["minutes_to_town"].min() > 60
+    assert got["nearest_town"].tolist() == want["nearest_town"].tolist()
+    np.testing.assert_array_equal(got["minutes_to_town"], want["minutes_to_town"])
+    # every centre a resident goes to is listed, with its exclusive rural population
+    centres = pd.read_csv(tmp_path / "tynset" / "town_hinterlands_tynset.csv", index_col=0)
+    by_town = want.groupby("nearest_town")["population"].sum()
+    listed = centres.set_index("name")["exclusive_rural_population"]
+    for town, people in by_town.items():
+        assert listed[town] == people
+    meta = json.loads((tmp_path / "tynset" / "towns_run_tynset.json").read_text())
+    assert "whole network" in meta["routing"]
