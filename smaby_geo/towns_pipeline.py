@@ -20,9 +20,11 @@ import pandas as pd
 from smaby_geo import datasets
 from smaby_geo._version import __version__
 from smaby_geo.console import print_footer
-from smaby_geo.job_setup import _out_dir
+from smaby_geo.job_setup import _out_dir, _slug
 from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
+from smaby_geo.outputs import io
+from smaby_geo.outputs.outdir import file_digests
 from smaby_geo.places.admin import check_buffer_km
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.towns import CLASS_RANK
@@ -306,33 +308,123 @@ def _print_towns(name, towns, centres, by_kommune, headline) -> None:
     )
 
 
+# The files of each part of ``smaby-geo indicators`` (name prefixes); a run with ``--only``
+# keeps the other part's files of the previous set (they stay listed in the manifest).
+INDICATOR_PARTS = {
+    "centrality": ("centrality_", "map_centrality_"),
+    "transport_performance": ("transport_performance_", "map_transport_performance_"),
+}
+
+
 def run_indicators_job(args: argparse.Namespace) -> int:
-    """Run ``smaby-geo indicators``: centrality index and transport performance."""
-    from smaby_geo.analysis.centrality import centrality
-    from smaby_geo.analysis.transport_performance import (
-        summarise_transport_performance,
-        transport_performance,
-    )
-    from smaby_geo.outputs import io
-    from smaby_geo.outputs.indicator_maps import map_centrality, map_transport_performance
-    from smaby_geo.pipeline import _slug
+    """Run ``smaby-geo indicators``: centrality index and transport performance.
+
+    Every file is written into a staging folder and swapped in whole with a manifest
+    (``indicators_run_<region>.json``: sha256 per file), as ``run`` and ``towns`` do: a run
+    killed or failing at any moment leaves the previous complete set, and a rerun replaces its
+    previous set whole. A run with ``--only`` keeps the other part of the previous set (when
+    its files are unchanged on disk) and lists it in the new manifest.
+    """
+    from smaby_geo.outputs.outdir import check_output_folder, staged_output
 
     do_c = args.only in (None, "centrality")
     do_tp = args.only in (None, "transport-performance")
-    t_all = t = time.perf_counter()
+    t_all = time.perf_counter()
     stages: dict[str, float] = {}
+    out_dir = _out_dir(args)
     kom = _check_region(args.region)
+    check_buffer_km(args.buffer_km)
     if not (args.limit_min > 0 and args.half_life_min > 0):
         raise ValueError(
             f"--limit-min and --half-life-min must be positive minutes, got {args.limit_min} "
             f"and {args.half_life_min}"
         )
+    check_output_folder(out_dir)  # an unusable --out fails before any computing
     net0 = load_network()
-    out_dir = _out_dir(args)
-    written: list[Path] = []
+    # written into a staging folder and swapped in whole (never a partial or mixed set)
+    with staged_output(out_dir) as stage:
+        written, name, summary = _indicators_into(stage, args, kom, net0, stages, do_c, do_tp)
+        slug = _slug(name)
+        manifest = stage / f"indicators_run_{slug}.json"
+        parts = {k: [p.name for p in v] for k, v in written.items()}
+        if not (do_c and do_tp):
+            _keep_other_part(out_dir / manifest.name, stage, parts, summary)
+        meta = _meta(
+            datasets.attribution(["n1000_roads", "popgrid_250m"]),
+            region=name,
+            summary=summary,
+            stage_seconds=stages,
+            parts=parts,
+            files=file_digests(stage, [n for names in parts.values() for n in names]),
+        )
+        io.write_json(meta, manifest)
+    files = [out_dir / n for names in parts.values() for n in names]
+    print_footer([*files, out_dir / manifest.name], stages, time.perf_counter() - t_all,
+                 meta["attribution"])
+    return 0
+
+
+def _keep_other_part(previous: Path, stage: Path, parts: dict, summary: dict) -> None:
+    """Carry the part a ``--only`` run did not compute over from the previous set.
+
+    Its files are hard-linked into ``stage`` (copied where links are refused) and listed in
+    ``parts`` and ``summary``, but only where the previous manifest lists them and each file
+    on disk still has its listed sha256; otherwise that part is left out (the swap removes
+    it with the rest of the previous set).
+    """
+    import json
+    import os
+    import shutil
+
+    try:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        old_parts, old_files = old["parts"], old["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no previous indicators set here, or not one of ours
+    for part in INDICATOR_PARTS:
+        names = old_parts.get(part) if isinstance(old_parts, dict) else None
+        if part in parts or not isinstance(names, list) or not names:
+            continue
+        if not all(isinstance(n, str) and "/" not in n and n in old_files for n in names):
+            continue
+        try:
+            digests = file_digests(previous.parent, names)
+        except OSError:
+            continue
+        if any(digests[n] != old_files[n] for n in names):
+            continue
+        for n in names:
+            try:
+                os.link(previous.parent / n, stage / n)
+            except OSError:
+                shutil.copy2(previous.parent / n, stage / n)
+        parts[part] = list(names)
+        if isinstance(old.get("summary"), dict) and part in old["summary"]:
+            summary[part] = old["summary"][part]
+
+
+def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bool):
+    """Compute the asked indicators and write their files into ``stage``.
+
+    Returns
+    -------
+    (written, name, summary)
+        ``written``: the files of each part (``INDICATOR_PARTS`` keys); the region name; the
+        summary figures of each part.
+    """
+    from smaby_geo.analysis.centrality import centrality
+    from smaby_geo.analysis.transport_performance import (
+        summarise_transport_performance,
+        transport_performance,
+    )
+    from smaby_geo.outputs.indicator_maps import map_centrality, map_transport_performance
+
+    t = time.perf_counter()
+    written: dict[str, list[Path]] = {}
     name = "Norway"
     summary: dict[str, dict] = {}
     if do_c:
+        files: list[Path] = []
         cells_all = read_population_grid("250m", kommuner=kom)
         cells, near, net, name, area = _region(
             kom, cells_all, net0, args.region, args.buffer_km
@@ -361,14 +453,12 @@ def run_indicators_job(args: argparse.Namespace) -> int:
             ),
         )
         slug = _slug(name)
-        written.append(
+        files.append(
             io.write_geoparquet(
-                _plain(c.cells), out_dir / f"centrality_cells_{slug}_250m.parquet", meta
+                _plain(c.cells), stage / f"centrality_cells_{slug}_250m.parquet", meta
             )
         )
-        written.append(
-            io.write_csv(areas, out_dir / f"centrality_kommuner_{slug}.csv", index=False)
-        )
+        files.append(io.write_csv(areas, stage / f"centrality_kommuner_{slug}.csv", index=False))
         if not args.no_map:
             m = map_centrality(
                 areas,
@@ -378,9 +468,10 @@ def run_indicators_job(args: argparse.Namespace) -> int:
                 "Classes: equal-width steps from the lowest kommune to 1000.",
                 thresholds=c.thresholds,
             )
-            written.append(
-                io.write_text(m.get_root().render(), out_dir / f"map_centrality_{slug}.html")
+            files.append(
+                io.write_text(m.get_root().render(), stage / f"map_centrality_{slug}.html")
             )
+        written["centrality"] = files
         summary["centrality"] = {
             "class_lower_bounds": [round(float(b), 1) for b in c.thresholds],
             "kommuner_per_class": {
@@ -391,6 +482,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
         _print_centrality(areas, c.thresholds)
         t = _timed(stages, "centrality outputs", t)
     if do_tp:
+        files = []
         cells1_all = read_population_grid("1km", kommuner=kom)
         cells1, near1, net, name, _ = _region(
             kom, cells1_all, net0, args.region, max(args.buffer_km, 130.0)
@@ -409,23 +501,24 @@ def run_indicators_job(args: argparse.Namespace) -> int:
             "counted in either part.",
         )
         slug = _slug(name)
-        written.append(
+        files.append(
             io.write_geoparquet(
-                _plain(tp), out_dir / f"transport_performance_cells_{slug}_1km.parquet", meta
+                _plain(tp), stage / f"transport_performance_cells_{slug}_1km.parquet", meta
             )
         )
-        written.append(
-            io.write_csv(s, out_dir / f"transport_performance_kommuner_{slug}.csv", index=False)
+        files.append(
+            io.write_csv(s, stage / f"transport_performance_kommuner_{slug}.csv", index=False)
         )
         if not args.no_map:
             m = map_transport_performance(
                 s, kom, attribution=meta["attribution"], note=meta["note"]
             )
-            written.append(
+            files.append(
                 io.write_text(
-                    m.get_root().render(), out_dir / f"map_transport_performance_{slug}.html"
+                    m.get_root().render(), stage / f"map_transport_performance_{slug}.html"
                 )
             )
+        written["transport_performance"] = files
         p = tp["population"].to_numpy(float)
         ok = np.isfinite(tp["transport_performance"].to_numpy(float))
         acc = float(np.average(tp["accessibility"][ok], weights=p[ok]))
@@ -450,11 +543,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
                 )
             )
         t = _timed(stages, "transport performance outputs", t)
-    meta = _meta(datasets.attribution(["n1000_roads", "popgrid_250m"]), region=name,
-                 summary=summary, stage_seconds=stages)
-    written.append(io.write_json(meta, out_dir / f"indicators_run_{_slug(name)}.json"))
-    print_footer(written, stages, time.perf_counter() - t_all, meta["attribution"])
-    return 0
+    return written, name, summary
 
 
 def _print_centrality(areas: pd.DataFrame, bounds) -> None:
