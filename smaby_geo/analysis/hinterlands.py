@@ -164,7 +164,8 @@ def hinterlands(
         ``towns``: one row per centre (name, class, population, kommune, per limit
         ``population_within_<T>`` / ``nearer_other_<T>`` / ``rural_within_<T>``,
         ``exclusive_population``, ``exclusive_rural_population``, ``exclusive_level`` and, with
-        services, ``<type>_sites``, ``<type>_nearest_minutes``, ``<type>_nearest_name``).
+        services, ``<type>_sites``, ``<type>_nearest_minutes`` (``inf`` where no site of the
+        type is reachable, also where there is none), ``<type>_nearest_name``).
         ``cells``: one row per cell (``population``, kommune fields, ``town_id``, ``rural``,
         ``road_connected``, ``nearest_town_id``, ``nearest_town``, ``minutes_to_town``
         (``inf`` = no route), with services ``town_has_<type>``); ``attrs`` say who is
@@ -291,7 +292,8 @@ def hinterlands(
     if services is not None:
         hosts = hosted_services(cen, services, host_buffer_m=host_buffer_m)
         tt = tt.join(hosts)
-        svt = [t for t in SERVICE_TYPES if (services["service_type"] == t).any()]
+        # every type, also one with no site (inf minutes: unreachable, never NaN or missing)
+        svt = list(SERVICE_TYPES)
         if m:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
