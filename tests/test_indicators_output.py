@@ -2,7 +2,7 @@
 
 A run failing while it writes leaves the previous set; a rerun replaces its previous set
 whole (a map it no longer draws goes too); a run with ``--only`` keeps the other part.
-Real data on a small region (Tynset, 20 km buffer).
+Real data on a small region (Tynset).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from smaby_geo.cli import main
 from smaby_geo.outputs import io
 
-ARGS = ["indicators", "--region", "Tynset", "--buffer-km", "20"]
+ARGS = ["indicators", "--region", "Tynset"]
 MANIFEST = "indicators_run_tynset.json"
 
 
@@ -125,3 +125,57 @@ def test_only_one_part_keeps_the_other_part_of_the_previous_set(first_set, tmp_p
     meta = _one_complete_set(out)
     assert set(meta["parts"]) == {"transport_performance"}
     assert not list(out.glob("centrality_*"))
+
+
+def test_a_region_reaches_the_residents_and_sites_beyond_the_old_100_km_buffer(
+    tmp_path, capsys
+):
+    """90 minutes reach 150 km at 100 km/h: Hamar's cells reach Oslo's residents, which a
+    network clipped 100 km beyond the region cut off (up to 13 % fewer residents per cell).
+    The region's cells must reach what they reach on a network clipped far beyond any 90
+    minutes (400 km)."""
+    import geopandas as gpd
+    import numpy as np
+
+    from smaby_geo.analysis.centrality import centrality
+    from smaby_geo.analysis.transport_performance import transport_performance
+    from smaby_geo.network.core import clip_network
+    from smaby_geo.network.readers import load_network
+    from smaby_geo.places.admin import select_region
+    from smaby_geo.places.population import read_kommuner, read_population_grid
+    from smaby_geo.places.services import load_services
+
+    out = tmp_path / "out"
+    assert main(["indicators", "--region", "Hamar", "--no-map", "--buffer-km", "60",
+                 "--out", str(out)]) == 0
+    assert "Note: --buffer-km has no effect on indicators" in capsys.readouterr().out
+    got = gpd.read_parquet(out / "centrality_cells_hamar_250m.parquet")
+    got_tp = gpd.read_parquet(out / "transport_performance_cells_hamar_1km.parquet")
+
+    kom = read_kommuner()
+    sel = select_region(kom, "Hamar")
+    net = load_network()
+    sv_all = load_services()
+
+    def clipped(km, grid):
+        cells_all = read_population_grid(grid, kommuner=kom)
+        buf = sel.geometry.union_all().buffer(km * 1000.0)
+        cells = cells_all[cells_all["kommunenummer"].isin(sel["kommunenummer"])]
+        sv = sv_all[sv_all.intersects(buf)]
+        sv.attrs.update(sv_all.attrs)
+        return clip_network(net, buf), cells, cells_all[cells_all.intersects(buf)], sv
+
+    n, cells, near, sv = clipped(400, "250m")
+    ref = centrality(n, cells, sv, near).cells
+    assert got.index.equals(ref.index) and len(got) > 500
+    np.testing.assert_array_equal(got["population_within"], ref["population_within"])
+    np.testing.assert_allclose(got["weighted_population"], ref["weighted_population"])
+    np.testing.assert_allclose(got["score"], ref["score"])
+    # what this guards against: the old 100 km clip reached far fewer residents
+    n, cells, near, sv = clipped(100, "250m")
+    short = centrality(n, cells, sv, near).cells
+    assert (ref["population_within"] - short["population_within"]).max() > 100_000
+    n, cells, near, _ = clipped(400, "1km")
+    ref_tp = transport_performance(n, cells, near)
+    np.testing.assert_array_equal(got_tp["accessibility"], ref_tp["accessibility"])
+    np.testing.assert_array_equal(got_tp["proximity"], ref_tp["proximity"])
