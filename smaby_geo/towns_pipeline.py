@@ -64,6 +64,16 @@ def _listed(towns, area):
     return _keep_attrs(towns, towns[towns.intersects(area)])
 
 
+def _land():
+    """Landmasses for the unreachable reasons (island or gap); None when the layer is absent."""
+    from smaby_geo.places.snapping import read_land
+
+    try:
+        return read_land()
+    except datasets.DatasetNotFoundError:
+        return None
+
+
 def _services_in(area):
     """The shipped services, kept within ``area`` (the clipped network) when given."""
     from smaby_geo.places.services import load_services
@@ -133,7 +143,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
     )
     t = _timed(stages, "towns", t)
     sv = _services_in(None)
-    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv)
+    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv, land=_land())
     centres, ct = h.towns, h.cells
     if area is not None:
         towns = _listed(towns, area)
@@ -246,8 +256,10 @@ def headline_figures(towns, centres, cell_table, by_kommune) -> dict:
     -------
     dict
         ``towns_by_class``, ``smaby_count`` (towns of 5,000-49,999), ``rural_population``,
-        ``rural_share_within_<T>`` for 30/45/60, ``kommuner_none_within_45`` (kommuner where
-        no resident is within 45 minutes of a centre).
+        ``rural_share_within_<T>`` for 30/45/60, ``unreachable_population`` and
+        ``unreachable_by_reason`` (residents with no centre reachable, by the cell table's
+        ``unreachable_reason``), ``kommuner_none_within_45`` (kommuner where no resident is
+        within 45 minutes of a centre).
     """
     counts = towns["town_class"].value_counts()
     p = cell_table["population"].to_numpy(float)
@@ -264,6 +276,12 @@ def headline_figures(towns, centres, cell_table, by_kommune) -> dict:
         out[f"rural_share_within_{lim}"] = (
             round(float(p[r & (mins <= lim)].sum() / p[r].sum()), 4) if p[r].sum() else None
         )
+    gone = ~np.isfinite(mins)
+    reason = cell_table["unreachable_reason"].astype(object).to_numpy()[gone]
+    out["unreachable_population"] = int(p[gone].sum())
+    out["unreachable_by_reason"] = {
+        str(k): int(v) for k, v in pd.Series(p[gone]).groupby(reason).sum().items()
+    }
     none45 = by_kommune[by_kommune["share_within_45"] == 0]
     out["kommuner_none_within_45"] = len(none45)
     out["population_in_kommuner_none_within_45"] = int(none45["population"].sum())
@@ -287,6 +305,17 @@ def _print_towns(name, towns, centres, by_kommune, headline) -> None:
         "within 30 / 45 / 60 min of a town of 5,000+: "
         + " / ".join(
             f"{100 * headline[f'rural_share_within_{v}']:.1f} %" for v in (30, 45, 60)
+        )
+    )
+    gone = headline["unreachable_population"]
+    print(
+        f"Residents with no centre reachable (inf minutes): {gone:,}"
+        + (
+            " ("
+            + "; ".join(f"{r}: {n:,}" for r, n in headline["unreachable_by_reason"].items())
+            + ")"
+            if gone
+            else ""
         )
     )
     smaby = centres[centres["town_class"].isin(SMABY_CLASSES)]

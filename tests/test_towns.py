@@ -443,3 +443,32 @@ def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_th
         assert listed[town] == people
     meta = json.loads((tmp_path / "tynset" / "towns_run_tynset.json").read_text())
     assert "whole network" in meta["routing"]
+
+
+def test_every_cell_without_a_centre_says_why_and_the_people_are_counted(hint, built):
+    from smaby_geo.analysis.hinterlands import REASON_NO_CENTRE
+    from smaby_geo.places.snapping import REASON_NO_ROAD
+    from smaby_geo.towns_pipeline import headline_figures
+
+    c = hint.cells
+    gone = ~np.isfinite(c["minutes_to_town"])
+    assert gone.sum() == 1  # the off-road cell, 50 km from any road
+    assert c.loc[gone, "unreachable_reason"].iloc[0].startswith(REASON_NO_ROAD)
+    assert (c.loc[~gone, "unreachable_reason"] == "").all()
+    assert c.attrs["unreachable_by_reason"] == {
+        c.loc[gone, "unreachable_reason"].iloc[0]: float(OFF_ROAD[2])
+    }
+    # no centre of the class in reach: the cells on the road say so, the off-road one its own
+    cells, towns, cell_town = built
+    with pytest.warns(UserWarning, match="no road-connected town"):
+        h = hinterlands(hand_network(), cells, towns, cell_town, centre_min_class="large_city")
+    why = h.cells["unreachable_reason"].astype(str)
+    assert (why[h.cells["road_connected"]] == REASON_NO_CENTRE).all()
+    assert why[~h.cells["road_connected"]].str.startswith(REASON_NO_ROAD).all()
+    total = int(cells["population"].sum())
+    assert sum(h.cells.attrs["unreachable_by_reason"].values()) == total
+    # the headline counts them, by reason
+    k = summarise_hinterlands(h.cells)
+    head = headline_figures(towns, h.towns, h.cells, k)
+    assert head["unreachable_population"] == total
+    assert head["unreachable_by_reason"][REASON_NO_CENTRE] == total - OFF_ROAD[2]
