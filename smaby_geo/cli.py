@@ -183,7 +183,7 @@ def _cmd_towns(args: argparse.Namespace) -> int:
 
 
 def _cmd_indicators(args: argparse.Namespace) -> int:
-    from smaby_geo.towns_pipeline import run_indicators_job
+    from smaby_geo.indicators_pipeline import run_indicators_job
 
     return run_indicators_job(args)
 

@@ -441,6 +441,9 @@ def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_th
     listed = centres.set_index("name")["exclusive_rural_population"]
     for town, people in by_town.items():
         assert listed[town] == people
+    # the large cities' exclusive hinterlands cover everyone (Trondheim, beyond the buffer)
+    big = centres[centres["town_class"] == "large_city"]
+    assert len(big) >= 1 and big["exclusive_population"].sum() == got["population"].sum()
     meta = json.loads((tmp_path / "tynset" / "towns_run_tynset.json").read_text())
     assert "whole network" in meta["routing"]
 

@@ -137,7 +137,7 @@ def hinterlands(
     limits_min: Sequence[float] = HINTERLAND_LIMITS_MIN,
     host_buffer_m: float = HOST_BUFFER_M,
     access: AccessModel | None = None,
-    land=None,
+    land: np.ndarray | None = None,
 ) -> Hinterlands:
     """Hinterlands of every centre and the nearest centre of every cell.
 
