@@ -183,7 +183,7 @@ def _cmd_towns(args: argparse.Namespace) -> int:
 
 
 def _cmd_indicators(args: argparse.Namespace) -> int:
-    from smaby_geo.towns_pipeline import run_indicators_job
+    from smaby_geo.indicators_pipeline import run_indicators_job
 
     return run_indicators_job(args)
 
@@ -365,7 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     tw = sub.add_parser("towns", help="towns, their hinterlands and minutes to the nearest")
     tw.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
     tw.add_argument("--out", default=None, help="output folder (default data/processed)")
-    tw.add_argument("--buffer-km", type=float, default=100.0)
+    tw.add_argument(
+        "--buffer-km", type=float, default=100.0,
+        help="towns and centres listed: those within this many km of the region (routing "
+        "always uses the whole network)",
+    )
     tw.add_argument("--no-map", action="store_true")
     tw.add_argument(
         "--no-regions", action="store_true", help="skip the labour-market region summary"
@@ -377,7 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ind.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
     ind.add_argument("--out", default=None, help="output folder (default data/processed)")
-    ind.add_argument("--buffer-km", type=float, default=100.0)
+    ind.add_argument(
+        "--buffer-km", type=float, default=None,
+        help="no effect (kept for old scripts): a region is routed on the whole network",
+    )
     ind.add_argument("--no-map", action="store_true")
     ind.add_argument(
         "--only", choices=["centrality", "transport-performance"], default=None,

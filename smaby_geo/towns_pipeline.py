@@ -1,10 +1,16 @@
-"""The ``smaby-geo towns`` and ``smaby-geo indicators`` jobs: compute, write, print.
+"""The ``smaby-geo towns`` job: compute, write, print.
 
-``towns``: towns and classes, hinterlands of every centre, the nearest centre of every
-rural cell, kommune and labour-market region summaries, maps (towns, minutes to the nearest
-centre, one hinterland map per county).
-``indicators``: the centrality index in SSB's manner (250 m cells, kommuner, classes) and the
-EU road transport performance (1 km cells, kommuner), with maps.
+Towns and classes, hinterlands of every centre, the nearest centre of every rural cell,
+kommune and labour-market region summaries, maps (towns, minutes to the nearest centre, one
+hinterland map per county). The ``indicators`` job is ``smaby_geo.indicators_pipeline``; the
+helpers both share (region cells, services, metadata, stage timer) live here.
+
+With ``--region`` both jobs compute the region's cells on the whole network, with every
+town, resident and service site of the country: a cell's nearest centre may lie hours away
+(Tynset's), and 90 minutes reach 150 km at the network's top speed (100 km/h), beyond the
+100 km buffer once used (Hamar's cells reached up to 13 % fewer residents). The N1000 network
+has about 11,000 nodes, so this is no slower than clipping it; the region's cells reach
+exactly the towns, residents and sites of the national run.
 """
 
 from __future__ import annotations
@@ -21,26 +27,50 @@ from smaby_geo import datasets
 from smaby_geo._version import __version__
 from smaby_geo.console import print_footer
 from smaby_geo.job_setup import _out_dir
-from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
+from smaby_geo.outputs import io
+from smaby_geo.outputs.outdir import file_digests
+from smaby_geo.places.admin import check_buffer_km
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.towns import CLASS_RANK
 
 SMABY_CLASSES = ("small_town", "town")  # the strategy's småbyer, about 5,000-50,000 residents
 
 
-def _region(kommuner, cells, net: RoadNetwork, region: str | None, buffer_km: float):
-    """Cells of the region, cells of the region + buffer, the clipped network, a name, area."""
+def _region_cells(kommuner, cells, region: str | None, buffer_km: float):
+    """Cells of the region, cells of the region + buffer, a name, the buffered area."""
     from smaby_geo.pipeline import select_region
 
     if not region:
-        return cells, cells, net, "Norway", None
+        return cells, cells, "Norway", None
     sel = select_region(kommuner, region)
     name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
     buf = sel.geometry.union_all().buffer(buffer_km * 1000.0)
     inside = cells["kommunenummer"].isin(sel["kommunenummer"]).to_numpy()
     near = cells.geometry.intersects(buf).to_numpy() | inside
-    return cells[inside], cells[near], clip_network(net, buf), name, buf
+    return cells[inside], cells[near], name, buf
+
+
+def _keep_attrs(frame, part):
+    """``part`` (rows of ``frame``) with ``frame``'s ``attrs``."""
+    part = part.copy()
+    part.attrs.update(frame.attrs)
+    return part
+
+
+def _listed(towns, area):
+    """The towns whose outline lies in ``area`` (the region and its buffer)."""
+    return _keep_attrs(towns, towns[towns.intersects(area)])
+
+
+def _land():
+    """Landmasses for the unreachable reasons (island or gap); None when the layer is absent."""
+    from smaby_geo.places.snapping import read_land
+
+    try:
+        return read_land()
+    except datasets.DatasetNotFoundError:
+        return None
 
 
 def _services_in(area):
@@ -86,9 +116,8 @@ def _timed(stages: dict, name: str, t0: float) -> float:
 def run_towns_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo towns``: towns, hinterlands, summaries and maps."""
     from smaby_geo.analysis.hinterlands import hinterlands, summarise_hinterlands
-    from smaby_geo.outputs import io
     from smaby_geo.outputs.indicator_maps import map_hinterlands, map_minutes_to_town, map_towns
-    from smaby_geo.outputs.outdir import file_digests, staged_output
+    from smaby_geo.outputs.outdir import staged_output
     from smaby_geo.pipeline import _slug
     from smaby_geo.places.placenames import read_place_names
     from smaby_geo.places.towns import build_towns, read_builtup_areas
@@ -97,17 +126,31 @@ def run_towns_job(args: argparse.Namespace) -> int:
     stages: dict[str, float] = {}
     out_dir = _out_dir(args)  # an unusable --out fails before any computing
     kom = _check_region(args.region)
+    check_buffer_km(args.buffer_km)
     net = load_network()
     cells_all = read_population_grid("250m", kommuner=kom)
-    cells, near, net, name, area = _region(kom, cells_all, net, args.region, args.buffer_km)
+    # The nearest centre of a cell may lie far beyond any buffer (Tynset's is Orkanger or
+    # Elverum, 2 h away), so a region is routed on the whole network with every town of the
+    # country: its cells get exactly the figures of the national run. The N1000 network is
+    # small (about 11,000 nodes), so this costs less than clipping it. --buffer-km only
+    # chooses which towns and centres are listed.
+    cells, _, name, area = _region_cells(kom, cells_all, args.region, args.buffer_km)
     t = _timed(stages, "inputs", t)
     towns, cell_town = build_towns(
-        near, read_builtup_areas(), place_names=read_place_names(), return_cells=True
+        cells_all, read_builtup_areas(), place_names=read_place_names(), return_cells=True
     )
     t = _timed(stages, "towns", t)
-    sv = _services_in(area)
-    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv)
+    sv = _services_in(None)
+    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv, land=_land())
     centres, ct = h.towns, h.cells
+    if area is not None:
+        towns = _listed(towns, area)
+        # listed: the centres within the buffer, and every centre that is the nearest of its
+        # class level for someone in the region (so the exclusive hinterlands of each level
+        # still add up to the region's population)
+        serving = centres["exclusive_population"].to_numpy() > 0
+        in_area = centres.index.isin(towns.index) | serving
+        centres = _keep_attrs(centres, centres[in_area])
     t = _timed(stages, "hinterlands", t)
     by_kommune = summarise_hinterlands(ct)
     names = kom.set_index("kommunenummer")["kommunenavn"]
@@ -143,6 +186,12 @@ def run_towns_job(args: argparse.Namespace) -> int:
         labour_market_regions=regions_note,
         headline=headline,
         units="minutes by car to the town centre, access legs included; inf = no route",
+        routing=(
+            "whole network and every town of the country, so a region's cells get the "
+            "national figures; the towns and centres listed are those within the region and "
+            f"{args.buffer_km:g} km (--buffer-km), and every centre nearest (at its class "
+            "level) to one of its cells"
+        ),
     )
     # written into a staging folder and swapped in whole (never a partial or mixed set)
     with staged_output(out_dir) as stage:
@@ -209,8 +258,10 @@ def headline_figures(towns, centres, cell_table, by_kommune) -> dict:
     -------
     dict
         ``towns_by_class``, ``smaby_count`` (towns of 5,000-49,999), ``rural_population``,
-        ``rural_share_within_<T>`` for 30/45/60, ``kommuner_none_within_45`` (kommuner where
-        no resident is within 45 minutes of a centre).
+        ``rural_share_within_<T>`` for 30/45/60, ``unreachable_population`` and
+        ``unreachable_by_reason`` (residents with no centre reachable, by the cell table's
+        ``unreachable_reason``), ``kommuner_none_within_45`` (kommuner where no resident is
+        within 45 minutes of a centre).
     """
     counts = towns["town_class"].value_counts()
     p = cell_table["population"].to_numpy(float)
@@ -227,6 +278,12 @@ def headline_figures(towns, centres, cell_table, by_kommune) -> dict:
         out[f"rural_share_within_{lim}"] = (
             round(float(p[r & (mins <= lim)].sum() / p[r].sum()), 4) if p[r].sum() else None
         )
+    gone = ~np.isfinite(mins)
+    reason = cell_table["unreachable_reason"].astype(object).to_numpy()[gone]
+    out["unreachable_population"] = int(p[gone].sum())
+    out["unreachable_by_reason"] = {
+        str(k): int(v) for k, v in pd.Series(p[gone]).groupby(reason).sum().items()
+    }
     none45 = by_kommune[by_kommune["share_within_45"] == 0]
     out["kommuner_none_within_45"] = len(none45)
     out["population_in_kommuner_none_within_45"] = int(none45["population"].sum())
@@ -252,6 +309,17 @@ def _print_towns(name, towns, centres, by_kommune, headline) -> None:
             f"{100 * headline[f'rural_share_within_{v}']:.1f} %" for v in (30, 45, 60)
         )
     )
+    gone = headline["unreachable_population"]
+    print(
+        f"Residents with no centre reachable (inf minutes): {gone:,}"
+        + (
+            " ("
+            + "; ".join(f"{r}: {n:,}" for r, n in headline["unreachable_by_reason"].items())
+            + ")"
+            if gone
+            else ""
+        )
+    )
     smaby = centres[centres["town_class"].isin(SMABY_CLASSES)]
     top = smaby.sort_values("exclusive_rural_population", ascending=False).head(10)
     print("\nSmåbyer serving the largest rural hinterlands (exclusive, rural residents):")
@@ -272,169 +340,7 @@ def _print_towns(name, towns, centres, by_kommune, headline) -> None:
 
 
 def run_indicators_job(args: argparse.Namespace) -> int:
-    """Run ``smaby-geo indicators``: centrality index and transport performance."""
-    from smaby_geo.analysis.centrality import centrality
-    from smaby_geo.analysis.transport_performance import (
-        summarise_transport_performance,
-        transport_performance,
-    )
-    from smaby_geo.outputs import io
-    from smaby_geo.outputs.indicator_maps import map_centrality, map_transport_performance
-    from smaby_geo.pipeline import _slug
+    """Run ``smaby-geo indicators`` (kept here for old imports; see ``indicators_pipeline``)."""
+    from smaby_geo.indicators_pipeline import run_indicators_job as run
 
-    do_c = args.only in (None, "centrality")
-    do_tp = args.only in (None, "transport-performance")
-    t_all = t = time.perf_counter()
-    stages: dict[str, float] = {}
-    kom = _check_region(args.region)
-    if not (args.limit_min > 0 and args.half_life_min > 0):
-        raise ValueError(
-            f"--limit-min and --half-life-min must be positive minutes, got {args.limit_min} "
-            f"and {args.half_life_min}"
-        )
-    net0 = load_network()
-    out_dir = _out_dir(args)
-    written: list[Path] = []
-    name = "Norway"
-    summary: dict[str, dict] = {}
-    if do_c:
-        cells_all = read_population_grid("250m", kommuner=kom)
-        cells, near, net, name, area = _region(
-            kom, cells_all, net0, args.region, args.buffer_km
-        )
-        sv = _services_in(area)
-        t = _timed(stages, "inputs 250m", t)
-        c = centrality(
-            net,
-            cells,
-            sv,
-            near,
-            limit_min=args.limit_min,
-            half_life_min=args.half_life_min,
-        )
-        t = _timed(stages, "centrality", t)
-        areas = c.areas
-        meta = _meta(
-            c.cells.attrs["attribution"],
-            region=name,
-            note=sv.attrs.get("note", ""),
-            parameters=c.cells.attrs["parameters"],
-            method=(
-                "SSB sentralitetsindeks structure (Høydahl 2017, SSB Notater 2017/40; 2020/4); "
-                "residents stand in for jobs; four service types; see "
-                "smaby_geo.analysis.centrality"
-            ),
-        )
-        slug = _slug(name)
-        written.append(
-            io.write_geoparquet(
-                _plain(c.cells), out_dir / f"centrality_cells_{slug}_250m.parquet", meta
-            )
-        )
-        written.append(
-            io.write_csv(areas, out_dir / f"centrality_kommuner_{slug}.csv", index=False)
-        )
-        if not args.no_map:
-            m = map_centrality(
-                areas,
-                kom,
-                attribution=meta["attribution"],
-                note="Residents stand in for jobs; 4 service types (incomplete lists). "
-                "Classes: equal-width steps from the lowest kommune to 1000.",
-                thresholds=c.thresholds,
-            )
-            written.append(
-                io.write_text(m.get_root().render(), out_dir / f"map_centrality_{slug}.html")
-            )
-        summary["centrality"] = {
-            "class_lower_bounds": [round(float(b), 1) for b in c.thresholds],
-            "kommuner_per_class": {
-                int(k): int(v)
-                for k, v in areas["centrality_class"].value_counts().sort_index().items()
-            },
-        }
-        _print_centrality(areas, c.thresholds)
-        t = _timed(stages, "centrality outputs", t)
-    if do_tp:
-        cells1_all = read_population_grid("1km", kommuner=kom)
-        cells1, near1, net, name, _ = _region(
-            kom, cells1_all, net0, args.region, max(args.buffer_km, 130.0)
-        )
-        t = _timed(stages, "inputs 1km", t)
-        tp = transport_performance(net, cells1, near1, limit_min=args.limit_min)
-        t = _timed(stages, "transport performance", t)
-        s = summarise_transport_performance(tp)
-        names = kom.set_index("kommunenummer")["kommunenavn"]
-        s.insert(1, "kommunenavn", s["kommunenummer"].map(names))
-        meta = _meta(
-            tp.attrs["attribution"],
-            region=name,
-            parameters=tp.attrs["parameters"],
-            note="Norway's residents only (SSB 2015 grid): cross-border population is not "
-            "counted in either part.",
-        )
-        slug = _slug(name)
-        written.append(
-            io.write_geoparquet(
-                _plain(tp), out_dir / f"transport_performance_cells_{slug}_1km.parquet", meta
-            )
-        )
-        written.append(
-            io.write_csv(s, out_dir / f"transport_performance_kommuner_{slug}.csv", index=False)
-        )
-        if not args.no_map:
-            m = map_transport_performance(
-                s, kom, attribution=meta["attribution"], note=meta["note"]
-            )
-            written.append(
-                io.write_text(
-                    m.get_root().render(), out_dir / f"map_transport_performance_{slug}.html"
-                )
-            )
-        p = tp["population"].to_numpy(float)
-        ok = np.isfinite(tp["transport_performance"].to_numpy(float))
-        acc = float(np.average(tp["accessibility"][ok], weights=p[ok]))
-        prox = float(np.average(tp["proximity"][ok], weights=p[ok]))
-        summary["transport_performance"] = {
-            "accessibility": round(acc),
-            "proximity": round(prox),
-            "transport_performance": round(100 * acc / prox, 1),
-        }
-        print(
-            f"\nTransport performance ({name}, 1 km cells, population-weighted): accessibility "
-            f"{acc:,.0f} residents within {args.limit_min:g} min, proximity {prox:,.0f} within "
-            f"120 km, performance {100 * acc / prox:.1f}"
-        )
-        lo = s.sort_values("transport_performance").head(5)
-        hi = s.sort_values("transport_performance").tail(5)
-        for label, part in (("lowest", lo), ("highest", hi)):
-            print(
-                f"  {label}: "
-                + ", ".join(
-                    f"{r.kommunenavn} {r.transport_performance:.1f}" for r in part.itertuples()
-                )
-            )
-        t = _timed(stages, "transport performance outputs", t)
-    meta = _meta(datasets.attribution(["n1000_roads", "popgrid_250m"]), region=name,
-                 summary=summary, stage_seconds=stages)
-    written.append(io.write_json(meta, out_dir / f"indicators_run_{_slug(name)}.json"))
-    print_footer(written, stages, time.perf_counter() - t_all, meta["attribution"])
-    return 0
-
-
-def _print_centrality(areas: pd.DataFrame, bounds) -> None:
-    print("Centrality index in the manner of SSB (residents stand in for jobs):")
-    b = [f"{v:.0f}" for v in bounds]
-    print("| class | index | kommuner | residents | examples |")
-    print("|---:|---|---:|---:|---|")
-    for c in range(1, len(bounds) + 2):
-        sub = areas[areas["centrality_class"] == c].sort_values("population", ascending=False)
-        rng = (
-            f">= {b[0]}"
-            if c == 1
-            else f"{b[c - 1]}-{b[c - 2]}"
-            if c <= len(b)
-            else f"< {b[-1]}"
-        )
-        ex = ", ".join(sub["kommunenavn"].astype(str).head(4)) if "kommunenavn" in sub else ""
-        print(f"| {c} | {rng} | {len(sub)} | {int(sub['population'].sum()):,} | {ex} |")
+    return run(args)

@@ -918,3 +918,66 @@ def test_an_empty_out_is_an_error_not_the_default_folder(job, capsys):
 
     assert main([job, "--region", "Tynset", "--out", " "]) == 2
     assert "--out is empty" in capsys.readouterr().err
+
+
+# ------------------------------------------- one convention: inf minutes = unreachable
+
+
+def test_a_type_with_no_site_is_inf_everywhere_and_everyone_is_counted_with_a_reason():
+    """A type with no site once gave NaN minutes: ``unreachable_summary`` then skipped it (its
+    people were counted nowhere), a scenario that opened the first site counted nobody
+    "newly within", and the towns table left the type out. inf = unreachable, everywhere."""
+    import warnings
+
+    from smaby_geo.analysis.hinterlands import hinterlands
+    from smaby_geo.analysis.scenarios import summarise_changes
+    from smaby_geo.analysis.traveltimes import summarise, travel_times, unreachable_summary
+    from smaby_geo.places.services import read_services
+    from smaby_geo.places.towns import build_towns
+    from tests.test_towns import Y0, hand_builtup, hand_cells, hand_names, hand_network
+
+    net, cells = hand_network(), hand_cells()
+    sv = read_services(
+        gpd.GeoDataFrame(
+            {"name": ["H"]}, geometry=[gpd.points_from_xy([0.0], [Y0])[0]], crs="EPSG:25833"
+        ),
+        service_type="hospital",
+    )
+    with pytest.warns(UserWarning, match="no sites connected"):
+        t = travel_times(net, cells, sv, service_types=["hospital", "court"])
+    m = t["court_minutes"].to_numpy(float)
+    assert np.isinf(m).all() and not np.isnan(m).any()
+    assert t["court_site"].isna().all() and t["court_name"].isna().all()
+    pop = int(cells["population"].sum())
+    s = summarise(t).set_index(["kommunenummer", "service_type"])
+    court = s.xs("court", level="service_type")
+    assert court["unreachable_population"].sum() == pop
+    assert (court["unreachable_population"] == court["population"]).all()
+    u = unreachable_summary(t)
+    assert u["unreachable_people"]["court"] == pop  # was missing: nobody counted
+    off_road = 10  # tests.test_towns.OFF_ROAD: beyond the snap distance
+    why = u["unreachable_by_reason"]["court"]
+    assert why["no court site on the network"] == pop - off_road
+    assert sum(why.values()) == pop
+    # the hospital: only the off-road cell is unreachable, for its own reason
+    assert u["unreachable_people"]["hospital"] == off_road
+    # opening the first court: everyone on the road is newly within 60 minutes of one
+    base = m
+    new = np.where(t["road_connected"], 5.0, np.inf)
+    c = summarise_changes(
+        t[["population", "kommunenummer"]].copy(),
+        {"court": (base, new, np.isfinite(new))},
+        [60.0],
+    )
+    th = c["thresholds"].set_index("service_type")
+    assert th.loc["court", "newly_within"] == pop - off_road
+    # the towns table lists every type: inf minutes where there is no site
+    towns, cell_town = build_towns(
+        cells, hand_builtup(), place_names=hand_names(), return_cells=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = hinterlands(net, cells, towns, cell_town, sv)
+    assert np.isinf(h.towns["court_nearest_minutes"]).all()
+    assert np.isfinite(h.towns["hospital_nearest_minutes"]).all()
+    assert not h.cells["town_has_court"].any()

@@ -34,6 +34,7 @@ LAYERS = {
     "outputs": 5,
     "pipeline": 6,
     "towns_pipeline": 6,
+    "indicators_pipeline": 6,  # the indicators job, out of towns_pipeline (hostile-3)
     "scenario_job": 6,  # the scenario job, out of pipeline (issue 13)
     "console": 6,  # what the jobs print (issue 13)
     "job_setup": 6,  # options, data, output folder, stages, engine of every job (issue 13)

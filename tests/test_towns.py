@@ -408,3 +408,70 @@ def test_towns_outputs_are_one_set_and_a_rerun_replaces_it(tmp_path, capsys):
     on_disk = {p.name for p in tmp_path.iterdir()}
     assert on_disk == set(meta["files"]) | {"towns_run_tynset.json"}
     assert not [p for p in tmp_path.parent.iterdir() if "smaby-staging" in p.name]
+
+
+def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_the_buffer(
+    tmp_path, capsys
+):
+    """Tynset's nearest centres (Orkanger, Elverum) lie about 2 h away, beyond a 20 km buffer.
+    A clipped network once gave all 5,554 residents Orkanger, some up to 36 min late; the
+    region's cells must get exactly the national run's nearest centre and minutes."""
+    import json
+
+    from smaby_geo.cli import main
+
+    common = ["towns", "--no-map", "--no-regions", "--out"]
+    assert main([*common, str(tmp_path / "norway")]) == 0
+    reg = ["--region", "Tynset", "--buffer-km", "20"]
+    assert main([*common, str(tmp_path / "tynset"), *reg]) == 0
+    capsys.readouterr()
+    nat = gpd.read_parquet(tmp_path / "norway" / "hinterland_cells_norway_250m.parquet")
+    got = gpd.read_parquet(tmp_path / "tynset" / "hinterland_cells_tynset_250m.parquet")
+    assert set(got["kommunenavn"]) == {"Tynset"} and len(got) > 100
+    want = nat.loc[got.index]
+    assert (want["kommunenavn"] == "Tynset").all() and len(want) == (nat["kommunenavn"] ==
+                                                                     "Tynset").sum()
+    # more than one nearest centre, each far beyond the buffer (a clipped run gave one)
+    assert want["nearest_town"].nunique() >= 2 and want["minutes_to_town"].min() > 60
+    assert got["nearest_town"].tolist() == want["nearest_town"].tolist()
+    np.testing.assert_array_equal(got["minutes_to_town"], want["minutes_to_town"])
+    # every centre a resident goes to is listed, with its exclusive rural population
+    centres = pd.read_csv(tmp_path / "tynset" / "town_hinterlands_tynset.csv", index_col=0)
+    by_town = want.groupby("nearest_town")["population"].sum()
+    listed = centres.set_index("name")["exclusive_rural_population"]
+    for town, people in by_town.items():
+        assert listed[town] == people
+    # the large cities' exclusive hinterlands cover everyone (Trondheim, beyond the buffer)
+    big = centres[centres["town_class"] == "large_city"]
+    assert len(big) >= 1 and big["exclusive_population"].sum() == got["population"].sum()
+    meta = json.loads((tmp_path / "tynset" / "towns_run_tynset.json").read_text())
+    assert "whole network" in meta["routing"]
+
+
+def test_every_cell_without_a_centre_says_why_and_the_people_are_counted(hint, built):
+    from smaby_geo.analysis.hinterlands import REASON_NO_CENTRE
+    from smaby_geo.places.snapping import REASON_NO_ROAD
+    from smaby_geo.towns_pipeline import headline_figures
+
+    c = hint.cells
+    gone = ~np.isfinite(c["minutes_to_town"])
+    assert gone.sum() == 1  # the off-road cell, 50 km from any road
+    assert c.loc[gone, "unreachable_reason"].iloc[0].startswith(REASON_NO_ROAD)
+    assert (c.loc[~gone, "unreachable_reason"] == "").all()
+    assert c.attrs["unreachable_by_reason"] == {
+        c.loc[gone, "unreachable_reason"].iloc[0]: float(OFF_ROAD[2])
+    }
+    # no centre of the class in reach: the cells on the road say so, the off-road one its own
+    cells, towns, cell_town = built
+    with pytest.warns(UserWarning, match="no road-connected town"):
+        h = hinterlands(hand_network(), cells, towns, cell_town, centre_min_class="large_city")
+    why = h.cells["unreachable_reason"].astype(str)
+    assert (why[h.cells["road_connected"]] == REASON_NO_CENTRE).all()
+    assert why[~h.cells["road_connected"]].str.startswith(REASON_NO_ROAD).all()
+    total = int(cells["population"].sum())
+    assert sum(h.cells.attrs["unreachable_by_reason"].values()) == total
+    # the headline counts them, by reason
+    k = summarise_hinterlands(h.cells)
+    head = headline_figures(towns, h.towns, h.cells, k)
+    assert head["unreachable_population"] == total
+    assert head["unreachable_by_reason"][REASON_NO_CENTRE] == total - OFF_ROAD[2]

@@ -120,7 +120,9 @@ def test_island_with_ferry_uses_it_with_wait_and_island_without_is_unreachable()
     assert np.isinf(t.loc["no ferry", "hospital_minutes"])
     # on the hospital's own link: 200 m along the R road, no access legs (both on the road)
     assert t.loc["mainland", "hospital_minutes"] == pytest.approx(200 / (75 / 3.6) / 60)
-    assert t["court_minutes"].isna().all()  # empty type: NaN column, warned
+    # empty type: everyone unreachable (inf, never NaN), warned
+    assert np.isinf(t["court_minutes"]).all() and t["court_site"].isna().all()
+    assert t.attrs["service_types_without_sites"] == ["court", "police", "study_centre"]
 
 
 def test_clipped_region_equals_networkx_brute_force(n1000):

@@ -37,7 +37,7 @@ from smaby_geo.analysis._reach_kernels import town_thresholds
 from smaby_geo.analysis.traveltimes import SERVICE_ACCESS, travel_times, weighted_quantile
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.services import SERVICE_TYPES
-from smaby_geo.places.snapping import AccessModel, snap_points
+from smaby_geo.places.snapping import AccessModel, snap_points, unreachable_reasons
 from smaby_geo.places.towns import CLASS_RANK, town_centres
 from smaby_geo.routing.api import many_to_all, nearest_facility
 
@@ -46,6 +46,8 @@ SUMMARY_LIMITS_MIN: tuple[float, ...] = (30.0, 45.0, 60.0)
 CENTRE_MIN_CLASS = "small_town"
 HOST_BUFFER_M = 3000.0
 _BLOCK = 64
+# Why a cell on the main network has no centre (``unreachable_reason``).
+REASON_NO_CENTRE = "no centre reachable"
 
 
 def _check_limits(limits) -> list[float]:
@@ -135,6 +137,7 @@ def hinterlands(
     limits_min: Sequence[float] = HINTERLAND_LIMITS_MIN,
     host_buffer_m: float = HOST_BUFFER_M,
     access: AccessModel | None = None,
+    land: np.ndarray | None = None,
 ) -> Hinterlands:
     """Hinterlands of every centre and the nearest centre of every cell.
 
@@ -157,6 +160,9 @@ def hinterlands(
         See ``hosted_services``.
     access : AccessModel, optional
         Snapping of cells and centres (default ``AccessModel()``, METHODS §1).
+    land : array of shapely polygons, optional
+        Landmasses (``places.snapping.read_land``) that tell an island from a gap in the data
+        in ``unreachable_reason``.
 
     Returns
     -------
@@ -164,11 +170,14 @@ def hinterlands(
         ``towns``: one row per centre (name, class, population, kommune, per limit
         ``population_within_<T>`` / ``nearer_other_<T>`` / ``rural_within_<T>``,
         ``exclusive_population``, ``exclusive_rural_population``, ``exclusive_level`` and, with
-        services, ``<type>_sites``, ``<type>_nearest_minutes``, ``<type>_nearest_name``).
+        services, ``<type>_sites``, ``<type>_nearest_minutes`` (``inf`` where no site of the
+        type is reachable, also where there is none), ``<type>_nearest_name``).
         ``cells``: one row per cell (``population``, kommune fields, ``town_id``, ``rural``,
         ``road_connected``, ``nearest_town_id``, ``nearest_town``, ``minutes_to_town``
-        (``inf`` = no route), with services ``town_has_<type>``); ``attrs`` say who is
-        unreachable.
+        (``inf`` = no route), ``unreachable_reason`` ("" where a centre is reached, else why
+        not: ``places.snapping.unreachable_reasons``, or "no centre reachable"), with
+        services ``town_has_<type>``); ``attrs`` say who is unreachable
+        (``unreachable_population``, ``unreachable_by_reason``).
     """
     lim = _check_limits(limits_min)
     access = access or AccessModel()
@@ -288,10 +297,18 @@ def hinterlands(
         },
         index=cells.index,
     )
+    # every cell without a centre says why (inf minutes = unreachable, never silent)
+    why = np.full(len(cells), "", dtype=object)
+    gone = lab_all < 0
+    if gone.any():
+        net_why = unreachable_reasons(network, so, access, land=land)
+        why[gone] = np.where(net_why[gone] == "", REASON_NO_CENTRE, net_why[gone])
+    ct["unreachable_reason"] = pd.Categorical(why)
     if services is not None:
         hosts = hosted_services(cen, services, host_buffer_m=host_buffer_m)
         tt = tt.join(hosts)
-        svt = [t for t in SERVICE_TYPES if (services["service_type"] == t).any()]
+        # every type, also one with no site (inf minutes: unreachable, never NaN or missing)
+        svt = list(SERVICE_TYPES)
         if m:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -318,12 +335,16 @@ def hinterlands(
             if a.strip()
         )
     )
-    unreachable = float(pop[lab_all < 0].sum())
+    unreachable = float(pop[gone].sum())
+    by_reason = {
+        str(k): float(v) for k, v in pd.Series(pop[gone]).groupby(why[gone]).sum().items()
+    }
     for d in (tt, ct):
         d.attrs["attribution"] = attribution
         d.attrs["centre_min_class"] = centre_min_class
         d.attrs["limits_min"] = lim
         d.attrs["unreachable_population"] = unreachable
+        d.attrs["unreachable_by_reason"] = by_reason
         d.attrs["unreachable_by_level"] = {str(k): v for k, v in levels.items()}
         if services is not None:
             d.attrs["note"] = services.attrs.get("note", "")

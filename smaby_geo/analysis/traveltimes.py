@@ -98,7 +98,9 @@ def travel_times(
     service_types : list of str, optional
         Groups to report; default ``SERVICE_TYPES`` when ``type_column="service_type"``,
         else all values.
-        A group with no sites gets NaN columns and a warning.
+        A group with no sites connected to the network gets ``inf`` minutes for every origin
+        (unreachable, as everywhere: never NaN), no site or name, and a warning; it is listed
+        in ``attrs["service_types_without_sites"]``.
     access : AccessModel, optional
         Access legs and maximum snap distance of origins (default ``AccessModel()``: 5 km).
     service_access : AccessModel, optional
@@ -169,16 +171,20 @@ def travel_times(
     out["unreachable_reason"] = pd.Categorical(unreachable_reasons(network, so, access, land=land))
     ids = s["service_id"].to_numpy() if "service_id" in s else s.index.to_numpy()
     names = s["name"].to_numpy() if "name" in s else np.full(len(s), None)
+    without: list[str] = []  # types with no site on the network: everyone unreachable
     for t in service_types:
         sel = np.flatnonzero((s[type_column] == t).to_numpy() & ss.connected)
         cols = [f"{t}_minutes", f"{t}_site", f"{t}_name"]
         if len(sel) == 0:
             warnings.warn(
-                f"service type {t!r} has no sites connected to the network; its columns are NaN",
+                f"service type {t!r} has no sites connected to the network; every origin is "
+                "unreachable (inf minutes)",
                 stacklevel=3,  # past the renamed_kwargs wrapper
             )
-            for c in cols:
-                out[c] = np.nan
+            out[cols[0]] = np.inf
+            out[cols[1]] = np.full(len(out), None, dtype=object)
+            out[cols[2]] = np.full(len(out), None, dtype=object)
+            without.append(t)
             continue
         sec, lab = nearest_sites(network, so, ss, sel, k=k, cutoff_s=c_s)
         for j in range(sec.shape[1]):
@@ -188,6 +194,7 @@ def travel_times(
             out[f"{t}_site{suf}"] = np.where(lj >= 0, ids[sel][np.maximum(lj, 0)], None)
             out[f"{t}_name{suf}"] = np.where(lj >= 0, names[sel][np.maximum(lj, 0)], None)
     out.attrs["service_types"] = list(service_types)
+    out.attrs["service_types_without_sites"] = without
     # Sites too far from the network are not used: record them so callers count only the rest.
     out.attrs["services_left_out"] = [str(i) for i in ids[~ss.connected]]
     out.attrs["note"] = services.attrs.get("note", INCOMPLETE_NOTE)
@@ -440,12 +447,11 @@ def summarise(
                 by: area,
                 "service_type": t,
                 "population": int(total),
-                "unreachable_population": int(p[~ok & ~np.isnan(m)].sum()),
+                # inf = no route; NaN (tables of older versions: no site at all) alike
+                "unreachable_population": int(p[~ok].sum()),
                 "median_minutes": weighted_quantile(m[ok], p[ok], 0.5),
                 "p90_minutes": weighted_quantile(m[ok], p[ok], 0.9),
             }
-            if np.isnan(m).all():
-                row["unreachable_population"] = 0
             for thr in th:
                 row[f"share_within_{thr:g}"] = (
                     float(p[ok & (m <= thr)].sum() / total) if total > 0 else np.nan
@@ -473,7 +479,8 @@ def unreachable_summary(table: pd.DataFrame, service_types: list[str] | None = N
         weighted); ``off_main_network_people`` and ``by_reason`` (people off the main network
         or beyond the snap distance, by reason); ``unreachable_people`` per type and
         ``unreachable_by_reason`` per type (people with ``inf`` minutes; those on the main
-        network with no site in reach read "no site reachable"); ``fragments``: one entry per
+        network with no site in reach read "no <type> site reachable", or "no <type> site on
+        the network" where the type has no site at all); ``fragments``: one entry per
         component that holds people and is not the main network (``component`` -1 = beyond
         the snap distance), with ``people``, ``cells``, ``kommuner`` (up to 3 names) and
         ``reason``, most people first. Every unreachable person has a reason.
@@ -496,12 +503,13 @@ def unreachable_summary(table: pd.DataFrame, service_types: list[str] | None = N
         "unreachable_people": {},
         "unreachable_by_reason": {},
     }
+    no_sites = set(table.attrs.get("service_types_without_sites") or ())
     for t in service_types:
         m = table[f"{t}_minutes"].to_numpy(dtype=float)
-        if np.isnan(m).all():
-            continue
-        bad = ~np.isfinite(m)
-        why = np.where(reason[bad] == "", f"no {t} site reachable", reason[bad])
+        bad = ~np.isfinite(m)  # inf = no route (NaN from older tables: no site at all)
+        none_here = t in no_sites or (len(m) > 0 and np.isnan(m).all())
+        nobody = f"no {t} site on the network" if none_here else f"no {t} site reachable"
+        why = np.where(reason[bad] == "", nobody, reason[bad])
         out["unreachable_people"][t] = int(p[bad].sum())
         out["unreachable_by_reason"][t] = {
             str(k): int(v) for k, v in pd.Series(p[bad]).groupby(why).sum().items()

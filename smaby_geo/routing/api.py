@@ -319,6 +319,25 @@ def _check_columns(columns: str) -> None:
         raise ValueError(f"columns must be one of {COLUMNS}, got {columns!r}")
 
 
+def _positive_int(value, name: str, hi: int | None = None) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` (no silent truncation of 1.5)."""
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if not ok or value < 1 or (hi is not None and value > hi):
+        span = f"1..{hi}" if hi is not None else ">= 1"
+        raise ValueError(f"{name} must be an integer {span}, got {value!r}")
+    return int(value)
+
+
+def _check_many(cutoff_s, direction: str, method: str, columns: str, batch: int) -> float:
+    """Check every option of the many-to-all queries, with or without sources."""
+    _check_direction(direction)
+    _check_columns(columns)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    _positive_int(batch, "batch", 64)
+    return _cutoff(cutoff_s)
+
+
 @overload
 def many_to_all(
     network: RoadNetwork | CSR,
@@ -404,8 +423,7 @@ def many_to_all(
     ndarray of float64 (n_sources, n_nodes) seconds; with ``columns="sweep"`` the tuple
     ``(rows, column_nodes)``, ``column_nodes`` int64 (n_nodes,) the node of each column.
     """
-    _check_direction(direction)
-    _check_columns(columns)
+    _check_many(cutoff_s, direction, method, columns, batch)
     n = _n_nodes(network)
     src = _nodes(sources, n, "sources")
     ch = _index(network, method) if src.shape[0] else None
@@ -441,19 +459,31 @@ def iter_many_to_all(
 ) -> Iterator[tuple[int, np.ndarray]] | Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``many_to_all`` in blocks of rows, so memory stays ``block_rows * n_nodes * 8`` bytes.
 
+    Every option is checked when the call is made (before the first block), with or without
+    sources.
+
     Yields
     ------
     (start, rows)
         ``rows`` (float64, seconds) are the rows of ``sources[start:start + len(rows)]``.
         With ``columns="sweep"`` (see ``many_to_all``): ``(start, rows, column_nodes)``.
+
+    Raises
+    ------
+    ValueError
+        ``block_rows`` not an integer >= 1; a bad ``cutoff_s``, ``direction``, ``method`` or
+        ``columns``.
     """
     n = _n_nodes(network)
     src = _nodes(sources, n, "sources")
-    _check_columns(columns)
-    if int(block_rows) < 1:
-        raise ValueError(f"block_rows must be >= 1, got {block_rows!r}")
-    for s0 in range(0, len(src), int(block_rows)):
-        blk = src[s0 : s0 + int(block_rows)]
+    _check_many(cutoff_s, direction, method, columns, PHAST_BATCH)
+    step = _positive_int(block_rows, "block_rows")
+    return _iter_blocks(network, src, step, cutoff_s, direction, method, columns)
+
+
+def _iter_blocks(network, src, step, cutoff_s, direction, method, columns):
+    for s0 in range(0, len(src), step):
+        blk = src[s0 : s0 + step]
         out = many_to_all(
             network, blk, cutoff_s=cutoff_s, direction=direction, method=method, columns=columns
         )
@@ -514,24 +544,21 @@ def map_many_to_all(
     """
     n = _n_nodes(network)
     src = _nodes(sources, n, "sources")
-    if int(block_rows) < 1:
-        raise ValueError(f"block_rows must be >= 1, got {block_rows!r}")
-    _cutoff(cutoff_s)
-    _check_direction(direction)
-    _check_columns(columns)
-    blocks = [src[s0 : s0 + int(block_rows)] for s0 in range(0, len(src), int(block_rows))]
-    if client is None:
+    _check_many(cutoff_s, direction, method, columns, PHAST_BATCH)
+    step = _positive_int(block_rows, "block_rows")
+    blocks = [src[s0 : s0 + step] for s0 in range(0, len(src), step)]
+    if client is None or not blocks:
         return [
             _map_block(network, b, func, cutoff_s, direction, method, columns) for b in blocks
         ]
-    g = (
-        network
-        if isinstance(network, CSR)
-        else CSR(network.indptr, network.indices, network.weights)
-    )
-    g.routing_index = getattr(network, "routing_index", None)
-    if g.routing_index is None and method != "dijkstra":
-        g.routing_index = prepare(network)  # once here, not once per worker
+    # the workers get the bare arrays and the hierarchy the local path would use: the one
+    # attached (``auto``, ``ch``), or one built here once for ``method="ch"`` (not once per
+    # worker). ``auto`` never builds one, locally or here; ``dijkstra`` never sends one.
+    g = CSR(network.indptr, network.indices, network.weights)
+    if method != "dijkstra":
+        g.routing_index = getattr(network, "routing_index", None)
+        if g.routing_index is None and method == "ch":
+            g.routing_index = prepare(network)
     [fut_net] = client.scatter([g], broadcast=True)
     futs = [
         client.submit(

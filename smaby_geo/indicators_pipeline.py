@@ -1,0 +1,291 @@
+"""The ``smaby-geo indicators`` job: compute, write (one staged set), print.
+
+The centrality index in SSB's manner (250 m cells, kommuner, classes) and the EU road
+transport performance (1 km cells, kommuner), with maps. With ``--region`` the region's cells
+are routed on the whole network with every resident and service site of the country (see
+``smaby_geo.towns_pipeline``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from smaby_geo import datasets
+from smaby_geo.console import print_footer
+from smaby_geo.job_setup import _out_dir, _slug
+from smaby_geo.network.readers import load_network
+from smaby_geo.outputs import io
+from smaby_geo.outputs.outdir import file_digests
+from smaby_geo.places.admin import check_buffer_km
+from smaby_geo.places.population import read_population_grid
+from smaby_geo.towns_pipeline import (
+    _check_region,
+    _meta,
+    _plain,
+    _region_cells,
+    _services_in,
+    _timed,
+)
+
+# The files of each part of ``smaby-geo indicators`` (name prefixes); a run with ``--only``
+# keeps the other part's files of the previous set (they stay listed in the manifest).
+INDICATOR_PARTS = {
+    "centrality": ("centrality_", "map_centrality_"),
+    "transport_performance": ("transport_performance_", "map_transport_performance_"),
+}
+
+
+def run_indicators_job(args: argparse.Namespace) -> int:
+    """Run ``smaby-geo indicators``: centrality index and transport performance.
+
+    Every file is written into a staging folder and swapped in whole with a manifest
+    (``indicators_run_<region>.json``: sha256 per file), as ``run`` and ``towns`` do: a run
+    killed or failing at any moment leaves the previous complete set, and a rerun replaces its
+    previous set whole. A run with ``--only`` keeps the other part of the previous set (when
+    its files are unchanged on disk) and lists it in the new manifest.
+    """
+    from smaby_geo.outputs.outdir import check_output_folder, staged_output
+
+    do_c = args.only in (None, "centrality")
+    do_tp = args.only in (None, "transport-performance")
+    t_all = time.perf_counter()
+    stages: dict[str, float] = {}
+    out_dir = _out_dir(args)
+    kom = _check_region(args.region)
+    if args.buffer_km is not None:
+        check_buffer_km(args.buffer_km)
+        print(
+            "Note: --buffer-km has no effect on indicators: a region's cells are routed on the "
+            "whole network, and every resident and service site of the country counts"
+        )
+    if not (args.limit_min > 0 and args.half_life_min > 0):
+        raise ValueError(
+            f"--limit-min and --half-life-min must be positive minutes, got {args.limit_min} "
+            f"and {args.half_life_min}"
+        )
+    check_output_folder(out_dir)  # an unusable --out fails before any computing
+    net0 = load_network()
+    # written into a staging folder and swapped in whole (never a partial or mixed set)
+    with staged_output(out_dir) as stage:
+        written, name, summary = _indicators_into(stage, args, kom, net0, stages, do_c, do_tp)
+        slug = _slug(name)
+        manifest = stage / f"indicators_run_{slug}.json"
+        parts = {k: [p.name for p in v] for k, v in written.items()}
+        if not (do_c and do_tp):
+            _keep_other_part(out_dir / manifest.name, stage, parts, summary)
+        meta = _meta(
+            datasets.attribution(["n1000_roads", "popgrid_250m"]),
+            region=name,
+            summary=summary,
+            stage_seconds=stages,
+            parts=parts,
+            routing="whole network, every resident and service site of the country",
+            files=file_digests(stage, [n for names in parts.values() for n in names]),
+        )
+        io.write_json(meta, manifest)
+    files = [out_dir / n for names in parts.values() for n in names]
+    print_footer([*files, out_dir / manifest.name], stages, time.perf_counter() - t_all,
+                 meta["attribution"])
+    return 0
+
+
+def _keep_other_part(previous: Path, stage: Path, parts: dict, summary: dict) -> None:
+    """Carry the part a ``--only`` run did not compute over from the previous set.
+
+    Its files are hard-linked into ``stage`` (copied where links are refused) and listed in
+    ``parts`` and ``summary``, but only where the previous manifest lists them and each file
+    on disk still has its listed sha256; otherwise that part is left out (the swap removes
+    it with the rest of the previous set).
+    """
+    import json
+    import os
+    import shutil
+
+    try:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        old_parts, old_files = old["parts"], old["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no previous indicators set here, or not one of ours
+    for part in INDICATOR_PARTS:
+        names = old_parts.get(part) if isinstance(old_parts, dict) else None
+        if part in parts or not isinstance(names, list) or not names:
+            continue
+        if not all(isinstance(n, str) and "/" not in n and n in old_files for n in names):
+            continue
+        try:
+            digests = file_digests(previous.parent, names)
+        except OSError:
+            continue
+        if any(digests[n] != old_files[n] for n in names):
+            continue
+        for n in names:
+            try:
+                os.link(previous.parent / n, stage / n)
+            except OSError:
+                shutil.copy2(previous.parent / n, stage / n)
+        parts[part] = list(names)
+        if isinstance(old.get("summary"), dict) and part in old["summary"]:
+            summary[part] = old["summary"][part]
+
+
+def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bool):
+    """Compute the asked indicators and write their files into ``stage``.
+
+    Returns
+    -------
+    (written, name, summary)
+        ``written``: the files of each part (``INDICATOR_PARTS`` keys); the region name; the
+        summary figures of each part.
+    """
+    from smaby_geo.analysis.centrality import centrality
+    from smaby_geo.analysis.transport_performance import (
+        summarise_transport_performance,
+        transport_performance,
+    )
+    from smaby_geo.outputs.indicator_maps import map_centrality, map_transport_performance
+
+    t = time.perf_counter()
+    written: dict[str, list[Path]] = {}
+    name = "Norway"
+    summary: dict[str, dict] = {}
+    if do_c:
+        files: list[Path] = []
+        cells_all = read_population_grid("250m", kommuner=kom)
+        # the whole network, every resident and every site are reachable (module note)
+        cells, _, name, _ = _region_cells(kom, cells_all, args.region, 0.0)
+        sv = _services_in(None)
+        t = _timed(stages, "inputs 250m", t)
+        c = centrality(
+            net0,
+            cells,
+            sv,
+            cells_all,
+            limit_min=args.limit_min,
+            half_life_min=args.half_life_min,
+        )
+        t = _timed(stages, "centrality", t)
+        areas = c.areas
+        meta = _meta(
+            c.cells.attrs["attribution"],
+            region=name,
+            note=sv.attrs.get("note", ""),
+            parameters=c.cells.attrs["parameters"],
+            method=(
+                "SSB sentralitetsindeks structure (Høydahl 2017, SSB Notater 2017/40; 2020/4); "
+                "residents stand in for jobs; four service types; see "
+                "smaby_geo.analysis.centrality"
+            ),
+        )
+        slug = _slug(name)
+        files.append(
+            io.write_geoparquet(
+                _plain(c.cells), stage / f"centrality_cells_{slug}_250m.parquet", meta
+            )
+        )
+        files.append(io.write_csv(areas, stage / f"centrality_kommuner_{slug}.csv", index=False))
+        if not args.no_map:
+            m = map_centrality(
+                areas,
+                kom,
+                attribution=meta["attribution"],
+                note="Residents stand in for jobs; 4 service types (incomplete lists). "
+                "Classes: equal-width steps from the lowest kommune to 1000.",
+                thresholds=c.thresholds,
+            )
+            files.append(
+                io.write_text(m.get_root().render(), stage / f"map_centrality_{slug}.html")
+            )
+        written["centrality"] = files
+        summary["centrality"] = {
+            "class_lower_bounds": [round(float(b), 1) for b in c.thresholds],
+            "kommuner_per_class": {
+                int(k): int(v)
+                for k, v in areas["centrality_class"].value_counts().sort_index().items()
+            },
+        }
+        _print_centrality(areas, c.thresholds)
+        t = _timed(stages, "centrality outputs", t)
+    if do_tp:
+        files = []
+        cells1_all = read_population_grid("1km", kommuner=kom)
+        cells1, _, name, _ = _region_cells(kom, cells1_all, args.region, 0.0)
+        t = _timed(stages, "inputs 1km", t)
+        tp = transport_performance(net0, cells1, cells1_all, limit_min=args.limit_min)
+        t = _timed(stages, "transport performance", t)
+        s = summarise_transport_performance(tp)
+        names = kom.set_index("kommunenummer")["kommunenavn"]
+        s.insert(1, "kommunenavn", s["kommunenummer"].map(names))
+        meta = _meta(
+            tp.attrs["attribution"],
+            region=name,
+            parameters=tp.attrs["parameters"],
+            note="Norway's residents only (SSB 2015 grid): cross-border population is not "
+            "counted in either part.",
+        )
+        slug = _slug(name)
+        files.append(
+            io.write_geoparquet(
+                _plain(tp), stage / f"transport_performance_cells_{slug}_1km.parquet", meta
+            )
+        )
+        files.append(
+            io.write_csv(s, stage / f"transport_performance_kommuner_{slug}.csv", index=False)
+        )
+        if not args.no_map:
+            m = map_transport_performance(
+                s, kom, attribution=meta["attribution"], note=meta["note"]
+            )
+            files.append(
+                io.write_text(
+                    m.get_root().render(), stage / f"map_transport_performance_{slug}.html"
+                )
+            )
+        written["transport_performance"] = files
+        p = tp["population"].to_numpy(float)
+        ok = np.isfinite(tp["transport_performance"].to_numpy(float))
+        acc = float(np.average(tp["accessibility"][ok], weights=p[ok]))
+        prox = float(np.average(tp["proximity"][ok], weights=p[ok]))
+        summary["transport_performance"] = {
+            "accessibility": round(acc),
+            "proximity": round(prox),
+            "transport_performance": round(100 * acc / prox, 1),
+        }
+        print(
+            f"\nTransport performance ({name}, 1 km cells, population-weighted): accessibility "
+            f"{acc:,.0f} residents within {args.limit_min:g} min, proximity {prox:,.0f} within "
+            f"120 km, performance {100 * acc / prox:.1f}"
+        )
+        lo = s.sort_values("transport_performance").head(5)
+        hi = s.sort_values("transport_performance").tail(5)
+        for label, part in (("lowest", lo), ("highest", hi)):
+            print(
+                f"  {label}: "
+                + ", ".join(
+                    f"{r.kommunenavn} {r.transport_performance:.1f}" for r in part.itertuples()
+                )
+            )
+        t = _timed(stages, "transport performance outputs", t)
+    return written, name, summary
+
+
+def _print_centrality(areas: pd.DataFrame, bounds) -> None:
+    print("Centrality index in the manner of SSB (residents stand in for jobs):")
+    b = [f"{v:.0f}" for v in bounds]
+    print("| class | index | kommuner | residents | examples |")
+    print("|---:|---|---:|---:|---|")
+    for c in range(1, len(bounds) + 2):
+        sub = areas[areas["centrality_class"] == c].sort_values("population", ascending=False)
+        rng = (
+            f">= {b[0]}"
+            if c == 1
+            else f"{b[c - 1]}-{b[c - 2]}"
+            if c <= len(b)
+            else f"< {b[-1]}"
+        )
+        ex = ", ".join(sub["kommunenavn"].astype(str).head(4)) if "kommunenavn" in sub else ""
+        print(f"| {c} | {rng} | {len(sub)} | {int(sub['population'].sum()):,} | {ex} |")
