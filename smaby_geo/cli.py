@@ -33,6 +33,13 @@ BUG_REPORT = (
     "with the command you ran and the traceback above (README, 'Reporting problems')."
 )
 
+#: Help of ``--buffer-km`` (run, scenario, sweep, serve).
+BUFFER_HELP = (
+    "clip the network and services to this many km beyond the region: faster on a very large "
+    "network, and times up to the buffer at the network's top speed stay exact (longer ones "
+    "may be overstated; the run says how many people). Default: no clip, every time exact"
+)
+
 
 def _cmd_network(args: argparse.Namespace) -> int:
     from smaby_geo.network import load_network
@@ -252,7 +259,7 @@ def _add_sweep_parser(sub) -> None:
     w.add_argument("--within", type=float, default=60.0, help="threshold in minutes")
     w.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
     w.add_argument("--grid", choices=["250m", "1km"], default="250m")
-    w.add_argument("--buffer-km", type=float, default=100.0)
+    w.add_argument("--buffer-km", type=float, default=None, help=BUFFER_HELP)
     w.add_argument(
         "--scheduler",
         default=None,
@@ -283,12 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--grid", choices=["250m", "1km"], default="250m")
     r.add_argument("--out", default=None, help="output folder (default data/processed)")
-    r.add_argument(
-        "--buffer-km",
-        type=float,
-        default=100.0,
-        help="network and services kept this far beyond the region (km)",
-    )
+    r.add_argument("--buffer-km", type=float, default=None, help=BUFFER_HELP)
     r.add_argument(
         "--include-unverified-hospitals",
         action="store_true",
@@ -321,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--services", default="hospital,court,police,study_centre")
     sc.add_argument("--grid", choices=["250m", "1km"], default="250m")
     sc.add_argument("--out", default=None, help="output folder (default data/processed)")
-    sc.add_argument("--buffer-km", type=float, default=100.0)
+    sc.add_argument("--buffer-km", type=float, default=None, help=BUFFER_HELP)
     sc.add_argument("--no-map", action="store_true")
     sc.add_argument(
         "--no-regions", action="store_true", help="skip the labour-market region comparison"
@@ -334,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--region", help="kommune or fylke number or name (default: Norway)")
     sv.add_argument("--services", default="hospital,court,police,study_centre")
     sv.add_argument("--grid", choices=["250m", "1km"], default="250m")
-    sv.add_argument("--buffer-km", type=float, default=100.0)
+    sv.add_argument("--buffer-km", type=float, default=None, help=BUFFER_HELP)
     sv.add_argument("--no-regions", action="store_true", help="skip regions and the benefit")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8765)

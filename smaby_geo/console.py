@@ -84,12 +84,26 @@ def print_main_job(job: MainJob) -> None:
         + (gone if left_out else "")
     )
     print(f"Note: {cells.attrs['note']}")
+    clip = meta.get("clip")
+    where = (
+        f"within the region and its {clip['buffer_km']:g} km buffer" if clip else "on the network"
+    )
     for t in services:
         if meta["service_sites"].get(t, 0) == 0:
             print(
-                f"Warning: no {t} site within the region and its {job.buffer_km:g} km buffer: "
-                f"all {pop:,} people are counted unreachable (check the services file or "
-                "--buffer-km)"
+                f"Warning: no {t} site {where}: all {pop:,} people are counted unreachable "
+                f"(check the services file{' or --buffer-km' if clip else ''})"
+            )
+    if clip:
+        cols = [f"{t}_minutes" for t in services if f"{t}_minutes" in cells]
+        over = (cells[cols] > clip["exact_within_min"]).any(axis=1) if cols else None
+        n_over = int(cells.loc[over, "population"].sum()) if over is not None else 0
+        if n_over:
+            print(
+                f"Note: --buffer-km {clip['buffer_km']:g} clips the network; times up to "
+                f"{clip['exact_within_min']:.0f} min are exact, and {n_over:,} people have a "
+                "longer time to some service, which the clip may overstate (leave out "
+                "--buffer-km for exact times)"
             )
     print("\nPopulation-weighted minutes to the nearest site:")
     for row in minutes_table(cells, services):

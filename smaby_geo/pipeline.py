@@ -40,7 +40,7 @@ from smaby_geo.job_setup import (  # noqa: F401
     parse_services,
     routing_cache_dir,
 )
-from smaby_geo.network.core import RoadNetwork, clip_network
+from smaby_geo.network.core import RoadNetwork, clip_network, exact_within_min
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.admin import check_buffer_km, select_region
 from smaby_geo.places.population import read_kommuner, read_population_grid
@@ -87,7 +87,7 @@ def run_travel_times(
     region: str | None = None,
     service_types: tuple[str, ...] = SERVICE_TYPES,
     grid: str = "250m",
-    buffer_km: float = 100.0,
+    buffer_km: float | None = None,
     include_unverified_hospitals: bool = False,
     stages: Callable[[str], AbstractContextManager[Any]] | None = None,
     engine: str = "auto",
@@ -99,13 +99,17 @@ def run_travel_times(
     network : RoadNetwork, optional
         Default: the national N1000 network (``load_network()``).
     region : str, optional
-        Kommune/fylke number or name; the network and services are clipped to the region
-        plus ``buffer_km`` so routes across the border still count.
+        Kommune/fylke number or name. Its cells are routed on the whole network to every
+        service site (exact: a nearer site or a faster road beyond the border counts).
     service_types : tuple of str
         Service types (``SERVICE_TYPES``).
     grid : {"250m", "1km"}
-    buffer_km : float, default 100
-        Buffer around the region, km.
+    buffer_km : float, optional
+        Clip the network and the services to the region plus this many km (faster on a very
+        large network). Times up to ``network.core.exact_within_min`` (the buffer at the
+        network's top speed) stay exact; longer ones may be overstated or missing, and
+        ``cells.attrs["clip"]`` says so (``buffer_km``, ``exact_within_min``). Default None:
+        no clip, every time exact.
     include_unverified_hospitals : bool, default False
         Add the 3 hospital sites whose acute function is not verified.
     engine : {"auto", "ch", "dijkstra"}
@@ -132,20 +136,25 @@ def run_travel_times(
     with stage("services"):
         sv = load_services(services, include_unverified_hospitals=include_unverified_hospitals)
     region_name = "Norway"
+    clip = None
     with stage("region"):
         if sel is not None:
             region_name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
             area = sel.geometry.union_all()
             cells = cells[cells["kommunenummer"].isin(sel["kommunenummer"])]
-            buf = area.buffer(buffer_km * 1000.0)
-            net = clip_network(net, buf)
-            attrs = dict(sv.attrs)
-            sv = sv[sv.intersects(buf)]
-            sv.attrs.update(attrs)
+            if buffer_km is not None:
+                bound = exact_within_min(net, buffer_km)
+                clip = {"buffer_km": buffer_km, "exact_within_min": bound}
+                buf = area.buffer(buffer_km * 1000.0)
+                net = clip_network(net, buf)
+                attrs = dict(sv.attrs)
+                sv = sv[sv.intersects(buf)]
+                sv.attrs.update(attrs)
     with stage("routing index"):
         routing_info = choose_engine(net, engine)
     with stage("travel times"):
         table = travel_times(net, cells, sv, service_types=list(services), land=_land())
+        table.attrs["clip"] = clip
     with stage("summary"):
         summary = summarise(table)
         summary = _mark_types_without_sites(summary, table, sv, services)
@@ -211,8 +220,8 @@ class MainJob:
         The name part of the output files (``<region>_<grid>``).
     service_types : tuple of str
         The service types of the run.
-    buffer_km : float
-        Kilometres of network and services kept beyond the region.
+    buffer_km : float or None
+        Kilometres of network and services kept beyond the region; None: no clip.
     """
 
     result: RunResult
@@ -223,7 +232,7 @@ class MainJob:
     grid: str = "250m"
     slug: str = ""
     service_types: tuple[str, ...] = SERVICE_TYPES
-    buffer_km: float = 100.0
+    buffer_km: float | None = None
 
 
 def main_job(args: argparse.Namespace) -> MainJob:
@@ -261,7 +270,7 @@ def main_job(args: argparse.Namespace) -> MainJob:
         grid=args.grid,
         slug=_slug(res.region_name) + f"_{args.grid}",
         service_types=services,
-        buffer_km=float(args.buffer_km),
+        buffer_km=check_buffer_km(args.buffer_km),
     )
 
 
@@ -301,6 +310,7 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
         "units": "minutes by car, access legs included; inf = no road/ferry route",
         "access": unreachable_summary(cells, list(services)),
         "routing": res.routing,
+        "clip": cells.attrs.get("clip"),
     }
     written: list[Path] = []
     with stages("outputs"):

@@ -365,7 +365,7 @@ def sweep_scenarios(
     grid: str = "250m",
     service: str = "hospital",
     within_min: float = 60.0,
-    buffer_km: float = 100.0,
+    buffer_km: float | None = None,
     scheduler: str | None = None,
     n_workers: int = 0,
     client: Client | None = None,

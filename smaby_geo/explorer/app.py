@@ -118,7 +118,7 @@ def _command(ex: Explorer) -> str:
     parts.append(f"--services {','.join(ex.types)}")
     if ex.grid != "250m":
         parts.append(f"--grid {ex.grid}")
-    if ex.buffer_km != 100.0:
+    if ex.buffer_km is not None:
         parts.append(f"--buffer-km {ex.buffer_km:g}")
     if not ex.regions:
         parts.append("--no-regions")

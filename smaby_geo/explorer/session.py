@@ -203,7 +203,8 @@ class Explorer:
     Attributes
     ----------
     network : RoadNetwork
-        Base network (clipped to the region plus its buffer, as ``smaby-geo scenario``).
+        Base network (the whole network, or clipped to the region plus ``buffer_km`` when
+        one is given, as ``smaby-geo scenario``).
     base : GeoDataFrame
         Base travel-time table (``travel_times``) of every populated cell.
     services : GeoDataFrame
@@ -236,7 +237,7 @@ class Explorer:
     regions: bool = True
     grid: str = "250m"
     region: str | None = None
-    buffer_km: float = 100.0
+    buffer_km: float | None = None
     name: str = "scenario"
     description: str = ""
     edits: list[dict] = field(default_factory=list)
@@ -259,7 +260,7 @@ class Explorer:
         services: tuple[str, ...] = SERVICE_TYPES,
         *,
         grid: str = "250m",
-        buffer_km: float = 100.0,
+        buffer_km: float | None = None,
         regions: bool = True,
     ) -> Explorer:
         """Compute the base exactly as ``smaby-geo scenario`` does (``run_travel_times``).
@@ -271,8 +272,9 @@ class Explorer:
         services : tuple of str
             Service types.
         grid : {"250m", "1km"}
-        buffer_km : float, default 100
-            Network and services kept this far beyond the region, km (the CLI default).
+        buffer_km : float, optional
+            Clip the network and services this far beyond the region, km (``run_travel_times``);
+            default None: no clip.
         regions : bool, default True
             Also compare labour-market regions and compute the rule-of-half benefit.
         """

@@ -111,12 +111,14 @@ def select_region(kommuner: gpd.GeoDataFrame, region: str) -> gpd.GeoDataFrame:
     return sel
 
 
-def check_buffer_km(buffer_km: float) -> float:
-    """Return ``buffer_km`` if it is a finite number >= 0, else raise a clear error."""
+def check_buffer_km(buffer_km: float | None) -> float | None:
+    """Return ``buffer_km`` if it is None (no clip) or a finite number >= 0, else raise."""
+    if buffer_km is None:
+        return None
     b = float(buffer_km)
     if not np.isfinite(b) or b < 0:
         raise InputError(
-            f"--buffer-km {buffer_km!r}: must be a finite number of km >= 0 (default 100); "
+            f"--buffer-km {buffer_km!r}: must be a finite number of km >= 0 (default: no clip); "
             "a negative buffer would cut away roads and services the region's people use"
         )
     return b
