@@ -89,6 +89,13 @@ K_PLAUSIBLE_MAX_KMH = 60.0
 # scale on N1000 turning is f x 929 degrees/km (Lamm et al. 1999 on true geometry): at most
 # 929; the floor 50 (f = 0.05) keeps it from absorbing everything else.
 CURVATURE_SCALE_BOUNDS_DEG_PER_KM = (50.0, 929.0)
+# Bounds of the roadside settlement scale rho0 (``CarProfile.roadside_density_scale_residents_
+# per_km``), residents per km of the 250 m band around a link (``network.roadside``): half
+# of a link's rural part counts as settled at rho = rho0. A village street signed 60 km/h
+# under the speed-limit criteria has dwellings every 20-50 m on both sides: with about two
+# residents a dwelling and the 500 m band, some 100-400 residents per km; the bounds 10-1,000
+# span a term that slows nearly every rural road (10) to one that slows only town edges (1,000).
+ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM = (10.0, 1000.0)
 # Bounds of the per-trip terminal time (each end), minutes: parking and local streets at a
 # kommune centre take 0-5 minutes (project assumption).
 TERMINAL_BOUNDS_MIN = (0.0, 5.0)
@@ -101,6 +108,7 @@ def default_parameters(
     plausible: bool = False,
     curvature: bool = False,
     terminal: bool = False,
+    roadside: bool = False,
 ) -> list[Parameter]:
     """The parameters fitted by default, with bounds (those the profile has).
 
@@ -117,7 +125,8 @@ def default_parameters(
     in ``fit_profile``); ``curvature=True`` adds ``curvature_scale_deg_per_km``
     (``CURVATURE_SCALE_BOUNDS_DEG_PER_KM``); ``terminal=True`` adds ``trip.terminal_min``,
     minutes added at each end of every trip (``TERMINAL_BOUNDS_MIN``; a calibration-only
-    candidate, not a profile field).
+    candidate, not a profile field); ``roadside=True`` adds
+    ``roadside_density_scale_residents_per_km`` (``ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM``).
     """
     profile = profile or CarProfile()
     out = [
@@ -151,6 +160,16 @@ def default_parameters(
         lo, hi = CURVATURE_SCALE_BOUNDS_DEG_PER_KM
         out.append(
             Parameter("curvature_scale_deg_per_km", lo, hi, "N1000 share of Lamm et al. 1999")
+        )
+    if roadside:
+        lo, hi = ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM
+        out.append(
+            Parameter(
+                "roadside_density_scale_residents_per_km",
+                lo,
+                hi,
+                "village density, speed-limit criteria",
+            )
         )
     if terminal:
         lo, hi = TERMINAL_BOUNDS_MIN
