@@ -61,7 +61,7 @@ LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
 CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 652.0
 # Plausibility floor of the curvature scale, degrees/km: at a scale s the mean N1000 R road
 # (25 degrees/km) takes 1 + 25 / s times its straight-road time. At 50 that is 1.5 times,
-# the slowing Lamm et al.'s form gives a road of 460 gon/km true curvature (a winding mountain
+# the slowing Lamm et al.'s form gives a road of 516 gon/km of true curvature (a winding mountain
 # road) — for the average national road. A smaller scale (e.g. 1e-3, which multiplied times
 # by 25,000) is a slip, not a model; 50 is also the floor of the fit
 # (``analysis.calibration.CURVATURE_SCALE_BOUNDS_DEG_PER_KM``: N1000 sees at least 5 % of the
