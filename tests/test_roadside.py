@@ -80,6 +80,13 @@ def test_no_resident_is_lost_from_the_grid_or_the_band(tmp_path):
     geom = np.array([LineString([(0, Y0), (7500, Y0)])], dtype=object)
     got = rs.roadside_residents_per_km(geom, x, y, pop)
     assert got[0] * (7500 + BAND) / 1000 == pytest.approx(pop.sum())
+    # the reader's path (grid file -> cached densities) keeps every resident too, even the
+    # cells of 1-5 people
+    road = lines([[(0, Y0), (7500, Y0)]], typeVeg=["enkelBilveg"], vegkategori=["F"])
+    net = read_kartverket(road, builtup=None, population=path)
+    rho = net.links["roadside_residents_per_km"].iloc[0]
+    assert rho * (7500 + BAND) / 1000 == pytest.approx(sum(c[2] for c in cells))
+    assert min(c[2] for c in cells if c[2] > 0) <= 5
 
 
 def test_the_term_slows_the_rural_part_by_the_settled_share(village):
