@@ -156,3 +156,15 @@ def test_fit_parameter_sets_the_profile_field():
     assert "roadside_density_scale_residents_per_km" not in [
         q.path for q in default_parameters(prior_profile(), curvature=True)
     ]
+
+
+def test_settled_speed_ratio_sets_the_cap_and_is_validated():
+    p = CarProfile(roadside_density_scale_residents_per_km=100.0, roadside_settled_speed_ratio=0.5)
+    assert p.roadside_time_factor(np.array([100.0, 1e12])) == pytest.approx([1.5, 2.0])
+    for bad in (0.0, 1.2, np.nan, "0.5"):
+        with pytest.raises(ValueError, match="roadside_settled_speed_ratio"):
+            CarProfile(roadside_settled_speed_ratio=bad)
+    params = default_parameters(prior_profile(), roadside=True, roadside_ratio=True)
+    assert params[-1].path == "roadside_settled_speed_ratio"
+    prof = set_parameters(prior_profile(), {params[-1].path: 0.7})
+    assert prof.roadside_settled_speed_ratio == 0.7

@@ -96,6 +96,10 @@ CURVATURE_SCALE_BOUNDS_DEG_PER_KM = (50.0, 929.0)
 # residents a dwelling and the 500 m band, some 100-400 residents per km; the bounds 10-1,000
 # span a term that slows nearly every rural road (10) to one that slows only town edges (1,000).
 ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM = (10.0, 1000.0)
+# Bounds of the settled speed ratio (``CarProfile.roadside_settled_speed_ratio``) when it is
+# fitted too (``default_parameters(roadside_ratio=True)``): 50 / 80 (a settled stretch signed
+# as a built-up area) to 1 (no slowing).
+ROADSIDE_RATIO_BOUNDS = (50.0 / 80.0, 1.0)
 # Bounds of the per-trip terminal time (each end), minutes: parking and local streets at a
 # kommune centre take 0-5 minutes (project assumption).
 TERMINAL_BOUNDS_MIN = (0.0, 5.0)
@@ -109,6 +113,7 @@ def default_parameters(
     curvature: bool = False,
     terminal: bool = False,
     roadside: bool = False,
+    roadside_ratio: bool = False,
 ) -> list[Parameter]:
     """The parameters fitted by default, with bounds (those the profile has).
 
@@ -126,7 +131,8 @@ def default_parameters(
     (``CURVATURE_SCALE_BOUNDS_DEG_PER_KM``); ``terminal=True`` adds ``trip.terminal_min``,
     minutes added at each end of every trip (``TERMINAL_BOUNDS_MIN``; a calibration-only
     candidate, not a profile field); ``roadside=True`` adds
-    ``roadside_density_scale_residents_per_km`` (``ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM``).
+    ``roadside_density_scale_residents_per_km`` (``ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM``),
+    ``roadside_ratio=True`` also ``roadside_settled_speed_ratio`` (``ROADSIDE_RATIO_BOUNDS``).
     """
     profile = profile or CarProfile()
     out = [
@@ -171,6 +177,9 @@ def default_parameters(
                 "village density, speed-limit criteria",
             )
         )
+    if roadside_ratio:
+        lo, hi = ROADSIDE_RATIO_BOUNDS
+        out.append(Parameter("roadside_settled_speed_ratio", lo, hi, "50/80 to no slowing"))
     if terminal:
         lo, hi = TERMINAL_BOUNDS_MIN
         out.append(Parameter("trip.terminal_min", lo, hi, "parking, local streets"))

@@ -322,6 +322,9 @@ class CarProfile:
         (at most 4/3 when rho >> rho0; 1 on an empty road). Source of the form: Statens
         vegvesen, NA-rundskriv 2018/10 "Fartsgrensekriterier" (60 km/h outside built-up
         areas where the road runs through roadside development). None (default): off.
+    roadside_settled_speed_ratio : float
+        Share of the open-road speed driven on the settled share, default 0.75
+        (``ROADSIDE_SETTLED_SPEED_RATIO``, 60 / 80 km/h); in (0, 1].
     length_factor : float
         Multiplier on link geometry length for road links (not ferries), default 1.0.
         N1000 is generalised to 1:1,000,000 (METHODS §1 quotes Oslo–Bergen 437 km on N1000
@@ -358,6 +361,7 @@ class CarProfile:
     unknown_urban_speed_kmh: float = 35.0
     curvature_scale_deg_per_km: float | None = CALIBRATED_CURVATURE_SCALE_DEG_PER_KM
     roadside_density_scale_residents_per_km: float | None = None
+    roadside_settled_speed_ratio: float = ROADSIDE_SETTLED_SPEED_RATIO
     length_factor: float = 1.0
     osm_highway_speeds_kmh: Mapping = field(default_factory=lambda: dict(OSM_HIGHWAY_SPEEDS_KMH))
     osm_maxspeed_factor: float = 0.8
@@ -426,6 +430,12 @@ class CarProfile:
                 f"{MIN_CURVATURE_SCALE_DEG_PER_KM:g} (degrees/km that double a link's time; "
                 f"smaller is implausible) or None (off), got {v!r}"
             )
+        v = self.roadside_settled_speed_ratio
+        if not (_is_number(v) and np.isfinite(v) and 0 < v <= 1):
+            raise ValueError(
+                "CarProfile.roadside_settled_speed_ratio must be a number in (0, 1] (share of "
+                f"the open-road speed driven through roadside settlement), got {v!r}"
+            )
         v = self.roadside_density_scale_residents_per_km
         if v is not None and not (_is_number(v) and np.isfinite(v) and v > 0):
             raise ValueError(
@@ -445,8 +455,9 @@ class CarProfile:
     def roadside_time_factor(self, residents_per_km: np.ndarray) -> np.ndarray:
         """Multiplier on a link's rural time from its roadside residents per km.
 
-        ``1 + s * (1 / ROADSIDE_SETTLED_SPEED_RATIO - 1)`` with the settled share
-        ``s = rho / (rho + rho0)``, ``rho0`` = ``roadside_density_scale_residents_per_km``;
+        ``1 + s * (1 / r - 1)`` with the settled share ``s = rho / (rho + rho0)``,
+        ``rho0`` = ``roadside_density_scale_residents_per_km`` and ``r`` =
+        ``roadside_settled_speed_ratio`` (default 0.75);
         all ones when that is None (the term is off). NaN or negative densities count as 0.
 
         Parameters
@@ -455,7 +466,7 @@ class CarProfile:
 
         Returns
         -------
-        ndarray of float, in [1, 1 / ROADSIDE_SETTLED_SPEED_RATIO].
+        ndarray of float, in [1, 1 / r].
         """
         rho = np.asarray(residents_per_km, dtype=float)
         rho0 = self.roadside_density_scale_residents_per_km
@@ -463,7 +474,7 @@ class CarProfile:
             return np.ones(rho.shape)
         rho = np.clip(np.nan_to_num(rho, nan=0.0, posinf=1e300), 0.0, None)
         settled = rho / (rho + rho0)
-        return 1.0 + settled * (1.0 / ROADSIDE_SETTLED_SPEED_RATIO - 1.0)
+        return 1.0 + settled * (1.0 / self.roadside_settled_speed_ratio - 1.0)
 
     def with_ferry(self, **changes) -> CarProfile:
         """Return a copy with the ferry model's fields changed (e.g. ``wait_mode="none"``)."""
