@@ -89,16 +89,11 @@ K_PLAUSIBLE_MAX_KMH = 60.0
 # scale on N1000 turning is f x 929 degrees/km (Lamm et al. 1999 on true geometry): at most
 # 929; the floor 50 (f = 0.05) keeps it from absorbing everything else.
 CURVATURE_SCALE_BOUNDS_DEG_PER_KM = (50.0, 929.0)
-# Bounds of the roadside settlement scale rho0 (``CarProfile.roadside_density_scale_residents_
-# per_km``), residents per km of the 250 m band around a link (``network.roadside``): half
-# of a link's rural part counts as settled at rho = rho0. A village street signed 60 km/h
-# under the speed-limit criteria has dwellings every 20-50 m on both sides: with about two
-# residents a dwelling and the 500 m band, some 100-400 residents per km; the bounds 10-1,000
-# span a term that slows nearly every rural road (10) to one that slows only town edges (1,000).
+# Bounds of the roadside scale rho0 (``CarProfile.roadside_density_scale_residents_per_km``),
+# residents per km of a link's 500 m band: a village signed 60 km/h has dwellings every 20-50 m
+# on both sides (some 100-400 residents per km); 10 slows nearly every road, 1,000 town edges.
 ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM = (10.0, 1000.0)
-# Bounds of the settled speed ratio (``CarProfile.roadside_settled_speed_ratio``) when it is
-# fitted too (``default_parameters(roadside_ratio=True)``): 50 / 80 (a settled stretch signed
-# as a built-up area) to 1 (no slowing).
+# Bounds of the fitted settled speed ratio (``roadside_ratio=True``): 50/80 to 1 (no slowing).
 ROADSIDE_RATIO_BOUNDS = (50.0 / 80.0, 1.0)
 # Bounds of the per-trip terminal time (each end), minutes: parking and local streets at a
 # kommune centre take 0-5 minutes (project assumption).

@@ -2,6 +2,10 @@
 
 Every default is a named field with its source. Speeds are km/h, times seconds, headways and
 waits minutes, lengths metres.
+
+Longer than 500 lines because every default is a named constant with its source next to it
+and the two profile dataclasses validate and document each field where it is defined; the
+speed tables, the ferry model and the car profile are read together.
 """
 
 from __future__ import annotations
