@@ -168,3 +168,9 @@ def test_settled_speed_ratio_sets_the_cap_and_is_validated():
     assert params[-1].path == "roadside_settled_speed_ratio"
     prof = set_parameters(prior_profile(), {params[-1].path: 0.7})
     assert prof.roadside_settled_speed_ratio == 0.7
+
+
+def test_term_on_without_densities_says_so():
+    with pytest.warns(UserWarning, match="roadside term has no densities"):
+        net = read_kartverket(_roads([Y0]), builtup=None, population=None, profile=_profile(50.0))
+    assert net.links["roadside_residents_per_km"].max() == 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -171,6 +172,14 @@ def _finish_profiled(
     rho, roadside_report = roadside_for_links(geoms, population)
     if rho is None:
         links["roadside_residents_per_km"] = 0.0
+        if profile.roadside_density_scale_residents_per_km is not None and (
+            links["time_basis"] == "category"
+        ).any():
+            warnings.warn(
+                "the profile's roadside term has no densities to act on ("
+                f"{roadside_report['off']}): every link counts as empty road",
+                stacklevel=3,
+            )
     else:
         rho = rho.copy()
         rho[links["ferry"].to_numpy(dtype=bool)] = 0.0
