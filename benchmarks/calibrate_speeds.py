@@ -89,8 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--model",
         default="ordered+curvature",
-        choices=["ordered+curvature", "ordered", "free+curvature", "free"],
-        help="fitted form: class order and K cap (ordered), curvature term",
+        choices=[
+            "ordered+curvature",
+            "ordered+curvature+roadside",
+            "ordered",
+            "free+curvature",
+            "free",
+        ],
+        help="fitted form: class order and K cap (ordered), curvature term, roadside "
+        "settlement term (residents per km near each link)",
     )
     ap.add_argument(
         "--shrinkage",
@@ -110,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     ordered = args.model.startswith("ordered")
-    curvature = args.model.endswith("curvature")
+    curvature = "curvature" in args.model
+    roadside = "roadside" in args.model
     t_all = time.perf_counter()
     try:
         inputs = load_calibration_inputs(args.table, args.centre_rule)
@@ -151,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     profile0 = prior_profile()
     base_net = net.with_profile(profile0)
     params = default_parameters(
-        profile0, urban=args.urban, plausible=ordered, curvature=curvature
+        profile0, urban=args.urban, plausible=ordered, curvature=curvature, roadside=roadside
     )
     order = CLASS_ORDER if ordered else ()
     m0 = cal.model_minutes(base_net)
@@ -243,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     if fitted.curvature_scale_deg_per_km is not None:
         lines.append(f"- `curvature_scale_deg_per_km` = {fitted.curvature_scale_deg_per_km:.0f}")
+    if fitted.roadside_density_scale_residents_per_km is not None:
+        lines.append(
+            "- `roadside_density_scale_residents_per_km` = "
+            f"{fitted.roadside_density_scale_residents_per_km:.0f}"
+        )
     lines.append(
         f"- `ferry.default_headway_min` = {fitted.ferry.default_headway_min:.1f} "
         f"(wait {min(fitted.ferry.default_headway_min / 2, fitted.ferry.max_wait_min):.1f} min)"

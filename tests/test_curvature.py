@@ -77,10 +77,10 @@ def test_retiming_applies_the_term_and_urban_part_is_not_curved():
     net = _net(None)
     on = net.with_profile(CarProfile(
         category_speeds_kmh=dict(prior_profile().category_speeds_kmh),
-        curvature_scale_deg_per_km=45.0,
+        curvature_scale_deg_per_km=60.0,
     ))
     straight = 2000 / (F_KMH / 3.6)
-    assert on.links["seconds_fw"].iloc[1] == pytest.approx(straight * 2.0)
+    assert on.links["seconds_fw"].iloc[1] == pytest.approx(straight * 1.75)
     # half of the curvy link inside a town: only the rural half is slowed
     town = gpd.GeoDataFrame(geometry=[shapely.box(2900, -100, 3100, 1100)], crs="EPSG:25833")
     g = lines(
@@ -92,19 +92,24 @@ def test_retiming_applies_the_term_and_urban_part_is_not_curved():
     prof = CarProfile(
         category_speeds_kmh=dict(prior_profile().category_speeds_kmh),
         urban_speeds_kmh=dict(prior_profile().urban_speeds_kmh),
-        curvature_scale_deg_per_km=45.0,
+        curvature_scale_deg_per_km=60.0,
     )
     lk = read_kartverket(g, builtup=town, profile=prof).links
     frac = lk["urban_fraction"].iloc[0]
     assert frac == pytest.approx(1000 / 2000, abs=0.06)
-    want = 2000 * ((1 - frac) * 2.0 / (F_KMH / 3.6) + frac / (45.0 / 3.6))
+    want = 2000 * ((1 - frac) * 1.75 / (F_KMH / 3.6) + frac / (45.0 / 3.6))
     assert lk["seconds_fw"].iloc[0] == pytest.approx(want)
 
 
-@pytest.mark.parametrize("bad", [0.0, -10.0, np.nan, np.inf, "90"])
+@pytest.mark.parametrize("bad", [0.0, -10.0, np.nan, np.inf, "90", 1e-3, 49.9])
 def test_bad_curvature_scale_is_an_error_naming_it(bad):
+    # below the plausibility floor (50 degrees/km) is an error too: 1e-3 was once accepted
     with pytest.raises(ValueError, match="curvature_scale_deg_per_km"):
         CarProfile(curvature_scale_deg_per_km=bad)
+
+
+def test_curvature_scale_floor_is_accepted():
+    assert CarProfile(curvature_scale_deg_per_km=50.0).curvature_scale_deg_per_km == 50.0
 
 
 def test_fit_recovers_the_curvature_scale_and_keeps_the_class_order():

@@ -10,7 +10,9 @@ widened by about ±12 % for the generalised N1000 network; the calibrated profil
   calibrated profile misses by 6 minutes (2 h 56: TØI's times, which the profile is fitted
   to, imply straight-road speeds of 72-77 km/h on E/R/F roads, below route planners' 80-85
   km/h on Rv3; the shrinkage toward the prior, chosen by cross-validation, leaves it there;
-  docs/calibration.md). Reported, not hidden: the window is the route planners'
+  docs/calibration.md). A roadside settlement term (village slowing from the SSB grid,
+  ``benchmarks/compare_roadside.py``) takes it only to 2 h 52 and does not cross-validate
+  better, so it is not a default. Reported, not hidden: the window is the route planners'
   range widened by about 10 %.
 - Lillehammer -> Gjøvik (about 45 km): 35 to 50 min.
 - Oslo -> Bergen (E16/Rv7, about 460-470 km): 5 h 45 to 7 h 15 (route planners about 6 h 40).

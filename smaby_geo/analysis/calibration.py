@@ -89,6 +89,12 @@ K_PLAUSIBLE_MAX_KMH = 60.0
 # scale on N1000 turning is f x 929 degrees/km (Lamm et al. 1999 on true geometry): at most
 # 929; the floor 50 (f = 0.05) keeps it from absorbing everything else.
 CURVATURE_SCALE_BOUNDS_DEG_PER_KM = (50.0, 929.0)
+# Bounds of the roadside scale rho0 (``CarProfile.roadside_density_scale_residents_per_km``),
+# residents per km of a link's 500 m band: a village signed 60 km/h has dwellings every 20-50 m
+# on both sides (some 100-400 residents per km); 10 slows nearly every road, 1,000 town edges.
+ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM = (10.0, 1000.0)
+# Bounds of the fitted settled speed ratio (``roadside_ratio=True``): 50/80 to 1 (no slowing).
+ROADSIDE_RATIO_BOUNDS = (50.0 / 80.0, 1.0)
 # Bounds of the per-trip terminal time (each end), minutes: parking and local streets at a
 # kommune centre take 0-5 minutes (project assumption).
 TERMINAL_BOUNDS_MIN = (0.0, 5.0)
@@ -101,6 +107,8 @@ def default_parameters(
     plausible: bool = False,
     curvature: bool = False,
     terminal: bool = False,
+    roadside: bool = False,
+    roadside_ratio: bool = False,
 ) -> list[Parameter]:
     """The parameters fitted by default, with bounds (those the profile has).
 
@@ -117,7 +125,9 @@ def default_parameters(
     in ``fit_profile``); ``curvature=True`` adds ``curvature_scale_deg_per_km``
     (``CURVATURE_SCALE_BOUNDS_DEG_PER_KM``); ``terminal=True`` adds ``trip.terminal_min``,
     minutes added at each end of every trip (``TERMINAL_BOUNDS_MIN``; a calibration-only
-    candidate, not a profile field).
+    candidate, not a profile field); ``roadside=True`` adds
+    ``roadside_density_scale_residents_per_km`` (``ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM``),
+    ``roadside_ratio=True`` also ``roadside_settled_speed_ratio`` (``ROADSIDE_RATIO_BOUNDS``).
     """
     profile = profile or CarProfile()
     out = [
@@ -152,6 +162,19 @@ def default_parameters(
         out.append(
             Parameter("curvature_scale_deg_per_km", lo, hi, "N1000 share of Lamm et al. 1999")
         )
+    if roadside:
+        lo, hi = ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM
+        out.append(
+            Parameter(
+                "roadside_density_scale_residents_per_km",
+                lo,
+                hi,
+                "village density, speed-limit criteria",
+            )
+        )
+    if roadside_ratio:
+        lo, hi = ROADSIDE_RATIO_BOUNDS
+        out.append(Parameter("roadside_settled_speed_ratio", lo, hi, "50/80 to no slowing"))
     if terminal:
         lo, hi = TERMINAL_BOUNDS_MIN
         out.append(Parameter("trip.terminal_min", lo, hi, "parking, local streets"))

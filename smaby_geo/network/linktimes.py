@@ -8,7 +8,9 @@ function, so a network can be re-timed for a new profile without reading files a
 
 - ``"category"``: N1000/N2000 road, ``length_m * length_factor`` split into a rural part at
   the category (or motorway) speed, slowed by the curvature term
-  (``CarProfile.curvature_scale_deg_per_km`` on ``curvature_deg_per_km``), and an urban part
+  (``CarProfile.curvature_scale_deg_per_km`` on ``curvature_deg_per_km``) and by roadside
+  settlement (``CarProfile.roadside_density_scale_residents_per_km`` on
+  ``roadside_residents_per_km``, ``smaby_geo.network.roadside``), and an urban part
   (``urban_fraction``) at the urban speed;
 - ``"osm"``: OSM road, ``length_m`` at ``CarProfile.osm_speed(category, maxspeed)``;
 - ``"ferry"``: car ferry, crossing + wait by ``smaby_geo.network.ferry.ferry_times``;
@@ -42,6 +44,7 @@ LINK_INPUT_COLUMNS: tuple[str, ...] = (
     "duration_s",
     "headway_override_min",
     "curvature_deg_per_km",
+    "roadside_residents_per_km",
 )
 # Per-link outputs besides seconds_fw / seconds_bw.
 LINK_OUTPUT_COLUMNS: tuple[str, ...] = ("speed_kmh", "crossing_s", "wait_s", "headway_min")
@@ -246,6 +249,9 @@ def compute_link_times(
         if scale is not None:
             curv = np.nan_to_num(_col(out, "curvature_deg_per_km", 0.0)[cat].astype(float))
             slow = 1.0 + curv / scale
+        if profile.roadside_density_scale_residents_per_km is not None:
+            rho = _col(out, "roadside_residents_per_km", 0.0)[cat].astype(float)
+            slow = slow * profile.roadside_time_factor(rho)
         t = lf * ((1.0 - frac) * slow / (rural / 3.6) + frac / (urban / 3.6))
         fw[cat], bw[cat] = t, t
         with np.errstate(invalid="ignore", divide="ignore"):

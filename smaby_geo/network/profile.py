@@ -2,6 +2,10 @@
 
 Every default is a named field with its source. Speeds are km/h, times seconds, headways and
 waits minutes, lengths metres.
+
+Longer than 500 lines because every default is a named constant with its source next to it
+and the two profile dataclasses validate and document each field where it is defined; the
+speed tables, the ferry model and the car profile are read together.
 """
 
 from __future__ import annotations
@@ -59,6 +63,23 @@ CALIBRATED_HEADWAY_MIN = 45.6
 # 652: a link turning 25 degrees/km (the mean of R roads) takes 3.8 % longer than a straight one.
 LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
 CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 652.0
+# Plausibility floor of the curvature scale, degrees/km: at a scale s the mean N1000 R road
+# (25 degrees/km) takes 1 + 25 / s times its straight-road time. At 50 that is 1.5 times,
+# the slowing Lamm et al.'s form gives a road of 516 gon/km of true curvature (a winding mountain
+# road) — for the average national road. A smaller scale (e.g. 1e-3, which multiplied times
+# by 25,000) is a slip, not a model; 50 is also the floor of the fit
+# (``analysis.calibration.CURVATURE_SCALE_BOUNDS_DEG_PER_KM``: N1000 sees at least 5 % of the
+# true turning).
+MIN_CURVATURE_SCALE_DEG_PER_KM = 50.0
+# Roadside settlement term (CarProfile.roadside_density_scale_residents_per_km): Statens
+# vegvesen's speed-limit criteria (NA-rundskriv 2018/10 "Fartsgrensekriterier") sign a rural
+# road down from the general 80 km/h to 60 where it runs through roadside settlement (many
+# dwellings, accesses and junctions). The settled share of a link's rural part is
+# rho / (rho + rho0), rho its roadside residents per km (``network.roadside``), and that share
+# is driven at ROADSIDE_SETTLED_SPEED_RATIO (60 / 80) of the open-road speed. TØI
+# (Trafikksikkerhetshåndboken 3.11) finds driven speeds fall by less than the limit (8 of 20
+# km/h), so the ratio is the largest slowing the term can give; rho0 is fitted.
+ROADSIDE_SETTLED_SPEED_RATIO = 60.0 / 80.0
 
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
 N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
@@ -294,6 +315,20 @@ class CarProfile:
         in degrees per km (``linktimes.curvature_deg_per_km``), so the category speeds are
         straight-road speeds. Default 652 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
         form and bound 929: Lamm et al. 1999 (``LAMM_CURVATURE_SCALE_DEG_PER_KM``). None: off.
+        At least ``MIN_CURVATURE_SCALE_DEG_PER_KM`` (50; smaller would make the average
+        national road 1.5 times slower than a straight one).
+    roadside_density_scale_residents_per_km : float or None
+        Roadside settlement term, ``rho0`` in residents per km: the rural part of an
+        N1000/N2000 road link with ``roadside_residents_per_km`` = rho (residents of the SSB
+        250 m cells within 250 m of the link, ``network.roadside``) has the settled share
+        ``s = rho / (rho + rho0)`` driven at ``ROADSIDE_SETTLED_SPEED_RATIO`` (0.75 = 60 / 80
+        km/h) of its open-road speed, so its time is multiplied by ``1 + s * (1 / 0.75 - 1)``
+        (at most 4/3 when rho >> rho0; 1 on an empty road). Source of the form: Statens
+        vegvesen, NA-rundskriv 2018/10 "Fartsgrensekriterier" (60 km/h outside built-up
+        areas where the road runs through roadside development). None (default): off.
+    roadside_settled_speed_ratio : float
+        Share of the open-road speed driven on the settled share, default 0.75
+        (``ROADSIDE_SETTLED_SPEED_RATIO``, 60 / 80 km/h); in (0, 1].
     length_factor : float
         Multiplier on link geometry length for road links (not ferries), default 1.0.
         N1000 is generalised to 1:1,000,000 (METHODS §1 quotes Oslo–Bergen 437 km on N1000
@@ -329,6 +364,8 @@ class CarProfile:
     unknown_category_speed_kmh: float = 50.0
     unknown_urban_speed_kmh: float = 35.0
     curvature_scale_deg_per_km: float | None = CALIBRATED_CURVATURE_SCALE_DEG_PER_KM
+    roadside_density_scale_residents_per_km: float | None = None
+    roadside_settled_speed_ratio: float = ROADSIDE_SETTLED_SPEED_RATIO
     length_factor: float = 1.0
     osm_highway_speeds_kmh: Mapping = field(default_factory=lambda: dict(OSM_HIGHWAY_SPEEDS_KMH))
     osm_maxspeed_factor: float = 0.8
@@ -389,9 +426,27 @@ class CarProfile:
             if not (_is_number(v) and np.isfinite(v) and v > 0):
                 raise ValueError(f"CarProfile.{name} must be a finite number > 0, got {v!r}")
         v = self.curvature_scale_deg_per_km
+        if v is not None and not (
+            _is_number(v) and np.isfinite(v) and v >= MIN_CURVATURE_SCALE_DEG_PER_KM
+        ):
+            raise ValueError(
+                "CarProfile.curvature_scale_deg_per_km must be a finite number >= "
+                f"{MIN_CURVATURE_SCALE_DEG_PER_KM:g} (degrees/km that double a link's time; "
+                f"smaller is implausible) or None (off), got {v!r}"
+            )
+        v = self.roadside_settled_speed_ratio
+        if not (_is_number(v) and np.isfinite(v) and 0 < v <= 1):
+            raise ValueError(
+                "CarProfile.roadside_settled_speed_ratio must be a number in (0, 1] (share of "
+                f"the open-road speed driven through roadside settlement), got {v!r}"
+            )
+        v = self.roadside_density_scale_residents_per_km
         if v is not None and not (_is_number(v) and np.isfinite(v) and v > 0):
-            raise ValueError(f"CarProfile.curvature_scale_deg_per_km must be a finite number > 0 "
-                             f"(degrees/km that double a link's time) or None (off), got {v!r}")
+            raise ValueError(
+                "CarProfile.roadside_density_scale_residents_per_km must be a finite number > 0 "
+                f"(residents per km at which half a link counts as settled) or None (off), "
+                f"got {v!r}"
+            )
         for name in ("unknown_category_speed_kmh", "unknown_urban_speed_kmh"):
             if getattr(self, name) > LEGAL_SPEED_LIMITS_KMH["K"]:
                 raise ValueError(
@@ -400,6 +455,30 @@ class CarProfile:
                 )
         if not isinstance(self.ferry, FerryModel):
             raise ValueError("CarProfile.ferry must be a FerryModel")
+
+    def roadside_time_factor(self, residents_per_km: np.ndarray) -> np.ndarray:
+        """Multiplier on a link's rural time from its roadside residents per km.
+
+        ``1 + s * (1 / r - 1)`` with the settled share ``s = rho / (rho + rho0)``,
+        ``rho0`` = ``roadside_density_scale_residents_per_km`` and ``r`` =
+        ``roadside_settled_speed_ratio`` (default 0.75);
+        all ones when that is None (the term is off). NaN or negative densities count as 0.
+
+        Parameters
+        ----------
+        residents_per_km : ndarray of float
+
+        Returns
+        -------
+        ndarray of float, in [1, 1 / r].
+        """
+        rho = np.asarray(residents_per_km, dtype=float)
+        rho0 = self.roadside_density_scale_residents_per_km
+        if rho0 is None:
+            return np.ones(rho.shape)
+        rho = np.clip(np.nan_to_num(rho, nan=0.0, posinf=1e300), 0.0, None)
+        settled = rho / (rho + rho0)
+        return 1.0 + settled * (1.0 / self.roadside_settled_speed_ratio - 1.0)
 
     def with_ferry(self, **changes) -> CarProfile:
         """Return a copy with the ferry model's fields changed (e.g. ``wait_mode="none"``)."""

@@ -15,35 +15,15 @@ from smaby_geo import datasets
 from smaby_geo.derived_cache import cached, entry_path, fingerprint
 from smaby_geo.network.core import NETWORK_CRS
 
-# SSB grid cell ids: 14 digits, x = int(id[:7]) - 2,000,000 and y = int(id[7:]) give the
-# cell's south-west corner in EPSG:25833 (SSB "Befolkning på rutenett" documentation).
-SSB_ID_X_OFFSET = 2_000_000
+# the SSB cell id decoding lives with the network's roadside term (re-exported: public path)
+from smaby_geo.network.roadside import SSB_ID_X_OFFSET, decode_ssb_cell_ids  # noqa: F401
+
 GRID_SIZES_M = {"250m": 250, "1km": 1000}
 _GRID_FILES = {"250m": ("popgrid_250m", "ru250m"), "1km": ("popgrid_1km", "ssbid_1000m")}
 # Format of the labelled grid kept in the data home (``read_population_grid``); change it
 # when the computation or the columns change, so older entries are no longer read. The
 # kommune labels take the nearest kommune within label_kommune's 5 km.
 POPGRID_CACHE_FORMAT = "popgrid-v2 max_distance_m=5000"
-
-
-def decode_ssb_cell_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Return the south-west corner (x, y) in EPSG:25833 metres of SSB grid cell ids.
-
-    Raises
-    ------
-    ValueError
-        If an id is not 14 digits (naming the first bad ids).
-    """
-    s = ids.astype(str).str.strip()
-    bad = ~s.str.fullmatch(r"\d{14}")
-    if bad.any():
-        raise ValueError(
-            f"SSB grid cell ids must be 14 digits; {int(bad.sum())} are not, e.g. "
-            f"{s[bad].head(5).tolist()}"
-        )
-    x = s.str[:7].astype(np.int64).to_numpy() - SSB_ID_X_OFFSET
-    y = s.str[7:].astype(np.int64).to_numpy()
-    return x, y
 
 
 def read_kommuner(path: str | os.PathLike | None = None) -> gpd.GeoDataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ from smaby_geo.network.linktimes import (
     urban_fraction,
 )
 from smaby_geo.network.profile import CarProfile
+from smaby_geo.network.roadside import roadside_for_links
 
 # Kartverket `vegkategori` -> prefix of the Norwegian road number (E6, Rv3, Fv30, Kv, Pv).
 ROAD_NUMBER_PREFIX = {"E": "E", "R": "Rv", "F": "Fv", "K": "Kv", "P": "Pv", "S": "Sv"}
@@ -127,8 +129,13 @@ def _finish_profiled(
     keep: str,
     t0: float,
     connect_ferries: bool = True,
+    population=None,
 ) -> RoadNetwork:
-    """Join ferry ends, measure urban shares, time every link with ``profile``, build."""
+    """Join ferry ends, measure urban shares, time every link with ``profile``, build.
+
+    ``population`` ("default", a grid CSV path or None) gives the roadside residents per km
+    of each link (``smaby_geo.network.roadside``; 0 when None).
+    """
     if keep not in ("all", "largest"):
         raise ValueError(f"keep must be 'all' or 'largest', got {keep!r}")
     if connect_ferries and links["ferry"].any():
@@ -162,6 +169,23 @@ def _finish_profiled(
                 if builtup is None
                 else "the builtup_areas dataset was not found (see `smaby-geo data`)"
             }
+    rho, roadside_report = roadside_for_links(geoms, population)
+    if rho is None:
+        links["roadside_residents_per_km"] = 0.0
+        if profile.roadside_density_scale_residents_per_km is not None and (
+            links["time_basis"] == "category"
+        ).any():
+            warnings.warn(
+                "the profile's roadside term has no densities to act on ("
+                f"{roadside_report['off']}): every link counts as empty road",
+                stacklevel=3,
+            )
+    else:
+        rho = rho.copy()
+        rho[links["ferry"].to_numpy(dtype=bool)] = 0.0
+        links["roadside_residents_per_km"] = rho
+    if population is not None:
+        report["roadside"] = roadside_report
     links = compute_link_times(links, profile)
     net = _finish(
         links,

@@ -25,6 +25,7 @@ from smaby_geo.network.readers._common import (
     format_road_number,
     node_points,
 )
+from smaby_geo.network.roadside import DEFAULT_POPULATION
 
 
 def read_kartverket(
@@ -38,6 +39,7 @@ def read_kartverket(
     keep: str = "all",
     builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
     connect_ferries: bool = True,
+    population: str | os.PathLike | None = DEFAULT_POPULATION,
 ) -> RoadNetwork:
     """Read a Kartverket N1000/N2000 ``Veglenke`` layer into a car network.
 
@@ -69,6 +71,11 @@ def read_kartverket(
     connect_ferries : bool, default True
         Join ferry ends that touch no road by connectors; False keeps them as dead ends
         (for comparisons only).
+    population : "default", path-like or None
+        SSB 250 m population grid for the roadside settlement term (each link's
+        ``roadside_residents_per_km``, ``smaby_geo.network.roadside``): ``"default"`` the
+        registry's ``popgrid_250m`` when available, a path a grid CSV of your own, None 0
+        everywhere (the profile's term then changes nothing).
 
     Returns
     -------
@@ -153,4 +160,5 @@ def read_kartverket(
         keep=keep,
         t0=t0,
         connect_ferries=connect_ferries,
+        population=population,
     )

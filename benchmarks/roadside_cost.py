@@ -1,0 +1,92 @@
+"""What the roadside term costs the national network read, warm and cold.
+
+    python benchmarks/roadside_cost.py [--repeats 7] [--source n1000]
+
+Reads the national network ``--repeats`` times with the roadside densities
+(``population="default"``: the SSB 250 m grid, densities read from the data home's cache)
+and as many times without them (``population=None``), interleaved, in one process, and
+reports the medians of wall and CPU time (``time.process_time``, which other jobs on the
+machine disturb far less) and their difference: the cost the warm main job pays
+(``smaby-geo run`` reads the network once). It also times the densities computed from
+scratch (``roadside_residents_per_km`` on the grid file: what the first run pays once).
+
+Writes ``benchmarks/results/roadside_cost.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from smaby_geo import datasets
+from smaby_geo.network.readers import read_kartverket
+from smaby_geo.network.roadside import read_grid_cells, roadside_residents_per_km
+
+RESULTS = Path(__file__).resolve().parent / "results" / "roadside_cost.md"
+
+
+def _timed(fn):
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--source", default="n1000", choices=["n1000", "n2000"])
+    ap.add_argument("--out", default=str(RESULTS))
+    args = ap.parse_args(argv)
+    kw = {"dataset": f"{args.source}_roads"}
+    net = read_kartverket(**kw)  # fills the cache of the densities (and the OS file cache)
+    times: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
+    for _ in range(args.repeats):
+        for name, pop in (("with", "default"), ("without", None)):
+            _, w, c = _timed(lambda pop=pop: read_kartverket(**kw, population=pop))
+            times[name].append((w, c))
+    geoms = net.links.geometry.to_numpy()
+    grid = datasets.locate_dataset("popgrid_250m")
+    (_, w_read, c_read) = _timed(lambda: read_grid_cells(grid))
+    x, y, pop = read_grid_cells(grid)
+    _, w_q, c_q = _timed(lambda: roadside_residents_per_km(geoms, x, y, pop))
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(t[i] for t in times[name])
+
+    load = os.getloadavg()[0]
+    lines = [
+        "# Cost of the roadside densities in the network read",
+        "",
+        f"Command: `python benchmarks/roadside_cost.py --repeats {args.repeats} --source "
+        f"{args.source}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average (1 min) at the end {load:.1f}; "
+        f"{len(geoms):,} links.",
+        "",
+        "| national network read (median of the runs) | wall s | CPU s |",
+        "|---|---:|---:|",
+        f"| with roadside densities (cache warm) | {med('with', 0):.3f} | {med('with', 1):.3f} |",
+        f"| without (`population=None`) | {med('without', 0):.3f} | {med('without', 1):.3f} |",
+        f"| difference | {med('with', 0) - med('without', 0):+.3f} | "
+        f"{med('with', 1) - med('without', 1):+.3f} |",
+        "",
+        f"Computed from scratch (first run only; then cached): grid read {w_read:.2f} s wall "
+        f"({c_read:.2f} s CPU), densities {w_q:.2f} s wall ({c_q:.2f} s CPU).",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

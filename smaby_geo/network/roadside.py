@@ -1,0 +1,233 @@
+"""Roadside settlement: residents near each road link, per km (the speed model's village term).
+
+Norwegian roads outside towns are signed down from the general 80 km/h to 60 (or 50) where
+they run through roadside settlement: Statens vegvesen's speed-limit criteria
+("Fartsgrensekriterier", NA-rundskriv 2018/10) set the limit from the roadside development
+(dwellings, accesses, junctions, people walking along the road). Kartverket's N1000/N2000
+carry no speed limits, and their built-up polygons (``Tettbebyggelse``) cover towns, not the
+villages and ribbon settlement along valley roads; the SSB 250 m population grid sees both.
+
+Rule (``roadside_residents_per_km``): the residents of every populated SSB 250 m cell whose
+centre lies within ``ROADSIDE_DISTANCE_M`` (250 m) of a link's line, divided by the length
+of the band that distance draws around the line, ``length + pi * distance / 2`` (the band's
+area, ``2 d L + pi d^2``, over its width ``2 d``), in km. The band length keeps a short link
+in a village at the density of its neighbours instead of dividing a whole village by a few
+metres. A cell near several links counts for each of them: the figure is a density along the
+road, not a share of the population (which stays with the origins, ``places``).
+
+The grid is read here through ``smaby_geo.datasets`` and pandas (the network layer reads no
+module above it), and the per-link figures are kept in the data home (``derived_cache``),
+named by the grid file's bytes, the links' coordinates and the rule, so that the warm main
+job reads them instead of measuring them again.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+# Cells whose centre lies within this distance of a link's line count as its roadside, m:
+# the grid's cell size, so that a cell the line passes through or touches (centre at most
+# 177 m away, half the cell's diagonal) always counts, and N1000's generalised lines (moved up
+# to a few hundred metres at 1:1,000,000) still see the settlement beside the real road.
+ROADSIDE_DISTANCE_M = 250.0
+# SSB grid cell ids: 14 digits, x = int(id[:7]) - 2,000,000 and y = int(id[7:]) give the
+# cell's south-west corner in EPSG:25833 (SSB "Befolkning på rutenett" documentation).
+SSB_ID_X_OFFSET = 2_000_000
+# Format of the cached per-link densities; change it when the rule or the reading changes.
+ROADSIDE_CACHE_FORMAT = "roadside-v1"
+# Sentinel: the registry's SSB 250 m population grid when it is available.
+DEFAULT_POPULATION = "default"
+_GRID_DATASET, _GRID_ID_COLUMN, _GRID_CELL_M = "popgrid_250m", "ru250m", 250.0
+
+
+def decode_ssb_cell_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return the south-west corner (x, y) in EPSG:25833 metres of SSB grid cell ids.
+
+    Raises
+    ------
+    ValueError
+        If an id is not 14 digits (naming the first bad ids).
+    """
+    s = pd.Series(ids).astype(str).str.strip()
+    bad = ~s.str.fullmatch(r"\d{14}")
+    if bad.any():
+        raise ValueError(
+            f"SSB grid cell ids must be 14 digits; {int(bad.sum())} are not, e.g. "
+            f"{s[bad].head(5).tolist()}"
+        )
+    x = s.str[:7].astype(np.int64).to_numpy() - SSB_ID_X_OFFSET
+    y = s.str[7:].astype(np.int64).to_numpy()
+    return x, y
+
+
+def read_grid_cells(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read an SSB 250 m grid CSV to cell centres and residents.
+
+    Parameters
+    ----------
+    path : path-like
+        ``;``-separated CSV with the SSB id column ``ru250m`` and ``pop_tot`` (the registry's
+        ``popgrid_250m``).
+
+    Returns
+    -------
+    x, y : ndarray of float
+        Cell centres, EPSG:25833 metres.
+    residents : ndarray of float
+        Persons per cell (every row of the file; none dropped).
+
+    Raises
+    ------
+    ValueError
+        Missing columns, bad ids, or NaN / negative populations (naming the file).
+    """
+    df = pd.read_csv(path, sep=";", dtype={_GRID_ID_COLUMN: str}, decimal=",")
+    name = os.path.basename(os.fspath(path))
+    if _GRID_ID_COLUMN not in df.columns or "pop_tot" not in df.columns:
+        raise ValueError(
+            f"population grid {name} needs columns {_GRID_ID_COLUMN!r} and 'pop_tot'; has "
+            f"{list(df.columns)}"
+        )
+    pop = pd.to_numeric(df["pop_tot"], errors="coerce").to_numpy(dtype=float)
+    if np.any(~np.isfinite(pop)) or np.any(pop < 0):
+        raise ValueError(f"population grid {name}: pop_tot has missing or negative values")
+    x, y = decode_ssb_cell_ids(df[_GRID_ID_COLUMN])
+    half = _GRID_CELL_M / 2
+    return x + half, y + half, pop
+
+
+def roadside_residents_per_km(
+    geometry: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    residents: np.ndarray,
+    distance_m: float = ROADSIDE_DISTANCE_M,
+) -> np.ndarray:
+    """Residents of the grid cells near each line, per km of the band around it.
+
+    Parameters
+    ----------
+    geometry : ndarray of shapely LineStrings (EPSG:25833)
+    x, y : ndarray of float
+        Cell centres (EPSG:25833 metres).
+    residents : ndarray of float
+        Persons per cell.
+    distance_m : float, default ``ROADSIDE_DISTANCE_M`` (250 m)
+        A cell counts for a line when its centre lies within this distance of it.
+
+    Returns
+    -------
+    ndarray of float
+        Residents per km: the residents of the cells near the line over
+        ``(length + pi * distance_m / 2) / 1000`` (0 for a line with no cell near it or an
+        empty line).
+    """
+    residents = np.asarray(residents, dtype=float)
+    keep = residents > 0
+    pts = shapely.points(np.asarray(x, float)[keep], np.asarray(y, float)[keep])
+    return _density(geometry, shapely.STRtree(pts), residents[keep], distance_m)
+
+
+def _density(
+    geometry: np.ndarray, tree: shapely.STRtree, pop: np.ndarray, distance_m: float
+) -> np.ndarray:
+    """``roadside_residents_per_km`` over a tree of the populated cell centres."""
+    if not (isinstance(distance_m, int | float) and np.isfinite(distance_m) and distance_m > 0):
+        raise ValueError(f"distance_m must be a finite number > 0, got {distance_m!r}")
+    geometry = np.asarray(geometry, dtype=object)
+    out = np.zeros(len(geometry), dtype=float)
+    if len(geometry) == 0 or len(pop) == 0:
+        return out
+    valid = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+    idx = np.flatnonzero(valid)
+    li, pi = tree.query(geometry[idx], predicate="dwithin", distance=distance_m)
+    near = np.bincount(idx[li], weights=pop[pi], minlength=len(geometry))
+    band_km = (shapely.length(geometry[valid]) + np.pi * distance_m / 2) / 1000.0
+    out[valid] = near[valid] / band_km
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _grid_tree(path: str, size: int, mtime_ns: int) -> tuple[shapely.STRtree, np.ndarray]:
+    """Tree of a grid file's populated cell centres and their residents (kept per process)."""
+    x, y, pop = read_grid_cells(path)
+    keep = pop > 0
+    return shapely.STRtree(shapely.points(x[keep], y[keep])), pop[keep]
+
+
+def roadside_for_links(
+    geometry: np.ndarray,
+    population: str | os.PathLike | None = DEFAULT_POPULATION,
+    *,
+    distance_m: float = ROADSIDE_DISTANCE_M,
+) -> tuple[np.ndarray | None, dict]:
+    """Roadside residents per km of each link from the SSB grid, cached in the data home.
+
+    Parameters
+    ----------
+    geometry : ndarray of shapely LineStrings (EPSG:25833)
+    population : "default", path-like or None
+        ``"default"``: the registry's ``popgrid_250m`` when it is available (else None);
+        a path: an SSB 250 m grid CSV of your own; None: no roadside term.
+    distance_m : float, default 250
+
+    Returns
+    -------
+    (residents per km or None, report) : the report says the source, or why the term is off.
+    """
+    from smaby_geo import datasets
+    from smaby_geo.derived_cache import cached, entry_path, fingerprint
+
+    if population is None:
+        return None, {"off": "population=None"}
+    if isinstance(population, str) and population == DEFAULT_POPULATION:
+        try:
+            file = datasets.locate_dataset(_GRID_DATASET, download=False)
+        except (datasets.DatasetNotFoundError, TypeError):
+            why = f"the {_GRID_DATASET} dataset was not found (see `smaby-geo data`)"
+            return None, {"off": why}
+    elif isinstance(population, str | os.PathLike):
+        file = Path(population)
+        if not file.is_file():
+            raise ValueError(f"population grid {os.fspath(population)} does not exist")
+    else:
+        raise ValueError(
+            f"population must be 'default', a path to an SSB 250 m grid CSV or None; got "
+            f"{type(population).__name__}"
+        )
+    geometry = np.asarray(geometry, dtype=object)
+    coords, part = shapely.get_coordinates(geometry, return_index=True)
+    key = fingerprint(
+        ROADSIDE_CACHE_FORMAT,
+        float(distance_m),
+        Path(file),
+        np.ascontiguousarray(coords).tobytes(),
+        np.ascontiguousarray(part).tobytes(),
+        len(geometry),
+        Path(__file__),  # the rule itself: a change to it is a new entry
+        shapely.__version__,
+    )
+
+    def compute() -> np.ndarray:
+        st = os.stat(file)
+        tree, pop = _grid_tree(os.fspath(file), st.st_size, st.st_mtime_ns)
+        return _density(geometry, tree, pop, float(distance_m))
+
+    def load(p: Path) -> np.ndarray:
+        a = np.load(p, allow_pickle=False)
+        if a.shape != (len(geometry),):
+            raise ValueError(f"{p.name}: {a.shape} values for {len(geometry)} links")
+        return a
+
+    def save(a: np.ndarray, p: Path) -> None:
+        with open(p, "wb") as f:
+            np.save(f, a, allow_pickle=False)
+
+    rho = cached(entry_path("network", "roadside", key, "npy"), compute, load, save)
+    return rho, {"source": f"{_GRID_DATASET} ({file.name})", "distance_m": float(distance_m)}
