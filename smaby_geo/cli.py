@@ -33,8 +33,7 @@ BUG_REPORT = (
     "with the command you ran and the traceback above (README, 'Reporting problems')."
 )
 
-#: Help of ``--buffer-km`` (run, scenario, sweep, serve).
-BUFFER_HELP = (
+BUFFER_HELP = (  # --buffer-km of run, scenario, sweep and serve
     "clip the network and services to this many km beyond the region: faster on a very large "
     "network, and times up to the buffer at the network's top speed stay exact (longer ones "
     "may be overstated; the run says how many people). Default: no clip, every time exact"

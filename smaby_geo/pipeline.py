@@ -40,7 +40,8 @@ from smaby_geo.job_setup import (  # noqa: F401
     parse_services,
     routing_cache_dir,
 )
-from smaby_geo.network.core import RoadNetwork, clip_network, exact_within_min
+from smaby_geo.network.clipping import exact_within_min
+from smaby_geo.network.core import RoadNetwork, clip_network
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.admin import check_buffer_km, select_region
 from smaby_geo.places.population import read_kommuner, read_population_grid
@@ -106,7 +107,7 @@ def run_travel_times(
     grid : {"250m", "1km"}
     buffer_km : float, optional
         Clip the network and the services to the region plus this many km (faster on a very
-        large network). Times up to ``network.core.exact_within_min`` (the buffer at the
+        large network). Times up to ``network.clipping.exact_within_min`` (the buffer at the
         network's top speed) stay exact; longer ones may be overstated or missing, and
         ``cells.attrs["clip"]`` says so (``buffer_km``, ``exact_within_min``). Default None:
         no clip, every time exact.

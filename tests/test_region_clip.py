@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smaby_geo.network.core import exact_within_min
+from smaby_geo.network.clipping import exact_within_min
 from smaby_geo.pipeline import run_travel_times
 
 TYPES = ("hospital", "study_centre")
