@@ -10,7 +10,6 @@ thread (the parallelism is across scenarios).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -40,27 +39,8 @@ WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS
 #: thresholds settle at on 64-bit (mmap 32 MiB, trim twice that).
 WORKER_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": 33554432, "MALLOC_TRIM_THRESHOLD_": 67108864}
 
-#: Module every worker of ``local_client`` imports as it starts (Dask's worker ``preload``):
-#: its ``dask_setup`` imports the scenario code and loads the numba kernels from the cache,
-#: which the first task of each worker would otherwise pay (measured about 3 s of each
-#: worker's first task on the national 1 km sweep, ``benchmarks/sweep.py``).
-WORKER_PRELOAD = "smaby_geo.sweep"
 
-
-def dask_setup(worker=None) -> None:
-    """Dask preload hook of ``local_client``'s workers: load what a scenario task needs.
-
-    Imports the scenario evaluation and loads every routing and snapping kernel from numba's
-    cache (``smaby_geo.places.warm``; on an empty cache this compiles them, as the first
-    task would). Runs once per worker process as it starts.
-    """
-    from smaby_geo.analysis import scenarios  # noqa: F401  (imported for its side effect)
-    from smaby_geo.places.warm import warm_up
-
-    warm_up()
-
-
-def local_client(n_workers: int, *, silence_logs: int = logging.ERROR, preload: bool = True):
+def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
     """Start a ``LocalCluster`` tuned for sweeps and return a client to it.
 
     One worker process per core is the standard layout for work that holds the GIL: each
@@ -74,11 +54,6 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR, preload: 
         Worker processes (>= 1), normally the number of cores.
     silence_logs : int
         Log level of the cluster's loggers.
-    preload : bool, default True
-        Each worker imports the scenario code and loads the numba kernels as it starts
-        (``WORKER_PRELOAD``), so this call returns when the workers are ready to compute;
-        ``sweep_scenarios`` starts the cluster while it computes the base, so that this
-        overlaps.
 
     Returns
     -------
@@ -119,7 +94,6 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR, preload: 
                 silence_logs=silence_logs,
                 env=WORKER_ENV,
                 set_as_default=False,
-                preload=[WORKER_PRELOAD] if preload else [],
             )
     finally:
         for k, v in saved.items():
@@ -352,12 +326,6 @@ def sweep(
     return out
 
 
-def _close_when_started(starting) -> None:
-    """Close the client a failed ``sweep_scenarios`` was starting, once it is up."""
-    with contextlib.suppress(Exception):  # one that did not start has nothing to close
-        starting.result().close()
-
-
 def sweep_scenarios(
     files: Sequence[str | os.PathLike],
     *,
@@ -411,32 +379,14 @@ def sweep_scenarios(
             raise ValueError(msg if str(f) in msg else f"scenario file {f}: {msg}") from exc
     if n_workers < 0:
         raise ValueError(f"--workers must be >= 0, got {n_workers}")
+    res = run_travel_times(
+        region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
+    )
     own = None
     if client is None and (scheduler or n_workers):
-        from concurrent.futures import ThreadPoolExecutor
-
         from dask.distributed import Client
 
-        # the cluster starts (workers loading their kernels) while this process computes the
-        # base: the two overlap instead of adding up
-        with ThreadPoolExecutor(1) as pool:
-            starting = (
-                pool.submit(Client, scheduler)
-                if scheduler
-                else pool.submit(local_client, n_workers)
-            )
-            try:
-                res = run_travel_times(
-                    region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
-                )
-            except BaseException:
-                _close_when_started(starting)
-                raise
-            client = own = starting.result()
-    else:
-        res = run_travel_times(
-            region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
-        )
+        client = own = Client(scheduler) if scheduler else local_client(n_workers)
     try:
         table = sweep(
             res.network,

@@ -82,23 +82,6 @@ def test_sweep_rejects_a_bad_chunk_size_and_repeated_names(tynset, scenarios):
         local_client(0)
 
 
-def _preloaded():
-    import sys
-
-    from smaby_geo.places import _nearest
-
-    # the worker loaded the scenario code and numba's snapping kernel before any task
-    return "smaby_geo.analysis.scenarios" in sys.modules and any(
-        len(getattr(f, "signatures", ())) > 0 for f in vars(_nearest).values()
-    )
-
-
-@pytest.mark.parametrize("preload", [True, False])
-def test_local_client_workers_load_the_scenario_code_as_they_start(preload):
-    with local_client(1, preload=preload) as client:
-        assert set(client.run(_preloaded).values()) == {preload}
-
-
 def _scenario_files(tmp_path):
     f = tmp_path / "Rv3_110.yaml"
     f.write_text("name: Rv3_110\nedits:\n  - upgrade: {road: Rv3, speed_kmh: 110}\n", "utf-8")
@@ -116,18 +99,3 @@ def test_sweep_scenarios_on_workers_equals_one_process(tmp_path):
     pd.testing.assert_frame_equal(local[cols], remote[cols])
     assert local.loc[0, "scenario"] == "Rv3_110" and local.loc[0, "brought_within"] > 0
 
-
-def test_sweep_scenarios_closes_the_cluster_it_started_when_the_base_fails(tmp_path, monkeypatch):
-    import smaby_geo.sweep as sweep_mod
-
-    started = []
-
-    def recording_client(n_workers):
-        client = local_client(n_workers)
-        started.append(client)
-        return client
-
-    monkeypatch.setattr(sweep_mod, "local_client", recording_client)
-    with pytest.raises(ValueError, match="Atlantis"):
-        sweep_mod.sweep_scenarios(_scenario_files(tmp_path), region="Atlantis", n_workers=1)
-    assert len(started) == 1 and started[0].status == "closed"
