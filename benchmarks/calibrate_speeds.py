@@ -34,6 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibration_inputs import load_calibration_inputs
+from report import write_report
 
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
@@ -300,12 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             "| " + " | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r) + " |"
         )
     lines += ["", f"Total time {time.perf_counter() - t_all:.0f} s.", ""]
-    text = "\n".join(lines)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"written {out}")
+    write_report(lines, args.out)
     return 0
 
 

@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibration_inputs import load_calibration_inputs
+from report import write_report
 
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
@@ -187,12 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Total time {time.perf_counter() - t_all:.0f} s.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"written {out}")
+    write_report(lines, args.out)
     return 0
 
 

@@ -23,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import write_report
+
 from smaby_geo import datasets
 from smaby_geo.network.readers import read_kartverket
 from smaby_geo.network.roadside import read_grid_cells, roadside_residents_per_km
@@ -79,12 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({c_read:.2f} s CPU), densities {w_q:.2f} s wall ({c_q:.2f} s CPU).",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"written {out}")
+    write_report(lines, args.out)
     return 0
 
 
