@@ -29,6 +29,38 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated()
 
 
+def show_warnings_as_lines() -> Callable[[], None]:
+    """Show each warning as one line on stderr, ``smaby-geo: warning: ...`` (the CLI's way).
+
+    Python's default shows the source file, line and code of the ``warn`` call, which tells a
+    user nothing; ``SMABY_GEO_TRACEBACK=1`` keeps it (for developers).
+
+    Returns
+    -------
+    callable
+        Call it to restore the previous ``warnings.showwarning``.
+    """
+    import os
+    import sys
+    import warnings
+
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if os.environ.get("SMABY_GEO_TRACEBACK"):
+            previous(message, category, filename, lineno, file, line)
+            return
+        kind = "" if category is UserWarning else f"{category.__name__}: "
+        print(f"smaby-geo: warning: {kind}{message}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+
+    def restore() -> None:
+        warnings.showwarning = previous
+
+    return restore
+
+
 def catch_sigterm() -> Callable[[], None] | None:
     """Make SIGTERM take Ctrl-C's path (staged outputs removed, writers stopped).
 

@@ -22,7 +22,7 @@ import time
 import traceback
 
 from smaby_geo import datasets
-from smaby_geo._errors import InputError, Terminated, catch_sigterm
+from smaby_geo._errors import InputError, Terminated, catch_sigterm, show_warnings_as_lines
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
 # (one line naming the input and the fix; argparse uses 2 for usage errors too).
@@ -34,9 +34,8 @@ BUG_REPORT = (
 )
 
 BUFFER_HELP = (  # --buffer-km of run, scenario, sweep and serve
-    "clip the network and services to this many km beyond the region: faster on a very large "
-    "network, and times up to the buffer at the network's top speed stay exact (longer ones "
-    "may be overstated; the run says how many people). Default: no clip, every time exact"
+    "clip the network and services this many km beyond the region (for very large networks): "
+    "times up to the buffer at the top speed stay exact, the run counts the rest. Default: none"
 )
 
 
@@ -475,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     or an unusable environment; 1 with a traceback and where to report it for a bug.
     """
     args = build_parser().parse_args(argv)
-    previous = catch_sigterm()
+    previous, restore_warnings = catch_sigterm(), show_warnings_as_lines()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:
@@ -492,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         print(BUG_REPORT.format(version=_version()), file=sys.stderr)
         return EXIT_BUG
     finally:
+        restore_warnings()
         if previous is not None:
             previous()
 

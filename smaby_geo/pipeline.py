@@ -158,7 +158,7 @@ def run_travel_times(
         table.attrs["clip"] = clip
     with stage("summary"):
         summary = summarise(table)
-        summary = _mark_types_without_sites(summary, table, sv, services)
+        summary = _add_sites_used(summary, table, sv)
     return RunResult(
         cells=table,
         summary=summary,
@@ -180,21 +180,15 @@ def _land():
         return None
 
 
-def _mark_types_without_sites(summary, table, sv, services) -> pd.DataFrame:
-    """Add ``sites_used``; where a type has no site, everyone is unreachable (never 0).
+def _add_sites_used(summary, table, sv) -> pd.DataFrame:
+    """Add ``sites_used``, the sites of each type the run routed to.
 
-    ``summarise`` reports 0 unreachable people where a type's minutes are all missing (no
-    site at all): that reads as "everyone reaches one". With no site of a type within the
-    region and buffer, every resident is unreachable, and the table says so.
+    0 where a type has no site: its people are then counted unreachable by ``summarise``
+    (their minutes are inf, with the reason "no <type> site on the network").
     """
     used = count_sites_used(sv, table.attrs.get("services_left_out", ())) if len(sv) else {}
     summary = summary.copy()
     summary["sites_used"] = summary["service_type"].map(used).fillna(0).astype(int)
-    for t in services:
-        col = f"{t}_minutes"
-        if col in table and table[col].isna().all():
-            rows = summary["service_type"] == t
-            summary.loc[rows, "unreachable_population"] = summary.loc[rows, "population"]
     return summary
 
 

@@ -981,3 +981,28 @@ def test_a_type_with_no_site_is_inf_everywhere_and_everyone_is_counted_with_a_re
     assert np.isinf(h.towns["court_nearest_minutes"]).all()
     assert np.isfinite(h.towns["hospital_nearest_minutes"]).all()
     assert not h.cells["town_has_court"].any()
+
+
+def test_the_cli_shows_a_warning_as_one_line_without_a_source_path(capsys, monkeypatch):
+    import warnings
+
+    import smaby_geo.cli as c
+
+    def warn(args):
+        warnings.warn("3 services lie more than 5000 m from the network", UserWarning, stacklevel=1)
+        warnings.warn("old keyword", DeprecationWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(c, "_cmd_data", warn)
+    monkeypatch.delenv("SMABY_GEO_TRACEBACK", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code, _, err = cli(["data"], capsys)
+    assert code == 0
+    lines = err.strip().splitlines()
+    assert lines == [
+        "smaby-geo: warning: 3 services lie more than 5000 m from the network",
+        "smaby-geo: warning: DeprecationWarning: old keyword",
+    ]
+    # and the hook is gone again after the command
+    assert warnings.showwarning.__name__ != "show"
