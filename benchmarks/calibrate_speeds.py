@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import load_calibration_inputs
+from calibration_inputs import fit_and_cross_validate, load_calibration_inputs
 from report import write_report
 
 from smaby_geo.analysis.calibration import (
@@ -41,12 +41,9 @@ from smaby_geo.analysis.calibration import (
     SHRINKAGE_LAMBDA,
     CalibrationSet,
     check_shrinkage,
-    cross_validate,
     default_parameters,
     error_summary,
-    fit_profile,
     get_parameter,
-    retime,
     trip_minutes,
 )
 from smaby_geo.places.centres import kommune_centres
@@ -191,26 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
     print("\n".join(lines))
 
-    t0 = time.perf_counter()
-    fitted, values = fit_profile(
-        base_net,
-        cal,
-        profile=profile0,
-        parameters=params,
-        max_evaluations=args.max_evaluations,
-        order=order,
-        shrinkage=args.shrinkage,
-    )
-    t_fit = time.perf_counter() - t0
-    print(
-        f"fit on all rows: {t_fit:.0f} s; " + ", ".join(f"{k} {v:.1f}" for k, v in values.items())
-    )
-    net1 = retime(base_net, fitted)
-    m1 = trip_minutes(cal.model_minutes(net1), values)
-    e1 = error_summary(m1, ref)
-
-    # k-fold cross-validation: each row predicted by a fit that never saw it
-    m_cv, fold_values = cross_validate(
+    # the fit on every row, then k-fold cross-validation (each row predicted by a fit that
+    # never saw it)
+    fit = fit_and_cross_validate(
         base_net,
         cal,
         profile=profile0,
@@ -220,7 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         order=order,
         shrinkage=args.shrinkage,
     )
-    ecv = error_summary(m_cv, ref)
+    fitted, values, net1 = fit.fitted, fit.fitted_values, fit.network
+    m_cv, fold_values = fit.cv_minutes, fit.fold_values
+    e1, ecv, t_fit = fit.on_set, fit.cv, fit.fit_seconds
+    m1 = trip_minutes(cal.model_minutes(net1), values)
+    print(
+        f"fit on all rows: {t_fit:.0f} s; " + ", ".join(f"{k} {v:.1f}" for k, v in values.items())
+    )
 
     lines += [
         "## Fitted values",

@@ -1,5 +1,7 @@
-"""What the calibration scripts read: the network, the 250 m grid, kommune centres and the
-TØI table (``calibrate_speeds.py``, ``shrinkage_cv.py``, ``compare_speed_models.py``).
+"""What the calibration scripts read (the network, the 250 m grid, kommune centres and the
+TØI table) and the fit they all make: on every row, then k-fold cross-validated
+(``calibrate_speeds.py``, ``shrinkage_cv.py``, ``compare_speed_models.py``,
+``compare_roadside.py``).
 
 The table comes from the data registry (``toi_calibration``: ``$SMABY_GEO_DATA_DIR``, the data
 home, or the project's data release) unless a path is given.
@@ -8,14 +10,24 @@ home, or the project's data release) unless a path is given.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
 
 from smaby_geo import datasets
-from smaby_geo.analysis.calibration import read_calibration_table
+from smaby_geo.analysis.calibration import (
+    CalibrationSet,
+    cross_validate,
+    error_summary,
+    fit_profile,
+    read_calibration_table,
+    retime,
+    trip_minutes,
+)
 from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.centres import kommune_centres
 from smaby_geo.places.population import read_kommuner, read_population_grid
@@ -52,3 +64,51 @@ def load_calibration_inputs(
     centres = kommune_centres(cells, centre_rule)
     rows, left_out = read_calibration_table(path, centres.index)
     return CalibrationInputs(net, kom, cells, centres, rows, left_out, path)
+
+
+@dataclass
+class FitResult:
+    """A profile fitted on every row, and the rows predicted by folds that never saw them.
+
+    ``network`` is the base re-timed with ``fitted``; ``on_set`` and ``cv`` are
+    ``error_summary`` of the fit on the set and of the cross-validated minutes.
+    """
+
+    fitted: CarProfile
+    fitted_values: dict[str, float]
+    network: RoadNetwork
+    on_set: dict
+    cv_minutes: object
+    fold_values: list[dict[str, float]]
+    cv: dict
+    fit_seconds: float
+
+
+def fit_and_cross_validate(
+    base: RoadNetwork,
+    cal: CalibrationSet,
+    *,
+    profile: CarProfile,
+    parameters: list,
+    folds: int,
+    max_evaluations: int,
+    order: tuple = (),
+    shrinkage: float = 0.0,
+) -> FitResult:
+    """``fit_profile`` on every row, then ``cross_validate`` with the same options."""
+    opts = {
+        "profile": profile,
+        "parameters": parameters,
+        "max_evaluations": max_evaluations,
+        "order": order,
+        "shrinkage": shrinkage,
+    }
+    t0 = time.perf_counter()
+    fitted, values = fit_profile(base, cal, **opts)
+    fit_s = time.perf_counter() - t0
+    net1 = retime(base, fitted)
+    on_set = error_summary(trip_minutes(cal.model_minutes(net1), values), cal.reference)
+    m_cv, fold_values = cross_validate(base, cal, folds=folds, **opts)
+    return FitResult(
+        fitted, values, net1, on_set, m_cv, fold_values, error_summary(m_cv, cal.reference), fit_s
+    )

@@ -36,19 +36,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import load_calibration_inputs
+from calibration_inputs import fit_and_cross_validate, load_calibration_inputs
 from report import write_report
 
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
     SHRINKAGE_LAMBDA,
     CalibrationSet,
-    cross_validate,
     default_parameters,
-    error_summary,
-    fit_profile,
-    retime,
-    trip_minutes,
 )
 from smaby_geo.analysis.trips import trip
 from smaby_geo.network.profile import prior_profile
@@ -107,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     net = inputs.network
     cal = CalibrationSet(net, inputs.rows, inputs.centres, origin="cells", cells=inputs.cells)
-    ref = cal.reference
     profile0 = prior_profile()
     base = net.with_profile(profile0)
     lk = net.links
@@ -138,18 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, kw in MODELS.items():
         params = default_parameters(profile0, urban="factor", **kw)
         t0 = time.perf_counter()
-        fitted, values = fit_profile(
-            base,
-            cal,
-            profile=profile0,
-            parameters=params,
-            max_evaluations=args.max_evaluations,
-            order=CLASS_ORDER,
-            shrinkage=args.shrinkage,
-        )
-        net1 = retime(base, fitted)
-        e1 = error_summary(trip_minutes(cal.model_minutes(net1), values), ref)
-        m_cv, _ = cross_validate(
+        fit = fit_and_cross_validate(
             base,
             cal,
             profile=profile0,
@@ -159,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             order=CLASS_ORDER,
             shrinkage=args.shrinkage,
         )
-        ecv = error_summary(m_cv, ref)
+        values, net1, e1, ecv = fit.fitted_values, fit.network, fit.on_set, fit.cv
         trips = [trip(net1, a, b).minutes for a, b in TRIPS]
         results[name] = ecv
         short = ", ".join(

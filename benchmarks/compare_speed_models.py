@@ -30,17 +30,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import load_calibration_inputs
+from calibration_inputs import fit_and_cross_validate, load_calibration_inputs
 
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
     CalibrationSet,
-    cross_validate,
     default_parameters,
-    error_summary,
-    fit_profile,
-    retime,
-    trip_minutes,
 )
 from smaby_geo.network.profile import prior_profile
 
@@ -104,17 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         cal = sets[origin]
         params = default_parameters(profile0, **opts)
         order = CLASS_ORDER if ordered else ()
-        fitted, values = fit_profile(
-            base, cal, profile=profile0, parameters=params,
-            max_evaluations=args.max_evaluations, order=order,
-        )
-        e1 = error_summary(trip_minutes(cal.model_minutes(retime(base, fitted)), values),
-                           cal.reference)
-        m_cv, fv = cross_validate(
+        fit = fit_and_cross_validate(
             base, cal, profile=profile0, parameters=params, folds=args.folds,
             max_evaluations=args.max_evaluations, order=order,
         )
-        ecv = error_summary(m_cv, cal.reference)
+        values, fv, e1, ecv = fit.fitted_values, fit.fold_values, fit.on_set, fit.cv
 
         def short(path: str) -> str:
             return path.split(":")[-1].replace("curvature_scale_deg_per_km", "curv").replace(
