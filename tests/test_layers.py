@@ -26,6 +26,7 @@ LAYERS = {
     "_compat": 0,  # deprecation helpers (renamed keywords, dict-style results), issue 13
     "fetch": 0,
     "convert": 0,
+    "ssb_grid": 0,  # the SSB population grid files (read by network and places)
     "derived_cache": 0,  # derived data kept in the data home by fingerprint (issue 16n)
     "network": 1,
     "routing": 2,

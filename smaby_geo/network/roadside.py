@@ -28,42 +28,21 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import shapely
+
+from smaby_geo import ssb_grid
+from smaby_geo.ssb_grid import SSB_ID_X_OFFSET, decode_ssb_cell_ids, read_grid_csv  # noqa: F401
 
 # Cells whose centre lies within this distance of a link's line count as its roadside, m:
 # the grid's cell size, so that a cell the line passes through or touches (centre at most
 # 177 m away, half the cell's diagonal) always counts, and N1000's generalised lines (moved up
 # to a few hundred metres at 1:1,000,000) still see the settlement beside the real road.
 ROADSIDE_DISTANCE_M = 250.0
-# SSB grid cell ids: 14 digits, x = int(id[:7]) - 2,000,000 and y = int(id[7:]) give the
-# cell's south-west corner in EPSG:25833 (SSB "Befolkning på rutenett" documentation).
-SSB_ID_X_OFFSET = 2_000_000
 # Format of the cached per-link densities; change it when the rule or the reading changes.
 ROADSIDE_CACHE_FORMAT = "roadside-v1"
 # Sentinel: the registry's SSB 250 m population grid when it is available.
 DEFAULT_POPULATION = "default"
 _GRID_DATASET, _GRID_ID_COLUMN, _GRID_CELL_M = "popgrid_250m", "ru250m", 250.0
-
-
-def decode_ssb_cell_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Return the south-west corner (x, y) in EPSG:25833 metres of SSB grid cell ids.
-
-    Raises
-    ------
-    ValueError
-        If an id is not 14 digits (naming the first bad ids).
-    """
-    s = pd.Series(ids).astype(str).str.strip()
-    bad = ~s.str.fullmatch(r"\d{14}")
-    if bad.any():
-        raise ValueError(
-            f"SSB grid cell ids must be 14 digits; {int(bad.sum())} are not, e.g. "
-            f"{s[bad].head(5).tolist()}"
-        )
-    x = s.str[:7].astype(np.int64).to_numpy() - SSB_ID_X_OFFSET
-    y = s.str[7:].astype(np.int64).to_numpy()
-    return x, y
 
 
 def read_grid_cells(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,17 +66,7 @@ def read_grid_cells(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np
     ValueError
         Missing columns, bad ids, or NaN / negative populations (naming the file).
     """
-    df = pd.read_csv(path, sep=";", dtype={_GRID_ID_COLUMN: str}, decimal=",")
-    name = os.path.basename(os.fspath(path))
-    if _GRID_ID_COLUMN not in df.columns or "pop_tot" not in df.columns:
-        raise ValueError(
-            f"population grid {name} needs columns {_GRID_ID_COLUMN!r} and 'pop_tot'; has "
-            f"{list(df.columns)}"
-        )
-    pop = pd.to_numeric(df["pop_tot"], errors="coerce").to_numpy(dtype=float)
-    if np.any(~np.isfinite(pop)) or np.any(pop < 0):
-        raise ValueError(f"population grid {name}: pop_tot has missing or negative values")
-    x, y = decode_ssb_cell_ids(df[_GRID_ID_COLUMN])
+    _, x, y, pop = read_grid_csv(path, _GRID_ID_COLUMN)
     half = _GRID_CELL_M / 2
     return x + half, y + half, pop
 
@@ -211,6 +180,7 @@ def roadside_for_links(
         np.ascontiguousarray(part).tobytes(),
         len(geometry),
         Path(__file__),  # the rule itself: a change to it is a new entry
+        Path(ssb_grid.__file__),  # and the reading of the grid
         shapely.__version__,
     )
 

@@ -213,12 +213,10 @@ TOWN_SEARCH_RADIUS_M = 5000.0
 @lru_cache(maxsize=1)
 def _grid_250m() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from smaby_geo import datasets
-    from smaby_geo.places.population import decode_ssb_cell_ids
+    from smaby_geo.ssb_grid import read_grid_csv
 
-    file = datasets.locate_dataset("popgrid_250m")
-    df = pd.read_csv(file, sep=";", dtype={"ru250m": str}, usecols=["ru250m", "pop_tot"])
-    x, y = decode_ssb_cell_ids(df["ru250m"])
-    return np.asarray(x, float) + 125.0, np.asarray(y, float) + 125.0, df["pop_tot"].to_numpy(float)
+    _, x, y, pop = read_grid_csv(datasets.locate_dataset("popgrid_250m"), "ru250m")
+    return np.asarray(x, float) + 125.0, np.asarray(y, float) + 125.0, np.asarray(pop, float)
 
 
 def town_point(

@@ -11,12 +11,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from smaby_geo import datasets
+from smaby_geo import datasets, ssb_grid
 from smaby_geo.derived_cache import cached, entry_path, fingerprint
 from smaby_geo.network.core import NETWORK_CRS
-
-# the SSB cell id decoding lives with the network's roadside term (re-exported: public path)
-from smaby_geo.network.roadside import SSB_ID_X_OFFSET, decode_ssb_cell_ids  # noqa: F401
+from smaby_geo.ssb_grid import SSB_ID_X_OFFSET, decode_ssb_cell_ids, read_grid_csv  # noqa: F401
 
 GRID_SIZES_M = {"250m": 250, "1km": 1000}
 _GRID_FILES = {"250m": ("popgrid_250m", "ru250m"), "1km": ("popgrid_1km", "ssbid_1000m")}
@@ -112,6 +110,7 @@ def read_population_grid(
         file,
         _kommuner_digest(kom),
         Path(__file__),  # the labelling code itself: a change to it is a new entry
+        Path(ssb_grid.__file__),  # and the reading of the grid file
         *_library_versions(),
     )
     g = cached(
@@ -134,16 +133,8 @@ def read_population_grid(
 
 def _grid_points(file, id_col: str, resolution: str, kom: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Read the grid CSV, place each cell's centre and label its kommune (uncached)."""
-    df = pd.read_csv(file, sep=";", dtype={id_col: str}, decimal=",")
-    if id_col not in df.columns or "pop_tot" not in df.columns:
-        raise ValueError(
-            f"population grid {file} needs columns {id_col!r} and 'pop_tot'; has {list(df.columns)}"
-        )
-    pop = df["pop_tot"].to_numpy()
-    if np.any(~np.isfinite(pop)) or np.any(pop < 0):
-        raise ValueError(f"population grid {file}: pop_tot has NaN or negative values")
+    ids, x, y, pop = read_grid_csv(file, id_col)
     size = GRID_SIZES_M[resolution]
-    x, y = decode_ssb_cell_ids(df[id_col])
     g = gpd.GeoDataFrame(
         {
             "population": pop.astype(np.int64),
@@ -151,7 +142,7 @@ def _grid_points(file, id_col: str, resolution: str, kom: gpd.GeoDataFrame) -> g
             "y_sw": y,
             "cell_size_m": size,
         },
-        index=pd.Index(df[id_col].to_numpy(), name="cell_id"),
+        index=pd.Index(ids, name="cell_id"),
         geometry=gpd.points_from_xy(x + size / 2, y + size / 2),
         crs=NETWORK_CRS,
     )

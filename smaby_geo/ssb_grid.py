@@ -1,0 +1,76 @@
+"""SSB population grid files ("Befolkning på rutenett"): cell ids, corners and residents.
+
+One reader for the grid CSVs of the data registry (``popgrid_250m``, ``popgrid_1km``), used by
+the population grid of ``places.population``, the roadside densities of ``network.roadside``
+and the town points of ``places.centres``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+# SSB grid cell ids: 14 digits, x = int(id[:7]) - 2,000,000 and y = int(id[7:]) give the
+# cell's south-west corner in EPSG:25833 (SSB "Befolkning på rutenett" documentation).
+SSB_ID_X_OFFSET = 2_000_000
+
+
+def decode_ssb_cell_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return the south-west corner (x, y) in EPSG:25833 metres of SSB grid cell ids.
+
+    Raises
+    ------
+    ValueError
+        If an id is not 14 digits (naming the first bad ids).
+    """
+    s = pd.Series(ids).astype(str).str.strip()
+    bad = ~s.str.fullmatch(r"\d{14}")
+    if bad.any():
+        raise ValueError(
+            f"SSB grid cell ids must be 14 digits; {int(bad.sum())} are not, e.g. "
+            f"{s[bad].head(5).tolist()}"
+        )
+    x = s.str[:7].astype(np.int64).to_numpy() - SSB_ID_X_OFFSET
+    y = s.str[7:].astype(np.int64).to_numpy()
+    return x, y
+
+
+def read_grid_csv(
+    path: str | os.PathLike, id_column: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read an SSB grid CSV (``;``-separated, ``id_column`` and ``pop_tot``).
+
+    Parameters
+    ----------
+    path : path-like
+    id_column : str
+        The cell id column (``ru250m`` for 250 m cells, ``ssbid_1000m`` for 1 km cells).
+
+    Returns
+    -------
+    ids : ndarray of str
+        The cell ids, one per row (every row of the file; none dropped).
+    x_sw, y_sw : ndarray of int64
+        South-west corner of each cell, EPSG:25833 metres.
+    residents : ndarray
+        Persons per cell.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, bad ids, or NaN / negative populations (naming the file).
+    """
+    name = os.fspath(path)
+    df = pd.read_csv(path, sep=";", dtype={id_column: str}, decimal=",")
+    if id_column not in df.columns or "pop_tot" not in df.columns:
+        raise ValueError(
+            f"population grid {name} needs columns {id_column!r} and 'pop_tot'; has "
+            f"{list(df.columns)}"
+        )
+    pop = pd.to_numeric(df["pop_tot"], errors="coerce").to_numpy()
+    if np.any(~np.isfinite(pop)) or np.any(pop < 0):
+        raise ValueError(f"population grid {name}: pop_tot has NaN or negative values")
+    x, y = decode_ssb_cell_ids(df[id_column])
+    return df[id_column].to_numpy(), x, y, pop
