@@ -945,6 +945,13 @@ def test_a_type_with_no_site_is_inf_everywhere_and_everyone_is_counted_with_a_re
     )
     with pytest.warns(UserWarning, match="no sites connected"):
         t = travel_times(net, cells, sv, service_types=["hospital", "court"])
+    # with k = 2 the second rank exists for the type without a site too (it was left out)
+    with pytest.warns(UserWarning, match="no sites connected"):
+        t2 = travel_times(net, cells, sv, service_types=["hospital", "court"], k=2)
+    for col in ("court_minutes", "court_minutes_2", "hospital_minutes_2"):
+        assert np.isinf(t2[col].to_numpy(float)).all(), col  # one hospital: no second one
+    assert t2["court_site_2"].isna().all() and t2["hospital_site_2"].isna().all()
+    np.testing.assert_array_equal(t2["hospital_minutes"], t["hospital_minutes"])
     m = t["court_minutes"].to_numpy(float)
     assert np.isinf(m).all() and not np.isnan(m).any()
     assert t["court_site"].isna().all() and t["court_name"].isna().all()

@@ -174,25 +174,24 @@ def travel_times(
     without: list[str] = []  # types with no site on the network: everyone unreachable
     for t in service_types:
         sel = np.flatnonzero((s[type_column] == t).to_numpy() & ss.connected)
-        cols = [f"{t}_minutes", f"{t}_site", f"{t}_name"]
         if len(sel) == 0:
             warnings.warn(
                 f"service type {t!r} has no sites connected to the network; every origin is "
                 "unreachable (inf minutes)",
                 stacklevel=3,  # past the renamed_kwargs wrapper
             )
-            out[cols[0]] = np.inf
-            out[cols[1]] = np.full(len(out), None, dtype=object)
-            out[cols[2]] = np.full(len(out), None, dtype=object)
             without.append(t)
-            continue
+        # with no site, every origin gets inf and no site, in all k ranks
         sec, lab = nearest_sites(network, so, ss, sel, k=k, cutoff_s=c_s)
+        # position -1 (no site within reach) picks the None appended at the end
+        site_ids = np.append(ids[sel].astype(object), None)
+        site_names = np.append(names[sel].astype(object), None)
         for j in range(sec.shape[1]):
             lj = lab[:, j]
             suf = "" if j == 0 else f"_{j + 1}"
             out[f"{t}_minutes{suf}"] = sec[:, j] / 60.0
-            out[f"{t}_site{suf}"] = np.where(lj >= 0, ids[sel][np.maximum(lj, 0)], None)
-            out[f"{t}_name{suf}"] = np.where(lj >= 0, names[sel][np.maximum(lj, 0)], None)
+            out[f"{t}_site{suf}"] = site_ids[lj]
+            out[f"{t}_name{suf}"] = site_names[lj]
     out.attrs["service_types"] = list(service_types)
     out.attrs["service_types_without_sites"] = without
     # Sites too far from the network are not used: record them so callers count only the rest.
