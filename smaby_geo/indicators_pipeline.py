@@ -20,7 +20,7 @@ from smaby_geo.console import print_footer
 from smaby_geo.job_setup import _out_dir, _slug
 from smaby_geo.network.readers import load_network
 from smaby_geo.outputs import io
-from smaby_geo.outputs.outdir import file_digests
+from smaby_geo.outputs.outdir import file_digests, link_tree
 from smaby_geo.places.admin import check_buffer_km
 from smaby_geo.places.population import read_population_grid
 from smaby_geo.towns_pipeline import (
@@ -103,14 +103,14 @@ def _keep_other_part(previous: Path, stage: Path, parts: dict, summary: dict) ->
     it with the rest of the previous set).
     """
     import json
-    import os
-    import shutil
 
     try:
         old = json.loads(previous.read_text(encoding="utf-8"))
         old_parts, old_files = old["parts"], old["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return  # no previous indicators set here, or not one of ours
+    if not isinstance(old_files, dict):  # {name: sha256} in ours
+        return
     for part in INDICATOR_PARTS:
         names = old_parts.get(part) if isinstance(old_parts, dict) else None
         if part in parts or not isinstance(names, list) or not names:
@@ -124,10 +124,7 @@ def _keep_other_part(previous: Path, stage: Path, parts: dict, summary: dict) ->
         if any(digests[n] != old_files[n] for n in names):
             continue
         for n in names:
-            try:
-                os.link(previous.parent / n, stage / n)
-            except OSError:
-                shutil.copy2(previous.parent / n, stage / n)
+            link_tree(previous.parent / n, stage / n)
         parts[part] = list(names)
         if isinstance(old.get("summary"), dict) and part in old["summary"]:
             summary[part] = old["summary"][part]

@@ -1013,3 +1013,30 @@ def test_the_cli_shows_a_warning_as_one_line_without_a_source_path(capsys, monke
     ]
     # and the hook is gone again after the command
     assert warnings.showwarning.__name__ != "show"
+
+
+def test_a_foreign_manifest_in_the_output_folder_is_left_alone(tmp_path):
+    import json
+
+    from smaby_geo.indicators_pipeline import _keep_other_part
+    from smaby_geo.outputs.outdir import _superseded
+
+    out, stage = tmp_path / "out", tmp_path / "stage"
+    out.mkdir()
+    stage.mkdir()
+    for n in ("a", "b", "map.html"):
+        (out / n).write_text("keep", encoding="utf-8")
+    # an indicators manifest whose "files" is a list (not ours: {name: sha256})
+    previous = out / "indicators_run_x.json"
+    previous.write_text(
+        json.dumps({"parts": {"centrality": ["map.html"]}, "files": ["map.html"]}), "utf-8"
+    )
+    parts: dict = {}
+    _keep_other_part(previous, stage, parts, {})  # was a TypeError traceback
+    assert parts == {} and not (stage / "map.html").exists()
+    # a run manifest whose "files" is a string: its letters are not file names
+    (stage / "run_x.json").write_text("{}", "utf-8")
+    (out / "run_x.json").write_text(json.dumps({"files": "ab"}), "utf-8")
+    assert _superseded(stage, out) == set()  # was {"a", "b"}: both deleted
+    (out / "run_x.json").write_text(json.dumps({"files": ["a", "run_x.json"]}), "utf-8")
+    assert _superseded(stage, out) == {"a"}

@@ -170,14 +170,14 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-def _link_tree(src: Path, dst: Path) -> None:
+def link_tree(src: Path, dst: Path) -> None:
     """Mirror ``src`` at ``dst`` with hard links (copies where links are refused)."""
     if src.is_symlink():
         os.symlink(os.readlink(src), dst)
     elif src.is_dir():
         dst.mkdir()
         for child in src.iterdir():
-            _link_tree(child, dst / child.name)
+            link_tree(child, dst / child.name)
     elif src.is_file():
         try:
             os.link(src, dst)
@@ -249,7 +249,7 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
                 and not entry.name.startswith(STAGING_TAG)
                 and entry.name not in superseded
             ):
-                _link_tree(entry, staging / entry.name)
+                link_tree(entry, staging / entry.name)
         if _exchange(staging, out):
             return  # staging now holds the previous set; the caller removes it
         old = out.parent / f".{out.name}{OLD_TAG}{uuid.uuid4().hex[:8]}"
@@ -276,6 +276,8 @@ def _superseded(staging: Path, out: Path) -> set[str]:
         try:
             listed = json.loads(previous.read_text(encoding="utf-8")).get("files", [])
         except (OSError, ValueError, AttributeError):  # no previous run, or not ours
+            continue
+        if not isinstance(listed, list | dict):  # a name list or {name: sha256} in ours
             continue
         gone |= {
             str(n) for n in listed if isinstance(n, str) and "/" not in n and n != meta.name
