@@ -23,12 +23,12 @@ from smaby_geo.outputs import io
 from smaby_geo.outputs.outdir import file_digests, link_tree
 from smaby_geo.places.admin import check_buffer_km
 from smaby_geo.places.population import read_population_grid
+from smaby_geo.places.services import load_services
 from smaby_geo.towns_pipeline import (
     _check_region,
     _meta,
     _plain,
     _region_cells,
-    _services_in,
     _timed,
 )
 
@@ -154,8 +154,8 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
         files: list[Path] = []
         cells_all = read_population_grid("250m", kommuner=kom)
         # the whole network, every resident and every site are reachable (module note)
-        cells, _, name, _ = _region_cells(kom, cells_all, args.region, 0.0)
-        sv = _services_in(None)
+        cells, name, _ = _region_cells(kom, cells_all, args.region, 0.0)
+        sv = load_services()
         t = _timed(stages, "inputs 250m", t)
         c = centrality(
             net0,
@@ -210,7 +210,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
     if do_tp:
         files = []
         cells1_all = read_population_grid("1km", kommuner=kom)
-        cells1, _, name, _ = _region_cells(kom, cells1_all, args.region, 0.0)
+        cells1, name, _ = _region_cells(kom, cells1_all, args.region, 0.0)
         t = _timed(stages, "inputs 1km", t)
         tp = transport_performance(net0, cells1, cells1_all, limit_min=args.limit_min)
         t = _timed(stages, "transport performance", t)

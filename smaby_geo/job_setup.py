@@ -68,6 +68,16 @@ class _Stages:
 ENGINES = ("auto", "ch", "dijkstra")
 
 
+def land_or_none():
+    """Landmasses for the unreachable reasons (island or gap); None when the layer is absent."""
+    from smaby_geo.places.snapping import read_land
+
+    try:
+        return read_land()
+    except datasets.DatasetNotFoundError:
+        return None
+
+
 def routing_cache_dir() -> Path:
     """Folder of prepared networks: ``routing/`` in the data home (``datasets.data_home()``)."""
     return datasets.data_home() / "routing"

@@ -23,7 +23,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from smaby_geo import datasets
 from smaby_geo._compat import LegacyMapping, renamed_kwargs
 from smaby_geo._version import __version__
 from smaby_geo.analysis.traveltimes import summarise, travel_times, unreachable_summary
@@ -37,6 +36,7 @@ from smaby_geo.job_setup import (  # noqa: F401
     _slug,
     _Stages,
     choose_engine,
+    land_or_none,
     parse_services,
     routing_cache_dir,
 )
@@ -154,7 +154,7 @@ def run_travel_times(
     with stage("routing index"):
         routing_info = choose_engine(net, engine)
     with stage("travel times"):
-        table = travel_times(net, cells, sv, service_types=list(services), land=_land())
+        table = travel_times(net, cells, sv, service_types=list(services), land=land_or_none())
         table.attrs["clip"] = clip
     with stage("summary"):
         summary = summarise(table)
@@ -168,16 +168,6 @@ def run_travel_times(
         region_name=region_name,
         routing=routing_info,
     )
-
-
-def _land():
-    """Landmasses for the unreachable reasons (island or gap); None when the layer is absent."""
-    from smaby_geo.places.snapping import read_land
-
-    try:
-        return read_land()
-    except datasets.DatasetNotFoundError:
-        return None
 
 
 def _add_sites_used(summary, table, sv) -> pd.DataFrame:

@@ -23,32 +23,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smaby_geo import datasets
 from smaby_geo._version import __version__
 from smaby_geo.console import print_footer
-from smaby_geo.job_setup import _out_dir
+from smaby_geo.job_setup import _out_dir, land_or_none
 from smaby_geo.network.readers import load_network
 from smaby_geo.outputs import io
 from smaby_geo.outputs.outdir import file_digests
 from smaby_geo.places.admin import check_buffer_km
 from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.services import load_services
 from smaby_geo.places.towns import CLASS_RANK
 
 SMABY_CLASSES = ("small_town", "town")  # the strategy's småbyer, about 5,000-50,000 residents
 
 
 def _region_cells(kommuner, cells, region: str | None, buffer_km: float):
-    """Cells of the region, cells of the region + buffer, a name, the buffered area."""
+    """Cells of the region, its name, and the region's area buffered by ``buffer_km``."""
     from smaby_geo.pipeline import select_region
 
     if not region:
-        return cells, cells, "Norway", None
+        return cells, "Norway", None
     sel = select_region(kommuner, region)
     name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
     buf = sel.geometry.union_all().buffer(buffer_km * 1000.0)
     inside = cells["kommunenummer"].isin(sel["kommunenummer"]).to_numpy()
-    near = cells.geometry.intersects(buf).to_numpy() | inside
-    return cells[inside], cells[near], name, buf
+    return cells[inside], name, buf
 
 
 def _keep_attrs(frame, part):
@@ -61,29 +60,6 @@ def _keep_attrs(frame, part):
 def _listed(towns, area):
     """The towns whose outline lies in ``area`` (the region and its buffer)."""
     return _keep_attrs(towns, towns[towns.intersects(area)])
-
-
-def _land():
-    """Landmasses for the unreachable reasons (island or gap); None when the layer is absent."""
-    from smaby_geo.places.snapping import read_land
-
-    try:
-        return read_land()
-    except datasets.DatasetNotFoundError:
-        return None
-
-
-def _services_in(area):
-    """The shipped services, kept within ``area`` (the clipped network) when given."""
-    from smaby_geo.places.services import load_services
-
-    sv = load_services()
-    if area is None:
-        return sv
-    attrs = dict(sv.attrs)
-    sv = sv[sv.intersects(area)]
-    sv.attrs.update(attrs)
-    return sv
 
 
 def _check_region(region: str | None):
@@ -116,9 +92,9 @@ def _timed(stages: dict, name: str, t0: float) -> float:
 def run_towns_job(args: argparse.Namespace) -> int:
     """Run ``smaby-geo towns``: towns, hinterlands, summaries and maps."""
     from smaby_geo.analysis.hinterlands import hinterlands, summarise_hinterlands
+    from smaby_geo.job_setup import _slug
     from smaby_geo.outputs.indicator_maps import map_hinterlands, map_minutes_to_town, map_towns
     from smaby_geo.outputs.outdir import staged_output
-    from smaby_geo.pipeline import _slug
     from smaby_geo.places.placenames import read_place_names
     from smaby_geo.places.towns import build_towns, read_builtup_areas
 
@@ -134,14 +110,14 @@ def run_towns_job(args: argparse.Namespace) -> int:
     # country: its cells get exactly the figures of the national run. The N1000 network is
     # small (about 11,000 nodes), so this costs less than clipping it. --buffer-km only
     # chooses which towns and centres are listed.
-    cells, _, name, area = _region_cells(kom, cells_all, args.region, args.buffer_km)
+    cells, name, area = _region_cells(kom, cells_all, args.region, args.buffer_km)
     t = _timed(stages, "inputs", t)
     towns, cell_town = build_towns(
         cells_all, read_builtup_areas(), place_names=read_place_names(), return_cells=True
     )
     t = _timed(stages, "towns", t)
-    sv = _services_in(None)
-    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv, land=_land())
+    sv = load_services()
+    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv, land=land_or_none())
     centres, ct = h.towns, h.cells
     if area is not None:
         towns = _listed(towns, area)

@@ -184,8 +184,10 @@ def travel_times(
         # with no site, every origin gets inf and no site, in all k ranks
         sec, lab = nearest_sites(network, so, ss, sel, k=k, cutoff_s=c_s)
         # position -1 (no site within reach) picks the None appended at the end
-        site_ids = np.append(ids[sel].astype(object), None)
-        site_names = np.append(names[sel].astype(object), None)
+        site_ids = np.empty(len(sel) + 1, dtype=object)  # the last stays None
+        site_ids[:-1] = ids[sel]
+        site_names = np.empty(len(sel) + 1, dtype=object)
+        site_names[:-1] = names[sel]
         for j in range(sec.shape[1]):
             lj = lab[:, j]
             suf = "" if j == 0 else f"_{j + 1}"
