@@ -94,13 +94,14 @@ def run_towns_job(args: argparse.Namespace) -> int:
     from smaby_geo.analysis.hinterlands import hinterlands, summarise_hinterlands
     from smaby_geo.job_setup import _slug
     from smaby_geo.outputs.indicator_maps import map_hinterlands, map_minutes_to_town, map_towns
-    from smaby_geo.outputs.outdir import staged_output
+    from smaby_geo.outputs.outdir import check_output_folder, staged_output
     from smaby_geo.places.placenames import read_place_names
     from smaby_geo.places.towns import build_towns, read_builtup_areas
 
     t_all = t = time.perf_counter()
     stages: dict[str, float] = {}
-    out_dir = _out_dir(args)  # an unusable --out fails before any computing
+    out_dir = _out_dir(args)
+    check_output_folder(out_dir)  # an unusable --out fails before any computing
     kom = _check_region(args.region)
     check_buffer_km(args.buffer_km)
     net = load_network()

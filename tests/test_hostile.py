@@ -1040,3 +1040,30 @@ def test_a_foreign_manifest_in_the_output_folder_is_left_alone(tmp_path):
     assert _superseded(stage, out) == set()  # was {"a", "b"}: both deleted
     (out / "run_x.json").write_text(json.dumps({"files": ["a", "run_x.json"]}), "utf-8")
     assert _superseded(stage, out) == {"a"}
+
+
+@pytest.mark.parametrize("job", ["towns", "indicators"])
+def test_towns_and_indicators_refuse_a_read_only_out_before_reading_the_network(
+    job, tmp_path, capsys, monkeypatch
+):
+    import smaby_geo.indicators_pipeline as ind
+    import smaby_geo.towns_pipeline as tw
+
+    def no_computing(*a, **k):
+        raise AssertionError("the network was read before --out was checked")
+
+    monkeypatch.setattr(tw, "load_network", no_computing)
+    monkeypatch.setattr(ind, "load_network", no_computing)
+    if os.geteuid() == 0:
+        target = Path("/sys/smaby_out")
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        target = ro / "x"
+    try:
+        code, _, err = cli([job, "--region", "Tynset", "--no-map", "--out", target], capsys)
+        assert_clear_error(code, err, str(target), "not writable")
+    finally:
+        if os.geteuid() != 0:
+            (tmp_path / "ro").chmod(0o700)
