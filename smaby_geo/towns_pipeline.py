@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from smaby_geo._version import __version__
+from smaby_geo.analysis.traveltimes import people_by_reason
 from smaby_geo.console import print_footer
 from smaby_geo.job_setup import _out_dir, land_or_none
 from smaby_geo.network.readers import load_network
@@ -258,9 +259,7 @@ def headline_figures(towns, centres, cell_table, by_kommune) -> dict:
     gone = ~np.isfinite(mins)
     reason = cell_table["unreachable_reason"].astype(object).to_numpy()[gone]
     out["unreachable_population"] = int(p[gone].sum())
-    out["unreachable_by_reason"] = {
-        str(k): int(v) for k, v in pd.Series(p[gone]).groupby(reason).sum().items()
-    }
+    out["unreachable_by_reason"] = people_by_reason(p[gone], reason)
     none45 = by_kommune[by_kommune["share_within_45"] == 0]
     out["kommuner_none_within_45"] = len(none45)
     out["population_in_kommuner_none_within_45"] = int(none45["population"].sum())

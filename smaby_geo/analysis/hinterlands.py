@@ -34,7 +34,12 @@ import shapely
 
 from smaby_geo._compat import LegacyMapping
 from smaby_geo.analysis._reach_kernels import town_thresholds
-from smaby_geo.analysis.traveltimes import SERVICE_ACCESS, travel_times, weighted_quantile
+from smaby_geo.analysis.traveltimes import (
+    SERVICE_ACCESS,
+    people_by_reason,
+    travel_times,
+    weighted_quantile,
+)
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.services import SERVICE_TYPES
 from smaby_geo.places.snapping import AccessModel, snap_points, unreachable_reasons
@@ -336,9 +341,7 @@ def hinterlands(
         )
     )
     unreachable = float(pop[gone].sum())
-    by_reason = {
-        str(k): float(v) for k, v in pd.Series(pop[gone]).groupby(why[gone]).sum().items()
-    }
+    by_reason = people_by_reason(pop[gone], why[gone])
     for d in (tt, ct):
         d.attrs["attribution"] = attribution
         d.attrs["centre_min_class"] = centre_min_class

@@ -462,6 +462,12 @@ def summarise(
 
 
 @renamed_kwargs(types="service_types")
+def people_by_reason(population: np.ndarray, reasons: np.ndarray) -> dict[str, int]:
+    """Residents per reason: ``{reason: persons}`` (``population`` and ``reasons`` aligned)."""
+    sums = pd.Series(np.asarray(population, float)).groupby(np.asarray(reasons)).sum()
+    return {str(k): round(float(v)) for k, v in sums.items()}
+
+
 def unreachable_summary(table: pd.DataFrame, service_types: list[str] | None = None) -> dict:
     """Who cannot be reached, and why: the figures the main job prints and writes.
 
@@ -498,9 +504,7 @@ def unreachable_summary(table: pd.DataFrame, service_types: list[str] | None = N
             round(weighted_quantile(snap[ok], p[ok], 0.5), 1) if ok.any() else None
         ),
         "off_main_network_people": int(p[off].sum()),
-        "by_reason": {
-            str(k): int(v) for k, v in pd.Series(p[off]).groupby(reason[off]).sum().items()
-        },
+        "by_reason": people_by_reason(p[off], reason[off]),
         "unreachable_people": {},
         "unreachable_by_reason": {},
     }
@@ -512,9 +516,7 @@ def unreachable_summary(table: pd.DataFrame, service_types: list[str] | None = N
         nobody = f"no {t} site on the network" if none_here else f"no {t} site reachable"
         why = np.where(reason[bad] == "", nobody, reason[bad])
         out["unreachable_people"][t] = int(p[bad].sum())
-        out["unreachable_by_reason"][t] = {
-            str(k): int(v) for k, v in pd.Series(p[bad]).groupby(why).sum().items()
-        }
+        out["unreachable_by_reason"][t] = people_by_reason(p[bad], why)
     frag = pd.DataFrame(
         {
             "component": table["network_component"].to_numpy()[off],
