@@ -274,3 +274,30 @@ def test_calibration_rows_are_checked_when_made_by_hand():
         CalibrationSet(net, cal.rows.drop(columns="centres"), centres)
     with pytest.raises(ValueError, match="finite minutes > 0"):
         CalibrationSet(net, cal.rows.assign(car_minutes_toi=-3.0), centres)
+
+
+def test_a_search_point_that_rounds_just_below_a_bound_is_held_at_the_bound(monkeypatch):
+    """Powell's bounded line search can hand the objective a point a rounding error below 0.
+
+    For the curvature scale (bounds 50-929) that made 49.99999999999995 and the profile refused
+    it as implausible, which stopped ``calibrate_speeds.py --centre-rule densest_km --origin
+    centre``; the fit must keep every value inside its bounds.
+    """
+    import types
+
+    import scipy.optimize
+
+    net, cal = _f_road_fit_setup()
+    seen = []
+
+    def search(fun, x0, **_):
+        u = np.array([-5.6e-17])  # a search point a rounding error outside [0, 1]
+        seen.append(fun(u))
+        return types.SimpleNamespace(x=u)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", search)
+    scale = [Parameter("curvature_scale_deg_per_km", 50.0, 929.0)]
+    fitted, values = fit_profile(net, cal, parameters=scale)
+    assert np.isfinite(seen).all() and len(seen) == 1
+    assert values["curvature_scale_deg_per_km"] == 50.0
+    assert fitted.curvature_scale_deg_per_km == 50.0

@@ -338,7 +338,8 @@ def fit_profile(
 
     def objective(u: np.ndarray) -> float:
         u = np.asarray(u, float)
-        x = lo + u * span
+        # clipped: lo + u * span can round to just below a bound (49.99999999999995 for 50)
+        x = np.clip(lo + u * span, lo, hi)
         values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
         prof = set_parameters(profile, values)
         m = trip_minutes(cal.model_minutes(retime(network, prof), rows), values)
@@ -357,7 +358,7 @@ def fit_profile(
         bounds=[(0.0, 1.0)] * len(params),
         options={"maxfev": max_evaluations, "xtol": XTOL_OF_RANGE, "ftol": 1e-3},
     )
-    x = lo + np.clip(np.array(res.x, dtype=float), 0.0, 1.0) * span
+    x = np.clip(lo + np.clip(np.array(res.x, dtype=float), 0.0, 1.0) * span, lo, hi)
     for a, b in pairs:  # in chain order: the search stops within xtol, so close the rest
         x[b] = min(x[b], x[a])
     values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
