@@ -14,3 +14,16 @@ def write_report(lines: list[str], out: str | os.PathLike) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     print(f"written {path}")
+
+
+def markdown_table(df, floatfmt: str = ".1f") -> str:
+    """A DataFrame as a markdown table (floats with ``floatfmt``), without the index."""
+    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = [
+        "| "
+        + " | ".join(format(v, floatfmt) if isinstance(v, float) else str(v) for v in row)
+        + " |"
+        for row in df.itertuples(index=False)
+    ]
+    return "\n".join([head, rule, *body])
