@@ -35,9 +35,9 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---|")
     for a, b, ref, road in REFERENCE_KM:
         r = trip(net, a, b)
-        ratio = ref / r["km"]
+        ratio = ref / r.km
         rows.append(ratio)
-        print(f"| {a} | {b} | {ref} | {r['km']:.0f} | {ratio:.3f} | {road} |")
+        print(f"| {a} | {b} | {ref} | {r.km:.0f} | {ratio:.3f} | {road} |")
     print(f"\nmedian ratio {np.median(rows):.3f} (min {min(rows):.3f}, max {max(rows):.3f})")
 
 

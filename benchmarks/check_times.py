@@ -1,0 +1,114 @@
+"""Score the default car profile against a table of official car times, fitting nothing.
+
+    python benchmarks/check_times.py --table other_half.csv [--origin cells] [--out report.md]
+
+The independent check of issue #12: the profile is fitted on ``toi_reisetid_calibration.csv``
+(half of TØI's kommune-to-centre table) by ``benchmarks/calibrate_speeds.py``; the other half
+is kept by the issue filers. This script routes the rows of any table in the same format
+(``from_kommunenummer``, ``from_kommunenavn``, ``centre_kommunenummer`` with ``;`` between two
+centres, ``car_minutes_toi``) with the profile exactly as ``load_network()`` gives it, the
+same kommune centres and the same row model as the fit (the population-weighted mean over the
+origin kommune's populated cells, to the nearer centre kommune), and reports the median
+absolute error, the median bias and the worst row, with every row listed. Nothing is fitted
+and the table is never written anywhere.
+
+Without ``--table`` it scores the calibration file itself (the "fitted, on the calibration
+set" line of ``benchmarks/results/calibration.md``). A bad table stops with one line naming
+it (exit code 2), as ``read_calibration_table`` checks it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibration_inputs import load_calibration_inputs
+from report import markdown_table, write_report
+
+from smaby_geo.analysis.calibration import CalibrationSet, error_summary
+
+RESULTS = Path(__file__).resolve().parent / "results" / "check_times.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--table",
+        default=None,
+        help="CSV of reference times (default: the registry's toi_calibration)",
+    )
+    ap.add_argument(
+        "--centre-rule",
+        default="population_weighted",
+        choices=["population_weighted", "densest_km"],
+        help="kommune centre rule (kommune_centres); the fit's is population_weighted",
+    )
+    ap.add_argument(
+        "--origin",
+        default="cells",
+        choices=["cells", "centre"],
+        help="row time from the origin kommune's populated cells (the fit's) or its centre",
+    )
+    ap.add_argument("--out", default=str(RESULTS))
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        inputs = load_calibration_inputs(args.table, args.centre_rule)
+    except (OSError, ValueError) as exc:  # no table, or one read_calibration_table refuses
+        print(f"check_times: error: {exc}", file=sys.stderr)
+        return 2
+    net, rows = inputs.network, inputs.rows
+    cal = CalibrationSet(net, rows, inputs.centres, origin=args.origin, cells=inputs.cells)
+    minutes = cal.model_minutes(net)
+    summary = error_summary(minutes, cal.reference)
+    names = inputs.kommuner.set_index("kommunenummer")["kommunenavn"]
+    res = pd.DataFrame(
+        {
+            "kommune": [f"{c} {names.get(c, '')}" for c in rows["from_kommunenummer"]],
+            "centre": ["; ".join(f"{c} {names.get(c, '')}" for c in cs) for cs in rows["centres"]],
+            "reference_min": cal.reference,
+            "model_min": minutes,
+        }
+    )
+    res["error_pct"] = (res["model_min"] / res["reference_min"] - 1.0) * 100.0
+    res = res.reindex(res["error_pct"].abs().sort_values(ascending=False).index)
+    left = ", ".join(
+        f"{r.from_kommunenummer} {r.from_kommunenavn}" for r in inputs.left_out.itertuples()
+    )
+    lines = [
+        "# The default profile against reference car times (nothing fitted)",
+        "",
+        f"Command: `python benchmarks/check_times.py --centre-rule {args.centre_rule} "
+        f"--origin {args.origin}" + (" --table <table>`" if args.table else "`") + "  ",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
+        f"{net.source}; table `{Path(inputs.table).name}`: {len(rows)} rows with a centre "
+        f"kommune" + (f"; left out (no centre kommune): {left}" if left else "") + ".",
+        "",
+        "| median abs. error | median bias | worst | rows | rows without a route |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {summary['median_abs_pct']:.1f} % | {summary['median_bias_pct']:+.1f} % | "
+        f"{summary['max_abs_pct']:.0f} % | {summary['n']} | {summary['unreachable']} |",
+        "",
+        "Origin cells that reach no centre (left out of the means): "
+        f"{int(cal.unreached_population.sum()):,} people."
+        if args.origin == "cells"
+        else "",
+        "",
+        "## Every row, worst first",
+        "",
+        markdown_table(res),
+        "",
+        f"Total time {time.perf_counter() - t0:.0f} s.",
+    ]
+    write_report(lines, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
