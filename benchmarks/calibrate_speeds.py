@@ -33,7 +33,11 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import fit_and_cross_validate, load_calibration_inputs
+from calibration_inputs import (
+    add_row_model_arguments,
+    fit_and_cross_validate,
+    load_calibration_inputs,
+)
 from report import write_report
 
 from smaby_geo.analysis.calibration import (
@@ -60,9 +64,6 @@ def _fmt(e: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--table", default=None, help="calibration CSV (default: the registry's toi_calibration)"
-    )
     ap.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation")
     ap.add_argument("--max-evaluations", type=int, default=250)
     ap.add_argument("--out", default=str(RESULTS))
@@ -72,18 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["factor", "each"],
         help="fit one factor on all urban speeds, or each category's urban speed",
     )
-    ap.add_argument(
-        "--centre-rule",
-        default="population_weighted",
-        choices=["population_weighted", "densest_km"],
-        help="kommune centre rule (kommune_centres)",
-    )
-    ap.add_argument(
-        "--origin",
-        default="cells",
-        choices=["cells", "centre"],
-        help="row time from the origin kommune's populated cells (mean) or its centre point",
-    )
+    add_row_model_arguments(ap)
     ap.add_argument(
         "--model",
         default="ordered+curvature",

@@ -9,6 +9,7 @@ home, or the project's data release) unless a path is given.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from dataclasses import dataclass
@@ -31,6 +32,25 @@ from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.centres import kommune_centres
 from smaby_geo.places.population import read_kommuner, read_population_grid
+
+
+def add_row_model_arguments(ap: argparse.ArgumentParser) -> None:
+    """``--table``, ``--centre-rule`` and ``--origin``: which rows, and how a row is timed."""
+    ap.add_argument(
+        "--table", default=None, help="calibration CSV (default: the registry's toi_calibration)"
+    )
+    ap.add_argument(
+        "--centre-rule",
+        default="population_weighted",
+        choices=["population_weighted", "densest_km"],
+        help="kommune centre rule (kommune_centres)",
+    )
+    ap.add_argument(
+        "--origin",
+        default="cells",
+        choices=["cells", "centre"],
+        help="row time from the origin kommune's populated cells (mean) or its centre point",
+    )
 
 
 @dataclass

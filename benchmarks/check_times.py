@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import load_calibration_inputs
+from calibration_inputs import add_row_model_arguments, load_calibration_inputs
 from report import markdown_table, write_report
 
 from smaby_geo.analysis.calibration import CalibrationSet, error_summary
@@ -38,23 +38,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "check_times.md"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--table",
-        default=None,
-        help="CSV of reference times (default: the registry's toi_calibration)",
-    )
-    ap.add_argument(
-        "--centre-rule",
-        default="population_weighted",
-        choices=["population_weighted", "densest_km"],
-        help="kommune centre rule (kommune_centres); the fit's is population_weighted",
-    )
-    ap.add_argument(
-        "--origin",
-        default="cells",
-        choices=["cells", "centre"],
-        help="row time from the origin kommune's populated cells (the fit's) or its centre",
-    )
+    add_row_model_arguments(ap)
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
