@@ -338,8 +338,7 @@ def fit_profile(
 
     def objective(u: np.ndarray) -> float:
         u = np.asarray(u, float)
-        # clipped: lo + u * span can round to just below a bound (49.99999999999995 for 50)
-        x = np.clip(lo + u * span, lo, hi)
+        x = np.clip(lo + u * span, lo, hi)  # a search point can round past a bound
         values = {p.path: float(v) for p, v in zip(params, x, strict=True)}
         prof = set_parameters(profile, values)
         m = trip_minutes(cal.model_minutes(retime(network, prof), rows), values)
