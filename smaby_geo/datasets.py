@@ -454,6 +454,14 @@ def stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 (hex) of a file's bytes, read in blocks: what ``sha256sum`` prints for it."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
     """Return the data-home copy of ``ds`` when it is there and current, else None.
 
@@ -461,13 +469,11 @@ def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
     stamp beside it records the registry's upstream (or shipped) sha256. A copy made from an
     older registry therefore counts as missing and is fetched again.
     """
-    import hashlib
-
     p = Path(home) / ds.relpath
     if not p.is_file():
         return None
     if ds.convert is None:
-        ok = hashlib.sha256(p.read_bytes()).hexdigest() == ds.sha256
+        ok = file_sha256(p) == ds.sha256
     else:
         stamp = stamp_path(p)
         ok = stamp.is_file() and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256)

@@ -4,8 +4,11 @@ As the prepared routing networks (``routing/ch_<fingerprint>.npz``), each entry 
 ``<data home>/<kind>/<name>_<fingerprint>.<ext>`` whose fingerprint is the sha256 of
 everything it is derived from: the bytes of the input files, the parameters, a format version
 and the versions of the libraries that compute and store it. Changed inputs give another name,
-so a stale entry is never read; the sha256 of each entry's bytes is kept beside it
-(``<entry>.sha256``) and checked before the entry is read. Of each ``name`` only the
+so a stale entry is never read. The plain sha256 of each entry's bytes (hex, as ``sha256sum``
+prints it) is kept beside it in ``<entry>.sha256`` (``datasets.stamp_path``) and checked before
+the entry is read; an entry whose sidecar does not hold that digest (a truncated or edited
+entry, a missing or foreign sidecar, or one of the tagged form ``fingerprint`` gives, which
+this module wrote before) is computed again and replaced, never read. Of each ``name`` only the
 ``KEEP_ENTRIES`` most recently used entries are kept: saving a new one removes the older ones
 (reading an entry marks it used). Entries are written to a temporary file and renamed into
 place; a folder that cannot be written only costs the saving, and an entry that cannot be
@@ -32,6 +35,10 @@ KEEP_ENTRIES = 4
 
 def fingerprint(*parts: Any) -> str:
     """sha256 (hex) of ``parts``: bytes as they are, ``Path`` as the file's bytes, else ``repr``.
+
+    Each part is tagged with its kind (``file:``, ``bytes:``, ``repr:``) and ended by a NUL
+    byte, so that no two different lists of parts give the same stream; the result is
+    therefore a cache key, not the sha256 of any one file (``datasets.file_sha256`` is that).
 
     Parameters
     ----------
@@ -84,8 +91,9 @@ def cached(
         Path -> value; any exception counts as a missing entry.
     save : callable
         (value, Path) -> None; writes into a temporary file that is renamed to ``path``.
-        The sha256 of the bytes saved goes beside it (``<entry>.sha256``); an entry whose
-        bytes no longer match (truncated, edited) is computed again and replaced.
+        The plain sha256 of the bytes saved goes beside it (``<entry>.sha256``, as
+        ``sha256sum`` prints it); an entry whose bytes do not match it (truncated, edited,
+        a missing or foreign sidecar) is computed again and replaced.
 
     Returns
     -------
@@ -93,7 +101,7 @@ def cached(
     """
     if path.is_file():
         try:
-            if _digest_file(path) != _sidecar(path).read_text().strip():
+            if datasets.file_sha256(path) != _sidecar(path).read_text().strip():
                 raise ValueError("damaged entry")  # its bytes are not the bytes saved
             value = load(path)
         except Exception:  # damaged or from an incompatible library: compute again
@@ -104,32 +112,38 @@ def cached(
             return value
     value = compute()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-        os.close(fd)
-        try:
-            save(value, Path(tmp))
-            os.chmod(tmp, 0o644)  # readable by everyone sharing the data home, as a download
-            side_tmp = Path(tmp + ".sha256")
-            side_tmp.write_text(_digest_file(Path(tmp)))
-            os.replace(side_tmp, _sidecar(path))
-            os.replace(tmp, path)
-        finally:
-            for t in (tmp, tmp + ".sha256"):
-                if os.path.exists(t):
-                    os.unlink(t)
+        _save_entry(value, path, save)
         prune(path)
     except Exception:  # read-only or full data home, a value it cannot store: not saved
         pass
     return value
 
 
+def _save_entry(value: Any, path: Path, save: Callable[[Any, Path], object]) -> None:
+    """``save`` ``value`` to ``path`` and its sha256 beside it, each renamed into place.
+
+    Its own temporary files rather than ``outputs.io.atomic_path``: that is a higher layer
+    (outputs), and an entry is two files. The sidecar is renamed first, so a process killed
+    between the two renames leaves a sidecar that does not match the entry: computed again.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    side_tmp = tmp + ".sha256"
+    try:
+        save(value, Path(tmp))
+        os.chmod(tmp, 0o644)  # readable by everyone sharing the data home, as a download
+        Path(side_tmp).write_text(datasets.file_sha256(tmp) + "\n")
+        os.replace(side_tmp, _sidecar(path))
+        os.replace(tmp, path)
+    finally:
+        for t in (tmp, side_tmp):
+            if os.path.exists(t):
+                os.unlink(t)
+
+
 def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
-def _digest_file(path: Path) -> str:
-    return fingerprint(path)
+    return datasets.stamp_path(path)
 
 
 def prune(path: Path, keep: int = KEEP_ENTRIES) -> list[Path]:

@@ -76,8 +76,9 @@ def run_indicators_job(args: argparse.Namespace) -> int:
         slug = _slug(name)
         manifest = stage / f"indicators_run_{slug}.json"
         parts = {k: [p.name for p in v] for k, v in written.items()}
+        carried: dict[str, str] = {}  # sha256 of the files carried over, checked once
         if not (do_c and do_tp):
-            _keep_other_part(out_dir / manifest.name, stage, parts, summary)
+            carried = _keep_other_part(out_dir / manifest.name, stage, parts, summary)
         meta = _meta(
             datasets.attribution(["n1000_roads", "popgrid_250m"]),
             region=name,
@@ -85,7 +86,9 @@ def run_indicators_job(args: argparse.Namespace) -> int:
             stage_seconds=stages,
             parts=parts,
             routing="whole network, every resident and service site of the country",
-            files=file_digests(stage, [n for names in parts.values() for n in names]),
+            files=file_digests(
+                stage, [n for names in parts.values() for n in names], known=carried
+            ),
         )
         io.write_json(meta, manifest)
     files = [out_dir / n for names in parts.values() for n in names]
@@ -94,23 +97,32 @@ def run_indicators_job(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keep_other_part(previous: Path, stage: Path, parts: dict, summary: dict) -> None:
+def _keep_other_part(
+    previous: Path, stage: Path, parts: dict, summary: dict
+) -> dict[str, str]:
     """Carry the part a ``--only`` run did not compute over from the previous set.
 
     Its files are hard-linked into ``stage`` (copied where links are refused) and listed in
     ``parts`` and ``summary``, but only where the previous manifest lists them and each file
     on disk still has its listed sha256; otherwise that part is left out (the swap removes
     it with the rest of the previous set).
+
+    Returns
+    -------
+    dict
+        ``{name: sha256}`` of the files carried over, as just checked: the new manifest
+        reuses them rather than reading each file a second time.
     """
     import json
 
+    carried: dict[str, str] = {}
     try:
         old = json.loads(previous.read_text(encoding="utf-8"))
         old_parts, old_files = old["parts"], old["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        return  # no previous indicators set here, or not one of ours
+        return carried  # no previous indicators set here, or not one of ours
     if not isinstance(old_files, dict):  # {name: sha256} in ours
-        return
+        return carried
     for part in INDICATOR_PARTS:
         names = old_parts.get(part) if isinstance(old_parts, dict) else None
         if part in parts or not isinstance(names, list) or not names:
@@ -126,8 +138,10 @@ def _keep_other_part(previous: Path, stage: Path, parts: dict, summary: dict) ->
         for n in names:
             link_tree(previous.parent / n, stage / n)
         parts[part] = list(names)
+        carried.update(digests)
         if isinstance(old.get("summary"), dict) and part in old["summary"]:
             summary[part] = old["summary"][part]
+    return carried
 
 
 def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bool):

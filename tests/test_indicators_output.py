@@ -127,6 +127,37 @@ def test_only_one_part_keeps_the_other_part_of_the_previous_set(first_set, tmp_p
     assert not list(out.glob("centrality_*"))
 
 
+def test_only_one_part_reads_each_file_once_for_the_manifest(
+    first_set, tmp_path, capsys, monkeypatch
+):
+    """The carried-over files are checked against the previous manifest once; the new
+    manifest reuses those digests rather than reading each file a second time."""
+    import shutil
+    from collections import Counter
+
+    from smaby_geo import datasets
+
+    out = tmp_path / "out"
+    shutil.copytree(first_set, out)
+    old = json.loads((out / MANIFEST).read_text())
+    reads: Counter[str] = Counter()
+    real = datasets.file_sha256
+
+    def counting(path):
+        reads[Path(path).name] += 1
+        return real(path)
+
+    monkeypatch.setattr(datasets, "file_sha256", counting)
+    assert main([*ARGS, "--only", "transport-performance", "--no-map",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    meta = _one_complete_set(out)  # every listed digest is the file's sha256 on disk
+    carried = meta["parts"]["centrality"]
+    assert carried == old["parts"]["centrality"] and len(carried) >= 2
+    assert {n: meta["files"][n] for n in carried} == {n: old["files"][n] for n in carried}
+    assert {n: reads[n] for n in meta["files"]} == dict.fromkeys(meta["files"], 1)
+
+
 def test_a_region_reaches_the_residents_and_sites_beyond_the_old_100_km_buffer(
     tmp_path, capsys
 ):

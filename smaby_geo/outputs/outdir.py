@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from smaby_geo import datasets
 from smaby_geo._errors import OutputFolderError, OutputFolderInUseError
 
 STAGING_TAG = ".smaby-staging-"
@@ -185,15 +185,25 @@ def link_tree(src: Path, dst: Path) -> None:
             shutil.copy2(src, dst)
 
 
-def file_digests(folder: str | os.PathLike, names) -> dict[str, str]:
-    """sha256 of each named file in ``folder`` (a run's manifest of its complete set)."""
+def file_digests(
+    folder: str | os.PathLike, names, known: dict[str, str] | None = None
+) -> dict[str, str]:
+    """sha256 of each named file in ``folder`` (a run's manifest of its complete set).
+
+    Parameters
+    ----------
+    folder : path-like
+    names : iterable of str or Path
+        File names relative to ``folder``; the result keeps their order.
+    known : dict, optional
+        ``{name: sha256}`` already computed for some of these files (e.g. files carried over
+        from the previous set after their digests were checked): reused, not read again.
+    """
+    known = known or {}
     out = {}
     for name in names:
-        h = hashlib.sha256()
-        with open(Path(folder) / name, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        out[str(name)] = h.hexdigest()
+        key = str(name)
+        out[key] = known[key] if key in known else datasets.file_sha256(Path(folder) / name)
     return out
 
 
