@@ -318,10 +318,13 @@ def hinterlands(
         g, o = town_thresholds(
             times, c_leg[blk], col_cells, so.leg_seconds, pop, near - b0, lim_s
         )
-        gr, _ = town_thresholds(
-            times, c_leg[blk], col_cells, so.leg_seconds, pop * rural, near - b0, lim_s
+        # rural = all - the cells in centres (about 1 in 8 cells nationally, so this pass is
+        # short); exact for whole-person populations (float sums of integers below 2**53)
+        gc, _ = town_thresholds(
+            times, c_leg[blk], col_cells[in_centre], so.leg_seconds[in_centre],
+            pop[in_centre], near[in_centre] - b0, lim_s
         )
-        gross[blk], other[blk], grossr[blk] = g, o, gr
+        gross[blk], other[blk], grossr[blk] = g, o, g - gc
 
     keep = [
         c
