@@ -484,7 +484,10 @@ def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_th
     assert main([*common, str(tmp_path / "norway")]) == 0
     reg = ["--region", "Tynset", "--buffer-km", "20"]
     assert main([*common, str(tmp_path / "tynset"), *reg]) == 0
-    capsys.readouterr()
+    # the printed table says whose residents each column counts
+    assert "exclusive rural in region | rural within 45 min (all Norway)" in (
+        capsys.readouterr().out
+    )
     nat = gpd.read_parquet(tmp_path / "norway" / "hinterland_cells_norway_250m.parquet")
     got = gpd.read_parquet(tmp_path / "tynset" / "hinterland_cells_tynset_250m.parquet")
     assert set(got["kommunenavn"]) == {"Tynset"} and len(got) > 100

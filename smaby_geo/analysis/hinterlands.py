@@ -346,7 +346,6 @@ def hinterlands(
             np.int64
         )
 
-    # position -1 (no centre) picks the appended "none" entry
     # every cell without a centre says why (inf minutes = unreachable, never silent)
     why = np.full(len(cells), "", dtype=object)
     gone = lab_all < 0
