@@ -11,6 +11,13 @@ town, resident and service site of the country: a cell's nearest centre may lie 
 100 km buffer once used (Hamar's cells reached up to 13 % fewer residents). The N1000 network
 has about 11,000 nodes, so this is no slower than clipping it; the region's cells reach
 exactly the towns, residents and sites of the national run.
+
+The towns job also counts every resident of the country in each listed centre's figures
+(``town_hinterlands_<slug>.csv``): a column named as in the national run holds the national
+run's value. The figures about the region's residents alone are named so
+(``region_exclusive_population``, ``region_exclusive_rural_population``), and the cell,
+kommune and labour-market region tables and the headline cover the region's cells
+(``TOWN_FIGURES``).
 """
 
 from __future__ import annotations
@@ -36,6 +43,22 @@ from smaby_geo.places.services import load_services
 from smaby_geo.places.towns import CLASS_RANK
 
 SMABY_CLASSES = ("small_town", "town")  # the strategy's småbyer, about 5,000-50,000 residents
+# What the columns of town_hinterlands_<slug>.csv count in a region run (recorded in the run
+# metadata): every resident of the country, as in the national run, or the region's alone.
+TOWN_FIGURES = {
+    "national": (
+        "population_within_<T>, nearer_other_<T>, rural_within_<T>, exclusive_population, "
+        "exclusive_rural_population and the service columns count every resident of the "
+        "country: the national run's value for the town"
+    ),
+    "region_only": (
+        "region_exclusive_population, region_exclusive_rural_population (the region's "
+        "residents for whom the centre is the nearest of its class level; per class level "
+        "they and the region's unreachable residents add up to the region's population), "
+        "the cell, kommune and labour-market region tables and the headline: the region's "
+        "residents alone"
+    ),
+}
 
 
 def _region_cells(kommuner, cells, region: str | None, buffer_km: float):
@@ -51,16 +74,12 @@ def _region_cells(kommuner, cells, region: str | None, buffer_km: float):
     return cells[inside], name, buf
 
 
-def _keep_attrs(frame, part):
-    """``part`` (rows of ``frame``) with ``frame``'s ``attrs``."""
-    part = part.copy()
-    part.attrs.update(frame.attrs)
-    return part
-
-
 def _listed(towns, area):
-    """The towns whose outline lies in ``area`` (the region and its buffer)."""
-    return _keep_attrs(towns, towns[towns.intersects(area)])
+    """The towns whose outline lies in ``area`` (the region and its buffer).
+
+    Row selection keeps ``attrs`` (pandas >= 2.2, which the project pins).
+    """
+    return towns[towns.intersects(area)]
 
 
 def _check_region(region: str | None):
@@ -110,25 +129,30 @@ def run_towns_job(args: argparse.Namespace) -> int:
     # The nearest centre of a cell may lie far beyond any buffer (Tynset's is Orkanger or
     # Elverum, 2 h away), so a region is routed on the whole network with every town of the
     # country: its cells get exactly the figures of the national run. The N1000 network is
-    # small (about 11,000 nodes), so this costs less than clipping it. --buffer-km only
-    # chooses which towns and centres are listed.
+    # small (about 11,000 nodes), so this costs less than clipping it. Every resident of the
+    # country is counted in the centres' figures too (a centre on the region's border reaches
+    # people outside it). --buffer-km only chooses which towns and centres are listed.
     cells, name, area = _region_cells(kom, cells_all, args.region, args.buffer_km)
+    in_region = cells_all.index.isin(cells.index) if args.region else None
     t = _timed(stages, "inputs", t)
     towns, cell_town = build_towns(
         cells_all, read_builtup_areas(), place_names=read_place_names(), return_cells=True
     )
     t = _timed(stages, "towns", t)
     sv = load_services()
-    h = hinterlands(net, cells, towns, cell_town.reindex(cells.index), sv, land=land_or_none())
+    h = hinterlands(
+        net, cells_all, towns, cell_town.reindex(cells_all.index), sv, region=in_region,
+        land=land_or_none(),
+    )
     centres, ct = h.towns, h.cells
     if area is not None:
         towns = _listed(towns, area)
         # listed: the centres within the buffer, and every centre that is the nearest of its
-        # class level for someone in the region (so the exclusive hinterlands of each level
-        # still add up to the region's population)
-        serving = centres["exclusive_population"].to_numpy() > 0
+        # class level for someone in the region (so the region's exclusive hinterlands of
+        # each level still add up to the region's population)
+        serving = centres["region_exclusive_population"].to_numpy() > 0
         in_area = centres.index.isin(towns.index) | serving
-        centres = _keep_attrs(centres, centres[in_area])
+        centres = centres[in_area]
     t = _timed(stages, "hinterlands", t)
     by_kommune = summarise_hinterlands(ct)
     names = kom.set_index("kommunenummer")["kommunenavn"]
@@ -165,10 +189,22 @@ def run_towns_job(args: argparse.Namespace) -> int:
         headline=headline,
         units="minutes by car to the town centre, access legs included; inf = no route",
         routing=(
-            "whole network and every town of the country, so a region's cells get the "
-            "national figures; the towns and centres listed are those within the region and "
+            "whole network and every town and resident of the country, so a region's cells "
+            "get the national figures, and so does every listed centre: its "
+            "population_within_<T>, nearer_other_<T>, rural_within_<T>, exclusive_population "
+            "and exclusive_rural_population count every resident of the country, not only "
+            "the region's; only region_exclusive_population and "
+            "region_exclusive_rural_population count the region's residents alone (see "
+            "town_figures); the towns and centres listed are those within the region and "
             f"{args.buffer_km:g} km (--buffer-km), and every centre nearest (at its class "
             "level) to one of its cells"
+            if args.region
+            else "whole network, every town and resident of the country"
+        ),
+        town_figures=(
+            TOWN_FIGURES
+            if args.region
+            else {"national": "every figure counts every resident of the country"}
         ),
     )
     # written into a staging folder and swapped in whole (never a partial or mixed set)
@@ -297,14 +333,27 @@ def _print_towns(name, towns, centres, by_kommune, headline) -> None:
         )
     )
     smaby = centres[centres["town_class"].isin(SMABY_CLASSES)]
-    top = smaby.sort_values("exclusive_rural_population", ascending=False).head(10)
-    print("\nSmåbyer serving the largest rural hinterlands (exclusive, rural residents):")
-    print("| town | class | kommune | residents | exclusive rural | rural within 45 min |")
+    # a region run ranks the centres by the region's residents; the reach counts everyone
+    region = "region_exclusive_rural_population" in centres.columns
+    excl = "region_exclusive_rural_population" if region else "exclusive_rural_population"
+    top = smaby.sort_values(excl, ascending=False).head(10)
+    if region:
+        print(
+            f"\nSmåbyer serving the largest rural hinterlands in {name} (exclusive, the "
+            "region's rural residents; rural within 45 min counts all of Norway's):"
+        )
+        print(
+            "| town | class | kommune | residents | exclusive rural in region | "
+            "rural within 45 min (all Norway) |"
+        )
+    else:
+        print("\nSmåbyer serving the largest rural hinterlands (exclusive, rural residents):")
+        print("| town | class | kommune | residents | exclusive rural | rural within 45 min |")
     print("|---|---|---|---:|---:|---:|")
     for _, r in top.iterrows():
         print(
             f"| {r['name']} | {r['town_class']} | {r.get('kommunenavn', '')} | "
-            f"{int(r['population']):,} | {int(r['exclusive_rural_population']):,} | "
+            f"{int(r['population']):,} | {int(r[excl]):,} | "
             f"{int(r['rural_within_45']):,} |"
         )
     none = by_kommune[by_kommune["share_within_45"] == 0].sort_values("population")

@@ -237,6 +237,64 @@ def test_population_conserved_in_every_partition(hint, built):
     assert set(g["region"]) == {"R", "unknown"}
 
 
+def test_a_region_counts_every_resident_in_the_centres_figures(hint, built):
+    """With ``region`` the cell table holds the region's cells, but a centre's reach and
+    exclusive figures still count every cell passed: a region's run must not shrink them to
+    the region's residents. Region: kommune k3 (nodes 8-10, 80-100 min from A, and the
+    off-road cell)."""
+    cells, towns, cell_town = built
+    region = (cells["kommunenummer"] == "k3").to_numpy()
+    services = gpd.GeoDataFrame(
+        {"service_id": ["h1"], "service_type": ["hospital"], "name": ["B <hospital>"]},
+        geometry=[Point(50_000, Y0)],
+        crs="EPSG:25833",
+    )
+    h = hinterlands(hand_network(), cells, towns, cell_town, services, region=region)
+    t = h.towns.set_index("name")
+    a, b = t.loc["Aby"], t.loc["Bby"]
+    # by hand, as without a region: no k3 resident is within 60 min of A
+    assert a["population_within_15"] == 6000 + 100
+    assert a["population_within_60"] == 7000 + 20000 + 500
+    assert a["nearer_other_60"] == 300 + 400 + 20000 + 500
+    assert a["rural_within_30"] == 100 + 200 + 300
+    assert a["exclusive_population"] == 6300
+    assert b["exclusive_population"] == sum(POP)
+    # every column of the run without a region, unchanged
+    shared = [c for c in h.towns.columns if not c.startswith("region_")]
+    pd.testing.assert_frame_equal(h.towns[shared], hint.towns)
+    # the region's own figures: nodes 8-10 (60 + 70 + 80 residents) go to B, the off-road
+    # cell (10) to no centre; these partition the region's population at each level
+    assert a["region_exclusive_population"] == 0
+    assert b["region_exclusive_population"] == 210
+    assert b["region_exclusive_rural_population"] == 210
+    assert h.towns.attrs["region_unreachable_population"] == OFF_ROAD[2]
+    assert h.towns.attrs["region_unreachable_by_level"] == {"1": 10.0, "2": 10.0}
+    assert h.towns.attrs["unreachable_population"] == OFF_ROAD[2]
+    # the cell table: the region's cells, each as in the run without a region
+    assert h.cells.index.tolist() == ["c8", "c9", "c10", "c11"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(h.cells), pd.DataFrame(hint.cells.loc[h.cells.index])
+    )
+    assert h.cells.attrs["unreachable_population"] == OFF_ROAD[2]
+    assert h.cells.attrs["unreachable_by_level"] == {"1": 10.0, "2": 10.0}
+    # a region leaving out the off-road cell: nobody of it is unreachable
+    k1 = (cells["kommunenummer"] == "k1").to_numpy()
+    h1 = hinterlands(hand_network(), cells, towns, cell_town, region=pd.Series(k1, cells.index))
+    assert h1.cells.attrs["unreachable_population"] == 0
+    assert h1.towns.attrs["unreachable_population"] == OFF_ROAD[2]
+    t1 = h1.towns.set_index("name")
+    # k1 = nodes 0-3: A is nearest for nodes 0-2 (6,300), B for node 3 (300) and, at the
+    # town level, for all of them (6,600)
+    assert t1.loc["Aby", "region_exclusive_population"] == 6300
+    assert t1.loc["Bby", "region_exclusive_population"] == 6600
+    assert t1.loc["Aby", "population_within_60"] == 27500
+    # a region that is not one bool per cell names the fix
+    with pytest.raises(ValueError, match="one bool per cell"):
+        hinterlands(hand_network(), cells, towns, cell_town, region=k1[:3])
+    with pytest.raises(ValueError, match="one bool per cell"):
+        hinterlands(hand_network(), cells, towns, cell_town, region=np.flatnonzero(k1))
+
+
 def test_summary_shares_by_hand(hint):
     k = summarise_hinterlands(hint.cells).set_index("kommunenummer")
     # k1: rural cells nodes 1-3 (10, 20, 20 min) -> all within 30
@@ -415,7 +473,9 @@ def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_th
 ):
     """Tynset's nearest centres (Orkanger, Elverum) lie about 2 h away, beyond a 20 km buffer.
     A clipped network once gave all 5,554 residents Orkanger, some up to 36 min late; the
-    region's cells must get exactly the national run's nearest centre and minutes."""
+    region's cells must get exactly the national run's nearest centre and minutes, and every
+    centre listed the national run's figures (a run that counted the region's residents only
+    gave Orkanger 0 residents within 60 min instead of 271,473)."""
     import json
 
     from smaby_geo.cli import main
@@ -424,7 +484,10 @@ def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_th
     assert main([*common, str(tmp_path / "norway")]) == 0
     reg = ["--region", "Tynset", "--buffer-km", "20"]
     assert main([*common, str(tmp_path / "tynset"), *reg]) == 0
-    capsys.readouterr()
+    # the printed table says whose residents each column counts
+    assert "exclusive rural in region | rural within 45 min (all Norway)" in (
+        capsys.readouterr().out
+    )
     nat = gpd.read_parquet(tmp_path / "norway" / "hinterland_cells_norway_250m.parquet")
     got = gpd.read_parquet(tmp_path / "tynset" / "hinterland_cells_tynset_250m.parquet")
     assert set(got["kommunenavn"]) == {"Tynset"} and len(got) > 100
@@ -435,17 +498,33 @@ def test_a_region_gets_the_national_figures_even_where_its_centre_lies_beyond_th
     assert want["nearest_town"].nunique() >= 2 and want["minutes_to_town"].min() > 60
     assert got["nearest_town"].tolist() == want["nearest_town"].tolist()
     np.testing.assert_array_equal(got["minutes_to_town"], want["minutes_to_town"])
-    # every centre a resident goes to is listed, with its exclusive rural population
     centres = pd.read_csv(tmp_path / "tynset" / "town_hinterlands_tynset.csv", index_col=0)
+    # each listed centre's figures count every resident of the country: every column named
+    # as in the national run holds the national run's value (Tynset's own residents are all
+    # over 60 min from every centre, so counting only them gave Orkanger, Elverum and the
+    # others nobody within 60 min)
+    national = pd.read_csv(tmp_path / "norway" / "town_hinterlands_norway.csv", index_col=0)
+    assert set(centres.index) <= set(national.index)
+    shared = [c for c in national.columns if c in centres.columns]
+    assert "population_within_60" in shared and "exclusive_population" in shared
+    pd.testing.assert_frame_equal(centres[shared], national.loc[centres.index, shared])
+    assert (centres["population_within_60"] > 10 * got["population"].sum()).sum() >= 3
+    assert set(centres.columns) - set(shared) == {
+        "region_exclusive_population", "region_exclusive_rural_population"
+    }
+    # every centre a resident goes to is listed, with the region's exclusive rural population
     by_town = want.groupby("nearest_town")["population"].sum()
-    listed = centres.set_index("name")["exclusive_rural_population"]
+    listed = centres.set_index("name")["region_exclusive_rural_population"]
     for town, people in by_town.items():
         assert listed[town] == people
     # the large cities' exclusive hinterlands cover everyone (Trondheim, beyond the buffer)
     big = centres[centres["town_class"] == "large_city"]
-    assert len(big) >= 1 and big["exclusive_population"].sum() == got["population"].sum()
+    assert len(big) >= 1
+    assert big["region_exclusive_population"].sum() == got["population"].sum()
     meta = json.loads((tmp_path / "tynset" / "towns_run_tynset.json").read_text())
     assert "whole network" in meta["routing"]
+    assert "population_within_<T>" in meta["town_figures"]["national"]
+    assert "region_exclusive_population" in meta["town_figures"]["region_only"]
 
 
 def test_every_cell_without_a_centre_says_why_and_the_people_are_counted(hint, built):

@@ -15,6 +15,11 @@ Definitions (every number a parameter):
   class (a small town competes with every centre, a town with towns and large cities, a large
   city with large cities). For each class level the exclusive hinterlands and the unreachable
   population partition the whole population.
+* **Region**: ``hinterlands(..., region=mask)`` reports on a region's cells (the cell table
+  holds only them) while every per-centre figure still counts every cell passed, so a region
+  run given the whole country's cells gets each centre's national figures. The figures of
+  the region's residents alone are named so: ``region_exclusive_population`` and
+  ``region_exclusive_rural_population``.
 * **Services hosted**: a service site belongs to the nearest centre whose outline lies within
   ``host_buffer_m`` (default 3 km: the shipped service points are N1000 place-name label
   points, which lie within a few km of the place). For every centre the nearest site of each
@@ -23,6 +28,7 @@ Definitions (every number a parameter):
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +48,12 @@ from smaby_geo.analysis.traveltimes import (
 )
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.services import SERVICE_TYPES
-from smaby_geo.places.snapping import AccessModel, snap_points, unreachable_reasons
+from smaby_geo.places.snapping import (
+    AccessModel,
+    Snapped,
+    snap_points,
+    unreachable_reasons,
+)
 from smaby_geo.places.towns import CLASS_RANK, town_centres
 from smaby_geo.routing.api import many_to_all, nearest_facility
 
@@ -60,6 +71,28 @@ def _check_limits(limits) -> list[float]:
     if not lim or any(not np.isfinite(v) or v < 0 for v in lim) or lim != sorted(lim):
         raise ValueError(f"limits must be a non-empty sorted list of minutes >= 0, got {limits}")
     return lim
+
+
+def _region_mask(region, cells: gpd.GeoDataFrame) -> np.ndarray | None:
+    """``region`` as one bool per cell of ``cells`` (None: no region)."""
+    if region is None:
+        return None
+    if isinstance(region, pd.Series):
+        if not region.index.equals(cells.index):
+            raise ValueError("region must be indexed like cells (one bool per cell)")
+        region = region.to_numpy()
+    mask = np.asarray(region)
+    if mask.dtype != bool or mask.shape != (len(cells),):
+        raise ValueError(
+            f"region must be one bool per cell ({len(cells)}), got dtype {mask.dtype} and "
+            f"shape {mask.shape}"
+        )
+    return mask
+
+
+def _take(s: Snapped, idx: np.ndarray) -> Snapped:
+    """The points ``idx`` of ``s``."""
+    return Snapped(**{f.name: getattr(s, f.name)[idx] for f in dataclasses.fields(s)})
 
 
 def _centres(towns: gpd.GeoDataFrame, centre_min_class: str) -> gpd.GeoDataFrame:
@@ -120,11 +153,14 @@ class Hinterlands(LegacyMapping):
     ----------
     towns : DataFrame
         One row per centre: gross reach within each limit (``population_within_<T>``,
-        ``nearer_other_<T>``, ``rural_within_<T>``), exclusive hinterland population and, with
-        services, the sites it hosts and the nearest site in minutes.
+        ``nearer_other_<T>``, ``rural_within_<T>``), exclusive hinterland population (all of
+        these count every cell passed) and, for a region, ``region_exclusive_population`` /
+        ``region_exclusive_rural_population`` (the region's cells only); with services, the
+        sites it hosts and the nearest site in minutes.
     cells : GeoDataFrame
-        One row per grid cell: its nearest centre (``nearest_town_id``, ``nearest_town``) and
-        ``minutes_to_town`` in minutes (``inf`` = no route).
+        One row per grid cell (of the region, where one is given): its nearest centre
+        (``nearest_town_id``, ``nearest_town``) and ``minutes_to_town`` in minutes (``inf`` =
+        no route).
     """
 
     towns: pd.DataFrame
@@ -138,6 +174,7 @@ def hinterlands(
     cell_town: pd.Series,
     services: gpd.GeoDataFrame | None = None,
     *,
+    region: np.ndarray | pd.Series | None = None,
     centre_min_class: str = CENTRE_MIN_CLASS,
     limits_min: Sequence[float] = HINTERLAND_LIMITS_MIN,
     host_buffer_m: float = HOST_BUFFER_M,
@@ -150,13 +187,22 @@ def hinterlands(
     ----------
     network : RoadNetwork
     cells : GeoDataFrame
-        Population grid (``read_population_grid``) with kommune fields.
+        Population grid (``read_population_grid``) with kommune fields: every resident the
+        centres' figures count (for a region run, the whole country's grid, so that each
+        centre gets its national figures).
     towns : GeoDataFrame
         ``build_towns`` output.
     cell_town : Series
         Town of each cell (``build_towns(..., return_cells=True)``), -1 = in no town.
     services : GeoDataFrame, optional
         Service layer (``load_services``); without it the service columns are left out.
+    region : array of bool, optional
+        One per cell of ``cells`` (a Series must be indexed like ``cells``): the cells of the
+        region the result reports on. The cell table and its ``attrs`` then hold only these
+        cells, and the towns table adds ``region_exclusive_population`` and
+        ``region_exclusive_rural_population`` (these cells' residents for whom the centre is
+        the nearest of its class level); every other per-centre figure still counts every
+        cell of ``cells``. Default: no region (the cell table holds every cell).
     centre_min_class : str, default "small_town"
         The smallest town class that counts as a centre.
     limits_min : sequence of float, default 15/30/45/60
@@ -174,20 +220,26 @@ def hinterlands(
     Hinterlands
         ``towns``: one row per centre (name, class, population, kommune, per limit
         ``population_within_<T>`` / ``nearer_other_<T>`` / ``rural_within_<T>``,
-        ``exclusive_population``, ``exclusive_rural_population``, ``exclusive_level`` and, with
-        services, ``<type>_sites``, ``<type>_nearest_minutes`` (``inf`` where no site of the
-        type is reachable, also where there is none), ``<type>_nearest_name``).
+        ``exclusive_population``, ``exclusive_rural_population``, ``exclusive_level`` (these
+        count every cell of ``cells``), with ``region`` ``region_exclusive_population`` and
+        ``region_exclusive_rural_population`` (the region's cells only) and, with services,
+        ``<type>_sites``, ``<type>_nearest_minutes`` (``inf`` where no site of the type is
+        reachable, also where there is none), ``<type>_nearest_name``).
         ``cells``: one row per cell (``population``, kommune fields, ``town_id``, ``rural``,
         ``road_connected``, ``nearest_town_id``, ``nearest_town``, ``minutes_to_town``
         (``inf`` = no route), ``unreachable_reason`` ("" where a centre is reached, else why
         not: ``places.snapping.unreachable_reasons``, or "no centre reachable"), with
-        services ``town_has_<type>``); ``attrs`` say who is unreachable
-        (``unreachable_population``, ``unreachable_by_reason``).
+        services ``town_has_<type>``), only the region's cells where ``region`` is given.
+        ``attrs`` say who is unreachable (``unreachable_population``,
+        ``unreachable_by_reason``, ``unreachable_by_level``): on the towns table among every
+        cell of ``cells`` (with a region also ``region_unreachable_population``,
+        ``region_unreachable_by_level``), on the cell table among its cells.
     """
     lim = _check_limits(limits_min)
     access = access or AccessModel()
     if not cell_town.index.equals(cells.index):
         raise ValueError("cell_town must be indexed like cells (build_towns(return_cells=True))")
+    in_region = _region_mask(region, cells)
     cen = _centres(towns, centre_min_class)
     cpts = town_centres(cen)
     sc = snap_points(network, cpts.geometry.x.to_numpy(), cpts.geometry.y.to_numpy(), access)
@@ -228,18 +280,23 @@ def hinterlands(
 
     sec_all, lab_all = nearest(np.arange(m))
     crank = cen["town_class"].map(CLASS_RANK).to_numpy()
-    excl = np.zeros(m)
-    excl_rural = np.zeros(m)
-    levels = {}
+    # exclusive hinterlands of every cell passed, and (with a region) of the region's cells
+    scopes = {"": np.ones(len(cells), dtype=bool)}
+    if in_region is not None:
+        scopes["region_"] = in_region
+    excl = {k: np.zeros(m) for k in scopes}
+    excl_rural = {k: np.zeros(m) for k in scopes}
+    levels: dict[str, dict] = {k: {} for k in scopes}
     for level in sorted(set(crank)):
         sel = np.flatnonzero(crank >= level)
         _, lab = nearest(sel) if level != min(crank) else (sec_all, lab_all)
-        ok = lab >= 0
-        tot = np.bincount(lab[ok], weights=pop[ok], minlength=m)
-        totr = np.bincount(lab[ok & rural], weights=pop[ok & rural], minlength=m)
         own = crank == level
-        excl[own], excl_rural[own] = tot[own], totr[own]
-        levels[level] = float(pop[~ok].sum())
+        for k, scope in scopes.items():
+            ok = (lab >= 0) & scope
+            tot = np.bincount(lab[ok], weights=pop[ok], minlength=m)
+            totr = np.bincount(lab[ok & rural], weights=pop[ok & rural], minlength=m)
+            excl[k][own], excl_rural[k][own] = tot[own], totr[own]
+            levels[k][str(level)] = float(pop[(lab < 0) & scope].sum())
 
     gross = np.zeros((m, len(lim)))
     other = np.zeros((m, len(lim)))
@@ -261,10 +318,13 @@ def hinterlands(
         g, o = town_thresholds(
             times, c_leg[blk], col_cells, so.leg_seconds, pop, near - b0, lim_s
         )
-        gr, _ = town_thresholds(
-            times, c_leg[blk], col_cells, so.leg_seconds, pop * rural, near - b0, lim_s
+        # rural = all - the cells in centres (about 1 in 8 cells nationally, so this pass is
+        # short); exact for whole-person populations (float sums of integers below 2**53)
+        gc, _ = town_thresholds(
+            times, c_leg[blk], col_cells[in_centre], so.leg_seconds[in_centre],
+            pop[in_centre], near[in_centre] - b0, lim_s
         )
-        gross[blk], other[blk], grossr[blk] = g, o, gr
+        gross[blk], other[blk], grossr[blk] = g, o, g - gc
 
     keep = [
         c
@@ -277,38 +337,46 @@ def hinterlands(
         tt[f"population_within_{t:g}"] = np.round(gross[:, j]).astype(np.int64)
         tt[f"nearer_other_{t:g}"] = np.round(other[:, j]).astype(np.int64)
         tt[f"rural_within_{t:g}"] = np.round(grossr[:, j]).astype(np.int64)
-    tt["exclusive_population"] = np.round(excl).astype(np.int64)
-    tt["exclusive_rural_population"] = np.round(excl_rural).astype(np.int64)
+    tt["exclusive_population"] = np.round(excl[""]).astype(np.int64)
+    tt["exclusive_rural_population"] = np.round(excl_rural[""]).astype(np.int64)
     tt["exclusive_level"] = cen["town_class"].to_numpy()
+    if in_region is not None:
+        tt["region_exclusive_population"] = np.round(excl["region_"]).astype(np.int64)
+        tt["region_exclusive_rural_population"] = np.round(excl_rural["region_"]).astype(
+            np.int64
+        )
 
-    # position -1 (no centre) picks the appended "none" entry
-    names = np.append(cen["name"].to_numpy(dtype=object), np.array([None], dtype=object))
-    ids = np.append(cen.index.to_numpy(), -1)
-    ct = pd.DataFrame(
-        {
-            "population": cells["population"].to_numpy(),
-            **{
-                c: cells[c].to_numpy()
-                for c in ("kommunenummer", "kommunenavn", "fylkesnummer", "fylkesnavn",
-                          "x_sw", "y_sw", "cell_size_m")
-                if c in cells.columns
-            },
-            "town_id": tid,
-            "rural": rural,
-            "road_connected": so.connected,
-            "nearest_town_id": ids[lab_all],
-            "nearest_town": names[lab_all],
-            "minutes_to_town": sec_all / 60.0,
-        },
-        index=cells.index,
-    )
     # every cell without a centre says why (inf minutes = unreachable, never silent)
     why = np.full(len(cells), "", dtype=object)
     gone = lab_all < 0
     if gone.any():
-        net_why = unreachable_reasons(network, so, access, land=land)
-        why[gone] = np.where(net_why[gone] == "", REASON_NO_CENTRE, net_why[gone])
-    ct["unreachable_reason"] = pd.Categorical(why)
+        gi = np.flatnonzero(gone)
+        net_why = unreachable_reasons(network, _take(so, gi), access, land=land)
+        why[gi] = np.where(net_why == "", REASON_NO_CENTRE, net_why)
+    # the cell table: the region's cells, or every cell
+    rows = np.flatnonzero(in_region) if in_region is not None else slice(None)
+    names = np.append(cen["name"].to_numpy(dtype=object), np.array([None], dtype=object))
+    ids = np.append(cen.index.to_numpy(), -1)
+    lab_rows = lab_all[rows]  # position -1 (no centre) picks the appended "none" entry
+    ct = pd.DataFrame(
+        {
+            "population": cells["population"].to_numpy()[rows],
+            **{
+                c: cells[c].to_numpy()[rows]
+                for c in ("kommunenummer", "kommunenavn", "fylkesnummer", "fylkesnavn",
+                          "x_sw", "y_sw", "cell_size_m")
+                if c in cells.columns
+            },
+            "town_id": tid[rows],
+            "rural": rural[rows],
+            "road_connected": so.connected[rows],
+            "nearest_town_id": ids[lab_rows],
+            "nearest_town": names[lab_rows],
+            "minutes_to_town": sec_all[rows] / 60.0,
+        },
+        index=cells.index[rows],
+    )
+    ct["unreachable_reason"] = pd.Categorical(why[rows])
     if services is not None:
         hosts = hosted_services(cen, services, host_buffer_m=host_buffer_m)
         tt = tt.join(hosts)
@@ -329,8 +397,8 @@ def hinterlands(
             tt[f"{st}_nearest_minutes"] = near_sv[f"{st}_minutes"].to_numpy() if m else []
             tt[f"{st}_nearest_name"] = near_sv[f"{st}_name"].to_numpy() if m else []
             has = np.append(hosts[f"{st}_sites"].to_numpy() > 0, False)
-            ct[f"town_has_{st}"] = has[lab_all]
-    ct = gpd.GeoDataFrame(ct, geometry=cells.geometry.to_numpy(), crs=cells.crs)
+            ct[f"town_has_{st}"] = has[lab_rows]
+    ct = gpd.GeoDataFrame(ct, geometry=cells.geometry.to_numpy()[rows], crs=cells.crs)
     attribution = " | ".join(
         dict.fromkeys(
             a.strip()
@@ -340,17 +408,20 @@ def hinterlands(
             if a.strip()
         )
     )
-    unreachable = float(pop[gone].sum())
-    by_reason = people_by_reason(pop[gone], why[gone])
-    for d in (tt, ct):
+    ct_gone = gone if in_region is None else gone & in_region
+    ct_levels = levels["region_" if in_region is not None else ""]
+    for d, g, by_level in ((tt, gone, levels[""]), (ct, ct_gone, ct_levels)):
         d.attrs["attribution"] = attribution
         d.attrs["centre_min_class"] = centre_min_class
         d.attrs["limits_min"] = lim
-        d.attrs["unreachable_population"] = unreachable
-        d.attrs["unreachable_by_reason"] = by_reason
-        d.attrs["unreachable_by_level"] = {str(k): v for k, v in levels.items()}
+        d.attrs["unreachable_population"] = float(pop[g].sum())
+        d.attrs["unreachable_by_reason"] = people_by_reason(pop[g], why[g])
+        d.attrs["unreachable_by_level"] = by_level
         if services is not None:
             d.attrs["note"] = services.attrs.get("note", "")
+    if in_region is not None:
+        tt.attrs["region_unreachable_population"] = ct.attrs["unreachable_population"]
+        tt.attrs["region_unreachable_by_level"] = levels["region_"]
     return Hinterlands(towns=tt, cells=ct)
 
 
