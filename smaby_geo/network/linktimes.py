@@ -31,6 +31,7 @@ import shapely
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.network.ferry import ferry_times
 from smaby_geo.network.profile import CarProfile
+from smaby_geo.network.roadside import ROADSIDE_COLUMN, link_roadside_densities
 
 TIME_BASES: tuple[str, ...] = ("category", "osm", "ferry", "connector", "given")
 # Per-link inputs of the time (besides length_m, category, ferry, u, v, link_id).
@@ -199,12 +200,40 @@ def _hashable(x):
     return x
 
 
+def _roadside_densities(links: pd.DataFrame, out: pd.DataFrame, cat: np.ndarray) -> np.ndarray:
+    """The ``cat`` rows' roadside residents per km, measured first where they are missing.
+
+    A table read without them (``population="default"`` with the term off leaves NaN) gets
+    them from ``roadside.link_roadside_densities`` (the data home's cache), written into both
+    ``links`` (so the network keeps them: measured once) and its copy ``out``.
+    """
+    col = ROADSIDE_COLUMN
+    have = col in links and not np.isnan(links[col].to_numpy(dtype=float)[cat]).any()
+    if not have:
+        if not isinstance(links, gpd.GeoDataFrame):
+            raise ValueError(
+                f"the roadside term (CarProfile.roadside_density_scale_residents_per_km) needs "
+                f"the links' {col!r}, and this link table has neither it nor the link "
+                "geometry to measure it from: add the column (smaby_geo.network.roadside."
+                "link_roadside_densities) or switch the term off (None)"
+            )
+        rho, _ = link_roadside_densities(
+            links.geometry.to_numpy(), links["ferry"].to_numpy(dtype=bool)
+        )
+        links[col] = rho
+        out[col] = rho
+    return out[col].to_numpy(dtype=float)[cat]
+
+
 def compute_link_times(
     links: pd.DataFrame, profile: CarProfile, *, only: np.ndarray | None = None
 ) -> pd.DataFrame:
     """Return a copy of ``links`` with times recomputed from ``profile``.
 
     Rows with ``time_basis`` ``"given"`` (or a table without that column) keep their times.
+    A profile with the roadside term on measures the roadside densities of a table that lacks
+    them (``roadside_residents_per_km`` absent or NaN) and writes them into ``links`` too, so
+    that a network measures them once (``smaby_geo.network.roadside``).
 
     Parameters
     ----------
@@ -220,6 +249,12 @@ def compute_link_times(
     DataFrame
         ``seconds_fw``, ``seconds_bw`` (``inf`` where a direction is closed), ``speed_kmh``
         (road links), ``crossing_s``, ``wait_s``, ``headway_min`` (ferries) filled in.
+
+    Raises
+    ------
+    ValueError
+        The roadside term on for a table without densities that cannot be measured (no link
+        geometry, or no SSB 250 m grid in the registry), naming the fix.
     """
     out = links.copy()
     k = len(out)
@@ -250,7 +285,7 @@ def compute_link_times(
             curv = np.nan_to_num(_col(out, "curvature_deg_per_km", 0.0)[cat].astype(float))
             slow = 1.0 + curv / scale
         if profile.roadside_density_scale_residents_per_km is not None:
-            rho = _col(out, "roadside_residents_per_km", 0.0)[cat].astype(float)
+            rho = _roadside_densities(links, out, cat)
             slow = slow * profile.roadside_time_factor(rho)
         t = lf * ((1.0 - frac) * slow / (rural / 3.6) + frac / (urban / 3.6))
         fw[cat], bw[cat] = t, t

@@ -17,8 +17,13 @@ road, not a share of the population (which stays with the origins, ``places``).
 
 The grid is read here through ``smaby_geo.datasets`` and pandas (the network layer reads no
 module above it), and the per-link figures are kept in the data home (``derived_cache``),
-named by the grid file's bytes, the links' coordinates and the rule, so that the warm main
-job reads them instead of measuring them again.
+named by the grid file's bytes, the links' coordinates and the rule, so that a later run
+reads them instead of measuring them again.
+
+The densities are measured only when a profile uses them. A network read with the registry's
+grid (``population="default"``) and a profile whose roadside term is off leaves the column
+NaN; ``linktimes.compute_link_times`` (and so ``RoadNetwork.with_profile``) fills it with
+``link_roadside_densities`` the first time a profile with the term on times the links.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ ROADSIDE_DISTANCE_M = 250.0
 ROADSIDE_CACHE_FORMAT = "roadside-v1"
 # Sentinel: the registry's SSB 250 m population grid when it is available.
 DEFAULT_POPULATION = "default"
+# The link table's column of the densities (NaN: not measured yet).
+ROADSIDE_COLUMN = "roadside_residents_per_km"
 _GRID_DATASET, _GRID_ID_COLUMN, _GRID_CELL_M = "popgrid_250m", "ru250m", 250.0
 
 
@@ -201,3 +208,44 @@ def roadside_for_links(
 
     rho = cached(entry_path("network", "roadside", key, "npy"), compute, load, save)
     return rho, {"source": f"{_GRID_DATASET} ({file.name})", "distance_m": float(distance_m)}
+
+
+def link_roadside_densities(
+    geometry: np.ndarray,
+    ferry: np.ndarray,
+    population: str | os.PathLike | None = DEFAULT_POPULATION,
+) -> tuple[np.ndarray, dict]:
+    """Roadside residents per km of each link of a network, ferries 0 (``roadside_for_links``).
+
+    Parameters
+    ----------
+    geometry : ndarray of shapely LineStrings (EPSG:25833)
+    ferry : ndarray of bool
+        Car-ferry links (no roadside: 0).
+    population : "default", path-like or None
+        As ``roadside_for_links``; None gives 0 everywhere (the term then changes nothing).
+
+    Returns
+    -------
+    (residents per km, report) : ndarray of float (one per link), and the report of
+    ``roadside_for_links`` (its source, or ``{"off": "population=None"}``).
+
+    Raises
+    ------
+    ValueError
+        ``population="default"`` while the registry has no ``popgrid_250m`` (naming the fix),
+        or a grid file ``roadside_for_links`` refuses.
+    """
+    rho, report = roadside_for_links(geometry, population)
+    if rho is None:
+        if population is not None:
+            raise ValueError(
+                "the roadside term (CarProfile.roadside_density_scale_residents_per_km) needs "
+                f"each link's residents per km, and {report['off']}: install it, or read the "
+                "network with population=<an SSB 250 m grid CSV> (population=None drives "
+                "every link as empty road), or switch the term off (None)"
+            )
+        return np.zeros(len(geometry), dtype=float), report
+    rho = rho.copy()
+    rho[np.asarray(ferry, dtype=bool)] = 0.0
+    return rho, report

@@ -21,7 +21,11 @@ from smaby_geo.network.linktimes import (
     urban_fraction,
 )
 from smaby_geo.network.profile import CarProfile
-from smaby_geo.network.roadside import roadside_for_links
+from smaby_geo.network.roadside import (
+    DEFAULT_POPULATION,
+    ROADSIDE_COLUMN,
+    link_roadside_densities,
+)
 
 # Kartverket `vegkategori` -> prefix of the Norwegian road number (E6, Rv3, Fv30, Kv, Pv).
 ROAD_NUMBER_PREFIX = {"E": "E", "R": "Rv", "F": "Fv", "K": "Kv", "P": "Pv", "S": "Sv"}
@@ -134,7 +138,9 @@ def _finish_profiled(
     """Join ferry ends, measure urban shares, time every link with ``profile``, build.
 
     ``population`` ("default", a grid CSV path or None) gives the roadside residents per km
-    of each link (``smaby_geo.network.roadside``; 0 when None).
+    of each link (``smaby_geo.network.roadside``; 0 when None). With ``"default"`` and a
+    profile whose roadside term is off they are left NaN, to be measured by
+    ``compute_link_times`` when a profile with the term needs them.
     """
     if keep not in ("all", "largest"):
         raise ValueError(f"keep must be 'all' or 'largest', got {keep!r}")
@@ -169,23 +175,24 @@ def _finish_profiled(
                 if builtup is None
                 else "the builtup_areas dataset was not found (see `smaby-geo data`)"
             }
-    rho, roadside_report = roadside_for_links(geoms, population)
-    if rho is None:
-        links["roadside_residents_per_km"] = 0.0
-        if profile.roadside_density_scale_residents_per_km is not None and (
-            links["time_basis"] == "category"
-        ).any():
+    term_on = profile.roadside_density_scale_residents_per_km is not None
+    if isinstance(population, str) and population == DEFAULT_POPULATION and not term_on:
+        # not measured until a profile with the roadside term needs them (compute_link_times)
+        links[ROADSIDE_COLUMN] = np.nan
+        report["roadside"] = {"deferred": "measured when a profile's roadside term needs them"}
+    else:
+        rho, roadside_report = link_roadside_densities(
+            geoms, links["ferry"].to_numpy(dtype=bool), population
+        )
+        links[ROADSIDE_COLUMN] = rho
+        if population is None and term_on and (links["time_basis"] == "category").any():
             warnings.warn(
                 "the profile's roadside term has no densities to act on ("
                 f"{roadside_report['off']}): every link counts as empty road",
                 stacklevel=3,
             )
-    else:
-        rho = rho.copy()
-        rho[links["ferry"].to_numpy(dtype=bool)] = 0.0
-        links["roadside_residents_per_km"] = rho
-    if population is not None:
-        report["roadside"] = roadside_report
+        if population is not None:
+            report["roadside"] = roadside_report
     links = compute_link_times(links, profile)
     net = _finish(
         links,

@@ -74,8 +74,11 @@ def read_kartverket(
     population : "default", path-like or None
         SSB 250 m population grid for the roadside settlement term (each link's
         ``roadside_residents_per_km``, ``smaby_geo.network.roadside``): ``"default"`` the
-        registry's ``popgrid_250m`` when available, a path a grid CSV of your own, None 0
-        everywhere (the profile's term then changes nothing).
+        registry's ``popgrid_250m``, measured only when a profile with the term on needs them
+        (NaN until then: this read if ``profile`` has the term, else the first
+        ``with_profile`` that does; an error naming the fix if the grid is missing then); a
+        path a grid CSV of your own, measured now; None 0 everywhere (the profile's term then
+        changes nothing).
 
     Returns
     -------

@@ -1,0 +1,137 @@
+"""The roadside densities are measured only when a profile's roadside term needs them."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smaby_geo import datasets
+from smaby_geo.network import read_kartverket
+from smaby_geo.network import roadside as rs
+from smaby_geo.network.linktimes import compute_link_times
+
+from .conftest import lines
+from .test_roadside import Y0, _grid, _profile
+
+COL = "roadside_residents_per_km"  # rs.ROADSIDE_COLUMN
+
+
+@pytest.fixture
+def grid(tmp_path, monkeypatch):
+    """The registry's ``popgrid_250m`` replaced by a small grid; ``grid.asked`` counts look-ups.
+
+    400 people beside road 1 (y = Y0), 90 beside road 2 (y = Y0 + 5 km), nobody near road 3
+    (y = Y0 + 20 km), 300 beside the ferry only. ``grid.path = None`` makes it missing.
+    """
+    cells = [(1000, Y0, 400), (500, Y0 + 5000, 90), (1750, Y0 - 1000, 300)]
+    path = _grid(tmp_path / "grid.csv", cells)
+    real = datasets.locate_dataset
+
+    class Grid:
+        asked = 0
+
+    Grid.path = path
+
+    def locate(name, *args, **kwargs):
+        if name != "popgrid_250m":
+            return real(name, *args, **kwargs)
+        Grid.asked += 1
+        if Grid.path is None:
+            raise datasets.DatasetNotFoundError("popgrid_250m: not found (test)")
+        return Path(Grid.path)
+
+    monkeypatch.setattr(datasets, "locate_dataset", locate)
+    return Grid
+
+
+def _roads():
+    """Three 2 km F roads and a 3 km car ferry from the end of road 1."""
+    ys = [Y0, Y0 + 5000, Y0 + 20_000]
+    return lines(
+        [[(0, y), (2000, y)] for y in ys] + [[(2000, Y0), (2000, Y0 - 3000)]],
+        typeVeg=["enkelBilveg"] * 3 + ["bilferje"],
+        vegkategori=["F"] * 4,
+        vegnummer=[1.0, 2.0, 3.0, 4.0],
+    )
+
+
+def _forbid_measuring(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("the roadside densities were measured")
+
+    for name in ("_density", "_grid_tree", "read_grid_cells", "roadside_for_links"):
+        monkeypatch.setattr(rs, name, boom)
+
+
+def test_a_default_profile_read_does_not_measure_or_read_the_densities(grid, monkeypatch):
+    _forbid_measuring(monkeypatch)
+    net = read_kartverket(_roads(), builtup=None)
+    assert grid.asked == 0  # the grid was not even looked up (nor its cached densities read)
+    assert net.links[COL].isna().all()
+    assert "deferred" in net.report["roadside"]
+    # and re-timing with another profile whose term is off measures nothing either
+    off = net.with_profile(_profile(None))
+    assert grid.asked == 0 and off.links[COL].isna().all()
+
+
+def test_switching_the_term_on_later_gives_the_eager_densities_and_times(grid, monkeypatch):
+    on = _profile(100.0)
+    eager = read_kartverket(_roads(), builtup=None, profile=on)  # measured at the read
+    lazy = read_kartverket(_roads(), builtup=None)
+    assert grid.asked == 1 and lazy.links[COL].isna().all()
+    later = lazy.with_profile(on)
+    rho = later.links[COL].to_numpy()
+    assert np.array_equal(rho, eager.links[COL].to_numpy())
+    # the figures themselves: 400 and 90 residents over the band of a 2 km road; nobody
+    # lives near road 3; the ferry, beside 300 people, has no roadside
+    band_km = (2000 + np.pi * rs.ROADSIDE_DISTANCE_M / 2) / 1000
+    assert list(later.links["road_number"].iloc[:4]) == ["Fv1", "Fv2", "Fv3", "Fv4"]
+    assert rho[:4] == pytest.approx([400 / band_km, 90 / band_km, 0.0, 0.0])
+    assert rho[2] == 0.0 and rho[3] == 0.0
+    for c in ("seconds_fw", "seconds_bw", "speed_kmh"):
+        assert np.array_equal(later.links[c].to_numpy(), eager.links[c].to_numpy(), True), c
+    assert np.array_equal(later.weights, eager.weights)
+    assert later.links["seconds_fw"].iloc[0] > later.links["seconds_fw"].iloc[2]  # slowed
+    # measured once: the first network keeps them, a second switch reads no grid
+    assert np.array_equal(lazy.links[COL].to_numpy(), rho)
+    _forbid_measuring(monkeypatch)
+    again = lazy.with_profile(on)
+    assert np.array_equal(again.weights, eager.weights)
+    assert np.array_equal(lazy.with_profile(lazy.profile).weights, lazy.weights)
+
+
+def test_switching_on_reads_the_densities_the_eager_read_cached(grid, monkeypatch):
+    read_kartverket(_roads(), builtup=None, profile=_profile(100.0))  # fills the cache
+    lazy = read_kartverket(_roads(), builtup=None)
+    monkeypatch.setattr(rs, "_density", lambda *a, **k: pytest.fail("computed again"))
+    assert lazy.with_profile(_profile(100.0)).links[COL].max() > 0
+
+
+def test_a_table_without_densities_or_geometry_is_an_error_naming_the_fix(grid):
+    links = pd.DataFrame(read_kartverket(_roads(), builtup=None).links.drop(columns="geometry"))
+    with pytest.raises(ValueError, match=r"roadside_residents_per_km.*link_roadside_densities"):
+        compute_link_times(links, _profile(100.0))
+    without = links.drop(columns=COL)
+    with pytest.raises(ValueError, match="neither it nor the link geometry"):
+        compute_link_times(without, _profile(100.0))
+    # the term off needs no densities
+    assert np.isfinite(compute_link_times(without, _profile(None))["seconds_fw"]).all()
+
+
+def test_a_table_with_geometry_but_no_column_is_measured(grid):
+    net = read_kartverket(_roads(), builtup=None, profile=_profile(100.0))
+    links = net.links.drop(columns=COL)
+    got = compute_link_times(links, _profile(100.0))
+    assert np.array_equal(got[COL].to_numpy(), net.links[COL].to_numpy())
+    assert np.array_equal(got["seconds_fw"].to_numpy(), net.links["seconds_fw"].to_numpy())
+
+
+def test_the_term_on_without_the_grid_is_an_error_naming_the_fix(grid):
+    grid.path = None
+    net = read_kartverket(_roads(), builtup=None)  # off: the grid is not needed
+    with pytest.raises(ValueError, match=r"popgrid_250m.*population=<an SSB 250 m grid CSV>"):
+        net.with_profile(_profile(100.0))
+    assert net.links[COL].isna().all()  # nothing half-filled, no zeros
+    with pytest.raises(ValueError, match="popgrid_250m dataset was not found"):
+        read_kartverket(_roads(), builtup=None, profile=_profile(100.0))
