@@ -204,8 +204,9 @@ def _roadside_densities(links: pd.DataFrame, out: pd.DataFrame, cat: np.ndarray)
     """The ``cat`` rows' roadside residents per km, measured first where they are missing.
 
     A table read without them (``population="default"`` with the term off leaves NaN) gets
-    them from ``roadside.link_roadside_densities`` (the data home's cache), written into both
-    ``links`` (so the network keeps them: measured once) and its copy ``out``.
+    them from ``roadside.link_roadside_densities`` (the registry's grid; measured once, then
+    read from the data home's cache), written into the copy ``out`` only: ``links`` is left
+    as it was given.
     """
     col = ROADSIDE_COLUMN
     have = col in links and not np.isnan(links[col].to_numpy(dtype=float)[cat]).any()
@@ -220,7 +221,6 @@ def _roadside_densities(links: pd.DataFrame, out: pd.DataFrame, cat: np.ndarray)
         rho, _ = link_roadside_densities(
             links.geometry.to_numpy(), links["ferry"].to_numpy(dtype=bool)
         )
-        links[col] = rho
         out[col] = rho
     return out[col].to_numpy(dtype=float)[cat]
 
@@ -232,8 +232,9 @@ def compute_link_times(
 
     Rows with ``time_basis`` ``"given"`` (or a table without that column) keep their times.
     A profile with the roadside term on measures the roadside densities of a table that lacks
-    them (``roadside_residents_per_km`` absent or NaN) and writes them into ``links`` too, so
-    that a network measures them once (``smaby_geo.network.roadside``).
+    them (``roadside_residents_per_km`` absent or NaN) from the registry's SSB 250 m grid,
+    into the copy (``smaby_geo.network.roadside``: measured once, then read from the data
+    home's cache); ``links`` itself is not changed.
 
     Parameters
     ----------
