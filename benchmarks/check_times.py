@@ -9,12 +9,16 @@ is kept by the issue filers. This script routes the rows of any table in the sam
 centres, ``car_minutes_toi``) with the profile exactly as ``load_network()`` gives it, the
 same kommune centres and the same row model as the fit (the population-weighted mean over the
 origin kommune's populated cells, to the nearer centre kommune), and reports the median
-absolute error, the median bias and the worst row, with every row listed. Nothing is fitted
-and the table is never written anywhere.
+absolute error, the median bias and the worst row, with every row listed. Nothing is fitted.
 
-Without ``--table`` it scores the calibration file itself (the "fitted, on the calibration
-set" line of ``benchmarks/results/calibration.md``). A bad table stops with one line naming
-it (exit code 2), as ``read_calibration_table`` checks it.
+A table given with ``--table`` is kept out of the repository: the report (which lists every
+row's reference minutes) is only printed, unless ``--out`` names a file outside this
+repository; an ``--out`` inside it is refused (exit code 2), so a check on withheld data
+cannot land in ``benchmarks/results/``. Without ``--table`` it scores the calibration file
+itself and writes ``benchmarks/results/check_times.md``; that is the "fitted, on the
+calibration set" line of ``benchmarks/results/calibration.md`` up to rounding (the shipped
+profile keeps the fitted speeds to 0.1 km/h). A bad table stops with one line naming it (exit
+code 2), as ``read_calibration_table`` checks it.
 """
 
 from __future__ import annotations
@@ -34,13 +38,30 @@ from report import markdown_table, write_report
 from smaby_geo.analysis.calibration import CalibrationSet, error_summary
 
 RESULTS = Path(__file__).resolve().parent / "results" / "check_times.md"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_row_model_arguments(ap)
-    ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="report file (default: benchmarks/results/check_times.md for the calibration "
+        "file; with --table only printed, and a file inside the repository is refused)",
+    )
     args = ap.parse_args(argv)
+    out = Path(args.out).resolve() if args.out else None
+    if args.table is None and out is None:
+        out = RESULTS
+    if args.table is not None and out is not None and out.is_relative_to(REPO):
+        print(
+            f"check_times: error: --out {args.out} lies inside the repository; a report of "
+            "--table lists every reference time, so write it outside (or leave --out out to "
+            "print it only)",
+            file=sys.stderr,
+        )
+        return 2
     t0 = time.perf_counter()
     try:
         inputs = load_calibration_inputs(args.table, args.centre_rule)
@@ -90,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Total time {time.perf_counter() - t0:.0f} s.",
     ]
-    write_report(lines, args.out)
+    if out is None:
+        print("\n".join(lines))
+        print("(not written: --table without --out)")
+    else:
+        write_report(lines, out)
     return 0
 
 
