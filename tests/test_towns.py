@@ -288,6 +288,12 @@ def test_a_region_counts_every_resident_in_the_centres_figures(hint, built):
     assert t1.loc["Aby", "region_exclusive_population"] == 6300
     assert t1.loc["Bby", "region_exclusive_population"] == 6600
     assert t1.loc["Aby", "population_within_60"] == 27500
+    # its map marks each centre with the region's figure, the residents of the areas drawn
+    from smaby_geo.outputs.indicator_maps import map_hinterlands
+
+    html = map_hinterlands(h1.cells, h1.towns, title="t").get_root().render()
+    assert "Bby (town, 20,000 residents); exclusive rural in the region: 600" in html
+    assert "exclusive rural: " not in html  # not B's 1,760 of every cell, over k1's areas
     # a region that is not one bool per cell names the fix
     with pytest.raises(ValueError, match="one bool per cell"):
         hinterlands(hand_network(), cells, towns, cell_town, region=k1[:3])

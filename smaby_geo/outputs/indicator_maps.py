@@ -197,7 +197,10 @@ def map_hinterlands(
     cell_table : GeoDataFrame
         ``hinterlands(...).cells`` (or the cells of one county).
     centres : DataFrame
-        ``hinterlands(...).towns``.
+        ``hinterlands(...).towns``. Its markers show each centre's exclusive rural residents:
+        of the region, where ``hinterlands(..., region=)`` made the cells a region's
+        (``region_exclusive_rural_population``, the residents of the areas drawn), else of
+        every cell (``exclusive_rural_population``).
     title, attribution, note : str
     simplify_m : float, default 100
         Outline simplification in metres.
@@ -223,9 +226,12 @@ def map_hinterlands(
         opacity=0.55,
     )
     shown = centres[centres.index.isin(poly["nearest_town_id"])]
-    _town_markers(
-        m, shown, f"Centres ({len(shown)})", ("exclusive_rural_population", "exclusive rural")
+    figure = (
+        ("region_exclusive_rural_population", "exclusive rural in the region")
+        if "region_exclusive_rural_population" in shown
+        else ("exclusive_rural_population", "exclusive rural")
     )
+    _town_markers(m, shown, f"Centres ({len(shown)})", figure)
     add_legend(
         m,
         title,
