@@ -6,13 +6,13 @@ this machine), widened by about ±12 % for the generalised N1000 network; the ca
 ``benchmarks/calibrate_speeds.py``) must land inside them:
 
 - Tynset -> Hamar (Fv30, Rendalen's F roads or Rv3, Rv25; about 210 km): 2 h 20 to 3 h 00.
-  Route planners give about 2 h 25-2 h 45; issue #12 asks for 2 h 10-2 h 50. The calibrated
-  profile gives 2 h 56 and is not tuned to the pair: TØI's times, which it is fitted to, come
-  from NVDB's network for routing, which drives every road below its posted limit by
-  convention (0.87/0.83/0.80 of the limit by functional class), and 2 h 50 over the route
-  needs 73.3 km/h on average, which 5 of TØI's 53 calibration rows without a ferry reach
-  (``benchmarks/reference_speeds.py``; docs/calibration.md, "What the reference times
-  allow"). The window is the route planners' range widened by about 10 %.
+  Route planners give about 2 h 25-2 h 45; issue #12 asks for 2 h 10-2 h 50, which the
+  calibrated profile misses by 6 minutes (2 h 56). It is not tuned to the pair; the window
+  here is the route planners' range widened by about 10 %. Context
+  (``benchmarks/reference_speeds.py``; docs/calibration.md, "Tynset-Hamar against issue
+  #12's window"): NVDB's network for routing stores times at 0.87/0.83/0.80 of the posted
+  limit by functional class, the model's route runs on Rendalen's fylkesvei with R ~ F,
+  and N1000 has no speed limits.
 - Lillehammer -> Gjøvik (about 45 km): 35 to 50 min.
 - Oslo -> Bergen (E16/Rv7, about 460-470 km): 5 h 45 to 7 h 15 (route planners about 6 h 40).
 - Bodø -> Svolvær: must cross by car ferry; 4 h 30 to 6 h 30.
