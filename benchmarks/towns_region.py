@@ -154,7 +154,8 @@ def main() -> None:
             + ")"
         )
     lines = [
-        "# Region runs of the towns job (`python benchmarks/towns_region.py`)",
+        "# Region runs of the towns job "
+        f"(`python benchmarks/towns_region.py --repeats {args.repeats}`)",
         "",
         f"Machine: {machine}. Medians of {args.repeats} interleaved runs after a warm-up.",
         "",
