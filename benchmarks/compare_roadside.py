@@ -47,7 +47,7 @@ from smaby_geo.analysis.calibration import (
 )
 from smaby_geo.analysis.trips import trip
 from smaby_geo.network.profile import prior_profile
-from smaby_geo.network.roadside import link_roadside_densities
+from smaby_geo.network.roadside import measure_roadside_densities
 
 RESULTS = Path(__file__).resolve().parent / "results" / "roadside.md"
 MODELS = {
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     lk = net.links
     cat = (lk["time_basis"] == "category").to_numpy()
     # the default read leaves the densities to the first profile with the term: measure here
-    rho = link_roadside_densities(lk.geometry.to_numpy(), lk["ferry"].to_numpy(dtype=bool))[0]
+    rho = measure_roadside_densities(lk.geometry.to_numpy(), lk["ferry"].to_numpy(dtype=bool))[0]
     rho = rho[cat]
     w = lk["length_m"].to_numpy()[cat]
     q = np.percentile(rho, [25, 50, 75, 90])

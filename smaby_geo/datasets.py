@@ -454,7 +454,7 @@ def stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def file_sha256(path: str | os.PathLike) -> str:
+def hash_file(path: str | os.PathLike) -> str:
     """sha256 (hex) of a file's bytes, read in blocks: what ``sha256sum`` prints for it."""
     import hashlib
 
@@ -473,7 +473,7 @@ def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
     if not p.is_file():
         return None
     if ds.convert is None:
-        ok = file_sha256(p) == ds.sha256
+        ok = hash_file(p) == ds.sha256
     else:
         stamp = stamp_path(p)
         ok = stamp.is_file() and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256)

@@ -38,7 +38,7 @@ def fingerprint(*parts: Any) -> str:
 
     Each part is tagged with its kind (``file:``, ``bytes:``, ``repr:``) and ended by a NUL
     byte, so that no two different lists of parts give the same stream; the result is
-    therefore a cache key, not the sha256 of any one file (``datasets.file_sha256`` is that).
+    therefore a cache key, not the sha256 of any one file (``datasets.hash_file`` is that).
 
     Parameters
     ----------
@@ -101,7 +101,7 @@ def cached(
     """
     if path.is_file():
         try:
-            if datasets.file_sha256(path) != _sidecar(path).read_text().strip():
+            if datasets.hash_file(path) != _sidecar(path).read_text().strip():
                 raise ValueError("damaged entry")  # its bytes are not the bytes saved
             value = load(path)
         except Exception:  # damaged or from an incompatible library: compute again
@@ -133,7 +133,7 @@ def _save_entry(value: Any, path: Path, save: Callable[[Any, Path], object]) -> 
     try:
         save(value, Path(tmp))
         os.chmod(tmp, 0o644)  # readable by everyone sharing the data home, as a download
-        Path(side_tmp).write_text(datasets.file_sha256(tmp) + "\n")
+        Path(side_tmp).write_text(datasets.hash_file(tmp) + "\n")
         os.replace(side_tmp, _sidecar(path))
         os.replace(tmp, path)
     finally:

@@ -80,6 +80,6 @@ def test_the_tagged_fingerprint_of_a_file_is_not_its_sha256(tmp_path):
     p.write_bytes(b"abc")
     assert derived_cache.fingerprint(p) == _sha256(b"file:abc\x00")
     assert derived_cache.fingerprint(p) != _sha256(b"abc")
-    from smaby_geo.datasets import file_sha256
+    from smaby_geo.datasets import hash_file
 
-    assert file_sha256(p) == _sha256(b"abc")
+    assert hash_file(p) == _sha256(b"abc")

@@ -141,13 +141,13 @@ def test_only_one_part_reads_each_file_once_for_the_manifest(
     shutil.copytree(first_set, out)
     old = json.loads((out / MANIFEST).read_text())
     reads: Counter[str] = Counter()
-    real = datasets.file_sha256
+    real = datasets.hash_file
 
     def counting(path):
         reads[Path(path).name] += 1
         return real(path)
 
-    monkeypatch.setattr(datasets, "file_sha256", counting)
+    monkeypatch.setattr(datasets, "hash_file", counting)
     assert main([*ARGS, "--only", "transport-performance", "--no-map",
                  "--out", str(out)]) == 0
     capsys.readouterr()

@@ -110,7 +110,7 @@ def test_switching_on_reads_the_densities_the_eager_read_cached(grid, monkeypatc
 
 def test_a_table_without_densities_or_geometry_is_an_error_naming_the_fix(grid):
     links = pd.DataFrame(read_kartverket(_roads(), builtup=None).links.drop(columns="geometry"))
-    with pytest.raises(ValueError, match=r"roadside_residents_per_km.*link_roadside_densities"):
+    with pytest.raises(ValueError, match=r"roadside_residents_per_km.*measure_roadside_densities"):
         compute_link_times(links, _profile(100.0))
     without = links.drop(columns=COL)
     with pytest.raises(ValueError, match="neither it nor the link geometry"):

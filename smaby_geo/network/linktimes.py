@@ -31,7 +31,7 @@ import shapely
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.network.ferry import ferry_times
 from smaby_geo.network.profile import CarProfile
-from smaby_geo.network.roadside import ROADSIDE_COLUMN, link_roadside_densities
+from smaby_geo.network.roadside import ROADSIDE_COLUMN, measure_roadside_densities
 
 TIME_BASES: tuple[str, ...] = ("category", "osm", "ferry", "connector", "given")
 # Per-link inputs of the time (besides length_m, category, ferry, u, v, link_id).
@@ -204,7 +204,7 @@ def _roadside_densities(links: pd.DataFrame, out: pd.DataFrame, cat: np.ndarray)
     """The ``cat`` rows' roadside residents per km, measured first where they are missing.
 
     A table read without them (``population="default"`` with the term off leaves NaN) gets
-    them from ``roadside.link_roadside_densities`` (the registry's grid; measured once, then
+    them from ``roadside.measure_roadside_densities`` (the registry's grid; measured once, then
     read from the data home's cache), written into the copy ``out`` only: ``links`` is left
     as it was given.
     """
@@ -216,9 +216,9 @@ def _roadside_densities(links: pd.DataFrame, out: pd.DataFrame, cat: np.ndarray)
                 f"the roadside term (CarProfile.roadside_density_scale_residents_per_km) needs "
                 f"the links' {col!r}, and this link table has neither it nor the link "
                 "geometry to measure it from: add the column (smaby_geo.network.roadside."
-                "link_roadside_densities) or switch the term off (None)"
+                "measure_roadside_densities) or switch the term off (None)"
             )
-        rho, _ = link_roadside_densities(
+        rho, _ = measure_roadside_densities(
             links.geometry.to_numpy(), links["ferry"].to_numpy(dtype=bool)
         )
         out[col] = rho

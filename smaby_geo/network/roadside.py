@@ -23,7 +23,7 @@ reads them instead of measuring them again.
 The densities are measured only when a profile uses them. A network read with the registry's
 grid (``population="default"``) and a profile whose roadside term is off leaves the column
 NaN; ``linktimes.compute_link_times`` (and so ``RoadNetwork.with_profile``) fills it with
-``link_roadside_densities`` the first time a profile with the term on times the links.
+``measure_roadside_densities`` the first time a profile with the term on times the links.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def roadside_for_links(
     return rho, {"source": f"{_GRID_DATASET} ({file.name})", "distance_m": float(distance_m)}
 
 
-def link_roadside_densities(
+def measure_roadside_densities(
     geometry: np.ndarray,
     ferry: np.ndarray,
     population: str | os.PathLike | None = DEFAULT_POPULATION,

@@ -203,7 +203,7 @@ def file_digests(
     out = {}
     for name in names:
         key = str(name)
-        out[key] = known[key] if key in known else datasets.file_sha256(Path(folder) / name)
+        out[key] = known[key] if key in known else datasets.hash_file(Path(folder) / name)
     return out
 
 

@@ -24,7 +24,7 @@ from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.roadside import (
     DEFAULT_POPULATION,
     ROADSIDE_COLUMN,
-    link_roadside_densities,
+    measure_roadside_densities,
 )
 
 # Kartverket `vegkategori` -> prefix of the Norwegian road number (E6, Rv3, Fv30, Kv, Pv).
@@ -181,7 +181,7 @@ def _finish_profiled(
         links[ROADSIDE_COLUMN] = np.nan
         report["roadside"] = {"deferred": "measured when a profile's roadside term needs them"}
     else:
-        rho, roadside_report = link_roadside_densities(
+        rho, roadside_report = measure_roadside_densities(
             geoms, links["ferry"].to_numpy(dtype=bool), population
         )
         links[ROADSIDE_COLUMN] = rho
