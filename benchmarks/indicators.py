@@ -16,13 +16,15 @@ Run: ``python benchmarks/indicators.py`` (``--quick`` skips the peer).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import describe_machine
 
 warnings.simplefilter("ignore")
 LIMIT_MIN = 90.0
@@ -76,8 +78,6 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="skip the scipy peer")
     args = p.parse_args()
-    import numba
-
     from smaby_geo import load_network
     from smaby_geo.analysis.centrality import time_weight
     from smaby_geo.analysis.hinterlands import hinterlands
@@ -87,11 +87,7 @@ def main() -> None:
     from smaby_geo.places.services import load_services
     from smaby_geo.places.towns import build_towns, read_builtup_areas
 
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores (numba {numba.get_num_threads()} "
-        f"threads), Python {platform.python_version()}, load average "
-        f"{os.getloadavg()[0]:.1f} at start"
-    )
+    machine = describe_machine()
     print("machine:", machine)
     net = load_network()
     kom = read_kommuner()

@@ -27,3 +27,16 @@ def markdown_table(df, floatfmt: str = ".1f") -> str:
         for row in df.itertuples(index=False)
     ]
     return "\n".join([head, rule, *body])
+
+
+def describe_machine() -> str:
+    """The machine line of a report: architecture, cores, numba threads, Python, load now."""
+    import platform
+
+    import numba
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores (numba {numba.get_num_threads()} "
+        f"threads), Python {platform.python_version()}, load average "
+        f"{os.getloadavg()[0]:.1f} at start"
+    )

@@ -21,14 +21,16 @@ Run: ``python benchmarks/towns_region.py`` (``--regions Tynset Hamar``); writes
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import describe_machine
 
 warnings.simplefilter("ignore")
 
@@ -81,8 +83,6 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--regions", nargs="+", default=["Tynset", "Hamar"])
     args = p.parse_args()
-    import numba
-
     from smaby_geo import load_network
     from smaby_geo.analysis.hinterlands import HINTERLAND_LIMITS_MIN, hinterlands
     from smaby_geo.job_setup import land_or_none
@@ -93,11 +93,7 @@ def main() -> None:
     from smaby_geo.places.snapping import AccessModel
     from smaby_geo.places.towns import build_towns, read_builtup_areas
 
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores (numba {numba.get_num_threads()} "
-        f"threads), Python {platform.python_version()}, load average "
-        f"{os.getloadavg()[0]:.1f} at start"
-    )
+    machine = describe_machine()
     print("machine:", machine)
     net = load_network()
     kom = read_kommuner()
