@@ -78,9 +78,13 @@ def print_main_job(job: MainJob) -> None:
     print(net.describe())
     left_out = meta["service_sites_left_out"]
     gone = f" ({len(left_out)} left out, too far from the network: see run_*.json)"
+    nearest = meta.get("service_sites_nearest", {})
     print(
         "Service sites used: "
-        + ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items())
+        + ", ".join(
+            f"{k} {v}" + (f" ({nearest[k]} nearest for someone here)" if k in nearest else "")
+            for k, v in meta["service_sites"].items()
+        )
         + (gone if left_out else "")
     )
     print(f"Note: {cells.attrs['note']}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from smaby_geo._compat import LegacyMapping, renamed_kwargs
@@ -61,9 +62,10 @@ class RunResult(LegacyMapping):
     summary : DataFrame
         Per kommune and service type (``summarise``), with ``sites_used``.
     services : GeoDataFrame
-        The service sites used (clipped to the region and its buffer).
+        The service sites routed to: every site of the country, or those within the region
+        and its ``--buffer-km`` clip when one is asked for.
     network : RoadNetwork
-        The network routed on (clipped to the region and its buffer).
+        The network routed on: the whole network, or the ``--buffer-km`` clip.
     kommuner : GeoDataFrame
         All kommune polygons.
     region_name : str
@@ -168,6 +170,25 @@ def run_travel_times(
         region_name=region_name,
         routing=routing_info,
     )
+
+
+def _sites_nearest(cells: pd.DataFrame, services) -> dict[str, int]:
+    """Per type, the sites that are the nearest for at least one resident of ``cells``.
+
+    Beside ``service_sites`` (every site routed to: all of Norway's for a region run, which
+    is routed on the whole network), this says how many serve the region's own people.
+    """
+    out = {}
+    for t in services:
+        col = f"{t}_site"
+        if col not in cells:
+            out[t] = 0
+            continue
+        live = (cells["population"].to_numpy(float) > 0) & np.isfinite(
+            cells[f"{t}_minutes"].to_numpy(float)
+        )
+        out[t] = int(pd.Series(cells[col].to_numpy()[live]).nunique())
+    return out
 
 
 def _add_sites_used(summary, table, sv) -> pd.DataFrame:
@@ -290,6 +311,7 @@ def _main_job_outputs(args: argparse.Namespace, services, out_dir: Path):
         "service_sites": {
             t: count_sites_used(res.services, left_out).get(t, 0) for t in services
         },
+        "service_sites_nearest": _sites_nearest(cells, services),
         "service_sites_left_out": left_out,
         "service_duplicate_rows": list(res.services.attrs.get("duplicates", ())),
         "units": "minutes by car, access legs included; inf = no road/ferry route",

@@ -32,6 +32,16 @@ def test_main_job_on_a_kommune_writes_all_outputs(tmp_path, capsys):
     html = (tmp_path / "map_hospital_tynset_1km.html").read_text()
     assert "Kilde: SSB" in html and "smaby-legend" in html
     assert not list(tmp_path.glob(".*part*"))
+    # the region is routed to every site of the country, and the run says how many of them
+    # are the nearest for someone in it (Tynset's people all go to Tynset's hospital)
+    run = json.loads((tmp_path / "run_tynset_1km.json").read_text())
+    assert run["service_sites"]["hospital"] > 40
+    assert run["service_sites_nearest"]["hospital"] == 1  # Sykehuset Innlandet, Tynset
+    assert run["service_sites_nearest"]["police"] == 2  # Tynset and, for the north, Oppdal
+    live = ok & (cells["population"] > 0).to_numpy()
+    for t in ("hospital", "police", "court", "study_centre"):
+        assert run["service_sites_nearest"][t] == cells.loc[live, f"{t}_site"].nunique()
+    assert f"hospital {run['service_sites']['hospital']} (1 nearest for someone here)" in out
 
 
 def test_unknown_region_is_a_clear_error(capsys):

@@ -179,7 +179,10 @@ def test_cli_runs_from_any_folder_with_the_cache_and_matches_shipped_data(
     cb = pd.read_parquet(tmp_path / "shipped_run" / "cells_tynset_250m.parquet")
     pd.testing.assert_frame_equal(ca.drop(columns="geometry"), cb.drop(columns="geometry"))
     meta = json.loads((tmp_path / "cache_run" / "run_tynset_250m.json").read_text())
-    used = ", ".join(f"{k} {v}" for k, v in meta["service_sites"].items())
+    near = meta["service_sites_nearest"]
+    used = ", ".join(
+        f"{k} {v} ({near[k]} nearest for someone here)" for k, v in meta["service_sites"].items()
+    )
     assert f"Service sites used: {used}" in out
     assert "not official registers" in meta["note"]
 
