@@ -167,7 +167,6 @@ def fetch_dataset(
 
 
 def _copy_local(ds: datasets.Dataset, source_dir: Path, raw_dir, force: bool) -> Path:
-    import hashlib
     import shutil
 
     home = Path(raw_dir) if raw_dir is not None else datasets.data_home()
@@ -180,7 +179,7 @@ def _copy_local(ds: datasets.Dataset, source_dir: Path, raw_dir, force: bool) ->
             f"dataset {ds.name!r}: {src} does not exist. To fix: give the folder that holds "
             f"{ds.relpath}, or fetch it with `{datasets.fetch_command([ds.name])}`."
         )
-    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    digest = datasets.hash_file(src)
     if digest != ds.sha256:
         raise DatasetFetchError(
             f"dataset {ds.name!r}: {src} has sha256 {digest}, the registry pins {ds.sha256}; "
@@ -302,7 +301,6 @@ def write_release(folder: str | os.PathLike, names=None) -> Path:
     pathlib.Path
         The ``SHA256SUMS`` file.
     """
-    import hashlib
     import shutil
 
     out = Path(folder)
@@ -313,7 +311,7 @@ def write_release(folder: str | os.PathLike, names=None) -> Path:
     for n in names:
         ds = datasets.get_dataset(n)
         src = datasets.locate_dataset(n, download=False)
-        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        digest = datasets.hash_file(src)
         if digest != ds.sha256:
             raise ValueError(
                 f"dataset {n!r}: {src} has sha256 {digest}, the registry pins {ds.sha256}; "
