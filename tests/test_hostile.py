@@ -697,23 +697,27 @@ def test_a_second_writer_gets_folder_in_use(tmp_path):
     second_writer()  # released afterwards
 
 
-def test_a_read_only_out_is_refused_before_computing(tmp_path, capsys):
-    """A folder the user may not write (chmod 500; for root, which may write anywhere, the
-    read-only /sys) is refused before any computing."""
+@pytest.fixture
+def read_only_out(tmp_path):
+    """An --out the user may not write: under a chmod 500 folder, or for root (who may write
+    anywhere) under the read-only /sys."""
     if os.geteuid() == 0:
-        target = Path("/sys/smaby_out")
-    else:
-        ro = tmp_path / "ro"
-        ro.mkdir()
-        ro.chmod(0o500)
-        target = ro / "x"
+        yield Path("/sys/smaby_out")
+        return
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
     try:
-        code, _, err = cli(["run", "--region", "Tynset", "--out", target], capsys)
-        assert_clear_error(code, err, str(target), "not writable")
+        yield ro / "x"
     finally:
-        if os.geteuid() != 0:
-            (tmp_path / "ro").chmod(0o700)
-    assert not target.exists()
+        ro.chmod(0o700)
+
+
+def test_a_read_only_out_is_refused_before_computing(read_only_out, capsys):
+    """A folder the user may not write is refused before any computing."""
+    code, _, err = cli(["run", "--region", "Tynset", "--out", read_only_out], capsys)
+    assert_clear_error(code, err, str(read_only_out), "not writable")
+    assert not read_only_out.exists()
 
 
 RUN = [
@@ -1044,7 +1048,7 @@ def test_a_foreign_manifest_in_the_output_folder_is_left_alone(tmp_path):
 
 @pytest.mark.parametrize("job", ["towns", "indicators"])
 def test_towns_and_indicators_refuse_a_read_only_out_before_reading_the_network(
-    job, tmp_path, capsys, monkeypatch
+    job, read_only_out, capsys, monkeypatch
 ):
     import smaby_geo.indicators_pipeline as ind
     import smaby_geo.towns_pipeline as tw
@@ -1054,16 +1058,5 @@ def test_towns_and_indicators_refuse_a_read_only_out_before_reading_the_network(
 
     monkeypatch.setattr(tw, "load_network", no_computing)
     monkeypatch.setattr(ind, "load_network", no_computing)
-    if os.geteuid() == 0:
-        target = Path("/sys/smaby_out")
-    else:
-        ro = tmp_path / "ro"
-        ro.mkdir()
-        ro.chmod(0o500)
-        target = ro / "x"
-    try:
-        code, _, err = cli([job, "--region", "Tynset", "--no-map", "--out", target], capsys)
-        assert_clear_error(code, err, str(target), "not writable")
-    finally:
-        if os.geteuid() != 0:
-            (tmp_path / "ro").chmod(0o700)
+    code, _, err = cli([job, "--region", "Tynset", "--no-map", "--out", read_only_out], capsys)
+    assert_clear_error(code, err, str(read_only_out), "not writable")
