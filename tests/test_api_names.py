@@ -76,6 +76,17 @@ def test_travel_times_cutoff_is_in_minutes_and_the_old_name_warns():
         travel_times(net, cells, _hospital(), cutoff=25, cutoff_min=25)
 
 
+def test_unreachable_summary_takes_the_old_types_keyword_and_warns():
+    from smaby_geo.analysis.traveltimes import unreachable_summary
+
+    net, cells = _road(), _cells([10, 20, 40], [1, 2, 4])
+    table = travel_times(net, cells, _hospital(), service_types=["hospital"], cutoff_min=25)
+    new = unreachable_summary(table, service_types=["hospital"])
+    assert new["unreachable_people"] == {"hospital": 4}  # the cell 40 min away, beyond 25
+    with pytest.warns(DeprecationWarning, match="'types' is deprecated, use 'service_types'"):
+        assert unreachable_summary(table, types=["hospital"]) == new
+
+
 def test_warnings_about_the_input_still_name_the_callers_line():
     net, cells = _road(), _cells([10], [1])
     with pytest.warns(UserWarning, match="services are in EPSG:4326") as rec:

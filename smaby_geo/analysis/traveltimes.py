@@ -461,13 +461,13 @@ def summarise(
     return pd.DataFrame(rows)
 
 
-@renamed_kwargs(types="service_types")
 def people_by_reason(population: np.ndarray, reasons: np.ndarray) -> dict[str, int]:
     """Residents per reason: ``{reason: persons}`` (``population`` and ``reasons`` aligned)."""
     sums = pd.Series(np.asarray(population, float)).groupby(np.asarray(reasons)).sum()
     return {str(k): round(float(v)) for k, v in sums.items()}
 
 
+@renamed_kwargs(types="service_types")
 def unreachable_summary(table: pd.DataFrame, service_types: list[str] | None = None) -> dict:
     """Who cannot be reached, and why: the figures the main job prints and writes.
 
