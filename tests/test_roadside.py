@@ -8,6 +8,7 @@ from smaby_geo.analysis.calibration import default_parameters, set_parameters
 from smaby_geo.network import CarProfile, read_kartverket
 from smaby_geo.network import roadside as rs
 from smaby_geo.network.profile import ROADSIDE_SETTLED_SPEED_RATIO, prior_profile
+from smaby_geo.ssb_grid import SSB_ID_X_OFFSET
 
 from .conftest import lines
 
@@ -17,7 +18,7 @@ BAND = np.pi * rs.ROADSIDE_DISTANCE_M / 2  # the band's extra length at the two 
 
 
 def _cell_id(x_sw: int, y_sw: int) -> str:
-    return f"{x_sw + rs.SSB_ID_X_OFFSET:07d}{y_sw:07d}"
+    return f"{x_sw + SSB_ID_X_OFFSET:07d}{y_sw:07d}"
 
 
 def _grid(path, cells):

@@ -357,7 +357,7 @@ def fit_profile(
         bounds=[(0.0, 1.0)] * len(params),
         options={"maxfev": max_evaluations, "xtol": XTOL_OF_RANGE, "ftol": 1e-3},
     )
-    x = np.clip(lo + np.clip(np.array(res.x, dtype=float), 0.0, 1.0) * span, lo, hi)
+    x = np.clip(lo + np.asarray(res.x, dtype=float) * span, lo, hi)
     for a, b in pairs:  # in chain order: the search stops within xtol, so close the rest
         x[b] = min(x[b], x[a])
     values = {p.path: float(v) for p, v in zip(params, x, strict=True)}

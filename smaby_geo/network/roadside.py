@@ -36,7 +36,7 @@ import numpy as np
 import shapely
 
 from smaby_geo import ssb_grid
-from smaby_geo.ssb_grid import SSB_ID_X_OFFSET, decode_ssb_cell_ids, read_grid_csv  # noqa: F401
+from smaby_geo.ssb_grid import read_grid_csv
 
 # Cells whose centre lies within this distance of a link's line count as its roadside, m:
 # the grid's cell size, so that a cell the line passes through or touches (centre at most
