@@ -74,3 +74,33 @@ def read_grid_csv(
         raise ValueError(f"population grid {name}: pop_tot has NaN or negative values")
     x, y = decode_ssb_cell_ids(df[id_column])
     return df[id_column].to_numpy(), x, y, pop
+
+
+# Side of a cell of the SSB 250 m grid, metres.
+GRID_250M_CELL_M = 250.0
+
+
+def read_grid_cells(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read an SSB 250 m grid CSV to cell centres and residents.
+
+    Parameters
+    ----------
+    path : path-like
+        ``;``-separated CSV with the SSB id column ``ru250m`` and ``pop_tot`` (the registry's
+        ``popgrid_250m``).
+
+    Returns
+    -------
+    x, y : ndarray of float
+        Cell centres, EPSG:25833 metres.
+    residents : ndarray of float
+        Persons per cell (every row of the file; none dropped).
+
+    Raises
+    ------
+    ValueError
+        Missing columns, bad ids, or NaN / negative populations (naming the file).
+    """
+    _, x, y, pop = read_grid_csv(path, "ru250m")
+    half = GRID_250M_CELL_M / 2
+    return x + half, y + half, pop

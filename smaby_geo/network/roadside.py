@@ -36,7 +36,7 @@ import numpy as np
 import shapely
 
 from smaby_geo import ssb_grid
-from smaby_geo.ssb_grid import read_grid_csv
+from smaby_geo.ssb_grid import read_grid_cells
 
 # Cells whose centre lies within this distance of a link's line count as its roadside, m:
 # the grid's cell size, so that a cell the line passes through or touches (centre at most
@@ -49,33 +49,9 @@ ROADSIDE_CACHE_FORMAT = "roadside-v1"
 DEFAULT_POPULATION = "default"
 # The link table's column of the densities (NaN: not measured yet).
 ROADSIDE_COLUMN = "roadside_residents_per_km"
-_GRID_DATASET, _GRID_ID_COLUMN, _GRID_CELL_M = "popgrid_250m", "ru250m", 250.0
+_GRID_DATASET = "popgrid_250m"
 
 
-def read_grid_cells(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read an SSB 250 m grid CSV to cell centres and residents.
-
-    Parameters
-    ----------
-    path : path-like
-        ``;``-separated CSV with the SSB id column ``ru250m`` and ``pop_tot`` (the registry's
-        ``popgrid_250m``).
-
-    Returns
-    -------
-    x, y : ndarray of float
-        Cell centres, EPSG:25833 metres.
-    residents : ndarray of float
-        Persons per cell (every row of the file; none dropped).
-
-    Raises
-    ------
-    ValueError
-        Missing columns, bad ids, or NaN / negative populations (naming the file).
-    """
-    _, x, y, pop = read_grid_csv(path, _GRID_ID_COLUMN)
-    half = _GRID_CELL_M / 2
-    return x + half, y + half, pop
 
 
 def roadside_residents_per_km(

@@ -213,10 +213,10 @@ TOWN_SEARCH_RADIUS_M = 5000.0
 @lru_cache(maxsize=1)
 def _grid_250m() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from smaby_geo import datasets
-    from smaby_geo.ssb_grid import read_grid_csv
+    from smaby_geo.ssb_grid import read_grid_cells
 
-    _, x, y, pop = read_grid_csv(datasets.locate_dataset("popgrid_250m"), "ru250m")
-    return np.asarray(x, float) + 125.0, np.asarray(y, float) + 125.0, np.asarray(pop, float)
+    x, y, pop = read_grid_cells(datasets.locate_dataset("popgrid_250m"))
+    return x, y, pop.astype(float)
 
 
 def town_point(
