@@ -190,12 +190,9 @@ def run_towns_job(args: argparse.Namespace) -> int:
         units="minutes by car to the town centre, access legs included; inf = no route",
         routing=(
             "whole network and every town and resident of the country, so a region's cells "
-            "get the national figures, and so does every listed centre: its "
-            "population_within_<T>, nearer_other_<T>, rural_within_<T>, exclusive_population "
-            "and exclusive_rural_population count every resident of the country, not only "
-            "the region's; only region_exclusive_population and "
-            "region_exclusive_rural_population count the region's residents alone (see "
-            "town_figures); the towns and centres listed are those within the region and "
+            "get the national figures, and so does every listed centre (town_figures says "
+            "which figures count the region's residents alone); the towns and centres listed "
+            "are those within the region and "
             f"{args.buffer_km:g} km (--buffer-km), and every centre nearest (at its class "
             "level) to one of its cells"
             if args.region
