@@ -17,20 +17,21 @@ import pandas as pd
 
 from smaby_geo import datasets
 from smaby_geo.console import print_footer
-from smaby_geo.job_setup import _out_dir, _slug
+from smaby_geo.job_setup import (
+    _out_dir,
+    _slug,
+    output_meta,
+    plain_frame,
+    read_kommuner_for_region,
+    region_cells,
+    stage_done,
+)
 from smaby_geo.network.readers import load_network
 from smaby_geo.outputs import io
 from smaby_geo.outputs.outdir import file_digests, link_tree
 from smaby_geo.places.admin import check_buffer_km
 from smaby_geo.places.population import read_population_grid
 from smaby_geo.places.services import load_services
-from smaby_geo.towns_pipeline import (
-    _check_region,
-    _meta,
-    _plain,
-    _region_cells,
-    _timed,
-)
 
 # The files of each part of ``smaby-geo indicators`` (name prefixes); a run with ``--only``
 # keeps the other part's files of the previous set (they stay listed in the manifest).
@@ -56,7 +57,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
     t_all = time.perf_counter()
     stages: dict[str, float] = {}
     out_dir = _out_dir(args)
-    kom = _check_region(args.region)
+    kom = read_kommuner_for_region(args.region)
     if args.buffer_km is not None:
         check_buffer_km(args.buffer_km)
         print(
@@ -79,7 +80,7 @@ def run_indicators_job(args: argparse.Namespace) -> int:
         carried: dict[str, str] = {}  # sha256 of the files carried over, checked once
         if not (do_c and do_tp):
             carried = _keep_other_part(out_dir / manifest.name, stage, parts, summary)
-        meta = _meta(
+        meta = output_meta(
             datasets.attribution(["n1000_roads", "popgrid_250m"]),
             region=name,
             summary=summary,
@@ -168,9 +169,9 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
         files: list[Path] = []
         cells_all = read_population_grid("250m", kommuner=kom)
         # the whole network, every resident and every site are reachable (module note)
-        cells, name, _ = _region_cells(kom, cells_all, args.region, 0.0)
+        cells, name, _ = region_cells(kom, cells_all, args.region)
         sv = load_services()
-        t = _timed(stages, "inputs 250m", t)
+        t = stage_done(stages, "inputs 250m", t)
         c = centrality(
             net0,
             cells,
@@ -179,9 +180,9 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
             limit_min=args.limit_min,
             half_life_min=args.half_life_min,
         )
-        t = _timed(stages, "centrality", t)
+        t = stage_done(stages, "centrality", t)
         areas = c.areas
-        meta = _meta(
+        meta = output_meta(
             c.cells.attrs["attribution"],
             region=name,
             note=sv.attrs.get("note", ""),
@@ -195,7 +196,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
         slug = _slug(name)
         files.append(
             io.write_geoparquet(
-                _plain(c.cells), stage / f"centrality_cells_{slug}_250m.parquet", meta
+                plain_frame(c.cells), stage / f"centrality_cells_{slug}_250m.parquet", meta
             )
         )
         files.append(io.write_csv(areas, stage / f"centrality_kommuner_{slug}.csv", index=False))
@@ -220,18 +221,18 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
             },
         }
         _print_centrality(areas, c.thresholds)
-        t = _timed(stages, "centrality outputs", t)
+        t = stage_done(stages, "centrality outputs", t)
     if do_tp:
         files = []
         cells1_all = read_population_grid("1km", kommuner=kom)
-        cells1, name, _ = _region_cells(kom, cells1_all, args.region, 0.0)
-        t = _timed(stages, "inputs 1km", t)
+        cells1, name, _ = region_cells(kom, cells1_all, args.region)
+        t = stage_done(stages, "inputs 1km", t)
         tp = transport_performance(net0, cells1, cells1_all, limit_min=args.limit_min)
-        t = _timed(stages, "transport performance", t)
+        t = stage_done(stages, "transport performance", t)
         s = summarise_transport_performance(tp)
         names = kom.set_index("kommunenummer")["kommunenavn"]
         s.insert(1, "kommunenavn", s["kommunenummer"].map(names))
-        meta = _meta(
+        meta = output_meta(
             tp.attrs["attribution"],
             region=name,
             parameters=tp.attrs["parameters"],
@@ -241,7 +242,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
         slug = _slug(name)
         files.append(
             io.write_geoparquet(
-                _plain(tp), stage / f"transport_performance_cells_{slug}_1km.parquet", meta
+                plain_frame(tp), stage / f"transport_performance_cells_{slug}_1km.parquet", meta
             )
         )
         files.append(
@@ -280,7 +281,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
                     f"{r.kommunenavn} {r.transport_performance:.1f}" for r in part.itertuples()
                 )
             )
-        t = _timed(stages, "transport performance outputs", t)
+        t = stage_done(stages, "transport performance outputs", t)
     return written, name, summary
 
 

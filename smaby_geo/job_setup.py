@@ -1,10 +1,11 @@
 """What every job needs around its computation: options, data, output folder, stage timings.
 
-Shared by the main job (``pipeline``), the scenario job (``scenario_job``), the explorer and
-the sweep: parsing ``--services``, fetching the datasets a run reads, the output folder, the
-name part of the output files, the stage timer with its progress bar, and the routing engine
-(a contraction hierarchy cached on disk, or Dijkstra). ``smaby_geo.pipeline`` re-exports
-these names.
+Shared by the main job (``pipeline``), the scenario job (``scenario_job``), the towns and
+indicators jobs, the explorer and the sweep: parsing ``--services``, choosing a
+``--region``, fetching the datasets a run reads, the output folder, the name part of the
+output files, the metadata of every output file, the stage timers (with a progress bar
+for the main job), and the routing engine (a contraction hierarchy cached on disk, or
+Dijkstra). ``smaby_geo.pipeline`` re-exports these names.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 from smaby_geo import datasets
 from smaby_geo._compat import renamed_kwargs
 from smaby_geo._errors import OutputFolderError
+from smaby_geo._version import __version__
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.services import SERVICE_TYPES
 
@@ -156,3 +158,71 @@ _SERVICE_DATASET = {
     "police": "police",
     "study_centre": "study_centres",
 }
+
+
+def read_kommuner_for_region(region: str | None):
+    """Read the kommuner and fail early (before any heavy step) on an unknown ``region``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Every kommune (the region is chosen later by :func:`region_cells`).
+    """
+    from smaby_geo.places.admin import select_region
+    from smaby_geo.places.population import read_kommuner
+
+    kom = read_kommuner()
+    if region:
+        select_region(kom, region)
+    return kom
+
+
+def region_cells(kommuner, cells, region: str | None, buffer_km: float | None = None):
+    """The cells of ``region``, its name, and its area buffered by ``buffer_km``.
+
+    Parameters
+    ----------
+    kommuner
+        Every kommune (:func:`read_kommuner_for_region`).
+    cells
+        Population cells with a ``kommunenummer`` column.
+    region
+        A kommune or fylke name or number; ``None`` or empty for the whole country.
+    buffer_km
+        Buffer around the region's area in km; ``None`` skips building the area.
+
+    Returns
+    -------
+    tuple
+        ``(cells in the region, region name, buffered area or None)``; for the whole country
+        ``(cells, "Norway", None)``.
+    """
+    from smaby_geo.places.admin import select_region
+
+    if not region:
+        return cells, "Norway", None
+    sel = select_region(kommuner, region)
+    name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
+    area = None if buffer_km is None else sel.geometry.union_all().buffer(buffer_km * 1000.0)
+    inside = cells["kommunenummer"].isin(sel["kommunenummer"]).to_numpy()
+    return cells[inside], name, area
+
+
+def output_meta(attribution: str, **extra) -> dict:
+    """The metadata every output file of a job carries: tool and version, data attribution."""
+    return {"tool": f"smaby_geo {__version__}", "attribution": attribution, **extra}
+
+
+def plain_frame(gdf):
+    """A copy of ``gdf`` ready for a file: no ``attrs``, the index as strings."""
+    out = gdf.copy()
+    out.attrs = {}
+    out.index = out.index.astype(str)
+    return out
+
+
+def stage_done(stages: dict[str, float], name: str, t0: float) -> float:
+    """Record stage ``name`` as the seconds since ``t0`` in ``stages``; return the time now."""
+    t = time.perf_counter()
+    stages[name] = round(t - t0, 2)
+    return t

@@ -30,15 +30,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smaby_geo._version import __version__
 from smaby_geo.analysis.traveltimes import people_by_reason
 from smaby_geo.console import print_footer
-from smaby_geo.job_setup import _out_dir, land_or_none
+from smaby_geo.job_setup import (
+    _out_dir,
+    land_or_none,
+    output_meta,
+    plain_frame,
+    read_kommuner_for_region,
+    region_cells,
+    stage_done,
+)
 from smaby_geo.network.readers import load_network
 from smaby_geo.outputs import io
 from smaby_geo.outputs.outdir import file_digests
 from smaby_geo.places.admin import check_buffer_km
-from smaby_geo.places.population import read_kommuner, read_population_grid
+from smaby_geo.places.population import read_population_grid
 from smaby_geo.places.services import load_services
 from smaby_geo.places.towns import CLASS_RANK
 
@@ -61,52 +68,12 @@ TOWN_FIGURES = {
 }
 
 
-def _region_cells(kommuner, cells, region: str | None, buffer_km: float):
-    """Cells of the region, its name, and the region's area buffered by ``buffer_km``."""
-    from smaby_geo.pipeline import select_region
-
-    if not region:
-        return cells, "Norway", None
-    sel = select_region(kommuner, region)
-    name = sel["kommunenavn"].iloc[0] if len(sel) == 1 else sel["fylkesnavn"].iloc[0]
-    buf = sel.geometry.union_all().buffer(buffer_km * 1000.0)
-    inside = cells["kommunenummer"].isin(sel["kommunenummer"]).to_numpy()
-    return cells[inside], name, buf
-
-
 def _listed(towns, area):
     """The towns whose outline lies in ``area`` (the region and its buffer).
 
     Row selection keeps ``attrs`` (pandas >= 2.2, which the project pins).
     """
     return towns[towns.intersects(area)]
-
-
-def _check_region(region: str | None):
-    """Read the kommuner and fail early (before any heavy step) on an unknown region."""
-    from smaby_geo.pipeline import select_region
-
-    kom = read_kommuner()
-    if region:
-        select_region(kom, region)
-    return kom
-
-
-def _meta(attribution: str, **extra) -> dict:
-    return {"tool": f"smaby_geo {__version__}", "attribution": attribution, **extra}
-
-
-def _plain(gdf):
-    out = gdf.copy()
-    out.attrs = {}
-    out.index = out.index.astype(str)
-    return out
-
-
-def _timed(stages: dict, name: str, t0: float) -> float:
-    t = time.perf_counter()
-    stages[name] = round(t - t0, 2)
-    return t
 
 
 def run_towns_job(args: argparse.Namespace) -> int:
@@ -122,7 +89,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
     stages: dict[str, float] = {}
     out_dir = _out_dir(args)
     check_output_folder(out_dir)  # an unusable --out fails before any computing
-    kom = _check_region(args.region)
+    kom = read_kommuner_for_region(args.region)
     check_buffer_km(args.buffer_km)
     net = load_network()
     cells_all = read_population_grid("250m", kommuner=kom)
@@ -132,13 +99,13 @@ def run_towns_job(args: argparse.Namespace) -> int:
     # small (about 11,000 nodes), so this costs less than clipping it. Every resident of the
     # country is counted in the centres' figures too (a centre on the region's border reaches
     # people outside it). --buffer-km only chooses which towns and centres are listed.
-    cells, name, area = _region_cells(kom, cells_all, args.region, args.buffer_km)
+    cells, name, area = region_cells(kom, cells_all, args.region, buffer_km=args.buffer_km)
     in_region = cells_all.index.isin(cells.index) if args.region else None
-    t = _timed(stages, "inputs", t)
+    t = stage_done(stages, "inputs", t)
     towns, cell_town = build_towns(
         cells_all, read_builtup_areas(), place_names=read_place_names(), return_cells=True
     )
-    t = _timed(stages, "towns", t)
+    t = stage_done(stages, "towns", t)
     sv = load_services()
     h = hinterlands(
         net, cells_all, towns, cell_town.reindex(cells_all.index), sv, region=in_region,
@@ -153,7 +120,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
         serving = centres["region_exclusive_population"].to_numpy() > 0
         in_area = centres.index.isin(towns.index) | serving
         centres = centres[in_area]
-    t = _timed(stages, "hinterlands", t)
+    t = stage_done(stages, "hinterlands", t)
     by_kommune = summarise_hinterlands(ct)
     names = kom.set_index("kommunenummer")["kommunenavn"]
     by_kommune.insert(1, "kommunenavn", by_kommune["kommunenummer"].map(names))
@@ -171,13 +138,13 @@ def run_towns_job(args: argparse.Namespace) -> int:
         lmr = ct["kommunenummer"].map(centre_name)
         by_region = summarise_hinterlands(ct, "region_centre", groups=lmr)
         regions_note = "; ".join(reg.notes)
-    t = _timed(stages, "summaries", t)
+    t = stage_done(stages, "summaries", t)
 
     attribution = ct.attrs["attribution"]
     note = sv.attrs.get("note", "")
     slug = _slug(name)
     headline = headline_figures(towns, centres, ct, by_kommune)
-    meta = _meta(
+    meta = output_meta(
         attribution,
         region=name,
         grid="250m",
@@ -207,13 +174,17 @@ def run_towns_job(args: argparse.Namespace) -> int:
     # written into a staging folder and swapped in whole (never a partial or mixed set)
     with staged_output(out_dir) as stage:
         written: list[Path] = []
-        written.append(io.write_geoparquet(_plain(towns), stage / f"towns_{slug}.parquet", meta))
+        written.append(
+            io.write_geoparquet(plain_frame(towns), stage / f"towns_{slug}.parquet", meta)
+        )
         written.append(
             io.write_csv(pd.DataFrame(towns.drop(columns="geometry")), stage / f"towns_{slug}.csv")
         )
         written.append(io.write_csv(centres, stage / f"town_hinterlands_{slug}.csv"))
         written.append(
-            io.write_geoparquet(_plain(ct), stage / f"hinterland_cells_{slug}_250m.parquet", meta)
+            io.write_geoparquet(
+                plain_frame(ct), stage / f"hinterland_cells_{slug}_250m.parquet", meta
+            )
         )
         written.append(
             io.write_csv(by_kommune, stage / f"hinterland_kommuner_{slug}.csv", index=False)
@@ -245,7 +216,7 @@ def run_towns_job(args: argparse.Namespace) -> int:
                         m.get_root().render(), stage / f"map_hinterlands_{_slug(fylke)}.html"
                     )
                 )
-        t = _timed(stages, "outputs", t)
+        t = stage_done(stages, "outputs", t)
         meta["stage_seconds"] = stages
         meta["files"] = file_digests(stage, [p.relative_to(stage) for p in written])
         written.append(io.write_json(meta, stage / f"towns_run_{slug}.json"))
