@@ -135,3 +135,46 @@ def test_the_term_on_without_the_grid_is_an_error_naming_the_fix(grid):
     assert net.links[COL].isna().all()  # nothing half-filled, no zeros
     with pytest.raises(ValueError, match="popgrid_250m dataset was not found"):
         read_kartverket(_roads(), builtup=None, profile=_profile(100.0))
+
+
+def test_a_fit_of_the_roadside_scale_measures_the_densities_once(grid, monkeypatch):
+    """Every evaluation of the fit re-times the network; the densities are measured once."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from smaby_geo.analysis.calibration import (
+        CalibrationSet,
+        Parameter,
+        fit_profile,
+        read_calibration_table,
+    )
+    from smaby_geo.network import linktimes
+
+    net = read_kartverket(_roads(), profile=_profile(None))  # term off: nothing measured
+    table = pd.DataFrame(
+        {
+            "from_kommunenummer": ["0002"],
+            "from_kommunenavn": ["B"],
+            "centre_kommunenummer": ["0001"],
+            "car_minutes_toi": ["2.5"],
+        }
+    )
+    rows, _ = read_calibration_table(table, ["0001", "0002"])
+    centres = gpd.GeoDataFrame(
+        geometry=[Point(0, Y0), Point(2000, Y0)],
+        index=pd.Index(["0001", "0002"], name="kommunenummer"),
+        crs="EPSG:25833",
+    )
+    cal = CalibrationSet(net, rows, centres)
+    measured = []
+    real = linktimes.measure_roadside_densities
+
+    def counting(*args, **kwargs):
+        measured.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(linktimes, "measure_roadside_densities", counting)
+    scale = [Parameter("roadside_density_scale_residents_per_km", 10.0, 1000.0)]
+    _, values = fit_profile(net, cal, parameters=scale, max_evaluations=20)
+    assert 10.0 <= values["roadside_density_scale_residents_per_km"] <= 1000.0
+    assert len(measured) == 1

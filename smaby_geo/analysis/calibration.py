@@ -164,14 +164,8 @@ def default_parameters(
         )
     if roadside:
         lo, hi = ROADSIDE_SCALE_BOUNDS_RESIDENTS_PER_KM
-        out.append(
-            Parameter(
-                "roadside_density_scale_residents_per_km",
-                lo,
-                hi,
-                "village density, speed-limit criteria",
-            )
-        )
+        why = "village density, speed-limit criteria"
+        out.append(Parameter("roadside_density_scale_residents_per_km", lo, hi, why))
     if roadside_ratio:
         lo, hi = ROADSIDE_RATIO_BOUNDS
         out.append(Parameter("roadside_settled_speed_ratio", lo, hi, "50/80 to no slowing"))
@@ -335,6 +329,10 @@ def fit_profile(
     # prior values in the search's units (shares of each range); NaN: not penalised
     u_prior = (prior_values(profile, params, prior) - lo) / span
     shrunk = np.isfinite(u_prior) & (lam > 0)
+    # the start point's retime measures what its terms need (the links' roadside densities,
+    # when that term is on) once into the network's links, not at every evaluation
+    start = {path: float(v) for path, v in zip(paths, x0, strict=True)}
+    network = retime(network, set_parameters(profile, start))
 
     def objective(u: np.ndarray) -> float:
         u = np.asarray(u, float)
