@@ -1,0 +1,56 @@
+"""The README and the method pages state the profile's defaults as the code has them.
+
+The defaults are fitted (``benchmarks/calibrate_speeds.py``); each refit changes them, and a
+page left behind tells a planner the wrong wait or speed (``docs/methods/ferries.md`` said a
+20.5-minute default headway for two stops after the default became 45.6).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from smaby_geo.network.profile import (
+    CALIBRATED_CURVATURE_SCALE_DEG_PER_KM,
+    CALIBRATED_HEADWAY_MIN,
+    N1000_CATEGORY_SPEEDS_KMH,
+    N1000_URBAN_SPEEDS_KMH,
+    CarProfile,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _text(rel: str) -> str:
+    return " ".join((ROOT / rel).read_text(encoding="utf-8").split())  # lines joined
+
+
+def _speeds(table) -> str:
+    return ", ".join(f"{c} {table[c]:.1f}" for c in ("E", "R", "F", "K", "P"))
+
+
+def test_the_code_defaults_are_the_fitted_constants():
+    p = CarProfile()
+    assert p.ferry.default_headway_min == CALIBRATED_HEADWAY_MIN
+    assert p.curvature_scale_deg_per_km == CALIBRATED_CURVATURE_SCALE_DEG_PER_KM
+    assert dict(p.category_speeds_kmh) == dict(N1000_CATEGORY_SPEEDS_KMH)
+
+
+@pytest.mark.parametrize(
+    ("page", "phrase"),
+    [
+        ("README.md", f"rural {_speeds(N1000_CATEGORY_SPEEDS_KMH)} km/h"),
+        ("README.md", f"urban {_speeds(N1000_URBAN_SPEEDS_KMH)} km/h"),
+        ("README.md", f"default ferry headway {CALIBRATED_HEADWAY_MIN:.1f} min"),
+        ("README.md", f"a {CALIBRATED_HEADWAY_MIN / 2:.1f}-minute wait"),
+        ("README.md", f"= {CALIBRATED_CURVATURE_SCALE_DEG_PER_KM:.0f} (fitted"),
+        (
+            "docs/methods/ferries.md",
+            f"(default {CALIBRATED_HEADWAY_MIN:.1f} where unknown, fitted)",
+        ),
+        ("docs/methods/ferries.md", f"{CALIBRATED_HEADWAY_MIN:.1f} minutes (a wait of "),
+        ("docs/methods/travel-time.md", f"rural E {N1000_CATEGORY_SPEEDS_KMH['E']:.1f} km/h"),
+        ("docs/calibration.md", f"**{CALIBRATED_HEADWAY_MIN:.1f}**"),
+    ],
+)
+def test_a_page_states_the_default_as_the_code_has_it(page, phrase):
+    assert phrase in _text(page), f"{page} does not say {phrase!r}"
