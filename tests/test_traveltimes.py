@@ -227,6 +227,26 @@ def test_unknown_service_type_in_layer(n2000):
         travel_times(n2000, pt, svc)
 
 
+def test_a_full_service_layer_with_one_type_asked_reports_that_type_alone(n2000):
+    """The README's ``sg.compare(..., services, service_types=["hospital"])`` passes every
+    site; the other types' sites are not used (they were refused as unknown types)."""
+    pts = gpd.GeoDataFrame(
+        {"population": [5, 7]},
+        geometry=[Point(262000, 6650000), Point(100000, 6800000)],
+        crs="EPSG:25833",
+    )
+    every = load_services()
+    assert set(every["service_type"]) > {"hospital"}
+    a = travel_times(n2000, pts, every, service_types=["hospital"])
+    b = travel_times(n2000, pts, load_services(["hospital"]), service_types=["hospital"])
+    assert not any(c.startswith(("police_", "court_", "study_centre_")) for c in a.columns)
+    assert np.isfinite(a["hospital_minutes"]).all()
+    np.testing.assert_array_equal(a["hospital_minutes"], b["hospital_minutes"])
+    np.testing.assert_array_equal(a["hospital_site"], b["hospital_site"])
+    with pytest.raises(ValueError, match=r"service_types has unknown service types \['hospitl'\]"):
+        travel_times(n2000, pts, every, service_types=["hospitl"])
+
+
 def test_origins_without_population(n2000):
     pt = gpd.GeoDataFrame({"pop": [5]}, geometry=[Point(262000, 6650000)], crs="EPSG:25833")
     with pytest.raises(ValueError, match="population column"):

@@ -97,7 +97,8 @@ def travel_times(
         Search limit in minutes (inclusive); farther sites count as unreachable (``inf``).
     service_types : list of str, optional
         Groups to report; default ``SERVICE_TYPES`` when ``type_column="service_type"``,
-        else all values.
+        else all values. Sites of other groups are not used (a full service layer with
+        ``service_types=["hospital"]`` reports hospitals only).
         A group with no sites connected to the network gets ``inf`` minutes for every origin
         (unreachable, as everywhere: never NaN), no site or name, and a warning; it is listed
         in ``attrs["service_types_without_sites"]``.
@@ -138,11 +139,17 @@ def travel_times(
             if type_column == "service_type"
             else sorted(s[type_column].dropna().unique())
         )
-    unknown = sorted(set(s[type_column].dropna()) - set(service_types))
-    if type_column == "service_type" and unknown:
-        raise ValueError(
-            f"services have unknown service types {unknown}; known: {service_types}"
-        )
+    if type_column == "service_type":  # a typo in either is an error; other types are unused
+        unknown = sorted(set(s[type_column].dropna()) - set(SERVICE_TYPES))
+        if unknown:
+            raise ValueError(
+                f"services have unknown service types {unknown}; known: {list(SERVICE_TYPES)}"
+            )
+        asked = sorted(set(service_types) - set(SERVICE_TYPES))
+        if asked:
+            raise ValueError(
+                f"service_types has unknown service types {asked}; known: {list(SERVICE_TYPES)}"
+            )
     c_s = _cutoff_seconds(cutoff_min)
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
     service_access = service_access or access
