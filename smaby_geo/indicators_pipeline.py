@@ -182,9 +182,11 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
         )
         t = stage_done(stages, "centrality", t)
         areas = c.areas
+        scaling = _centrality_scaling(name if args.region else None)
         meta = output_meta(
             c.cells.attrs["attribution"],
             region=name,
+            scaling=scaling,
             note=sv.attrs.get("note", ""),
             parameters=c.cells.attrs["parameters"],
             method=(
@@ -206,7 +208,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
                 kom,
                 attribution=meta["attribution"],
                 note="Residents stand in for jobs; 4 service types (incomplete lists). "
-                "Classes: equal-width steps from the lowest kommune to 1000.",
+                "Classes: equal-width steps from the lowest kommune to 1000. " + scaling,
                 thresholds=c.thresholds,
             )
             files.append(
@@ -214,6 +216,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
             )
         written["centrality"] = files
         summary["centrality"] = {
+            "scaling": scaling,
             "class_lower_bounds": [round(float(b), 1) for b in c.thresholds],
             "kommuner_per_class": {
                 int(k): int(v)
@@ -221,6 +224,8 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
             },
         }
         _print_centrality(areas, c.thresholds)
+        if args.region:
+            print(f"Note: {scaling}")
         t = stage_done(stages, "centrality outputs", t)
     if do_tp:
         files = []
@@ -283,6 +288,26 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
             )
         t = stage_done(stages, "transport performance outputs", t)
     return written, name, summary
+
+
+def _centrality_scaling(region: str | None) -> str:
+    """How the centrality index and classes of a run are scaled (run JSON, map, console).
+
+    The reach and service minutes of a region's cells are those of the national run; the
+    scaling is not: it takes the region's own top kommune, largest reach and lowest kommune.
+    """
+    if region is None:
+        return (
+            "Scaled nationally: 1000 = the most central kommune of Norway; the log scale's "
+            "reference is the largest reach of any cell; classes run from the lowest kommune."
+        )
+    return (
+        f"Scaled within {region}, not nationally: 1000 = the most central kommune of {region}, "
+        "the log scale's reference is the largest reach of its cells and the classes run from "
+        "its lowest kommune, so the index and classes differ from the national run's (the "
+        "reach and service minutes of each cell do not); compare kommuner across regions "
+        "with the national run."
+    )
 
 
 def _print_centrality(areas: pd.DataFrame, bounds) -> None:

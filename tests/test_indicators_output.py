@@ -210,3 +210,19 @@ def test_a_region_reaches_the_residents_and_sites_beyond_the_old_100_km_buffer(
     ref_tp = transport_performance(n, cells, near)
     np.testing.assert_array_equal(got_tp["accessibility"], ref_tp["accessibility"])
     np.testing.assert_array_equal(got_tp["proximity"], ref_tp["proximity"])
+
+
+def test_a_region_run_says_its_centrality_index_is_scaled_within_the_region(first_set):
+    """A region's index and classes take the region's own top and lowest kommune (Tynset
+    alone gets 1000, class 1): the run JSON and the file metadata say so, not only the code."""
+    import pandas as pd
+
+    meta = json.loads((first_set / MANIFEST).read_text())
+    scaling = meta["summary"]["centrality"]["scaling"]
+    assert scaling.startswith("Scaled within Tynset, not nationally")
+    areas = pd.read_csv(first_set / "centrality_kommuner_tynset.csv")
+    assert areas["centrality_index"].max() == pytest.approx(1000.0)  # what the note explains
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(first_set / "centrality_cells_tynset_250m.parquet")
+    assert json.loads(schema.metadata[b"smaby_geo"])["scaling"] == scaling
