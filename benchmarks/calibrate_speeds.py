@@ -50,6 +50,7 @@ from smaby_geo.analysis.calibration import (
     get_parameter,
     trip_minutes,
 )
+from smaby_geo.network.profile import PRIOR_HEADWAY_MIN
 from smaby_geo.places.centres import kommune_centres
 
 RESULTS = Path(__file__).resolve().parent / "results" / "calibration.md"
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     m0 = cal.model_minutes(base_net)
     e0 = error_summary(m0, ref)
     lines += [
-        "## Prior profile (METHODS §1 speeds, 60-minute headway)",
+        f"## Prior profile (METHODS §1 speeds, {PRIOR_HEADWAY_MIN:g}-minute headway)",
         "",
         f"Centre rule `{args.centre_rule}`, origin `{args.origin}`: " + _fmt(e0),
         "",

@@ -1,7 +1,7 @@
 """Choose the shrinkage lambda of ``fit_profile`` by k-fold cross-validation on TØI's car times.
 
     python benchmarks/shrinkage_cv.py [--lambdas 0.01 0.03 0.1 0] [--folds 5] [--seed 0]
-        [--max-evaluations 250]
+        [--max-evaluations 250] [--prior-headway-min 60]
 
 Reference, model and fitted form as ``benchmarks/calibrate_speeds.py``'s defaults (54 usable
 rows of ``tables/toi_reisetid_calibration.csv``, population-weighted kommune centres, times
@@ -10,9 +10,10 @@ K at most 60, curvature term), starting from METHODS §1's prior. For each lambd
 predicted by ``cross_validate`` (the same folds for every lambda: ``--seed``, default 0, the
 folds of ``calibrate_speeds.py``), each fold fitted with ``fit_profile(shrinkage=lambda)``:
 a ridge penalty lambda * sum(((value - prior) / bound range)**2) toward the prior (E 80, R 75,
-F 65, K 50 km/h, urban factor 1, headway 60 min; the curvature scale, off in the prior, is not
-penalised). Only the calibration file is read: no test trip and not the other half of the
-official table.
+F 65, K 50 km/h, urban factor 1, headway ``PRIOR_HEADWAY_MIN`` = 30 min, whose half is the
+observed mean wait; the curvature scale, off in the prior, is not penalised;
+``--prior-headway-min`` sets another prior headway, which is also the start). Only the
+calibration file is read: no test trip and not the other half of the official table.
 
 Decision rule (fixed before any result was seen): take the lambda with the lowest CV median
 absolute error; it becomes the default only if it is > 0, its CV median absolute error is no
@@ -28,6 +29,7 @@ import argparse
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,7 +42,7 @@ from smaby_geo.analysis.calibration import (
     default_parameters,
     error_summary,
 )
-from smaby_geo.network.profile import prior_profile
+from smaby_geo.network.profile import PRIOR_HEADWAY_MIN, prior_profile
 
 RESULTS = Path(__file__).resolve().parent / "results" / "shrinkage.md"
 
@@ -73,8 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-evaluations", type=int, default=250)
+    ap.add_argument(
+        "--prior-headway-min",
+        type=float,
+        default=PRIOR_HEADWAY_MIN,
+        help="the ferry headway of the prior and start profile, minutes (default "
+        f"{PRIOR_HEADWAY_MIN:g}: its half is the 15-minute mean wait Hanssen, Jørgensen & "
+        "Larsen 2019 observed; 60 was METHODS §1's placeholder and the prior until 2026-11-27)",
+    )
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
+    if not (0 < args.prior_headway_min < float("inf")):
+        print("shrinkage_cv: error: --prior-headway-min must be minutes > 0", file=sys.stderr)
+        return 2
     try:
         inputs = load_calibration_inputs()
     except (OSError, ValueError) as exc:  # no table on this machine, or a bad one
@@ -83,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     net, cells, centres, rows = inputs.network, inputs.cells, inputs.centres, inputs.rows
     cal = CalibrationSet(net, rows, centres, origin="cells", cells=cells)
     profile0 = prior_profile()
+    profile0 = replace(
+        profile0, ferry=replace(profile0.ferry, default_headway_min=args.prior_headway_min)
+    )
     base_net = net.with_profile(profile0)
     params = default_parameters(profile0, urban="factor", plausible=True, curvature=True)
     results: dict[float, dict] = {}
@@ -100,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             max_evaluations=args.max_evaluations,
             order=CLASS_ORDER,
             shrinkage=lam,
+            prior=profile0,
         )
         times[lam] = time.perf_counter() - t0
         results[lam] = error_summary(m_cv, cal.reference)
@@ -119,14 +136,27 @@ def _write(out, args, results, fold_ranges, times, params, done, n_rows) -> None
         "",
         f"Command: `python benchmarks/shrinkage_cv.py --lambdas "
         f"{' '.join(f'{x:g}' for x in args.lambdas)} --folds {args.folds} --seed {args.seed} "
-        f"--max-evaluations {args.max_evaluations}`  ",
+        f"--max-evaluations {args.max_evaluations}"
+        + (
+            f" --prior-headway-min {args.prior_headway_min:g}"
+            if args.prior_headway_min != PRIOR_HEADWAY_MIN
+            else ""
+        )
+        + "`  ",
         f"Machine: {platform.machine()}, Python {platform.python_version()}; {n_rows} usable "
         "rows of `toi_reisetid_calibration.csv` only; model `ordered+curvature`, origin "
         "`cells`, centre rule `population_weighted`, the folds of `calibrate_speeds.py`.",
         "",
         "Penalty added to the fit loss (mean |log(model / TØI)|): lambda x sum over parameters "
         "of ((value - prior) / (upper - lower bound))^2; prior E 80, R 75, F 65, K 50 km/h, "
-        "urban factor 1, ferry headway 60 min (METHODS §1); the curvature scale has no prior "
+        f"urban factor 1 (METHODS §1), ferry headway {args.prior_headway_min:g} min"
+        + (
+            " (PRIOR_HEADWAY_MIN: its half is the observed mean wait of 15 min, Hanssen et al. "
+            "2019)"
+            if args.prior_headway_min == PRIOR_HEADWAY_MIN
+            else ""
+        )
+        + "; the curvature scale has no prior "
         "(off in the prior profile) and is not penalised.",
         "",
         DECISION_RULE,

@@ -207,7 +207,11 @@ def test_shrinkage_toward_a_given_prior():
 
 
 def test_prior_values_of_a_factor_and_of_a_term_that_is_off():
-    from smaby_geo.network.profile import PRIOR_URBAN_SPEEDS_KMH, prior_profile
+    from smaby_geo.network.profile import (
+        PRIOR_HEADWAY_MIN,
+        PRIOR_URBAN_SPEEDS_KMH,
+        prior_profile,
+    )
 
     params = [
         Parameter("category_speeds_kmh:K", 30, 60),
@@ -218,7 +222,7 @@ def test_prior_values_of_a_factor_and_of_a_term_that_is_off():
     start = CarProfile()  # the fitted urban speeds: the prior factor is prior / fitted
     got = prior_values(start, params)
     ratio = PRIOR_URBAN_SPEEDS_KMH["E"] / start.urban_speeds_kmh["E"]
-    assert got[0] == 50.0 and got[2] == 60.0
+    assert got[0] == 50.0 and got[2] == PRIOR_HEADWAY_MIN == 30.0  # half: the observed wait
     assert got[1] == pytest.approx(ratio, rel=1e-3) and got[1] < 1
     assert np.isnan(got[3])  # the curvature term is off in the prior: not penalised
     assert prior_values(prior_profile(), params)[1] == pytest.approx(1.0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from smaby_geo.network import FerryModel, read_kartverket
-from smaby_geo.network.profile import prior_profile
+from smaby_geo.network.profile import PRIOR_HEADWAY_MIN, prior_profile
 from smaby_geo.routing import one_to_all
 
 from .conftest import lines
@@ -42,7 +42,8 @@ def test_ferry_end_80_m_off_the_road_is_joined_and_used():
     start = int(np.argmin(np.hypot(net.node_x - 0, net.node_y - 0)))
     west_b = int(np.argmin(np.hypot(net.node_x - 0, net.node_y - 11080)))
     d = one_to_all(net, start)
-    expect = 1000 / (65 / 3.6) + 11000 / (22 / 3.6) + 30 * 60 + 80 / (40 / 3.6) + 1000 / (65 / 3.6)
+    wait = PRIOR_HEADWAY_MIN / 2 * 60  # half of the prior's headway
+    expect = 1000 / (65 / 3.6) + 11000 / (22 / 3.6) + wait + 80 / (40 / 3.6) + 1000 / (65 / 3.6)
     assert d[west_b] == pytest.approx(expect)
     # and back: the wait is charged when boarding at the landing (a terminal now)
     assert one_to_all(net, west_b)[start] == pytest.approx(expect)
@@ -105,7 +106,7 @@ def test_split_ferry_with_a_dangling_end_charges_one_wait():
     assert net.report["ferry_connectors"]["joined"] == 1
     d = one_to_all(net, 0)
     end = int(np.argmin(np.hypot(net.node_x - 0, net.node_y - 11060)))
-    expect = 2000 / (80 / 3.6) + 11000 / (22 / 3.6) + 30 * 60 + 60 / (40 / 3.6)
+    expect = 2000 / (80 / 3.6) + 11000 / (22 / 3.6) + PRIOR_HEADWAY_MIN / 2 * 60 + 60 / (40 / 3.6)
     assert d[end] == pytest.approx(expect)
     assert one_to_all(net, end)[0] == pytest.approx(expect)
 

@@ -14,7 +14,7 @@ from smaby_geo.network import (
     read_nvdb,
     read_osm,
 )
-from smaby_geo.network.profile import prior_profile
+from smaby_geo.network.profile import PRIOR_HEADWAY_MIN, prior_profile
 from smaby_geo.routing import one_to_all
 
 from .conftest import lines
@@ -229,8 +229,9 @@ def _ferry_net(**ferry):
 
 
 def test_ferry_half_headway_default():
-    # 11 km at 22 km/h = 30 min crossing, plus half of 60 min headway
-    assert _ferry_net().weights[0] == pytest.approx(30 * 60 + 30 * 60)
+    # 11 km at 22 km/h = 30 min crossing, plus half of the prior's 30 min headway
+    assert _ferry_net().weights[0] == pytest.approx(30 * 60 + 15 * 60)
+    assert PRIOR_HEADWAY_MIN == 30.0
 
 
 def test_ferry_half_headway_capped_and_override():
@@ -344,9 +345,9 @@ def test_ferry_split_into_segments_charges_one_wait():
     d = one_to_all(net, 0)
     crossing = 22000 / (22 / 3.6)
     road = 2000 / (80 / 3.6)
-    assert d.max() == pytest.approx(road + crossing + 30 * 60)
+    assert d.max() == pytest.approx(road + crossing + PRIOR_HEADWAY_MIN / 2 * 60)
     back = one_to_all(net, int(np.argmax(d)))
-    assert back.max() == pytest.approx(road + crossing + 30 * 60)
+    assert back.max() == pytest.approx(road + crossing + PRIOR_HEADWAY_MIN / 2 * 60)
 
 
 def test_n1000_e39_halhjem_sandvikvag_chain_has_one_wait(n1000):

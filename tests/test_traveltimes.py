@@ -12,7 +12,7 @@ from smaby_geo.analysis.traveltimes import (
     weighted_quantile,
 )
 from smaby_geo.network import clip_network, read_kartverket
-from smaby_geo.network.profile import prior_profile
+from smaby_geo.network.profile import PRIOR_HEADWAY_MIN, prior_profile
 from smaby_geo.pipeline import run_travel_times, select_region
 from smaby_geo.places.population import read_kommuner, read_population_grid
 from smaby_geo.places.services import load_services, read_services
@@ -115,7 +115,7 @@ def test_island_with_ferry_uses_it_with_wait_and_island_without_is_unreachable()
     with pytest.warns(UserWarning, match="no sites"):
         t = travel_times(net, origins, svc)
     road = 10000 / (75 / 3.6) + 2000 / (65 / 3.6)
-    ferry = 11000 / (22 / 3.6) + 30 * 60  # crossing + half of 60 min headway
+    ferry = 11000 / (22 / 3.6) + PRIOR_HEADWAY_MIN / 2 * 60  # crossing + half the headway
     assert t.loc["ferry island", "hospital_minutes"] == pytest.approx((road + ferry) / 60)
     assert np.isinf(t.loc["no ferry", "hospital_minutes"])
     # on the hospital's own link: 200 m along the R road, no access legs (both on the road)

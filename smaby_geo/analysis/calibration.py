@@ -291,13 +291,12 @@ def fit_profile(
 
     ``shrinkage`` (lambda, >= 0, unitless; default 0: no shrinkage, the plain fit) adds
     ``lambda * sum(((value - prior) / (upper - lower))**2)`` to the loss: a ridge penalty
-    pulling each parameter toward its value in ``prior`` (default ``prior_profile()``,
-    METHODS §1: E 80, R 75, F 65, K 50 km/h, urban factor 1 on the prior urban speeds, ferry
-    headway 60 min), measured in shares of its bounds' range. A parameter without a prior
-    value (the curvature scale, off in the prior profile) is not penalised; a trip-level
-    term's prior is 0. ``benchmarks/shrinkage_cv.py`` compares lambdas by k-fold
-    cross-validation (``benchmarks/results/shrinkage.md``); its choice, ``SHRINKAGE_LAMBDA``
-    (0.1), made the profile's defaults.
+    pulling each parameter toward its value in ``prior`` (default ``prior_profile()``: E 80,
+    R 75, F 65, K 50 km/h, urban factor 1, ferry headway 30 min) in shares of its bounds'
+    range. A parameter without a prior value (the curvature scale, off in the prior profile)
+    is not penalised; a trip-level term's prior is 0. ``benchmarks/shrinkage_cv.py`` compares
+    lambdas by k-fold cross-validation (``benchmarks/results/shrinkage.md``); its choice,
+    ``SHRINKAGE_LAMBDA``, made the profile's defaults.
 
     Returns
     -------
@@ -401,9 +400,10 @@ def prior_values(
 
 # Shrinkage lambda of the calibration (``benchmarks/calibrate_speeds.py --shrinkage`` default):
 # chosen among 0, 0.01, 0.03, 0.1 by 5-fold cross-validation on the calibration file
-# (``benchmarks/shrinkage_cv.py``, ``benchmarks/results/shrinkage.md``: CV median abs. error
-# 6.5 % against 6.8 % with none). ``fit_profile`` itself defaults to 0 (no shrinkage).
-SHRINKAGE_LAMBDA = 0.1
+# (``benchmarks/shrinkage_cv.py``, ``benchmarks/results/shrinkage.md``): with the prior headway
+# of 30 min no lambda beat none (CV median abs. error 6.82 % against 6.83 % at 0.1), so the
+# rule keeps 0. (With the earlier prior headway of 60 min it chose 0.1.)
+SHRINKAGE_LAMBDA = 0.0
 
 # Tolerance of the search on each parameter, as a share of its bounds' range: 0.6 km/h on a
 # speed of 30-90, 0.007 on the urban factor, 9 degrees/km on the curvature scale.
@@ -419,25 +419,25 @@ def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
     return np.asarray(model_min, float) + 2.0 * float(values.get("trip.terminal_min", 0.0))
 
 
-# The fit of ``benchmarks/calibrate_speeds.py --shrinkage 0.1`` (defaults: population-weighted
-# kommune centres, times from the origin kommune's cells, one urban factor, class order,
-# curvature term, 5-fold CV; lambda 0.1 chosen by 5-fold CV in ``benchmarks/shrinkage_cv.py``)
-# on tables/toi_reisetid_calibration.csv, N1000; results and errors in
-# benchmarks/results/calibration.md and shrinkage.md, method in docs/calibration.md.
+# The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune centres,
+# times from the origin kommune's cells, one urban factor, class order, curvature term, no
+# shrinkage: lambda 0 chosen by 5-fold CV in ``benchmarks/shrinkage_cv.py``; the search starts
+# from ``prior_profile()``) on tables/toi_reisetid_calibration.csv, N1000; results and errors
+# in benchmarks/results/calibration.md and shrinkage.md, method in docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
-    "category_speeds_kmh:E": 76.7,
-    "category_speeds_kmh:R": 72.7,
-    "category_speeds_kmh:F": 72.5,
-    "category_speeds_kmh:K": 51.0,
-    "category_speeds_kmh:P": 40.8,
-    # one factor, 1.028, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
-    "urban_speeds_kmh:E": 61.7,
-    "urban_speeds_kmh:R": 51.4,
-    "urban_speeds_kmh:F": 46.3,
-    "urban_speeds_kmh:K": 36.0,
-    "urban_speeds_kmh:P": 30.8,
-    "ferry.default_headway_min": 45.6,
-    "curvature_scale_deg_per_km": 652.0,
+    "category_speeds_kmh:E": 74.7,
+    "category_speeds_kmh:R": 72.4,
+    "category_speeds_kmh:F": 71.7,
+    "category_speeds_kmh:K": 59.9,
+    "category_speeds_kmh:P": 47.9,
+    # one factor, 1.118, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    "urban_speeds_kmh:E": 67.1,
+    "urban_speeds_kmh:R": 55.9,
+    "urban_speeds_kmh:F": 50.3,
+    "urban_speeds_kmh:K": 39.2,
+    "urban_speeds_kmh:P": 33.6,
+    "ferry.default_headway_min": 20.3,
+    "curvature_scale_deg_per_km": 716.0,
 }
 
 

@@ -35,10 +35,10 @@ def _is_number(v: object) -> bool:
 # METHODS §1's assumed category speeds are the prior of the calibration:
 PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
 # Defaults: straight-road speeds fitted with the curvature term to TØI's kommune-to-BA-centre
-# car times (`benchmarks/calibrate_speeds.py --shrinkage 0.1`: 54 routes from origin cells, E >=
-# R >= F >= K, K <= 60, shrunk to the prior by lambda 0.1 chosen by CV in `shrinkage_cv.py`;
-# 5-fold CV median abs. error 6.5 %, bias +0.2 %, worst 49 %; docs/calibration.md). P ~ K.
-N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.7, "R": 72.7, "F": 72.5, "K": 51.0, "P": 40.8})
+# car times (`benchmarks/calibrate_speeds.py`: 54 routes from origin cells, E >= R >= F >= K,
+# K <= 60 (at its cap), no shrinkage: lambda 0 chosen by CV in `shrinkage_cv.py`; 5-fold CV
+# median abs. error 6.8 %, bias -0.2 %, worst 35 %; docs/calibration.md). P moves with K.
+N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 74.7, "R": 72.4, "F": 71.7, "K": 59.9, "P": 47.9})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
 N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
@@ -48,21 +48,26 @@ N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe"
 # Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
 # The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
 # are signed 50-70 and slowed by junctions, lights and roundabouts. The prior is this
-# project's assumption; the defaults are the prior times the one urban factor (1.028) fitted by
+# project's assumption; the defaults are the prior times the one urban factor (1.118) fitted by
 # `benchmarks/calibrate_speeds.py` within the legal limits below.
 PRIOR_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
-N1000_URBAN_SPEEDS_KMH = _frozen({"E": 61.7, "R": 51.4, "F": 46.3, "K": 36.0, "P": 30.8})
-# Ferry headway where none is known: prior 60 min (Hanssen, Jørgensen & Larsen 2019: mean 52 over
-# 16 crossings); default fitted to the same TØI times.
-PRIOR_HEADWAY_MIN = 60.0
-CALIBRATED_HEADWAY_MIN = 45.6
+N1000_URBAN_SPEEDS_KMH = _frozen({"E": 67.1, "R": 55.9, "F": 50.3, "K": 39.2, "P": 33.6})
+# Ferry headway where none is known. The prior is the wait travellers were observed to have:
+# Hanssen, Jørgensen & Larsen 2019 measured a mean wait of 15 min over 16 Norwegian crossings
+# (mean headway 52: people plan around the timetable, so they wait less than half a headway),
+# which the half-headway rule gives at H = 30 min. (METHODS §1's placeholder H = 60 where
+# unknown, the prior until issue #12's last stop, charged 30 min: twice the observed wait.)
+# The default is fitted to the TØI times (20.3 min, a 10.2-minute wait: near the bounds' floor
+# of 20; TØI's times carry short waits, as Hanssen et al.'s travellers did).
+PRIOR_HEADWAY_MIN = 30.0
+CALIBRATED_HEADWAY_MIN = 20.3
 # Curvature term (CarProfile.curvature_scale_deg_per_km): Lamm, Psarianos & Mailaender (1999,
 # "Highway Design and Traffic Safety Engineering Handbook") give V85 = 1e6 / (8270 + 8.01 CCR),
 # CCR in gon/km: time per km doubles at 1,032 gon/km = 929 degrees/km of true geometry. N1000
-# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 493-909) is
-# 652: a link turning 25 degrees/km (the mean of R roads) takes 3.8 % longer than a straight one.
+# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 342-909) is
+# 716: a link turning 25 degrees/km (the mean of R roads) takes 3.5 % longer than a straight one.
 LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
-CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 652.0
+CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 716.0
 # Plausibility floor of the curvature scale, degrees/km: at a scale s the mean N1000 R road
 # (25 degrees/km) takes 1 + 25 / s times its straight-road time. At 50 that is 1.5 times,
 # the slowing Lamm et al.'s form gives a road of 516 gon/km of true curvature (a winding mountain
@@ -139,10 +144,10 @@ class FerryModel:
     crossing_speed_kmh : float
         Crossing speed where the link has no duration, default 22 km/h (about 12 knots).
     default_headway_min : float
-        Headway H where none is known, default 45.6 min (a wait of 22.8 min), fitted to TØI's
-        kommune-to-centre car times by ``benchmarks/calibrate_speeds.py``; the prior was 60 min
-        (``PRIOR_HEADWAY_MIN``: Hanssen, Jørgensen & Larsen 2019 report a mean headway of 52 and
-        a mean wait of 15 min over 16 crossings).
+        Headway H where none is known, default 20.3 min (a wait of 10.2 min), fitted to TØI's
+        kommune-to-centre car times by ``benchmarks/calibrate_speeds.py``; the prior is 30 min
+        (``PRIOR_HEADWAY_MIN``: half of it is the mean wait of 15 min that Hanssen, Jørgensen &
+        Larsen 2019 observed over 16 crossings with a mean headway of 52).
     max_wait_min : float
         Cap on the half-headway wait, default 120 min (national transport model).
     effective_speed_kmh : float
@@ -291,14 +296,14 @@ class CarProfile:
     Parameters
     ----------
     category_speeds_kmh : mapping
-        N1000/N2000 ``vegkategori`` -> straight-road km/h, default E 76.7, R 72.7, F 72.5,
-        K 51.0, P 40.8: fitted to TØI's kommune-to-centre car times (``docs/calibration.md``)
+        N1000/N2000 ``vegkategori`` -> straight-road km/h, default E 74.7, R 72.4, F 71.7,
+        K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times (``docs/calibration.md``)
         from METHODS §1's prior E 80, R 75, F 65, K 50, P 40 (``prior_profile()``).
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
-        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 61.7,
-        R 51.4, F 46.3, K 36.0, P 30.8 — the prior E 60, R 50, F 45, K 35, P 30 (the general
+        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 67.1,
+        R 55.9, F 50.3, K 39.2, P 33.6 — the prior E 60, R 50, F 45, K 35, P 30 (the general
         limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
         and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
@@ -313,7 +318,7 @@ class CarProfile:
         The rural part of an N1000/N2000 road link takes its category-speed time times
         ``1 + curvature / curvature_scale_deg_per_km``, ``curvature`` the turning of its line
         in degrees per km (``linktimes.curvature_deg_per_km``), so the category speeds are
-        straight-road speeds. Default 652 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
+        straight-road speeds. Default 716 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
         form and bound 929: Lamm et al. 1999 (``LAMM_CURVATURE_SCALE_DEG_PER_KM``). None: off.
         At least ``MIN_CURVATURE_SCALE_DEG_PER_KM`` (50; smaller would make the average
         national road 1.5 times slower than a straight one).
