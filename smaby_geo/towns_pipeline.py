@@ -213,7 +213,10 @@ def run_towns_job(args: argparse.Namespace) -> int:
                 )
                 written.append(
                     io.write_text(
-                        m.get_root().render(), stage / f"map_hinterlands_{_slug(fylke)}.html"
+                        m.get_root().render(),
+                        # the region's name too: two region runs into one folder (Utsira,
+                        # Sola: both Rogaland) must not write, or delete, each other's maps
+                        stage / f"map_hinterlands_{slug}_{_slug(fylke)}.html",
                     )
                 )
         t = stage_done(stages, "outputs", t)

@@ -389,7 +389,7 @@ def test_cli_towns_and_indicators_on_a_kommune(tmp_path, capsys):
     )
     assert "© Kartverket" in meta["attribution"] and "Kilde: SSB" in meta["attribution"]
     for name in ("map_towns_hamar.html", "map_minutes_to_town_hamar.html",
-                 "map_hinterlands_innlandet.html"):
+                 "map_hinterlands_hamar_innlandet.html"):
         html = (tmp_path / name).read_text()
         assert "smaby-legend" in html and "Kilde: SSB" in html
     assert main(["indicators", "--region", "Hamar", "--buffer-km", "60", "--out",
@@ -456,21 +456,37 @@ def test_hinterlands_are_the_same_on_a_contraction_hierarchy(built):
 
 def test_towns_outputs_are_one_set_and_a_rerun_replaces_it(tmp_path, capsys):
     """The towns job writes through a staging folder with a manifest; a rerun without maps
-    removes the maps of the run before (no mixed set)."""
+    removes the maps of the run before (no mixed set). Two regions of one county in the same
+    folder keep their own sets: the county map was one file for both (Utsira and Sola wrote,
+    and a rerun deleted, each other's map_hinterlands_rogaland.html)."""
+    import hashlib
     import json
 
     from smaby_geo.cli import main
 
-    args = ["towns", "--region", "Tynset", "--buffer-km", "20", "--no-regions", "--out"]
-    assert main([*args, str(tmp_path)]) == 0
+    def intact(slug):
+        meta = json.loads((tmp_path / f"towns_run_{slug}.json").read_text())
+        for name, digest in meta["files"].items():
+            assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest, name
+        return set(meta["files"])
+
+    args = ["towns", "--buffer-km", "20", "--no-regions", "--out", str(tmp_path)]
+    assert main([*args, "--region", "Tynset"]) == 0
     maps = sorted(p.name for p in tmp_path.glob("map_*.html"))
     assert maps and (tmp_path / "towns_run_tynset.json").exists()
-    assert main([*args, str(tmp_path), "--no-map"]) == 0
+    assert main([*args, "--region", "Folldal"]) == 0  # Innlandet too
+    tynset, folldal = intact("tynset"), intact("folldal")
+    assert {n for n in tynset | folldal if n.startswith("map_hinterlands_")} == {
+        "map_hinterlands_tynset_innlandet.html",
+        "map_hinterlands_folldal_innlandet.html",
+    }
+    assert main([*args, "--region", "Tynset", "--no-map"]) == 0
     capsys.readouterr()
-    assert list(tmp_path.glob("map_*.html")) == []
-    meta = json.loads((tmp_path / "towns_run_tynset.json").read_text())
+    assert [p.name for p in tmp_path.glob("map_*tynset*.html")] == []
+    assert intact("folldal") == folldal  # the other region's maps are still there
     on_disk = {p.name for p in tmp_path.iterdir()}
-    assert on_disk == set(meta["files"]) | {"towns_run_tynset.json"}
+    manifests = {"towns_run_tynset.json", "towns_run_folldal.json"}
+    assert on_disk == intact("tynset") | folldal | manifests
     assert not [p for p in tmp_path.parent.iterdir() if "smaby-staging" in p.name]
 
 
