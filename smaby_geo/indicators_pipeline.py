@@ -156,6 +156,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
     """
     from smaby_geo.analysis.centrality import centrality
     from smaby_geo.analysis.transport_performance import (
+        PROXIMITY_RADIUS_KM,
         summarise_transport_performance,
         transport_performance,
     )
@@ -216,6 +217,9 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
             )
         written["centrality"] = files
         summary["centrality"] = {
+            # a part carried over by a later --only run keeps these: the manifest says
+            # which limit each part was computed with
+            "parameters": {"limit_min": args.limit_min, "half_life_min": args.half_life_min},
             "scaling": scaling,
             "class_lower_bounds": [round(float(b), 1) for b in c.thresholds],
             "kommuner_per_class": {
@@ -268,6 +272,7 @@ def _indicators_into(stage: Path, args, kom, net0, stages, do_c: bool, do_tp: bo
         acc = float(np.average(tp["accessibility"][ok], weights=p[ok]))
         prox = float(np.average(tp["proximity"][ok], weights=p[ok]))
         summary["transport_performance"] = {
+            "parameters": {"limit_min": args.limit_min, "proximity_km": PROXIMITY_RADIUS_KM},
             "accessibility": round(acc),
             "proximity": round(prox),
             "transport_performance": round(100 * acc / prox, 1),

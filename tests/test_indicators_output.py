@@ -116,6 +116,9 @@ def test_only_one_part_keeps_the_other_part_of_the_previous_set(first_set, tmp_p
     assert meta["summary"]["centrality"] == old["summary"]["centrality"]
     tp_new = meta["summary"]["transport_performance"]
     assert tp_new["accessibility"] < old["summary"]["transport_performance"]["accessibility"]
+    # the manifest says which limit each part was computed with (a mixed set is visible)
+    assert meta["summary"]["centrality"]["parameters"]["limit_min"] == 90
+    assert tp_new["parameters"]["limit_min"] == 60
     assert not any(n.startswith("map_transport") for n in meta["files"])
     # a carried-over file changed on disk since is not vouched for: that part is dropped
     (out / meta["parts"]["centrality"][0]).write_text("edited by hand")
