@@ -194,13 +194,11 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from smaby_geo.explorer import Explorer, serve
+    from smaby_geo.explorer import Explorer, check_address, serve
     from smaby_geo.pipeline import parse_services
 
     services = parse_services(args.services)
-    if not (0 < args.port < 65536):
-        print(f"smaby-geo: error: --port {args.port} is not a port (1-65535)", file=sys.stderr)
-        return 2
+    check_address(args.host, args.port)  # before the base, which takes minutes
     print(f"Computing the base for {args.region or 'Norway'} ({', '.join(services)}) ...")
     ex = Explorer.from_region(
         args.region,

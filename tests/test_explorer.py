@@ -471,6 +471,30 @@ def test_serve_refuses_bad_options_before_computing(capsys):
     assert "unknown types ['pizza']" in capsys.readouterr().err
 
 
+def test_serve_refuses_an_address_it_cannot_listen_on_before_computing(capsys, monkeypatch):
+    """A port in use, or a host that is not this machine's, was found only after the base
+    (minutes) had been computed and the page announced."""
+    import socket
+
+    from smaby_geo.explorer import Explorer
+
+    def no_base(*args, **kwargs):
+        raise AssertionError("the base was computed before the address was checked")
+
+    monkeypatch.setattr(Explorer, "from_region", no_base)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--region", REGION, "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
+    assert main(["serve", "--region", REGION, "--host", "not a host"]) == 2
+    assert "--host 'not a host' is not an address of this machine" in capsys.readouterr().err
+    assert main(["serve", "--region", REGION, "--host", "8.8.8.8", "--port", str(port)]) == 2
+    assert "cannot listen on 8.8.8.8" in capsys.readouterr().err
+
+
 def test_serve_command_starts_a_local_server():
     import subprocess
     import sys

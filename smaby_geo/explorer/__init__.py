@@ -6,7 +6,7 @@ searches: :mod:`.incremental`). See :mod:`.session` for the state and :mod:`.app
 application.
 """
 
-from smaby_geo.explorer.app import create_app, serve
+from smaby_geo.explorer.app import check_address, create_app, serve
 from smaby_geo.explorer.session import (
     MAX_EDITS,
     MAX_YAML_BYTES,
@@ -21,6 +21,7 @@ __all__ = [
     "MAX_YAML_BYTES",
     "Explorer",
     "ExplorerError",
+    "check_address",
     "create_app",
     "read_scenario_text",
     "scenario_yaml",

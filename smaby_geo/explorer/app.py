@@ -336,12 +336,58 @@ def create_app(explorer: Explorer, *, allowed_hosts: list[str] | None = None):
     return app
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail before the base is computed (minutes) when the explorer cannot listen there.
+
+    Raises
+    ------
+    ValueError
+        ``port`` outside 1-65535, a ``host`` this machine cannot resolve, or an address it
+        cannot bind (in use, not one of its own), naming the option and the fix.
+    """
+    import socket
+
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(f"--port {port} is not a port (1-65535)")
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ValueError(
+            f"--host {host!r} is not an address of this machine ({exc}): use 127.0.0.1"
+        ) from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            raise ValueError(
+                f"the explorer cannot listen on {host}:{port} ({exc.strerror}): choose another "
+                "--port, or --host 127.0.0.1"
+            ) from None
+
+
 def serve(
     explorer: Explorer, *, host: str = "127.0.0.1", port: int = 8765, log_level: str = "warning"
 ) -> None:
-    """Run the explorer with uvicorn until interrupted (binds to 127.0.0.1 by default)."""
+    """Run the explorer with uvicorn until interrupted (binds to 127.0.0.1 by default).
+
+    Any other ``host`` opens it to other machines, with a warning on stderr: anyone who can
+    reach the port can use it (for ``0.0.0.0`` or ``::`` every Host header is accepted).
+    """
+    import sys
+
     import uvicorn
 
+    if host not in LOOPBACK_HOSTS:
+        print(
+            f"smaby-geo: warning: --host {host} opens the explorer to other machines: anyone "
+            "who can reach this port can use it (it has no login); --host 127.0.0.1 keeps it "
+            "on this machine",
+            file=sys.stderr,
+        )
     hosts = ["127.0.0.1", "localhost", host] if host not in ("0.0.0.0", "::") else ["*"]
     uvicorn.run(
         create_app(explorer, allowed_hosts=hosts), host=host, port=port, log_level=log_level
