@@ -107,3 +107,12 @@ def test_ferry_wait_mode_changes_the_ferry_trip_only():
 def test_unknown_place_lists_close_matches(n1000):
     with pytest.raises(KeyError, match="Tynset"):
         trip(n1000, "Tynseth", "Hamar")
+
+
+def test_a_point_in_longitude_latitude_is_an_error_naming_the_fix(n1000):
+    """(10.78, 62.27) is Tynset in degrees; read as metres it lies off Africa, and the trip
+    came back as inf minutes with only a note."""
+    with pytest.raises(ValueError, match=r"\(10.78, 62.27\) looks like longitude/latitude"):
+        trip(n1000, (10.78, 62.27), "Hamar")
+    r = trip(n1000, (281000.0, 6914000.0), "Hamar")  # Tynset in EPSG:25833 metres
+    assert 100 < r["minutes"] < 240

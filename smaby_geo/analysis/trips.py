@@ -32,7 +32,14 @@ def _xy(p) -> tuple[float, float]:
     if isinstance(p, str):
         return town_point(*find_place(p))
     x, y = p
-    return float(x), float(y)
+    x, y = float(x), float(y)
+    if abs(x) <= 180 and abs(y) <= 90:  # EPSG:25833 metres in Norway are 6.4-7.9 million north
+        raise ValueError(
+            f"point ({x:g}, {y:g}) looks like longitude/latitude: trip takes EPSG:25833 metres "
+            "(convert with pyproj: Transformer.from_crs(4326, 25833, always_xy=True)) or a "
+            "place name"
+        )
+    return x, y
 
 
 def _best_path(network: RoadNetwork, s: Snapped) -> dict:
