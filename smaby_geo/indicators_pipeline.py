@@ -33,6 +33,9 @@ from smaby_geo.places.admin import check_buffer_km
 from smaby_geo.places.population import read_population_grid
 from smaby_geo.places.services import load_services
 
+# Smallest --limit-min and --half-life-min, minutes: below a minute the reach is a few cells
+# (the many-to-all rounds to 10 s bins) and the log scale's reference can be 0.
+MIN_LIMIT_MIN = 1.0
 # The files of each part of ``smaby-geo indicators`` (name prefixes); a run with ``--only``
 # keeps the other part's files of the previous set (they stay listed in the manifest).
 INDICATOR_PARTS = {
@@ -64,11 +67,11 @@ def run_indicators_job(args: argparse.Namespace) -> int:
             "Note: --buffer-km has no effect on indicators: a region's cells are routed on the "
             "whole network, and every resident and service site of the country counts"
         )
-    if not (args.limit_min > 0 and args.half_life_min > 0):
-        raise ValueError(
-            f"--limit-min and --half-life-min must be positive minutes, got {args.limit_min} "
-            f"and {args.half_life_min}"
-        )
+    for option, value in (("--limit-min", args.limit_min), ("--half-life-min", args.half_life_min)):
+        if not (np.isfinite(value) and value >= MIN_LIMIT_MIN):  # 1e-9 reached nobody at all
+            raise ValueError(
+                f"{option} must be a finite number of minutes >= {MIN_LIMIT_MIN:g}, got {value}"
+            )
     check_output_folder(out_dir)  # an unusable --out fails before any computing
     net0 = load_network()
     # written into a staging folder and swapped in whole (never a partial or mixed set)

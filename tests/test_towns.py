@@ -426,6 +426,13 @@ def test_cli_bad_input_is_one_clear_line(capsys):
     assert "close matches" in err and "Traceback" not in err
     assert main(["indicators", "--limit-min", "-5"]) != 0
     assert "--limit-min" in capsys.readouterr().err
+    # 1e-9 minutes reached nobody and failed deep inside ("reference_population must be > 0"),
+    # inf named the library's limit_min: each names the option now, before any computing
+    for option, value in (("--limit-min", "1e-9"), ("--limit-min", "inf"),
+                          ("--half-life-min", "nan")):
+        assert main(["indicators", "--region", "Tynset", option, value]) == 2
+        err = capsys.readouterr().err
+        assert f"{option} must be a finite number of minutes >= 1, got" in err, err
 
 
 def test_population_thresholds_say_population_and_the_old_names_warn():
