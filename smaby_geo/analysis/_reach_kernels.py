@@ -107,16 +107,13 @@ def reduce_block(times_s, limit_s, bin_s, t_ptr, t_leg, t_pop, s_ptr, s_leg, wei
 
 
 @njit(cache=True)
-def _cell_seconds(times_s, row_offset_s, r, c_col, c_out_s, c):
-    """Seconds from cell ``c`` to town ``r``: the best of its two link ends and the town's."""
+def _cell_seconds(row, c_col, c_out_s, c):
+    """Seconds from cell ``c`` to a town whose row (to the town itself) is ``row``."""
     t = np.inf
-    for f in range(2):
-        rf = 2 * r + f
-        for e in range(2):
-            col = c_col[c, e]
-            if col < 0:
-                continue
-            q = c_out_s[c, e] + times_s[rf, col] + row_offset_s[rf]
+    for e in range(2):
+        col = c_col[c, e]
+        if col >= 0:
+            q = c_out_s[c, e] + row[col]
             if q < t:
                 t = q
     return t
@@ -170,8 +167,12 @@ def town_thresholds(
     other = np.zeros((m, q))
     rural = np.zeros((m, q))
     for r in prange(m):
+        # seconds from every node to the town: the better of its link's two ends
+        row = np.minimum(
+            times_s[2 * r] + row_offset_s[2 * r], times_s[2 * r + 1] + row_offset_s[2 * r + 1]
+        )
         for c in range(c_col.shape[0]):
-            t = _cell_seconds(times_s, row_offset_s, r, c_col, c_out_s, c)
+            t = _cell_seconds(row, c_col, c_out_s, c)
             for j in range(q):
                 if t <= limits_s[j]:
                     gross[r, j] += c_pop[c]
@@ -182,7 +183,7 @@ def town_thresholds(
         # cells on the town's own link: directly along it where that is sooner
         for p in range(pair_ptr[r], pair_ptr[r + 1]):
             c = pair_cell[p]
-            t = _cell_seconds(times_s, row_offset_s, r, c_col, c_out_s, c)
+            t = _cell_seconds(row, c_col, c_out_s, c)
             d = pair_s[p]
             if not d < t:
                 continue
