@@ -11,6 +11,10 @@ Definitions (every number a parameter):
 * **Gross reach** of a centre: the population within 15/30/45/60 minutes by car of its centre
   (to the centre, access legs included), *including* people who have another centre nearer;
   that part is reported separately (``nearer_other_<T>``).
+* **Times** use the main job's access model (``travel_times``, METHODS §1), exactly: a cell and
+  a centre each enter the network through both ends of their links, with the partial link
+  time to each end and their access legs, and a cell on a centre's own link may also go
+  directly along it (``analysis.traveltimes.nearest_sites``; the same for gross reach).
 * **Exclusive hinterland**: the people for whom it is the nearest centre of at least its own
   class (a small town competes with every centre, a town with towns and large cities, a large
   city with large cities). For each class level the exclusive hinterlands and the unreachable
