@@ -43,7 +43,7 @@ import pandas as pd
 import shapely
 
 from smaby_geo._compat import LegacyMapping
-from smaby_geo.analysis._reach_kernels import town_thresholds
+from smaby_geo.analysis.town_reach import town_reach
 from smaby_geo.analysis.traveltimes import (
     SERVICE_ACCESS,
     nearest_sites,
@@ -56,18 +56,15 @@ from smaby_geo.places.services import SERVICE_TYPES
 from smaby_geo.places.snapping import (
     AccessModel,
     Snapped,
-    same_link_seconds,
     snap_points,
     unreachable_reasons,
 )
 from smaby_geo.places.towns import CLASS_RANK, town_centres
-from smaby_geo.routing.api import many_to_all
 
 HINTERLAND_LIMITS_MIN: tuple[float, ...] = (15.0, 30.0, 45.0, 60.0)
 SUMMARY_LIMITS_MIN: tuple[float, ...] = (30.0, 45.0, 60.0)
 CENTRE_MIN_CLASS = "small_town"
 HOST_BUFFER_M = 3000.0
-_BLOCK = 32  # centres per search block (two rows each: both ends of the centre's link)
 # Why a cell on the main network has no centre (``unreachable_reason``).
 REASON_NO_CENTRE = "no centre reachable"
 
@@ -305,48 +302,9 @@ def hinterlands(
             excl[k][own], excl_rural[k][own] = tot[own], totr[own]
             levels[k][str(level)] = float(pop[(lab < 0) & scope].sum())
 
-    gross = np.zeros((m, len(lim)))
-    other = np.zeros((m, len(lim)))
-    grossr = np.zeros((m, len(lim)))
-    lim_s = np.asarray(lim) * 60.0
-    near = lab_all.astype(np.int64)
-    # cells on a centre's own link (they may go directly along it), grouped by centre
-    oi = np.flatnonzero(so.connected)
-    pairs = pd.DataFrame({"cell": oi, "link": so.link[oi]}).merge(
-        pd.DataFrame({"centre": np.arange(m), "link": sc.link}), on="link"
-    ).sort_values(["centre", "cell"], kind="stable")
-    p_cell = pairs["cell"].to_numpy(dtype=np.int64)
-    p_cen = pairs["centre"].to_numpy(dtype=np.int64)
-    p_sec = same_link_seconds(network, so, p_cell, sc, p_cen)
-    prev_columns, col_cells = None, None  # column of each cell's two link ends in the rows
-    for b0 in range(0, m, _BLOCK):
-        blk = slice(b0, min(m, b0 + _BLOCK))
-        # two rows per centre, to each end of its link; rows in the sweep's column order
-        # (no gather into node order); each cell's columns are looked up once
-        times, column_nodes = many_to_all(
-            network, sc.nodes[blk].ravel(), direction="to", columns="sweep"
-        )
-        if prev_columns is None or not np.array_equal(prev_columns, column_nodes):
-            prev_columns = column_nodes
-            col_of = np.empty(network.n_nodes, dtype=np.int64)
-            col_of[column_nodes] = np.arange(len(column_nodes))
-            col_cells = np.where(so.connected[:, None], col_of[so.nodes], -1)
-        in_blk = (p_cen >= blk.start) & (p_cen < blk.stop)
-        p_ptr = np.searchsorted(p_cen[in_blk] - b0, np.arange(blk.stop - b0 + 1))
-        g, o, gr = town_thresholds(
-            times,
-            np.ascontiguousarray(sc.in_seconds[blk].ravel()),
-            col_cells,
-            so.out_seconds,
-            pop,
-            rural,
-            near - b0,
-            p_ptr.astype(np.int64),
-            p_cell[in_blk],
-            p_sec[in_blk],
-            lim_s,
-        )
-        gross[blk], other[blk], grossr[blk] = g, o, gr
+    gross, other, grossr = town_reach(
+        network, so, sc, pop, rural, lab_all.astype(np.int64), np.asarray(lim) * 60.0
+    )
 
     keep = [
         c
