@@ -106,41 +106,92 @@ def reduce_block(times_s, limit_s, bin_s, t_ptr, t_leg, t_pop, s_ptr, s_leg, wei
             wsum[s] = ws
 
 
+@njit(cache=True)
+def _cell_seconds(row, c_col, c_out_s, c):
+    """Seconds from cell ``c`` to a town whose row (to the town itself) is ``row``."""
+    t = np.inf
+    for e in range(2):
+        col = c_col[c, e]
+        if col >= 0:
+            q = c_out_s[c, e] + row[col]
+            if q < t:
+                t = q
+    return t
+
+
 @njit(cache=True, parallel=True)
-def town_thresholds(times_s, town_leg_s, c_node, c_leg_s, c_pop, c_nearest, limits_s):
-    """Population within each limit of each town, and the part nearer to another town.
+def town_thresholds(
+    times_s, row_offset_s, c_col, c_out_s, c_pop, c_rural, c_nearest, pair_ptr, pair_cell,
+    pair_s, limits_s,
+):
+    """Population within each limit of each town, the part nearer to another town, the rural part.
+
+    Exact with the main job's access model (``places.snapping``, METHODS §1): a cell enters
+    through both ends of its link, a town is entered through both ends of its link, and a
+    cell on the town's own link may also go directly along it.
 
     Parameters
     ----------
-    times_s : float64 (m, n)
-        Seconds from every node to each town's node (rows = towns).
-    town_leg_s : float64 (m,)
-        Access leg of each town centre.
-    c_node, c_leg_s, c_pop : (k,)
-        Origin cells: node (-1 = not road-connected), access leg seconds, population.
+    times_s : float64 (2m, n)
+        Rows ``2r`` and ``2r + 1``: seconds from every node (column) to the ``u`` and the
+        ``v`` end of town ``r``'s link.
+    row_offset_s : float64 (2m,)
+        Seconds from that link end to the town (partial link time + access leg; ``inf``
+        where that direction is closed).
+    c_col : int64 (k, 2)
+        Column of each cell's two link ends in ``times_s`` (-1 = not road-connected).
+    c_out_s : float64 (k, 2)
+        Seconds from each cell to its two link ends (access leg + partial link time).
+    c_pop : float64 (k,)
+        Population.
+    c_rural : bool (k,)
+        Cells counted in ``rural``.
     c_nearest : int64 (k,)
         The nearest town of each cell (row number, -1 = none).
+    pair_ptr : int64 (m + 1,)
+        Cells on town ``r``'s own link are ``pair_cell[pair_ptr[r]:pair_ptr[r + 1]]``,
+    pair_cell, pair_s : int64 (P,), float64 (P,)
+        with the seconds directly along the link (``places.snapping.same_link_seconds``).
     limits_s : float64 (q,)
         Limits in seconds (inclusive).
 
     Returns
     -------
-    gross, other : float64 (m, q)
-        Population within each limit; the part of it whose nearest town is another one.
+    gross, other, rural : float64 (m, q)
+        Population within each limit; the part of it whose nearest town is another one; the
+        part of it in rural cells.
     """
-    m = times_s.shape[0]
+    m = times_s.shape[0] // 2
     q = limits_s.shape[0]
     gross = np.zeros((m, q))
     other = np.zeros((m, q))
+    rural = np.zeros((m, q))
     for r in prange(m):
-        row = times_s[r]
-        for c in range(c_node.shape[0]):
-            if c_node[c] < 0:
-                continue
-            t = row[c_node[c]] + c_leg_s[c] + town_leg_s[r]
+        # seconds from every node to the town: the better of its link's two ends
+        row = np.minimum(
+            times_s[2 * r] + row_offset_s[2 * r], times_s[2 * r + 1] + row_offset_s[2 * r + 1]
+        )
+        for c in range(c_col.shape[0]):
+            t = _cell_seconds(row, c_col, c_out_s, c)
             for j in range(q):
                 if t <= limits_s[j]:
                     gross[r, j] += c_pop[c]
                     if c_nearest[c] != r:
                         other[r, j] += c_pop[c]
-    return gross, other
+                    if c_rural[c]:
+                        rural[r, j] += c_pop[c]
+        # cells on the town's own link: directly along it where that is sooner
+        for p in range(pair_ptr[r], pair_ptr[r + 1]):
+            c = pair_cell[p]
+            t = _cell_seconds(row, c_col, c_out_s, c)
+            d = pair_s[p]
+            if not d < t:
+                continue
+            for j in range(q):
+                if d <= limits_s[j] and not t <= limits_s[j]:
+                    gross[r, j] += c_pop[c]
+                    if c_nearest[c] != r:
+                        other[r, j] += c_pop[c]
+                    if c_rural[c]:
+                        rural[r, j] += c_pop[c]
+    return gross, other, rural

@@ -11,6 +11,10 @@ Definitions (every number a parameter):
 * **Gross reach** of a centre: the population within 15/30/45/60 minutes by car of its centre
   (to the centre, access legs included), *including* people who have another centre nearer;
   that part is reported separately (``nearer_other_<T>``).
+* **Times** use the main job's access model (``travel_times``, METHODS §1), exactly: a cell and
+  a centre each enter the network through both ends of their links, with the partial link
+  time to each end and their access legs, and a cell on a centre's own link may also go
+  directly along it (``analysis.traveltimes.nearest_sites``; the same for gross reach).
 * **Exclusive hinterland**: the people for whom it is the nearest centre of at least its own
   class (a small town competes with every centre, a town with towns and large cities, a large
   city with large cities). For each class level the exclusive hinterlands and the unreachable
@@ -39,9 +43,10 @@ import pandas as pd
 import shapely
 
 from smaby_geo._compat import LegacyMapping
-from smaby_geo.analysis._reach_kernels import town_thresholds
+from smaby_geo.analysis.town_reach import town_reach
 from smaby_geo.analysis.traveltimes import (
     SERVICE_ACCESS,
+    nearest_sites,
     people_by_reason,
     travel_times,
     weighted_quantile,
@@ -55,13 +60,11 @@ from smaby_geo.places.snapping import (
     unreachable_reasons,
 )
 from smaby_geo.places.towns import CLASS_RANK, town_centres
-from smaby_geo.routing.api import many_to_all, nearest_facility
 
 HINTERLAND_LIMITS_MIN: tuple[float, ...] = (15.0, 30.0, 45.0, 60.0)
 SUMMARY_LIMITS_MIN: tuple[float, ...] = (30.0, 45.0, 60.0)
 CENTRE_MIN_CLASS = "small_town"
 HOST_BUFFER_M = 3000.0
-_BLOCK = 64
 # Why a cell on the main network has no centre (``unreachable_reason``).
 REASON_NO_CENTRE = "no centre reachable"
 
@@ -250,7 +253,7 @@ def hinterlands(
             stacklevel=2,
         )
     cen, cpts = cen[sc.connected], cpts[sc.connected]
-    c_node, c_leg = sc.node[sc.connected], sc.leg_seconds[sc.connected]
+    sc = _take(sc, np.flatnonzero(sc.connected))
     m = len(cen)
     if m == 0:
         warnings.warn(
@@ -260,7 +263,6 @@ def hinterlands(
         )
     so = snap_points(network, cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy(), access)
     pop = cells["population"].to_numpy(dtype=float)
-    onode = np.where(so.connected, so.node, 0)
     tid = cell_town.to_numpy()
     rank_of_town = towns["town_class"].map(CLASS_RANK).fillna(-1)
     in_centre = np.zeros(len(cells), dtype=bool)
@@ -271,11 +273,13 @@ def hinterlands(
     rural = ~in_centre
 
     def nearest(sel: np.ndarray):
+        # the main job's search (``travel_times``): both link ends of cell and centre with
+        # their partial link times, and a centre on the cell's own link directly
         if len(sel) == 0:
             return np.full(len(cells), np.inf), np.full(len(cells), -1)
-        d, lab = nearest_facility(network, c_node[sel], offsets=c_leg[sel], direction="to")
-        sec = np.where(so.connected, d[onode] + so.leg_seconds, np.inf)
-        lab = np.where(np.isfinite(sec), sel[np.maximum(lab[onode], 0)], -1)
+        sec, lab = nearest_sites(network, so, sc, sel)
+        sec, lab = sec[:, 0], lab[:, 0]
+        lab = np.where(np.isfinite(sec) & (lab >= 0), sel[np.maximum(lab, 0)], -1)
         return sec, lab
 
     sec_all, lab_all = nearest(np.arange(m))
@@ -298,33 +302,9 @@ def hinterlands(
             excl[k][own], excl_rural[k][own] = tot[own], totr[own]
             levels[k][str(level)] = float(pop[(lab < 0) & scope].sum())
 
-    gross = np.zeros((m, len(lim)))
-    other = np.zeros((m, len(lim)))
-    grossr = np.zeros((m, len(lim)))
-    c_node_cells = np.where(so.connected, so.node, -1).astype(np.int64)
-    lim_s = np.asarray(lim) * 60.0
-    near = lab_all.astype(np.int64)
-    col_cells, prev_columns = c_node_cells, None  # column of each cell's node in the rows
-    for b0 in range(0, m, _BLOCK):
-        blk = slice(b0, min(m, b0 + _BLOCK))
-        # rows in the sweep's column order (no gather into node order); each cell's column is
-        # looked up once
-        times, column_nodes = many_to_all(network, c_node[blk], direction="to", columns="sweep")
-        if prev_columns is None or not np.array_equal(prev_columns, column_nodes):
-            prev_columns = column_nodes
-            col_of = np.empty(network.n_nodes, dtype=np.int64)
-            col_of[column_nodes] = np.arange(len(column_nodes))
-            col_cells = np.where(c_node_cells >= 0, col_of[np.maximum(c_node_cells, 0)], -1)
-        g, o = town_thresholds(
-            times, c_leg[blk], col_cells, so.leg_seconds, pop, near - b0, lim_s
-        )
-        # rural = all - the cells in centres (about 1 in 8 cells nationally, so this pass is
-        # short); exact for whole-person populations (float sums of integers below 2**53)
-        gc, _ = town_thresholds(
-            times, c_leg[blk], col_cells[in_centre], so.leg_seconds[in_centre],
-            pop[in_centre], near[in_centre] - b0, lim_s
-        )
-        gross[blk], other[blk], grossr[blk] = g, o, g - gc
+    gross, other, grossr = town_reach(
+        network, so, sc, pop, rural, lab_all.astype(np.int64), np.asarray(lim) * 60.0
+    )
 
     keep = [
         c
