@@ -114,7 +114,7 @@ def test_near_given_in_lon_lat_is_refused_with_file_and_line(tmp_path, edit):
 def test_near_far_from_every_ferry_is_refused_with_file_and_line(n1000, tmp_path):
     f = _file(tmp_path, "ferry_headway: {near: [280000, 6911000], headway_min: 30}")
     sc = read_scenario(f)
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="from the nearest ferry link") as err:
         apply_scenario(n1000, sc)
     msg = str(err.value)
     assert msg.startswith(f"{f}, line 3: ferry_headway: near")
@@ -131,7 +131,7 @@ def test_near_far_from_every_ferry_is_refused_with_file_and_line(n1000, tmp_path
     mid = lk.loc[lk["link_id"] == FERRY].geometry.iloc[0].interpolate(0.5, normalized=True)
     ed = apply_scenario(n1000, Scenario("n", [ReplaceFerry(near=(mid.x, mid.y + 500))]))
     assert FERRY in ed.report["scenario"]["edits"][0]["links"]
-    with pytest.raises(ValueError, match="replace_ferry: near .* km from the nearest ferry"):
+    with pytest.raises(ValueError, match=r"replace_ferry: near .* km from the nearest ferry"):
         apply_scenario(n1000, Scenario("n", [ReplaceFerry(near=(mid.x, mid.y + 5000))]))
 
 
@@ -155,7 +155,7 @@ def test_open_facility_no_road_reaches_is_refused_with_file_and_line(n1000, tmp_
         f"open_facility: {{name: New, service_type: hospital, at: [{at[0]}, {at[1]}]}}",
     )
     sc = read_scenario(f)
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="from any road") as err:
         check_opened_sites(n1000, sc)
     msg = str(err.value)
     assert msg.startswith(f"{f}, line 4: open_facility: site 'New'")
@@ -228,7 +228,7 @@ def test_opening_a_site_under_an_existing_name_is_refused_moving_one_is_not(tmp_
         tmp_path,
         f'open_facility: {{name: "{TYNSET_HOSPITAL}", service_type: hospital, at: Tynset}}',
     )
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="already in the service layer") as err:
         apply_service_edits(sv, read_scenario(f))
     assert str(err.value).startswith(f"{f}, line 3: open_facility: a site named")
     # closing it first and opening one under its name moves it: one site of that name
@@ -259,7 +259,7 @@ def test_opening_a_site_under_an_existing_name_is_refused_moving_one_is_not(tmp_
 )
 def test_errors_of_applying_an_edit_name_the_file_and_line(n1000, tmp_path, edit, says):
     f = _file(tmp_path, "upgrade: {road: E6, speed_kmh: 90}", edit)
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="line 4") as err:
         apply_scenario(n1000, read_scenario(f))
     assert str(err.value).startswith(f"{f}, line 4: {says}")
 
@@ -268,7 +268,7 @@ def test_closing_an_unknown_facility_names_the_file_and_line(tmp_path):
     from smaby_geo.places.services import load_services
 
     f = _file(tmp_path, 'close_facility: {name: "Nowhere"}')
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="Nowhere") as err:
         apply_service_edits(load_services(["hospital"]), read_scenario(f))
     assert str(err.value).startswith(f"{f}, line 3: close_facility: no site with name 'Nowhere'")
 
