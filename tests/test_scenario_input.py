@@ -320,3 +320,18 @@ def test_sweep_within_must_be_a_finite_positive_number(tmp_path, capsys, within)
         f"smaby-geo: error: --within {float(within):g}: --within must be a finite number of "
         "minutes > 0, e.g. --within 60"
     ]
+
+
+def test_the_documented_example_scenario_applies(n1000, tmp_path):
+    """The format's example (docs/methods/scenarios.md) stays within the limits it states."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs/methods/scenarios.md").read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "example.yaml"
+    f.write_text(block)
+    sc = read_scenario(f)
+    ed = apply_scenario(n1000, sc)
+    kinds = [e["edit"] for e in ed.report["scenario"]["edits"]]
+    assert kinds.count("ferry_headway") == 1 and "open_facility" in kinds
+    check_opened_sites(ed, sc)

@@ -8,7 +8,7 @@ A scenario file::
       - replace_ferry: {link_id: 14257, speed_kmh: 80}
       - upgrade: {road: Rv3, speed_kmh: 90}
       - new_link: {start: Tynset, end: [290000, 6900000], speed_kmh: 80, kind: tunnel}
-      - ferry_headway: {near: [-34000, 6697000], headway_min: 30}
+      - ferry_headway: {near: [-39100, 6691800], headway_min: 30}
       - close_link: {link_ids: [14001]}
       - close_facility: {name: "Sykehuset Innlandet, Tynset"}
       - open_facility: {name: New hospital, service_type: hospital, at: Elverum}
