@@ -138,7 +138,7 @@ def evaluate_scenario(
         and ``seconds`` (wall time of the evaluation); when an edit does not apply to the
         base (e.g. a ferry outside the region) only ``error`` says why.
     """
-    from smaby_geo.analysis.scenarios import compare
+    from smaby_geo.analysis.scenarios import check_opened_sites, compare
     from smaby_geo.network.scenario import apply_scenario, apply_service_edits
 
     t0 = time.perf_counter()
@@ -146,6 +146,7 @@ def evaluate_scenario(
         warnings.simplefilter("ignore")
         try:
             net = apply_scenario(base, scenario)
+            check_opened_sites(net, scenario)  # a site no road reaches: an error, not a no-op
             sv1 = apply_service_edits(services, scenario)
         except ValueError as exc:  # an edit that does not apply here: reported, ranked last
             return {

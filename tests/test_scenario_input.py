@@ -335,3 +335,22 @@ def test_the_documented_example_scenario_applies(n1000, tmp_path):
     kinds = [e["edit"] for e in ed.report["scenario"]["edits"]]
     assert kinds.count("ferry_headway") == 1 and "open_facility" in kinds
     check_opened_sites(ed, sc)
+
+
+def test_sweep_reports_a_site_no_road_reaches_as_the_scenarios_error(tmp_path):
+    from smaby_geo.pipeline import run_travel_times
+    from smaby_geo.sweep import evaluate_scenario
+
+    res = run_travel_times(
+        region="Tynset", grid="1km", service_types=("hospital",), engine="dijkstra"
+    )
+    f = _file(
+        tmp_path,
+        f'close_facility: {{name: "{TYNSET_HOSPITAL}"}}',
+        "open_facility: {name: New, service_type: hospital, at: [-50000, 6900000]}",
+    )
+    row = evaluate_scenario(
+        res.network, res.cells, res.services, read_scenario(f), service="hospital",
+        within_min=60.0,
+    )  # fmt: skip
+    assert row["error"].startswith(f"{f}, line 4: open_facility: site 'New'")
