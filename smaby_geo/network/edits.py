@@ -550,11 +550,26 @@ def apply_scenario(
     ------
     ValueError
         Unknown road numbers or link ids (with the closest matches), a new link whose ends are
-        farther than ``max_snap_m`` from the network or snap to one node, a scenario that is
-        not a ``Scenario``.
+        farther than ``max_snap_m`` from the network or snap to one node, a ``near`` point
+        farther than the edit's ``max_snap_m`` (default ``FERRY_NEAR_MAX_M``) from every ferry
+        link, a scenario that is not a ``Scenario``. For a scenario read from a file
+        (``Scenario.source``) the message starts with the file and the edit's line.
     """
     if not isinstance(scenario, Scenario):
         raise ValueError(f"apply_scenario needs a Scenario, got {type(scenario).__name__}")
+    current: list = [None]  # the edit being applied, to name its file and line on an error
+    try:
+        return _apply_network_edits(network, scenario, profile, current)
+    except ValueError as exc:
+        where = scenario.where(current[0])
+        if not where:
+            raise
+        raise ValueError(f"{where}{exc}") from None
+
+
+def _apply_network_edits(
+    network: RoadNetwork, scenario: Scenario, profile: CarProfile | None, current: list
+) -> RoadNetwork:
     profile = profile or network.profile or CarProfile()
     if not isinstance(profile, CarProfile):
         raise ValueError(f"profile must be a CarProfile, got {type(profile).__name__}")
@@ -564,119 +579,110 @@ def apply_scenario(
     new_rows: list[dict] = []
     retime = np.zeros(len(links), dtype=bool)  # ferry links to re-time at the end
     col = links.columns.get_loc
-    current = None
-    try:
-        for e in scenario.network_edits:
-            current = e
-            if isinstance(e, Upgrade):
-                sel = _select_links(links, e)
-                length = links["length_m"].to_numpy(float)[sel]
-                lf = np.where(
-                    links["time_basis"].to_numpy(dtype=object)[sel] == "category",
-                    profile.length_factor,
-                    1.0,
+    for e in scenario.network_edits:
+        current[0] = e
+        if isinstance(e, Upgrade):
+            sel = _select_links(links, e)
+            length = links["length_m"].to_numpy(float)[sel]
+            lf = np.where(
+                links["time_basis"].to_numpy(dtype=object)[sel] == "category",
+                profile.length_factor,
+                1.0,
+            )
+            for c in ("seconds_fw", "seconds_bw"):
+                cur = links[c].to_numpy(float)[sel]
+                if e.factor is not None:
+                    new = cur / e.factor
+                else:
+                    assert e.speed_kmh is not None  # Upgrade holds exactly one of the two
+                    new = _upgraded_seconds(links.loc[sel], length * lf, e.speed_kmh, profile)
+                    new = np.where(np.isfinite(cur), new, np.inf)
+                links.iloc[np.flatnonzero(sel), col(c)] = (
+                    np.minimum(cur, new) if e.keep_faster else new
                 )
-                for c in ("seconds_fw", "seconds_bw"):
-                    cur = links[c].to_numpy(float)[sel]
-                    if e.factor is not None:
-                        new = cur / e.factor
-                    else:
-                        assert e.speed_kmh is not None  # Upgrade holds exactly one of the two
-                        new = _upgraded_seconds(links.loc[sel], length * lf, e.speed_kmh, profile)
-                        new = np.where(np.isfinite(cur), new, np.inf)
-                    links.iloc[np.flatnonzero(sel), col(c)] = (
-                        np.minimum(cur, new) if e.keep_faster else new
-                    )
-                t = links["seconds_fw"].to_numpy(float)[sel]
-                t = np.where(np.isfinite(t), t, links["seconds_bw"].to_numpy(float)[sel])
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    links.iloc[np.flatnonzero(sel), col("speed_kmh")] = length * lf / t * 3.6
-                links.iloc[np.flatnonzero(sel), col("time_basis")] = "given"
-                links.iloc[np.flatnonzero(sel), col("scenario_edit")] = "upgrade"
-                touched.append({"edit": "upgrade", "links": links.loc[sel, "link_id"].tolist()})
-            elif isinstance(e, CloseLink):
-                sel = _select_links(links, Upgrade(link_ids=e.link_ids, factor=1.0), "close_link")
-                for c in ("seconds_fw", "seconds_bw"):
-                    links.iloc[np.flatnonzero(sel), col(c)] = np.inf
-                links.iloc[np.flatnonzero(sel), col("time_basis")] = "given"
-                links.iloc[np.flatnonzero(sel), col("scenario_edit")] = "close_link"
-                touched.append({"edit": "close_link", "links": links.loc[sel, "link_id"].tolist()})
-            elif isinstance(e, ReplaceFerry):
-                row = _ferry_row(links, e.link_id, e.near, "replace_ferry", e.max_snap_m)
-                rows = crossing_rows(links, row)
-                t = links["length_m"].to_numpy(float)[rows] / (e.speed_kmh / 3.6)
-                for c in ("seconds_fw", "seconds_bw"):
-                    links.iloc[rows, col(c)] = t
-                links.iloc[rows, col("ferry")] = False
-                links.iloc[rows, col("time_basis")] = "given"
-                links.iloc[rows, col("speed_kmh")] = e.speed_kmh
-                for c in ("crossing_s", "wait_s", "headway_min"):
-                    links.iloc[rows, col(c)] = np.nan
-                links.iloc[rows, col("scenario_edit")] = "replace_ferry"
-                # a sea node of the replaced crossing may now be a terminal of another crossing
-                nodes = np.unique(links[["u", "v"]].to_numpy()[rows])
-                retime |= links["u"].isin(nodes).to_numpy() | links["v"].isin(nodes).to_numpy()
-                touched.append(
-                    {
-                        "edit": "replace_ferry",
-                        "kind": e.kind,
-                        "links": links["link_id"].iloc[rows].tolist(),
-                    }
-                )
-            elif isinstance(e, FerryHeadway):
-                row = _ferry_row(links, e.link_id, e.near, "ferry_headway", e.max_snap_m)
-                rows = crossing_rows(links, row)
-                links.iloc[rows, col("headway_override_min")] = e.headway_min
-                links.iloc[rows, col("scenario_edit")] = "ferry_headway"
-                retime[rows] = True
-                touched.append(
-                    {"edit": "ferry_headway", "links": links["link_id"].iloc[rows].tolist()}
-                )
-            elif isinstance(e, NewLink):
-                ends = []
-                for pt, what in ((e.start, "start"), (e.end, "end")):
-                    nd, dist = network.nearest_nodes([pt[0]], [pt[1]])
-                    if dist[0] > e.max_snap_m:
-                        raise ValueError(
-                            f"new_link: {what} {tuple(pt)} is {dist[0]:.0f} m from the network "
-                            f"(max {e.max_snap_m:.0f} m); move it or raise max_snap_m"
-                        )
-                    ends.append(int(nd[0]))
-                if ends[0] == ends[1]:
+            t = links["seconds_fw"].to_numpy(float)[sel]
+            t = np.where(np.isfinite(t), t, links["seconds_bw"].to_numpy(float)[sel])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                links.iloc[np.flatnonzero(sel), col("speed_kmh")] = length * lf / t * 3.6
+            links.iloc[np.flatnonzero(sel), col("time_basis")] = "given"
+            links.iloc[np.flatnonzero(sel), col("scenario_edit")] = "upgrade"
+            touched.append({"edit": "upgrade", "links": links.loc[sel, "link_id"].tolist()})
+        elif isinstance(e, CloseLink):
+            sel = _select_links(links, Upgrade(link_ids=e.link_ids, factor=1.0), "close_link")
+            for c in ("seconds_fw", "seconds_bw"):
+                links.iloc[np.flatnonzero(sel), col(c)] = np.inf
+            links.iloc[np.flatnonzero(sel), col("time_basis")] = "given"
+            links.iloc[np.flatnonzero(sel), col("scenario_edit")] = "close_link"
+            touched.append({"edit": "close_link", "links": links.loc[sel, "link_id"].tolist()})
+        elif isinstance(e, ReplaceFerry):
+            row = _ferry_row(links, e.link_id, e.near, "replace_ferry", e.max_snap_m)
+            rows = crossing_rows(links, row)
+            t = links["length_m"].to_numpy(float)[rows] / (e.speed_kmh / 3.6)
+            for c in ("seconds_fw", "seconds_bw"):
+                links.iloc[rows, col(c)] = t
+            links.iloc[rows, col("ferry")] = False
+            links.iloc[rows, col("time_basis")] = "given"
+            links.iloc[rows, col("speed_kmh")] = e.speed_kmh
+            for c in ("crossing_s", "wait_s", "headway_min"):
+                links.iloc[rows, col(c)] = np.nan
+            links.iloc[rows, col("scenario_edit")] = "replace_ferry"
+            # a sea node of the replaced crossing may now be a terminal of another crossing
+            nodes = np.unique(links[["u", "v"]].to_numpy()[rows])
+            retime |= links["u"].isin(nodes).to_numpy() | links["v"].isin(nodes).to_numpy()
+            touched.append(
+                {
+                    "edit": "replace_ferry",
+                    "kind": e.kind,
+                    "links": links["link_id"].iloc[rows].tolist(),
+                }
+            )
+        elif isinstance(e, FerryHeadway):
+            row = _ferry_row(links, e.link_id, e.near, "ferry_headway", e.max_snap_m)
+            rows = crossing_rows(links, row)
+            links.iloc[rows, col("headway_override_min")] = e.headway_min
+            links.iloc[rows, col("scenario_edit")] = "ferry_headway"
+            retime[rows] = True
+            touched.append({"edit": "ferry_headway", "links": links["link_id"].iloc[rows].tolist()})
+        elif isinstance(e, NewLink):
+            ends = []
+            for pt, what in ((e.start, "start"), (e.end, "end")):
+                nd, dist = network.nearest_nodes([pt[0]], [pt[1]])
+                if dist[0] > e.max_snap_m:
                     raise ValueError(
-                        f"new_link: start {e.start} and end {e.end} both join the network at node "
-                        f"{ends[0]}, so the link would change nothing; move an end"
+                        f"new_link: {what} {tuple(pt)} is {dist[0]:.0f} m from the network "
+                        f"(max {e.max_snap_m:.0f} m); move it or raise max_snap_m"
                     )
-                geom = shapely.LineString(
-                    [(node_x[ends[0]], node_y[ends[0]]), (node_x[ends[1]], node_y[ends[1]])]
+                ends.append(int(nd[0]))
+            if ends[0] == ends[1]:
+                raise ValueError(
+                    f"new_link: start {e.start} and end {e.end} both join the network at node "
+                    f"{ends[0]}, so the link would change nothing; move an end"
                 )
-                t = geom.length / (e.speed_kmh / 3.6)
-                lid = f"new-{len(new_rows) + 1}"
-                new_rows.append(
-                    {
-                        "link_id": lid,
-                        "u": ends[0],
-                        "v": ends[1],
-                        "seconds_fw": t,
-                        "seconds_bw": t,
-                        "length_m": geom.length,
-                        "category": e.kind,
-                        "road_number": None,
-                        "ferry": False,
-                        "time_basis": "given",
-                        "fw_open": True,
-                        "bw_open": True,
-                        "speed_kmh": e.speed_kmh,
-                        "scenario_edit": "new_link",
-                        "geometry": geom,
-                    }
-                )
-                touched.append({"edit": "new_link", "links": [lid], "kind": e.kind})
-    except ValueError as exc:
-        where = scenario.where(current)
-        if not where:
-            raise
-        raise ValueError(f"{where}{exc}") from None
+            geom = shapely.LineString(
+                [(node_x[ends[0]], node_y[ends[0]]), (node_x[ends[1]], node_y[ends[1]])]
+            )
+            t = geom.length / (e.speed_kmh / 3.6)
+            lid = f"new-{len(new_rows) + 1}"
+            new_rows.append(
+                {
+                    "link_id": lid,
+                    "u": ends[0],
+                    "v": ends[1],
+                    "seconds_fw": t,
+                    "seconds_bw": t,
+                    "length_m": geom.length,
+                    "category": e.kind,
+                    "road_number": None,
+                    "ferry": False,
+                    "time_basis": "given",
+                    "fw_open": True,
+                    "bw_open": True,
+                    "speed_kmh": e.speed_kmh,
+                    "scenario_edit": "new_link",
+                    "geometry": geom,
+                }
+            )
+            touched.append({"edit": "new_link", "links": [lid], "kind": e.kind})
     retime &= links["ferry"].to_numpy(dtype=bool) & (links["time_basis"] == "ferry").to_numpy()
     if retime.any():
         links = compute_link_times(links, profile, only=retime)
