@@ -16,7 +16,6 @@ sweep     rank scenario files (locally or on a Dask cluster)
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -232,11 +231,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from smaby_geo.pipeline import parse_services
     from smaby_geo.sweep import print_ranking, sweep_scenarios
 
-    if not (math.isfinite(args.within) and args.within > 0):
-        raise InputError(
-            f"--within {args.within:g}: --within must be a finite number of minutes > 0, "
-            "e.g. --within 60"
-        )
     (service,) = parse_services(args.service)
     table = sweep_scenarios(
         args.files,
