@@ -9,6 +9,7 @@ manifest (``outputs.outdir``). It prints nothing: ``console.print_scenario_job``
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -81,7 +82,9 @@ def scenario_job(args: argparse.Namespace) -> ScenarioJob:
     services = parse_services(args.services)
     check_buffer_km(args.buffer_km)
     root = _out_dir(args)
+    check_scenario_folder(root / _slug(sc.name), sc.name)  # before computing
     with staged_output(root) as stage_root:
+        check_scenario_folder(root / _slug(sc.name), sc.name)  # again, under the lock
         written, stages, meta, cmp, scen_net = _scenario_outputs(
             args, sc, services, stage_root / _slug(sc.name)
         )
@@ -96,6 +99,51 @@ def scenario_job(args: argparse.Namespace) -> ScenarioJob:
     )
 
 
+def is_scenario_output(folder: Path) -> bool:
+    """True when ``folder`` holds a previous scenario run's set (its ``run.json`` manifest).
+
+    The manifest is ours when it is a JSON object naming this tool, a scenario and the files
+    it wrote (``scenario_job`` writes exactly that).
+    """
+    try:
+        meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(meta, dict)
+        and str(meta.get("tool", "")).startswith("smaby_geo ")
+        and "scenario" in meta
+        and isinstance(meta.get("files"), dict)
+    )
+
+
+def check_scenario_folder(folder: Path, name: str) -> None:
+    """Refuse to replace ``folder`` unless it is absent, empty or a previous scenario's set.
+
+    A scenario's outputs go to ``--out/<slug of its name>``, which a rerun replaces whole; a
+    file or folder of the user's that happens to have that name must never be deleted.
+
+    Raises
+    ------
+    OutputFolderError
+        ``folder`` is a file, or a folder without our manifest (``run.json``).
+    """
+    from smaby_geo._errors import OutputFolderError
+
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise OutputFolderError(
+            f"--out {folder.parent}: {folder} exists and is not a scenario output; the "
+            f"scenario {name!r} writes its folder there, so rename the scenario or choose "
+            "another --out"
+        )
+    if folder.is_dir() and any(folder.iterdir()) and not is_scenario_output(folder):
+        raise OutputFolderError(
+            f"--out {folder.parent}: {folder} holds files that are not a scenario run's "
+            f"outputs (no run.json of smaby-geo scenario); the scenario {name!r} would replace "
+            "it, so rename the scenario or choose another --out"
+        )
+
+
 def run_scenario_job(args: argparse.Namespace) -> int:
     """Compute, write and print (``console.run_scenario_job``); kept for old imports."""
     from smaby_geo.console import run_scenario_job as run
@@ -105,7 +153,7 @@ def run_scenario_job(args: argparse.Namespace) -> int:
 
 def _scenario_outputs(args, sc, services, out_dir: Path):
     """Compute a scenario comparison and write its files into ``out_dir`` (staging)."""
-    from smaby_geo.analysis.scenarios import compare
+    from smaby_geo.analysis.scenarios import check_opened_sites, compare
     from smaby_geo.network.scenario import apply_scenario, apply_service_edits
     from smaby_geo.outputs import io
     from smaby_geo.outputs.maps import map_difference, map_minutes
@@ -124,6 +172,7 @@ def _scenario_outputs(args, sc, services, out_dir: Path):
     base, cells0 = res.network, res.cells
     with stages("scenario network"):
         scen_net = apply_scenario(base, sc)
+        check_opened_sites(scen_net, sc)
         sv1 = apply_service_edits(res.services, sc)
     with stages("compare"):
         cmp = compare(

@@ -11,6 +11,7 @@ thread (the parallelism is across scenarios).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 import warnings
@@ -138,7 +139,7 @@ def evaluate_scenario(
         and ``seconds`` (wall time of the evaluation); when an edit does not apply to the
         base (e.g. a ferry outside the region) only ``error`` says why.
     """
-    from smaby_geo.analysis.scenarios import compare
+    from smaby_geo.analysis.scenarios import check_opened_sites, compare
     from smaby_geo.network.scenario import apply_scenario, apply_service_edits
 
     t0 = time.perf_counter()
@@ -146,6 +147,7 @@ def evaluate_scenario(
         warnings.simplefilter("ignore")
         try:
             net = apply_scenario(base, scenario)
+            check_opened_sites(net, scenario)  # a site no road reaches: an error, not a no-op
             sv1 = apply_service_edits(services, scenario)
         except ValueError as exc:  # an edit that does not apply here: reported, ranked last
             return {
@@ -351,7 +353,7 @@ def sweep_scenarios(
     service : str
         Service type ranked on.
     within_min : float
-        Threshold, minutes.
+        Threshold, minutes: finite and > 0 (``--within``), else ``ValueError``.
     scheduler : str, optional
         Address of a running Dask scheduler (e.g. ``tcp://10.0.0.5:8786``).
     n_workers : int
@@ -370,6 +372,12 @@ def sweep_scenarios(
     from smaby_geo.analysis.scenarios import read_scenario
     from smaby_geo.pipeline import run_travel_times
 
+    number = isinstance(within_min, int | float)
+    if not (number and math.isfinite(within_min) and within_min > 0):
+        shown = f"{within_min:g}" if number else repr(within_min)
+        raise ValueError(
+            f"--within {shown}: --within must be a finite number of minutes > 0, e.g. --within 60"
+        )
     scenarios = []
     for f in files:
         try:

@@ -8,21 +8,27 @@ A scenario file::
       - replace_ferry: {link_id: 14257, speed_kmh: 80}
       - upgrade: {road: Rv3, speed_kmh: 90}
       - new_link: {start: Tynset, end: [290000, 6900000], speed_kmh: 80, kind: tunnel}
-      - ferry_headway: {near: [-34000, 6697000], headway_min: 30}
+      - ferry_headway: {near: [-39100, 6691800], headway_min: 30}
       - close_link: {link_ids: [14001]}
       - close_facility: {name: "Sykehuset Innlandet, Tynset"}
       - open_facility: {name: New hospital, service_type: hospital, at: Elverum}
 
 Points are ``[x, y]`` in EPSG:25833 metres or N1000 place names.
 
-Hostile files are refused with one line naming the file and line: YAML aliases, files over
-``MAX_SCENARIO_BYTES``, more than ``MAX_SCENARIO_EDITS`` edits, unknown keys, wrong value
-types. The comparison of a scenario with its base is ``smaby_geo.analysis.scenarios``.
+Hostile files are refused with one line naming the file and line: YAML aliases, repeated
+keys, files over ``MAX_SCENARIO_BYTES``, more than ``MAX_SCENARIO_EDITS`` edits, unknown keys,
+wrong value types, points given as longitude/latitude, two sites opened under one name.
+Numbers may be written ``1e9`` (YAML 1.1 reads that as text; it is read as a number here).
+``headway_min: .inf`` closes a ferry. The returned ``Scenario`` knows its file and the line of
+each edit, so errors found when it is applied (unknown road numbers or link ids, a ``near``
+point far from any ferry) name them too. The comparison of a scenario with its base is
+``smaby_geo.analysis.scenarios``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +57,16 @@ _EDIT_KEYS = {
     "close_facility": (CloseFacility, {"service_id", "name"}),
     "open_facility": (OpenFacility, {"name", "service_type", "at", "x", "y"}),
 }
+for _kind in ("replace_ferry", "ferry_headway"):  # how far ``near`` may be from the ferry
+    _EDIT_KEYS[_kind][1].add("max_snap_m")
+
+# A point whose two numbers fit longitude (-180..180) and latitude (-90..90) is no point of
+# Norway in EPSG:25833 metres (the y of Norway is 6.4-8.0 million): refused, not read as a
+# spot in the Gulf of Guinea.
+# Keys that accept .inf (FerryHeadway: ``headway_min: .inf`` closes a ferry)
+_INF_KEYS = {"headway_min"}
 _TOP_KEYS = {"name", "description", "edits"}
+_EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$")
 
 # Caps on what a scenario file may hold. A real scenario is a few kB with a handful of edits;
 # YAML aliases are refused outright (a 700-byte "billion laughs" file expands to gigabytes).
@@ -87,6 +102,17 @@ class ScenarioFileError(ValueError):
     """A scenario file that cannot be read; the message names the file, the line and the fix."""
 
 
+def _looks_like_lonlat(x: float, y: float) -> bool:
+    return abs(x) <= 180 and abs(y) <= 90
+
+
+def _lonlat_error(where: str, x, y) -> ScenarioFileError:
+    return ScenarioFileError(
+        f"{where}: [{x}, {y}] looks like longitude/latitude; points are EPSG:25833 metres "
+        "(e.g. [290000, 6900000]) or a place name"
+    )
+
+
 def _point(value, where: str):
     if isinstance(value, str):
         try:
@@ -98,6 +124,8 @@ def _point(value, where: str):
         and len(value) == 2
         and all(_is_number(v) and np.isfinite(v) for v in value)
     ):
+        if _looks_like_lonlat(value[0], value[1]):
+            raise _lonlat_error(where, value[0], value[1])
         return float(value[0]), float(value[1])
     raise ScenarioFileError(
         f"{where}: a point is [x, y] (EPSG:25833 metres, two finite numbers) or a place name, "
@@ -116,8 +144,10 @@ def _check_value(key: str, value, where: str):
     if kind == _NUMBER:
         if not _is_number(value):
             bad = "a number (write 90, not \"90\")"
+        elif np.isinf(value) and value > 0 and key in _INF_KEYS:
+            return float(value)
         elif not np.isfinite(value):
-            bad = "a finite number"
+            bad = "a finite number" + (" or .inf" if key in _INF_KEYS else "")
         else:
             return float(value)
     elif kind == "int":
@@ -168,6 +198,22 @@ def _load_yaml(path: Path, text: str):
     import yaml
 
     class _NoAliasLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: SafeLoader's own error follows
+                    break
+                if first is not None:
+                    raise ScenarioFileError(
+                        f"{path}, line {key_node.start_mark.line + 1}: key {key!r} is given "
+                        f"twice (first on line {first}); keep one"
+                    )
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
         def compose_node(self, parent, index):
             if self.check_event(yaml.AliasEvent):
                 event = self.peek_event()
@@ -177,6 +223,13 @@ def _load_yaml(path: Path, text: str):
                 )
             return super().compose_node(parent, index)
 
+    # YAML 1.1 reads 1e9 and 1e-9 (no dot) as text; read them as numbers as YAML 1.2 does
+    _NoAliasLoader.yaml_implicit_resolvers = {
+        k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _NoAliasLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789")
+    )
     loader = None
     try:
         loader = _NoAliasLoader(text)
@@ -282,7 +335,9 @@ def read_scenario(
             f"{path}: {len(edits_node.value):,} edits is more than a scenario may hold "
             f"({max_edits}); split it into smaller scenarios"
         )
-    edits = []
+    edits: list = []
+    lines: list[int] = []
+    opened: dict[str, int] = {}
     for item_node, item in zip(edits_node.value, data["edits"], strict=True):
         line = item_node.start_mark.line + 1
         if not isinstance(item, dict) or len(item) != 1:
@@ -303,12 +358,31 @@ def read_scenario(
             check_keys(pnode, allowed, f"edit {kind!r}")
         where = f"{path}, line {line} ({kind})"
         params = {k: _check_value(k, v, where) for k, v in (params or {}).items()}
-        if kind == "open_facility" and "at" in params:
-            params["x"], params["y"] = params.pop("at")
+        if kind == "open_facility":
+            if "at" in params:
+                params["x"], params["y"] = params.pop("at")
+            elif (
+                _is_number(params.get("x"))
+                and _is_number(params.get("y"))
+                and _looks_like_lonlat(params["x"], params["y"])
+            ):
+                raise _lonlat_error(f"{where}, x/y", params["x"], params["y"])
+            name = str(params.get("name"))
+            if name in opened:
+                raise ScenarioFileError(
+                    f"{where}: a site named {name!r} is already opened on line "
+                    f"{opened[name]}; give each new site its own name"
+                )
+            opened[name] = line
         try:
             edits.append(cls(**params))
         except (TypeError, ValueError) as exc:
             raise ScenarioFileError(f"{where}: {exc}") from None
+        lines.append(line)
     return Scenario(
-        name=str(data["name"]), edits=edits, description=str(data.get("description") or "")
+        name=str(data["name"]),
+        edits=edits,
+        description=str(data.get("description") or ""),
+        source=str(path),
+        edit_lines=tuple(lines),
     )

@@ -34,6 +34,7 @@ __all__ = [
     "Comparison",
     "RegionComparison",
     "ScenarioFileError",
+    "check_opened_sites",
     "compare",
     "compare_regions",
     "prepare_region_base",
@@ -42,6 +43,44 @@ __all__ = [
 ]
 
 SCENARIO_THRESHOLDS_MIN: tuple[int, ...] = (30, 45, 60, 75, 90)  # METHODS §5
+
+
+def check_opened_sites(network: RoadNetwork, scenario, access=None) -> None:
+    """Refuse a scenario that opens a site no road reaches (at sea, abroad, far off-road).
+
+    A site farther than ``access.max_snap_m`` (``AccessModel``'s 5 km, METHODS §1) from every
+    drivable link would be left out of the service layer's routing, so the run would equal
+    one with no new site; it is refused instead.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+        The network the scenario is run on (the edited one: a new link may serve the site).
+    scenario : Scenario
+    access : AccessModel, optional
+        Default ``AccessModel()``.
+
+    Raises
+    ------
+    ValueError
+        Naming the site, its distance, the file and line of the edit when read from a file.
+    """
+    from smaby_geo.network.scenario import OpenFacility
+    from smaby_geo.places.snapping import AccessModel, snap_points
+
+    access = access or AccessModel()
+    opened = [e for e in scenario.service_edits if isinstance(e, OpenFacility)]
+    if not opened:
+        return
+    s = snap_points(network, [e.x for e in opened], [e.y for e in opened], access)
+    for e, ok in zip(opened, s.connected, strict=True):
+        if not ok:
+            raise ValueError(
+                f"{scenario.where(e)}open_facility: site {e.name!r} at ({e.x:.0f}, {e.y:.0f}) is "
+                f"more than {access.max_snap_m:,.0f} m from any road of the network (at sea, "
+                "outside the region or outside Norway?); give a point near a road in EPSG:25833 "
+                "metres or a place name"
+            )
 
 
 def _weighted_mean(values, weights):

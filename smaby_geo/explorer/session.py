@@ -172,6 +172,7 @@ def read_scenario_text(text: str) -> tuple[Scenario, list[dict]]:
         except (ValueError, TypeError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             raise ExplorerError(str(msg).replace(str(path), "scenario")) from None
+    sc.source = "scenario"  # errors applying an edit name "scenario, line n", not the temp file
     data = yaml.safe_load(text)
     raw = list(data.get("edits") or [])
     if len(raw) != len(sc.edits):

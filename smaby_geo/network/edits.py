@@ -61,6 +61,20 @@ def parse_road_number(text: str) -> str:
     return f"{_PREFIX[m.group(1).upper()]}{int(m.group(2))}"
 
 
+# --- named defaults -----------------------------------------------------------------------
+
+# The farthest a ``near`` point may lie from the ferry link it picks (metres). A point given
+# for a crossing is within a few hundred metres of its line (the terminals or the fjord it
+# crosses); 2 km, the same as ``NewLink.max_snap_m``, leaves room for a rough click while a
+# point in the wrong fjord, a typo in a coordinate or lon/lat given as metres is refused
+# instead of silently editing another crossing. ``max_snap_m`` on the edit overrides it.
+FERRY_NEAR_MAX_M = 2000.0
+
+# The documented kinds of a new or replacing fixed link (a ferry is edited with
+# ``ferry_headway``, never created by ``new_link`` or ``replace_ferry``).
+FIXED_LINK_KINDS = ("bridge", "tunnel", "road")
+
+
 # --- value checks -------------------------------------------------------------------------
 
 
@@ -118,6 +132,15 @@ def _text(edit: str, name: str, value: object, *, optional: bool = False) -> Non
         return
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{edit}: {name} must be a non-empty text, got {value!r}")
+
+
+def _kind(edit: str, value: object) -> None:
+    _text(edit, "kind", value)
+    if value not in FIXED_LINK_KINDS:
+        raise ValueError(
+            f"{edit}: kind must be one of {list(FIXED_LINK_KINDS)}, got {value!r} (a ferry is "
+            "edited with ferry_headway)"
+        )
 
 
 def _link_id(edit: str, value: object) -> None:
@@ -231,7 +254,7 @@ class NewLink:
         if start == end:
             raise ValueError(f"{e}: start and end are the same point {start}; a link needs two")
         _speed(e, self.speed_kmh)
-        _text(e, "kind", self.kind)
+        _kind(e, self.kind)
         _number(e, "max_snap_m", self.max_snap_m)
 
 
@@ -240,13 +263,16 @@ class ReplaceFerry:
     """A ferry crossing replaced by a fixed link, its waiting time removed.
 
     The crossing is chosen by one of its links (``link_id``) or the ferry link nearest
-    ``near``; all links of that crossing (split segments joined at sea) are replaced.
+    ``near``; all links of that crossing (split segments joined at sea) are replaced. A
+    ``near`` point farther than ``max_snap_m`` (default ``FERRY_NEAR_MAX_M``, 2 km) from every
+    ferry link is refused. ``kind`` is one of ``FIXED_LINK_KINDS``.
     """
 
     link_id: object = None
     near: tuple[float, float] | None = None
     speed_kmh: float = 80.0
     kind: str = "bridge"
+    max_snap_m: float = FERRY_NEAR_MAX_M
 
     def __post_init__(self) -> None:
         e = "replace_ferry"
@@ -256,21 +282,28 @@ class ReplaceFerry:
         if self.link_id is None and self.near is None:
             raise ValueError(f"{e}: give link_id= or near=(x, y) to choose a ferry link")
         _speed(e, self.speed_kmh)
-        _text(e, "kind", self.kind)
+        _kind(e, self.kind)
+        _number(e, "max_snap_m", self.max_snap_m)
 
 
 @dataclass(frozen=True)
 class FerryHeadway:
-    """New headway in minutes (``inf`` = no departures) on a ferry crossing."""
+    """New headway in minutes (``inf`` = no departures) on a ferry crossing.
+
+    The crossing is chosen as in ``ReplaceFerry`` (``link_id``, or ``near`` within
+    ``max_snap_m``, default ``FERRY_NEAR_MAX_M``).
+    """
 
     headway_min: float
     link_id: object = None
     near: tuple[float, float] | None = None
+    max_snap_m: float = FERRY_NEAR_MAX_M
 
     def __post_init__(self) -> None:
         e = "ferry_headway"
         _number(e, "headway_min", self.headway_min, allow_inf=True)
         _link_id(e, self.link_id)
+        _number(e, "max_snap_m", self.max_snap_m)
         if self.near is not None:
             object.__setattr__(self, "near", _point(e, "near", self.near))
         if self.link_id is None and self.near is None:
@@ -326,16 +359,31 @@ class OpenFacility:
 
 
 NETWORK_EDITS = (Upgrade, NewLink, ReplaceFerry, FerryHeadway, CloseLink)
+_EDIT_NAMES = {
+    Upgrade: "upgrade",
+    NewLink: "new_link",
+    ReplaceFerry: "replace_ferry",
+    FerryHeadway: "ferry_headway",
+    CloseLink: "close_link",
+    CloseFacility: "close_facility",
+    OpenFacility: "open_facility",
+}
 SERVICE_EDITS = (CloseFacility, OpenFacility)
 
 
 @dataclass
 class Scenario:
-    """A named list of edits."""
+    """A named list of edits.
+
+    ``source`` (the file it was read from) and ``edit_lines`` (the line of each edit in it),
+    when given, prefix the errors of applying an edit: ``"<file>, line <n> (<edit>): ..."``.
+    """
 
     name: str
     edits: list = field(default_factory=list)
     description: str = ""
+    source: str = field(default="", compare=False, repr=False)
+    edit_lines: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         bad = [e for e in self.edits if not isinstance(e, NETWORK_EDITS + SERVICE_EDITS)]
@@ -344,6 +392,31 @@ class Scenario:
                 f"scenario {self.name!r}: not an edit: {bad[0]!r} (use Upgrade, NewLink, "
                 "ReplaceFerry, FerryHeadway, CloseFacility or OpenFacility)"
             )
+
+    def where(self, edit: object) -> str:
+        """``"<file>, line <n>: "`` of an edit read from a file, else ``""``."""
+        if not self.source:
+            return ""
+        for e, line in zip(self.edits, self.edit_lines, strict=False):
+            if e is edit:
+                return f"{self.source}, line {line}: "
+        return f"{self.source}: "
+
+    def describe_edits(self) -> list[dict]:
+        """Each edit as a plain dict (its type and given values), in the scenario's order."""
+        out = []
+        for e in self.edits:
+            d = {"edit": _EDIT_NAMES[type(e)]}
+            for k, v in vars(e).items():
+                if v is None or (k == "link_ids" and not v):
+                    continue
+                if isinstance(v, shapely.Geometry):
+                    v = v.wkt
+                elif isinstance(v, tuple):
+                    v = list(v)
+                d[k] = v
+            out.append(d)
+        return out
 
     @property
     def network_edits(self) -> list:
@@ -397,12 +470,15 @@ def _select_links(links: pd.DataFrame, e: Upgrade, edit: str = "upgrade") -> np.
     if not sel.any():
         raise ValueError(
             f"{edit}: the chosen road, link ids or area select no road links (ferries are "
-            "edited with replace_ferry or ferry_headway; headway_min: .inf closes one)"
+            "edited with replace_ferry or ferry_headway; ferry_headway with headway_min: .inf "
+            "closes one)"
         )
     return sel
 
 
-def _ferry_row(links: pd.DataFrame, link_id, near, edit: str) -> int:
+def _ferry_row(
+    links: pd.DataFrame, link_id, near, edit: str, max_m: float = FERRY_NEAR_MAX_M
+) -> int:
     ferry = links["ferry"].to_numpy(dtype=bool)
     if not ferry.any():
         raise ValueError(f"{edit}: the network has no ferry links")
@@ -418,7 +494,15 @@ def _ferry_row(links: pd.DataFrame, link_id, near, edit: str) -> int:
         return int(rows[0])
     pt = shapely.Point(near)
     fr = links.loc[ferry]
-    return int(np.flatnonzero(ferry)[np.argmin(fr.geometry.distance(pt).to_numpy())])
+    dist = fr.geometry.distance(pt).to_numpy()
+    best = int(np.argmin(dist))
+    if not dist[best] <= max_m:
+        raise ValueError(
+            f"{edit}: near {tuple(near)} is {dist[best] / 1000:,.1f} km from the nearest ferry "
+            f"link (max {max_m:,.0f} m); give a point on the crossing in EPSG:25833 metres, "
+            "its link_id, or raise max_snap_m"
+        )
+    return int(np.flatnonzero(ferry)[best])
 
 
 def _ensure_columns(links: pd.DataFrame) -> pd.DataFrame:
@@ -466,11 +550,26 @@ def apply_scenario(
     ------
     ValueError
         Unknown road numbers or link ids (with the closest matches), a new link whose ends are
-        farther than ``max_snap_m`` from the network or snap to one node, a scenario that is
-        not a ``Scenario``.
+        farther than ``max_snap_m`` from the network or snap to one node, a ``near`` point
+        farther than the edit's ``max_snap_m`` (default ``FERRY_NEAR_MAX_M``) from every ferry
+        link, a scenario that is not a ``Scenario``. For a scenario read from a file
+        (``Scenario.source``) the message starts with the file and the edit's line.
     """
     if not isinstance(scenario, Scenario):
         raise ValueError(f"apply_scenario needs a Scenario, got {type(scenario).__name__}")
+    current: list = [None]  # the edit being applied, to name its file and line on an error
+    try:
+        return _apply_network_edits(network, scenario, profile, current)
+    except ValueError as exc:
+        where = scenario.where(current[0])
+        if not where:
+            raise
+        raise ValueError(f"{where}{exc}") from None
+
+
+def _apply_network_edits(
+    network: RoadNetwork, scenario: Scenario, profile: CarProfile | None, current: list
+) -> RoadNetwork:
     profile = profile or network.profile or CarProfile()
     if not isinstance(profile, CarProfile):
         raise ValueError(f"profile must be a CarProfile, got {type(profile).__name__}")
@@ -481,6 +580,7 @@ def apply_scenario(
     retime = np.zeros(len(links), dtype=bool)  # ferry links to re-time at the end
     col = links.columns.get_loc
     for e in scenario.network_edits:
+        current[0] = e
         if isinstance(e, Upgrade):
             sel = _select_links(links, e)
             length = links["length_m"].to_numpy(float)[sel]
@@ -515,7 +615,8 @@ def apply_scenario(
             links.iloc[np.flatnonzero(sel), col("scenario_edit")] = "close_link"
             touched.append({"edit": "close_link", "links": links.loc[sel, "link_id"].tolist()})
         elif isinstance(e, ReplaceFerry):
-            rows = crossing_rows(links, _ferry_row(links, e.link_id, e.near, "replace_ferry"))
+            row = _ferry_row(links, e.link_id, e.near, "replace_ferry", e.max_snap_m)
+            rows = crossing_rows(links, row)
             t = links["length_m"].to_numpy(float)[rows] / (e.speed_kmh / 3.6)
             for c in ("seconds_fw", "seconds_bw"):
                 links.iloc[rows, col(c)] = t
@@ -536,7 +637,8 @@ def apply_scenario(
                 }
             )
         elif isinstance(e, FerryHeadway):
-            rows = crossing_rows(links, _ferry_row(links, e.link_id, e.near, "ferry_headway"))
+            row = _ferry_row(links, e.link_id, e.near, "ferry_headway", e.max_snap_m)
+            rows = crossing_rows(links, row)
             links.iloc[rows, col("headway_override_min")] = e.headway_min
             links.iloc[rows, col("scenario_edit")] = "ferry_headway"
             retime[rows] = True
@@ -589,6 +691,12 @@ def apply_scenario(
         links = pd.concat([links, add], ignore_index=True)
         links = gpd.GeoDataFrame(links, geometry="geometry", crs=NETWORK_CRS)
     report = {k: v for k, v in network.report.items() if k not in _BUILD_COUNTS}
+    # service edits are listed too (with their given values), so every record of the run
+    # (console, run.json, report) shows the whole scenario
+    described = scenario.describe_edits()
+    touched += [
+        d for d, e in zip(described, scenario.edits, strict=True) if isinstance(e, SERVICE_EDITS)
+    ]
     report["scenario"] = {"name": scenario.name, "edits": touched}
     return build_network(
         links,
@@ -630,20 +738,29 @@ def apply_service_edits(services: gpd.GeoDataFrame, scenario: Scenario) -> gpd.G
     Raises
     ------
     ValueError
-        A closure naming no site (with close matches).
+        A closure naming no site (with close matches); an opening whose name a site of the
+        layer already has (at that point of the edit order: closing a site first and opening
+        one under its name moves it). Prefixed with the file and line of the edit when the
+        scenario was read from a file.
     """
     out = services.copy()
     for e in scenario.service_edits:
+        where = scenario.where(e)
         if isinstance(e, CloseFacility):
             key, val = ("service_id", e.service_id) if e.service_id else ("name", e.name)
             hit = out[key] == val
             if not hit.any():
                 raise ValueError(
-                    f"close_facility: no site with {key} {val!r}; close matches: "
+                    f"{where}close_facility: no site with {key} {val!r}; close matches: "
                     f"{_closest(val, out[key].dropna().unique())}"
                 )
             out = out[~hit]
         else:
+            if (out["name"] == e.name).any():
+                raise ValueError(
+                    f"{where}open_facility: a site named {e.name!r} is already in the service "
+                    "layer; give the new site another name (or close the old one first)"
+                )
             n = int((out["service_type"] == e.service_type).sum()) + 1
             row = gpd.GeoDataFrame(
                 {
