@@ -63,3 +63,73 @@ def test_lma_of_unconnected_kommuner_keeps_each_alone():
     )
     assert mem["centre"].tolist() == ["1151", "1835"]
     assert mem["region"].nunique() == 2
+
+
+# --- the SSB population grid: each cell once, whole persons, on the grid ----------------------
+
+
+def _grid_file(tmp_path, rows: str, header: str = "ru250m;pop_tot"):
+    p = tmp_path / "grid.csv"
+    p.write_text(header + "\n" + rows)
+    return p
+
+
+def _one_kommune():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame(
+        {
+            "kommunenummer": ["4601"],
+            "kommunenavn": ["Bergen"],
+            "fylkesnummer": ["46"],
+            "fylkesnavn": ["Vestland"],
+        },
+        geometry=[box(270_000, 6_900_000, 290_000, 6_920_000)],
+        crs="EPSG:25833",
+    )
+
+
+def test_population_grid_with_a_repeated_cell_id_is_refused_not_doubled(tmp_path):
+    from smaby_geo import read_population_grid
+
+    f = _grid_file(tmp_path, "22805006911250;10\n22805006911250;5\n22805006911500;1\n")
+    with pytest.raises(ValueError, match="repeated") as e:
+        read_population_grid("250m", path=f, kommuner=_one_kommune())
+    msg = str(e.value)
+    assert "repeated at lines 2, 3" in msg and "22805006911250" in msg and str(f) in msg
+    # the same cells listed once each are read whole: 3 rows, 16 people (was 5 rows, 31)
+    f.write_text("ru250m;pop_tot\n22805006911250;10\n22805006911000;5\n22805006911500;1\n")
+    g = read_population_grid("250m", path=f, kommuner=_one_kommune())
+    assert len(g) == 3 and int(g["population"].sum()) == 16
+    assert g["kommunenummer"].tolist() == ["4601"] * 3
+
+
+def test_population_grid_with_a_fractional_population_is_refused(tmp_path):
+    from smaby_geo.ssb_grid import read_grid_csv
+
+    f = _grid_file(tmp_path, "22805006911250;3\n22805006911500;2,5\n")
+    msg = r"not a whole number of residents at line 3 \(e\.g\. 2\.5"
+    with pytest.raises(ValueError, match=msg):
+        read_grid_csv(f, "ru250m")
+
+
+@pytest.mark.parametrize(
+    ("header", "bad_id"),
+    [("ru250m", "22805006911510"), ("ru250m", "22805106911250"), ("ssbid_1000m", "22805006911250")],
+)
+def test_population_grid_with_an_id_off_the_grid_is_refused(tmp_path, header, bad_id):
+    from smaby_geo.ssb_grid import read_grid_csv
+
+    f = _grid_file(tmp_path, f"22800006911000;3\n{bad_id};1\n", header=f"{header};pop_tot")
+    size = 250 if header == "ru250m" else 1000
+    with pytest.raises(ValueError, match=rf"off the {size} m grid at line 3 \(e\.g\. {bad_id}"):
+        read_grid_csv(f, header)
+
+
+def test_population_grid_nan_population_names_the_line(tmp_path):
+    from smaby_geo.ssb_grid import read_grid_csv
+
+    f = _grid_file(tmp_path, "22805006911250;3\n22805006911500;\n22805006911750;-1\n")
+    with pytest.raises(ValueError, match=r"NaN or negative values at lines 3, 4"):
+        read_grid_csv(f, "ru250m")
