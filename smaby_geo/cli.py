@@ -116,9 +116,18 @@ def _cmd_data(args: argparse.Namespace) -> int:
     home = datasets.data_home()
     print(f"data folder (${datasets.DATA_DIR_ENV}): {datasets.data_dir() or 'not set'}")
     print(f"data home (fetched data): {home}")
-    missing = []
+    missing: list[str] = []
+    damaged: list[datasets.DatasetChecksumError] = []
     for name, ds in datasets.DATASETS.items():
-        where = datasets.find_local(name)
+        try:
+            where = datasets.find_local(name)
+        except datasets.DatasetChecksumError as exc:
+            damaged.append(exc)
+            print(
+                f"{name:24s} DAMAGED {exc.path} (sha256 {exc.found[:12]}..., registry "
+                f"{exc.expected[:12]}...)  [{ds.licence}; {ds.attribution}]"
+            )
+            continue
         if where is None:
             missing.append(name)
         shown = "MISSING" if where is None else str(where)
@@ -130,9 +139,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
             else datasets.fetch_command(missing)
         )
         print(f"\n{len(missing)} missing; fetch them (internet needed) with: {cmd}")
-    else:
+    elif not damaged:
         print("\nall datasets are on this machine")
-    return 0
+    for bad in damaged:
+        print(f"smaby-geo: error: {_one_line(str(bad))}", file=sys.stderr)
+    return EXIT_INPUT if damaged else 0
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:

@@ -133,3 +133,116 @@ def test_population_grid_nan_population_names_the_line(tmp_path):
     f = _grid_file(tmp_path, "22805006911250;3\n22805006911500;\n22805006911750;-1\n")
     with pytest.raises(ValueError, match=r"NaN or negative values at lines 3, 4"):
         read_grid_csv(f, "ru250m")
+
+
+# --- the data folder ($SMABY_GEO_DATA_DIR): its files must be the registry's -----------------
+
+
+def _data_folder_with(tmp_path, damaged: str | None = None):
+    """A data folder linking to every file of the real one; ``damaged`` truncated to half."""
+    from smaby_geo import datasets
+
+    real = datasets.data_dir()
+    assert real is not None
+    folder = tmp_path / "data"
+    for ds in datasets.DATASETS.values():
+        target = folder / ds.relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if ds.name == damaged:
+            data = (real / ds.relpath).read_bytes()
+            target.write_bytes(data[: len(data) // 2])
+        else:
+            target.symlink_to(real / ds.relpath)
+    return folder
+
+
+def test_damaged_data_folder_file_stops_naming_file_and_checksums(tmp_path, monkeypatch):
+    from smaby_geo import datasets
+
+    folder = _data_folder_with(tmp_path, damaged="courts")
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(folder))
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    bad = folder / datasets.DATASETS["courts"].relpath
+    with pytest.raises(datasets.DatasetChecksumError) as e:
+        datasets.locate_dataset("courts", download=False)
+    found = datasets.hash_file(bad)
+    msg = str(e.value)
+    assert str(bad) in msg and datasets.DATASETS["courts"].sha256 in msg and found in msg
+    assert "smaby-geo data fetch courts" in msg and "explicit path" in msg
+    # the other files of the folder are the registry's and are used
+    assert datasets.locate_dataset("police", download=False) == folder / "services/police.csv"
+    # a file of one's own is still taken as an explicit path
+    assert datasets.locate_dataset("courts", bad) == bad
+
+
+def test_cli_data_and_run_flag_a_damaged_data_folder_file(tmp_path, monkeypatch, capsys):
+    from smaby_geo import datasets
+    from smaby_geo.cli import main
+
+    folder = _data_folder_with(tmp_path, damaged="hospitals")
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(folder))
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    bad = folder / datasets.DATASETS["hospitals"].relpath
+    assert main(["data"]) == 2
+    out, err = capsys.readouterr()
+    assert f"hospitals                DAMAGED {bad}" in out
+    assert "courts                   " + str(folder / "services/courts.csv") in out
+    (line,) = err.strip().splitlines()
+    assert line.startswith("smaby-geo: error: dataset 'hospitals': " + str(bad))
+    args = ["run", "--no-map", "--no-gpkg", "--services", "hospital", "--region", "Utsira"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == line
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_data_folder_variable_naming_no_folder_is_one_line_exit_2(
+    tmp_path, monkeypatch, capsys, kind
+):
+    from smaby_geo import datasets
+    from smaby_geo.cli import main
+
+    target = tmp_path / "nowhere"
+    if kind == "file":
+        target.write_text("not a folder\n")
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(target))
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    with pytest.raises(datasets.DataFolderError):
+        datasets.locate_dataset("courts", download=False)
+    for argv in (["data"], ["run", "--no-map", "--services", "hospital", "--out", str(tmp_path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        what = "is a file, not a folder" if kind == "file" else "does not exist"
+        assert err == f"smaby-geo: error: $SMABY_GEO_DATA_DIR={target} {what}; set it to " \
+            "the folder holding the data (with population/, roads/, services/ ... inside), " \
+            "or unset it to use the data home\n"
+    assert not (tmp_path / "home").exists()  # nothing was fetched
+
+
+def test_file_checksums_are_remembered_by_size_and_time(tmp_path, monkeypatch):
+    import os
+
+    from smaby_geo import datasets
+
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    monkeypatch.setattr(datasets, "_checks", None)
+    reads = []
+    real_hash = datasets.hash_file
+    monkeypatch.setattr(datasets, "hash_file", lambda p: reads.append(p) or real_hash(p))
+    f = tmp_path / "table.csv"
+    f.write_bytes(b"a;b\n1;2\n")
+    old = 1_600_000_000
+    os.utime(f, (old, old))
+    first = datasets.file_sha256(f)
+    assert first == real_hash(f) and len(reads) == 1
+    assert datasets.file_sha256(f) == first and len(reads) == 1  # remembered
+    monkeypatch.setattr(datasets, "_checks", None)  # a later process: read from the data home
+    assert datasets.file_sha256(f) == first and len(reads) == 1
+    f.write_bytes(b"a;b\n1;3\n")  # same size, edited: another time
+    os.utime(f, (old + 10, old + 10))
+    assert datasets.file_sha256(f) == real_hash(f) != first and len(reads) == 2
+    f.write_bytes(b"a;b\n1;4\n")  # changed just now: read on every use
+    datasets.file_sha256(f)
+    datasets.file_sha256(f)
+    assert len(reads) == 4
