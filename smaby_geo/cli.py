@@ -16,13 +16,18 @@ sweep     rank scenario files (locally or on a Dask cluster)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import traceback
 
 from smaby_geo import datasets
-from smaby_geo._errors import InputError, Terminated, catch_sigterm, show_warnings_as_lines
+from smaby_geo._errors import (
+    InputError,
+    Terminated,
+    catch_sigterm,
+    show_warnings_as_lines,
+    traceback_wanted,
+)
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
 # (one line naming the input and the fix; argparse uses 2 for usage errors too).
@@ -494,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         msg = describe_expected_error(exc)
         if msg is not None:
-            if os.environ.get("SMABY_GEO_TRACEBACK"):  # for developers
+            if traceback_wanted():  # for developers
                 traceback.print_exc()
             print(f"smaby-geo: error: {msg}", file=sys.stderr)
             return EXIT_INPUT

@@ -246,3 +246,124 @@ def test_file_checksums_are_remembered_by_size_and_time(tmp_path, monkeypatch):
     datasets.file_sha256(f)
     datasets.file_sha256(f)
     assert len(reads) == 4
+
+
+# --- small functions of the public API: bad arguments are named, not answered ----------------
+
+
+@pytest.mark.parametrize(
+    ("values", "weights", "q", "match"),
+    [
+        ([1.0, 2.0, 3.0], [1, 1, 1], 2, r"q must be in \[0, 1\].*got 2"),
+        ([1.0, 2.0, 3.0], [1, 1, 1], float("nan"), r"q must be in \[0, 1\]"),
+        ([1.0, np.nan, 3.0], [1, 1, 1], 0.5, r"1 values are NaN \(positions \[1\]\)"),
+        ([1.0, 2.0, 3.0], [1, -1, 1], 0.5, r"weights must be finite and >= 0.*positions \[1\]"),
+        ([1.0, 2.0, 3.0], [1, np.nan, 1], 0.5, r"weights must be finite and >= 0"),
+        ([1.0, 2.0, 3.0], [1, 1], 0.5, r"give one weight per value"),
+    ],
+)
+def test_weighted_quantile_refuses_bad_arguments(values, weights, q, match):
+    from smaby_geo import weighted_quantile
+
+    with pytest.raises(ValueError, match=match):
+        weighted_quantile(np.array(values), np.array(weights, float), q)
+
+
+def test_weighted_quantile_still_answers_good_arguments():
+    from smaby_geo import weighted_quantile
+
+    v, w = np.array([3.0, 1.0, np.inf, 2.0]), np.array([1.0, 1.0, 5.0, 1.0])
+    assert weighted_quantile(v, w, 0.0) == 1.0
+    # cumulative weights 1, 2, 3, 8 of 8 at 1, 2, 3, inf
+    assert weighted_quantile(v, w, 0.25) == 2.0 and weighted_quantile(v, w, 0.3) == 3.0
+    assert weighted_quantile(v, w, 1.0) == np.inf
+    assert np.isnan(weighted_quantile(v, np.zeros(4), 0.5))
+
+
+def test_coverage_curve_refuses_nan_and_negative_minutes():
+    import pandas as pd
+
+    from smaby_geo import coverage_curve
+
+    tab = pd.DataFrame({"hospital_minutes": [10.0, 50.0, np.inf], "population": [1, 2, 3]})
+    for bad in ([np.nan], [-1.0], [10.0, np.inf]):
+        with pytest.raises(ValueError, match="minutes must be finite and >= 0"):
+            coverage_curve(tab, "hospital", minutes=bad)
+    ok = coverage_curve(tab, "hospital", minutes=[0, 10, 60])
+    assert ok["share"].tolist() == [0.0, 1 / 6, 0.5]
+
+
+def _services_gdf(geoms):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        {"name": [f"s{i}" for i in range(len(geoms))]}, geometry=geoms, crs="EPSG:25833"
+    )
+
+
+def test_read_services_refuses_sites_that_are_not_one_point(tmp_path):
+    from shapely.geometry import LineString, MultiPoint, Point
+
+    from smaby_geo.places.services import ServicesFileError, read_services
+
+    two = MultiPoint([(262_000, 6_650_000), (300_000, 6_700_000)])
+    line = LineString([(262_000, 6_650_000), (263_000, 6_651_000)])
+    g = _services_gdf([Point(262_000, 6_650_000), two, line])
+    with pytest.raises(
+        ServicesFileError,
+        match=r"sites must be points, one per site; found \{'MultiPoint': 1, 'LineString': 1\} "
+        r"at row 1, row 2; .*explode",
+    ):
+        read_services(g, service_type="police")
+    f = tmp_path / "sites.gpkg"
+    g.to_file(f)
+    with pytest.raises(ServicesFileError, match=rf"{f}: sites must be points"):
+        read_services(f, service_type="police")
+    # a MultiPoint of one point is that point
+    one = read_services(
+        _services_gdf([MultiPoint([(262_000, 6_650_000)]), Point(300_000, 6_700_000)]),
+        service_type="police",
+    )
+    assert one.geometry.geom_type.tolist() == ["Point", "Point"]
+    assert (one.geometry.x.tolist(), one.geometry.y.tolist()) == (
+        [262_000.0, 300_000.0],
+        [6_650_000.0, 6_700_000.0],
+    )
+
+
+def test_read_services_refuses_coordinate_pairs_that_disagree(tmp_path):
+    from smaby_geo.places.services import ServicesFileError, read_services
+
+    f = tmp_path / "sites.csv"
+    # Oslo in both pairs on line 2; line 3's lon/lat are Bergen's while x/y are Oslo's
+    f.write_text(
+        "name,service_type,x_25833,y_25833,lon,lat\n"
+        "A,police,262000,6650000,10.7461,59.9127\n"
+        "B,police,262000,6650000,5.3221,60.3913\n"
+    )
+    with pytest.raises(
+        ServicesFileError,
+        match=r"'x_25833'/'y_25833' \(used\) and 'lon'/'lat' place sites more than 1 km apart "
+        r"at line 3 \(3\d\d\.\d km\); correct them",
+    ):
+        read_services(f)
+    f.write_text(  # agreeing pairs (and a blank lon/lat) are read, from x_25833/y_25833
+        "name,service_type,x_25833,y_25833,lon,lat\n"
+        "A,police,262000,6650000,10.7461,59.9127\n"
+        "B,police,262000,6650000,,\n"
+    )
+    g = read_services(f)
+    assert g.geometry.x.tolist() == [262_000.0, 262_000.0]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("0", False), ("off", False), ("1", True), ("", False)]
+)
+def test_traceback_variable_zero_means_off(tmp_path, monkeypatch, capsys, value, shown):
+    from smaby_geo.cli import main
+
+    monkeypatch.setenv("SMABY_GEO_TRACEBACK", value)
+    code = main(["run", "--region", "", "--no-map", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().splitlines()[-1].startswith("smaby-geo: error: ")
+    assert ("Traceback (most recent call last)" in err) is shown
