@@ -425,7 +425,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     if len(bad):
         raise ValueError(
             f"weighted_quantile: weights must be finite and >= 0; {len(bad)} are not "
-            f"(positions {bad[:5].tolist()}, e.g. {weights[bad[0]]!r})"
+            f"(positions {bad[:5].tolist()}, e.g. {float(weights[bad[0]])})"
         )
     order = np.argsort(values, kind="stable")
     v, w = values[order], weights[order]
