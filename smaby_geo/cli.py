@@ -20,14 +20,8 @@ import sys
 import time
 import traceback
 
-from smaby_geo import datasets
-from smaby_geo._errors import (
-    InputError,
-    Terminated,
-    catch_sigterm,
-    show_warnings_as_lines,
-    traceback_wanted,
-)
+from smaby_geo import _errors, datasets
+from smaby_geo._errors import InputError, Terminated, catch_sigterm, show_warnings_as_lines
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
 # (one line naming the input and the fix; argparse uses 2 for usage errors too).
@@ -121,21 +115,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
     home = datasets.data_home()
     print(f"data folder (${datasets.DATA_DIR_ENV}): {datasets.data_dir() or 'not set'}")
     print(f"data home (fetched data): {home}")
-    missing: list[str] = []
-    damaged: list[datasets.DatasetChecksumError] = []
+    missing, damaged = [], []
     for name, ds in datasets.DATASETS.items():
-        try:
-            where = datasets.find_local(name)
-        except datasets.DatasetChecksumError as exc:
-            damaged.append(exc)
-            print(
-                f"{name:24s} DAMAGED {exc.path} (sha256 {exc.found[:12]}..., registry "
-                f"{exc.expected[:12]}...)  [{ds.licence}; {ds.attribution}]"
-            )
-            continue
-        if where is None:
-            missing.append(name)
-        shown = "MISSING" if where is None else str(where)
+        shown, bad = datasets.local_status(name)
+        missing += [name] if shown == "MISSING" else []
+        damaged += [bad] if bad is not None else []
         print(f"{name:24s} {shown}  [{ds.licence}; {ds.attribution}]")
     if missing:
         cmd = (
@@ -499,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         msg = describe_expected_error(exc)
         if msg is not None:
-            if traceback_wanted():  # for developers
+            if _errors.traceback_wanted():  # for developers
                 traceback.print_exc()
             print(f"smaby-geo: error: {msg}", file=sys.stderr)
             return EXIT_INPUT

@@ -636,6 +636,24 @@ def find_local(name: str, raw_dir: str | os.PathLike | None = None) -> Path | No
     return cached_file(ds, Path(raw_dir) if raw_dir is not None else data_home())
 
 
+def local_status(name: str) -> tuple[str, DatasetChecksumError | None]:
+    """What ``smaby-geo data`` shows of dataset ``name``: its local file, MISSING or DAMAGED.
+
+    Returns
+    -------
+    shown : str
+        The path of the local file, ``"MISSING"``, or ``"DAMAGED <path> (sha256 ...)"``.
+    error : DatasetChecksumError or None
+        The error a job would stop with, for a data-folder file that is not the registry's.
+    """
+    try:
+        where = find_local(name)
+    except DatasetChecksumError as exc:
+        sums = f"sha256 {exc.found[:12]}..., registry {exc.expected[:12]}..."
+        return f"DAMAGED {exc.path} ({sums})", exc
+    return ("MISSING" if where is None else str(where)), None
+
+
 def locate_dataset(
     name: str,
     path: str | os.PathLike | None = None,

@@ -334,14 +334,11 @@ def delineate_by_time(
     c = np.asarray(times, float)
     cen = np.array([idx[k] for k in centres], dtype=np.intp)
     K = len(codes)
-    if len(cen):
-        t = c[:, cen]
-        near = np.argmin(t, axis=1)
-        ok = t[np.arange(K), near] <= max_minutes
-        centre_of = np.where(ok, cen[near], np.arange(K))
-    else:  # no centre (e.g. one island kommune): every kommune is a region of its own
-        ok = np.zeros(K, dtype=bool)
-        centre_of = np.arange(K)
+    # no centre (e.g. one island kommune): every kommune is a region of its own
+    t = c[:, cen] if len(cen) else np.full((K, 1), np.inf)
+    near = np.argmin(t, axis=1)
+    ok = t[np.arange(K), near] <= max_minutes
+    centre_of = np.where(ok, cen[near] if len(cen) else 0, np.arange(K))
     step = np.where(ok, "time", "alone").astype(object)
     centre_of[cen] = cen
     step[cen] = "centre"
