@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+TRACEBACK_ENV = "SMABY_GEO_TRACEBACK"
+_OFF = ("", "0", "false", "no", "off")
+
+
+def traceback_wanted() -> bool:
+    """Whether ``$SMABY_GEO_TRACEBACK`` asks for tracebacks of expected errors (developers).
+
+    On for any value but unset, empty, ``0``, ``false``, ``no`` or ``off`` (any case).
+    """
+    import os
+
+    return os.environ.get(TRACEBACK_ENV, "").strip().lower() not in _OFF
+
 
 class InputError(ValueError):
     """Bad input the user can fix; the message names the input and the fix."""
@@ -40,14 +53,13 @@ def show_warnings_as_lines() -> Callable[[], None]:
     callable
         Call it to restore the previous ``warnings.showwarning``.
     """
-    import os
     import sys
     import warnings
 
     previous = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        if os.environ.get("SMABY_GEO_TRACEBACK"):
+        if traceback_wanted():
             previous(message, category, filename, lineno, file, line)
             return
         kind = "" if category is UserWarning else f"{category.__name__}: "

@@ -16,12 +16,11 @@ sweep     rank scenario files (locally or on a Dask cluster)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import traceback
 
-from smaby_geo import datasets
+from smaby_geo import _errors, datasets
 from smaby_geo._errors import InputError, Terminated, catch_sigterm, show_warnings_as_lines
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
@@ -116,12 +115,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
     home = datasets.data_home()
     print(f"data folder (${datasets.DATA_DIR_ENV}): {datasets.data_dir() or 'not set'}")
     print(f"data home (fetched data): {home}")
-    missing = []
+    missing, damaged = [], []
     for name, ds in datasets.DATASETS.items():
-        where = datasets.find_local(name)
-        if where is None:
-            missing.append(name)
-        shown = "MISSING" if where is None else str(where)
+        shown, bad = datasets.local_status(name)
+        missing += [name] if shown == "MISSING" else []
+        damaged += [bad] if bad is not None else []
         print(f"{name:24s} {shown}  [{ds.licence}; {ds.attribution}]")
     if missing:
         cmd = (
@@ -130,9 +128,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
             else datasets.fetch_command(missing)
         )
         print(f"\n{len(missing)} missing; fetch them (internet needed) with: {cmd}")
-    else:
+    elif not damaged:
         print("\nall datasets are on this machine")
-    return 0
+    for bad in damaged:
+        print(f"smaby-geo: error: {_one_line(str(bad))}", file=sys.stderr)
+    return EXIT_INPUT if damaged else 0
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         msg = describe_expected_error(exc)
         if msg is not None:
-            if os.environ.get("SMABY_GEO_TRACEBACK"):  # for developers
+            if _errors.traceback_wanted():  # for developers
                 traceback.print_exc()
             print(f"smaby-geo: error: {msg}", file=sys.stderr)
             return EXIT_INPUT

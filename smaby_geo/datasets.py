@@ -9,28 +9,41 @@ via hmalmedal/N1000 and N2000, the NVDB sample via statisticsnorway/GISSB) a con
 
 A dataset is located, in order, at:
 
-1. an explicit path given by the caller;
-2. ``$SMABY_GEO_DATA_DIR/<relpath>`` (a folder holding the data, read only);
+1. an explicit path given by the caller (the way to use a file of one's own in place of the
+   registry's: it is not checked against the registry);
+2. ``$SMABY_GEO_DATA_DIR/<relpath>`` (a folder holding the data, read only). Its files must be
+   the registry's: one whose sha256 differs (truncated, edited, another version) stops the
+   job with ``DatasetChecksumError`` naming it, rather than being used, and a variable that is
+   set but names no folder is a ``DataFolderError``;
 3. ``<data home>/<relpath>``, the data home being ``$SMABY_GEO_CACHE_DIR`` or the platform's
    user cache, ``pooch.os_cache("smaby_geo")`` (``~/.cache/smaby_geo`` on Linux);
 4. a fetch from the pinned upstream into the data home (sha256 verified, converted when
    needed, written to a temporary file and then moved into place).
+
+Checking a file's sha256 reads it whole; the result is remembered by path, size and
+modification time (``file_sha256``, in ``<data home>/data_checks.json``), so later runs only
+``stat`` unchanged files, as ``make`` and ``rsync`` judge files by size and time.
 
 Base URLs can be overridden: ``$SMABY_GEO_UPSTREAM_URL`` replaces
 ``https://raw.githubusercontent.com`` and ``$SMABY_GEO_RELEASE_URL`` replaces the project's data
 release (``RELEASE_URL``), e.g. to use a mirror or a local server.
 
 Longer than 500 lines because the registry itself is a table of 21 entries kept as data, next to
-the small lookup functions that read it.
+the small lookup functions that read it and the checks of the files against it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from smaby_geo._errors import InputError
 
 DATA_DIR_ENV = "SMABY_GEO_DATA_DIR"
 CACHE_DIR_ENV = "SMABY_GEO_CACHE_DIR"
@@ -373,6 +386,22 @@ class DatasetFetchError(DatasetNotFoundError):
     """Fetching or converting a dataset failed (bad checksum, bad file, no write access ...)."""
 
 
+class DatasetChecksumError(InputError):
+    """A data-folder file is not the registry's (its sha256 differs): damaged or replaced.
+
+    Not a ``DatasetNotFoundError``: a job must stop on it, never go on without the dataset.
+    ``path``, ``expected`` and ``found`` hold the file and the two sha256 digests.
+    """
+
+    def __init__(self, message: str, path: Path, expected: str, found: str) -> None:
+        super().__init__(message)
+        self.path, self.expected, self.found = path, expected, found
+
+
+class DataFolderError(InputError):
+    """``$SMABY_GEO_DATA_DIR`` is set but names no folder (missing, or a file)."""
+
+
 def project_raw_dir() -> Path:
     """Return the ``data/raw`` folder of the checkout (or of the current directory).
 
@@ -391,9 +420,27 @@ def project_raw_dir() -> Path:
 
 
 def data_dir() -> Path | None:
-    """Return the data folder ``$SMABY_GEO_DATA_DIR`` (looked in first, never written), or None."""
+    """Return the data folder ``$SMABY_GEO_DATA_DIR`` (looked in first, never written), or None.
+
+    Raises
+    ------
+    DataFolderError
+        When the variable is set but names no folder (it does not exist, or is a file): a
+        typo would otherwise be passed over in silence and the data fetched or reported
+        missing.
+    """
     env = os.environ.get(DATA_DIR_ENV)
-    return Path(env) if env else None
+    if not env:
+        return None
+    p = Path(env)
+    if not p.is_dir():
+        what = "is a file, not a folder" if p.exists() else "does not exist"
+        raise DataFolderError(
+            f"${DATA_DIR_ENV}={env} {what}; set it to the folder holding the "
+            f"data (with population/, roads/, services/ ... inside), or unset it to use the "
+            f"data home"
+        )
+    return p
 
 
 def data_home() -> Path:
@@ -473,20 +520,138 @@ def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
     if not p.is_file():
         return None
     if ds.convert is None:
-        ok = hash_file(p) == ds.sha256
+        ok = file_sha256(p) == ds.sha256
     else:
         stamp = stamp_path(p)
         ok = stamp.is_file() and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256)
     return p if ok else None
 
 
+# File checks remembered between runs: path -> [size, mtime_ns, sha256] (``file_sha256``).
+CHECKS_FILE = "data_checks.json"
+# A file changed less than this many seconds ago is hashed again on every use (its size and
+# time could still be those of a later write in the same clock tick; git's "racily clean").
+_RECENT_S = 2.0
+_checks: dict[str, list] | None = None
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 (hex) of a file, remembered by its path, size and modification time.
+
+    The first call reads the file (``hash_file``); later calls, in this process or a later
+    one, return the remembered digest while the file keeps its size and modification time
+    (kept in ``<data home>/data_checks.json``; a data home that cannot be written only costs
+    the remembering). A file changed in the last 2 s is always read.
+
+    Parameters
+    ----------
+    path : path-like
+        An existing file.
+
+    Returns
+    -------
+    str
+        64 hex digits, what ``sha256sum`` prints.
+    """
+    p = Path(path).resolve()
+    st = p.stat()
+    key, stamp = str(p), [st.st_size, st.st_mtime_ns]
+    checks = _load_checks()
+    hit = checks.get(key)
+    if isinstance(hit, list) and len(hit) == 3 and hit[:2] == stamp:
+        return str(hit[2])
+    digest = hash_file(p)
+    if time.time() - st.st_mtime_ns / 1e9 > _RECENT_S:
+        checks[key] = [*stamp, digest]
+        _save_checks(checks)
+    return digest
+
+
+def _checks_path() -> Path:
+    return data_home() / CHECKS_FILE
+
+
+def _load_checks() -> dict[str, list]:
+    global _checks
+    if _checks is None:
+        try:
+            loaded = json.loads(_checks_path().read_text())
+            _checks = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):  # none yet, unreadable or damaged: start afresh
+            _checks = {}
+    return _checks
+
+
+def _save_checks(checks: dict[str, list]) -> None:
+    """Write the remembered checks (renamed into place; a failure only loses them)."""
+    path = _checks_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".data_checks.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "w") as f:
+            json.dump(checks, f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def check_data_file(ds: Dataset, path: Path) -> Path:
+    """Return ``path`` when its sha256 is the registry's for ``ds``.
+
+    Raises
+    ------
+    DatasetChecksumError
+        Naming the file, both digests and the fix.
+    """
+    found = file_sha256(path)
+    if found != ds.sha256:
+        raise DatasetChecksumError(
+            f"dataset {ds.name!r}: {path} is not the registry's file (sha256 {found}, "
+            f"expected {ds.sha256}; {path.stat().st_size:,} bytes): damaged, truncated or "
+            f"replaced. To fix: put the registry's file back there (`{fetch_command([ds.name])}`"
+            f" fetches it into the data home: copy it from there, or unset ${DATA_DIR_ENV} to "
+            "use it there); to use a file of your own, pass it as an explicit path",
+            path,
+            ds.sha256,
+            found,
+        )
+    return path
+
+
 def find_local(name: str, raw_dir: str | os.PathLike | None = None) -> Path | None:
-    """Return the local file of dataset ``name`` (data folder, then data home) or None."""
+    """Return the local file of dataset ``name`` (data folder, then data home) or None.
+
+    Raises
+    ------
+    DatasetChecksumError
+        When the data folder's copy is not the registry's file (it is never passed over).
+    DataFolderError
+        When ``$SMABY_GEO_DATA_DIR`` is set but names no folder.
+    """
     ds = get_dataset(name)
     env = data_dir()
     if env is not None and (env / ds.relpath).is_file():
-        return env / ds.relpath
+        return check_data_file(ds, env / ds.relpath)
     return cached_file(ds, Path(raw_dir) if raw_dir is not None else data_home())
+
+
+def local_status(name: str) -> tuple[str, DatasetChecksumError | None]:
+    """What ``smaby-geo data`` shows of dataset ``name``: its local file, MISSING or DAMAGED.
+
+    Returns
+    -------
+    shown : str
+        The path of the local file, ``"MISSING"``, or ``"DAMAGED <path> (sha256 ...)"``.
+    error : DatasetChecksumError or None
+        The error a job would stop with, for a data-folder file that is not the registry's.
+    """
+    try:
+        where = find_local(name)
+    except DatasetChecksumError as exc:
+        sums = f"sha256 {exc.found[:12]}..., registry {exc.expected[:12]}..."
+        return f"DAMAGED {exc.path} ({sums})", exc
+    return ("MISSING" if where is None else str(where)), None
 
 
 def locate_dataset(

@@ -37,16 +37,28 @@ def decode_ssb_cell_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+# Cell side of each SSB id column, metres (the ids name the cell's south-west corner, so both
+# corner coordinates are multiples of it).
+GRID_CELL_M_BY_ID_COLUMN = {"ru250m": 250, "ssbid_1000m": 1000}
+
+
 def read_grid_csv(
     path: str | os.PathLike, id_column: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read an SSB grid CSV (``;``-separated, ``id_column`` and ``pop_tot``).
 
+    SSB's "Befolkning på rutenett" lists each cell once, with a whole number of residents
+    (``pop_tot``) and an id naming the cell's south-west corner on the grid. A file that
+    breaks any of these is refused, naming its lines, rather than read: a repeated id would
+    count its cell twice (or be a typo of another cell), a fraction would be truncated and an
+    id off the grid lies in no cell.
+
     Parameters
     ----------
     path : path-like
     id_column : str
-        The cell id column (``ru250m`` for 250 m cells, ``ssbid_1000m`` for 1 km cells).
+        The cell id column (``ru250m`` for 250 m cells, ``ssbid_1000m`` for 1 km cells; the
+        corners of other columns are not checked against a grid).
 
     Returns
     -------
@@ -54,13 +66,14 @@ def read_grid_csv(
         The cell ids, one per row (every row of the file; none dropped).
     x_sw, y_sw : ndarray of int64
         South-west corner of each cell, EPSG:25833 metres.
-    residents : ndarray
+    residents : ndarray of int64
         Persons per cell.
 
     Raises
     ------
     ValueError
-        Missing columns, bad ids, or NaN / negative populations (naming the file).
+        Missing columns, bad, repeated or off-grid ids, or NaN, negative or fractional
+        populations (naming the file and its lines).
     """
     name = os.fspath(path)
     df = pd.read_csv(path, sep=";", dtype={id_column: str}, decimal=",")
@@ -69,11 +82,46 @@ def read_grid_csv(
             f"population grid {name} needs columns {id_column!r} and 'pop_tot'; has "
             f"{list(df.columns)}"
         )
-    pop = pd.to_numeric(df["pop_tot"], errors="coerce").to_numpy()
-    if np.any(~np.isfinite(pop)) or np.any(pop < 0):
-        raise ValueError(f"population grid {name}: pop_tot has NaN or negative values")
-    x, y = decode_ssb_cell_ids(df[id_column])
-    return df[id_column].to_numpy(), x, y, pop
+    pop = pd.to_numeric(df["pop_tot"], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(pop) | (pop < 0)
+    if bad.any():
+        raise ValueError(
+            f"population grid {name}: pop_tot has NaN or negative values at {_lines(bad)}; "
+            "give every cell a number of residents >= 0"
+        )
+    bad = pop != np.round(pop)
+    if bad.any():
+        raise ValueError(
+            f"population grid {name}: pop_tot is not a whole number of residents at "
+            f"{_lines(bad)} (e.g. {pop[bad][0]:g}); SSB's grid counts persons, give whole numbers"
+        )
+    ids = df[id_column].astype(str).str.strip()
+    x, y = decode_ssb_cell_ids(ids)
+    repeated = ids.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        raise ValueError(
+            f"population grid {name}: cell ids repeated at {_lines(repeated)} (ids "
+            f"{sorted(set(ids[repeated]))[:5]}); SSB lists each cell once: remove or merge "
+            "the repeated rows"
+        )
+    size = GRID_CELL_M_BY_ID_COLUMN.get(id_column)
+    if size is not None:
+        bad = (x % size != 0) | (y % size != 0)
+        if bad.any():
+            raise ValueError(
+                f"population grid {name}: cell ids off the {size} m grid at {_lines(bad)} "
+                f"(e.g. {ids[bad].iloc[0]}: corner x={x[bad][0]}, y={y[bad][0]} are not "
+                f"multiples of {size}); check the ids and the {id_column!r} column"
+            )
+    return ids.to_numpy(), x, y, pop.astype(np.int64)
+
+
+def _lines(mask: np.ndarray) -> str:
+    """The file lines of rows ``mask`` (line 1 is the header), the first five and a count."""
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(i + 2) for i in idx[:5])
+    more = f" and {len(idx) - 5} more" if len(idx) > 5 else ""
+    return f"line{'s' if len(idx) > 1 else ''} {shown}{more}"
 
 
 # Side of a cell of the SSB 250 m grid, metres.
@@ -93,13 +141,14 @@ def read_grid_cells(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np
     -------
     x, y : ndarray of float
         Cell centres, EPSG:25833 metres.
-    residents : ndarray of float
+    residents : ndarray of int64
         Persons per cell (every row of the file; none dropped).
 
     Raises
     ------
     ValueError
-        Missing columns, bad ids, or NaN / negative populations (naming the file).
+        Missing columns, bad, repeated or off-grid ids, or NaN, negative or fractional
+        populations (naming the file and its lines).
     """
     _, x, y, pop = read_grid_csv(path, "ru250m")
     half = GRID_250M_CELL_M / 2

@@ -30,6 +30,7 @@ def test_explicit_path_missing_is_an_error(tmp_path):
 
 def test_raw_dir_is_used_when_env_has_no_copy(tmp_path, monkeypatch):
     shipped = locate_dataset("courts", download=False)  # the data folder's copy
+    (tmp_path / "empty").mkdir()  # an empty data folder (one that is not there is an error)
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "empty"))
     raw = tmp_path / "raw"
     target = raw / datasets.DATASETS["courts"].relpath
@@ -50,6 +51,7 @@ def _unreachable() -> str:
 
 
 def test_missing_everywhere_names_dataset_places_and_fix(tmp_path, monkeypatch):
+    (tmp_path / "env").mkdir()  # an empty data folder (one that is not there is an error)
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "env"))
     monkeypatch.setenv(datasets.UPSTREAM_URL_ENV, _unreachable())
     with pytest.raises(DatasetNotFoundError) as e:
@@ -88,6 +90,7 @@ def _copier(src):
 def test_download_verifies_checksum(tmp_path, monkeypatch):
     src = tmp_path / "src.pbf"
     shutil.copyfile(locate_dataset("osm_test", download=False), src)
+    (tmp_path / "env").mkdir()  # an empty data folder (one that is not there is an error)
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "env"))
     raw = tmp_path / "raw"
     got = locate_dataset("osm_test", raw_dir=raw, downloader=_copier(src))
@@ -97,6 +100,7 @@ def test_download_verifies_checksum(tmp_path, monkeypatch):
 
 
 def test_download_with_wrong_content_fails_and_leaves_nothing(tmp_path, monkeypatch):
+    (tmp_path / "env").mkdir()  # an empty data folder (one that is not there is an error)
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "env"))
     bad = tmp_path / "bad.pbf"
     bad.write_bytes(b"not the file")

@@ -193,11 +193,21 @@ def coverage_curve(
     Returns
     -------
     DataFrame with ``minutes`` and ``share`` (of the whole population, unreachable included).
+
+    Raises
+    ------
+    ValueError
+        No such column, or ``minutes`` holding NaN, infinite or negative values.
     """
     col = f"{service_type}_minutes"
     if col not in table.columns:
         raise ValueError(f"table has no {col!r}")
     mins = np.arange(0, 181, 5, dtype=float) if minutes is None else np.asarray(minutes, float)
+    bad = ~np.isfinite(mins) | (mins < 0)
+    if bad.any():
+        raise ValueError(
+            f"coverage_curve: minutes must be finite and >= 0; got {mins[bad].tolist()[:5]}"
+        )
     t = table[col].to_numpy(float)
     p = table["population"].to_numpy(float)
     order = np.argsort(t)

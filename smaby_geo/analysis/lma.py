@@ -112,7 +112,7 @@ def delineate_lma(
         others = labels[labels != worst]
         col = {a: j for j, a in enumerate(labels)}
         for k in members:
-            oi = np.array([col[a] for a in others])
+            oi = np.array([col[a] for a in others], dtype=np.intp)  # empty: one area left
             t_kB = T[k] @ onehot[:, oi]
             t_Bk = onehot[:, oi].T @ T[:, k]
             coh = t_kB**2 / max(Ri[k], 1e-12) / np.maximum(W_A[oi], 1e-12) + t_Bk**2 / np.maximum(
@@ -120,10 +120,11 @@ def delineate_lma(
             ) / max(Wi[k], 1e-12)
             ok = coh > 0
             if adj is not None:
-                ok &= np.array([adj[k, area == a].any() for a in others])
+                ok &= np.array([adj[k, area == a].any() for a in others], dtype=bool)
             if times is not None and max_minutes is not None:
                 ctr = np.array(
-                    [np.flatnonzero(area == a)[np.argmax(Wi[area == a])] for a in others]
+                    [np.flatnonzero(area == a)[np.argmax(Wi[area == a])] for a in others],
+                    dtype=np.intp,
                 )
                 ok &= np.asarray(times, float)[k, ctr] <= max_minutes
             if ok.any():

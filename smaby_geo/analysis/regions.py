@@ -332,12 +332,13 @@ def delineate_by_time(
     if unknown:
         raise ValueError(f"centre list has unknown kommune codes: {unknown}")
     c = np.asarray(times, float)
-    cen = np.array([idx[k] for k in centres])
+    cen = np.array([idx[k] for k in centres], dtype=np.intp)
     K = len(codes)
-    t = c[:, cen]
+    # no centre (e.g. one island kommune): every kommune is a region of its own
+    t = c[:, cen] if len(cen) else np.full((K, 1), np.inf)
     near = np.argmin(t, axis=1)
     ok = t[np.arange(K), near] <= max_minutes
-    centre_of = np.where(ok, cen[near], np.arange(K))
+    centre_of = np.where(ok, cen[near] if len(cen) else 0, np.arange(K))
     step = np.where(ok, "time", "alone").astype(object)
     centre_of[cen] = cen
     step[cen] = "centre"

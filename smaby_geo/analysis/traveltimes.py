@@ -391,16 +391,44 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     Parameters
     ----------
     values : array of float
-    weights : array of float (>= 0)
+        No NaN (``inf``, e.g. minutes with no route, sorts last).
+    weights : array of float (>= 0, finite), as many as ``values``
     q : float in [0, 1]
 
     Returns
     -------
     float
         NaN when the total weight is 0.
+
+    Raises
+    ------
+    ValueError
+        ``q`` outside [0, 1], NaN values, NaN/infinite/negative weights, or lengths that
+        differ (naming the first positions at fault).
     """
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if not 0.0 <= float(q) <= 1.0:  # NaN fails too
+        raise ValueError(f"weighted_quantile: q must be in [0, 1] (0.5 = median), got {q!r}")
+    if values.shape != weights.shape:
+        raise ValueError(
+            f"weighted_quantile: {values.shape} values but {weights.shape} weights; give one "
+            "weight per value"
+        )
+    bad = np.flatnonzero(np.isnan(values))
+    if len(bad):
+        raise ValueError(
+            f"weighted_quantile: {len(bad)} values are NaN (positions {bad[:5].tolist()}); "
+            "drop them first, e.g. with values[np.isfinite(values)], or use inf for no route"
+        )
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if len(bad):
+        raise ValueError(
+            f"weighted_quantile: weights must be finite and >= 0; {len(bad)} are not "
+            f"(positions {bad[:5].tolist()}, e.g. {float(weights[bad[0]])})"
+        )
     order = np.argsort(values, kind="stable")
-    v, w = np.asarray(values)[order], np.asarray(weights, dtype=float)[order]
+    v, w = values[order], weights[order]
     total = w.sum()
     if total <= 0:
         return np.nan

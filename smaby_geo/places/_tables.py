@@ -21,7 +21,10 @@ class ServicesFileError(InputError):
 # EPSG:25833 extent of mainland Norway with a margin (metres): sites outside are an error
 # (typically longitude/latitude written into x/y columns).
 NORWAY_EXTENT_25833 = (-150_000.0, 6_350_000.0, 1_200_000.0, 7_950_000.0)
-# Coordinate column pairs a table may use, with their CRS.
+# Two coordinate pairs of one row (say x_25833/y_25833 and lon/lat) may differ by rounding;
+# farther apart than this they disagree and the table is refused (metres, EPSG:25833).
+COORDINATE_PAIRS_AGREE_M = 1000.0
+# Coordinate column pairs a table may use, with their CRS (the first present is used).
 _XY_COLUMNS = (
     ("x_25833", "y_25833", NETWORK_CRS),
     ("x", "y", None),
@@ -105,5 +108,40 @@ def read_services_table(path, crs: str | None) -> gpd.GeoDataFrame:
         geometry=gpd.points_from_xy(xy[xc], xy[yc]),
         crs=pair_crs,
     )
+    _check_other_pairs(path, df, lower, pair, g, sep)
     g.attrs["_source_lines"] = True
     return g
+
+
+def _check_other_pairs(path, df: pd.DataFrame, lower: dict, used: tuple, g, sep: str) -> None:
+    """Refuse a table whose other coordinate pair (of a known CRS) puts a site elsewhere.
+
+    Rows where the other pair is blank or not numbers are not compared (only the pair used
+    must be complete). Sites more than ``COORDINATE_PAIRS_AGREE_M`` apart name their lines.
+    """
+    here = g.to_crs(NETWORK_CRS).geometry
+    for x, y, pair_crs in _XY_COLUMNS:
+        if (x, y) == used[:2] or pair_crs is None or x not in lower or y not in lower:
+            continue
+        vals = []
+        for c in (lower[x], lower[y]):
+            txt = df[c].fillna("").str.strip().str.replace("\u00a0", "").str.replace(" ", "")
+            if sep != ",":
+                txt = txt.str.replace(",", ".", regex=False)
+            vals.append(pd.to_numeric(txt, errors="coerce").to_numpy(float))
+        both = np.isfinite(vals[0]) & np.isfinite(vals[1])
+        if not both.any():
+            continue
+        other = gpd.GeoSeries(gpd.points_from_xy(*vals), crs=pair_crs).to_crs(NETWORK_CRS)
+        apart = np.full(len(df), 0.0)
+        apart[both] = here[both].distance(other[both], align=False).to_numpy()
+        bad = np.flatnonzero(~(apart <= COORDINATE_PAIRS_AGREE_M))  # inf/NaN count as apart
+        if len(bad):
+            lines = ", ".join(f"line {i + 2} ({apart[i] / 1000:.1f} km)" for i in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise ServicesFileError(
+                f"{path}: columns {lower[used[0]]!r}/{lower[used[1]]!r} (used) and "
+                f"{lower[x]!r}/{lower[y]!r} place sites more than "
+                f"{COORDINATE_PAIRS_AGREE_M / 1000:g} km apart at {lines}{more}; correct them, "
+                "or remove the pair that is wrong"
+            )

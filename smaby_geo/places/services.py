@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from smaby_geo import datasets
 from smaby_geo._compat import renamed_kwargs
@@ -294,7 +295,9 @@ def read_services(
     ServicesFileError (a ValueError)
         Missing or unreadable file, no CRS, missing columns (listing those it has), values
         that are not numbers, unknown service types, sites of a file outside Norway (lon/lat
-        written into EPSG:25833 columns) - each naming the file, the rows and the fix.
+        written into EPSG:25833 columns), geometry other than one point per site (a MultiPoint
+        of several sites, a line, an area; a MultiPoint of one point is taken as that point),
+        two coordinate column pairs that disagree - each naming the file, the rows and the fix.
     """
     if isinstance(source, gpd.GeoDataFrame):
         label, g = "services", source
@@ -361,8 +364,20 @@ def read_services(
             f"use one of {list(SERVICE_TYPES)}"
         )
     geom = g.geometry
-    if not geom.geom_type.eq("Point").all():
-        geom = geom.representative_point()
+    kind = geom.geom_type.to_numpy()
+    single = (kind == "MultiPoint") & (shapely.get_num_geometries(geom.to_numpy()) == 1)
+    if single.any():  # a MultiPoint of one point (as some writers store points) is that point
+        pts = np.where(single, geom.representative_point().to_numpy(), geom.to_numpy())
+        geom = gpd.GeoSeries(pts, index=geom.index, crs=geom.crs)
+        kind = np.where(single, "Point", kind)
+    bad = kind != "Point"
+    if bad.any():
+        found = {str(k): int(n) for k, n in pd.Series(kind[bad]).value_counts().items()}
+        raise ServicesFileError(
+            f"{label}: sites must be points, one per site; found {found} at {rows(bad)}; give "
+            "each site its own point (gdf.explode() splits a MultiPoint into sites, "
+            "gdf.representative_point() puts an area or a line at a point on it)"
+        )
     x0, y0, x1, y1 = NORWAY_EXTENT_25833
     px, py = geom.x.to_numpy(), geom.y.to_numpy()
     outside = ~((px >= x0) & (px <= x1) & (py >= y0) & (py <= y1))
