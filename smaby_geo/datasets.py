@@ -12,8 +12,9 @@ A dataset is located, in order, at:
 1. an explicit path given by the caller (the way to use a file of one's own in place of the
    registry's: it is not checked against the registry);
 2. ``$SMABY_GEO_DATA_DIR/<relpath>`` (a folder holding the data, read only). Its files must be
-   the registry's: one whose sha256 differs (truncated, edited, another version) stops the
-   job with ``DatasetChecksumError`` naming it, rather than being used, and a variable that is
+   the registry's (a converted GeoPackage: its sha256, or the stamp beside it naming the
+   upstream it was made from): one that differs (truncated, edited, another version) stops
+   the job with ``DatasetChecksumError`` naming it, rather than being used, and a variable that is
    set but names no folder is a ``DataFolderError``;
 3. ``<data home>/<relpath>``, the data home being ``$SMABY_GEO_CACHE_DIR`` or the platform's
    user cache, ``pooch.os_cache("smaby_geo")`` (``~/.cache/smaby_geo`` on Linux);
@@ -527,7 +528,8 @@ def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
     return p if ok else None
 
 
-# File checks remembered between runs: path -> [size, mtime_ns, sha256] (``file_sha256``).
+# File checks remembered between runs: path -> [size, mtime_ns, inode, ctime_ns, sha256]
+# (``file_sha256``).
 CHECKS_FILE = "data_checks.json"
 # A file changed less than this many seconds ago is hashed again on every use (its size and
 # time could still be those of a later write in the same clock tick; git's "racily clean").
@@ -555,11 +557,13 @@ def file_sha256(path: str | os.PathLike) -> str:
     """
     p = Path(path).resolve()
     st = p.stat()
-    key, stamp = str(p), [st.st_size, st.st_mtime_ns]
+    # inode and change time too (as git does): a same-size copy that keeps the old
+    # modification time (cp -p, tar, rsync -t) still gets a new inode or change time
+    key, stamp = str(p), [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
     checks = _load_checks()
     hit = checks.get(key)
-    if isinstance(hit, list) and len(hit) == 3 and hit[:2] == stamp:
-        return str(hit[2])
+    if isinstance(hit, list) and len(hit) == len(stamp) + 1 and hit[:-1] == stamp:
+        return str(hit[-1])
     digest = hash_file(p)
     if time.time() - st.st_mtime_ns / 1e9 > _RECENT_S:
         checks[key] = [*stamp, digest]
@@ -605,18 +609,26 @@ def check_data_file(ds: Dataset, path: Path) -> Path:
         Naming the file, both digests and the fix.
     """
     found = file_sha256(path)
-    if found != ds.sha256:
-        raise DatasetChecksumError(
-            f"dataset {ds.name!r}: {path} is not the registry's file (sha256 {found}, "
-            f"expected {ds.sha256}; {path.stat().st_size:,} bytes): damaged, truncated or "
-            f"replaced. To fix: put the registry's file back there (`{fetch_command([ds.name])}`"
-            f" fetches it into the data home: copy it from there, or unset ${DATA_DIR_ENV} to "
-            "use it there); to use a file of your own, pass it as an explicit path",
-            path,
-            ds.sha256,
-            found,
-        )
-    return path
+    if found == ds.sha256:
+        return path
+    stamp = stamp_path(path)
+    # a converted file (a GeoPackage records when it was written, so each conversion has its
+    # own bytes) is the registry's when its stamp names the upstream it was made from, as in
+    # the data home (``cached_file``)
+    converted = ds.convert is not None and stamp.is_file()
+    if converted and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256):
+        return path
+    copy = "copy it from there" + (f" with {stamp.name} beside it" if ds.convert else "")
+    raise DatasetChecksumError(
+        f"dataset {ds.name!r}: {path} is not the registry's file (sha256 {found}, "
+        f"expected {ds.sha256}; {path.stat().st_size:,} bytes): damaged, truncated or "
+        f"replaced. To fix: put the registry's file back there (`{fetch_command([ds.name])}` "
+        f"fetches it into the data home: {copy}, or unset ${DATA_DIR_ENV} to use it there); "
+        "to use a file of your own, pass it as an explicit path",
+        path,
+        ds.sha256,
+        found,
+    )
 
 
 def find_local(name: str, raw_dir: str | os.PathLike | None = None) -> Path | None:

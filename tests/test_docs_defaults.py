@@ -28,11 +28,19 @@ def _speeds(table) -> str:
     return ", ".join(f"{c} {table[c]:.1f}" for c in ("E", "R", "F", "K", "P"))
 
 
-def test_the_code_defaults_are_the_fitted_constants():
-    p = CarProfile()
-    assert p.ferry.default_headway_min == CALIBRATED_HEADWAY_MIN
-    assert p.curvature_scale_deg_per_km == CALIBRATED_CURVATURE_SCALE_DEG_PER_KM
-    assert dict(p.category_speeds_kmh) == dict(N1000_CATEGORY_SPEEDS_KMH)
+def test_the_fit_and_the_profile_defaults_are_one_set_of_values():
+    """``FITTED_VALUES`` (what ``calibrated_profile`` sets) and the profile's default constants
+    are two copies of one fit: set on the uncalibrated prior, the fit must give the defaults."""
+    from smaby_geo.analysis.calibration import calibrated_profile
+    from smaby_geo.network.profile import prior_profile
+
+    fitted, default = calibrated_profile(prior_profile()), CarProfile()
+    assert dict(fitted.category_speeds_kmh) == dict(default.category_speeds_kmh)
+    assert dict(fitted.urban_speeds_kmh) == dict(default.urban_speeds_kmh)
+    assert fitted.ferry.default_headway_min == default.ferry.default_headway_min
+    assert fitted.curvature_scale_deg_per_km == default.curvature_scale_deg_per_km
+    assert default.ferry.default_headway_min == CALIBRATED_HEADWAY_MIN
+    assert dict(default.urban_speeds_kmh) == dict(N1000_URBAN_SPEEDS_KMH)
 
 
 @pytest.mark.parametrize(

@@ -175,6 +175,31 @@ def test_damaged_data_folder_file_stops_naming_file_and_checksums(tmp_path, monk
     assert datasets.locate_dataset("courts", bad) == bad
 
 
+def test_a_converted_file_of_another_conversion_is_taken_with_its_stamp(tmp_path, monkeypatch):
+    """A GeoPackage records when it was written, so a conversion made by ``smaby-geo data
+    fetch`` has other bytes than the registry's: copied with its stamp beside it (as the
+    message says), it is the registry's dataset, as in the data home; without it, refused."""
+    from smaby_geo import datasets
+
+    name = "nvdb_oslo_sample"
+    ds = datasets.DATASETS[name]
+    assert ds.convert is not None
+    folder = _data_folder_with(tmp_path)
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(folder))
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    f = folder / ds.relpath
+    data = f.read_bytes()
+    f.unlink()
+    f.write_bytes(data + b"\0")  # stands for another conversion's bytes
+    with pytest.raises(datasets.DatasetChecksumError, match=f"with {f.name}.sha256 beside it"):
+        datasets.locate_dataset(name, download=False)
+    datasets.stamp_path(f).write_text(ds.upstream_sha256 + "\n")
+    assert datasets.locate_dataset(name, download=False) == f
+    datasets.stamp_path(f).write_text("0" * 64 + "\n")  # made from another upstream
+    with pytest.raises(datasets.DatasetChecksumError):
+        datasets.locate_dataset(name, download=False)
+
+
 def test_cli_data_and_run_flag_a_damaged_data_folder_file(tmp_path, monkeypatch, capsys):
     from smaby_geo import datasets
     from smaby_geo.cli import main
@@ -242,10 +267,15 @@ def test_file_checksums_are_remembered_by_size_and_time(tmp_path, monkeypatch):
     f.write_bytes(b"a;b\n1;3\n")  # same size, edited: another time
     os.utime(f, (old + 10, old + 10))
     assert datasets.file_sha256(f) == real_hash(f) != first and len(reads) == 2
+    # same size and the same modification time put back (cp -p, tar, rsync -t): the change
+    # time differs, so it is read again, not taken for the file remembered
+    f.write_bytes(b"a;b\n1;5\n")
+    os.utime(f, (old + 10, old + 10))
+    assert datasets.file_sha256(f) == real_hash(f) and len(reads) == 3
     f.write_bytes(b"a;b\n1;4\n")  # changed just now: read on every use
     datasets.file_sha256(f)
     datasets.file_sha256(f)
-    assert len(reads) == 4
+    assert len(reads) == 5
 
 
 # --- small functions of the public API: bad arguments are named, not answered ----------------

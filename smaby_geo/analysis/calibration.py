@@ -430,7 +430,7 @@ FITTED_VALUES: dict[str, float] = {
     "category_speeds_kmh:F": 71.7,
     "category_speeds_kmh:K": 59.9,
     "category_speeds_kmh:P": 47.9,
-    # one factor, 1.118, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    # one factor, 1.119, on the prior urban speeds E 60, R 50, F 45, K 35, P 30
     "urban_speeds_kmh:E": 67.1,
     "urban_speeds_kmh:R": 55.9,
     "urban_speeds_kmh:F": 50.3,

@@ -48,7 +48,7 @@ N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe"
 # Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
 # The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
 # are signed 50-70 and slowed by junctions, lights and roundabouts. The prior is this
-# project's assumption; the defaults are the prior times the one urban factor (1.118) fitted by
+# project's assumption; the defaults are the prior times the one urban factor (1.119) fitted by
 # `benchmarks/calibrate_speeds.py` within the legal limits below.
 PRIOR_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
 N1000_URBAN_SPEEDS_KMH = _frozen({"E": 67.1, "R": 55.9, "F": 50.3, "K": 39.2, "P": 33.6})
