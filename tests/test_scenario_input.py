@@ -306,6 +306,12 @@ def test_exponent_numbers_without_a_dot_are_numbers(tmp_path):
         read_scenario(_file(tmp_path, "upgrade: {road: Rv3, speed_kmh: 1e9}"))
     with pytest.raises(ScenarioFileError, match="factor must be > 0, got -1e-09"):
         read_scenario(_file(tmp_path, "upgrade: {road: Rv3, factor: -1e-9}"))
+    # the number rule is for numbers: a name or description that looks like one stays as
+    # written (`name: 1e3` had become the scenario "1000.0", written to a folder 1000_0)
+    f = tmp_path / "numeric_name.yaml"
+    f.write_text("name: 1e3\ndescription: 2e1\nedits:\n  - close_link: {link_ids: [14001]}\n")
+    sc = read_scenario(f)
+    assert (sc.name, sc.description) == ("1e3", "2e1")
 
 
 # --- 7. sweep --within ------------------------------------------------------------------------

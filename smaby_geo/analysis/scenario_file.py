@@ -323,6 +323,8 @@ def read_scenario(
             raise ScenarioFileError(
                 f"{path}, line {node.start_mark.line + 1}: {key!r} must be a text"
             )
+        if isinstance(node, yaml.ScalarNode) and not isinstance(data[key], str):
+            data[key] = node.value  # as written: `name: 1e3` is "1e3", not 1000.0
     if not str(data["name"]).strip():
         raise ScenarioFileError(f"{path}: 'name' is empty; give the scenario a name")
     edits_node = next(v for k, v in root.value if k.value == "edits")
