@@ -9,11 +9,10 @@ cell on a centre's own link may also go directly along it (``same_link_seconds``
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from smaby_geo.analysis._reach_kernels import town_thresholds
 from smaby_geo.network.core import RoadNetwork
-from smaby_geo.places.snapping import Snapped, same_link_seconds
+from smaby_geo.places.snapping import Snapped, same_link_pairs, same_link_seconds
 from smaby_geo.routing.api import many_to_all
 
 # Centres per search block: two full rows each (to both ends of the centre's link).
@@ -55,12 +54,14 @@ def town_reach(
     gross, other, grossr = np.zeros((m, q)), np.zeros((m, q)), np.zeros((m, q))
     # cells on a centre's own link (they may go directly along it), grouped by centre
     oi = np.flatnonzero(cells.connected)
-    pairs = pd.DataFrame({"cell": oi, "link": cells.link[oi]}).merge(
-        pd.DataFrame({"centre": np.arange(m), "link": centres.link}), on="link"
-    ).sort_values(["centre", "cell"], kind="stable")
-    p_cell = pairs["cell"].to_numpy(dtype=np.int64)
-    p_cen = pairs["centre"].to_numpy(dtype=np.int64)
+    i, p_cen = same_link_pairs(cells.link[oi], centres.link)
+    order = np.lexsort((oi[i], p_cen))
+    p_cell, p_cen = oi[i][order], p_cen[order]
     p_sec = same_link_seconds(network, cells, p_cell, centres, p_cen)
+    population = np.asarray(population, dtype=float)
+    rural = np.asarray(rural, dtype=bool)
+    nearest = np.asarray(nearest, dtype=np.int64)
+    limits_s = np.asarray(limits_s, dtype=float)
     prev_columns, col_cells = None, None  # column of each cell's two link ends in the rows
     for b0 in range(0, m, BLOCK_CENTRES):
         blk = slice(b0, min(m, b0 + BLOCK_CENTRES))
@@ -81,12 +82,12 @@ def town_reach(
             np.ascontiguousarray(centres.in_seconds[blk].ravel()),
             col_cells,
             cells.out_seconds,
-            np.asarray(population, dtype=float),
-            np.asarray(rural, dtype=bool),
-            np.asarray(nearest, dtype=np.int64) - b0,
+            population,
+            rural,
+            nearest - b0,
             p_ptr.astype(np.int64),
             p_cell[in_blk],
             p_sec[in_blk],
-            np.asarray(limits_s, dtype=float),
+            limits_s,
         )
     return gross, other, grossr

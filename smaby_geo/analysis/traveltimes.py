@@ -27,6 +27,7 @@ from smaby_geo.places.snapping import (
     AccessModel,
     Snapped,
     entry_component,
+    same_link_pairs,
     same_link_seconds,
     snap_points,
     unreachable_reasons,
@@ -289,11 +290,9 @@ def point_matrix_seconds(
         )
         m[np.ix_(ob, di)] = block.reshape(len(ob), 2, len(di), 2).min(axis=(1, 3))
     # points on a shared link: directly along it
-    pairs = pd.DataFrame({"o": oi, "link": so.link[oi]}).merge(
-        pd.DataFrame({"d": di, "link": sd.link[di]}), on="link"
-    )
-    if len(pairs):
-        po, pd_ = pairs["o"].to_numpy(), pairs["d"].to_numpy()
+    i, j = same_link_pairs(so.link[oi], sd.link[di])
+    if len(i):
+        po, pd_ = oi[i], di[j]
         m[po, pd_] = np.minimum(m[po, pd_], same_link_seconds(network, so, po, sd, pd_))
     m[m > c] = np.inf
     return m
@@ -335,9 +334,8 @@ def nearest_sites(
     lab = lab.reshape(network.n_nodes, -1)
     on = so.nodes
     oi = np.flatnonzero(so.connected)
-    pairs = pd.DataFrame({"o": oi, "link": so.link[oi]}).merge(
-        pd.DataFrame({"s": np.arange(len(sites)), "link": ss.link[sites]}), on="link"
-    )
+    i, ps = same_link_pairs(so.link[oi], ss.link[sites])  # ps: positions in sites
+    po = oi[i]
     if k == 1:
         a = so.out_seconds[:, 0] + d[on[:, 0], 0]
         b = so.out_seconds[:, 1] + d[on[:, 1], 0]
@@ -345,8 +343,7 @@ def nearest_sites(
         take_b = (b < a) | ((b == a) & (lb_ < la))
         sec = np.where(take_b, b, a)
         best = np.where(take_b, lb_, la)
-        if len(pairs):
-            po, ps = pairs["o"].to_numpy(), pairs["s"].to_numpy()
+        if len(po):
             direct = same_link_seconds(network, so, po, ss, sites[ps])
             for o_, s_, t_ in zip(po, ps, direct, strict=True):
                 if t_ < sec[o_] or (t_ == sec[o_] and s_ < best[o_]):
@@ -357,8 +354,7 @@ def nearest_sites(
     cand_sec = [so.out_seconds[:, [e]] + d[on[:, e]] for e in (0, 1)]
     cand_lab = [lab[on[:, e]] for e in (0, 1)]
     rows = [np.repeat(np.arange(n), d.shape[1])] * 2
-    if len(pairs):
-        po, ps = pairs["o"].to_numpy(), pairs["s"].to_numpy()
+    if len(po):
         rows.append(po)
         cand_sec.append(same_link_seconds(network, so, po, ss, sites[ps]))
         cand_lab.append(ps)
