@@ -43,6 +43,7 @@ from smaby_geo.network.scenario import (
     Scenario,
     Upgrade,
 )
+from smaby_geo.places._tables import looks_like_lonlat
 from smaby_geo.places.placenames import find_place
 
 _EDIT_KEYS = {
@@ -102,10 +103,6 @@ class ScenarioFileError(ValueError):
     """A scenario file that cannot be read; the message names the file, the line and the fix."""
 
 
-def _looks_like_lonlat(x: float, y: float) -> bool:
-    return abs(x) <= 180 and abs(y) <= 90
-
-
 def _lonlat_error(where: str, x, y) -> ScenarioFileError:
     return ScenarioFileError(
         f"{where}: [{x}, {y}] looks like longitude/latitude; points are EPSG:25833 metres "
@@ -124,7 +121,7 @@ def _point(value, where: str):
         and len(value) == 2
         and all(_is_number(v) and np.isfinite(v) for v in value)
     ):
-        if _looks_like_lonlat(value[0], value[1]):
+        if looks_like_lonlat(value[0], value[1]):
             raise _lonlat_error(where, value[0], value[1])
         return float(value[0]), float(value[1])
     raise ScenarioFileError(
@@ -366,7 +363,7 @@ def read_scenario(
             elif (
                 _is_number(params.get("x"))
                 and _is_number(params.get("y"))
-                and _looks_like_lonlat(params["x"], params["y"])
+                and looks_like_lonlat(params["x"], params["y"])
             ):
                 raise _lonlat_error(f"{where}, x/y", params["x"], params["y"])
             name = str(params.get("name"))

@@ -12,6 +12,7 @@ from shapely.ops import substring
 
 from smaby_geo._compat import LegacyMapping
 from smaby_geo.network.core import RoadNetwork
+from smaby_geo.places._tables import looks_like_lonlat
 from smaby_geo.places.centres import town_point
 from smaby_geo.places.placenames import find_place
 from smaby_geo.places.snapping import (
@@ -33,7 +34,7 @@ def _xy(p) -> tuple[float, float]:
         return town_point(*find_place(p))
     x, y = p
     x, y = float(x), float(y)
-    if abs(x) <= 180 and abs(y) <= 90:  # EPSG:25833 metres in Norway are 6.4-7.9 million north
+    if looks_like_lonlat(x, y):
         raise ValueError(
             f"point ({x:g}, {y:g}) looks like longitude/latitude: trip takes EPSG:25833 metres "
             "(convert with pyproj: Transformer.from_crs(4326, 25833, always_xy=True)) or a "

@@ -35,6 +35,16 @@ _XY_COLUMNS = (
 )
 
 
+def looks_like_lonlat(x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
+    """True where a point given as EPSG:25833 metres is more likely longitude/latitude.
+
+    Norway in EPSG:25833 lies 6.4-7.9 million metres north, so |x| <= 180 and |y| <= 90 are
+    degrees, not metres; the one test for every reader of points (services, scenario files,
+    ``trip``).
+    """
+    return (np.abs(np.asarray(x, dtype=float)) <= 180) & (np.abs(np.asarray(y, dtype=float)) <= 90)
+
+
 def _decode_table(path) -> tuple[str, str]:
     """Text of a CSV file and the encoding used: UTF-8 (with or without BOM), else cp1252.
 

@@ -22,6 +22,7 @@ from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.places._tables import (
     NORWAY_EXTENT_25833,
     ServicesFileError,
+    looks_like_lonlat,
     read_services_table,
 )
 
@@ -384,7 +385,7 @@ def read_services(
     if outside.any() and not isinstance(source, gpd.GeoDataFrame):  # files: real sites only
         hint = (
             "they look like longitude/latitude: put degrees in lon/lat columns"
-            if (np.abs(px[outside]) <= 180).all() and (np.abs(py[outside]) <= 90).all()
+            if looks_like_lonlat(px[outside], py[outside]).all()
             else "check the coordinates and their CRS"
         )
         raise ServicesFileError(
