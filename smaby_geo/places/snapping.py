@@ -322,17 +322,9 @@ def snap_points(
 
 
 def same_link_pairs(a_link: np.ndarray, b_link: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair of an ``a`` point and a ``b`` point attached to the same link.
+    """Positions ``(i, j)`` in ``a_link`` and ``b_link`` of every pair on the same link.
 
-    Parameters
-    ----------
-    a_link, b_link : int64 (k,), (m,)
-        Each point's link (``Snapped.link``; pass the connected points only).
-
-    Returns
-    -------
-    (i, j) : int64 arrays
-        Positions in ``a_link`` and ``b_link`` of each pair (for ``same_link_seconds``).
+    The arrays are ``Snapped.link`` of connected points; the pairs feed ``same_link_seconds``.
     """
     pairs = pd.DataFrame({"i": np.arange(len(a_link)), "link": a_link}).merge(
         pd.DataFrame({"j": np.arange(len(b_link)), "link": b_link}), on="link"
