@@ -1,8 +1,9 @@
 """Fit the car profile to TØI's kommune-to-centre car times, with a cross-validated error.
 
     python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 250]
-        [--origin cells|centre] [--model ordered+curvature|free|ordered|free+curvature]
-        [--shrinkage 0.1]
+        [--origin cells|centre]
+        [--model ordered+curvature+roadside|ordered+curvature|free|ordered|free+curvature]
+        [--shrinkage 0]
 
 Reference: ``tables/toi_reisetid_calibration.csv`` in the data folder (61 rows: car minutes
 from a kommune to the centre kommune(s) of its BA region, computed by TØI on NVDB; half of
@@ -12,9 +13,10 @@ population centre of gravity; ``--centre-rule densest_km`` for the densest 1 km 
 time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``);
 with ``--origin cells`` (default) a row's time is the population-weighted mean over the
 origin kommune's populated 250 m cells. ``--model`` picks the fitted form (default
-``ordered+curvature``: E >= R >= F >= K, K at most 60 km/h, and the curvature term;
-``benchmarks/compare_speed_models.py`` compares the forms). ``--shrinkage`` (default
-``SHRINKAGE_LAMBDA`` = 0.1, chosen by cross-validation in ``benchmarks/shrinkage_cv.py``; 0:
+``ordered+curvature+roadside``: E >= R >= F >= K, K at most 60 km/h, the curvature term and
+the roadside settlement term, adopted by ``benchmarks/compare_roadside.py``;
+``benchmarks/compare_speed_models.py`` compares the other forms). ``--shrinkage`` (default
+``SHRINKAGE_LAMBDA`` = 0, chosen by cross-validation in ``benchmarks/shrinkage_cv.py``; 0:
 none) pulls every fit toward METHODS §1's prior (``fit_profile(shrinkage=...)``).
 
 Prints and writes ``benchmarks/results/calibration.md``: the prior profile's errors, the
@@ -77,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     add_row_model_arguments(ap)
     ap.add_argument(
         "--model",
-        default="ordered+curvature",
+        default="ordered+curvature+roadside",
         choices=[
-            "ordered+curvature",
             "ordered+curvature+roadside",
+            "ordered+curvature",
             "ordered",
             "free+curvature",
             "free",

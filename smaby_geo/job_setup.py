@@ -143,7 +143,9 @@ def _ensure_run_data(services, args) -> None:
     """Fetch the datasets the main job reads when they are not on this machine (says so)."""
     from smaby_geo.fetch import ensure_datasets
 
-    names = ["n1000_roads", f"popgrid_{args.grid}", "kommuner"]
+    # the network model's inputs (urban speeds, roadside densities: the default profile's
+    # terms), whatever --grid routes
+    names = ["n1000_roads", "builtup_areas", "popgrid_250m", f"popgrid_{args.grid}", "kommuner"]
     names += [_SERVICE_DATASET[t] for t in services]
     if getattr(args, "include_unverified_hospitals", False) and "hospital" in services:
         names.append("hospital_candidates")

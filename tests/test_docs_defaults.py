@@ -12,6 +12,7 @@ import pytest
 from smaby_geo.network.profile import (
     CALIBRATED_CURVATURE_SCALE_DEG_PER_KM,
     CALIBRATED_HEADWAY_MIN,
+    CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM,
     N1000_CATEGORY_SPEEDS_KMH,
     N1000_URBAN_SPEEDS_KMH,
     CarProfile,
@@ -39,6 +40,9 @@ def test_the_fit_and_the_profile_defaults_are_one_set_of_values():
     assert dict(fitted.urban_speeds_kmh) == dict(default.urban_speeds_kmh)
     assert fitted.ferry.default_headway_min == default.ferry.default_headway_min
     assert fitted.curvature_scale_deg_per_km == default.curvature_scale_deg_per_km
+    rho0 = default.roadside_density_scale_residents_per_km
+    assert fitted.roadside_density_scale_residents_per_km == rho0
+    assert rho0 == CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM
     assert default.ferry.default_headway_min == CALIBRATED_HEADWAY_MIN
     assert dict(default.urban_speeds_kmh) == dict(N1000_URBAN_SPEEDS_KMH)
 
@@ -51,13 +55,26 @@ def test_the_fit_and_the_profile_defaults_are_one_set_of_values():
         ("README.md", f"default ferry headway {CALIBRATED_HEADWAY_MIN:.1f} min"),
         ("README.md", f"a {CALIBRATED_HEADWAY_MIN / 2:.1f}-minute wait"),
         ("README.md", f"= {CALIBRATED_CURVATURE_SCALE_DEG_PER_KM:.0f} (fitted"),
+        ("README.md", f"= {CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM:.0f} (fitted"),
+        ("README.md", f"curvature scale {CALIBRATED_CURVATURE_SCALE_DEG_PER_KM:.0f} °/km"),
         (
             "docs/methods/ferries.md",
             f"(default {CALIBRATED_HEADWAY_MIN:.1f} where unknown, fitted)",
         ),
         ("docs/methods/ferries.md", f"{CALIBRATED_HEADWAY_MIN:.1f} minutes (a wait of "),
         ("docs/methods/travel-time.md", f"rural E {N1000_CATEGORY_SPEEDS_KMH['E']:.1f} km/h"),
+        ("docs/methods/travel-time.md", f"1 + κ / {CALIBRATED_CURVATURE_SCALE_DEG_PER_KM:.0f}"),
+        (
+            "docs/methods/travel-time.md",
+            f"ρ / (ρ + {CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM:.0f})",
+        ),
         ("docs/calibration.md", f"**{CALIBRATED_HEADWAY_MIN:.1f}**"),
+        ("docs/calibration.md", f"**{CALIBRATED_CURVATURE_SCALE_DEG_PER_KM:.0f}**"),
+        ("docs/calibration.md", f"**{CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM:.0f}**"),
+        (
+            "docs/calibration.md",
+            f"| E rural (straight, empty road) | 80.0 | **{N1000_CATEGORY_SPEEDS_KMH['E']:.1f}**",
+        ),
     ],
 )
 def test_a_page_states_the_default_as_the_code_has_it(page, phrase):

@@ -211,7 +211,8 @@ def test_offline_run_names_every_missing_dataset_and_the_command(
     err = capsys.readouterr().err
     assert rc != 0
     expected = [
-        "n1000_roads", "popgrid_1km", "kommuner", "hospitals", "police",
+        "n1000_roads", "builtup_areas", "popgrid_250m", "popgrid_1km", "kommuner", "hospitals",
+        "police",
         "fylker_simplified", "kommuner_simplified",
     ]  # fmt: skip
     assert "smaby-geo data fetch " + " ".join(expected) in err

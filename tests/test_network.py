@@ -66,8 +66,14 @@ def test_n1000_road_speeds_follow_profile(n1000):
     cat, urb = p.category_speeds_kmh, p.urban_speeds_kmh
     mw, umw = p.motorway_speeds_kmh, p.urban_motorway_speeds_kmh
     assert cat["E"] != urb["E"] and cat["F"] != urb["F"]  # the two parts can be told apart
-    # the rural part is slowed by the curvature term (1 + turning / scale)
-    slow = 1 + road["curvature_deg_per_km"] / p.curvature_scale_deg_per_km
+    # the rural part is slowed by the curvature term (1 + turning / scale) and the roadside
+    # term (1 + s (1 / 0.75 - 1), s = rho / (rho + rho0))
+    rho = road["roadside_residents_per_km"].to_numpy()
+    assert (rho > 0).sum() > 1000  # the default read measured the densities
+    s = rho / (rho + p.roadside_density_scale_residents_per_km)
+    slow = (1 + road["curvature_deg_per_km"] / p.curvature_scale_deg_per_km) * (
+        1 + s * (1 / p.roadside_settled_speed_ratio - 1)
+    )
     e = road["category"].eq("E") & road["motorway"].isna()
     assert np.allclose(speed[e & rural], cat["E"] / slow[e & rural])
     assert np.allclose(speed[e & urban], urb["E"])
@@ -79,7 +85,7 @@ def test_n1000_road_speeds_follow_profile(n1000):
     # a link partly inside: rural part at the F speed, urban part at the urban F speed
     f = road[road["category"].eq("F") & road["urban_fraction"].between(0.2, 0.8)]
     frac, length = f["urban_fraction"], f["length_m"]
-    fslow = 1 + f["curvature_deg_per_km"] / p.curvature_scale_deg_per_km
+    fslow = slow[f.index]
     expect = length * (1 - frac) * fslow / (cat["F"] / 3.6) + length * frac / (urb["F"] / 3.6)
     assert len(f) > 50 and np.allclose(f["seconds_fw"], expect)
     # connectors run at the connector speed

@@ -1,5 +1,6 @@
 """The roadside densities are measured only when a profile's roadside term needs them."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 
 from smaby_geo import datasets
-from smaby_geo.network import read_kartverket
+from smaby_geo.network import CarProfile, read_kartverket
 from smaby_geo.network import roadside as rs
 from smaby_geo.network.linktimes import compute_link_times
 
@@ -15,6 +16,7 @@ from .conftest import lines
 from .test_roadside import Y0, _grid, _profile
 
 COL = "roadside_residents_per_km"  # rs.ROADSIDE_COLUMN
+OFF = _profile(None)  # a profile with the roadside term off
 
 
 @pytest.fixture
@@ -64,12 +66,25 @@ def _forbid_measuring(monkeypatch):
         monkeypatch.setattr(rs, name, boom)
 
 
-def test_a_default_profile_read_does_not_measure_or_read_the_densities(grid, monkeypatch):
-    _forbid_measuring(monkeypatch)
+def test_the_default_profile_has_the_term_on_and_a_default_read_measures(grid):
+    assert CarProfile().roadside_density_scale_residents_per_km is not None
     net = read_kartverket(_roads(), builtup=None)
+    assert grid.asked == 1
+    rho = net.links[COL].to_numpy()
+    assert rho[0] > rho[1] > 0 and rho[2] == 0.0  # 400 and 90 residents beside roads 1 and 2
+    assert net.links["seconds_fw"].iloc[0] > net.links["seconds_fw"].iloc[2]  # slowed
+    assert "roadside settlement: residents within 250 m of each link from popgrid_250m" in (
+        net.describe()
+    )
+
+
+def test_a_term_off_read_does_not_measure_or_read_the_densities(grid, monkeypatch):
+    _forbid_measuring(monkeypatch)
+    net = read_kartverket(_roads(), builtup=None, profile=OFF)
     assert grid.asked == 0  # the grid was not even looked up (nor its cached densities read)
     assert net.links[COL].isna().all()
     assert "deferred" in net.report["roadside"]
+    assert "roadside settlement" not in net.describe()
     # and re-timing with another profile whose term is off measures nothing either
     off = net.with_profile(_profile(None))
     assert grid.asked == 0 and off.links[COL].isna().all()
@@ -78,7 +93,7 @@ def test_a_default_profile_read_does_not_measure_or_read_the_densities(grid, mon
 def test_switching_the_term_on_later_gives_the_eager_densities_and_times(grid, monkeypatch):
     on = _profile(100.0)
     eager = read_kartverket(_roads(), builtup=None, profile=on)  # measured at the read
-    lazy = read_kartverket(_roads(), builtup=None)
+    lazy = read_kartverket(_roads(), builtup=None, profile=OFF)
     assert grid.asked == 1 and lazy.links[COL].isna().all()
     later = lazy.with_profile(on)
     rho = later.links[COL].to_numpy()
@@ -103,13 +118,14 @@ def test_switching_the_term_on_later_gives_the_eager_densities_and_times(grid, m
 
 def test_switching_on_reads_the_densities_the_eager_read_cached(grid, monkeypatch):
     read_kartverket(_roads(), builtup=None, profile=_profile(100.0))  # fills the cache
-    lazy = read_kartverket(_roads(), builtup=None)
+    lazy = read_kartverket(_roads(), builtup=None, profile=OFF)
     monkeypatch.setattr(rs, "_density", lambda *a, **k: pytest.fail("computed again"))
     assert lazy.with_profile(_profile(100.0)).links[COL].max() > 0
 
 
 def test_a_table_without_densities_or_geometry_is_an_error_naming_the_fix(grid):
-    links = pd.DataFrame(read_kartverket(_roads(), builtup=None).links.drop(columns="geometry"))
+    net = read_kartverket(_roads(), builtup=None, profile=OFF)
+    links = pd.DataFrame(net.links.drop(columns="geometry"))
     with pytest.raises(ValueError, match=r"roadside_residents_per_km.*measure_roadside_densities"):
         compute_link_times(links, _profile(100.0))
     without = links.drop(columns=COL)
@@ -129,7 +145,7 @@ def test_a_table_with_geometry_but_no_column_is_measured(grid):
 
 def test_the_term_on_without_the_grid_is_an_error_naming_the_fix(grid):
     grid.path = None
-    net = read_kartverket(_roads(), builtup=None)  # off: the grid is not needed
+    net = read_kartverket(_roads(), builtup=None, profile=OFF)  # off: the grid is not needed
     with pytest.raises(ValueError, match=r"popgrid_250m.*population=<an SSB 250 m grid CSV>"):
         net.with_profile(_profile(100.0))
     assert net.links[COL].isna().all()  # nothing half-filled, no zeros
@@ -178,3 +194,22 @@ def test_a_fit_of_the_roadside_scale_measures_the_densities_once(grid, monkeypat
     _, values = fit_profile(net, cal, parameters=scale, max_evaluations=20)
     assert 10.0 <= values["roadside_density_scale_residents_per_km"] <= 1000.0
     assert len(measured) == 1
+
+
+def test_a_default_read_without_the_builtup_layer_warns_that_urban_speeds_are_off(
+    grid, monkeypatch
+):
+    real = datasets.locate_dataset
+
+    def locate(name, *args, **kwargs):
+        if name == "builtup_areas":
+            raise datasets.DatasetNotFoundError("builtup_areas: not found (test)")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(datasets, "locate_dataset", locate)
+    with pytest.warns(UserWarning, match=r"urban speeds are off.*fetch builtup_areas"):
+        net = read_kartverket(_roads(), profile=OFF)
+    assert "off" in net.report["urban"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # builtup=None: meant, no warning
+        read_kartverket(_roads(), builtup=None, profile=OFF)

@@ -106,8 +106,9 @@ def test_n1000_with_profile_is_fast_path_and_exact(n1000):
     rural_f = (
         (lk["time_basis"] == "category") & (lk["category"] == "F") & (lk["urban_fraction"] == 0)
     )
-    # straight-road speed slowed by the profile's curvature term
+    # straight, empty-road speed slowed by the profile's curvature and roadside terms
     slow = 1 + lk.loc[rural_f, "curvature_deg_per_km"] / p.curvature_scale_deg_per_km
+    slow *= p.roadside_time_factor(lk.loc[rural_f, "roadside_residents_per_km"].to_numpy())
     got = lk.loc[rural_f, "length_m"] / lk.loc[rural_f, "seconds_fw"] * 3.6
     assert np.allclose(got, 70.0 / slow)
     # the base network is untouched
@@ -115,6 +116,7 @@ def test_n1000_with_profile_is_fast_path_and_exact(n1000):
     base_speed = n1000.profile.category_speeds_kmh["F"]
     assert base_speed != 70.0
     base_slow = 1 + base_f["curvature_deg_per_km"] / n1000.profile.curvature_scale_deg_per_km
+    base_slow *= n1000.profile.roadside_time_factor(base_f["roadside_residents_per_km"].to_numpy())
     assert np.allclose(base_f["length_m"] / base_f["seconds_fw"] * 3.6, base_speed / base_slow)
     assert np.array_equal(n1000.with_profile(n1000.profile).weights, n1000.weights)
 

@@ -290,77 +290,15 @@ class RoadNetwork:
 
     def summary(self) -> dict:
         """Return headline figures: nodes, edges, km by category, ferry links, components."""
-        lk = self.links
-        km = (lk["length_m"].groupby(lk["category"].fillna("?")).sum() / 1000.0).round(1)
-        comps = self.components()
-        return {
-            "source": self.source,
-            "nodes": self.n_nodes,
-            "edges": self.n_edges,
-            "links": len(lk),
-            "km_total": round(float(lk["length_m"].sum()) / 1000.0, 1),
-            "km_by_category": km.to_dict(),
-            "ferry_links": int(lk["ferry"].sum()),
-            "components": len(comps),
-            "largest_component_share": round(float(comps["share_nodes"].iloc[0]), 4),
-            "build_seconds": self.report.get("build_seconds"),
-            "excluded_links": self.report.get("excluded", {}),
-            "self_loops_removed": self.report.get("self_loops_removed", 0),
-            "duplicate_edges_removed": self.report.get("duplicate_edges_removed", 0),
-            "ferry_connectors": self.report.get("ferry_connectors"),
-            "urban": self.report.get("urban"),
-        }
+        from smaby_geo.network.describe import summarize_network
+
+        return summarize_network(self)
 
     def describe(self) -> str:
         """Return ``summary()`` as readable text."""
-        s = self.summary()
-        lines = [
-            f"RoadNetwork from {s['source']}",
-            f"  nodes {s['nodes']:,}  directed edges {s['edges']:,}  links {s['links']:,}",
-            f"  km total {s['km_total']:,.1f} (link geometry length, one way)",
-            "  km by category: "
-            + ", ".join(f"{k} {v:,.1f}" for k, v in s["km_by_category"].items()),
-            f"  car-ferry links {s['ferry_links']}",
-            f"  strongly connected components {s['components']} "
-            f"(largest holds {s['largest_component_share']:.1%} of nodes)",
-        ]
-        if s["excluded_links"]:
-            lines.append(
-                "  links excluded: " + ", ".join(f"{k} {v}" for k, v in s["excluded_links"].items())
-            )
-        lines.append(
-            f"  self-loops removed {s['self_loops_removed']}, duplicate parallel edges removed "
-            f"{s['duplicate_edges_removed']} (the fastest kept)"
-        )
-        fc = s["ferry_connectors"]
-        if fc is not None:
-            cm = fc.get("connector_m")
-            lines.append(
-                f"  car-ferry ends touching no road {fc['ferry_ends']}: joined {fc['joined']} "
-                f"by connectors"
-                + (
-                    f" ({cm['min']:,.0f}-{cm['max']:,.0f} m, median {cm['median']:,.0f} m)"
-                    if cm
-                    else ""
-                )
-                + f", {fc['roads_split']} road links split, not joined {len(fc['unjoined'])}"
-            )
-            for e in fc["unjoined"]:
-                lines.append(f"    not joined: ferry link {e['link_id']}: {e['reason']}")
-        ub = s["urban"]
-        if ub is not None and "off" in ub:
-            lines.append(f"  urban speeds: off ({ub['off']})")
-        elif ub is not None:
-            lines.append(
-                f"  urban speeds: {ub['km_inside']:,.1f} km of links inside {ub['areas']:,} "
-                f"built-up areas ({ub['source']}; {ub.get('empty_rows_skipped', 0):,} rows "
-                "without geometry skipped)"
-            )
-        if s["build_seconds"] is not None:
-            lines.append(f"  build time {s['build_seconds']:.2f} s")
-        if self.attribution:
-            lines.append(f"  data: {self.attribution}")
-        return "\n".join(lines)
+        from smaby_geo.network.describe import describe_network
+
+        return describe_network(self)
 
 
 def build_network(

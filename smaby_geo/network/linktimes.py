@@ -63,7 +63,8 @@ def read_builtup(
     ----------
     builtup : "default", path-like, GeoDataFrame or None
         ``"default"``: the registry's ``builtup_areas`` (N1000 ``Tettbebyggelse``, 1,191
-        polygons) when it is available, else None. A path or GeoDataFrame: polygons of your
+        polygons), fetched from its pinned source when it is not on this machine; None when
+        that fails (the reader then warns). A path or GeoDataFrame: polygons of your
         own. None: no built-up areas.
 
     Raises
@@ -77,7 +78,7 @@ def read_builtup(
         return None
     if isinstance(builtup, str) and builtup == DEFAULT_BUILTUP:
         try:
-            path = datasets.locate_dataset("builtup_areas", download=False)
+            path = datasets.locate_dataset("builtup_areas")  # fetched when missing
         except (datasets.DatasetNotFoundError, TypeError):
             return None
         gdf, name = gpd.read_file(path), f"built-up layer {path.name}"

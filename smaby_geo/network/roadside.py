@@ -140,9 +140,12 @@ def roadside_for_links(
         return None, {"off": "population=None"}
     if isinstance(population, str) and population == DEFAULT_POPULATION:
         try:
-            file = datasets.locate_dataset(_GRID_DATASET, download=False)
+            file = datasets.locate_dataset(_GRID_DATASET)  # fetched when missing, as any input
         except (datasets.DatasetNotFoundError, TypeError):
-            why = f"the {_GRID_DATASET} dataset was not found (see `smaby-geo data`)"
+            why = (
+                f"the {_GRID_DATASET} dataset was not found (`smaby-geo data fetch "
+                f"{_GRID_DATASET}` gets it)"
+            )
             return None, {"off": why}
     elif isinstance(population, str | os.PathLike):
         file = Path(population)
@@ -217,7 +220,7 @@ def measure_roadside_densities(
         if population is not None:
             raise ValueError(
                 "the roadside term (CarProfile.roadside_density_scale_residents_per_km) needs "
-                f"each link's residents per km, and {report['off']}: install it, or read the "
+                f"each link's residents per km, and {report['off']}: fetch it, or read the "
                 "network with population=<an SSB 250 m grid CSV> (population=None drives "
                 "every link as empty road), or switch the term off (None)"
             )

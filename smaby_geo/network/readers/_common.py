@@ -175,6 +175,14 @@ def _finish_profiled(
                 if builtup is None
                 else "the builtup_areas dataset was not found (see `smaby-geo data`)"
             }
+            if builtup is not None:
+                warnings.warn(
+                    "urban speeds are off: the builtup_areas dataset was not found, so every "
+                    "link runs at its rural speed (the profile's speeds were fitted with the "
+                    "urban ones); `smaby-geo data fetch builtup_areas` gets it, builtup=None "
+                    "says you mean it",
+                    stacklevel=3,
+                )
     term_on = profile.roadside_density_scale_residents_per_km is not None
     if isinstance(population, str) and population == DEFAULT_POPULATION and not term_on:
         # not measured until a profile with the roadside term needs them (compute_link_times)
