@@ -150,3 +150,24 @@ def test_police_preset_flags_kommuner_below_90_percent():
     assert "Nærpolitireformen" in POLICY_PRESETS["police_45min"].source
     with pytest.raises(KeyError, match="police_45min"):
         evaluate_preset(table, "police_30")
+
+
+def test_the_rural_ambulance_preset_applies_to_kommuner_under_10000_residents_only():
+    table = pd.DataFrame(
+        {
+            "kommunenummer": ["big", "big", "small", "small"],
+            "population": [9_000, 3_000, 2_000, 1_000],
+            "hospital_minutes": [40.0, 40.0, 20.0, np.inf],
+        }
+    )
+    r = evaluate_preset(table, "ambulance_25min_rural").set_index("kommunenummer")
+    # a kommune of 12,000 falls under the urban target, not this one: no verdict, no residents
+    assert r.loc["big", "population"] == 0 and pd.isna(r.loc["big", "meets_standard"])
+    assert r.loc["small", "share_within"] == pytest.approx(2 / 3)
+    assert r.loc["small", "meets_standard"] == False  # noqa: E712 (pandas' nullable boolean)
+    # aggregated to another area the out-of-scope residents stay out
+    table["district"] = "d"
+    d = evaluate_preset(table, "ambulance_25min_rural", by="district").set_index("district")
+    assert d.loc["d", "population"] == 3_000 and d.loc["d", "population_within"] == 2_000
+    with pytest.raises(ValueError, match="kommunenummer"):
+        evaluate_preset(table.drop(columns="kommunenummer"), "ambulance_25min_rural", by="district")

@@ -199,15 +199,26 @@ def _fca(w, P, S):
     return A, R
 
 
+# Helsedirektoratet's quality indicator for ambulance response times counts a kommune of fewer
+# than 10,000 residents as "grisgrendt strøk" (rural), where the guiding target is 25 min
+# (Stortinget 2000); larger kommuner fall under the 12-minute urban target.
+RURAL_KOMMUNE_MAX_POPULATION = 10_000
+
+
 @dataclass(frozen=True)
 class PolicyPreset:
-    """A coverage standard: ``share`` of residents within ``minutes`` of a ``service_type``."""
+    """A coverage standard: ``share`` of residents within ``minutes`` of a ``service_type``.
+
+    ``kommune_population_below`` (optional) limits the standard to the residents of kommuner
+    with fewer residents than that (a rural standard); None: every resident.
+    """
 
     name: str
     service_type: str
     minutes: float
     share: float
     source: str
+    kommune_population_below: float | None = None
 
 
 # Presets are data, not code paths (METHODS §2).
@@ -227,8 +238,11 @@ POLICY_PRESETS: dict[str, PolicyPreset] = {
             "hospital",
             25.0,
             0.90,
-            "Akuttutvalget / national ambulance target: 90 % within 25 min in rural "
-            "areas (applied here to hospital sites as a proxy for ambulance bases)",
+            "Stortinget's guiding ambulance response times (2000): 90 % within 25 min in "
+            "rural areas (grisgrendte strøk: kommuner under 10,000 residents in "
+            "Helsedirektoratet's indicator), applied here to the drive from hospital sites "
+            "as a proxy for ambulance bases",
+            kommune_population_below=RURAL_KOMMUNE_MAX_POPULATION,
         ),
     ]
 }
@@ -251,8 +265,14 @@ def evaluate_preset(
     Returns
     -------
     DataFrame
-        ``by``, ``population``, ``population_within``, ``share_within``, ``meets_standard``;
-        ``attrs["preset"]`` holds the preset (with its source).
+        ``by``, ``population`` (the residents the standard applies to), ``population_within``,
+        ``share_within``, ``meets_standard`` (NA where it applies to nobody: a rural standard
+        in a larger kommune); ``attrs["preset"]`` holds the preset (with its source).
+
+    Notes
+    -----
+    A preset with ``kommune_population_below`` needs the table's ``kommunenummer`` column
+    and whole kommuner (a kommune's population is the sum of its rows here).
     """
     import pandas as pd
 
@@ -265,15 +285,24 @@ def evaluate_preset(
         raise ValueError(f"table has no {col!r}; run travel_times with that service type")
     if by not in table.columns:
         raise ValueError(f"table has no column {by!r}")
-    within = table["population"].where(table[col] <= preset.minutes, 0)
+    population = table["population"]
+    if preset.kommune_population_below is not None:
+        if "kommunenummer" not in table.columns:
+            raise ValueError(
+                f"preset {preset.name!r} applies to kommuner under "
+                f"{preset.kommune_population_below:,.0f} residents and the table has no "
+                "'kommunenummer' column: use travel_times' cell table"
+            )
+        kommune_pop = population.groupby(table["kommunenummer"]).transform("sum")
+        population = population.where(kommune_pop < preset.kommune_population_below, 0)
+    within = population.where(table[col] <= preset.minutes, 0)
     g = (
-        pd.DataFrame(
-            {"population": table["population"], "population_within": within, by: table[by]}
-        )
+        pd.DataFrame({"population": population, "population_within": within, by: table[by]})
         .groupby(by, as_index=False)
         .sum()
     )
     g["share_within"] = g["population_within"] / g["population"].where(g["population"] > 0)
-    g["meets_standard"] = g["share_within"] >= preset.share
+    meets = (g["share_within"] >= preset.share).astype("boolean")
+    g["meets_standard"] = meets.mask(g["population"] <= 0)
     g.attrs["preset"] = preset
     return g
