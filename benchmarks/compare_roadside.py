@@ -1,14 +1,16 @@
 """Does the roadside settlement term help? Current speed model against it, on one run.
 
-    python benchmarks/compare_roadside.py [--folds 5] [--max-evaluations 250] [--shrinkage 0.1]
+    python benchmarks/compare_roadside.py [--folds 5] [--max-evaluations 250] [--shrinkage 0]
 
 Both models are fitted exactly as ``benchmarks/calibrate_speeds.py`` fits them (54 usable rows
 of ``tables/toi_reisetid_calibration.csv`` and nothing else, population-weighted kommune
 centres, times from the origin kommune's populated cells, one urban factor, class order
-E >= R >= F >= K with K at most 60, curvature term, shrinkage lambda 0.1 toward METHODS §1's
-prior, the same 5 folds), from the same start:
+E >= R >= F >= K with K at most 60, curvature term, the shrinkage lambda given (default
+``SHRINKAGE_LAMBDA``, 0 since 27 Nov 2026) toward METHODS §1's prior, the same 5 folds), from
+the same start:
 
-- ``ordered+curvature``: today's model (the profile's defaults);
+- ``ordered+curvature``: the model without the term (the profile's defaults until the run of
+  27 Nov 2026 adopted the term by the rule below);
 - ``ordered+curvature+roadside``: plus ``CarProfile.roadside_density_scale_residents_per_km``
   on each link's ``roadside_residents_per_km`` (``smaby_geo.network.roadside``), the settled
   share driven at 60/80 of the open speed;

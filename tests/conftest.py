@@ -11,6 +11,9 @@ from shapely.geometry import LineString
 
 from smaby_geo import datasets
 
+# A closed port on this machine (port 9, discard, is not served here): a fetch fails at once.
+NO_DOWNLOAD_URL = "http://127.0.0.1:9/no-downloads-in-tests"
+
 
 def _data_dir() -> Path | None:
     env = os.environ.get(datasets.DATA_DIR_ENV)
@@ -22,13 +25,17 @@ def _data_dir() -> Path | None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _data_env(tmp_path_factory):
-    """Point the registry at the shared data folder when the env var is not set, and keep what
-    the tests cache (prepared networks, fetched files) out of the user's data home."""
+    """Point the registry at the shared data folder when the env var is not set, keep what
+    the tests cache (prepared networks, fetched files) out of the user's data home, and send
+    every fetch to a closed local port: nothing downloads at test time unless a test starts
+    its own server on 127.0.0.1 (``tests/test_fetch.py``)."""
     d = _data_dir()
     if d is not None and not os.environ.get(datasets.DATA_DIR_ENV):
         os.environ[datasets.DATA_DIR_ENV] = str(d)
     if not os.environ.get(datasets.CACHE_DIR_ENV):
         os.environ[datasets.CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("data_home"))
+    for env in (datasets.UPSTREAM_URL_ENV, datasets.RELEASE_URL_ENV):
+        os.environ[env] = NO_DOWNLOAD_URL
 
 
 @pytest.fixture(scope="session")

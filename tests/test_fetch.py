@@ -357,6 +357,7 @@ def test_ensure_datasets_lists_all_missing(tmp_path, monkeypatch):
 def test_base_url_overrides(monkeypatch):
     ds = datasets.DATASETS["n1000_roads"]
     monkeypatch.delenv(datasets.UPSTREAM_URL_ENV, raising=False)
+    monkeypatch.delenv(datasets.RELEASE_URL_ENV, raising=False)
     assert datasets.resolve_url(ds) == ds.url
     monkeypatch.setenv(datasets.UPSTREAM_URL_ENV, "http://127.0.0.1:1/m/")
     tail = ds.url[len(datasets.GITHUB_RAW_URL) :]
@@ -381,3 +382,32 @@ def test_release_folder_holds_the_project_tables_with_checksums(tmp_path, monkey
     assert {"hospitals.csv", "police.csv", "toi_reisetid_calibration.csv"} <= set(release)
     for fname, d in release.items():
         assert sums[fname] == d.sha256 == _sha(tmp_path / "rel" / fname)
+
+
+def test_a_network_read_fetches_the_grid_and_the_builtup_layer_it_needs(
+    server, tmp_path, monkeypatch, capsys
+):
+    """The default profile's urban speeds and roadside term need two more datasets than the
+    roads: a read on a machine without them fetches them, as any other input."""
+    from smaby_geo.network import read_kartverket
+
+    from .conftest import lines
+
+    base, _ = server
+    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(home))
+    _point_at(monkeypatch, base)
+    areas = pyogrio.read_dataframe(SHARED / datasets.DATASETS["builtup_areas"].relpath)
+    town = areas.to_crs("EPSG:25833").geometry.area.idxmax()  # the largest built-up area
+    x, y = areas.to_crs("EPSG:25833").geometry[town].representative_point().coords[0]
+    net = read_kartverket(lines([[(x - 3000, y), (x + 3000, y)]], typeVeg=["enkelBilveg"],
+                                vegkategori=["E"], vegnummer=[6.0]))  # fmt: skip
+    for name in ("popgrid_250m", "builtup_areas"):
+        ds = datasets.DATASETS[name]
+        p = home / ds.relpath
+        assert p.is_file(), name  # a converted file has bytes of its own; the grid is verbatim
+        assert ds.convert or _sha(p) == ds.sha256, name
+    assert f"'{'popgrid_250m'}'" in capsys.readouterr().err  # said so
+    assert net.links["roadside_residents_per_km"].iloc[0] > 0
+    assert net.links["urban_fraction"].iloc[0] > 0 and "off" not in net.report["urban"]

@@ -1,6 +1,5 @@
 """The roadside densities are measured only when a profile's roadside term needs them."""
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -146,10 +145,25 @@ def test_a_table_with_geometry_but_no_column_is_measured(grid):
 def test_the_term_on_without_the_grid_is_an_error_naming_the_fix(grid):
     grid.path = None
     net = read_kartverket(_roads(), builtup=None, profile=OFF)  # off: the grid is not needed
-    with pytest.raises(ValueError, match=r"popgrid_250m.*population=<an SSB 250 m grid CSV>"):
+    fixes = (
+        r"popgrid_250m dataset was not found \(not on this machine\)\. To fix: run "
+        r"`smaby-geo data fetch popgrid_250m`.*population=<an SSB 250 m grid CSV>.*"
+        r"CarProfile\(roadside_density_scale_residents_per_km=None\)"
+    )
+    with pytest.raises(datasets.DatasetNotFoundError, match=fixes):
         net.with_profile(_profile(100.0))
     assert net.links[COL].isna().all()  # nothing half-filled, no zeros
-    with pytest.raises(ValueError, match="popgrid_250m dataset was not found"):
+    with pytest.raises(datasets.DatasetNotFoundError, match=fixes):
+        read_kartverket(_roads(), builtup=None, profile=_profile(100.0))
+
+    # the fetch's own cause is kept in the line
+    def failed_fetch(name, *args, **kwargs):
+        exc = datasets.DatasetNotFoundError(f"{name}: not found")
+        exc.reason = "fetch failed: Connection refused"
+        raise exc
+
+    datasets.locate_dataset = failed_fetch  # the fixture's monkeypatch restores it
+    with pytest.raises(datasets.DatasetNotFoundError, match="Connection refused"):
         read_kartverket(_roads(), builtup=None, profile=_profile(100.0))
 
 
@@ -196,20 +210,27 @@ def test_a_fit_of_the_roadside_scale_measures_the_densities_once(grid, monkeypat
     assert len(measured) == 1
 
 
-def test_a_default_read_without_the_builtup_layer_warns_that_urban_speeds_are_off(
-    grid, monkeypatch
-):
+def test_a_default_read_without_the_builtup_layer_is_an_error_naming_the_fixes(grid, monkeypatch):
     real = datasets.locate_dataset
 
     def locate(name, *args, **kwargs):
         if name == "builtup_areas":
-            raise datasets.DatasetNotFoundError("builtup_areas: not found (test)")
+            raise datasets.DatasetNotFoundError("dataset 'builtup_areas' not found (test).")
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(datasets, "locate_dataset", locate)
-    with pytest.warns(UserWarning, match=r"urban speeds are off.*fetch builtup_areas"):
-        net = read_kartverket(_roads(), profile=OFF)
-    assert "off" in net.report["urban"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # builtup=None: meant, no warning
-        read_kartverket(_roads(), builtup=None, profile=OFF)
+    with pytest.raises(datasets.DatasetNotFoundError, match=r"builtup_areas.*builtup=None"):
+        read_kartverket(_roads(), profile=OFF)
+    net = read_kartverket(_roads(), builtup=None, profile=OFF)  # meant: rural speeds only
+    assert net.report["urban"] == {"off": "builtup=None"}
+
+
+def test_switching_the_term_on_later_reports_the_grid_and_credits_ssb(grid):
+    off = read_kartverket(_roads(), builtup=None, profile=OFF)
+    assert "SSB" not in off.attribution and "roadside settlement" not in off.describe()
+    on = off.with_profile(_profile(100.0))
+    assert on.report["roadside"]["source"].startswith("popgrid_250m")
+    assert "roadside settlement: residents within 250 m" in on.describe()
+    assert on.attribution == "© Kartverket | Kilde: SSB"
+    eager = read_kartverket(_roads(), builtup=None, profile=_profile(100.0))
+    assert eager.attribution == on.attribution and eager.report["roadside"] == on.report["roadside"]

@@ -49,15 +49,18 @@ def test_builtup_none_switches_urban_speeds_off():
     assert "urban speeds: off (builtup=None)" in net.describe()
 
 
-def test_missing_builtup_dataset_switches_urban_speeds_off_and_says_so(monkeypatch, tmp_path):
+def test_missing_builtup_dataset_is_an_error_naming_the_fixes(monkeypatch, tmp_path):
     from smaby_geo import datasets
 
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
     monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(datasets, "project_raw_dir", lambda: tmp_path / "raw")
-    net = read_kartverket(_roads(), profile=prior_profile())
-    assert "not found" in net.report["urban"]["off"]
-    assert net.links["seconds_fw"].iloc[0] == pytest.approx(2000 / (80 / 3.6))
+    # the fetch goes to the closed port of conftest and fails: the cause and the fixes
+    with pytest.raises(
+        datasets.DatasetNotFoundError,
+        match=r"'builtup_areas'.*fetch failed.*smaby-geo data fetch builtup_areas.*builtup=None",
+    ):
+        read_kartverket(_roads(), profile=prior_profile())
 
 
 def test_overlapping_builtup_polygons_count_once():
@@ -108,7 +111,8 @@ def test_n1000_with_profile_is_fast_path_and_exact(n1000):
     )
     # straight, empty-road speed slowed by the profile's curvature and roadside terms
     slow = 1 + lk.loc[rural_f, "curvature_deg_per_km"] / p.curvature_scale_deg_per_km
-    slow *= p.roadside_time_factor(lk.loc[rural_f, "roadside_residents_per_km"].to_numpy())
+    rho = lk.loc[rural_f, "roadside_residents_per_km"]
+    slow *= 1 + rho / (rho + p.roadside_density_scale_residents_per_km) * (80 / 60 - 1)
     got = lk.loc[rural_f, "length_m"] / lk.loc[rural_f, "seconds_fw"] * 3.6
     assert np.allclose(got, 70.0 / slow)
     # the base network is untouched
@@ -116,7 +120,11 @@ def test_n1000_with_profile_is_fast_path_and_exact(n1000):
     base_speed = n1000.profile.category_speeds_kmh["F"]
     assert base_speed != 70.0
     base_slow = 1 + base_f["curvature_deg_per_km"] / n1000.profile.curvature_scale_deg_per_km
-    base_slow *= n1000.profile.roadside_time_factor(base_f["roadside_residents_per_km"].to_numpy())
+    rho0, rho = (
+        n1000.profile.roadside_density_scale_residents_per_km,
+        base_f["roadside_residents_per_km"],
+    )
+    base_slow *= 1 + rho / (rho + rho0) * (80 / 60 - 1)
     assert np.allclose(base_f["length_m"] / base_f["seconds_fw"] * 3.6, base_speed / base_slow)
     assert np.array_equal(n1000.with_profile(n1000.profile).weights, n1000.weights)
 

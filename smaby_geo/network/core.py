@@ -132,14 +132,19 @@ class RoadNetwork:
 
         if not isinstance(profile, CarProfile):
             raise ValueError(f"with_profile needs a CarProfile, got {type(profile).__name__}")
+        from smaby_geo.network.roadside import with_grid_attribution
+
         links = compute_link_times(self.links, profile)
         report = {k: v for k, v in self.report.items() if k not in _BUILD_COUNTS}
+        measured = links.attrs.pop("roadside_report", None)  # densities measured just now
+        if measured is not None:
+            report["roadside"] = measured
         return build_network(
             links,
             self.node_x,
             self.node_y,
             source=self.source,
-            attribution=self.attribution,
+            attribution=with_grid_attribution(self.attribution, measured),
             report=report,
             profile=profile,
         )

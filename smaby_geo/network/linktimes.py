@@ -63,14 +63,18 @@ def read_builtup(
     ----------
     builtup : "default", path-like, GeoDataFrame or None
         ``"default"``: the registry's ``builtup_areas`` (N1000 ``Tettbebyggelse``, 1,191
-        polygons), fetched from its pinned source when it is not on this machine; None when
-        that fails (the reader then warns). A path or GeoDataFrame: polygons of your
-        own. None: no built-up areas.
+        polygons), fetched from its pinned source when it is not on this machine. A path or
+        GeoDataFrame: polygons of your own. None: no built-up areas (every link at its rural
+        speed).
 
     Raises
     ------
     ValueError
         A layer without CRS, empty, or with non-polygon geometry (naming the layer).
+    smaby_geo.datasets.DatasetNotFoundError
+        ``"default"`` while ``builtup_areas`` is not on this machine and cannot be fetched
+        (naming the cause and the fixes, ``builtup=None`` among them): the default speeds
+        were fitted with the urban ones, so a read without them is not passed off as one.
     """
     from smaby_geo import datasets
 
@@ -79,8 +83,10 @@ def read_builtup(
     if isinstance(builtup, str) and builtup == DEFAULT_BUILTUP:
         try:
             path = datasets.locate_dataset("builtup_areas")  # fetched when missing
-        except (datasets.DatasetNotFoundError, TypeError):
-            return None
+        except datasets.DatasetNotFoundError as exc:
+            raise datasets.DatasetNotFoundError(
+                f"{exc} Or read the network with builtup=None (every link at its rural speed)."
+            ) from exc
         gdf, name = gpd.read_file(path), f"built-up layer {path.name}"
     elif isinstance(builtup, gpd.GeoDataFrame):
         gdf, name = builtup, "built-up layer (GeoDataFrame)"
@@ -219,10 +225,11 @@ def _roadside_densities(links: pd.DataFrame, out: pd.DataFrame, cat: np.ndarray)
                 "geometry to measure it from: add the column (smaby_geo.network.roadside."
                 "measure_roadside_densities) or switch the term off (None)"
             )
-        rho, _ = measure_roadside_densities(
+        rho, report = measure_roadside_densities(
             links.geometry.to_numpy(), links["ferry"].to_numpy(dtype=bool)
         )
         out[col] = rho
+        out.attrs["roadside_report"] = report  # for RoadNetwork.with_profile's report
     return out[col].to_numpy(dtype=float)[cat]
 
 

@@ -45,11 +45,21 @@ from smaby_geo.ssb_grid import read_grid_cells
 ROADSIDE_DISTANCE_M = 250.0
 # Format of the cached per-link densities; change it when the rule or the reading changes.
 ROADSIDE_CACHE_FORMAT = "roadside-v1"
-# Sentinel: the registry's SSB 250 m population grid when it is available.
+# Sentinel: the registry's SSB 250 m population grid (fetched when missing).
 DEFAULT_POPULATION = "default"
 # The link table's column of the densities (NaN: not measured yet).
 ROADSIDE_COLUMN = "roadside_residents_per_km"
 _GRID_DATASET = "popgrid_250m"
+
+
+def with_grid_attribution(attribution: str, report: dict | None) -> str:
+    """``attribution`` plus "Kilde: SSB" when ``report`` says densities came from a grid."""
+    from smaby_geo.datasets import SSB
+
+    if not report or "source" not in report:
+        return attribution
+    parts = [a.strip() for a in attribution.split("|") if a.strip()]
+    return " | ".join(dict.fromkeys([*parts, SSB]))
 
 
 
@@ -125,8 +135,9 @@ def roadside_for_links(
     ----------
     geometry : ndarray of shapely LineStrings (EPSG:25833)
     population : "default", path-like or None
-        ``"default"``: the registry's ``popgrid_250m`` when it is available (else None);
-        a path: an SSB 250 m grid CSV of your own; None: no roadside term.
+        ``"default"``: the registry's ``popgrid_250m``, fetched when missing (else None, with
+        the cause in the report); a path: an SSB 250 m grid CSV of your own; None: no
+        roadside term.
     distance_m : float, default 250
 
     Returns
@@ -141,16 +152,15 @@ def roadside_for_links(
     if isinstance(population, str) and population == DEFAULT_POPULATION:
         try:
             file = datasets.locate_dataset(_GRID_DATASET)  # fetched when missing, as any input
-        except (datasets.DatasetNotFoundError, TypeError):
-            why = (
-                f"the {_GRID_DATASET} dataset was not found (`smaby-geo data fetch "
-                f"{_GRID_DATASET}` gets it)"
-            )
-            return None, {"off": why}
+        except datasets.DatasetNotFoundError as exc:
+            cause = getattr(exc, "reason", "") or "not on this machine"
+            return None, {"off": f"the {_GRID_DATASET} dataset was not found ({cause})"}
+        source = f"{_GRID_DATASET} ({file.name})"
     elif isinstance(population, str | os.PathLike):
         file = Path(population)
         if not file.is_file():
             raise ValueError(f"population grid {os.fspath(population)} does not exist")
+        source = f"population grid {file.name}"
     else:
         raise ValueError(
             f"population must be 'default', a path to an SSB 250 m grid CSV or None; got "
@@ -186,7 +196,7 @@ def roadside_for_links(
             np.save(f, a, allow_pickle=False)
 
     rho = cached(entry_path("network", "roadside", key, "npy"), compute, load, save)
-    return rho, {"source": f"{_GRID_DATASET} ({file.name})", "distance_m": float(distance_m)}
+    return rho, {"source": source, "distance_m": float(distance_m)}
 
 
 def measure_roadside_densities(
@@ -211,18 +221,25 @@ def measure_roadside_densities(
 
     Raises
     ------
+    smaby_geo.datasets.DatasetNotFoundError
+        ``population="default"`` while ``popgrid_250m`` is not on this machine and cannot be
+        fetched (naming the cause and the fixes).
     ValueError
-        ``population="default"`` while the registry has no ``popgrid_250m`` (naming the fix),
-        or a grid file ``roadside_for_links`` refuses.
+        A grid file ``roadside_for_links`` refuses.
     """
+    from smaby_geo import datasets
+
     rho, report = roadside_for_links(geometry, population)
     if rho is None:
         if population is not None:
-            raise ValueError(
-                "the roadside term (CarProfile.roadside_density_scale_residents_per_km) needs "
-                f"each link's residents per km, and {report['off']}: fetch it, or read the "
-                "network with population=<an SSB 250 m grid CSV> (population=None drives "
-                "every link as empty road), or switch the term off (None)"
+            raise datasets.DatasetNotFoundError(
+                "the roadside term (CarProfile.roadside_density_scale_residents_per_km, on by "
+                "default) needs each link's residents per km from the SSB 250 m grid, and "
+                f"{report['off']}. To fix: run `smaby-geo data fetch {_GRID_DATASET}` with "
+                f"internet access, or set {datasets.DATA_DIR_ENV} to a folder holding it, or "
+                "read the network with population=<an SSB 250 m grid CSV> (read_kartverket), "
+                "or switch the term off: "
+                "CarProfile(roadside_density_scale_residents_per_km=None)"
             )
         return np.zeros(len(geometry), dtype=float), report
     rho = rho.copy()

@@ -38,6 +38,7 @@ from smaby_geo.network.readers.osm import (
     parse_osm_duration,
     read_osm,
 )
+from smaby_geo.network.roadside import DEFAULT_POPULATION
 
 __all__ = [
     "NVDB_ONEWAY",
@@ -66,6 +67,7 @@ def load_network(
     profile: CarProfile | None = None,
     keep: str = "all",
     builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
+    population: str | os.PathLike | None = DEFAULT_POPULATION,
 ) -> RoadNetwork:
     """Load the embedded default network (national N1000) or another registered source.
 
@@ -83,8 +85,12 @@ def load_network(
         Keep all strongly connected components or only the largest.
     builtup : "default", path-like, GeoDataFrame or None
         N1000/N2000 only: built-up areas for urban speeds. ``"default"`` uses the registry's
-        ``builtup_areas`` when available; None switches urban speeds off (see
+        ``builtup_areas`` (fetched when missing); None switches urban speeds off (see
         ``read_kartverket``).
+    population : "default", path-like or None
+        N1000/N2000 only: the SSB 250 m grid of the roadside settlement term (on in the
+        default profile). ``"default"`` uses the registry's ``popgrid_250m`` (fetched when
+        missing); a path a grid CSV of your own; None no densities (see ``read_kartverket``).
 
     Returns
     -------
@@ -93,7 +99,12 @@ def load_network(
     """
     if source in ("n1000", "n2000"):
         return read_kartverket(
-            path, dataset=f"{source}_roads", profile=profile, keep=keep, builtup=builtup
+            path,
+            dataset=f"{source}_roads",
+            profile=profile,
+            keep=keep,
+            builtup=builtup,
+            population=population,
         )
     if source == "nvdb":
         return read_nvdb(path, keep=keep, profile=profile)

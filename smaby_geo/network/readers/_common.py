@@ -25,6 +25,7 @@ from smaby_geo.network.roadside import (
     DEFAULT_POPULATION,
     ROADSIDE_COLUMN,
     measure_roadside_densities,
+    with_grid_attribution,
 )
 
 # Kartverket `vegkategori` -> prefix of the Norwegian road number (E6, Rv3, Fv30, Kv, Pv).
@@ -170,19 +171,7 @@ def _finish_profiled(
     else:
         links["urban_fraction"] = 0.0
         if (links["time_basis"] == "category").any():
-            report["urban"] = {
-                "off": "builtup=None"
-                if builtup is None
-                else "the builtup_areas dataset was not found (see `smaby-geo data`)"
-            }
-            if builtup is not None:
-                warnings.warn(
-                    "urban speeds are off: the builtup_areas dataset was not found, so every "
-                    "link runs at its rural speed (the profile's speeds were fitted with the "
-                    "urban ones); `smaby-geo data fetch builtup_areas` gets it, builtup=None "
-                    "says you mean it",
-                    stacklevel=3,
-                )
+            report["urban"] = {"off": "builtup=None"}
     term_on = profile.roadside_density_scale_residents_per_km is not None
     if isinstance(population, str) and population == DEFAULT_POPULATION and not term_on:
         # not measured until a profile with the roadside term needs them (compute_link_times)
@@ -201,6 +190,7 @@ def _finish_profiled(
             )
         if population is not None:
             report["roadside"] = roadside_report
+            attribution = with_grid_attribution(attribution, roadside_report)
     links = compute_link_times(links, profile)
     net = _finish(
         links,

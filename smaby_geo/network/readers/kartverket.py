@@ -65,20 +65,22 @@ def read_kartverket(
         counted in ``report``).
     builtup : "default", path-like, GeoDataFrame or None
         Built-up area polygons for urban speeds. ``"default"`` (the default) uses the
-        registry's ``builtup_areas`` (N1000 ``Tettbebyggelse``) when it is available and
-        none otherwise (``report["urban"]`` says which); None switches urban speeds off; a
-        path or GeoDataFrame gives polygons of your own.
+        registry's ``builtup_areas`` (N1000 ``Tettbebyggelse``), fetched when it is not on
+        this machine (``DatasetNotFoundError`` naming the fixes when that fails); None
+        switches urban speeds off (``report["urban"]`` says so); a path or GeoDataFrame gives
+        polygons of your own.
     connect_ferries : bool, default True
         Join ferry ends that touch no road by connectors; False keeps them as dead ends
         (for comparisons only).
     population : "default", path-like or None
         SSB 250 m population grid for the roadside settlement term (each link's
         ``roadside_residents_per_km``, ``smaby_geo.network.roadside``): ``"default"`` the
-        registry's ``popgrid_250m``, measured only when a profile with the term on needs them
-        (NaN until then: this read if ``profile`` has the term, else the first
-        ``with_profile`` that does; an error naming the fix if the grid is missing then); a
-        path a grid CSV of your own, measured now; None 0 everywhere (the profile's term then
-        changes nothing).
+        registry's ``popgrid_250m`` (fetched when missing), measured only when a profile with
+        the term on needs them — the default profile does — (NaN until then: this read if
+        ``profile`` has the term, else the first ``with_profile`` that does;
+        ``DatasetNotFoundError`` naming the fixes if the grid cannot be had then); a path a
+        grid CSV of your own, measured now; None 0 everywhere (the profile's term then
+        changes nothing, with a warning).
 
     Returns
     -------
