@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
+from smaby_geo._errors import InputError, one_line
 from smaby_geo.network.core import RoadNetwork
 
 if TYPE_CHECKING:
@@ -102,6 +103,28 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def connect_scheduler(address: str) -> Client:
+    """Connect to the Dask scheduler at ``address`` (``--scheduler``, e.g. ``tcp://host:8786``).
+
+    Raises
+    ------
+    InputError
+        The scheduler cannot be reached in Dask's connect time-out
+        (``distributed.comm.timeouts.connect``) or the address is not one, naming
+        ``--scheduler`` and the fix.
+    """
+    from dask.distributed import Client
+
+    try:
+        return Client(address)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"--scheduler {address}: cannot connect ({one_line(str(exc)).rstrip('.')}); check "
+            "the address (tcp://host:8786) and that the scheduler is running there, or leave "
+            "out --scheduler to run in this process"
+        ) from None
 
 
 def evaluate_scenario(
@@ -387,15 +410,13 @@ def sweep_scenarios(
             raise ValueError(msg if str(f) in msg else f"scenario file {f}: {msg}") from exc
     if n_workers < 0:
         raise ValueError(f"--workers must be >= 0, got {n_workers}")
-    res = run_travel_times(
-        region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
-    )
-    own = None
+    own = None  # connect first: a wrong --scheduler is found before the base is computed
     if client is None and (scheduler or n_workers):
-        from dask.distributed import Client
-
-        client = own = Client(scheduler) if scheduler else local_client(n_workers)
+        client = own = connect_scheduler(scheduler) if scheduler else local_client(n_workers)
     try:
+        res = run_travel_times(
+            region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
+        )
         table = sweep(
             res.network,
             res.cells,

@@ -1,0 +1,151 @@
+"""What the command line says when it fails: one line naming the input at fault and the fix,
+exit code 2, the fix fitting the fault (a time-out is no disk problem, ``route`` has no
+``--out``), and nothing at all when the reader of standard output has gone."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cli(capsys, *argv):
+    from smaby_geo.cli import main
+
+    rc = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def _run_module(*argv, stdout):
+    return subprocess.run(
+        [sys.executable, "-m", "smaby_geo.cli", *argv],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=os.environ.copy(),
+        timeout=120,
+        check=False,
+    )
+
+
+# --- 1. OSErrors: the fix fits the fault; a closed pipe on standard output is silent ----------
+
+
+def test_a_closed_pipe_on_standard_output_ends_silently():
+    """``smaby-geo data | head -1``: the reader has gone; no message, 141 (128 + SIGPIPE)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is written
+    try:
+        r = _run_module("data", stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr) == (141, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_under_standard_output_names_it_not_out():
+    """``smaby-geo data >/dev/full``: one line on standard output, without ``--out``."""
+    with open("/dev/full", "w") as full:
+        r = _run_module("data", stdout=full)
+    assert r.returncode == 2
+    (line,) = r.stderr.splitlines()
+    assert line == (
+        "smaby-geo: error: standard output: No space left on device; free some space where "
+        "the output is redirected, or redirect it to another place"
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "want"),
+    [
+        (
+            FileExistsError(errno.EEXIST, "File exists", "/x/out"),
+            "/x/out: File exists; remove it or choose another path",
+        ),
+        (
+            TimeoutError("Timed out trying to connect to tcp://10.0.0.5:8786 after 30 s"),
+            "Timed out trying to connect to tcp://10.0.0.5:8786 after 30 s; check the address "
+            "and that the other end is running and reachable",
+        ),
+        (OSError("Timed out trying to connect"), "Timed out trying to connect"),
+        (
+            BrokenPipeError(errno.EPIPE, "Broken pipe"),
+            "Broken pipe; the other end closed the connection; check it and try again",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/x/out/a.csv"),
+            "/x/out/a.csv: No space left on device; free some disk space or choose --out on "
+            "another disk",
+        ),
+    ],
+)
+def test_os_errors_get_a_fix_that_fits_them(exc, want):
+    from smaby_geo.cli import describe_expected_error
+
+    assert describe_expected_error(exc) == want
+    assert "disk" not in want or exc.errno == errno.ENOSPC
+
+
+def test_a_full_disk_in_a_command_without_out_does_not_suggest_it():
+    from smaby_geo.cli import describe_expected_error
+
+    exc = OSError(errno.ENOSPC, "No space left on device", "/x/cache/a.npz")
+    assert describe_expected_error(exc, out_option=None) == (
+        "/x/cache/a.npz: No space left on device; free some disk space"
+    )
+
+
+def test_route_on_a_full_disk_does_not_suggest_out(capsys, monkeypatch):
+    """``route`` has no ``--out``: an ENOSPC with a file name there suggests no option."""
+    from smaby_geo.places import placenames
+
+    def full(name):
+        raise OSError(errno.ENOSPC, "No space left on device", "/x/cache/names.json")
+
+    monkeypatch.setattr(placenames, "resolve_place", full)
+    rc, _, err = _cli(capsys, "route", "Tynset", "Alvdal")
+    assert rc == 2
+    assert err == (
+        "smaby-geo: error: /x/cache/names.json: No space left on device; free some disk space\n"
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sweep_with_an_unreachable_scheduler_names_the_option_before_computing(
+    tmp_path, capsys, monkeypatch
+):
+    import dask
+
+    from smaby_geo import pipeline
+
+    def no_base(**kw):
+        raise AssertionError("the base was computed before the scheduler was reached")
+
+    monkeypatch.setattr(pipeline, "run_travel_times", no_base)
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        rc, _, err = _cli(
+            capsys, "sweep", "scenarios/rv3_upgrade.yaml", "--scheduler", address
+        )
+    assert rc == 2 and "Traceback" not in err
+    (line,) = err.splitlines()
+    assert line.startswith(f"smaby-geo: error: --scheduler {address}: cannot connect (")
+    assert line.endswith(
+        "check the address (tcp://host:8786) and that the scheduler is running there, or "
+        "leave out --scheduler to run in this process"
+    )
+    assert "disk" not in line
