@@ -30,6 +30,7 @@ from smaby_geo._errors import (
     show_warnings_as_lines,
 )
 from smaby_geo._errors import one_line as _one_line
+from smaby_geo.cli_options import check_options
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
 # (one line naming the input and the fix; argparse uses 2 for usage errors too).
@@ -448,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     previous, restore_warnings = catch_sigterm(), show_warnings_as_lines()
     out = sys.stdout = WatchedStream(sys.stdout)
     try:
+        check_options(args)  # before any work
         code = int(args.func(args) or 0)
         out.flush()  # a closed pipe or a full disk shows here, not at exit
         return code

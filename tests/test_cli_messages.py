@@ -149,3 +149,48 @@ def test_sweep_with_an_unreachable_scheduler_names_the_option_before_computing(
         "leave out --scheduler to run in this process"
     )
     assert "disk" not in line
+
+
+# --- 3. options are checked before any work ---------------------------------------------------
+
+
+def _no_work(*args, **kwargs):
+    raise AssertionError("the command started its work before checking its options")
+
+
+@pytest.mark.parametrize(
+    ("argv", "module", "job"),
+    [
+        (["run"], "smaby_geo.pipeline", "main_job"),
+        (["scenario", "scenarios/rv3_upgrade.yaml"], "smaby_geo.scenario_job", "scenario_job"),
+        (["sweep", "scenarios/rv3_upgrade.yaml"], "smaby_geo.sweep", "sweep_scenarios"),
+        (["serve"], "smaby_geo.explorer", "check_address"),
+        (["towns"], "smaby_geo.towns_pipeline", "run_towns_job"),
+    ],
+)
+@pytest.mark.parametrize("value", ["1e308", "3001", "-1", "nan"])
+def test_a_bad_buffer_is_refused_before_any_work(capsys, monkeypatch, argv, module, job, value):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module(module), job, _no_work)
+    rc, _, err = _cli(capsys, *argv, f"--buffer-km={value}")
+    assert rc == 2 and "Traceback" not in err
+    (line,) = err.splitlines()
+    assert line.startswith("smaby-geo: error: --buffer-km ")
+    if float(value) > 0:  # finite but too large: the cap, and the fix
+        assert line == (
+            f"smaby-geo: error: --buffer-km {float(value):g}: give at most 3,000 km (Norway "
+            "spans under 2,000 km, so a larger buffer clips nothing); leave out --buffer-km "
+            "for no clip"
+        )
+
+
+def test_a_buffer_within_the_cap_reaches_the_command(capsys, monkeypatch):
+    from smaby_geo import pipeline
+
+    seen = []
+    monkeypatch.setattr(
+        pipeline, "main_job", lambda args: seen.append(args.buffer_km) or _no_work()
+    )
+    rc, _, _ = _cli(capsys, "run", "--buffer-km", "3000")
+    assert rc == 1 and seen == [3000.0]  # reached the job (stopped there by the test)
