@@ -8,6 +8,7 @@ the region stage with shapely's "buffer distance must be finite").
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from smaby_geo._errors import InputError
 from smaby_geo.places.admin import check_buffer_km
@@ -17,10 +18,20 @@ from smaby_geo.places.admin import check_buffer_km
 MAX_BUFFER_KM = 3_000.0
 
 
+#: The file ``network --path`` reads for each ``--source`` (``network.load_network``).
+ROAD_FILE_BY_SOURCE = {
+    "n1000": "an N1000 road GeoPackage (.gpkg)",
+    "n2000": "an N2000 road GeoPackage (.gpkg)",
+    "nvdb": "an NVDB road GeoPackage (.gpkg)",
+    "osm": "an OpenStreetMap extract (.osm.pbf)",
+}
+
+
 def check_options(args: argparse.Namespace) -> None:
     """Refuse bad ``smaby-geo`` options before the command starts (one line, exit code 2).
 
-    ``--buffer-km``: finite, >= 0 and at most ``MAX_BUFFER_KM``.
+    ``--buffer-km``: finite, >= 0 and at most ``MAX_BUFFER_KM``. ``network --path``: a file,
+    not a folder.
 
     Raises
     ------
@@ -36,3 +47,10 @@ def check_options(args: argparse.Namespace) -> None:
                 "under 2,000 km, so a larger buffer clips nothing); leave out --buffer-km for "
                 "no clip"
             )
+    path = getattr(args, "path", None)
+    if getattr(args, "command", None) == "network" and path is not None and Path(path).is_dir():
+        raise InputError(
+            f"--path {path}: is a folder; give the road data file itself: "
+            f"{ROAD_FILE_BY_SOURCE.get(args.source, 'a road data file')} for --source "
+            f"{args.source}"
+        )

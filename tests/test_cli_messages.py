@@ -194,3 +194,21 @@ def test_a_buffer_within_the_cap_reaches_the_command(capsys, monkeypatch):
     )
     rc, _, _ = _cli(capsys, "run", "--buffer-km", "3000")
     assert rc == 1 and seen == [3000.0]  # reached the job (stopped there by the test)
+
+
+# --- 4. network --path given a folder --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [("n1000", "an N1000 road GeoPackage (.gpkg)"), ("osm", "an OpenStreetMap extract (.osm.pbf)")],
+)
+def test_network_path_of_a_folder_says_it_is_a_folder_and_what_file_is_wanted(
+    tmp_path, capsys, source, expected
+):
+    rc, _, err = _cli(capsys, "network", "--source", source, "--path", tmp_path)
+    assert rc == 2
+    assert err == (
+        f"smaby-geo: error: --path {tmp_path}: is a folder; give the road data file itself: "
+        f"{expected} for --source {source}\n"
+    )
