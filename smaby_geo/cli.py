@@ -273,7 +273,10 @@ def _add_sweep_parser(sub) -> None:
         "local cluster with --workers",
     )
     w.add_argument(
-        "--workers", type=int, default=0, help="start a local Dask cluster with this many workers"
+        "--workers",
+        type=int,
+        default=0,
+        help="start a local Dask cluster with this many workers (at most the CPU cores)",
     )
     w.add_argument("--out", default=None, help="write the ranking as CSV here (a folder)")
     w.set_defaults(func=_cmd_sweep)

@@ -11,7 +11,6 @@ import argparse
 from pathlib import Path
 
 from smaby_geo._errors import InputError
-from smaby_geo.places.admin import check_buffer_km
 
 #: Largest ``--buffer-km``, km. Norway's mainland (and its roads) spans under 2,000 km from end
 #: to end, so a larger buffer clips nothing; leaving the option out means no clip.
@@ -30,14 +29,17 @@ ROAD_FILE_BY_SOURCE = {
 def check_options(args: argparse.Namespace) -> None:
     """Refuse bad ``smaby-geo`` options before the command starts (one line, exit code 2).
 
-    ``--buffer-km``: finite, >= 0 and at most ``MAX_BUFFER_KM``. ``network --path``: a file,
-    not a folder.
+    ``--buffer-km``: finite, >= 0 and at most ``MAX_BUFFER_KM``. ``sweep --workers``:
+    ``sweep.check_workers``. ``network --path``: a file, not a folder.
 
     Raises
     ------
     InputError
         Naming the option, the value given and the fix.
     """
+    from smaby_geo.places.admin import check_buffer_km
+    from smaby_geo.sweep import check_workers
+
     buffer_km = getattr(args, "buffer_km", None)
     if buffer_km is not None:
         check_buffer_km(buffer_km)
@@ -47,6 +49,8 @@ def check_options(args: argparse.Namespace) -> None:
                 "under 2,000 km, so a larger buffer clips nothing); leave out --buffer-km for "
                 "no clip"
             )
+    if getattr(args, "command", None) == "sweep":
+        check_workers(args.workers)
     path = getattr(args, "path", None)
     if getattr(args, "command", None) == "network" and path is not None and Path(path).is_dir():
         raise InputError(

@@ -105,6 +105,34 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
                 os.environ[k] = v
 
 
+def max_local_workers() -> int:
+    """Most workers of a local cluster (``sweep --workers``): the CPU cores, ``os.cpu_count()``.
+
+    Each worker is a process holding its own copy of the base network and table and
+    evaluating one scenario at a time on one core, so more workers than cores only add memory.
+    """
+    return os.cpu_count() or 1
+
+
+def check_workers(n_workers: int) -> int:
+    """Return ``n_workers`` (``sweep --workers``) if it is 0 to ``max_local_workers()``.
+
+    Raises
+    ------
+    InputError
+        Negative, or more than this machine's cores, naming the option and the fix.
+    """
+    most = max_local_workers()
+    if not 0 <= n_workers <= most:
+        raise InputError(
+            f"--workers {n_workers}: give 0 (run in this process) to {most} (this machine's "
+            "CPU cores: each worker is a process with its own copy of the base, so more "
+            "workers than cores only add memory); for more, start a Dask cluster and give "
+            "--scheduler"
+        )
+    return n_workers
+
+
 def connect_scheduler(address: str) -> Client:
     """Connect to the Dask scheduler at ``address`` (``--scheduler``, e.g. ``tcp://host:8786``).
 
@@ -381,7 +409,8 @@ def sweep_scenarios(
         Address of a running Dask scheduler (e.g. ``tcp://10.0.0.5:8786``).
     n_workers : int
         Without ``scheduler``/``client``: start a ``LocalCluster`` with this many worker
-        processes (``local_client``: one thread each); 0 runs in this process.
+        processes (``local_client``: one thread each); 0 runs in this process. At most
+        ``max_local_workers()`` (``check_workers``).
     client : dask.distributed.Client, optional
         An existing client (takes precedence over ``scheduler`` and ``n_workers``).
     out : path-like, optional
@@ -401,6 +430,7 @@ def sweep_scenarios(
         raise ValueError(
             f"--within {shown}: --within must be a finite number of minutes > 0, e.g. --within 60"
         )
+    check_workers(n_workers)
     scenarios = []
     for f in files:
         try:
@@ -408,8 +438,6 @@ def sweep_scenarios(
         except (ValueError, KeyError, OSError) as exc:
             msg = str(exc)
             raise ValueError(msg if str(f) in msg else f"scenario file {f}: {msg}") from exc
-    if n_workers < 0:
-        raise ValueError(f"--workers must be >= 0, got {n_workers}")
     own = None  # connect first: a wrong --scheduler is found before the base is computed
     if client is None and (scheduler or n_workers):
         client = own = connect_scheduler(scheduler) if scheduler else local_client(n_workers)

@@ -212,3 +212,29 @@ def test_network_path_of_a_folder_says_it_is_a_folder_and_what_file_is_wanted(
         f"smaby-geo: error: --path {tmp_path}: is a folder; give the road data file itself: "
         f"{expected} for --source {source}\n"
     )
+
+
+# --- 5. sweep --workers has a cap --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [100_000, -1])
+def test_sweep_workers_beyond_the_cores_are_refused_before_any_work(
+    capsys, monkeypatch, workers
+):
+    from smaby_geo import pipeline, sweep
+    from smaby_geo._errors import InputError
+
+    monkeypatch.setattr(pipeline, "run_travel_times", _no_work)
+    monkeypatch.setattr(sweep, "local_client", _no_work)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    want = (
+        f"--workers {workers}: give 0 (run in this process) to 6 (this machine's CPU cores: "
+        "each worker is a process with its own copy of the base, so more workers than cores "
+        "only add memory); for more, start a Dask cluster and give --scheduler"
+    )
+    rc, _, err = _cli(capsys, "sweep", "scenarios/rv3_upgrade.yaml", "--workers", workers)
+    assert rc == 2 and err == f"smaby-geo: error: {want}\n"
+    with pytest.raises(InputError) as e:  # the library refuses it as well
+        sweep.sweep_scenarios(["scenarios/rv3_upgrade.yaml"], n_workers=workers)
+    assert str(e.value) == want
+    assert sweep.check_workers(6) == 6 and sweep.check_workers(0) == 0
