@@ -466,7 +466,7 @@ def sweep_scenarios(
 
 
 def print_ranking(table: pd.DataFrame, *, service: str, within_min: float) -> None:
-    """Print the ranking as a Markdown table."""
+    """Print the ranking as a Markdown table (person-minutes rounded, no "-0" for no change)."""
     print(
         f"Scenarios ranked by people brought within {within_min:g} min of a "
         f"{service.replace('_', ' ')} (net of people pushed outside):"
@@ -479,5 +479,5 @@ def print_ranking(table: pd.DataFrame, *, service: str, within_min: float) -> No
             continue
         print(
             f"| {r.rank} | {r.scenario} | {int(r.brought_within):,} | {int(r.pushed_outside):,} "
-            f"| {int(r.net_within):,} | {r.person_minutes_saved:,.0f} |"
+            f"| {int(r.net_within):,} | {round(r.person_minutes_saved, 0) + 0.0:,.0f} |"
         )

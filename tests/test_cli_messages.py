@@ -238,3 +238,64 @@ def test_sweep_workers_beyond_the_cores_are_refused_before_any_work(
         sweep.sweep_scenarios(["scenarios/rv3_upgrade.yaml"], n_workers=workers)
     assert str(e.value) == want
     assert sweep.check_workers(6) == 6 and sweep.check_workers(0) == 0
+
+
+# --- 6. no change prints as 0, not 6e-16 or -0 ------------------------------------------------
+
+
+def test_a_no_op_scenario_prints_no_change_as_zero(capsys):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from smaby_geo.console import print_scenario_job
+
+    summary = pd.DataFrame(
+        {
+            "service_type": ["hospital", "court"],
+            "population_faster": [0, 3],
+            "population_slower": [0, 0],
+            "mean_change_minutes": [6.020725e-16, -1.25],
+            "person_minutes_saved": [-3.357759e-12, 1234.5],
+        }
+    )
+    thresholds = pd.DataFrame(
+        {"service_type": ["hospital"], "minutes": [30], "newly_within": [0], "newly_outside": [0]}
+    )
+    job = SimpleNamespace(
+        scenario=SimpleNamespace(name="noop", description=""),
+        comparison=SimpleNamespace(summary=summary, thresholds=thresholds, benefit=None),
+        scenario_network=SimpleNamespace(report={"scenario": {"edits": []}}),
+        written=[],
+        stage_seconds={},
+        seconds=0.0,
+        meta={"attribution": "© Kartverket"},
+    )
+    print_scenario_job(job)
+    out = capsys.readouterr().out
+    rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines()[2:5]}
+    assert rows["hospital"] == ["0", "0", "0.00", "0.0"]
+    assert rows["court"] == ["3", "0", "-1.25", "1234.5"]
+    assert "e-" not in out and "-0.0" not in out
+
+
+def test_a_sweep_prints_no_change_as_zero(capsys):
+    import pandas as pd
+
+    from smaby_geo.sweep import print_ranking
+
+    table = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "scenario": ["noop", "faster"],
+            "brought_within": [0, 5],
+            "pushed_outside": [0, 0],
+            "net_within": [0, 5],
+            "person_minutes_saved": [-3.357759e-12, 1234.4],
+            "error": ["", ""],
+        }
+    )
+    print_ranking(table, service="hospital", within_min=60)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "| 1 | noop | 0 | 0 | 0 | 0 |"
+    assert lines[-1] == "| 2 | faster | 5 | 0 | 5 | 1,234 |"
