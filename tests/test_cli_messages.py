@@ -299,3 +299,67 @@ def test_a_sweep_prints_no_change_as_zero(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2] == "| 1 | noop | 0 | 0 | 0 | 0 |"
     assert lines[-1] == "| 2 | faster | 5 | 0 | 5 | 1,234 |"
+
+
+# --- 7. a cache folder that cannot be written is said once -----------------------------------
+
+
+def _tiny_network():
+    import numpy as np
+    import pandas as pd
+
+    from smaby_geo.network.core import build_network
+
+    links = pd.DataFrame(
+        {
+            "link_id": [0, 1],
+            "u": [0, 1],
+            "v": [1, 2],
+            "seconds_fw": [60.0, 60.0],
+            "seconds_bw": [60.0, 60.0],
+            "length_m": [1000.0, 1000.0],
+            "category": ["F", "F"],
+            "road_number": [None, None],
+            "ferry": [False, False],
+        }
+    )
+    return build_network(links, np.array([0.0, 1000.0, 2000.0]), np.zeros(3) + 6.7e6)
+
+
+def test_an_unwritable_cache_folder_is_said_once(tmp_path, monkeypatch):
+    import warnings
+
+    from smaby_geo import datasets, derived_cache
+    from smaby_geo.job_setup import choose_engine
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder\n")
+    home = blocker / "cache"  # no folder can be made under a file, even by root
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(home))
+    monkeypatch.setattr(derived_cache, "_warned_folders", set())
+    key = derived_cache.fingerprint("test")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            value = derived_cache.cached(
+                derived_cache.entry_path("test", "x", key, "txt"),
+                lambda: "computed",
+                lambda p: p.read_text(),
+                lambda v, p: p.write_text(v),
+            )
+            assert value == "computed"
+        net = _tiny_network()
+        assert choose_engine(net)["cache"] == "built"  # still routed, in memory only
+    (w,) = [str(x.message) for x in seen]
+    assert w.startswith(
+        f"cannot keep derived data (prepared networks, population cells, maps) in "
+        f"$SMABY_GEO_CACHE_DIR={home} ({home / 'test'}: Not a directory), so every run "
+        "computes them again; set $SMABY_GEO_CACHE_DIR to a folder you may write"
+    )
+    # the same from the routing index alone (a run whose other entries are all cached)
+    monkeypatch.setattr(derived_cache, "_warned_folders", set())
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        choose_engine(_tiny_network())
+    (w,) = [str(x.message) for x in seen]
+    assert f"$SMABY_GEO_CACHE_DIR={home} ({home / 'routing'}: Not a directory)" in w
