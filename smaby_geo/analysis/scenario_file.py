@@ -304,6 +304,34 @@ def _keep_texts_as_written(root, data: dict) -> None:
                 params[key] = _as_written(v, params[key])
 
 
+def read_scenario_data(path: str | os.PathLike) -> dict:
+    """The YAML document of a scenario file as ``read_scenario`` reads it, before its checks.
+
+    The rules of the file format: numbers may be written ``1e9``, texts (names, road
+    numbers, service ids) stay as written, YAML aliases are refused. Tools that keep a
+    scenario's edits in their written form (the explorer) read them with this, so that
+    writing them back gives the same scenario.
+
+    Parameters
+    ----------
+    path : path-like
+        A scenario file that ``read_scenario`` accepts (read it with that first: this
+        function does not check the scenario).
+
+    Returns
+    -------
+    dict
+        ``name``, ``description`` and ``edits`` (a list of ``{edit_type: {key: value}}``).
+    """
+    import yaml
+
+    path = Path(path)
+    root, data = _load_yaml(path, path.read_bytes().decode("utf-8"))
+    if isinstance(root, yaml.MappingNode) and isinstance(data, dict):
+        _keep_texts_as_written(root, data)
+    return data
+
+
 def read_scenario(
     path: str | os.PathLike,
     *,
