@@ -407,7 +407,7 @@ def test_population_grid_lines_count_blank_lines_and_text_is_named(tmp_path):
 
     # line 1 header, 2 blank, 3 fine, 4 blank (spaces), 5 "1 234", 6 empty
     f = _grid_file(tmp_path, "\n22805006911250;3\n   \n22805006911500;1 234\n22805006911750;\n")
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="not a number") as e:
         read_grid_csv(f, "ru250m")
     assert str(e.value) == (
         f"population grid {f}: pop_tot is not a number at line 5 (read '1 234'); write the "

@@ -299,9 +299,9 @@ def _keep_texts_as_written(root, data: dict) -> None:
         if not (isinstance(pnode, yaml.MappingNode) and isinstance(params, dict)):
             continue
         for k, v in pnode.value:
-            key = k.value if isinstance(k, yaml.ScalarNode) else None
-            if _KEY_TYPES.get(key) == "text" and key in params:
-                params[key] = _as_written(v, params[key])
+            pkey = k.value if isinstance(k, yaml.ScalarNode) else None
+            if pkey is not None and _KEY_TYPES.get(pkey) == "text" and pkey in params:
+                params[pkey] = _as_written(v, params[pkey])
 
 
 def read_scenario_data(path: str | os.PathLike) -> dict:
