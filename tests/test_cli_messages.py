@@ -128,7 +128,10 @@ def _closed_port() -> int:
 def test_sweep_with_an_unreachable_scheduler_names_the_option_before_computing(
     tmp_path, capsys, monkeypatch
 ):
+    # dask.distributed's defaults are loaded before the config is set: a key first set in a
+    # `with dask.config.set` is removed on leaving it, with all that came under it meanwhile
     import dask
+    import dask.distributed
 
     from smaby_geo import pipeline
 
