@@ -1,7 +1,7 @@
 """Errors that mean "the input or the environment is at fault", not a bug in smaby_geo.
 
 Every layer may raise these; the command line turns them (and the other expected failures
-listed in ``cli.EXPECTED_ERRORS``) into one line naming the input and the fix, exit code 2.
+``describe_expected_error`` knows) into one line naming the input and the fix, exit code 2.
 """
 
 from __future__ import annotations
