@@ -1,7 +1,7 @@
 """Errors that mean "the input or the environment is at fault", not a bug in smaby_geo.
 
 Every layer may raise these; the command line turns them (and the other expected failures
-listed in ``cli.EXPECTED_ERRORS``) into one line naming the input and the fix, exit code 2.
+``describe_expected_error`` knows) into one line naming the input and the fix, exit code 2.
 """
 
 from __future__ import annotations
@@ -93,3 +93,131 @@ def catch_sigterm() -> Callable[[], None] | None:
         signal.signal(signal.SIGTERM, previous)
 
     return restore
+
+
+def one_line(text: str) -> str:
+    """``text`` with its runs of white space (newlines included) as single spaces."""
+    return " ".join(str(text).split())
+
+
+# What to do about an OSError, by its kind; kinds not listed get no advice beyond the message
+# (a time-out or a refused connection is no disk problem).
+_OS_ERROR_FIXES = {
+    "FileNotFoundError": "check the path",
+    "IsADirectoryError": "give a file, not a folder",
+    "NotADirectoryError": "a part of the path is a file, not a folder",
+    "PermissionError": "choose a place you may read/write, or change its permissions",
+    "FileExistsError": "remove it or choose another path",
+    "TimeoutError": "check the address and that the other end is running and reachable",
+    "ConnectionRefusedError": "check the address and that the other end is running",
+    "ConnectionResetError": "the other end closed the connection; check it and try again",
+    "ConnectionAbortedError": "the other end closed the connection; check it and try again",
+    "BrokenPipeError": "the other end closed the connection; check it and try again",
+}
+_ENOSPC, _EDQUOT, _EROFS = 28, 122, 30
+
+
+def describe_os_error(exc: OSError, *, out_option: str | None = "--out") -> str:
+    """One line for an ``OSError``: the path (if any), the system's message and the fix.
+
+    Parameters
+    ----------
+    exc : OSError
+    out_option : str or None, default "--out"
+        The command's option choosing where outputs go, suggested for a full disk; None
+        for a command without one.
+    """
+    name = exc.filename if exc.filename is not None else ""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    fix = _OS_ERROR_FIXES.get(type(exc).__name__)
+    if fix is None and isinstance(exc, TimeoutError | ConnectionError):
+        fix = _OS_ERROR_FIXES["TimeoutError"]
+    errno = getattr(exc, "errno", None)
+    if errno in (_ENOSPC, _EDQUOT):
+        fix = "free some disk space" + (
+            f" or choose {out_option} on another disk" if out_option else ""
+        )
+    elif errno == _EROFS:
+        fix = "the file system is read-only" + (
+            f"; choose {out_option} on a writable disk" if out_option else ""
+        )
+    elif fix is None and name:
+        fix = "check the path"
+    text = f"{name}: {what}" if name else what
+    return one_line(f"{text}; {fix}" if fix else text)
+
+
+def describe_expected_error(exc: BaseException, *, out_option: str | None = "--out") -> str | None:
+    """One line naming the input at fault and the fix, or None when ``exc`` is a bug.
+
+    Expected failures: bad values (``ValueError`` and its kinds: scenario files, services
+    tables, regions), unknown names (``KeyError``), missing or unreadable files and folders,
+    a full disk, connections (``OSError``: ``describe_os_error``), datasets not found,
+    unreadable vector files (pyogrio's ``DataSourceError``/``DataLayerError``).
+
+    Parameters
+    ----------
+    exc : BaseException
+    out_option : str or None, default "--out"
+        As in ``describe_os_error``.
+    """
+    from smaby_geo import datasets
+
+    if isinstance(exc, KeyError):
+        return one_line(exc.args[0] if exc.args else "unknown key")
+    if isinstance(exc, datasets.DatasetNotFoundError | ValueError):
+        return one_line(str(exc))
+    if isinstance(exc, OSError):
+        return describe_os_error(exc, out_option=out_option)
+    try:
+        from pyogrio.errors import DataLayerError, DataSourceError
+    except ImportError:  # pragma: no cover - pyogrio is a dependency
+        return None
+    if isinstance(exc, DataSourceError | DataLayerError):
+        first = one_line(str(exc)).split(";")[0].rstrip(".")
+        return f"{first}; give a readable vector file (GeoPackage, shapefile, GeoJSON)"
+    return None
+
+
+class WatchedStream:
+    """A text stream (standard output) that remembers the ``OSError`` its writes raised.
+
+    The command line writes through it to tell standard output failing (a reader that has
+    gone, ``smaby-geo route A B | head -1``; a full disk, ``> /dev/full``) from the other
+    ``OSError`` a command may raise. Everything else is the wrapped stream's.
+    """
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+    def silence(self) -> None:
+        """Point the stream's file at the null device (Python's advice on SIGPIPE).
+
+        What is still buffered then does not fail again when the interpreter exits.
+        """
+        import os
+
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no file behind it (captured in tests)
+            pass

@@ -21,12 +21,22 @@ import time
 import traceback
 
 from smaby_geo import _errors, datasets
-from smaby_geo._errors import InputError, Terminated, catch_sigterm, show_warnings_as_lines
+from smaby_geo._errors import (
+    InputError,
+    Terminated,
+    WatchedStream,
+    catch_sigterm,
+    describe_expected_error,
+    show_warnings_as_lines,
+)
+from smaby_geo._errors import one_line as _one_line
+from smaby_geo.cli_options import check_options
 
 # Exit codes: 0 done, 1 a bug (traceback shown), 2 bad input or an unusable environment
 # (one line naming the input and the fix; argparse uses 2 for usage errors too).
 EXIT_INPUT = 2
 EXIT_BUG = 1
+EXIT_PIPE = 141  # 128 + SIGPIPE: the reader of standard output has gone
 BUG_REPORT = (
     "This is a bug in smaby-geo {version}, not a problem with your input: please report it "
     "with the command you ran and the traceback above (README, 'Reporting problems')."
@@ -263,7 +273,10 @@ def _add_sweep_parser(sub) -> None:
         "local cluster with --workers",
     )
     w.add_argument(
-        "--workers", type=int, default=0, help="start a local Dask cluster with this many workers"
+        "--workers",
+        type=int,
+        default=0,
+        help="start a local Dask cluster with this many workers (at most the CPU cores)",
     )
     w.add_argument("--out", default=None, help="write the ranking as CSV here (a folder)")
     w.set_defaults(func=_cmd_sweep)
@@ -427,59 +440,38 @@ def _version() -> str:
         return "(version unknown)"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def describe_expected_error(exc: BaseException) -> str | None:
-    """One line naming the input at fault and the fix, or None when ``exc`` is a bug.
-
-    Expected failures: bad values (``ValueError`` and its kinds: scenario files, services
-    tables, regions), unknown names (``KeyError``), missing or unreadable files and folders
-    (``OSError`` with a file name, a full disk), datasets not found, unreadable vector files
-    (pyogrio's ``DataSourceError``/``DataLayerError``).
-    """
-    if isinstance(exc, KeyError):
-        return _one_line(exc.args[0] if exc.args else "unknown key")
-    if isinstance(exc, datasets.DatasetNotFoundError | ValueError):
-        return _one_line(str(exc))
-    if isinstance(exc, OSError):
-        name = exc.filename if exc.filename is not None else ""
-        what = exc.strerror or str(exc)
-        fix = {
-            "FileNotFoundError": "check the path",
-            "IsADirectoryError": "give a file, not a folder",
-            "NotADirectoryError": "a part of the path is a file, not a folder",
-            "PermissionError": "choose a place you may read/write, or change its permissions",
-        }.get(type(exc).__name__, "check the path and the free disk space")
-        if getattr(exc, "errno", None) == 28:  # ENOSPC
-            fix = "free some disk space or choose --out on another disk"
-        return _one_line(f"{name}: {what}; {fix}" if name else f"{what}; {fix}")
-    try:
-        from pyogrio.errors import DataLayerError, DataSourceError
-    except ImportError:  # pragma: no cover - pyogrio is a dependency
-        return None
-    if isinstance(exc, DataSourceError | DataLayerError):
-        first = _one_line(str(exc)).split(";")[0].rstrip(".")
-        return f"{first}; give a readable vector file (GeoPackage, shapefile, GeoJSON)"
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smaby-geo`` console script.
 
     Returns 0 on success; 2 with one line ``smaby-geo: error: ...`` on stderr for bad input
-    or an unusable environment; 1 with a traceback and where to report it for a bug.
+    or an unusable environment; 1 with a traceback and where to report it for a bug; 141
+    (128 + SIGPIPE, as ``cat`` killed by a closed pipe), silently, when the reader of standard
+    output has gone (``smaby-geo route A B | head -1``).
     """
     args = build_parser().parse_args(argv)
     previous, restore_warnings = catch_sigterm(), show_warnings_as_lines()
+    out = sys.stdout = WatchedStream(sys.stdout)
     try:
-        return int(args.func(args) or 0)
+        check_options(args)  # before any work
+        code = int(args.func(args) or 0)
+        out.flush()  # a closed pipe or a full disk shows here, not at exit
+        return code
     except KeyboardInterrupt as exc:
         print("smaby-geo: interrupted; no partial outputs were kept", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:
-        msg = describe_expected_error(exc)
+        if exc is out.error:  # standard output failed
+            out.silence()
+            if isinstance(exc, BrokenPipeError):
+                return EXIT_PIPE  # the reader has all it wanted: nothing to say
+            what = getattr(exc, "strerror", None) or str(exc)
+            print(
+                f"smaby-geo: error: standard output: {what}; free some space where the "
+                "output is redirected, or redirect it to another place",
+                file=sys.stderr,
+            )
+            return EXIT_INPUT
+        msg = describe_expected_error(exc, out_option="--out" if hasattr(args, "out") else None)
         if msg is not None:
             if _errors.traceback_wanted():  # for developers
                 traceback.print_exc()
@@ -489,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         print(BUG_REPORT.format(version=_version()), file=sys.stderr)
         return EXIT_BUG
     finally:
+        sys.stdout = out.stream
         restore_warnings()
         if previous is not None:
             previous()

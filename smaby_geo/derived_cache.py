@@ -11,8 +11,8 @@ entry, a missing or foreign sidecar, or one of the tagged form ``fingerprint`` g
 this module wrote before) is computed again and replaced, never read. Of each ``name`` only the
 ``KEEP_ENTRIES`` most recently used entries are kept: saving a new one removes the older ones
 (reading an entry marks it used). Entries are written to a temporary file and renamed into
-place; a folder that cannot be written only costs the saving, and an entry that cannot be
-read is computed again and replaced.
+place; a folder that cannot be written only costs the saving (and says so once per process,
+``warn_cache_unwritable``), and an entry that cannot be read is computed again and replaced.
 """
 
 from __future__ import annotations
@@ -114,9 +114,42 @@ def cached(
     try:
         _save_entry(value, path, save)
         prune(path)
-    except Exception:  # read-only or full data home, a value it cannot store: not saved
+    except OSError as exc:  # read-only or full data home: not saved, and said once
+        warn_cache_unwritable(path.parent, exc)
+    except Exception:  # a value it cannot store: not saved
         pass
     return value
+
+
+_warned_folders: set[str] = set()
+
+
+def warn_cache_unwritable(folder: Path, exc: OSError) -> None:
+    """Warn, once per process, that derived data cannot be kept: later runs compute it again.
+
+    Parameters
+    ----------
+    folder : Path
+        The cache folder that could not be written (in the data home).
+    exc : OSError
+        Why (permission denied, read-only or full disk).
+    """
+    import warnings
+
+    home = datasets.data_home()
+    key = os.fspath(home)
+    if key in _warned_folders:
+        return
+    _warned_folders.add(key)
+    env = os.environ.get(datasets.CACHE_DIR_ENV)
+    where = f"${datasets.CACHE_DIR_ENV}={env}" if env else f"the data home {home}"
+    why = exc.strerror or str(exc) or type(exc).__name__
+    warnings.warn(
+        f"cannot keep derived data (prepared networks, population cells, maps) in {where} "
+        f"({folder}: {why}), so every run computes them again; set ${datasets.CACHE_DIR_ENV} "
+        "to a folder you may write, or make this one writable",
+        stacklevel=2,
+    )
 
 
 def _save_entry(value: Any, path: Path, save: Callable[[Any, Path], object]) -> None:

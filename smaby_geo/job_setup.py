@@ -112,7 +112,10 @@ def choose_engine(network: RoadNetwork, engine: str = "auto") -> dict:
     if network.routing_index is None:
         try:
             prepare(network, cache_dir=routing_cache_dir())
-        except OSError:  # read-only or full cache folder: build in memory only
+        except OSError as exc:  # read-only or full cache folder: build in memory only
+            from smaby_geo.derived_cache import warn_cache_unwritable
+
+            warn_cache_unwritable(routing_cache_dir(), exc)
             prepare(network)
     return routing_engine(network)
 def parse_services(text: str) -> tuple[str, ...]:

@@ -82,25 +82,37 @@ def read_grid_csv(
             f"population grid {name} needs columns {id_column!r} and 'pop_tot'; has "
             f"{list(df.columns)}"
         )
-    pop = pd.to_numeric(df["pop_tot"], errors="coerce").to_numpy(float)
+
+    def lines(mask: np.ndarray) -> str:  # the file's own line numbers, blank lines counted
+        return _lines(mask, _row_lines(path, len(df)))
+
+    raw = df["pop_tot"]
+    pop = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+    text = raw.notna().to_numpy() & np.isnan(pop)
+    if text.any():
+        raise ValueError(
+            f"population grid {name}: pop_tot is not a number at {lines(text)} (read "
+            f"{str(raw[text].iloc[0])!r}); write the residents as a whole number, without "
+            "spaces or thousands separators"
+        )
     bad = ~np.isfinite(pop) | (pop < 0)
     if bad.any():
         raise ValueError(
-            f"population grid {name}: pop_tot has NaN or negative values at {_lines(bad)}; "
+            f"population grid {name}: pop_tot has NaN or negative values at {lines(bad)}; "
             "give every cell a number of residents >= 0"
         )
     bad = pop != np.round(pop)
     if bad.any():
         raise ValueError(
             f"population grid {name}: pop_tot is not a whole number of residents at "
-            f"{_lines(bad)} (e.g. {pop[bad][0]:g}); SSB's grid counts persons, give whole numbers"
+            f"{lines(bad)} (e.g. {pop[bad][0]:g}); SSB's grid counts persons, give whole numbers"
         )
     ids = df[id_column].astype(str).str.strip()
     x, y = decode_ssb_cell_ids(ids)
     repeated = ids.duplicated(keep=False).to_numpy()
     if repeated.any():
         raise ValueError(
-            f"population grid {name}: cell ids repeated at {_lines(repeated)} (ids "
+            f"population grid {name}: cell ids repeated at {lines(repeated)} (ids "
             f"{sorted(set(ids[repeated]))[:5]}); SSB lists each cell once: remove or merge "
             "the repeated rows"
         )
@@ -109,17 +121,40 @@ def read_grid_csv(
         bad = (x % size != 0) | (y % size != 0)
         if bad.any():
             raise ValueError(
-                f"population grid {name}: cell ids off the {size} m grid at {_lines(bad)} "
+                f"population grid {name}: cell ids off the {size} m grid at {lines(bad)} "
                 f"(e.g. {ids[bad].iloc[0]}: corner x={x[bad][0]}, y={y[bad][0]} are not "
                 f"multiples of {size}); check the ids and the {id_column!r} column"
             )
     return ids.to_numpy(), x, y, pop.astype(np.int64)
 
 
-def _lines(mask: np.ndarray) -> str:
-    """The file lines of rows ``mask`` (line 1 is the header), the first five and a count."""
+def _row_lines(path: str | os.PathLike, n_rows: int) -> np.ndarray | None:
+    """The file line (from 1) of each data row, as ``pandas.read_csv`` skips blank lines.
+
+    None when the count does not match ``n_rows`` (a quoted field over several lines): the
+    rows are then numbered as if the file had no blank line.
+    """
+    found = []
+    seen_header = False
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            if seen_header:
+                found.append(number)
+            seen_header = True
+    return np.asarray(found) if len(found) == n_rows else None
+
+
+def _lines(mask: np.ndarray, row_lines: np.ndarray | None = None) -> str:
+    """The file lines of rows ``mask``, the first five and a count.
+
+    ``row_lines`` gives each row's line (``_row_lines``); without it row i is line i + 2
+    (line 1 is the header).
+    """
     idx = np.flatnonzero(mask)
-    shown = ", ".join(str(i + 2) for i in idx[:5])
+    at = row_lines if row_lines is not None else np.arange(len(mask)) + 2
+    shown = ", ".join(str(at[i]) for i in idx[:5])
     more = f" and {len(idx) - 5} more" if len(idx) > 5 else ""
     return f"line{'s' if len(idx) > 1 else ''} {shown}{more}"
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
+from smaby_geo._errors import InputError, one_line
 from smaby_geo.network.core import RoadNetwork
 
 if TYPE_CHECKING:
@@ -102,6 +103,56 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def max_local_workers() -> int:
+    """Most workers of a local cluster (``sweep --workers``): the CPU cores, ``os.cpu_count()``.
+
+    Each worker is a process holding its own copy of the base network and table and
+    evaluating one scenario at a time on one core, so more workers than cores only add memory.
+    """
+    return os.cpu_count() or 1
+
+
+def check_workers(n_workers: int) -> int:
+    """Return ``n_workers`` (``sweep --workers``) if it is 0 to ``max_local_workers()``.
+
+    Raises
+    ------
+    InputError
+        Negative, or more than this machine's cores, naming the option and the fix.
+    """
+    most = max_local_workers()
+    if not 0 <= n_workers <= most:
+        raise InputError(
+            f"--workers {n_workers}: give 0 (run in this process) to {most} (this machine's "
+            "CPU cores: each worker is a process with its own copy of the base, so more "
+            "workers than cores only add memory); for more, start a Dask cluster and give "
+            "--scheduler"
+        )
+    return n_workers
+
+
+def connect_scheduler(address: str) -> Client:
+    """Connect to the Dask scheduler at ``address`` (``--scheduler``, e.g. ``tcp://host:8786``).
+
+    Raises
+    ------
+    InputError
+        The scheduler cannot be reached in Dask's connect time-out
+        (``distributed.comm.timeouts.connect``) or the address is not one, naming
+        ``--scheduler`` and the fix.
+    """
+    from dask.distributed import Client
+
+    try:
+        return Client(address)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"--scheduler {address}: cannot connect ({one_line(str(exc)).rstrip('.')}); check "
+            "the address (tcp://host:8786) and that the scheduler is running there, or leave "
+            "out --scheduler to run in this process"
+        ) from None
 
 
 def evaluate_scenario(
@@ -358,7 +409,8 @@ def sweep_scenarios(
         Address of a running Dask scheduler (e.g. ``tcp://10.0.0.5:8786``).
     n_workers : int
         Without ``scheduler``/``client``: start a ``LocalCluster`` with this many worker
-        processes (``local_client``: one thread each); 0 runs in this process.
+        processes (``local_client``: one thread each); 0 runs in this process. At most
+        ``max_local_workers()`` (``check_workers``).
     client : dask.distributed.Client, optional
         An existing client (takes precedence over ``scheduler`` and ``n_workers``).
     out : path-like, optional
@@ -378,6 +430,7 @@ def sweep_scenarios(
         raise ValueError(
             f"--within {shown}: --within must be a finite number of minutes > 0, e.g. --within 60"
         )
+    check_workers(n_workers)
     scenarios = []
     for f in files:
         try:
@@ -385,17 +438,13 @@ def sweep_scenarios(
         except (ValueError, KeyError, OSError) as exc:
             msg = str(exc)
             raise ValueError(msg if str(f) in msg else f"scenario file {f}: {msg}") from exc
-    if n_workers < 0:
-        raise ValueError(f"--workers must be >= 0, got {n_workers}")
-    res = run_travel_times(
-        region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
-    )
-    own = None
+    own = None  # connect first: a wrong --scheduler is found before the base is computed
     if client is None and (scheduler or n_workers):
-        from dask.distributed import Client
-
-        client = own = Client(scheduler) if scheduler else local_client(n_workers)
+        client = own = connect_scheduler(scheduler) if scheduler else local_client(n_workers)
     try:
+        res = run_travel_times(
+            region=region, service_types=(service,), grid=grid, buffer_km=buffer_km
+        )
         table = sweep(
             res.network,
             res.cells,
@@ -417,7 +466,7 @@ def sweep_scenarios(
 
 
 def print_ranking(table: pd.DataFrame, *, service: str, within_min: float) -> None:
-    """Print the ranking as a Markdown table."""
+    """Print the ranking as a Markdown table (person-minutes rounded, no "-0" for no change)."""
     print(
         f"Scenarios ranked by people brought within {within_min:g} min of a "
         f"{service.replace('_', ' ')} (net of people pushed outside):"
@@ -430,5 +479,5 @@ def print_ranking(table: pd.DataFrame, *, service: str, within_min: float) -> No
             continue
         print(
             f"| {r.rank} | {r.scenario} | {int(r.brought_within):,} | {int(r.pushed_outside):,} "
-            f"| {int(r.net_within):,} | {r.person_minutes_saved:,.0f} |"
+            f"| {int(r.net_within):,} | {round(r.person_minutes_saved, 0) + 0.0:,.0f} |"
         )

@@ -655,3 +655,27 @@ def test_browser_ferry_to_bridge_by_clicking(base, tmp_path):
         server.should_exit = True
         thread.join(timeout=10)
     assert external == []  # the page asked for nothing outside the local server
+
+
+def test_scenario_text_round_trips_with_the_readers_rules():
+    """The explorer keeps the edits as written and writes them back: with the scenario
+    reader's rules (1e9 a number, texts as written), not plain ``yaml.safe_load`` (which kept
+    ``1e3`` as text and read ``service_id: 0301`` as the octal 193)."""
+    from smaby_geo.explorer.session import read_scenario_text, scenario_yaml
+
+    text = (
+        "name: 1e3\nedits:\n"
+        "  - ferry_headway: {link_id: 14257, headway_min: 1e3}\n"
+        "  - close_facility: {name: 2e1}\n"
+        "  - close_facility: {service_id: 0301}\n"
+    )
+    sc, raw = read_scenario_text(text)
+    assert raw == [
+        {"ferry_headway": {"link_id": 14257, "headway_min": 1000.0}},
+        {"close_facility": {"name": "2e1"}},
+        {"close_facility": {"service_id": "0301"}},
+    ]
+    saved = scenario_yaml(sc.name, sc.description, raw)
+    again, raw_again = read_scenario_text(saved)
+    assert (again.name, again.edits, raw_again) == ("1e3", sc.edits, raw)
+    assert again.edits[2].service_id == "0301" and again.edits[1].name == "2e1"

@@ -118,7 +118,8 @@ def test_large_files_and_too_many_edits_are_refused(tmp_path):
         ("name: x\nedits:\n  - replace_ferry: {link_id: '14257'}\n", "link_id must be a whole"),
         ("name: x\nedits:\n  - new_link: {start: [1, 2, 3], end: [4, 5]}\n", "a point is"),
         ("name: x\nedits:\n  - new_link: {start: [.nan, 2], end: [4, 5]}\n", "a point is"),
-        ("name: x\nedits:\n  - close_facility: {name: 12}\n", "name must be a non-empty text"),
+        # a name is text as written (`name: 12` is the site "12"); a list is no name
+        ("name: x\nedits:\n  - close_facility: {name: [12]}\n", "name must be a non-empty text"),
         ("name: x\nedits:\n  - upgrade: {road: Rv3, keep_faster: 'yes'}\n", "true or false"),
         ("name: [1, 2]\nedits: []\n", "'name' must be a text"),
         ("name: ' '\nedits: []\n", "'name' is empty"),

@@ -397,3 +397,25 @@ def test_traceback_variable_zero_means_off(tmp_path, monkeypatch, capsys, value,
     err = capsys.readouterr().err
     assert code == 2 and err.strip().splitlines()[-1].startswith("smaby-geo: error: ")
     assert ("Traceback (most recent call last)" in err) is shown
+
+
+def test_population_grid_lines_count_blank_lines_and_text_is_named(tmp_path):
+    """Lines are the file's own (a blank line had shifted every line after it), and a
+    population that is no number ("1 234") is named as such, with what was read (it was
+    "NaN or negative")."""
+    from smaby_geo.ssb_grid import read_grid_csv
+
+    # line 1 header, 2 blank, 3 fine, 4 blank (spaces), 5 "1 234", 6 empty
+    f = _grid_file(tmp_path, "\n22805006911250;3\n   \n22805006911500;1 234\n22805006911750;\n")
+    with pytest.raises(ValueError, match="not a number") as e:
+        read_grid_csv(f, "ru250m")
+    assert str(e.value) == (
+        f"population grid {f}: pop_tot is not a number at line 5 (read '1 234'); write the "
+        "residents as a whole number, without spaces or thousands separators"
+    )
+    f = _grid_file(tmp_path, "\n22805006911250;3\n\n22805006911500;\n22805006911750;-1\n")
+    with pytest.raises(ValueError, match=r"NaN or negative values at lines 5, 6;"):
+        read_grid_csv(f, "ru250m")
+    f = _grid_file(tmp_path, "22805006911250;3\n\n\n22805006911250;5\n")
+    with pytest.raises(ValueError, match=r"cell ids repeated at lines 2, 5 "):
+        read_grid_csv(f, "ru250m")

@@ -42,6 +42,7 @@ LAYERS = {
     "sweep": 6,
     "explorer": 6,
     "cli": 6,
+    "cli_options": 6,  # options checked before any work (hostile probe)
 }
 TOP = 7  # the package itself (``smaby_geo/__init__.py``): the flat API over every layer
 

@@ -360,3 +360,26 @@ def test_sweep_reports_a_site_no_road_reaches_as_the_scenarios_error(tmp_path):
         within_min=60.0,
     )  # fmt: skip
     assert row["error"].startswith(f"{f}, line 4: open_facility: site 'New'")
+
+
+def test_texts_in_edits_stay_as_written(tmp_path):
+    """A facility ``name: 1e3`` is the site "1e3" (the 1e9 number rule had made it 1000.0, so
+    ``close_facility`` found no site and ``open_facility`` named its site "1000.0"); a
+    ``service_id: 0301`` is "0301", not YAML 1.1's octal 193."""
+    sc = read_scenario(
+        _file(
+            tmp_path,
+            "close_facility: {name: 1e3}",
+            "close_facility: {service_id: 0301}",
+            "open_facility: {name: 2e1, service_type: hospital, at: [262000, 6650000]}",
+            "open_facility: {name: 1000, service_type: hospital, at: [262000, 6650000]}",
+            "upgrade: {road: Rv3, speed_kmh: 1e2}",
+        )
+    )
+    closed, by_id, opened, opened_int, upgrade = sc.edits
+    assert (closed.name, by_id.service_id) == ("1e3", "0301")
+    assert (opened.name, opened_int.name) == ("2e1", "1000")
+    assert upgrade.speed_kmh == 100.0  # numbers are still numbers
+    # quoted texts were always texts
+    sc = read_scenario(_file(tmp_path, 'close_facility: {name: "1e3"}'))
+    assert sc.edits[0].name == "1e3"

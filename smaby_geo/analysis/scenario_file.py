@@ -18,7 +18,8 @@ Points are ``[x, y]`` in EPSG:25833 metres or N1000 place names.
 Hostile files are refused with one line naming the file and line: YAML aliases, repeated
 keys, files over ``MAX_SCENARIO_BYTES``, more than ``MAX_SCENARIO_EDITS`` edits, unknown keys,
 wrong value types, points given as longitude/latitude, two sites opened under one name.
-Numbers may be written ``1e9`` (YAML 1.1 reads that as text; it is read as a number here).
+Numbers may be written ``1e9`` (YAML 1.1 reads that as text; it is read as a number here);
+texts stay as written (``name: 1e3`` is "1e3", ``service_id: 0301`` is "0301").
 ``headway_min: .inf`` closes a ferry. The returned ``Scenario`` knows its file and the line of
 each edit, so errors found when it is applied (unknown road numbers or link ids, a ``near``
 point far from any ferry) name them too. The comparison of a scenario with its base is
@@ -253,6 +254,84 @@ def _load_yaml(path: Path, text: str):
     return root, data
 
 
+def _as_written(node, value):
+    """``value``, or ``node``'s text as written where YAML read a plain scalar as another type.
+
+    ``1e3`` and ``1000`` are read as numbers, ``0301`` as the octal 193, ``yes`` as true.
+    """
+    import yaml
+
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and node.style is None
+        and value is not None
+        and not isinstance(value, str)
+    ):
+        return node.value
+    return value
+
+
+def _keep_texts_as_written(root, data: dict) -> None:
+    """Put back, in place, the texts of ``data`` that YAML read as numbers or booleans.
+
+    A name is text: ``name: 1e3`` is the scenario "1e3" (the number rule of ``_load_yaml``
+    had made it "1000.0"), and a facility ``name: 1e3`` or ``service_id: 0301`` in an edit is
+    the site so named. The keys are the scenario's ``name`` and ``description`` and the
+    text keys of each edit (``_KEY_TYPES``). Parts not shaped as a scenario are left to the
+    checks of ``read_scenario``.
+    """
+    import yaml
+
+    top = {k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode)}
+    for key in ("name", "description"):
+        if key in top and key in data:
+            data[key] = _as_written(top[key], data[key])
+    edits_node, edits = top.get("edits"), data.get("edits")
+    if not isinstance(edits_node, yaml.SequenceNode) or not isinstance(edits, list):
+        return
+    for item_node, item in zip(edits_node.value, edits, strict=False):
+        if not (isinstance(item_node, yaml.MappingNode) and len(item_node.value) == 1):
+            continue
+        if not (isinstance(item, dict) and len(item) == 1):
+            continue
+        pnode = item_node.value[0][1]
+        ((_, params),) = item.items()
+        if not (isinstance(pnode, yaml.MappingNode) and isinstance(params, dict)):
+            continue
+        for k, v in pnode.value:
+            pkey = k.value if isinstance(k, yaml.ScalarNode) else None
+            if pkey is not None and _KEY_TYPES.get(pkey) == "text" and pkey in params:
+                params[pkey] = _as_written(v, params[pkey])
+
+
+def read_scenario_data(path: str | os.PathLike) -> dict:
+    """The YAML document of a scenario file as ``read_scenario`` reads it, before its checks.
+
+    The rules of the file format: numbers may be written ``1e9``, texts (names, road
+    numbers, service ids) stay as written, YAML aliases are refused. Tools that keep a
+    scenario's edits in their written form (the explorer) read them with this, so that
+    writing them back gives the same scenario.
+
+    Parameters
+    ----------
+    path : path-like
+        A scenario file that ``read_scenario`` accepts (read it with that first: this
+        function does not check the scenario).
+
+    Returns
+    -------
+    dict
+        ``name``, ``description`` and ``edits`` (a list of ``{edit_type: {key: value}}``).
+    """
+    import yaml
+
+    path = Path(path)
+    root, data = _load_yaml(path, path.read_bytes().decode("utf-8"))
+    if isinstance(root, yaml.MappingNode) and isinstance(data, dict):
+        _keep_texts_as_written(root, data)
+    return data
+
+
 def read_scenario(
     path: str | os.PathLike,
     *,
@@ -302,6 +381,7 @@ def read_scenario(
     root, data = _load_yaml(path, text)
     if root is None or not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         raise ScenarioFileError(f"{path}: a scenario is a mapping with 'name' and 'edits'")
+    _keep_texts_as_written(root, data)
 
     def check_keys(node, allowed, what):
         for k, _ in node.value:
@@ -320,8 +400,6 @@ def read_scenario(
             raise ScenarioFileError(
                 f"{path}, line {node.start_mark.line + 1}: {key!r} must be a text"
             )
-        if isinstance(node, yaml.ScalarNode) and not isinstance(data[key], str):
-            data[key] = node.value  # as written: `name: 1e3` is "1e3", not 1000.0
     if not str(data["name"]).strip():
         raise ScenarioFileError(f"{path}: 'name' is empty; give the scenario a name")
     edits_node = next(v for k, v in root.value if k.value == "edits")

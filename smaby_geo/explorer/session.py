@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from smaby_geo.analysis.scenario_file import _EXPONENT_FLOAT, read_scenario_data
 from smaby_geo.analysis.scenarios import SCENARIO_THRESHOLDS_MIN, read_scenario
 from smaby_geo.explorer.cells import CellCache, compare_cells_cached, prepare_cell_cache
 from smaby_geo.explorer.incremental import (
@@ -67,6 +68,13 @@ def _yaml_dumper():
         def ignore_aliases(self, data) -> bool:  # never write anchors/aliases
             return True
 
+    # the scenario reader reads 1e9 as a number: a text that looks so is written quoted
+    _Dumper.yaml_implicit_resolvers = {
+        k: list(v) for k, v in yaml.SafeDumper.yaml_implicit_resolvers.items()
+    }
+    _Dumper.add_implicit_resolver(
+        "tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789")
+    )
     return _Dumper
 
 
@@ -172,8 +180,10 @@ def read_scenario_text(text: str) -> tuple[Scenario, list[dict]]:
         except (ValueError, TypeError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             raise ExplorerError(str(msg).replace(str(path), "scenario")) from None
+        # the edits as written, with the reader's rules (plain yaml.safe_load read `1e9` as
+        # text and `service_id: 0301` as 193, so writing them back changed the scenario)
+        data = read_scenario_data(path)
     sc.source = "scenario"  # errors applying an edit name "scenario, line n", not the temp file
-    data = yaml.safe_load(text)
     raw = list(data.get("edits") or [])
     if len(raw) != len(sc.edits):
         raise ExplorerError("scenario: the edits could not be read one by one")
