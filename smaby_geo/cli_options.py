@@ -12,11 +12,6 @@ from pathlib import Path
 
 from smaby_geo._errors import InputError
 
-#: Largest ``--buffer-km``, km. Norway's mainland (and its roads) spans under 2,000 km from end
-#: to end, so a larger buffer clips nothing; leaving the option out means no clip.
-MAX_BUFFER_KM = 3_000.0
-
-
 #: The file ``network --path`` reads for each ``--source`` (``network.load_network``).
 ROAD_FILE_BY_SOURCE = {
     "n1000": "an N1000 road GeoPackage (.gpkg)",
@@ -29,7 +24,7 @@ ROAD_FILE_BY_SOURCE = {
 def check_options(args: argparse.Namespace) -> None:
     """Refuse bad ``smaby-geo`` options before the command starts (one line, exit code 2).
 
-    ``--buffer-km``: finite, >= 0 and at most ``MAX_BUFFER_KM``. ``sweep --workers``:
+    ``--buffer-km``: finite, >= 0 and at most ``places.admin.MAX_BUFFER_KM``. ``sweep --workers``:
     ``sweep.check_workers``. ``network --path``: a file, not a folder.
 
     Raises
@@ -43,12 +38,6 @@ def check_options(args: argparse.Namespace) -> None:
     buffer_km = getattr(args, "buffer_km", None)
     if buffer_km is not None:
         check_buffer_km(buffer_km)
-        if buffer_km > MAX_BUFFER_KM:
-            raise InputError(
-                f"--buffer-km {buffer_km:g}: give at most {MAX_BUFFER_KM:,.0f} km (Norway spans "
-                "under 2,000 km, so a larger buffer clips nothing); leave out --buffer-km for "
-                "no clip"
-            )
     if getattr(args, "command", None) == "sweep":
         check_workers(args.workers)
     path = getattr(args, "path", None)

@@ -366,3 +366,12 @@ def test_an_unwritable_cache_folder_is_said_once(tmp_path, monkeypatch):
         choose_engine(_tiny_network())
     (w,) = [str(x.message) for x in seen]
     assert f"$SMABY_GEO_CACHE_DIR={home} ({home / 'routing'}: Not a directory)" in w
+
+
+def test_a_library_caller_gets_the_same_buffer_cap():
+    from smaby_geo._errors import InputError
+    from smaby_geo.places.admin import MAX_BUFFER_KM, check_buffer_km
+
+    assert check_buffer_km(MAX_BUFFER_KM) == MAX_BUFFER_KM
+    with pytest.raises(InputError, match=r"--buffer-km 1e\+308: give at most 3,000 km"):
+        check_buffer_km(1e308)

@@ -111,8 +111,17 @@ def select_region(kommuner: gpd.GeoDataFrame, region: str) -> gpd.GeoDataFrame:
     return sel
 
 
+#: Largest clip buffer, km. Norway's mainland (and its roads) spans under 2,000 km from end
+#: to end (about 1,908 km between its extreme corners), so a larger buffer clips nothing.
+MAX_BUFFER_KM = 3_000.0
+
+
 def check_buffer_km(buffer_km: float | None) -> float | None:
-    """Return ``buffer_km`` if it is None (no clip) or a finite number >= 0, else raise."""
+    """Return ``buffer_km`` if it is None (no clip) or a number of km in 0-3,000, else raise.
+
+    The upper bound is ``MAX_BUFFER_KM`` (a larger buffer clips nothing, and shapely refuses
+    an infinite one deep inside the region stage).
+    """
     if buffer_km is None:
         return None
     b = float(buffer_km)
@@ -120,5 +129,10 @@ def check_buffer_km(buffer_km: float | None) -> float | None:
         raise InputError(
             f"--buffer-km {buffer_km!r}: must be a finite number of km >= 0 (default: no clip); "
             "a negative buffer would cut away roads and services the region's people use"
+        )
+    if b > MAX_BUFFER_KM:
+        raise InputError(
+            f"--buffer-km {b:g}: give at most {MAX_BUFFER_KM:,.0f} km (Norway spans under "
+            "2,000 km, so a larger buffer clips nothing); leave out --buffer-km for no clip"
         )
     return b
