@@ -24,13 +24,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 
-from smaby_geo.analysis._reach_kernels import reduce_block
+from smaby_geo.analysis._reach_kernels import reduce_links
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.population import as_origins
-from smaby_geo.places.snapping import AccessModel, snap_points
+from smaby_geo.places.snapping import (
+    AccessModel,
+    same_link_pairs,
+    same_link_seconds,
+    snap_points,
+)
 from smaby_geo.routing.api import many_to_all
 
 # The 90-minute limit of both SSB's sentralitetsindeks (Høydahl 2017, SSB Notater 2017/40)
@@ -38,6 +44,27 @@ from smaby_geo.routing.api import many_to_all
 DEFAULT_LIMIT_MIN = 90.0
 DEFAULT_TIME_BIN_S = 10.0
 DEFAULT_BLOCK_SIZE = 512
+
+
+def _link_blocks(ends: np.ndarray, open_end: np.ndarray, max_rows: int) -> list[np.ndarray]:
+    """Consecutive runs of origin links whose open ends need at most ``max_rows`` rows.
+
+    Links come ordered by link number (neighbours in the reader's order share ends), so a
+    node's row is mostly computed once.
+    """
+    blocks: list[np.ndarray] = []
+    seen: set[int] = set()
+    start = 0
+    for li in range(len(ends)):
+        new = {int(n) for n, ok in zip(ends[li], open_end[li], strict=True) if ok} - seen
+        if seen and len(seen) + len(new) > max_rows:
+            blocks.append(np.arange(start, li))
+            start, seen = li, set()
+            new = {int(n) for n, ok in zip(ends[li], open_end[li], strict=True) if ok}
+        seen |= new
+    if len(ends):
+        blocks.append(np.arange(start, len(ends)))
+    return blocks
 
 
 def reach_population(
@@ -104,32 +131,45 @@ def reach_population(
 
     so = snap_points(network, o.geometry.x.to_numpy(), o.geometry.y.to_numpy(), access)
     st = snap_points(network, t.geometry.x.to_numpy(), t.geometry.y.to_numpy(), access)
+    # targets grouped by their link, each with its two entries (partial link time + leg)
     tc = np.flatnonzero(st.connected)
-    t_order = tc[np.argsort(st.node[tc], kind="stable")]
-    t_node = st.node[t_order]
-    t_leg = np.ascontiguousarray(st.leg_seconds[t_order])
+    t_order = tc[np.argsort(st.link[tc], kind="stable")]
+    tl_link, tl_start = np.unique(st.link[t_order], return_index=True)
+    tl_ptr = np.r_[tl_start, len(t_order)].astype(np.int64)
+    tl_nodes = np.ascontiguousarray(st.nodes[t_order[tl_start]])
+    t_in = np.ascontiguousarray(st.in_seconds[t_order])
     t_pop = t["population"].to_numpy(dtype=float)[t_order]
-    t_ptr = np.searchsorted(t_node, np.arange(network.n_nodes + 1)).astype(np.int64)
-
+    # origins grouped by their link; links in blocks sharing their ends' rows
     oc = np.flatnonzero(so.connected)
-    o_order = oc[np.argsort(so.node[oc], kind="stable")]
-    o_node = so.node[o_order]
-    o_leg = np.ascontiguousarray(so.leg_seconds[o_order])
-    nodes, start = np.unique(o_node, return_index=True)
-    ptr = np.r_[start, len(o_node)].astype(np.int64)
+    o_order = oc[np.argsort(so.link[oc], kind="stable")]
+    o_link, o_start = np.unique(so.link[o_order], return_index=True)
+    o_ptr = np.r_[o_start, len(o_order)].astype(np.int64)
+    ends = so.nodes[o_order[o_start]]
+    # an end no origin of the link can leave towards needs no row
+    open_end = np.maximum.reduceat(np.isfinite(so.out_seconds[o_order]), o_start, axis=0)
     acc = np.zeros(len(o_order))
     wsum = np.zeros(len(o_order))
     limit_s = float(limit_min) * 60.0
-    for b0 in range(0, len(nodes), int(block_size)):
-        blk = nodes[b0 : b0 + int(block_size)]
-        times = many_to_all(network, blk, cutoff_s=limit_s, method=method)
-        p = ptr[b0 : b0 + len(blk) + 1]
-        lo, hi = p[0], p[-1]
+    n_chunks = 2 * numba.get_num_threads()
+    for lb in _link_blocks(ends, open_end, int(block_size)):
+        nodes = np.unique(ends[lb][open_end[lb]])
+        times = many_to_all(network, nodes, cutoff_s=limit_s, method=method)
+        l_row = np.where(open_end[lb], np.searchsorted(nodes, ends[lb]), -1).astype(np.int64)
+        lo, hi = o_ptr[lb[0]], o_ptr[lb[-1] + 1]
+        s_ptr = o_ptr[lb[0] : lb[-1] + 2] - lo
+        # origins and targets on the same link may also go directly along it
+        blk = o_order[lo:hi]
+        i, j = same_link_pairs(so.link[blk], st.link[t_order])
+        order = np.argsort(i, kind="stable")
+        i, j = i[order], j[order]
+        pair_s = same_link_seconds(network, so, blk[i], st, t_order[j])
+        pair_ptr = np.searchsorted(i, np.arange(hi - lo + 1)).astype(np.int64)
         a = np.zeros(hi - lo)
         ws = np.zeros(hi - lo)
-        reduce_block(
-            times, limit_s, float(time_bin_s), t_ptr, t_leg, t_pop, p - lo, o_leg[lo:hi], w,
-            a, ws,
+        reduce_links(
+            times, limit_s, float(time_bin_s), l_row, o_link[lb], s_ptr,
+            np.ascontiguousarray(so.out_seconds[blk]), tl_ptr, tl_nodes, tl_link, t_in, t_pop,
+            pair_ptr, j, pair_s, w, min(n_chunks, len(lb)), a, ws,
         )
         acc[lo:hi] = a
         wsum[lo:hi] = ws
