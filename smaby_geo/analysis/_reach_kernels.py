@@ -1,4 +1,4 @@
-"""Numba kernels that reduce blocks of node-to-node times to per-origin sums.
+"""Numba kernels that reduce blocks of shortest-path rows to per-origin or per-town sums.
 
 Pure functions over arrays; nothing here knows about geopandas. See
 ``smaby_geo.analysis.reach``.
