@@ -11,8 +11,8 @@ from numba import njit, prange
 
 
 @njit(cache=True)
-def _bin_trips(q, p, m, bin_s, n_bins, start, h, pre, qs, ps, pos):
-    """Counting sort of trips ``q[:m]`` (seconds, all within the limit) into bins of ``bin_s``.
+def _bin_trips(q, p, kq, m, n_bins, start, h, pre, qs, ps, pos):
+    """Counting sort of trips ``q[:m]`` (seconds, all within the limit) by their bins ``kq``.
 
     Fills ``start`` (first slot of each bin in ``qs``/``ps``, ``n_bins + 1``), ``h`` (population
     per bin), ``pre`` (prefix sums of ``h``) and ``qs``/``ps`` (the trips sorted by bin).
@@ -20,14 +20,13 @@ def _bin_trips(q, p, m, bin_s, n_bins, start, h, pre, qs, ps, pos):
     start[:] = 0
     h[:] = 0.0
     for i in range(m):
-        k = np.int64(q[i] // bin_s)
-        start[k + 1] += 1
-        h[k] += p[i]
+        start[kq[i] + 1] += 1
+        h[kq[i]] += p[i]
     for k in range(n_bins):
         start[k + 1] += start[k]
     pos[:] = start
     for i in range(m):
-        k = np.int64(q[i] // bin_s)
+        k = kq[i]
         qs[pos[k]] = q[i]
         ps[pos[k]] = p[i]
         pos[k] += 1
@@ -76,7 +75,7 @@ def _row_value(times_s, r, v):
 @njit(cache=True, parallel=True)
 def reduce_links(
     times_s, limit_s, bin_s, l_row, l_link, s_ptr, s_out, tl_ptr, tl_nodes, tl_link, t_in,
-    t_pop, pair_ptr, pair_t, pair_s, weight, n_chunks, acc, wsum,
+    t_pop, pair_ptr, pair_t, pair_s, weight, tie_s, n_chunks, acc, wsum,
 ):
     """Population within the limit (exact) and weighted population of origins grouped by link.
 
@@ -125,6 +124,10 @@ def reduce_links(
         with the seconds directly along the link (``places.snapping.same_link_seconds``).
     weight : float64 (W,)
         Weight of a trip in bin k (k = 0..W - 1).
+    tie_s : float
+        Seconds within which the two ends count as equally good for a target (rounding in
+        the rows would otherwise make every target behind an end look mixed); a trip can be
+        taken at most this much too long.
     n_chunks : int
         Parallel chunks of links (each holds scratch arrays of T entries).
     acc, wsum : float64 (S,)
@@ -138,6 +141,8 @@ def reduce_links(
     for c in prange(n_chunks):
         u_q, u_p = np.empty(n_t), np.empty(n_t)
         v_q, v_p = np.empty(n_t), np.empty(n_t)
+        u_k = np.empty(n_t, dtype=np.int64)
+        v_k = np.empty(n_t, dtype=np.int64)
         m_id = np.empty(n_t, dtype=np.int64)
         m_qu, m_qv = np.empty(n_t), np.empty(n_t)
         qs_u, ps_u = np.empty(n_t), np.empty(n_t)
@@ -168,45 +173,38 @@ def reduce_links(
                 dmin = min(dmin, d)
                 dmax = max(dmax, d)
             nu, nv, nm = 0, 0, 0
+            lim_u, lim_v = limit_s - a0min, limit_s - a1min  # -inf where that end is closed
             for k in range(n_tl):
                 x, y = tl_nodes[k, 0], tl_nodes[k, 1]
                 ux, uy = _row_value(times_s, ru, x), _row_value(times_s, ru, y)
                 vx, vy = _row_value(times_s, rv, x), _row_value(times_s, rv, y)
-                own = tl_link[k] == l_link[li]
-                if not own and min(min(ux, uy), min(vx, vy)) > limit_s:
+                if tl_link[k] == l_link[li]:  # targets on the origins' own link: all mixed
+                    for t in range(tl_ptr[k], tl_ptr[k + 1]):
+                        m_id[nm] = t
+                        m_qu[nm] = min(ux + t_in[t, 0], uy + t_in[t, 1])
+                        m_qv[nm] = min(vx + t_in[t, 0], vy + t_in[t, 1])
+                        nm += 1
+                    continue
+                if min(ux, uy) > lim_u and min(vx, vy) > lim_v:
                     continue
                 for t in range(tl_ptr[k], tl_ptr[k + 1]):
                     qu = min(ux + t_in[t, 0], uy + t_in[t, 1])
                     qv = min(vx + t_in[t, 0], vy + t_in[t, 1])
-                    if own:
-                        m_id[nm], m_qu[nm], m_qv[nm] = t, qu, qv
-                        nm += 1
+                    if not (qu <= lim_u or qv <= lim_v):
                         continue
-                    if not (qu + a0min <= limit_s or qv + a1min <= limit_s):
-                        continue
-                    if qv == np.inf:
-                        side = 0
-                    elif qu == np.inf:
-                        side = 1
-                    elif qu - qv <= dmin:
-                        side = 0
-                    elif qu - qv >= dmax:
-                        side = 1
-                    else:
-                        side = 2
-                    if side == 0:
-                        if qu <= limit_s:
-                            u_q[nu], u_p[nu] = qu, t_pop[t]
+                    if qv == np.inf or (qu != np.inf and qu - qv <= dmin + tie_s):
+                        if qu <= lim_u:  # the u end is as good for every origin
+                            u_q[nu], u_p[nu], u_k[nu] = qu, t_pop[t], np.int64(qu // bin_s)
                             nu += 1
-                    elif side == 1:
-                        if qv <= limit_s:
-                            v_q[nv], v_p[nv] = qv, t_pop[t]
+                    elif qu == np.inf or qu - qv >= dmax - tie_s:
+                        if qv <= lim_v:  # the v end is
+                            v_q[nv], v_p[nv], v_k[nv] = qv, t_pop[t], np.int64(qv // bin_s)
                             nv += 1
                     else:
                         m_id[nm], m_qu[nm], m_qv[nm] = t, qu, qv
                         nm += 1
-            _bin_trips(u_q, u_p, nu, bin_s, n_bins, st_u, h_u, pre_u, qs_u, ps_u, pos)
-            _bin_trips(v_q, v_p, nv, bin_s, n_bins, st_v, h_v, pre_v, qs_v, ps_v, pos)
+            _bin_trips(u_q, u_p, u_k, nu, n_bins, st_u, h_u, pre_u, qs_u, ps_u, pos)
+            _bin_trips(v_q, v_p, v_k, nv, n_bins, st_v, h_v, pre_v, qs_v, ps_v, pos)
             for s in range(lo, hi):
                 a0, a1 = s_out[s, 0], s_out[s, 1]
                 au, wu = _answer(a0, limit_s, bin_s, n_bins, st_u, h_u, pre_u, qs_u, ps_u,

@@ -50,6 +50,9 @@ from smaby_geo.routing.ch import spatial_order
 DEFAULT_LIMIT_MIN = 90.0
 DEFAULT_TIME_BIN_S = 10.0
 DEFAULT_BLOCK_SIZE = 512
+# Seconds within which both ends of an origin's link count as equally good for a target
+# (``reduce_links``): far below any rounding of the inputs, far above float noise in the rows.
+TIE_S = 1e-6
 
 
 def _link_blocks(ends: np.ndarray, open_end: np.ndarray, max_rows: int) -> list[np.ndarray]:
@@ -183,7 +186,7 @@ def reach_population(
         reduce_links(
             times, limit_s, float(time_bin_s), l_row, o_link[lb], s_ptr,
             np.ascontiguousarray(so.out_seconds[blk]), tl_ptr, tl_nodes, tl_link, t_in, t_pop,
-            pair_ptr, j, pair_s, w, min(n_chunks, len(lb)), a, ws,
+            pair_ptr, j, pair_s, w, TIE_S, min(n_chunks, len(lb)), a, ws,
         )
         acc[lo:hi] = a
         wsum[lo:hi] = ws
