@@ -173,3 +173,13 @@ def test_reach_equals_dijkstra_with_the_points_as_nodes(seed):
             assert got[row] == pop[want[i] <= limit * 60].sum(), (seed, i)
             w = np.sum(pop * time_weight(want[i] / 60, 30.0, limit))
             assert wgot[row] == pytest.approx(w, rel=0.004, abs=1e-9)
+
+
+def test_no_road_connected_origin_gives_nan_not_an_error():
+    net = long_link_network()
+    xy = np.array([[3_000, Y0 + 100], [3_000, Y0 + 20_000]], dtype=float)
+    cells = point_cells(xy, [5, 7])
+    r = reach_population(net, cells.iloc[1:], cells)
+    assert not r["road_connected"].iloc[0] and np.isnan(r["population_within"].iloc[0])
+    assert r.attrs["unconnected_origins"] == 1
+    assert r.attrs["unconnected_target_population"] == 7

@@ -151,6 +151,9 @@ def reach_population(
     # origins grouped by their link, the links along a Z-order curve of their ends, so that
     # a block of links shares most of its ends' rows
     oc = np.flatnonzero(so.connected)
+    if len(oc) == 0:  # no origin is road-connected: every result is NaN
+        none = np.zeros(0, dtype=np.int64)
+        return _reach_frame(origins, so, st, t, none, none, none, limit_min, time_bin_s)
     o_link, o_inv = np.unique(so.link[oc], return_inverse=True)
     mid = so.nodes[oc][np.unique(o_inv, return_index=True)[1]]
     rank = np.empty(len(o_link), dtype=np.int64)
@@ -191,6 +194,11 @@ def reach_population(
         acc[lo:hi] = a
         wsum[lo:hi] = ws
 
+    return _reach_frame(origins, so, st, t, o_order, acc, wsum, limit_min, time_bin_s)
+
+
+def _reach_frame(origins, so, st, t, o_order, acc, wsum, limit_min, time_bin_s) -> pd.DataFrame:
+    """``reach_population``'s result: NaN for origins that are not road-connected."""
     out = pd.DataFrame(
         {
             "road_connected": so.connected,
