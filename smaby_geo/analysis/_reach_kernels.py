@@ -1,4 +1,4 @@
-"""Numba kernels that reduce blocks of node-to-node times to per-origin sums.
+"""Numba kernels that reduce blocks of shortest-path rows to per-origin or per-town sums.
 
 Pure functions over arrays; nothing here knows about geopandas. See
 ``smaby_geo.analysis.reach``.
@@ -10,100 +10,220 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, parallel=True)
-def reduce_block(times_s, limit_s, bin_s, t_ptr, t_leg, t_pop, s_ptr, s_leg, weight, acc, wsum):
-    """Population within the limit (exact) and weighted population for a block of origins.
+@njit(cache=True)
+def _bin_trips(q, p, kq, m, n_bins, start, h, pre, qs, ps, pos):
+    """Counting sort of trips ``q[:m]`` (seconds, all within the limit) by their bins ``kq``.
 
-    Per source node: every target trip ``q = T(node, target node) + target leg`` within the
-    limit is put into bins of ``bin_s`` seconds (a counting sort). An origin with leg ``l``
-    counts the bins wholly below ``limit - l`` from a prefix sum and checks the trips of the
-    one partial bin one by one, so the count is exact. The weighted sum evaluates the weight
-    at each bin's middle (the only rounding).
+    Fills ``start`` (first slot of each bin in ``qs``/``ps``, ``n_bins + 1``), ``h`` (population
+    per bin), ``pre`` (prefix sums of ``h``) and ``qs``/``ps`` (the trips sorted by bin).
+    """
+    start[:] = 0
+    h[:] = 0.0
+    for i in range(m):
+        start[kq[i] + 1] += 1
+        h[kq[i]] += p[i]
+    for k in range(n_bins):
+        start[k + 1] += start[k]
+    pos[:] = start
+    for i in range(m):
+        k = kq[i]
+        qs[pos[k]] = q[i]
+        ps[pos[k]] = p[i]
+        pos[k] += 1
+    pre[0] = 0.0
+    for k in range(n_bins):
+        pre[k + 1] = pre[k] + h[k]
+
+
+@njit(cache=True)
+def _answer(leg, limit_s, bin_s, n_bins, start, h, pre, qs, ps, weight):
+    """Population and weighted population of binned trips for an origin ``leg`` seconds off.
+
+    The bins wholly below ``limit - leg`` come from the prefix sum; the one bin the limit cuts
+    is checked trip by trip (exact count). Weights: at each full bin's middle, at the trip's
+    own bin in the cut bin.
+    """
+    rem = limit_s - leg
+    if not rem >= 0.0:  # also an infinite leg (that end of the link is closed)
+        return 0.0, 0.0
+    n_w = weight.shape[0]
+    kb = np.int64(rem // bin_s)
+    if kb >= n_bins:
+        kb = n_bins - 1
+    a = pre[kb]
+    ws = 0.0
+    for i in range(start[kb], start[kb + 1]):  # the bin the limit cuts
+        if qs[i] <= rem:
+            a += ps[i]
+            wk = np.int64((leg + qs[i]) // bin_s)
+            ws += ps[i] * weight[min(wk, n_w - 1)]
+    for b_ in range(kb):
+        if h[b_] != 0.0:
+            wk = np.int64((leg + (b_ + 0.5) * bin_s) // bin_s)
+            ws += h[b_] * weight[min(wk, n_w - 1)]
+    return a, ws
+
+
+@njit(cache=True)
+def _row_value(times_s, r, v):
+    """``times_s[r, v]``; ``inf`` where there is no row (``r < 0``: that link end is closed)."""
+    if r < 0:
+        return np.inf
+    return times_s[r, v]
+
+
+@njit(cache=True, parallel=True)
+def reduce_links(
+    times_s, limit_s, bin_s, l_row, l_link, s_ptr, s_out, tl_ptr, tl_nodes, tl_link, t_in,
+    t_pop, pair_ptr, pair_t, pair_s, weight, tie_s, n_chunks, acc, wsum,
+):
+    """Population within the limit (exact) and weighted population of origins grouped by link.
+
+    Exact with the main job's access model (``places.snapping``, METHODS §1): an origin leaves
+    through both ends of its link (access leg + partial link time to each), a target is
+    entered through both ends of its link, and an origin and a target on the same link may
+    also go directly along it. The trip time is ``min(a0 + Qu, a1 + Qv, direct)``: ``a0``,
+    ``a1`` the origin's seconds to its link's ``u`` and ``v`` ends, ``Qu``, ``Qv`` the seconds
+    from those ends to the target (the better of its two entries).
+
+    Per origin link, each target within reach is put in one of three sets: *U* where the ``u``
+    end is at least as good for every origin on the link (``Qu - Qv <= a1 - a0`` for all),
+    *V* where the ``v`` end is, and *M* (mixed, and every target on the link itself). *U* and
+    *V* are counting-sorted into bins of ``bin_s`` and answered per origin from prefix sums,
+    checking the one bin the limit cuts trip by trip; *M* is checked per origin, target by
+    target. Counts are exact; weights are taken at bin middles (full bins) or at the trip's
+    own bin.
 
     Parameters
     ----------
     times_s : float64 (b, n)
-        Seconds from each of the block's source nodes to every node (``inf`` = unreachable).
+        Seconds from each of the block's source nodes to every node (``inf`` = beyond the limit).
     limit_s, bin_s : float
         Limit (inclusive) and bin width, seconds.
-    t_ptr : int64 (n + 1,)
-        Target entries at node v are ``t_ptr[v]:t_ptr[v + 1]``.
-    t_leg, t_pop : float64 (E,)
-        Target entries: access leg (seconds), population.
-    s_ptr : int64 (b + 1,)
-        The origins of row r are ``s_ptr[r]:s_ptr[r + 1]``.
-    s_leg : float64 (S,)
-        Access leg of each origin, seconds.
-    weight : float64 (L + 1,)
-        Weight of a trip of k bins (k = 0..L, ``L = limit_s / bin_s``).
+    l_row : int64 (L, 2)
+        Row of ``times_s`` from the ``u`` and the ``v`` end of each origin link (-1 = none).
+    l_link : int64 (L,)
+        The origin links' rows in ``network.links`` (to find targets on the same link).
+    s_ptr : int64 (L + 1,)
+        The origins of link ``l`` are ``s_ptr[l]:s_ptr[l + 1]``.
+    s_out : float64 (S, 2)
+        Seconds from each origin to its link's ``u`` and ``v`` ends (``Snapped.out_seconds``).
+    tl_ptr : int64 (K + 1,)
+        The targets on target link ``k`` are ``tl_ptr[k]:tl_ptr[k + 1]``.
+    tl_nodes : int64 (K, 2)
+        The ``u`` and ``v`` node of each target link.
+    tl_link : int64 (K,)
+        The target links' rows in ``network.links``.
+    t_in : float64 (T, 2)
+        Seconds from the ``u`` and ``v`` end of its link to each target (``Snapped.in_seconds``).
+    t_pop : float64 (T,)
+        Population of each target.
+    pair_ptr : int64 (S + 1,)
+        The targets on origin ``s``'s own link are ``pair_t[pair_ptr[s]:pair_ptr[s + 1]]``,
+    pair_t, pair_s : int64 (P,), float64 (P,)
+        with the seconds directly along the link (``places.snapping.same_link_seconds``).
+    weight : float64 (W,)
+        Weight of a trip in bin k (k = 0..W - 1).
+    tie_s : float
+        Seconds within which the two ends count as equally good for a target (rounding in
+        the rows would otherwise make every target behind an end look mixed); a trip can be
+        taken at most this much too long.
+    n_chunks : int
+        Parallel chunks of links (each holds scratch arrays of T entries).
     acc, wsum : float64 (S,)
         Output: population within the limit; sum of population x weight.
     """
-    b = times_s.shape[0]
-    n = times_s.shape[1]
+    n_links = l_row.shape[0]
+    n_t = t_pop.shape[0]
+    n_tl = tl_ptr.shape[0] - 1
     n_w = weight.shape[0]
     n_bins = np.int64(np.floor(limit_s / bin_s)) + 1
-    for r in prange(b):
-        lo, hi = s_ptr[r], s_ptr[r + 1]
-        if hi == lo:
-            continue
-        row = times_s[r]
-        m = 0
-        for v in range(n):
-            if row[v] <= limit_s:
-                m += t_ptr[v + 1] - t_ptr[v]
-        qa = np.empty(m)
-        pa = np.empty(m)
-        cnt = np.zeros(n_bins + 1, dtype=np.int64)
-        h = np.zeros(n_bins)
-        j = 0
-        for v in range(n):
-            d = row[v]
-            if d > limit_s:
+    for c in prange(n_chunks):
+        u_q, u_p = np.empty(n_t), np.empty(n_t)
+        v_q, v_p = np.empty(n_t), np.empty(n_t)
+        u_k = np.empty(n_t, dtype=np.int64)
+        v_k = np.empty(n_t, dtype=np.int64)
+        m_id = np.empty(n_t, dtype=np.int64)
+        m_qu, m_qv = np.empty(n_t), np.empty(n_t)
+        qs_u, ps_u = np.empty(n_t), np.empty(n_t)
+        qs_v, ps_v = np.empty(n_t), np.empty(n_t)
+        direct = np.full(n_t, np.inf)
+        st_u = np.zeros(n_bins + 1, dtype=np.int64)
+        st_v = np.zeros(n_bins + 1, dtype=np.int64)
+        pos = np.zeros(n_bins + 1, dtype=np.int64)
+        h_u, h_v = np.zeros(n_bins), np.zeros(n_bins)
+        pre_u, pre_v = np.zeros(n_bins + 1), np.zeros(n_bins + 1)
+        for li in range(c, n_links, n_chunks):
+            lo, hi = s_ptr[li], s_ptr[li + 1]
+            if hi == lo:
                 continue
-            for e in range(t_ptr[v], t_ptr[v + 1]):
-                q = d + t_leg[e]
-                if q <= limit_s:
-                    k = np.int64(q // bin_s)
-                    qa[j] = q
-                    pa[j] = t_pop[e]
-                    cnt[k + 1] += 1
-                    h[k] += t_pop[e]
-                    j += 1
-        start = np.cumsum(cnt)  # start[k] = first slot of bin k
-        pos = start.copy()
-        qs = np.empty(j)
-        ps = np.empty(j)
-        for i in range(j):
-            k = np.int64(qa[i] // bin_s)
-            qs[pos[k]] = qa[i]
-            ps[pos[k]] = pa[i]
-            pos[k] += 1
-        pre = np.zeros(n_bins + 1)
-        for b_ in range(n_bins):
-            pre[b_ + 1] = pre[b_] + h[b_]
-        for s in range(lo, hi):
-            rem = limit_s - s_leg[s]
-            if rem < 0:
-                acc[s] = 0.0
-                wsum[s] = 0.0
-                continue
-            kb = np.int64(rem // bin_s)
-            if kb >= n_bins:
-                kb = n_bins - 1
-            a = pre[kb]
-            ws = 0.0
-            for i in range(start[kb], start[kb + 1]):  # the bin the limit cuts
-                if qs[i] <= rem:
-                    a += ps[i]
-                    wk = np.int64((s_leg[s] + qs[i]) // bin_s)
-                    ws += ps[i] * weight[min(wk, n_w - 1)]
-            acc[s] = a
-            for b_ in range(kb):
-                if h[b_] != 0.0:
-                    wk = np.int64((s_leg[s] + (b_ + 0.5) * bin_s) // bin_s)
-                    ws += h[b_] * weight[min(wk, n_w - 1)]
-            wsum[s] = ws
+            ru, rv = l_row[li, 0], l_row[li, 1]
+            # the origins' best offsets and the range of a1 - a0 (+inf: v end closed)
+            a0min, a1min, dmin, dmax = np.inf, np.inf, np.inf, -np.inf
+            for s in range(lo, hi):
+                a0, a1 = s_out[s, 0], s_out[s, 1]
+                a0min = min(a0min, a0)
+                a1min = min(a1min, a1)
+                if a1 == np.inf:
+                    d = np.inf
+                elif a0 == np.inf:
+                    d = -np.inf
+                else:
+                    d = a1 - a0
+                dmin = min(dmin, d)
+                dmax = max(dmax, d)
+            nu, nv, nm = 0, 0, 0
+            lim_u, lim_v = limit_s - a0min, limit_s - a1min  # -inf where that end is closed
+            for k in range(n_tl):
+                x, y = tl_nodes[k, 0], tl_nodes[k, 1]
+                ux, uy = _row_value(times_s, ru, x), _row_value(times_s, ru, y)
+                vx, vy = _row_value(times_s, rv, x), _row_value(times_s, rv, y)
+                if tl_link[k] == l_link[li]:  # targets on the origins' own link: all mixed
+                    for t in range(tl_ptr[k], tl_ptr[k + 1]):
+                        m_id[nm] = t
+                        m_qu[nm] = min(ux + t_in[t, 0], uy + t_in[t, 1])
+                        m_qv[nm] = min(vx + t_in[t, 0], vy + t_in[t, 1])
+                        nm += 1
+                    continue
+                if min(ux, uy) > lim_u and min(vx, vy) > lim_v:
+                    continue
+                for t in range(tl_ptr[k], tl_ptr[k + 1]):
+                    qu = min(ux + t_in[t, 0], uy + t_in[t, 1])
+                    qv = min(vx + t_in[t, 0], vy + t_in[t, 1])
+                    if not (qu <= lim_u or qv <= lim_v):
+                        continue
+                    if qv == np.inf or (qu != np.inf and qu - qv <= dmin + tie_s):
+                        if qu <= lim_u:  # the u end is as good for every origin
+                            u_q[nu], u_p[nu], u_k[nu] = qu, t_pop[t], np.int64(qu // bin_s)
+                            nu += 1
+                    elif qu == np.inf or qu - qv >= dmax - tie_s:
+                        if qv <= lim_v:  # the v end is
+                            v_q[nv], v_p[nv], v_k[nv] = qv, t_pop[t], np.int64(qv // bin_s)
+                            nv += 1
+                    else:
+                        m_id[nm], m_qu[nm], m_qv[nm] = t, qu, qv
+                        nm += 1
+            _bin_trips(u_q, u_p, u_k, nu, n_bins, st_u, h_u, pre_u, qs_u, ps_u, pos)
+            _bin_trips(v_q, v_p, v_k, nv, n_bins, st_v, h_v, pre_v, qs_v, ps_v, pos)
+            for s in range(lo, hi):
+                a0, a1 = s_out[s, 0], s_out[s, 1]
+                au, wu = _answer(a0, limit_s, bin_s, n_bins, st_u, h_u, pre_u, qs_u, ps_u,
+                                 weight)
+                av, wv = _answer(a1, limit_s, bin_s, n_bins, st_v, h_v, pre_v, qs_v, ps_v,
+                                 weight)
+                a, ws = au + av, wu + wv
+                for p in range(pair_ptr[s], pair_ptr[s + 1]):
+                    direct[pair_t[p]] = min(direct[pair_t[p]], pair_s[p])
+                for i in range(nm):
+                    t = m_id[i]
+                    q = min(min(a0 + m_qu[i], a1 + m_qv[i]), direct[t])
+                    if q <= limit_s:
+                        a += t_pop[t]
+                        ws += t_pop[t] * weight[min(np.int64(q // bin_s), n_w - 1)]
+                for p in range(pair_ptr[s], pair_ptr[s + 1]):
+                    direct[pair_t[p]] = np.inf
+                acc[s] = a
+                wsum[s] = ws
 
 
 @njit(cache=True)

@@ -33,7 +33,8 @@ classes                  six, SSB's published cut points              six equal-
                                                                       kommune and 1000
 =======================  ===========================================  ========================
 
-**Jobs part.** ``J_i = sum_j P_j w(t_ij)`` over cells within the limit (own cell included),
+**Jobs part.** ``J_i = sum_j P_j w(t_ij)`` over cells within the limit (own cell included;
+``t_ij`` with the main job's access model, both ends of each cell's link: ``reach_population``),
 ``w(t) = 2^(-t / half_life_min)``. Reachable residents span three orders of magnitude
 (a few hundred in the far north, two million around Oslo), so the part is taken on a log
 scale, ``ln(1 + J_i) / ln(1 + J_ref)`` with ``J_ref`` the largest ``J`` of any cell: a

@@ -15,8 +15,9 @@ weighted mean of the cells' own ratios (``mean_cell_performance``).
 Differences from the published figures: the population is SSB's 2015 grid of Norway only
 (the EU uses the GEOSTAT grid of all Europe, so border cells here miss Swedish, Finnish and
 Russian neighbours in *both* parts); travel times are N1000 with METHODS §1 speeds and ferry
-waits (the EU uses TomTom speed profiles); the 90-minute search counts trips within the limit
-up to ``reach_population``'s rounding (15 s at most).
+waits (the EU uses TomTom speed profiles); the 90-minute search counts every trip within the
+limit exactly, with the main job's access model (``reach_population``: both ends of each
+cell's link, partial link times, access legs).
 """
 
 from __future__ import annotations
