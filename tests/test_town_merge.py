@@ -156,25 +156,25 @@ def test_a_far_label_or_one_in_another_town_does_not_name_a_town():
     lab = names([
         ("Aby", "by", 500.0, 500.0),  # inside A
         ("Abyen", "by", 900.0, 400.0),  # inside A too, 1.6 km from B: A's label, not B's
-        ("Fjernby", "by", 3500.0 + 5000.0, 500.0),  # 5 km east of B's outline: too far
+        ("Fjernby", "by", 3500.0 + 7000.0, 500.0),  # 7 km east of B's outline: too far
     ])
     towns = build_towns(cells, bu, place_names=lab).sort_values("centre_x")
     assert towns["name"].tolist() == ["Aby", "KommuneK2"]
     assert towns["name_source"].tolist() == ["label", "kommune"]
     assert np.isnan(towns["name_distance_m"].iloc[1])
-    # within the radius and nearest B's own cells, the label names B
+    # within the radius and nearest B, the label names B
     lab2 = names([("Aby", "by", 500.0, 500.0), ("Bby", "tettsted", 3500.0 + 1500.0, 500.0)])
     got = build_towns(cells, bu, place_names=lab2).sort_values("centre_x")
     assert got["name"].tolist() == ["Aby", "Bby"]
     assert got["name_source"].tolist() == ["label", "label"]
-    # the same label beside a farm of kommune K3 (5 residents) names a place B does not reach
-    cells3 = grid(
-        {**block(0, 3, 0, 3, 300), **b_cells, (20, 0): 5},
-        kommune={**dict.fromkeys(b_cells, "K2"), (20, 0): "K3"},
-    )
-    lab3 = names([("Aby", "by", 500.0, 500.0), ("Øyby", "tettsted", 20 * S + 100.0, 100.0)])
-    got = build_towns(cells3, bu, place_names=lab3).sort_values("centre_x")
-    assert got["name"].tolist() == ["Aby", "KommuneK2"]
+    # a label nearer village C (cells 20..21, 500 m off) than B (1.5 km) is C's, though B
+    # is larger and would have it first
+    c_cells = block(20, 21, 0, 0, 150)
+    cells3 = grid({**block(0, 3, 0, 3, 300), **b_cells, **c_cells})
+    bu3 = areas(outline(0, 3, 0, 3), outline(10, 13, 0, 3), outline(20, 21, 0, 0))
+    lab3 = names([("Aby", "by", 500.0, 500.0), ("Cby", "tettsted", 20 * S - 500.0, 100.0)])
+    got = build_towns(cells3, bu3, place_names=lab3).sort_values("centre_x")
+    assert got["name"].tolist() == ["Aby", "KommuneK1", "Cby"]
 
 
 def test_kommune_fallback_names_are_unique():

@@ -18,8 +18,8 @@ A *town* here is a populated place found in the data by a documented rule:
    ``town``, ``small_town`` (småby) and ``village``.
 
 Each town is named after an N1000 label inside or near its own outline (``places.town_names``:
-the largest place type, never a label beyond ``name_radius_m``, inside another town or in a
-kommune the town does not reach; else its kommune's name), carries the kommune of its centre
+the largest place type, never a label beyond ``name_radius_m`` or inside or nearer to another
+town; else its kommune's name), carries the kommune of its centre
 cell, and its centre is the populated cell nearest to the population-weighted mean of its cells
 (so it is never in a fjord).
 """
@@ -250,10 +250,10 @@ def build_towns(
     large_city_min_population : int
         Class thresholds in residents (module constants give the sources). Areas and clusters
         under ``village_min_population`` are not towns; their cells count as rural.
-    name_radius_m : float, default 3000
+    name_radius_m : float, default 6000
         Labels farther than this (metres) from the town's outline never name it
-        (``town_names.NAME_RADIUS_M``); nor does a label inside another town's outline or
-        nearest to a cell of a kommune the town does not reach. Among the others the largest
+        (``town_names.NAME_RADIUS_M``); nor does a label inside or nearer to another town's
+        outline. Among the others the largest
         place type wins (by > tettsted > ...), then the name of the town's own kommune, then
         the label nearest the centre; a label goes to one town only (the most populous that
         wants it); a town left without one takes its kommune's name (``name_source``
@@ -363,8 +363,7 @@ def build_towns(
         cells["kommunenavn"].to_numpy()[centre_cell] if "kommunenavn" in cells.columns else None
     )
     name, name_m, name_source = name_towns(
-        place_names, geoms, cx, cy, tot, radius_m=name_radius_m, kommune_names=kommune_names,
-        cells=cells, cell_town=town,
+        place_names, geoms, cx, cy, tot, radius_m=name_radius_m, kommune_names=kommune_names
     )
     out = gpd.GeoDataFrame(
         {
