@@ -167,12 +167,12 @@ def test_a_far_label_or_one_in_another_town_does_not_name_a_town():
     got = build_towns(cells, bu, place_names=lab2).sort_values("centre_x")
     assert got["name"].tolist() == ["Aby", "Bby"]
     assert got["name_source"].tolist() == ["label", "label"]
-    # a label nearer village C (cells 20..21, 500 m off) than B (1.5 km) is C's, though B
-    # is larger and would have it first
+    # a label inside village C (cells 20..21, 1.5 km beyond B) is C's, though B is larger,
+    # picks first and has no label of its own
     c_cells = block(20, 21, 0, 0, 150)
     cells3 = grid({**block(0, 3, 0, 3, 300), **b_cells, **c_cells})
     bu3 = areas(outline(0, 3, 0, 3), outline(10, 13, 0, 3), outline(20, 21, 0, 0))
-    lab3 = names([("Aby", "by", 500.0, 500.0), ("Cby", "tettsted", 20 * S - 500.0, 100.0)])
+    lab3 = names([("Aby", "by", 500.0, 500.0), ("Cby", "tettsted", 20 * S + 100.0, 100.0)])
     got = build_towns(cells3, bu3, place_names=lab3).sort_values("centre_x")
     assert got["name"].tolist() == ["Aby", "KommuneK1", "Cby"]
 

@@ -3,10 +3,12 @@
 A town takes the label of the largest place type (by > tettsted > ...) that lies inside its
 outline or within ``NAME_RADIUS_M`` of it, and never a label that
 
-* lies farther than ``NAME_RADIUS_M`` from the outline, or
-* lies inside, or nearer to, the outline of another town: a label names the built-up area it
-  stands in or beside, not its neighbour ("Sveggen" is printed on Averøy, "Slevik" 11 km from
-  the Fredrikstad part that took it before 0.3).
+* lies farther than ``NAME_RADIUS_M`` from the outline ("Slevik" named a Fredrikstad part
+  11.6 km away before 0.3), or
+* lies inside the outline of another town (it names that town).
+
+A label standing beside two towns goes to the larger (the Ålesund label stands on the water
+between Ålesund and Langevåg, nearer Langevåg's outline).
 
 Each label goes to one town only (the most populous that wants it). A town left without a
 label takes the name of its centre cell's kommune, numbered when the kommune's name is taken
@@ -97,7 +99,7 @@ def name_towns(
         Residents of each town (the most populous picks first).
     radius_m : float, default 6000
         Labels farther than this (metres) from the outline never name the town
-        (``NAME_RADIUS_M``); nor do labels inside or nearer to another town's outline.
+        (``NAME_RADIUS_M``); nor do labels inside another town's outline.
     kommune_names : array of str, optional
         Kommune name of each town's centre cell: preferred among labels of one type (Alta,
         not its Kven name Alattio) and the fallback name.
@@ -120,11 +122,11 @@ def name_towns(
         names = primary_names(place_names)
         geom = np.asarray(towns_geom, dtype=object)
         ti, pi = shapely.STRtree(pts).query(geom, predicate="dwithin", distance=radius_m)
-        # a label names the town it stands in or nearest to (1 m tolerance for ties)
-        nearest_m = np.full(len(pts), np.inf)
-        near_p, near_t = shapely.STRtree(geom).query_nearest(pts, all_matches=False)
-        nearest_m[near_p] = shapely.distance(pts[near_p], geom[near_t])
-        keep = shapely.distance(pts[pi], geom[ti]) <= nearest_m[pi] + 1.0
+        # a label inside a town's outline names that town and no other
+        in_t, in_p = shapely.STRtree(geom).query(pts, predicate="within")[::-1]
+        owner = np.full(len(pts), -1, dtype=np.int64)
+        owner[in_p] = in_t
+        keep = (owner[pi] < 0) | (owner[pi] == ti)
         ti, pi = ti[keep], pi[keep]
         d = np.hypot(px[pi] - cx[ti], py[pi] - cy[ti])
         own = np.zeros(len(ti), dtype=bool)

@@ -18,8 +18,8 @@ A *town* here is a populated place found in the data by a documented rule:
    ``town``, ``small_town`` (småby) and ``village``.
 
 Each town is named after an N1000 label inside or near its own outline (``places.town_names``:
-the largest place type, never a label beyond ``name_radius_m`` or inside or nearer to another
-town; else its kommune's name), carries the kommune of its centre
+the largest place type, never a label beyond ``name_radius_m`` or inside another town; else
+its kommune's name), carries the kommune of its centre
 cell, and its centre is the populated cell nearest to the population-weighted mean of its cells
 (so it is never in a fjord).
 """
@@ -252,8 +252,8 @@ def build_towns(
         under ``village_min_population`` are not towns; their cells count as rural.
     name_radius_m : float, default 6000
         Labels farther than this (metres) from the town's outline never name it
-        (``town_names.NAME_RADIUS_M``); nor does a label inside or nearer to another town's
-        outline. Among the others the largest
+        (``town_names.NAME_RADIUS_M``); nor does a label inside another town's outline.
+        Among the others the largest
         place type wins (by > tettsted > ...), then the name of the town's own kommune, then
         the label nearest the centre; a label goes to one town only (the most populous that
         wants it); a town left without one takes its kommune's name (``name_source``
