@@ -47,22 +47,23 @@ SSB_TETTSTEDER = [
 NEAR_M = 6000.0  # the audit's criterion: a småby centre within 6 km of a larger centre
 
 
-def label_towns(towns, cell_town, cells, place_names, labels):
-    """Town ids holding the populated cell nearest each label (one per label)."""
+def label_towns(towns, place_names, labels, within_m=25_000.0):
+    """Towns whose outline is nearest each label (labels within ``within_m`` of the first)."""
     from smaby_geo.places.town_names import primary_names
 
     full = primary_names(place_names)
-    xy = np.column_stack([cells.geometry.x, cells.geometry.y])
-    tree = cKDTree(xy)
+    raw = place_names["name"].astype(str).to_numpy()
+    first = place_names[(raw == labels[0]) | (full == labels[0])]
+    first = first[first["place_type"] == "by"].geometry.iloc[0]
     out = []
     for lab in labels:
-        pts = place_names[full == lab]
+        pts = place_names[(raw == lab) | (full == lab)]
         for g in pts.geometry:
-            _, i = tree.query([g.x, g.y], k=20)
-            t = cell_town.to_numpy()[i]
-            t = t[t >= 0]
-            if len(t):
-                out.append(int(np.bincount(t).argmax()))
+            if g.distance(first) > within_m:
+                continue
+            d = towns.geometry.distance(g)
+            if d.min() <= 6000.0:
+                out.append(d.idxmin())
     return sorted(set(out))
 
 
@@ -115,7 +116,6 @@ def main() -> int:
     lines += [f"## Småbyer within {NEAR_M / 1000:.0f} km of a larger centre (unmerged build)", "",
               "| småby (kommune) | residents | larger centre | km | after the rule | "
               "narrowest gap between carrying cells |", "|---|---:|---|---:|---|---:|"]
-    cell_ids = cells.index
     for tid, r in cen[cen["population"] < 50_000].iterrows():
         near = [cen.index[j] for j in tree.query_ball_point([r.centre_x, r.centre_y], NEAR_M)]
         big = [j for j in near if cen.loc[j, "population"] > r.population]
@@ -137,14 +137,13 @@ def main() -> int:
             f"| {r['name']} ({r.get('kommunenavn', '')}) | {r.population:,} | "
             f"{cen.loc[j, 'name']} | {km / 1000:.1f} | {res} | {gap} |"
         )
-    del cell_ids
     lines += ["", "## Against SSB's published tettsted populations", "",
-              "| SSB tettsted | SSB residents (date) | unmerged: largest part | "
-              "after the rule: town(s) holding its labels | after / SSB |",
+              "| SSB tettsted | SSB residents (date) | unmerged: largest town nearest its labels | "
+              "after the rule: town(s) nearest its labels | after / SSB |",
               "|---|---:|---:|---|---:|"]
     for name, labels, ssb, date in SSB_TETTSTEDER:
-        tb = label_towns(before, ct_b, cells, names, labels)
-        ta = label_towns(after, ct_a, cells, names, labels)
+        tb = label_towns(before, names, labels)
+        ta = label_towns(after, names, labels)
         pb = max((int(before.loc[t, "population"]) for t in tb), default=0)
         pa = sum(int(after.loc[t, "population"]) for t in ta)
         held = ", ".join(f"{after.loc[t, 'name']} {int(after.loc[t, 'population']):,}"
