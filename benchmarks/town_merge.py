@@ -49,9 +49,9 @@ NEAR_M = 6000.0  # the audit's criterion: a småby centre within 6 km of a large
 
 def label_towns(towns, place_names, labels, within_m=25_000.0):
     """Towns whose outline is nearest each label (labels within ``within_m`` of the first)."""
-    from smaby_geo.places.town_names import primary_names
+    from smaby_geo.places.town_names import resolve_primary_names
 
-    full = primary_names(place_names)
+    full = resolve_primary_names(place_names)
     raw = place_names["name"].astype(str).to_numpy()
     first = place_names[(raw == labels[0]) | (full == labels[0])]
     first = first[first["place_type"] == "by"].geometry.iloc[0]
@@ -69,7 +69,7 @@ def label_towns(towns, place_names, labels, within_m=25_000.0):
 
 def carrying_gap_m(cells, cell_town, a, b, settled_per_km2, size):
     """Narrowest open gap (m) between carrying cells of towns a and b (inf if none)."""
-    from smaby_geo.places.town_merge import cell_gap_m
+    from smaby_geo.places.town_merge import measure_cell_gap_m
 
     dense = cells["population"].to_numpy() >= settled_per_km2 * (size / 1000.0) ** 2
     col = (cells["x_sw"].to_numpy() // size).astype(np.int64)
@@ -80,7 +80,7 @@ def carrying_gap_m(cells, cell_town, a, b, settled_per_km2, size):
     if len(ia) == 0 or len(ib) == 0:
         return float("inf")
     _, j = cKDTree(np.column_stack([col[ib], row[ib]])).query(np.column_stack([col[ia], row[ia]]))
-    return float(cell_gap_m(col[ia] - col[ib][j], row[ia] - row[ib][j], size).min())
+    return float(measure_cell_gap_m(col[ia] - col[ib][j], row[ia] - row[ib][j], size).min())
 
 
 def main() -> int:

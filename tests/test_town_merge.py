@@ -15,8 +15,8 @@ from shapely.geometry import Point, box
 
 from smaby_geo.places.town_merge import (
     MERGE_GAP_M,
-    cell_gap_m,
     link_settlement_groups,
+    measure_cell_gap_m,
 )
 from smaby_geo.places.towns import build_towns
 
@@ -99,7 +99,7 @@ def test_an_empty_gap_wider_than_the_rule_keeps_two_towns():
 
 
 def test_gap_rule_by_hand():
-    assert cell_gap_m([1, 1, 2, 2, 3], [0, 1, 0, 2, 0], S).tolist() == pytest.approx(
+    assert measure_cell_gap_m([1, 1, 2, 2, 3], [0, 1, 0, 2, 0], S).tolist() == pytest.approx(
         [0.0, 0.0, 250.0, 250.0 * 2**0.5, 500.0]
     )
     # groups 0, 1 one empty cell apart (linked), group 2 two cells beyond 1 (apart)
@@ -182,3 +182,13 @@ def test_kommune_fallback_names_are_unique():
     towns = build_towns(grid(pop), areas(outline(0, 3, 0, 3), outline(30, 33, 0, 3)))
     assert sorted(towns["name"]) == ["KommuneK1", "KommuneK1 (2)"]
     assert (towns["name_source"] == "kommune").all()
+
+
+def test_settlements_take_no_name_from_a_far_label():
+    from smaby_geo.places.settlements import build_settlements
+
+    cells = grid({**block(0, 1, 0, 1, 50), **block(40, 41, 0, 0, 30)})  # 10 km apart
+    lab = names([("Nærby", "tettsted", 300.0, 300.0)])
+    s = build_settlements(cells, place_names=lab).sort_values("population")
+    assert pd.isna(s["place_name"].iloc[0]) and s["place_name"].iloc[1] == "Nærby"
+    assert s["place_name_m"].iloc[0] > 5000.0

@@ -37,7 +37,7 @@ _NAME_PREFIXES = frozenset(
 )
 
 
-def primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
+def resolve_primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
     """The label each place name continues or stands under, else itself.
 
     N1000 stacks the parallel names of a place (Norwegian / Sami / Kven) as labels one above
@@ -119,7 +119,7 @@ def name_towns(
         pts = place_names.geometry.to_numpy()
         px, py = place_names.geometry.x.to_numpy(), place_names.geometry.y.to_numpy()
         rank = place_names["place_type"].map(PLACE_TYPE_RANK).fillna(99).to_numpy()
-        names = primary_names(place_names)
+        names = resolve_primary_names(place_names)
         geom = np.asarray(towns_geom, dtype=object)
         ti, pi = shapely.STRtree(pts).query(geom, predicate="dwithin", distance=radius_m)
         # a label inside a town's outline names that town and no other

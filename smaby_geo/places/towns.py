@@ -42,7 +42,9 @@ from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.places.town_merge import MERGE_GAP_M, SETTLED_PER_KM2, link_settlement_groups
 from smaby_geo.places.town_names import NAME_RADIUS_M, name_towns
-from smaby_geo.places.town_names import primary_names as _primary_names  # noqa: F401 (old path)
+from smaby_geo.places.town_names import (  # noqa: F401 (the old private path)
+    resolve_primary_names as _primary_names,
+)
 
 # Class thresholds (residents of the town).
 # LARGE_CITY_MIN_POPULATION: 50,000 — the old SSB centrality standard's level-3 tettsted
