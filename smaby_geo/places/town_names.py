@@ -160,9 +160,9 @@ def name_towns(
         if name[t] is not None:
             continue
         base = str(kn_all[t]) if isinstance(kn_all[t], str) and kn_all[t] else f"town {t}"
-        cand, k = base, 2
-        while cand in taken:
-            cand, k = f"{base} ({k})", k + 1
-        name[t] = cand
-        taken.add(cand)
+        label, k = base, 2
+        while label in taken:
+            label, k = f"{base} ({k})", k + 1
+        name[t] = label
+        taken.add(label)
     return name, dist, source
