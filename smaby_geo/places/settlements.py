@@ -41,7 +41,8 @@ def build_settlements(
         ``small_town`` < town_min_population <= ``town``.
     name_radius_m : float, default 5000
         The name is the largest place type (by > tettsted > ...) among the 8 nearest names
-        within this distance of the centre, else simply the nearest name.
+        within this distance (metres) of the centre; a settlement with no name that near has
+        ``place_name`` None (a label farther off names another place).
 
     Returns
     -------
@@ -113,4 +114,7 @@ def _name_settlements(place_names, cx, cy, radius_m):
     rank = np.where(d <= radius_m, rank, 100)  # outside the radius: only distance counts
     best = np.argmin(rank * 1e9 + d, axis=1)
     pick = i[np.arange(len(cx)), best]
-    return place_names["name"].to_numpy()[pick], d[np.arange(len(cx)), best]
+    dist = d[np.arange(len(cx)), best]
+    name = place_names["name"].to_numpy(dtype=object)[pick]
+    name[dist > radius_m] = None  # no label within the radius: unnamed, not a far label
+    return name, dist

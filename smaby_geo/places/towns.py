@@ -10,12 +10,18 @@ A *town* here is a populated place found in the data by a documented rule:
    reaches ``dense_per_km2`` (default 300 residents per km², the density of Eurostat's
    DEGURBA "urban cluster") are joined into 8-neighbour clusters; a cluster of at least
    ``village_min_population`` residents is a town of source ``grid_cluster``.
-3. **Classes by population** (named thresholds below, each with its source): ``large_city``,
+3. **One continuous settlement is one town** (``places.town_merge``, SSB's tettsted rule):
+   areas and clusters linked by a chain of cells of at least ``settled_per_km2`` residents per
+   km², each within ``merge_gap_m`` (400 m, SSB's satellite distance) of the next, are merged
+   (N1000's generalised outlines split Ålesund and Spjelkavik, Drammen and Krokstadelva).
+4. **Classes by population** (named thresholds below, each with its source): ``large_city``,
    ``town``, ``small_town`` (småby) and ``village``.
 
-Each town is named after the N1000 place name of the largest type (by > tettsted > ...) near
-its centre, carries the kommune of its centre cell, and its centre is the populated cell
-nearest to the population-weighted mean of its cells (so it is never in a fjord).
+Each town is named after an N1000 label inside or near its own outline (``places.town_names``:
+the largest place type, never a label beyond ``name_radius_m`` or inside another town; else
+its kommune's name), carries the kommune of its centre
+cell, and its centre is the populated cell nearest to the population-weighted mean of its cells
+(so it is never in a fjord).
 """
 
 from __future__ import annotations
@@ -30,12 +36,15 @@ import shapely
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from smaby_geo import datasets
 from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import NETWORK_CRS
-from smaby_geo.places.placenames import PLACE_TYPE_RANK
+from smaby_geo.places.town_merge import MERGE_GAP_M, SETTLED_PER_KM2, link_settlement_groups
+from smaby_geo.places.town_names import NAME_RADIUS_M, name_towns
+from smaby_geo.places.town_names import (  # noqa: F401 (the old private path)
+    resolve_primary_names as _primary_names,
+)
 
 # Class thresholds (residents of the town).
 # LARGE_CITY_MIN_POPULATION: 50,000 — the old SSB centrality standard's level-3 tettsted
@@ -66,8 +75,6 @@ DENSE_PER_KM2 = 300.0
 # N1000 outlines are generalised to 1:1,000,000: cells within one cell width of an outline
 # count as inside.
 POLYGON_BUFFER_M = 250.0
-# The name comes from N1000 place names within this distance of the town's outline.
-NAME_RADIUS_M = 3000.0
 
 TOWN_CLASSES: tuple[str, ...] = ("large_city", "town", "small_town", "village")
 CLASS_RANK: dict[str, int] = {"village": 0, "small_town": 1, "town": 2, "large_city": 3}
@@ -208,102 +215,6 @@ def _grid_clusters(cells: pd.DataFrame, free: np.ndarray, dense_pop: float) -> n
     return lab_out
 
 
-# First words that N1000 prints on a line of their own above the rest of a name.
-_NAME_PREFIXES = frozenset(
-    {"Ytre", "Indre", "Nedre", "Øvre", "Store", "Vestre", "Østre", "Søndre", "Nordre", "Søre",
-     "Midtre", "Gamle", "Nye"}
-)
-
-
-def _primary_names(place_names: gpd.GeoDataFrame) -> np.ndarray:
-    """The label each place name continues or stands under, else itself.
-
-    N1000 stacks the parallel names of a place (Norwegian / Sami / Kven) as labels one above
-    the other (Trondheim over Tråante, Tromsø over Romsa), and splits long names over two lines
-    ("Krokstad-" over "elva", "Åmdals" over "verk", "Ytre" over "Arna"). Returns the full name
-    of each label: a parallel town (``by``) name stacked within 3 km maps to the top label, a
-    split name is joined. Other parallel names (e.g. Sami names of villages) are kept.
-    """
-    x = place_names.geometry.x.to_numpy()
-    y = place_names.geometry.y.to_numpy()
-    typ = place_names["place_type"].to_numpy()
-    names = place_names["name"].astype(str).to_numpy()
-    out = names.copy()
-    tree = cKDTree(np.column_stack([x, y]))
-    pairs = tree.query_pairs(4000.0, output_type="ndarray")
-    upper_of: dict[int, int] = {}
-    for i, j in pairs:
-        hi, lo = (i, j) if y[i] > y[j] else (j, i)
-        if abs(x[i] - x[j]) > 1000.0:
-            continue
-        if names[lo][:1].islower():  # a name continued on the next line
-            sep = "" if names[hi].endswith("-") else " "
-            out[hi] = out[lo] = names[hi].rstrip("- ") + sep + names[lo]
-        elif names[hi] in _NAME_PREFIXES:
-            out[hi] = out[lo] = f"{names[hi]} {names[lo]}"
-        elif typ[i] == typ[j] == "by" and abs(y[i] - y[j]) <= 3000.0:
-            upper_of.setdefault(lo, hi)  # parallel names of a town, stacked
-    for lo in upper_of:
-        top = lo
-        while top in upper_of:  # three-name stacks: Vadsø / Čáhcesuolu / Vesisaari
-            top = upper_of[top]
-        if out[lo] == names[lo]:
-            out[lo] = out[top]
-    out = np.array([" ".join(str(n).split()) for n in out], dtype=object)
-    return np.array([n.rstrip("-") for n in out], dtype=object)
-
-
-def _names(place_names, towns_geom, cx, cy, population, radius_m, kommune_names=None):
-    """Name of each town from the N1000 place names.
-
-    The place name of the largest type within ``radius_m`` of the town's outline (then the
-    nearest to its centre); each name goes to the most populous town that wants it, and the
-    next towns take their next candidate.
-    """
-    n = len(cx)
-    name = np.full(n, None, dtype=object)
-    dist = np.full(n, np.nan)
-    if place_names is None or len(place_names) == 0 or n == 0:
-        return name, dist
-    pts = place_names.geometry.to_numpy()
-    px, py = place_names.geometry.x.to_numpy(), place_names.geometry.y.to_numpy()
-    rank = place_names["place_type"].map(PLACE_TYPE_RANK).fillna(99).to_numpy()
-    names = _primary_names(place_names)
-    # candidates within radius_m of the outline first, then out to 3 x radius_m
-    geom = np.asarray(towns_geom, dtype=object)
-    ti, pi = shapely.STRtree(pts).query(geom, predicate="dwithin", distance=3 * radius_m)
-    far = shapely.distance(pts[pi], geom[ti]) > radius_m
-    d = np.hypot(px[pi] - cx[ti], py[pi] - cy[ti])
-    # among names of the same type, the name of the town's own kommune first (Alta, not
-    # its Kven name Alattio printed beside it)
-    own = np.zeros(len(ti), dtype=bool)
-    if kommune_names is not None:
-        kn = np.asarray(kommune_names, dtype=object)[ti]
-        own = np.array(
-            [isinstance(k, str) and str(nm).casefold() in k.casefold().replace("-", " ").split()
-             for nm, k in zip(names[pi], kn, strict=True)],
-            dtype=bool,
-        )
-    order = np.lexsort((d, ~own, rank[pi], far, ti))
-    ti, pi, d = ti[order], pi[order], d[order]
-    bounds = np.searchsorted(ti, np.arange(n + 1))
-    used: set[str] = set()
-    for t in np.argsort(-np.asarray(population), kind="stable"):
-        cand = range(bounds[t], bounds[t + 1])
-        pick = next(
-            (c for c in cand if names[pi[c]] not in used and not names[pi[c]][:1].islower()),
-            None,
-        )
-        if pick is not None:
-            name[t], dist[t] = names[pi[pick]], d[pick]
-            used.add(names[pi[pick]])
-    miss = np.flatnonzero(name == None)  # noqa: E711 (object array)
-    if len(miss):
-        dd, ii = cKDTree(np.column_stack([px, py])).query(np.column_stack([cx[miss], cy[miss]]))
-        name[miss], dist[miss] = np.array([f"near {v}" for v in names[ii]], dtype=object), dd
-    return name, dist
-
-
 @renamed_kwargs(**_POPULATION_RENAMES)
 def build_towns(
     cells: gpd.GeoDataFrame,
@@ -317,6 +228,8 @@ def build_towns(
     town_min_population: int = TOWN_MIN_POPULATION,
     large_city_min_population: int = LARGE_CITY_MIN_POPULATION,
     name_radius_m: float = NAME_RADIUS_M,
+    merge_gap_m: float | None = MERGE_GAP_M,
+    settled_per_km2: float = SETTLED_PER_KM2,
     return_cells: bool = False,
 ) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, pd.Series]:
     """Towns from built-up areas and grid clusters, with population and class.
@@ -339,26 +252,37 @@ def build_towns(
     large_city_min_population : int
         Class thresholds in residents (module constants give the sources). Areas and clusters
         under ``village_min_population`` are not towns; their cells count as rural.
-    name_radius_m : float, default 3000
-        Names are looked up this far (metres) from the town's outline (then out to three
-        times as far): the largest place type wins (by > tettsted > ...), then the name of
-        the town's own kommune, then the name nearest the centre; a name goes to one
-        town only (the most populous that wants it; a town left without a free name is
-        called "near <nearest name>"); parallel names printed under a primary label
+    name_radius_m : float, default 6000
+        Labels farther than this (metres) from the town's outline never name it
+        (``town_names.NAME_RADIUS_M``); nor does a label inside another town's outline.
+        Among the others the largest
+        place type wins (by > tettsted > ...), then the name of the town's own kommune, then
+        the label nearest the centre; a label goes to one town only (the most populous that
+        wants it); a town left without one takes its kommune's name (``name_source``
+        ``kommune``, numbered "(2)" when taken). Parallel names printed under a primary label
         (Tråante under Trondheim) give the primary name, and hyphen-split labels are joined.
+    merge_gap_m : float or None, default 400
+        Areas and clusters linked by a chain of settled cells with open gaps of at most this
+        many metres become one town (``town_merge.MERGE_GAP_M``, SSB's 400 m satellite
+        distance); None keeps every area and cluster apart (the rule before 0.3).
+    settled_per_km2 : float, default 300
+        Density (residents per km²) from which a cell carries the chain
+        (``town_merge.SETTLED_PER_KM2``, DEGURBA's urban-cluster density).
     return_cells : bool, default False
         Also return the town of every cell.
 
     Returns
     -------
     GeoDataFrame
-        Indexed by ``town_id``: ``name``, ``name_distance_m``, ``town_class``, ``population``,
-        ``cells``, ``area_km2`` (of the outline or the cells), ``source`` (``n1000_builtup`` or
-        ``grid_cluster``), kommune fields of the centre cell, ``centre_x``/``centre_y``
-        (EPSG:25833 metres), polygon geometry; ``attrs`` holds ``attribution`` and the
-        ``thresholds`` used. With ``return_cells``, also the town of every cell (Series
-        ``town_id`` indexed like ``cells``, -1 = in no town): the towns' populations plus the
-        population of cells in no town equal the cells' total.
+        Indexed by ``town_id``: ``name``, ``name_distance_m`` (label to centre; NaN for a
+        kommune name), ``name_source`` (``label`` or ``kommune``), ``town_class``,
+        ``population``, ``cells``, ``area_km2`` (of the outline or the cells), ``source``
+        (``n1000_builtup`` when an N1000 area is part of it, else ``grid_cluster``),
+        ``parts`` (areas and clusters merged into it), kommune fields of the centre cell,
+        ``centre_x``/``centre_y`` (EPSG:25833 metres), polygon geometry; ``attrs`` holds
+        ``attribution`` and the ``thresholds`` used. With ``return_cells``, also the town of
+        every cell (Series ``town_id`` indexed like ``cells``, -1 = in no town): the towns'
+        populations plus the population of cells in no town equal the cells' total.
     """
     need = {"x_sw", "y_sw", "cell_size_m", "population"}
     if not need <= set(cells.columns):
@@ -385,9 +309,20 @@ def build_towns(
     cluster_of = _grid_clusters(cells, area_of < 0, dense_pop)
     n_area = len(areas)
     # one label space: areas first, then clusters
-    group = np.where(area_of >= 0, area_of, np.where(cluster_of >= 0, n_area + cluster_of, -1))
-    in_group = group >= 0
-    n_groups = int(group.max()) + 1 if in_group.any() else 0
+    part = np.where(area_of >= 0, area_of, np.where(cluster_of >= 0, n_area + cluster_of, -1))
+    in_group = part >= 0
+    n_parts = int(part.max()) + 1 if in_group.any() else 0
+    # areas and clusters that form one continuous settlement become one (town_merge)
+    merged = np.arange(n_parts)
+    if merge_gap_m is not None and n_parts:
+        col = ((cells["x_sw"].to_numpy() - cells["x_sw"].min()) // size).astype(np.int64)
+        row = ((cells["y_sw"].to_numpy() - cells["y_sw"].min()) // size).astype(np.int64)
+        merged = link_settlement_groups(
+            col, row, part, pop, cell_size_m=size, settled_per_km2=settled_per_km2,
+            merge_gap_m=merge_gap_m,
+        )
+    group = np.where(in_group, merged[np.maximum(part, 0)], -1)
+    n_groups = int(merged.max()) + 1 if n_parts else 0
     gp = np.bincount(group[in_group], weights=pop[in_group], minlength=n_groups)
     keep = gp >= village_min_population
     ids = np.flatnonzero(keep)
@@ -413,22 +348,30 @@ def build_towns(
     cx, cy = x[centre_cell], y[centre_cell]
 
     geoms = np.empty(n, dtype=object)
-    source = np.where(ids < n_area, "n1000_builtup", "grid_cluster")
+    has_area = np.zeros(n, dtype=bool)
+    n_merged = np.zeros(n, dtype=np.int64)  # areas and clusters merged into the town
     for k, gid in enumerate(ids):
-        if gid < n_area:
-            geoms[k] = areas.geometry.iloc[gid]
-    for k in np.flatnonzero(ids >= n_area).tolist():
-        sel = midx[tm == k]
-        xs, ys = cells["x_sw"].to_numpy()[sel], cells["y_sw"].to_numpy()[sel]
-        geoms[k] = shapely.union_all(shapely.box(xs, ys, xs + size, ys + size))
+        members = np.flatnonzero(merged == gid)
+        outlines = [areas.geometry.iloc[m] for m in members[members < n_area]]
+        sel = midx[(tm == k) & (part[midx] >= n_area)]  # grid-cluster cells of the town
+        if len(sel):
+            xs, ys = cells["x_sw"].to_numpy()[sel], cells["y_sw"].to_numpy()[sel]
+            outlines.append(shapely.union_all(shapely.box(xs, ys, xs + size, ys + size)))
+        geoms[k] = outlines[0] if len(outlines) == 1 else shapely.union_all(outlines)
+        has_area[k] = bool((members < n_area).any())
+        n_merged[k] = len(np.unique(part[midx[tm == k]]))
+    source = np.where(has_area, "n1000_builtup", "grid_cluster")
     kommune_names = (
         cells["kommunenavn"].to_numpy()[centre_cell] if "kommunenavn" in cells.columns else None
     )
-    name, name_m = _names(place_names, geoms, cx, cy, tot, name_radius_m, kommune_names)
+    name, name_m, name_source = name_towns(
+        place_names, geoms, cx, cy, tot, radius_m=name_radius_m, kommune_names=kommune_names
+    )
     out = gpd.GeoDataFrame(
         {
             "name": name,
             "name_distance_m": np.round(name_m, 0),
+            "name_source": name_source,
             "town_class": classify_population(
                 tot,
                 village_min_population=village_min_population,
@@ -439,6 +382,7 @@ def build_towns(
             "population": np.round(tot).astype(np.int64),
             "cells": cnt,
             "source": source,
+            "parts": n_merged,
         },
         index=pd.RangeIndex(n, name="town_id"),
         geometry=list(geoms),
@@ -459,6 +403,9 @@ def build_towns(
         "large_city_min_population": large_city_min_population,
         "dense_per_km2": dense_per_km2,
         "polygon_buffer_m": polygon_buffer_m,
+        "merge_gap_m": merge_gap_m,
+        "settled_per_km2": settled_per_km2,
+        "name_radius_m": name_radius_m,
     }
     if return_cells:
         return out, pd.Series(town, index=cells.index, name="town_id")
