@@ -270,7 +270,14 @@ class RoadNetwork:
     def _kdtree(self):
         from scipy.spatial import cKDTree
 
-        return cKDTree(np.column_stack([self.node_x, self.node_y]))
+        # a ferry route's copy of a node (smaby_geo.network.ferry.expand_ferry_routes) is
+        # never a snap target: its original, at the same point, is
+        keep = np.ones(self.n_nodes, dtype=bool)
+        if "ferry_transfer" in self.links:
+            tr = self.links["ferry_transfer"].fillna(False).to_numpy(dtype=bool)
+            keep[self.links["v"].to_numpy()[tr]] = False
+        nodes = np.flatnonzero(keep)
+        return cKDTree(np.column_stack([self.node_x[nodes], self.node_y[nodes]])), nodes
 
     def nearest_nodes(self, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Return the nearest node of each point and the straight-line distance to it.
@@ -285,8 +292,9 @@ class RoadNetwork:
         nodes : ndarray of int64
         distance_m : ndarray of float64
         """
-        d, i = self._kdtree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
-        return np.asarray(i, dtype=np.int64), np.asarray(d, dtype=float)
+        tree, nodes = self._kdtree
+        d, i = tree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+        return nodes[np.asarray(i, dtype=np.int64)], np.asarray(d, dtype=float)
 
     def summary(self) -> dict:
         """Return headline figures: nodes, edges, km by category, ferry links, components."""
