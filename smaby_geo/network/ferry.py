@@ -12,6 +12,8 @@ The connector's maximum length and its speed are ``FerryModel.max_connector_m`` 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -161,16 +163,20 @@ def crossing_rows(links: pd.DataFrame, row: int) -> np.ndarray:
 
     N1000 also joins different routes at sea near a shared terminal (Fv549 to Våge leaves
     the E39 Halhjem line 1.6 km out): when the chosen link has a road number, only links with
-    the same number belong to its crossing. OSM pieces of one way (``osm_way``) stay together.
+    the same number belong to its crossing (with the same route, ``ferry_routes``, where
+    ``expand_ferry_routes`` labelled them; its transfer links included). OSM pieces of one
+    way (``osm_way``) stay together.
     """
     ferry = links["ferry"].to_numpy(dtype=bool)
     rn = links["road_number"].to_numpy(dtype=object)
+    if ROUTE_COLUMN in links:  # expand_ferry_routes: the route's links and transfers
+        rn = links[ROUTE_COLUMN].to_numpy(dtype=object)
     has_rn = rn[row] is not None and not pd.isna(rn[row])
     same = ferry & (rn == rn[row]) if has_rn else ferry
     u, v = links["u"].to_numpy(), links["v"].to_numpy()
     sea = ~ferry_terminals(u, v, ferry)
     rows, todo = {row}, [row]
-    if "osm_way" in links:
+    if "osm_way" in links and pd.notna(links["osm_way"].iloc[row]):
         way = links["osm_way"].to_numpy()
         for r2 in np.flatnonzero(ferry & (way == way[row])):
             if int(r2) not in rows:
@@ -461,6 +467,7 @@ def connect_ferry_ends(
 # --- ferry routes: turn-aware waits as a graph transformation --------------------------------
 
 TRANSFER_COLUMN = "ferry_transfer"
+_RV_FV = re.compile(r"^(Rv|Fv)(\d+)$")
 SHARED_COLUMN = "ferry_shared_with"
 ROUTE_COLUMN = "ferry_route"
 HEADWAY_OF_COLUMN = "ferry_headway_of"
@@ -500,7 +507,11 @@ def ferry_routes(links: pd.DataFrame) -> np.ndarray:
 
     The rule (its source is the data): a numbered ferry link belongs to the route of its road
     number (N1000/N2000 ``vegkategori`` + ``vegnummer``, NVDB road number, OSM ``ref``), e.g.
-    ``"Fv17"``; an unnumbered link belongs to its OSM way (``osm_way``) where the reader kept
+    ``"Fv17"``. A riksveg and a fylkesveg of one number are one route, ``"Rv/Fv80"`` (where
+    the network has ferry links of both): the
+    2010 reform handed parts of riksveger to the counties under their old numbers, and N1000
+    draws the Bodø-Værøy-Røst-Moskenes boat as Rv80 at sea with Fv80 spurs into its quays.
+    An unnumbered link belongs to its OSM way (``osm_way``) where the reader kept
     it, else to the chain of unnumbered links joined at sea nodes (nodes touching only ferry
     links), named ``"unnumbered-<k>"``.
 
@@ -522,7 +533,13 @@ def ferry_routes(links: pd.DataFrame) -> np.ndarray:
     rn = links["road_number"].to_numpy(dtype=object)
     out = np.full(len(links), None, dtype=object)
     numbered = ferry & np.array([isinstance(r, str) and r != "" for r in rn], dtype=bool)
-    out[numbered] = rn[numbered]
+    names = set(rn[numbered].tolist())
+    out[numbered] = [
+        f"Rv/Fv{m.group(2)}"
+        if (m := _RV_FV.match(r)) and {f"Rv{m.group(2)}", f"Fv{m.group(2)}"} <= names
+        else r
+        for r in rn[numbered]
+    ]
     rest = ferry & ~numbered
     if "osm_way" in links:
         way = links["osm_way"].to_numpy()
@@ -704,9 +721,8 @@ def expand_ferry_routes(
             {
                 HEADWAY_OF_COLUMN: _py(ids[own]),
                 "link_id": next(dup_ids),
-                "road_number": row["road_number"]
-                if str(rname).startswith(("osm way", "unnumbered"))
-                else rname,
+                "road_number": links["road_number"].iloc[own],
+                **({"osm_way": links["osm_way"].iloc[own]} if "osm_way" in links else {}),
                 ROUTE_COLUMN: rname,
                 SHARED_COLUMN: _py(ids[c]),
             }
