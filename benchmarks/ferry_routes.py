@@ -43,7 +43,9 @@ def old_rule(net):
     copies dropped, times recomputed with the same profile."""
     lk = net.links
     tr = transfer_links(lk)
-    shared = lk[SHARED_COLUMN].notna().to_numpy() if SHARED_COLUMN in lk else np.zeros(len(lk), bool)
+    shared = np.zeros(len(lk), bool)
+    if SHARED_COLUMN in lk:
+        shared = lk[SHARED_COLUMN].notna().to_numpy()
     orig = np.arange(net.n_nodes)
     orig[lk["v"].to_numpy()[tr]] = lk["u"].to_numpy()[tr]
     old = lk.loc[~tr & ~shared].copy()
@@ -114,7 +116,8 @@ def main() -> int:
         )
     out.append("")
     out.append(f"Route copies {fr['copies']}, transfer links {fr['transfers']}.")
-    out += ["", "## Unreachable people", "", "| service | old rule | turn-aware |", "|---|---:|---:|"]
+    out += ["", "## Unreachable people", ""]
+    out += ["| service | old rule | turn-aware |", "|---|---:|---:|"]
     for s in SERVICES:
         c = f"{s}_minutes"
         ua = int(pop[~np.isfinite(a[c].to_numpy(float))].sum())
@@ -162,7 +165,9 @@ def main() -> int:
     out.append("| kommune | people | largest increase (min) | largest decrease (min) |")
     out.append("|---|---:|---:|---:|")
     for k, r in by_k.iterrows():
-        out.append(f"| {k} | {int(r['people']):,} | {r['max_change']:+.1f} | {r['min_change']:+.1f} |")
+        out.append(
+            f"| {k} | {int(r['people']):,} | {r['max_change']:+.1f} | {r['min_change']:+.1f} |"
+        )
     out += ["", "## Våge -> Leirvik, legs", ""]
     for name, n in (("old rule", old), ("turn-aware", net)):
         legs = explain_trip(n, "Våge", "Leirvik")

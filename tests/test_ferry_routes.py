@@ -118,7 +118,7 @@ def test_copies_are_never_snap_targets():
     assert len(copies) == 1
     quay = _node(net, 0, 5000)  # the original, found among all nodes
     assert copies[0] != quay and net.node_x[copies[0]] == 0 and net.node_y[copies[0]] == 5000
-    nd, dist = net.nearest_nodes([0.0, 1.0], [5000.0, 5001.0])
+    nd, _ = net.nearest_nodes([0.0, 1.0], [5000.0, 5001.0])
     assert (nd == quay).all()
 
 

@@ -2,6 +2,8 @@
 
 Nodes carry EPSG:25833 coordinates (metres). Every CSR edge points back to the row of the link
 table it came from (link id, road category, road number, ferry flag, length).
+
+Longer than 500 lines because the class, its build and its clip belong together.
 """
 
 from __future__ import annotations
@@ -270,12 +272,9 @@ class RoadNetwork:
     def _kdtree(self):
         from scipy.spatial import cKDTree
 
-        # a ferry route's copy of a node (smaby_geo.network.ferry.expand_ferry_routes) is
-        # never a snap target: its original, at the same point, is
-        keep = np.ones(self.n_nodes, dtype=bool)
+        keep = np.ones(self.n_nodes, dtype=bool)  # not a ferry route's copy (ferry.py)
         if "ferry_transfer" in self.links:
-            tr = self.links["ferry_transfer"].fillna(False).to_numpy(dtype=bool)
-            keep[self.links["v"].to_numpy()[tr]] = False
+            keep[self.links["v"].to_numpy()[self.links["ferry_transfer"].fillna(False)]] = 0
         nodes = np.flatnonzero(keep)
         return cKDTree(np.column_stack([self.node_x[nodes], self.node_y[nodes]])), nodes
 
@@ -292,9 +291,8 @@ class RoadNetwork:
         nodes : ndarray of int64
         distance_m : ndarray of float64
         """
-        tree, nodes = self._kdtree
-        d, i = tree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
-        return nodes[np.asarray(i, dtype=np.int64)], np.asarray(d, dtype=float)
+        d, i = self._kdtree[0].query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+        return self._kdtree[1][np.asarray(i, dtype=np.int64)], np.asarray(d, dtype=float)
 
     def summary(self) -> dict:
         """Return headline figures: nodes, edges, km by category, ferry links, components."""

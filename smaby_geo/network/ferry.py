@@ -4,10 +4,17 @@
 - ``ferry_times``: directed times of ferry links, the wait charged once per crossing;
 - ``connect_ferry_ends``: a ferry end that touches no road is joined to the nearest road node
   or road-link point by a *connector* link;
-- ``crossing_rows``: all links of one crossing (a crossing drawn as several segments).
+- ``crossing_rows``: all links of one crossing (a crossing drawn as several segments);
+- ``ferry_routes``: which boat (route) each ferry link belongs to, from its road number;
+- ``expand_ferry_routes``: turn-aware waits as a graph transformation: boarding from a road
+  or changing to another route waits, staying aboard the same route does not (route copies
+  of nodes joined by transfer links).
 
 The connector's maximum length and its speed are ``FerryModel.max_connector_m`` and
 ``FerryModel.connector_speed_kmh`` (defaults and their sources are documented there).
+
+Longer than 500 lines because every rule about car ferries lives here, in one module that
+every reader (N1000/N2000, NVDB, OSM) and every scenario edit uses (issue #12).
 """
 
 from __future__ import annotations
@@ -485,8 +492,11 @@ def transfer_links(links: pd.DataFrame) -> np.ndarray:
 
 
 def headway_ids(links: pd.DataFrame) -> np.ndarray:
-    """Link id whose headway a link takes: its own, or for a copy of a shared track
-    (``expand_ferry_routes``) the id of its route's own link."""
+    """Link id whose headway each link takes (``FerryModel.headways_min``).
+
+    Its own id; for a copy of a shared track (``expand_ferry_routes``) the id of its route's
+    own link, since the copy is that route's boat.
+    """
     ids = links["link_id"].to_numpy(dtype=object).copy()
     if HEADWAY_OF_COLUMN in links:
         of = links[HEADWAY_OF_COLUMN].to_numpy(dtype=object)
@@ -596,8 +606,9 @@ def expand_ferry_routes(
        (N1000: Fv549 from Våge joins the E39 Halhjem–Sandvikvåg line 1.6 km off Halhjem)
        cannot end there: its boat goes on along another route's track. It is continued along
        the straightest way on (the smallest turn, from the link geometry, if under
-       ``MAX_SHARED_TURN_DEG``) to the next terminal; the shared links are duplicated for it (``ferry_shared_with`` = the link id
-       copied; the copy carries the route's road number).
+       ``MAX_SHARED_TURN_DEG``) to the next terminal; the shared links are duplicated for it
+       (``ferry_shared_with`` = the link id copied; the copy carries the route's road number
+       and takes the headway of the route's own link, ``ferry_headway_of``).
     2. **Route copies.** At a sea node of degree three or more where two or more routes meet,
        every route gets its own copy of the node (same coordinates); at a terminal (a node
        touching a road) a route with two or more links there (a boat calling at an
@@ -767,7 +778,7 @@ def expand_ferry_routes(
             split = {}
         for k, rs in split.items():
             copies.append((x, k, rs))
-    new_xy = []
+    new_xy: list[np.ndarray] = []
     transfer_rows: list[dict] = []
     transfer_geoms: list = []
     t_ids = iter(_new_ids(ids, len(copies), "transfer"))
