@@ -4,6 +4,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from smaby_geo.analysis.trips import explain_trip, trip
 from smaby_geo.network import read_kartverket
 from smaby_geo.network.ferry import ferry_routes, transfer_links
 from smaby_geo.network.profile import prior_profile
@@ -248,3 +249,19 @@ def test_rich_network_switches_at_the_x_crossing():
     # TF to TE: route 61 to X, then route 60 (wait 15 min), unless the road is faster
     via_x = 1000 / ROAD + 25 * 60 + leg + 15 * 60 + leg
     assert d[re_] == pytest.approx(via_x)
+
+
+def test_vage_to_leirvik_waits_again_on_the_e39_ferry(n1000):
+    # N1000 joins Fv549 (Våge-Halhjem) to the E39 Halhjem-Sandvikvåg line 1.6 km off
+    # Halhjem: a car from Våge to Stord changes boat there and waits for the E39 ferry
+    wait = n1000.profile.ferry.default_headway_min / 2
+    legs = explain_trip(n1000, "Våge", "Leirvik")
+    ferry = legs[legs["leg"] == "car ferry"].reset_index(drop=True)
+    assert ferry["road_number"].tolist()[:2] == ["Fv549", "E39"]
+    assert ferry["wait_minutes"].iloc[0] == pytest.approx(wait)
+    assert ferry["wait_minutes"].iloc[1] == pytest.approx(wait)  # the second crossing waits
+    assert ferry["wait_minutes"].iloc[2:].sum() == pytest.approx(0.0)  # staying aboard
+    assert legs["minutes"].sum() == pytest.approx(
+        trip(n1000, "Våge", "Leirvik").minutes, rel=1e-9
+    )
+    assert trip(n1000, "Våge", "Leirvik").ferry_links == len(ferry)

@@ -320,7 +320,7 @@ def trip(
     return Trip(
         minutes=path["seconds"] / 60.0,
         km=float(km),
-        ferry_links=int(lk["ferry"].to_numpy(bool)[rows].sum()),
+        ferry_links=int((lk["ferry"].to_numpy(bool) & ~transfer_links(lk))[rows].sum()),
         link_ids=ids,
         geometry=_geometry(network, s, path, ((ox, oy), (dx, dy))),
         snap_m=snap_m,

@@ -297,6 +297,8 @@ class RoadNetwork:
     def summary(self) -> dict:
         """Return headline figures: nodes, edges, km by category, ferry links, components."""
         lk = self.links
+        if "ferry_transfer" in lk:  # not the ferry routes' transfers and shared-track copies
+            lk = lk[~lk["ferry_transfer"].fillna(False) & lk["ferry_shared_with"].isna()]
         km = (lk["length_m"].groupby(lk["category"].fillna("?")).sum() / 1000.0).round(1)
         comps = self.components()
         return {
