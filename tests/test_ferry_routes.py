@@ -137,7 +137,7 @@ def test_unnumbered_links_form_one_route_per_chain():
 # --- exactness against a networkx oracle on the state graph -------------------------------
 
 
-def _oracle(net):
+def _oracle(net, sources=None):
     """All distances from every original node, on a graph of (node, aboard route) states.
 
     Built from the expanded link table with the copies folded back onto their nodes: a state
@@ -187,9 +187,7 @@ def _oracle(net):
                 if y == x and q != r:
                     add((x, r), (x, q), 0.0 if deg[x] <= 2 else wq)
     out = np.full((net.n_nodes, net.n_nodes), np.inf)
-    for s in range(net.n_nodes):
-        if not road[s]:
-            continue
+    for s in np.flatnonzero(road) if sources is None else sources:
         dist = nx.single_source_dijkstra_path_length(g, (s, None))
         for (x, r), t in dist.items():
             if r is None:
@@ -265,3 +263,25 @@ def test_vage_to_leirvik_waits_again_on_the_e39_ferry(n1000):
         trip(n1000, "Våge", "Leirvik").minutes, rel=1e-9
     )
     assert trip(n1000, "Våge", "Leirvik").ferry_links == len(ferry)
+
+
+def test_helgeland_coast_equals_the_state_graph_oracle():
+    # real N1000 links of the Helgeland coast: sea forks with shared tracks (Fv17/Fv839,
+    # Fv809/Fv7300, Fv7270/Fv828 ...) and calls at quays (Vega, Rødøy, Lurøy)
+    import pyogrio
+
+    from smaby_geo.datasets import locate_dataset
+
+    layer = pyogrio.read_dataframe(
+        locate_dataset("n1000_roads"), bbox=(360000, 7280000, 440000, 7420000), fid_as_index=True
+    )
+    net = read_kartverket(layer, builtup=None)
+    fr = net.report["ferry_routes"]
+    assert len(fr["sea_forks"]) >= 5 and len(fr["calls"]) >= 5 and len(fr["shared"]) >= 5
+    road = np.zeros(net.n_nodes, bool)
+    road[net.edge_source[~net.links["ferry"].to_numpy(bool)[net.edge_link]]] = True
+    sources = np.random.default_rng(12).choice(np.flatnonzero(road), size=40, replace=False)
+    want, road = _oracle(net, sources)
+    for s in sources:
+        got = one_to_all(net, int(s))
+        np.testing.assert_allclose(got[road], want[s, road], rtol=1e-9, atol=1e-6)

@@ -154,14 +154,29 @@ def ferry_times(
     }
 
 
-def ferry_link_seconds(u, v, ferry, length_m, link_ids, model, duration_s=None):
+def ferry_link_seconds(
+    u, v, ferry, length_m, link_ids, model, duration_s=None, transfer=None, headway_link_ids=None
+):
     """Directed seconds of the ferry links (``ferry_times`` without the details).
+
+    Pass ``transfer`` (``transfer_links``) and ``headway_link_ids`` (``headway_ids``) for a
+    link table that ``expand_ferry_routes`` has expanded.
 
     Returns
     -------
     (seconds u->v, seconds v->u) for the ferry links, in their order.
     """
-    t = ferry_times(u, v, ferry, length_m, link_ids, model, duration_s)
+    t = ferry_times(
+        u,
+        v,
+        ferry,
+        length_m,
+        link_ids,
+        model,
+        duration_s,
+        transfer=transfer,
+        headway_link_ids=headway_link_ids,
+    )
     return t["seconds_fw"], t["seconds_bw"]
 
 
