@@ -606,6 +606,23 @@ def _turn_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.arccos(cos)))
 
 
+def _append_rows(links: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """``links`` with ``rows`` appended, keeping the float, bool and node-number dtypes."""
+    add = pd.DataFrame(rows, columns=links.columns)
+    for col in links.columns:
+        kind = links[col].dtype.kind
+        if kind == "f":
+            add[col] = pd.to_numeric(add[col], errors="coerce").astype(float)
+        elif kind == "b":
+            add[col] = add[col].fillna(False).astype(bool)
+    out = pd.concat([links, add], ignore_index=True)
+    for col in ("ferry", TRANSFER_COLUMN):
+        out[col] = out[col].fillna(False).astype(bool)
+    for col in ("u", "v"):
+        out[col] = out[col].astype(np.int64)
+    return out
+
+
 def expand_ferry_routes(
     links: pd.DataFrame,
     geometry: np.ndarray,
@@ -756,8 +773,7 @@ def expand_ferry_routes(
         new_rows.append(row)
         new_geoms.append(geometry[c])
     if new_rows:
-        add = pd.DataFrame(new_rows, columns=links.columns)
-        links = pd.concat([links, add], ignore_index=True)
+        links = _append_rows(links, new_rows)
         geometry = np.concatenate([geometry, np.array(new_geoms, dtype=object)])
         ferry = links["ferry"].to_numpy(dtype=bool)
         u = links["u"].to_numpy(dtype=np.int64)
@@ -833,18 +849,7 @@ def expand_ferry_routes(
         return links, geometry, node_xy, report
     links["u"] = u_new
     links["v"] = v_new
-    add = pd.DataFrame(transfer_rows, columns=links.columns)
-    for col in links.columns:
-        kind = links[col].dtype.kind
-        if kind == "f":
-            add[col] = pd.to_numeric(add[col], errors="coerce").astype(float)
-        elif kind == "b":
-            add[col] = add[col].fillna(False).astype(bool)
-    links = pd.concat([links, add], ignore_index=True)
-    for col in ("ferry", TRANSFER_COLUMN):
-        links[col] = links[col].fillna(False).astype(bool)
-    for col in ("u", "v"):
-        links[col] = links[col].astype(np.int64)
+    links = _append_rows(links, transfer_rows)
     geometry = np.concatenate([geometry, np.array(transfer_geoms, dtype=object)])
     node_xy = np.vstack([node_xy, np.array(new_xy)])
     return links, geometry, node_xy, report
