@@ -506,6 +506,17 @@ def transfer_links(links: pd.DataFrame) -> np.ndarray:
     return links[TRANSFER_COLUMN].fillna(False).to_numpy(dtype=bool)
 
 
+def added_by_routes(links: pd.DataFrame) -> np.ndarray:
+    """Boolean per link: a row ``expand_ferry_routes`` added, not a link of the data.
+
+    Its transfer links and its copies of shared tracks.
+    """
+    out = transfer_links(links)
+    if SHARED_COLUMN in links:
+        out = out | links[SHARED_COLUMN].notna().to_numpy()
+    return out
+
+
 def headway_ids(links: pd.DataFrame) -> np.ndarray:
     """Link id whose headway each link takes (``FerryModel.headways_min``).
 
@@ -793,7 +804,8 @@ def expand_ferry_routes(
         for r in rows:
             by_route.setdefault(route[r], []).append(r)
         if road[x]:
-            split = {k: rs for k, rs in by_route.items() if len(rs) >= 2}
+            # a call: the route goes on to two or more other places (not parallel links)
+            split = {k: rs for k, rs in by_route.items() if len({far(r, x) for r in rs}) >= 2}
             if split:
                 report["calls"].append(
                     {
