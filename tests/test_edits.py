@@ -18,7 +18,7 @@ from smaby_geo.network.edits import (
     Upgrade,
     apply_scenario,
 )
-from smaby_geo.network.ferry import crossing_rows
+from smaby_geo.network.ferry import crossing_rows, transfer_links
 from smaby_geo.network.profile import prior_profile
 from smaby_geo.routing import one_to_all
 
@@ -138,7 +138,9 @@ def test_scenario_without_edits_changes_nothing(reader, mode):
 def test_editing_one_ferry_changes_only_that_crossing(reader, mode):
     net = reader(mode)
     lk = net.links
-    ferry_rows = np.flatnonzero(lk["ferry"].to_numpy())
+    # a ferry link of the data (not a route transfer or shared-track copy, ferry.py)
+    own = ~transfer_links(lk) & lk["ferry_shared_with"].isna().to_numpy()
+    ferry_rows = np.flatnonzero(lk["ferry"].to_numpy() & own)
     row = int(ferry_rows[-1])
     crossing = set(crossing_rows(lk, row).tolist())
     assert len(crossing) < len(ferry_rows)

@@ -14,6 +14,7 @@ from smaby_geo.network import (
     read_nvdb,
     read_osm,
 )
+from smaby_geo.network.ferry import added_by_routes
 from smaby_geo.network.profile import PRIOR_HEADWAY_MIN, prior_profile
 from smaby_geo.routing import one_to_all
 
@@ -30,7 +31,7 @@ def test_n1000_national_summary(n1000):
     # all 13,215 enkelBilveg + 240 ferries minus 13 planned links are read; road links split
     # by a ferry connector keep their original id in split_from
     lk = n1000.links
-    road = lk[~lk["connector"]]
+    road = lk[~lk["connector"] & ~added_by_routes(lk)]  # not ferry route transfers/copies
     original = road["split_from"].where(road["split_from"].notna(), road["link_id"])
     assert original.nunique() == 13215 + 240 - 13
     fc = s["ferry_connectors"]
@@ -47,7 +48,7 @@ def test_n1000_national_summary(n1000):
 def test_n1000_edges_trace_back_to_links(n1000):
     e = n1000.edges
     assert len(e) == n1000.n_edges
-    ferry = e[e["ferry"]]
+    ferry = e[e["ferry"] & ~added_by_routes(n1000.links)[n1000.edge_link]]
     assert ferry["link_id"].nunique() == 240
     rv3 = e[e["road_number"] == "Rv3"]
     assert len(rv3) > 20 and set(rv3["category"]) == {"R"}
@@ -97,7 +98,7 @@ def test_n2000_reads_with_ferries(n2000):
     s = n2000.summary()
     assert s["ferry_links"] == 145
     lk = n2000.links
-    road = lk[~lk["connector"]]
+    road = lk[~lk["connector"] & ~added_by_routes(lk)]
     assert road["split_from"].where(road["split_from"].notna(), road["link_id"]).nunique() == 2585
 
 

@@ -12,6 +12,7 @@ from shapely.ops import substring
 
 from smaby_geo._compat import LegacyMapping
 from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.ferry import transfer_links
 from smaby_geo.places._tables import looks_like_lonlat
 from smaby_geo.places.centres import town_point
 from smaby_geo.places.placenames import find_place
@@ -130,21 +131,28 @@ def _legs(network: RoadNetwork, s: Snapped, path: dict, access: AccessModel) -> 
             ferry = lk["ferry"].to_numpy(bool)[er]
             if ferry.any():
                 cross, wait = _ferry_split(network, er[ferry], sec[ferry])
-            fi = 0
-            for row, t, f in zip(er, sec, ferry, strict=True):
-                if f:
+            # a transfer link (boarding another ferry route, smaby_geo.network.ferry) is
+            # the wait of the crossing that follows it
+            transfer = transfer_links(lk)[er]
+            fi, pending = 0, 0.0
+            for row, t, f, tr in zip(er, sec, ferry, transfer, strict=True):
+                if tr:
+                    pending += float(t)
+                    fi += 1
+                elif f:
                     rows.append(
                         {
                             "leg": "car ferry",
                             "category": lk["category"].iloc[row],
                             "road_number": lk["road_number"].iloc[row],
                             "km": length[row] / 1000.0,
-                            "minutes": t / 60.0,
+                            "minutes": (t + pending) / 60.0,
                             "crossing_minutes": cross[fi] / 60.0,
-                            "wait_minutes": wait[fi] / 60.0,
+                            "wait_minutes": (wait[fi] + pending) / 60.0,
                         }
                     )
                     fi += 1
+                    pending = 0.0
                 else:
                     road(int(row), length[row] / 1000.0, float(t))
         li = int(s.link[1])
@@ -312,7 +320,7 @@ def trip(
     return Trip(
         minutes=path["seconds"] / 60.0,
         km=float(km),
-        ferry_links=int(lk["ferry"].to_numpy(bool)[rows].sum()),
+        ferry_links=int((lk["ferry"].to_numpy(bool) & ~transfer_links(lk))[rows].sum()),
         link_ids=ids,
         geometry=_geometry(network, s, path, ((ox, oy), (dx, dy))),
         snap_m=snap_m,

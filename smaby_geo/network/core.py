@@ -275,7 +275,11 @@ class RoadNetwork:
     def _kdtree(self):
         from scipy.spatial import cKDTree
 
-        return cKDTree(np.column_stack([self.node_x, self.node_y]))
+        keep = np.ones(self.n_nodes, dtype=bool)  # not a ferry route's copy (ferry.py)
+        if "ferry_transfer" in self.links:
+            keep[self.links["v"].to_numpy()[self.links["ferry_transfer"].fillna(False)]] = 0
+        nodes = np.flatnonzero(keep)
+        return cKDTree(np.column_stack([self.node_x[nodes], self.node_y[nodes]])), nodes
 
     def nearest_nodes(self, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Return the nearest node of each point and the straight-line distance to it.
@@ -290,8 +294,8 @@ class RoadNetwork:
         nodes : ndarray of int64
         distance_m : ndarray of float64
         """
-        d, i = self._kdtree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
-        return np.asarray(i, dtype=np.int64), np.asarray(d, dtype=float)
+        d, i = self._kdtree[0].query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+        return self._kdtree[1][np.asarray(i, dtype=np.int64)], np.asarray(d, dtype=float)
 
     def summary(self) -> dict:
         """Return headline figures: nodes, edges, km by category, ferry links, components."""

@@ -19,6 +19,8 @@ def summarize_network(net: RoadNetwork) -> dict:
     edges removed, ferry connectors, urban speeds and roadside densities; lengths in km.
     """
     lk = net.links
+    if "ferry_transfer" in lk:  # not the ferry routes' transfers and shared-track copies
+        lk = lk[~lk["ferry_transfer"].fillna(False) & lk["ferry_shared_with"].isna()]
     km = (lk["length_m"].groupby(lk["category"].fillna("?")).sum() / 1000.0).round(1)
     comps = net.components()
     return {

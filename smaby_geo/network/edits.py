@@ -39,7 +39,7 @@ import shapely
 
 from smaby_geo._compat import renamed_kwargs
 from smaby_geo.network.core import _BUILD_COUNTS, NETWORK_CRS, RoadNetwork, build_network
-from smaby_geo.network.ferry import crossing_rows, ferry_terminals
+from smaby_geo.network.ferry import added_by_routes, crossing_rows, ferry_terminals
 from smaby_geo.network.linktimes import compute_link_times
 from smaby_geo.network.profile import LEGAL_MAX_SPEED_KMH, CarProfile
 
@@ -476,6 +476,12 @@ def _select_links(links: pd.DataFrame, e: Upgrade, edit: str = "upgrade") -> np.
     return sel
 
 
+def _data_link_ids(links: pd.DataFrame, rows: np.ndarray) -> list:
+    """Link ids of ``rows`` that are links of the data (not ferry route transfers/copies)."""
+    rows = np.asarray(rows)
+    return links["link_id"].iloc[rows[~added_by_routes(links)[rows]]].tolist()
+
+
 def _ferry_row(
     links: pd.DataFrame, link_id, near, edit: str, max_m: float = FERRY_NEAR_MAX_M
 ) -> int:
@@ -493,6 +499,7 @@ def _ferry_row(
             )
         return int(rows[0])
     pt = shapely.Point(near)
+    ferry = ferry & ~added_by_routes(links)  # a link of the data, not a route transfer/copy
     fr = links.loc[ferry]
     dist = fr.geometry.distance(pt).to_numpy()
     best = int(np.argmin(dist))
@@ -633,7 +640,7 @@ def _apply_network_edits(
                 {
                     "edit": "replace_ferry",
                     "kind": e.kind,
-                    "links": links["link_id"].iloc[rows].tolist(),
+                    "links": _data_link_ids(links, rows),
                 }
             )
         elif isinstance(e, FerryHeadway):
@@ -642,7 +649,7 @@ def _apply_network_edits(
             links.iloc[rows, col("headway_override_min")] = e.headway_min
             links.iloc[rows, col("scenario_edit")] = "ferry_headway"
             retime[rows] = True
-            touched.append({"edit": "ferry_headway", "links": links["link_id"].iloc[rows].tolist()})
+            touched.append({"edit": "ferry_headway", "links": _data_link_ids(links, rows)})
         elif isinstance(e, NewLink):
             ends = []
             for pt, what in ((e.start, "start"), (e.end, "end")):

@@ -4,13 +4,22 @@
 - ``ferry_times``: directed times of ferry links, the wait charged once per crossing;
 - ``connect_ferry_ends``: a ferry end that touches no road is joined to the nearest road node
   or road-link point by a *connector* link;
-- ``crossing_rows``: all links of one crossing (a crossing drawn as several segments).
+- ``crossing_rows``: all links of one crossing (a crossing drawn as several segments);
+- ``ferry_routes``: which boat (route) each ferry link belongs to, from its road number;
+- ``expand_ferry_routes``: turn-aware waits as a graph transformation: boarding from a road
+  or changing to another route waits, staying aboard the same route does not (route copies
+  of nodes joined by transfer links).
 
 The connector's maximum length and its speed are ``FerryModel.max_connector_m`` and
 ``FerryModel.connector_speed_kmh`` (defaults and their sources are documented there).
+
+Longer than 500 lines because every rule about car ferries lives here, in one module that
+every reader (N1000/N2000, NVDB, OSM) and every scenario edit uses (issue #12).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -59,6 +68,8 @@ def ferry_times(
     model: FerryModel,
     duration_s: np.ndarray | None = None,
     headway_override_min: np.ndarray | None = None,
+    transfer: np.ndarray | None = None,
+    headway_link_ids: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Directed times of the ferry links, with the wait charged once per crossing.
 
@@ -66,7 +77,10 @@ def ferry_times(
     sea (N1000: 65 such nodes); an OSM ``route=ferry`` way is split where it shares a node
     with another way. The wait is charged on boarding only: when a link is entered from a
     terminal (``ferry_terminals``); nodes joining ferry links only, out at sea, add no second
-    wait.
+    wait. Where ``expand_ferry_routes`` gave a route its own copy of a node, the copy touches
+    no road, so staying aboard adds no wait; the *transfer link* into the copy charges the
+    route's wait instead (the smallest wait of the route's open links at the copy: the first
+    boat), and leaving the copy is free.
 
     Parameters
     ----------
@@ -78,6 +92,10 @@ def ferry_times(
         Known crossing seconds per link (OSM ``duration``, NVDB minutes); NaN where unknown.
     headway_override_min : ndarray of float, optional
         Headway per link set by a scenario edit (NaN: use ``model``); ``inf`` closes it.
+    transfer : ndarray of bool, optional
+        Transfer links of ``expand_ferry_routes`` (drawn from the node to the route's copy).
+    headway_link_ids : ndarray, optional
+        Id to look up each link's headway by (``headway_ids``; default ``link_ids``).
 
     Returns
     -------
@@ -89,7 +107,7 @@ def ferry_times(
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
     terminal = ferry_terminals(u, v, ferry)
-    ids = np.asarray(link_ids)[ferry]
+    ids = np.asarray(link_ids if headway_link_ids is None else headway_link_ids)[ferry]
     dur = None if duration_s is None else np.asarray(duration_s, dtype=float)[ferry]
     headway = np.array(
         [model.headways_min.get(i, model.default_headway_min) for i in ids.tolist()], dtype=float
@@ -105,6 +123,28 @@ def ferry_times(
     wait0 = np.where(closed, 0.0, wait)
     fw = crossing + np.where(terminal[u[ferry]], wait0, 0.0)
     bw = crossing + np.where(terminal[v[ferry]], wait0, 0.0)
+    if transfer is not None and np.asarray(transfer, dtype=bool)[ferry].any():
+        tr = np.asarray(transfer, dtype=bool)[ferry]
+        fu, fv = u[ferry], v[ferry]
+        n = int(max(u.max(), v.max())) + 1
+        # the first boat's wait at each node: min over the open route links touching it
+        w_open = np.where(closed | tr, np.inf, wait)
+        best = np.full(n, np.inf)
+        np.minimum.at(best, fu, w_open)
+        np.minimum.at(best, fv, w_open)
+        h_open = np.where(closed | tr, np.inf, headway)
+        best_h = np.full(n, np.inf)
+        np.minimum.at(best_h, fu, h_open)
+        np.minimum.at(best_h, fv, h_open)
+        tw = best[fv[tr]]
+        crossing = np.where(tr, 0.0, crossing)
+        wait = wait.copy()
+        wait[tr] = tw
+        headway = headway.copy()
+        headway[tr] = best_h[fv[tr]]
+        closed = closed & ~tr
+        fw[tr] = tw  # into the copy: board the route
+        bw[tr] = 0.0  # out of the copy: leave the boat
     return {
         "seconds_fw": np.where(closed, np.inf, fw),
         "seconds_bw": np.where(closed, np.inf, bw),
@@ -114,14 +154,29 @@ def ferry_times(
     }
 
 
-def ferry_link_seconds(u, v, ferry, length_m, link_ids, model, duration_s=None):
+def ferry_link_seconds(
+    u, v, ferry, length_m, link_ids, model, duration_s=None, transfer=None, headway_link_ids=None
+):
     """Directed seconds of the ferry links (``ferry_times`` without the details).
+
+    Pass ``transfer`` (``transfer_links``) and ``headway_link_ids`` (``headway_ids``) for a
+    link table that ``expand_ferry_routes`` has expanded.
 
     Returns
     -------
     (seconds u->v, seconds v->u) for the ferry links, in their order.
     """
-    t = ferry_times(u, v, ferry, length_m, link_ids, model, duration_s)
+    t = ferry_times(
+        u,
+        v,
+        ferry,
+        length_m,
+        link_ids,
+        model,
+        duration_s,
+        transfer=transfer,
+        headway_link_ids=headway_link_ids,
+    )
     return t["seconds_fw"], t["seconds_bw"]
 
 
@@ -130,16 +185,20 @@ def crossing_rows(links: pd.DataFrame, row: int) -> np.ndarray:
 
     N1000 also joins different routes at sea near a shared terminal (Fv549 to Våge leaves
     the E39 Halhjem line 1.6 km out): when the chosen link has a road number, only links with
-    the same number belong to its crossing. OSM pieces of one way (``osm_way``) stay together.
+    the same number belong to its crossing (with the same route, ``ferry_routes``, where
+    ``expand_ferry_routes`` labelled them; its transfer links included). OSM pieces of one
+    way (``osm_way``) stay together.
     """
     ferry = links["ferry"].to_numpy(dtype=bool)
     rn = links["road_number"].to_numpy(dtype=object)
+    if ROUTE_COLUMN in links:  # expand_ferry_routes: the route's links and transfers
+        rn = links[ROUTE_COLUMN].to_numpy(dtype=object)
     has_rn = rn[row] is not None and not pd.isna(rn[row])
     same = ferry & (rn == rn[row]) if has_rn else ferry
     u, v = links["u"].to_numpy(), links["v"].to_numpy()
     sea = ~ferry_terminals(u, v, ferry)
     rows, todo = {row}, [row]
-    if "osm_way" in links:
+    if "osm_way" in links and pd.notna(links["osm_way"].iloc[row]):
         way = links["osm_way"].to_numpy()
         for r2 in np.flatnonzero(ferry & (way == way[row])):
             if int(r2) not in rows:
@@ -425,3 +484,384 @@ def connect_ferry_ends(
     out["v"] = out["v"].astype(np.int64)
     geoms = np.concatenate([geometry[keep], np.array(new_geoms, dtype=object)])
     return out, geoms, node_xy, report
+
+
+# --- ferry routes: turn-aware waits as a graph transformation --------------------------------
+
+TRANSFER_COLUMN = "ferry_transfer"
+_RV_FV = re.compile(r"^(Rv|Fv)(\d+)$")
+SHARED_COLUMN = "ferry_shared_with"
+ROUTE_COLUMN = "ferry_route"
+HEADWAY_OF_COLUMN = "ferry_headway_of"
+# A boat goes on along another route's track only where that turns by less than this: a
+# larger turn is a U-turn (generalised N1000 lines turn by up to about 70 degrees where a
+# feeder route merges into a line; 140-150 degrees only where the way on runs back).
+MAX_SHARED_TURN_DEG = 90.0
+
+
+def transfer_links(links: pd.DataFrame) -> np.ndarray:
+    """Boolean per link: a transfer link of ``expand_ferry_routes`` (False where none)."""
+    if TRANSFER_COLUMN not in links:
+        return np.zeros(len(links), dtype=bool)
+    return links[TRANSFER_COLUMN].fillna(False).to_numpy(dtype=bool)
+
+
+def added_by_routes(links: pd.DataFrame) -> np.ndarray:
+    """Boolean per link: a row ``expand_ferry_routes`` added, not a link of the data.
+
+    Its transfer links and its copies of shared tracks.
+    """
+    out = transfer_links(links)
+    if SHARED_COLUMN in links:
+        out = out | links[SHARED_COLUMN].notna().to_numpy()
+    return out
+
+
+def headway_ids(links: pd.DataFrame) -> np.ndarray:
+    """Link id whose headway each link takes (``FerryModel.headways_min``).
+
+    Its own id; for a copy of a shared track (``expand_ferry_routes``) the id of its route's
+    own link, since the copy is that route's boat.
+    """
+    ids = links["link_id"].to_numpy(dtype=object).copy()
+    if HEADWAY_OF_COLUMN in links:
+        of = links[HEADWAY_OF_COLUMN].to_numpy(dtype=object)
+        has = pd.notna(of)
+        ids[has] = of[has]
+    return ids
+
+
+def _road_nodes(u: np.ndarray, v: np.ndarray, ferry: np.ndarray, n: int) -> np.ndarray:
+    road = np.zeros(n, dtype=bool)
+    road[u[~ferry]] = True
+    road[v[~ferry]] = True
+    return road
+
+
+def ferry_routes(links: pd.DataFrame) -> np.ndarray:
+    """The route of every car-ferry link: links of one route are served by one boat.
+
+    The rule (its source is the data): a numbered ferry link belongs to the route of its road
+    number (N1000/N2000 ``vegkategori`` + ``vegnummer``, NVDB road number, OSM ``ref``), e.g.
+    ``"Fv17"``. A riksveg and a fylkesveg of one number are one route, ``"Rv/Fv80"`` (where
+    the network has ferry links of both): the
+    2010 reform handed parts of riksveger to the counties under their old numbers, and N1000
+    draws the Bodø-Værøy-Røst-Moskenes boat as Rv80 at sea with Fv80 spurs into its quays.
+    An unnumbered link belongs to its OSM way (``osm_way``) where the reader kept
+    it, else to the chain of unnumbered links joined at sea nodes (nodes touching only ferry
+    links), named ``"unnumbered-<k>"``.
+
+    Parameters
+    ----------
+    links : DataFrame
+        ``u``, ``v``, ``ferry``, ``road_number`` (``osm_way`` optional).
+
+    Returns
+    -------
+    ndarray of object, one per link: the route name, None for links that are not ferries.
+    """
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    ferry = links["ferry"].to_numpy(dtype=bool)
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    rn = links["road_number"].to_numpy(dtype=object)
+    out = np.full(len(links), None, dtype=object)
+    numbered = ferry & np.array([isinstance(r, str) and r != "" for r in rn], dtype=bool)
+    names = set(rn[numbered].tolist())
+    out[numbered] = [
+        f"Rv/Fv{m.group(2)}"
+        if (m := _RV_FV.match(r)) and {f"Rv{m.group(2)}", f"Fv{m.group(2)}"} <= names
+        else r
+        for r in rn[numbered]
+    ]
+    rest = ferry & ~numbered
+    if "osm_way" in links:
+        way = links["osm_way"].to_numpy()
+        has_way = rest & pd.notna(way)
+        out[has_way] = [f"osm way {int(w)}" for w in way[has_way]]
+        rest &= ~has_way
+    if rest.any():
+        n = int(max(u.max(), v.max())) + 1
+        sea = ~_road_nodes(u, v, ferry, n)
+        rows = np.flatnonzero(rest)
+        # links sharing a sea node are one chain: a bipartite graph of links and sea nodes
+        k = len(rows)
+        pairs = [(i, k + int(x)) for i, r in enumerate(rows) for x in (u[r], v[r]) if sea[x]]
+        a = np.array([p[0] for p in pairs], dtype=np.int64)
+        b = np.array([p[1] for p in pairs], dtype=np.int64)
+        g = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(k + n, k + n))
+        _, lab = csgraph.connected_components(g, directed=False)
+        _, comp = np.unique(lab[:k], return_inverse=True)
+        out[rows] = [f"unnumbered-{int(c) + 1}" for c in comp]
+    return out
+
+
+def _heading(geom, at_xy: np.ndarray, leaving: bool) -> np.ndarray:
+    """Unit vector of travel along ``geom`` at its end nearest ``at_xy``."""
+    c = shapely.get_coordinates(geom)
+    if np.hypot(*(c[0] - at_xy)) > np.hypot(*(c[-1] - at_xy)):
+        c = c[::-1]  # c[0] is now the end at at_xy
+    # the first coordinate away from the node (generalised lines may repeat a point)
+    k = 1
+    while k < len(c) - 1 and np.hypot(*(c[k] - c[0])) == 0:
+        k += 1
+    d = c[k] - c[0] if leaving else c[0] - c[k]
+    norm = np.hypot(*d)
+    return d / norm if norm > 0 else d
+
+
+def _turn_deg(a: np.ndarray, b: np.ndarray) -> float:
+    cos = float(np.clip(np.dot(a, b), -1.0, 1.0))
+    return float(np.degrees(np.arccos(cos)))
+
+
+def _append_rows(links: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """``links`` with ``rows`` appended, keeping the float, bool and node-number dtypes."""
+    add = pd.DataFrame(rows, columns=links.columns)
+    for col in links.columns:
+        kind = links[col].dtype.kind
+        if kind == "f":
+            add[col] = pd.to_numeric(add[col], errors="coerce").astype(float)
+        elif kind == "b":
+            add[col] = add[col].fillna(False).astype(bool)
+    out = pd.concat([links, add], ignore_index=True)
+    for col in ("ferry", TRANSFER_COLUMN):
+        out[col] = out[col].fillna(False).astype(bool)
+    for col in ("u", "v"):
+        out[col] = out[col].astype(np.int64)
+    return out
+
+
+def expand_ferry_routes(
+    links: pd.DataFrame,
+    geometry: np.ndarray,
+    node_xy: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
+    """Make ferry waits turn-aware: boarding or changing route waits, staying aboard does not.
+
+    Routing is node-based, so the rule "boarding from a road, or switching to a different
+    ferry route, charges that route's wait; staying aboard the same route does not" is built
+    into the graph here, once, for every reader (METHODS §1). Routes are ``ferry_routes``.
+
+    1. **Shared track.** A route with a single link at a sea node where other routes meet
+       (N1000: Fv549 from Våge joins the E39 Halhjem–Sandvikvåg line 1.6 km off Halhjem)
+       cannot end there: its boat goes on along another route's track. It is continued along
+       the straightest way on (the smallest turn, from the link geometry, if under
+       ``MAX_SHARED_TURN_DEG``) to the next terminal; the shared links are duplicated for it
+       (``ferry_shared_with`` = the link id copied; the copy carries the route's road number
+       and takes the headway of the route's own link, ``ferry_headway_of``).
+    2. **Route copies.** At a sea node of degree three or more where two or more routes meet,
+       every route gets its own copy of the node (same coordinates); at a terminal (a node
+       touching a road) a route with two or more links there (a boat calling at an
+       intermediate quay) gets a copy. The route's links are moved to its copy, so staying
+       aboard passes the copy without a wait.
+    3. **Transfer links** (``ferry_transfer``, zero length, car-ferry links so nothing snaps
+       onto them) join each copy to its node: towards the copy they charge the route's wait
+       (``ferry_times``), away from it nothing. Changing route at sea therefore costs the
+       next route's wait, and a car boarding at an intermediate quay waits while one staying
+       aboard does not.
+
+    A sea node where only two links meet is a bend of one boat's track, even where the road
+    number changes there (N1000 draws Rv13/Fv13 so): no wait. Node numbers of the input are
+    kept; copies are appended.
+
+    Parameters
+    ----------
+    links : DataFrame
+        Link table (``link_id``, ``u``, ``v``, ``ferry``, ``road_number``, ``length_m`` ...).
+    geometry : ndarray of shapely LineStrings
+        Link geometry, EPSG:25833.
+    node_xy : ndarray, shape (n_nodes, 2)
+
+    Returns
+    -------
+    links, geometry, node_xy : extended (columns ``ferry_route``, ``ferry_transfer``,
+        ``ferry_shared_with`` added).
+    report : dict
+        ``sea_forks`` and ``calls`` (node, x, y, routes), ``shared`` (route, node, link id
+        copied, turn in degrees), counts ``copies`` and ``transfers``.
+    """
+    links = links.reset_index(drop=True).copy()
+    geometry = np.asarray(geometry, dtype=object)
+    node_xy = np.asarray(node_xy, dtype=float)
+    report: dict = {"sea_forks": [], "calls": [], "shared": [], "copies": 0, "transfers": 0}
+    if TRANSFER_COLUMN in links and links[TRANSFER_COLUMN].fillna(False).astype(bool).any():
+        raise ValueError("expand_ferry_routes: the links are already expanded (ferry_transfer)")
+    links[ROUTE_COLUMN] = ferry_routes(links)
+    links[TRANSFER_COLUMN] = False
+    links[SHARED_COLUMN] = None
+    links[HEADWAY_OF_COLUMN] = None
+    n = len(node_xy)
+    ferry = links["ferry"].to_numpy(dtype=bool)
+    if not ferry.any():
+        return links, geometry, node_xy, report
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    road = _road_nodes(u, v, ferry, n)
+    route = links[ROUTE_COLUMN].to_numpy(dtype=object)
+    ids = links["link_id"].to_numpy()
+    inc: dict[int, list[int]] = {}
+    for r in np.flatnonzero(ferry).tolist():
+        inc.setdefault(int(u[r]), []).append(r)
+        inc.setdefault(int(v[r]), []).append(r)
+
+    def far(r: int, x: int) -> int:
+        return int(v[r]) if int(u[r]) == x else int(u[r])
+
+    # 1. shared track: (row copied, route) pairs; copies are new rows appended below
+    dup: list[tuple[int, object, int]] = []  # (source row, route, the route's own row)
+    done: set[tuple[int, object]] = set()
+    for x in sorted(inc):
+        rows = inc[x]
+        if road[x] or len(rows) < 3:
+            continue
+        routes = pd.Series(route[rows]).value_counts()
+        if len(routes) < 2:
+            continue
+        report["sea_forks"].append(
+            {
+                "node": x,
+                "x": round(float(node_xy[x, 0]), 1),
+                "y": round(float(node_xy[x, 1]), 1),
+                "routes": {str(k): int(c) for k, c in routes.items()},
+            }
+        )
+        for r in rows:
+            if routes[route[r]] != 1:
+                continue
+            # follow the straightest way on until a terminal
+            node, step = x, 0
+            heading = _heading(geometry[r], node_xy[x], leaving=False)
+            seen = {r}
+            while step < 50:
+                step += 1
+                cand = [c for c in inc[node] if c not in seen and route[c] != route[r]]
+                if not cand:
+                    break
+                turns = [
+                    _turn_deg(heading, _heading(geometry[c], node_xy[node], leaving=True))
+                    for c in cand
+                ]
+                c = cand[int(np.argmin(turns))]
+                if min(turns) >= MAX_SHARED_TURN_DEG:
+                    break  # only a U-turn goes on: the route's track ends here
+                seen.add(c)
+                if (c, route[r]) in done:
+                    break
+                done.add((c, route[r]))
+                dup.append((c, route[r], r))
+                report["shared"].append(
+                    {
+                        "route": str(route[r]),
+                        "node": node,
+                        "link_id": _py(ids[c]),
+                        "shared_with": str(route[c]),
+                        "turn_deg": round(min(turns), 1),
+                    }
+                )
+                nxt = far(c, node)
+                if road[nxt] or len(inc[nxt]) < 2:
+                    break
+                heading = _heading(geometry[c], node_xy[nxt], leaving=False)
+                node = nxt
+    new_rows: list[dict] = []
+    new_geoms: list = []
+    dup_ids = iter(_new_ids(ids, len(dup), "ferry"))
+    for c, rname, own in dup:
+        row = links.iloc[c].to_dict()
+        row.update(
+            {
+                HEADWAY_OF_COLUMN: _py(ids[own]),
+                "link_id": next(dup_ids),
+                "road_number": links["road_number"].iloc[own],
+                **({"osm_way": links["osm_way"].iloc[own]} if "osm_way" in links else {}),
+                ROUTE_COLUMN: rname,
+                SHARED_COLUMN: _py(ids[c]),
+            }
+        )
+        new_rows.append(row)
+        new_geoms.append(geometry[c])
+    if new_rows:
+        links = _append_rows(links, new_rows)
+        geometry = np.concatenate([geometry, np.array(new_geoms, dtype=object)])
+        ferry = links["ferry"].to_numpy(dtype=bool)
+        u = links["u"].to_numpy(dtype=np.int64)
+        v = links["v"].to_numpy(dtype=np.int64)
+        route = links[ROUTE_COLUMN].to_numpy(dtype=object)
+        ids = links["link_id"].to_numpy()
+    # 2. route copies
+    inc = {}
+    for r in np.flatnonzero(ferry).tolist():
+        inc.setdefault(int(u[r]), []).append(r)
+        inc.setdefault(int(v[r]), []).append(r)
+    u_new, v_new = u.copy(), v.copy()
+    copies: list[tuple[int, object, list[int]]] = []  # (node, route, rows)
+    for x in sorted(inc):
+        rows = inc[x]
+        by_route: dict[object, list[int]] = {}
+        for r in rows:
+            by_route.setdefault(route[r], []).append(r)
+        if road[x]:
+            # a call: the route goes on to two or more other places (not parallel links)
+            split = {k: rs for k, rs in by_route.items() if len({far(r, x) for r in rs}) >= 2}
+            if split:
+                report["calls"].append(
+                    {
+                        "node": x,
+                        "x": round(float(node_xy[x, 0]), 1),
+                        "y": round(float(node_xy[x, 1]), 1),
+                        "routes": {str(k): len(rs) for k, rs in by_route.items()},
+                    }
+                )
+        elif len(rows) >= 3 and len(by_route) >= 2:
+            split = by_route
+        else:
+            split = {}
+        for k, rs in split.items():
+            copies.append((x, k, rs))
+    new_xy: list[np.ndarray] = []
+    transfer_rows: list[dict] = []
+    transfer_geoms: list = []
+    t_ids = iter(_new_ids(ids, len(copies), "transfer"))
+    for x, k, rs in copies:
+        c = n + len(new_xy)
+        new_xy.append(node_xy[x])
+        for r in rs:
+            if u_new[r] == x:
+                u_new[r] = c
+            if v_new[r] == x:
+                v_new[r] = c
+        base = links.iloc[rs[0]].to_dict()
+        row = dict.fromkeys(links.columns)
+        for col in ("category", "road_number", "time_basis", "tunnel", "bridge", "motorway"):
+            if col in base:
+                row[col] = base[col]
+        row.update(
+            {
+                "link_id": next(t_ids),
+                "u": x,
+                "v": c,
+                "ferry": True,
+                "length_m": 0.0,
+                "seconds_fw": 0.0,
+                "seconds_bw": 0.0,
+                "fw_open": True,
+                "bw_open": True,
+                ROUTE_COLUMN: k,
+                TRANSFER_COLUMN: True,
+            }
+        )
+        transfer_rows.append(row)
+        transfer_geoms.append(shapely.linestrings([node_xy[x], node_xy[x]]))
+    report["copies"] = len(copies)
+    report["transfers"] = len(transfer_rows)
+    if not copies:
+        return links, geometry, node_xy, report
+    links["u"] = u_new
+    links["v"] = v_new
+    links = _append_rows(links, transfer_rows)
+    geometry = np.concatenate([geometry, np.array(transfer_geoms, dtype=object)])
+    node_xy = np.vstack([node_xy, np.array(new_xy)])
+    return links, geometry, node_xy, report

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from smaby_geo.network.core import NETWORK_CRS
-from smaby_geo.network.ferry import ferry_times
+from smaby_geo.network.ferry import ferry_times, headway_ids, transfer_links
 from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.roadside import ROADSIDE_COLUMN, measure_roadside_densities
 
@@ -335,6 +335,8 @@ def compute_link_times(
             profile.ferry,
             _col(out, "duration_s", np.nan).astype(float),
             _col(out, "headway_override_min", np.nan).astype(float),
+            transfer_links(out),
+            headway_ids(out),
         )
         sel = fer[is_ferry]  # ferry rows whose time the profile makes
         fw[fer] = ft["seconds_fw"][sel]

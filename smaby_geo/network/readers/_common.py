@@ -13,7 +13,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork, build_network
-from smaby_geo.network.ferry import connect_ferry_ends
+from smaby_geo.network.ferry import connect_ferry_ends, expand_ferry_routes
 from smaby_geo.network.linktimes import (
     compute_link_times,
     curvature_deg_per_km,
@@ -191,6 +191,10 @@ def _finish_profiled(
         if population is not None:
             report["roadside"] = roadside_report
             attribution = with_grid_attribution(attribution, roadside_report)
+    if links["ferry"].any():
+        # turn-aware waits: route copies and transfer links (smaby_geo.network.ferry)
+        links, geoms, node_xy, fr = expand_ferry_routes(links, geoms, node_xy)
+        report["ferry_routes"] = fr
     links = compute_link_times(links, profile)
     net = _finish(
         links,
