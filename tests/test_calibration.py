@@ -96,7 +96,7 @@ def test_fit_recovers_the_speed_that_made_the_reference_times():
     truth_net = read_kartverket(g, profile=true)
     cal = CalibrationSet(truth_net, rows, centres)
     rows["car_minutes_toi"] = cal.model_minutes(truth_net)
-    start = CarProfile()  # F 73.2 km/h (the fitted default)
+    start = CarProfile()  # F 73.1 km/h (the fitted default)
     net = read_kartverket(g, profile=start)
     cal = CalibrationSet(net, rows, centres)
     before = error_summary(cal.model_minutes(net), cal.reference)
