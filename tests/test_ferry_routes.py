@@ -121,6 +121,24 @@ def test_copies_are_never_snap_targets():
     assert copies[0] != quay and net.node_x[copies[0]] == 0 and net.node_y[copies[0]] == 5000
     nd, _ = net.nearest_nodes([0.0, 1.0], [5000.0, 5001.0])
     assert (nd == quay).all()
+    assert "ferry routes: 0 sea forks, 1 intermediate calls, 0 shared tracks; 1 route" in (
+        net.describe()
+    )
+    assert net.summary()["links"] == len(net.links) - 1  # the transfer is not a link of the data
+
+
+def test_a_scenario_new_link_keeps_the_route_copies_out_of_snapping():
+    """apply_scenario adds rows with pd.concat, which made the transfer flag an object column
+    (nearest_nodes raised IndexError on it)."""
+    from smaby_geo.network.edits import NewLink, apply_scenario
+    from smaby_geo.network.scenario import Scenario
+
+    net = _call()
+    edited = apply_scenario(net, Scenario("road", [NewLink(start=(0, -1000), end=(1000, 5000))]))
+    quay = _node(edited, 0, 5000)
+    nd, _ = edited.nearest_nodes([0.0], [5001.0])
+    assert nd[0] == quay
+    assert "ferry routes" in edited.describe()
 
 
 def test_unnumbered_links_form_one_route_per_chain():

@@ -202,7 +202,7 @@ def _fca(w, P, S):
 # Helsedirektoratet's quality indicator for ambulance response times counts a kommune of fewer
 # than 10,000 residents as "grisgrendt strøk" (rural), where the guiding target is 25 min
 # (Stortinget 2000); larger kommuner fall under the 12-minute urban target.
-RURAL_KOMMUNE_MAX_POPULATION = 10_000
+RURAL_KOMMUNE_POPULATION_BELOW = 10_000
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ POLICY_PRESETS: dict[str, PolicyPreset] = {
             "rural areas (grisgrendte strøk: kommuner under 10,000 residents in "
             "Helsedirektoratet's indicator), applied here to the drive from hospital sites "
             "as a proxy for ambulance bases",
-            kommune_population_below=RURAL_KOMMUNE_MAX_POPULATION,
+            kommune_population_below=RURAL_KOMMUNE_POPULATION_BELOW,
         ),
     ]
 }

@@ -275,9 +275,10 @@ class RoadNetwork:
     def _kdtree(self):
         from scipy.spatial import cKDTree
 
+        from smaby_geo.network.ferry import transfer_links
+
         keep = np.ones(self.n_nodes, dtype=bool)  # not a ferry route's copy (ferry.py)
-        if "ferry_transfer" in self.links:
-            keep[self.links["v"].to_numpy()[self.links["ferry_transfer"].fillna(False)]] = 0
+        keep[self.links["v"].to_numpy()[transfer_links(self.links)]] = False
         nodes = np.flatnonzero(keep)
         return cKDTree(np.column_stack([self.node_x[nodes], self.node_y[nodes]])), nodes
 

@@ -18,9 +18,9 @@ def summarize_network(net: RoadNetwork) -> dict:
     Also what the build did (``net.report``): links excluded, self-loops and duplicate
     edges removed, ferry connectors, urban speeds and roadside densities; lengths in km.
     """
-    lk = net.links
-    if "ferry_transfer" in lk:  # not the ferry routes' transfers and shared-track copies
-        lk = lk[~lk["ferry_transfer"].fillna(False) & lk["ferry_shared_with"].isna()]
+    from smaby_geo.network.ferry import added_by_routes
+
+    lk = net.links[~added_by_routes(net.links)]  # the data's links, not the routes' additions
     km = (lk["length_m"].groupby(lk["category"].fillna("?")).sum() / 1000.0).round(1)
     comps = net.components()
     return {
@@ -40,6 +40,7 @@ def summarize_network(net: RoadNetwork) -> dict:
         "ferry_connectors": net.report.get("ferry_connectors"),
         "urban": net.report.get("urban"),
         "roadside": net.report.get("roadside"),
+        "ferry_routes": net.report.get("ferry_routes"),
     }
 
 
@@ -78,6 +79,14 @@ def describe_network(net: RoadNetwork) -> str:
         )
         for e in fc["unjoined"]:
             lines.append(f"    not joined: ferry link {e['link_id']}: {e['reason']}")
+    fr = s["ferry_routes"]
+    if fr:
+        lines.append(
+            f"  ferry routes: {len(fr['sea_forks'])} sea forks, {len(fr['calls'])} intermediate "
+            f"calls, {len(fr['shared'])} shared tracks; {fr['copies']} route copies of nodes and "
+            f"{fr['transfers']} transfer links added (counted in nodes and edges above, not in "
+            "links or km)"
+        )
     ub = s["urban"]
     if ub is not None and "off" in ub:
         lines.append(f"  urban speeds: off ({ub['off']})")

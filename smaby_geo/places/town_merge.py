@@ -25,7 +25,7 @@ rule for delimiting tettsteder, applied to the 250 m population grid:
 Every built-up area or grid cluster that a chain of continuous carrying cells links to another
 becomes one town with the summed population; nothing else changes (a cell keeps its
 residents and moves with its area, so population is conserved exactly). Water is a gap like
-any other: a town across a sound wider than 400 m (Kvaløysletta, 1.3 km over Sandnessundet
+any other: a town across a sound wider than 400 m (Kvaløy, 1.3 km over Sandnessundet
 from Tromsø) stays its own, as SSB also lists it. ``benchmarks/town_merge.py`` shows which
 areas the rule joins and compares the towns with SSB's published tettsteder.
 """

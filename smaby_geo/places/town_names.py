@@ -82,7 +82,7 @@ def name_towns(
     cy,
     population,
     *,
-    radius_m: float = NAME_RADIUS_M,
+    name_radius_m: float = NAME_RADIUS_M,
     kommune_names=None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Name of each town by the module's rule.
@@ -97,7 +97,7 @@ def name_towns(
         Centre of each town (EPSG:25833 metres).
     population : array
         Residents of each town (the most populous picks first).
-    radius_m : float, default 6000
+    name_radius_m : float, default 6000
         Labels farther than this (metres) from the outline never name the town
         (``NAME_RADIUS_M``); nor do labels inside another town's outline.
     kommune_names : array of str, optional
@@ -121,7 +121,7 @@ def name_towns(
         rank = place_names["place_type"].map(PLACE_TYPE_RANK).fillna(99).to_numpy()
         names = resolve_primary_names(place_names)
         geom = np.asarray(towns_geom, dtype=object)
-        ti, pi = shapely.STRtree(pts).query(geom, predicate="dwithin", distance=radius_m)
+        ti, pi = shapely.STRtree(pts).query(geom, predicate="dwithin", distance=name_radius_m)
         # a label inside a town's outline names that town and no other
         in_t, in_p = shapely.STRtree(geom).query(pts, predicate="within")[::-1]
         owner = np.full(len(pts), -1, dtype=np.int64)

@@ -365,7 +365,7 @@ def build_towns(
         cells["kommunenavn"].to_numpy()[centre_cell] if "kommunenavn" in cells.columns else None
     )
     name, name_m, name_source = name_towns(
-        place_names, geoms, cx, cy, tot, radius_m=name_radius_m, kommune_names=kommune_names
+        place_names, geoms, cx, cy, tot, name_radius_m=name_radius_m, kommune_names=kommune_names
     )
     out = gpd.GeoDataFrame(
         {
