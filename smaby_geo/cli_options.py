@@ -38,8 +38,8 @@ def check_options(args: argparse.Namespace) -> None:
     buffer_km = getattr(args, "buffer_km", None)
     if buffer_km is not None:
         check_buffer_km(buffer_km)
-    if getattr(args, "command", None) == "sweep":
-        check_workers(args.workers)
+    if getattr(args, "command", None) == "sweep" and getattr(args, "scheduler", None) is None:
+        check_workers(args.workers)  # with --scheduler the cluster's workers are its own
     path = getattr(args, "path", None)
     if getattr(args, "command", None) == "network" and path is not None and Path(path).is_dir():
         raise InputError(

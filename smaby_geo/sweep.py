@@ -106,11 +106,19 @@ def local_client(n_workers: int, *, silence_logs: int = logging.ERROR):
 
 
 def max_local_workers() -> int:
-    """Most workers of a local cluster (``sweep --workers``): the CPU cores, ``os.cpu_count()``.
+    """Most workers of a local cluster (``sweep --workers``): the CPU cores this process may use.
 
-    Each worker is a process holding its own copy of the base network and table and
-    evaluating one scenario at a time on one core, so more workers than cores only add memory.
+    ``os.sched_getaffinity`` where the platform has it (a container or ``taskset`` limit
+    counts), else ``os.cpu_count()``. Each worker is a process holding its own copy of the
+    base network and table and evaluating one scenario at a time on one core, so more
+    workers than cores only add memory.
     """
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
     return os.cpu_count() or 1
 
 
@@ -125,8 +133,8 @@ def check_workers(n_workers: int) -> int:
     most = max_local_workers()
     if not 0 <= n_workers <= most:
         raise InputError(
-            f"--workers {n_workers}: give 0 (run in this process) to {most} (this machine's "
-            "CPU cores: each worker is a process with its own copy of the base, so more "
+            f"--workers {n_workers}: give 0 (run in this process) to {most} (the CPU cores "
+            "this process may use: each worker is a process with its own copy of the base, so more "
             "workers than cores only add memory); for more, start a Dask cluster and give "
             "--scheduler"
         )
@@ -430,7 +438,8 @@ def sweep_scenarios(
         raise ValueError(
             f"--within {shown}: --within must be a finite number of minutes > 0, e.g. --within 60"
         )
-    check_workers(n_workers)
+    if scheduler is None and client is None:  # the workers of a cluster of your own are its own
+        check_workers(n_workers)
     scenarios = []
     for f in files:
         try:

@@ -228,11 +228,12 @@ def test_sweep_workers_beyond_the_cores_are_refused_before_any_work(
 
     monkeypatch.setattr(pipeline, "run_travel_times", _no_work)
     monkeypatch.setattr(sweep, "local_client", _no_work)
-    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host's; the process may use 6
     want = (
-        f"--workers {workers}: give 0 (run in this process) to 6 (this machine's CPU cores: "
-        "each worker is a process with its own copy of the base, so more workers than cores "
-        "only add memory); for more, start a Dask cluster and give --scheduler"
+        f"--workers {workers}: give 0 (run in this process) to 6 (the CPU cores this process "
+        "may use: each worker is a process with its own copy of the base, so more workers "
+        "than cores only add memory); for more, start a Dask cluster and give --scheduler"
     )
     rc, _, err = _cli(capsys, "sweep", "scenarios/rv3_upgrade.yaml", "--workers", workers)
     assert rc == 2 and err == f"smaby-geo: error: {want}\n"
@@ -374,3 +375,15 @@ def test_a_library_caller_gets_the_same_buffer_cap():
     assert check_buffer_km(MAX_BUFFER_KM) == MAX_BUFFER_KM
     with pytest.raises(InputError, match=r"--buffer-km 1e\+308: give at most 3,000 km"):
         check_buffer_km(1e308)
+
+
+def test_workers_are_not_capped_when_a_scheduler_runs_them():
+    """With --scheduler the cluster's own workers run the sweep: --workers is unused there."""
+    from argparse import Namespace
+
+    from smaby_geo._errors import InputError
+    from smaby_geo.cli_options import check_options
+
+    check_options(Namespace(command="sweep", workers=100_000, scheduler="tcp://host:8786"))
+    with pytest.raises(InputError, match="--workers 100000"):
+        check_options(Namespace(command="sweep", workers=100_000, scheduler=None))
