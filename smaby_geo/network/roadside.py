@@ -62,8 +62,6 @@ def with_grid_attribution(attribution: str, report: dict | None) -> str:
     return " | ".join(dict.fromkeys([*parts, SSB]))
 
 
-
-
 def roadside_residents_per_km(
     geometry: np.ndarray,
     x: np.ndarray,
