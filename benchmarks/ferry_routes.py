@@ -27,6 +27,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import write_report
+
 from smaby_geo.analysis.trips import explain_trip
 from smaby_geo.network.core import build_network
 from smaby_geo.network.ferry import SHARED_COLUMN, transfer_links
@@ -88,24 +91,19 @@ def main() -> int:
         f"N1000 national, default profile; machine {platform.machine()}, Python "
         f"{platform.python_version()}; read + old-rule rebuild {t_load:.1f} s."
     )
-    out += ["", "## Sea forks (three or more ferry links of two or more routes at a sea node)", ""]
-    out.append("| node | x | y | nearest kommune | routes (links) |")
-    out.append("|---:|---:|---:|---|---|")
-    for f in fr["sea_forks"]:
-        routes = ", ".join(f"{k} ({c})" for k, c in f["routes"].items())
-        out.append(
-            f"| {f['node']} | {f['x']:.0f} | {f['y']:.0f} | "
-            f"{_kommune_of(kommuner, f['x'], f['y'])} | {routes} |"
-        )
-    out += ["", "## Intermediate calls (a route with two or more links at a quay with a road)", ""]
-    out.append("| node | x | y | nearest kommune | routes (links) |")
-    out.append("|---:|---:|---:|---|---|")
-    for f in fr["calls"]:
-        routes = ", ".join(f"{k} ({c})" for k, c in f["routes"].items())
-        out.append(
-            f"| {f['node']} | {f['x']:.0f} | {f['y']:.0f} | "
-            f"{_kommune_of(kommuner, f['x'], f['y'])} | {routes} |"
-        )
+    for key, title in (
+        ("sea_forks", "Sea forks (three or more ferry links of two or more routes at a sea node)"),
+        ("calls", "Intermediate calls (a route with two or more links at a quay with a road)"),
+    ):
+        out += ["", f"## {title}", ""]
+        out.append("| node | x | y | nearest kommune | routes (links) |")
+        out.append("|---:|---:|---:|---|---|")
+        for f in fr[key]:
+            routes = ", ".join(f"{k} ({c})" for k, c in f["routes"].items())
+            out.append(
+                f"| {f['node']} | {f['x']:.0f} | {f['y']:.0f} | "
+                f"{_kommune_of(kommuner, f['x'], f['y'])} | {routes} |"
+            )
     out += ["", "## Shared tracks (a route ending at a sea fork goes on along another's)", ""]
     out.append("| route | at node | goes on along link | of route | turn (deg) |")
     out.append("|---|---:|---:|---|---:|")
@@ -180,11 +178,8 @@ def main() -> int:
                 for r in fl.itertuples()
             )
         )
-    text = "\n".join(out) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"written {RESULTS}; {time.perf_counter() - t0:.0f} s in all")
+    write_report([*out, ""], RESULTS)
+    print(f"{time.perf_counter() - t0:.0f} s in all")
     return 0
 
 
