@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from smaby_geo.network.ferry import added_by_routes
+
 if TYPE_CHECKING:
     from smaby_geo.network.core import RoadNetwork
 
@@ -18,8 +20,6 @@ def summarize_network(net: RoadNetwork) -> dict:
     Also what the build did (``net.report``): links excluded, self-loops and duplicate
     edges removed, ferry connectors, urban speeds and roadside densities; lengths in km.
     """
-    from smaby_geo.network.ferry import added_by_routes
-
     lk = net.links[~added_by_routes(net.links)]  # the data's links, not the routes' additions
     km = (lk["length_m"].groupby(lk["category"].fillna("?")).sum() / 1000.0).round(1)
     comps = net.components()
