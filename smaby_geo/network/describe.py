@@ -38,6 +38,7 @@ def summarize_network(net: RoadNetwork) -> dict:
         "self_loops_removed": net.report.get("self_loops_removed", 0),
         "duplicate_edges_removed": net.report.get("duplicate_edges_removed", 0),
         "ferry_connectors": net.report.get("ferry_connectors"),
+        "dead_ends_joined": net.report.get("dead_ends_joined"),
         "urban": net.report.get("urban"),
         "roadside": net.report.get("roadside"),
         "ferry_routes": net.report.get("ferry_routes"),
@@ -64,6 +65,16 @@ def describe_network(net: RoadNetwork) -> str:
         f"  self-loops removed {s['self_loops_removed']}, duplicate parallel edges removed "
         f"{s['duplicate_edges_removed']} (the fastest kept)"
     )
+    dj = s["dead_ends_joined"]
+    if dj is not None:
+        rules = {}
+        for j in dj["joins"]:
+            rules[j["rule"]] = rules.get(j["rule"], 0) + 1
+        lines.append(
+            f"  dead ends joined {dj['joined']} of {dj['dead_ends']:,} (junctions the data drew "
+            f"but did not split; {dj['links_split']} links split)"
+            + "".join(f"; {r}: {c}" for r, c in rules.items())
+        )
     fc = s["ferry_connectors"]
     if fc is not None:
         cm = fc.get("connector_m")

@@ -153,7 +153,8 @@ def _finish_profiled(
         report["ferry_connectors"] = fc
     else:
         links["connector"] = False
-        links["split_from"] = None
+        if "split_from" not in links:
+            links["split_from"] = None
     links["curvature_deg_per_km"] = curvature_deg_per_km(geoms)
     areas = read_builtup(builtup)
     if areas is not None:

@@ -13,11 +13,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from smaby_geo import datasets
 from smaby_geo.network._validate import check_line_layer, endpoints
 from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.ferry import _new_ids as new_link_ids
 from smaby_geo.network.linktimes import DEFAULT_BUILTUP
+from smaby_geo.network.noding import SAME_ROAD_GAP_M, join_dead_ends
 from smaby_geo.network.profile import N1000_DRIVABLE_TYPES, CarProfile
 from smaby_geo.network.readers._common import (
     _check_profile,
@@ -40,6 +43,7 @@ def read_kartverket(
     builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
     connect_ferries: bool = True,
     population: str | os.PathLike | None = DEFAULT_POPULATION,
+    join_dead_ends_m: float | None = SAME_ROAD_GAP_M,
 ) -> RoadNetwork:
     """Read a Kartverket N1000/N2000 ``Veglenke`` layer into a car network.
 
@@ -72,6 +76,12 @@ def read_kartverket(
     connect_ferries : bool, default True
         Join ferry ends that touch no road by connectors; False keeps them as dead ends
         (for comparisons only).
+    join_dead_ends_m : float or None, default ``SAME_ROAD_GAP_M`` (50 m)
+        Junctions the data drew but did not split (``smaby_geo.network.noding``): a road
+        that ends on another link (within ``tolerance_m``) or within this many metres of a
+        link of its own road number is joined to it there, the other link split
+        (``report["dead_ends_joined"]``; N1000: 12 junctions and 2 gaps). None leaves the
+        lines as they are (for comparisons only).
     population : "default", path-like or None
         SSB 250 m population grid for the roadside settlement term (each link's
         ``roadside_residents_per_km``, ``smaby_geo.network.roadside``): ``"default"`` the
@@ -118,31 +128,46 @@ def read_kartverket(
     gdf = gdf.loc[drivable]
     if len(gdf) == 0:
         raise ValueError(f"Kartverket road layer {src} has no drivable links")
+    number = gdf["vegnummer"] if "vegnummer" in gdf else pd.Series(np.nan, index=gdf.index)
+    road_number = np.array(
+        [format_road_number(c, n) for c, n in zip(gdf["vegkategori"], number, strict=True)],
+        dtype=object,
+    )
     geoms = gdf.geometry.to_numpy()
+    ferry = (gdf["typeVeg"] == "bilferje").to_numpy()
+    ids = gdf.index.to_numpy()
+    rows = np.arange(len(gdf))
+    junctions = None
+    if join_dead_ends_m is not None:
+        rows, geoms, _, junctions = join_dead_ends(
+            geoms, road_number, ferry, tolerance_m=tolerance_m, same_road_gap_m=join_dead_ends_m
+        )
+    # a split link's pieces and a dead end's connector (timed as the dead end's road): the
+    # first row of a link keeps its id, the others get fresh ones; all remember it
+    piece = np.r_[False, rows[1:] == rows[:-1]]
+    split = np.bincount(rows, minlength=len(gdf))[rows] > 1
+    fresh = iter(new_link_ids(ids, int(piece.sum()), "link"))
+    link_ids = np.array([next(fresh) if p else i for i, p in zip(ids[rows], piece, strict=True)])
+    gdf = gdf.iloc[rows]
     first, last = endpoints(geoms)
     labels, node_xy = node_points(np.vstack([first, last]), tolerance_m)
     k = len(gdf)
-    ferry = (gdf["typeVeg"] == "bilferje").to_numpy()
-    length = gdf.geometry.length.to_numpy()
     category = gdf["vegkategori"].to_numpy(dtype=object)
     motorway = (
         gdf["motorvegtype"].to_numpy(dtype=object) if "motorvegtype" in gdf else np.full(k, None)
     )
-    ids = gdf.index.to_numpy()
-    number = gdf["vegnummer"] if "vegnummer" in gdf else pd.Series(np.nan, index=gdf.index)
     medium = gdf["medium"] if "medium" in gdf else pd.Series(None, index=gdf.index)
+    ferry = ferry[rows]
     links = pd.DataFrame(
         {
-            "link_id": ids,
+            "link_id": link_ids,
             "u": labels[:k],
             "v": labels[k:],
             "seconds_fw": np.nan,
             "seconds_bw": np.nan,
-            "length_m": length,
+            "length_m": shapely.length(geoms),
             "category": category,
-            "road_number": [
-                format_road_number(c, n) for c, n in zip(category, number, strict=False)
-            ],
+            "road_number": road_number[rows],
             "ferry": ferry,
             "time_basis": np.where(ferry, "ferry", "category").astype(object),
             "fw_open": True,
@@ -150,9 +175,12 @@ def read_kartverket(
             "motorway": motorway,
             "tunnel": (medium == "U").to_numpy(),
             "bridge": (medium == "L").to_numpy(),
+            "split_from": np.where(split, ids[rows], None),
         }
     )
     report = {"links_read": len(drivable), "excluded": excluded}
+    if junctions is not None:
+        report["dead_ends_joined"] = junctions
     return _finish_profiled(
         links,
         geoms,
