@@ -24,6 +24,8 @@ Ferry links are neither joined nor split here (``smaby_geo.network.ferry`` joins
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import shapely
 from shapely.ops import substring
@@ -127,9 +129,9 @@ def join_dead_ends(
         d = float(shapely.distance(pts[p], geoms[target]))
         rn_own, rn_t = road_numbers[own], road_numbers[target]
         same = isinstance(rn_own, str) and rn_own != "" and rn_own == rn_t
-        if d <= tolerance_m or (same and d <= same_road_gap_m):
-            if j not in best or d < best[j][0]:
-                best[j] = (d, target)
+        qualifies = d <= tolerance_m or (same and d <= same_road_gap_m)
+        if qualifies and (j not in best or d < best[j][0]):
+            best[j] = (d, target)
     if not best:
         return source, geoms.copy(), np.zeros(k, dtype=bool), report
     # where each joined dead end meets its target: a cut in the target's interior, or one of
@@ -169,7 +171,7 @@ def join_dead_ends(
         line = geoms[r]
         if r in cuts:
             bounds = [0.0, *sorted(cuts[r]), float(line.length)]
-            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            for lo, hi in itertools.pairwise(bounds):
                 out_src.append(r)
                 out_lines.append(substring(line, lo, hi))
                 out_con.append(False)
