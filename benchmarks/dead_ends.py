@@ -1,0 +1,126 @@
+"""Dead ends the data drew onto another link (``smaby_geo.network.noding``): every join, and
+what joining them changes nationally.
+
+    python benchmarks/dead_ends.py
+
+The national N1000 network is read twice with the default profile: as the lines are
+(``join_dead_ends_m=None``) and with the dead ends joined (the default). Both run the main
+job (250 m grid, every service type, plain Dijkstra) in the same process, and a few town
+pairs are routed on both.
+
+Prints and writes ``benchmarks/results/dead_ends.md``: every join with its rule and nearest
+kommune, unreachable people per service before and after, how many people's times change
+and by how much, the kommuner most affected, and the town pairs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import describe_machine, write_report
+
+from smaby_geo.analysis.trips import trip
+from smaby_geo.network.readers import read_kartverket
+from smaby_geo.pipeline import run_travel_times
+
+RESULTS = Path(__file__).resolve().parent / "results" / "dead_ends.md"
+SERVICES = ("hospital", "court", "police", "study_centre")
+PAIRS = [("Rissa", "Trondheim"), ("Kristiansand", "Mandal"), ("Jørpeland", "Stavanger")]
+
+
+def _kommune_of(kommuner, x, y) -> str:
+    d = kommuner.distance(shapely.Point(x, y)).to_numpy()
+    return str(kommuner["kommunenavn"].iloc[int(np.argmin(d))])
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    o = np.argsort(values)
+    w = np.cumsum(weights[o])
+    return float(values[o][np.searchsorted(w, w[-1] / 2)])
+
+
+def main() -> int:
+    t0 = time.perf_counter()
+    nets = {
+        "as drawn": read_kartverket(join_dead_ends_m=None),
+        "joined": read_kartverket(),
+    }
+    t_load = time.perf_counter() - t0
+    res = {name: run_travel_times(n, engine="dijkstra") for name, n in nets.items()}
+    kommuner = res["joined"].kommuner
+    a, b = res["as drawn"].cells, res["joined"].cells
+    assert (a.index == b.index).all()
+    pop = b["population"].to_numpy(float)
+    rep = nets["joined"].report["dead_ends_joined"]
+    out = ["# Dead ends joined where the data drew them onto another link", ""]
+    out.append(
+        f"N1000 national, default profile; machine {describe_machine()}; both reads "
+        f"{t_load:.1f} s. Dead ends (road ends touching no other link end): "
+        f"{rep['dead_ends']:,}; joined {rep['joined']}; links split {rep['links_split']}."
+    )
+    out += ["", "## Joins", ""]
+    out.append("| x | y | nearest kommune | road | onto | gap (m) | rule |")
+    out.append("|---:|---:|---|---|---|---:|---|")
+    for j in rep["joins"]:
+        out.append(
+            f"| {j['x']:.0f} | {j['y']:.0f} | {_kommune_of(kommuner, j['x'], j['y'])} | "
+            f"{j['road'] or '(none)'} | {j['onto_road'] or '(none)'} | {j['gap_m']:.1f} | "
+            f"{j['rule']} |"
+        )
+    out += ["", "## Unreachable people", "", "| service | as drawn | joined |", "|---|---:|---:|"]
+    for s in SERVICES:
+        c = f"{s}_minutes"
+        ua = int(pop[~np.isfinite(a[c].to_numpy(float))].sum())
+        ub = int(pop[~np.isfinite(b[c].to_numpy(float))].sum())
+        out.append(f"| {s} | {ua:,} | {ub:,} |")
+    out += ["", "## Changed times (people whose time changes by more than 0.01 min)", ""]
+    out.append(
+        "| service | people | shorter | longer | median change (min) | min change (min) | "
+        "max change (min) |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for s in SERVICES:
+        c = f"{s}_minutes"
+        ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
+        both = np.isfinite(ta) & np.isfinite(tb)
+        d = np.where(both, tb - ta, 0.0)
+        ch = both & (np.abs(d) > 0.01) & (pop > 0)
+        if not ch.any():
+            out.append(f"| {s} | 0 | 0 | 0 | | | |")
+            continue
+        out.append(
+            f"| {s} | {int(pop[ch].sum()):,} | {int(pop[ch & (d < 0)].sum()):,} | "
+            f"{int(pop[ch & (d > 0)].sum()):,} | {_weighted_median(d[ch], pop[ch]):+.1f} | "
+            f"{d[ch].min():+.1f} | {d[ch].max():+.1f} |"
+        )
+    c = "hospital_minutes"
+    ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
+    both = np.isfinite(ta) & np.isfinite(tb)
+    ch = both & (np.abs(tb - ta) > 0.01) & (pop > 0)
+    df = b.loc[ch, ["kommunenavn"]].assign(people=pop[ch], change=(tb - ta)[ch])
+    out += ["", "## Hospital minutes: the 12 kommuner with the most people changed", ""]
+    out += ["| kommune | people changed | median change (min) |", "|---|---:|---:|"]
+    for k, g in sorted(df.groupby("kommunenavn"), key=lambda kg: -kg[1]["people"].sum())[:12]:
+        med = _weighted_median(g["change"].to_numpy(), g["people"].to_numpy())
+        out.append(f"| {k} | {int(g['people'].sum()):,} | {med:+.1f} |")
+    out += ["", "## Town pairs (`smaby-geo route`)", ""]
+    out += ["| from | to | as drawn | joined |", "|---|---|---:|---:|"]
+    for o, d in PAIRS:
+        ra, rb = (trip(n, o, d) for n in nets.values())
+        out.append(
+            f"| {o} | {d} | {ra.minutes:.0f} min, {ra.km:.0f} km | "
+            f"{rb.minutes:.0f} min, {rb.km:.0f} km |"
+        )
+    out += ["", f"Total time {time.perf_counter() - t0:.0f} s."]
+    write_report(out, RESULTS)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
