@@ -37,9 +37,9 @@ PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0,
 # Defaults: straight, empty-road speeds fitted with the curvature and roadside terms to TØI's
 # kommune-to-BA-centre car times (`benchmarks/calibrate_speeds.py`: 54 routes from origin
 # cells, E >= R >= F >= K, K <= 60 (at its cap), no shrinkage: lambda 0 chosen by CV in
-# `shrinkage_cv.py`; 5-fold CV median abs. error 6.2 %, bias +0.9 %, worst 32 %;
+# `shrinkage_cv.py`; 5-fold CV median abs. error 6.6 %, bias +0.6 %, worst 35 %;
 # docs/calibration.md). P moves with K.
-N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 77.1, "R": 73.9, "F": 73.1, "K": 59.9, "P": 47.9})
+N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.8, "R": 75.0, "F": 73.1, "K": 59.9, "P": 47.9})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
 N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
@@ -49,26 +49,27 @@ N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe"
 # Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
 # The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
 # are signed 50-70 and slowed by junctions, lights and roundabouts. The prior is this
-# project's assumption; the defaults are the prior times the one urban factor (1.167, at its
-# cap: E 70 km/h) fitted by `benchmarks/calibrate_speeds.py` within the legal limits below.
+# project's assumption; the defaults are the prior times the one urban factor (1.165, just
+# under its cap of 1.167: E 70 km/h) fitted by `benchmarks/calibrate_speeds.py` within the legal
+# limits below.
 PRIOR_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
-N1000_URBAN_SPEEDS_KMH = _frozen({"E": 70.0, "R": 58.3, "F": 52.5, "K": 40.8, "P": 35.0})
+N1000_URBAN_SPEEDS_KMH = _frozen({"E": 69.9, "R": 58.2, "F": 52.4, "K": 40.8, "P": 34.9})
 # Ferry headway where none is known. The prior is the wait travellers were observed to have:
 # Hanssen, Jørgensen & Larsen 2019 measured a mean wait of 15 min over 16 Norwegian crossings
 # (mean headway 52: people plan around the timetable, so they wait less than half a headway),
 # which the half-headway rule gives at H = 30 min. (METHODS §1's placeholder H = 60 where
 # unknown, the prior until issue #12's last stop, charged 30 min: twice the observed wait.)
-# The default is fitted to the TØI times (20.3 min, a 10.2-minute wait: near the bounds' floor
+# The default is fitted to the TØI times (20.5 min, a 10.2-minute wait: near the bounds' floor
 # of 20; TØI's times carry short waits, as Hanssen et al.'s travellers did).
 PRIOR_HEADWAY_MIN = 30.0
-CALIBRATED_HEADWAY_MIN = 20.3
+CALIBRATED_HEADWAY_MIN = 20.5
 # Curvature term (CarProfile.curvature_scale_deg_per_km): Lamm, Psarianos & Mailaender (1999,
 # "Highway Design and Traffic Safety Engineering Handbook") give V85 = 1e6 / (8270 + 8.01 CCR),
 # CCR in gon/km: time per km doubles at 1,032 gon/km = 929 degrees/km of true geometry. N1000
-# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 362-822) is
-# 658: a link turning 25 degrees/km (the mean of R roads) takes 3.8 % longer than a straight one.
+# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 389-792) is
+# 718: a link turning 25 degrees/km (the mean of R roads) takes 3.5 % longer than a straight one.
 LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
-CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 658.0
+CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 718.0
 # Plausibility floor of the curvature scale, degrees/km: at a scale s the mean N1000 R road
 # (25 degrees/km) takes 1 + 25 / s times its straight-road time. At 50 that is 1.5 times,
 # the slowing Lamm et al.'s form gives a road of 516 gon/km of true curvature (a winding mountain
@@ -84,13 +85,13 @@ MIN_CURVATURE_SCALE_DEG_PER_KM = 50.0
 # rho / (rho + rho0), rho its roadside residents per km (``network.roadside``), and that share
 # is driven at ROADSIDE_SETTLED_SPEED_RATIO (60 / 80) of the open-road speed. TØI
 # (Trafikksikkerhetshåndboken 3.11) finds driven speeds fall by less than the limit (8 of 20
-# km/h), so the ratio is the largest slowing the term can give; rho0 is fitted: 431 residents
-# per km (bounds 10-1,000, 5-fold range 166-834; `benchmarks/calibrate_speeds.py`), the term
+# km/h), so the ratio is the largest slowing the term can give; rho0 is fitted: 388 residents
+# per km (bounds 10-1,000, 5-fold range 137-996; `benchmarks/calibrate_speeds.py`), the term
 # adopted by the rule of `benchmarks/compare_roadside.py` (docs/calibration.md). A link with
-# 72 residents per km (the upper quartile of N1000 links) then takes 4.8 % longer, one with
-# 431 per km 17 % longer.
+# 72 residents per km (the upper quartile of N1000 links) then takes 5.2 % longer, one with
+# 388 per km 17 % longer.
 ROADSIDE_SETTLED_SPEED_RATIO = 60.0 / 80.0
-CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM = 431.0
+CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM = 388.0
 
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
 N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
@@ -150,7 +151,7 @@ class FerryModel:
     crossing_speed_kmh : float
         Crossing speed where the link has no duration, default 22 km/h (about 12 knots).
     default_headway_min : float
-        Headway H where none is known, default 20.3 min (a wait of 10.2 min), fitted to TØI's
+        Headway H where none is known, default 20.5 min (a wait of 10.2 min), fitted to TØI's
         kommune-to-centre car times by ``benchmarks/calibrate_speeds.py``; the prior is 30 min
         (``PRIOR_HEADWAY_MIN``: half of it is the mean wait of 15 min that Hanssen, Jørgensen &
         Larsen 2019 observed over 16 crossings with a mean headway of 52).
@@ -302,15 +303,15 @@ class CarProfile:
     Parameters
     ----------
     category_speeds_kmh : mapping
-        N1000/N2000 ``vegkategori`` -> straight, empty-road km/h, default E 77.1, R 73.9,
+        N1000/N2000 ``vegkategori`` -> straight, empty-road km/h, default E 76.8, R 75.0,
         F 73.1, K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times
         (``docs/calibration.md``) from METHODS §1's prior E 80, R 75, F 65, K 50, P 40
         (``prior_profile()``).
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
-        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 70.0,
-        R 58.3, F 52.5, K 40.8, P 35.0 — the prior E 60, R 50, F 45, K 35, P 30 (the general
+        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 69.9,
+        R 58.2, F 52.4, K 40.8, P 34.9 — the prior E 60, R 50, F 45, K 35, P 30 (the general
         limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
         and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
@@ -325,7 +326,7 @@ class CarProfile:
         The rural part of an N1000/N2000 road link takes its category-speed time times
         ``1 + curvature / curvature_scale_deg_per_km``, ``curvature`` the turning of its line
         in degrees per km (``linktimes.curvature_deg_per_km``), so the category speeds are
-        straight-road speeds. Default 658 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
+        straight-road speeds. Default 718 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
         form and bound 929: Lamm et al. 1999 (``LAMM_CURVATURE_SCALE_DEG_PER_KM``). None: off.
         At least ``MIN_CURVATURE_SCALE_DEG_PER_KM`` (50; smaller would make the average
         national road 1.5 times slower than a straight one).
@@ -337,7 +338,7 @@ class CarProfile:
         km/h) of its open-road speed, so its time is multiplied by ``1 + s * (1 / 0.75 - 1)``
         (at most 4/3 when rho >> rho0; 1 on an empty road). Source of the form: Statens
         vegvesen, NA-rundskriv 2018/10 "Fartsgrensekriterier" (60 km/h outside built-up
-        areas where the road runs through roadside development). Default 431
+        areas where the road runs through roadside development). Default 388
         (``CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM``, fitted with the speeds);
         None: off (the link table then needs no densities, so no SSB grid).
     roadside_settled_speed_ratio : float
