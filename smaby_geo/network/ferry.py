@@ -777,7 +777,8 @@ def expand_ferry_routes(
 
     Routing is node-based, so the rule "boarding from a road, or switching to a different
     ferry route, charges that route's wait; staying aboard the same route does not" is built
-    into the graph here, once, for every reader (METHODS §1). Routes are ``ferry_routes``.
+    into the graph here, once, for every reader (METHODS §1). Routes are ``ferry_routes`` (with
+    the user's ``same_boat_routes``).
 
     1. **Shared track.** A route with a single link at a sea node where other routes meet
        (N1000: Fv549 from Våge joins the E39 Halhjem–Sandvikvåg line 1.6 km off Halhjem)
