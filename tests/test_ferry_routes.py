@@ -16,7 +16,7 @@ CROSS = 22 / 3.6  # the prior's crossing speed, m/s
 ROAD = 65 / 3.6  # N1000 F road at the prior's speed, m/s
 
 
-def _net(coords, kinds, numbers, headways=None):
+def _net(coords, kinds, numbers, headways=None, same_boat_routes=None):
     g = lines(
         coords,
         typeVeg=["bilferje" if k == "ferry" else "enkelBilveg" for k in kinds],
@@ -24,7 +24,7 @@ def _net(coords, kinds, numbers, headways=None):
         vegnummer=[float(n) for n in numbers],
     )
     profile = prior_profile().with_ferry(headways_min=headways or {})
-    return read_kartverket(g, profile=profile, builtup=None)
+    return read_kartverket(g, profile=profile, builtup=None, same_boat_routes=same_boat_routes)
 
 
 def _node(net, x, y):
@@ -213,9 +213,10 @@ def _oracle(net, sources=None):
     return out, road
 
 
-def _rich():
+def _rich(same_boat_routes=None):
     """A fork with a feeder, an X crossing of two routes at sea, a call at a quay, a bend
-    where the road number changes, and a road number shared by two separate crossings."""
+    where the road number changes, and a road number shared by two separate crossings
+    (``same_boat_routes``: road numbers to group as one boat, default none)."""
     coords = [
         [(0, 0), (0, 5000)],  # 0: 39 TA-S
         [(0, 5000), (0, 10000)],  # 1: 39 S-TB
@@ -242,7 +243,7 @@ def _rich():
     kinds = ["ferry"] * 11 + ["road"] * 9
     numbers = [39, 39, 549, 60, 60, 61, 61, 17, 17, 13, 14] + [1] * 9
     heads = {0: 40.0, 1: 40.0, 2: 20.0, 3: 30.0, 4: 30.0, 5: 50.0, 6: 50.0, 9: 10.0, 10: 60.0}
-    return _net(coords, kinds, numbers, heads)
+    return _net(coords, kinds, numbers, heads, same_boat_routes)
 
 
 @pytest.mark.parametrize("build", [_fork, _call, _rich])

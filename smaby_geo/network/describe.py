@@ -98,6 +98,11 @@ def describe_network(net: RoadNetwork) -> str:
             f"{fr['transfers']} transfer links added (counted in nodes and edges above, not in "
             "links or km)"
         )
+        if fr.get("same_boat_routes"):
+            lines.append(
+                "  same boat (given by the user, one route and one wait each): "
+                + ", ".join(" + ".join(g) for g in fr["same_boat_routes"])
+            )
     ub = s["urban"]
     if ub is not None and "off" in ub:
         lines.append(f"  urban speeds: off ({ub['off']})")

@@ -5,7 +5,8 @@
 - ``connect_ferry_ends``: a ferry end that touches no road is joined to the nearest road node
   or road-link point by a *connector* link;
 - ``crossing_rows``: all links of one crossing (a crossing drawn as several segments);
-- ``ferry_routes``: which boat (route) each ferry link belongs to, from its road number;
+- ``ferry_routes``: which boat (route) each ferry link belongs to, from its road number (or
+  a user's ``same_boat_routes``: road numbers that are one boat, ``check_same_boat_routes``);
 - ``expand_ferry_routes``: turn-aware waits as a graph transformation: boarding from a road
   or changing to another route waits, staying aboard the same route does not (route copies
   of nodes joined by transfer links).
@@ -19,7 +20,9 @@ every reader (N1000/N2000, NVDB, OSM) and every scenario edit uses (issue #12).
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -538,7 +541,81 @@ def _road_nodes(u: np.ndarray, v: np.ndarray, ferry: np.ndarray, n: int) -> np.n
     return road
 
 
-def ferry_routes(links: pd.DataFrame) -> np.ndarray:
+def check_same_boat_routes(
+    same_boat_routes: Sequence[Sequence[str]] | None,
+) -> tuple[tuple[str, ...], ...]:
+    """Check a user's groups of road numbers that are one boat; return them as tuples.
+
+    Only the form is checked here (whether each number has a ferry link is checked by
+    ``ferry_routes``, which sees the links). A number repeated inside its group counts once.
+
+    Parameters
+    ----------
+    same_boat_routes : sequence of sequences of str, or None
+        E.g. ``[("Fv57", "Fv606")]``: each group names two or more road numbers (as the
+        network writes them: ``"Fv57"``, ``"E39"``, ``"Rv13"``) whose ferry links are one
+        boat calling at several quays. None or empty: no groups (every road number its own
+        route).
+
+    Returns
+    -------
+    tuple of tuples of str, in the order given (empty when there are none).
+
+    Raises
+    ------
+    ValueError
+        One line naming the input at fault and the fix: not a sequence of groups, a group that
+        is a single string or holds a non-string or fewer than two numbers, or a number in two
+        groups.
+    """
+    if same_boat_routes is None:
+        return ()
+    example = "e.g. same_boat_routes=[('Fv57', 'Fv606')]"
+    if isinstance(same_boat_routes, str | bytes) or not isinstance(same_boat_routes, Sequence):
+        raise ValueError(
+            f"same_boat_routes={same_boat_routes!r} must be a list of groups of road numbers, "
+            f"{example}"
+        )
+    groups: list[tuple[str, ...]] = []
+    seen: dict[str, int] = {}
+    for i, group in enumerate(same_boat_routes):
+        if isinstance(group, str | bytes) or not isinstance(group, Sequence):
+            raise ValueError(
+                f"same_boat_routes group {i + 1} is {group!r}, not a list of road numbers; "
+                f"write each group as a tuple of strings, {example}"
+            )
+        bad = [r for r in group if not isinstance(r, str) or not r.strip()]
+        if bad:
+            raise ValueError(
+                f"same_boat_routes group {i + 1} {tuple(group)!r} holds {bad[0]!r}, not a road "
+                f"number; give road numbers as strings as the network writes them, {example}"
+            )
+        g = tuple(dict.fromkeys(r.strip() for r in group))
+        if len(g) < 2:
+            raise ValueError(
+                f"same_boat_routes group {i + 1} {tuple(group)!r} names fewer than two road "
+                "numbers; a group says which two or more numbers are one boat, so add the "
+                "others or drop the group"
+            )
+        for r in g:
+            if r in seen:
+                raise ValueError(
+                    f"same_boat_routes: road number {r!r} is in group {seen[r] + 1} and group "
+                    f"{i + 1}; a number belongs to one boat, so merge the two groups into one"
+                )
+            seen[r] = i
+        groups.append(g)
+    return tuple(groups)
+
+
+def same_boat_route_name(group: Sequence[str]) -> str:
+    """The route name of a same-boat group: its road numbers joined by ``+`` (``Fv57+Fv606``)."""
+    return "+".join(group)
+
+
+def ferry_routes(
+    links: pd.DataFrame, same_boat_routes: Sequence[Sequence[str]] | None = None
+) -> np.ndarray:
     """The route of every car-ferry link: links of one route are served by one boat.
 
     The rule (its source is the data): a numbered ferry link belongs to the route of its road
@@ -551,15 +628,31 @@ def ferry_routes(links: pd.DataFrame) -> np.ndarray:
     it, else to the chain of unnumbered links joined at sea nodes (nodes touching only ferry
     links), named ``"unnumbered-<k>"``.
 
+    N1000, NVDB and OSM ``ref`` carry no route ids, so where two road numbers are in fact one
+    boat calling at several quays, only someone who knows the timetable can say so:
+    ``same_boat_routes`` groups such numbers into one route, named by ``same_boat_route_name``
+    (``"Fv57+Fv606"``). No groups are given by default (no source lists them).
+
     Parameters
     ----------
     links : DataFrame
         ``u``, ``v``, ``ferry``, ``road_number`` (``osm_way`` optional).
+    same_boat_routes : sequence of sequences of str, optional
+        Groups of road numbers that are one boat, e.g. ``[("Fv57", "Fv606")]``
+        (``check_same_boat_routes``). A number of a joint ``Rv/Fv`` route brings the whole
+        route into its group.
 
     Returns
     -------
     ndarray of object, one per link: the route name, None for links that are not ferries.
+
+    Raises
+    ------
+    ValueError
+        ``check_same_boat_routes``'s errors; a group's road number that no car-ferry link of
+        ``links`` has; Rv and Fv of one number (one route) put in two groups.
     """
+    groups = check_same_boat_routes(same_boat_routes)
     from scipy import sparse
     from scipy.sparse import csgraph
 
@@ -576,6 +669,8 @@ def ferry_routes(links: pd.DataFrame) -> np.ndarray:
         else r
         for r in rn[numbered]
     ]
+    if groups:
+        _group_routes(out, rn, numbered, names, groups)
     rest = ferry & ~numbered
     if "osm_way" in links:
         way = links["osm_way"].to_numpy()
@@ -596,6 +691,44 @@ def ferry_routes(links: pd.DataFrame) -> np.ndarray:
         _, comp = np.unique(lab[:k], return_inverse=True)
         out[rows] = [f"unnumbered-{int(c) + 1}" for c in comp]
     return out
+
+
+def _group_routes(
+    out: np.ndarray,
+    rn: np.ndarray,
+    numbered: np.ndarray,
+    names: set,
+    groups: tuple[tuple[str, ...], ...],
+) -> None:
+    """Rename, in ``out``, the routes of each same-boat group to the group's route name."""
+    for g in groups:
+        for r in g:
+            if r not in names:
+                near = difflib.get_close_matches(r, sorted(names), n=3)
+                hint = (
+                    f" (ferry road numbers near it: {', '.join(near)})"
+                    if near
+                    else f" ({len(names)} numbered ferry routes here)"
+                )
+                raise ValueError(
+                    f"same_boat_routes: no car-ferry link of this network has road number "
+                    f"{r!r}{hint}; name each boat by the road numbers its ferry links carry "
+                    "(RoadNetwork.links.road_number where ferry is True)"
+                )
+    route_of = dict(zip(rn[numbered].tolist(), out[numbered].tolist(), strict=True))
+    group_of: dict[str, tuple[str, str]] = {}  # default route -> (group name, number given)
+    for g in groups:
+        name = same_boat_route_name(g)
+        for r in g:
+            k = route_of[r]
+            if k in group_of and group_of[k][0] != name:
+                raise ValueError(
+                    f"same_boat_routes: {r!r} and {group_of[k][1]!r} are one route ({k}: a "
+                    f"riksveg and a fylkesveg of one number) but stand in two groups, "
+                    f"{group_of[k][0]} and {name}; merge the two groups into one"
+                )
+            group_of[k] = (name, r)
+    out[numbered] = [group_of[k][0] if k in group_of else k for k in out[numbered].tolist()]
 
 
 def _heading(geom, at_xy: np.ndarray, leaving: bool) -> np.ndarray:
@@ -638,12 +771,14 @@ def expand_ferry_routes(
     links: pd.DataFrame,
     geometry: np.ndarray,
     node_xy: np.ndarray,
+    same_boat_routes: Sequence[Sequence[str]] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
     """Make ferry waits turn-aware: boarding or changing route waits, staying aboard does not.
 
     Routing is node-based, so the rule "boarding from a road, or switching to a different
     ferry route, charges that route's wait; staying aboard the same route does not" is built
-    into the graph here, once, for every reader (METHODS §1). Routes are ``ferry_routes``.
+    into the graph here, once, for every reader (METHODS §1). Routes are ``ferry_routes`` (with
+    the user's ``same_boat_routes``).
 
     1. **Shared track.** A route with a single link at a sea node where other routes meet
        (N1000: Fv549 from Våge joins the E39 Halhjem–Sandvikvåg line 1.6 km off Halhjem)
@@ -674,6 +809,10 @@ def expand_ferry_routes(
     geometry : ndarray of shapely LineStrings
         Link geometry, EPSG:25833.
     node_xy : ndarray, shape (n_nodes, 2)
+    same_boat_routes : sequence of sequences of str, optional
+        Groups of road numbers that are one boat (``ferry_routes``), e.g.
+        ``[("Fv57", "Fv606")]``: a car staying aboard from one number's quay to the other's
+        waits once. Default none: each road number is its own route.
 
     Returns
     -------
@@ -681,7 +820,8 @@ def expand_ferry_routes(
         ``ferry_shared_with`` added).
     report : dict
         ``sea_forks`` and ``calls`` (node, x, y, routes), ``shared`` (route, node, link id
-        copied, turn in degrees), counts ``copies`` and ``transfers``.
+        copied, turn in degrees), counts ``copies`` and ``transfers``; with groups also
+        ``same_boat_routes`` (the groups, as lists).
     """
     links = links.reset_index(drop=True).copy()
     geometry = np.asarray(geometry, dtype=object)
@@ -689,7 +829,10 @@ def expand_ferry_routes(
     report: dict = {"sea_forks": [], "calls": [], "shared": [], "copies": 0, "transfers": 0}
     if TRANSFER_COLUMN in links and links[TRANSFER_COLUMN].fillna(False).astype(bool).any():
         raise ValueError("expand_ferry_routes: the links are already expanded (ferry_transfer)")
-    links[ROUTE_COLUMN] = ferry_routes(links)
+    groups = check_same_boat_routes(same_boat_routes)
+    if groups:
+        report["same_boat_routes"] = [list(g) for g in groups]
+    links[ROUTE_COLUMN] = ferry_routes(links, groups)
     links[TRANSFER_COLUMN] = False
     links[SHARED_COLUMN] = None
     links[HEADWAY_OF_COLUMN] = None

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import geopandas as gpd
 
@@ -68,6 +69,7 @@ def load_network(
     keep: str = "all",
     builtup: str | os.PathLike | gpd.GeoDataFrame | None = DEFAULT_BUILTUP,
     population: str | os.PathLike | None = DEFAULT_POPULATION,
+    same_boat_routes: Sequence[Sequence[str]] | None = None,
 ) -> RoadNetwork:
     """Load the embedded default network (national N1000) or another registered source.
 
@@ -91,6 +93,11 @@ def load_network(
         N1000/N2000 only: the SSB 250 m grid of the roadside settlement term (on in the
         default profile). ``"default"`` uses the registry's ``popgrid_250m`` (fetched when
         missing); a path a grid CSV of your own; None no densities (see ``read_kartverket``).
+    same_boat_routes : sequence of sequences of str, optional
+        Every source: groups of road numbers whose ferry links are one boat calling at
+        several quays, e.g. ``[("Fv57", "Fv606")]``, so a car staying aboard waits once
+        (``read_kartverket``). Default none: each road number is its own ferry route; no list
+        is shipped, since the data carry no route ids and no source is at hand offline.
 
     Returns
     -------
@@ -105,11 +112,12 @@ def load_network(
             keep=keep,
             builtup=builtup,
             population=population,
+            same_boat_routes=same_boat_routes,
         )
     if source == "nvdb":
-        return read_nvdb(path, keep=keep, profile=profile)
+        return read_nvdb(path, keep=keep, profile=profile, same_boat_routes=same_boat_routes)
     if source == "osm":
         if path is None:
             raise ValueError("load_network(source='osm') needs path= to a .osm or .osm.pbf file")
-        return read_osm(path, profile=profile, keep=keep)
+        return read_osm(path, profile=profile, keep=keep, same_boat_routes=same_boat_routes)
     raise ValueError(f"unknown network source {source!r}; use n1000, n2000, nvdb or osm")

@@ -13,7 +13,13 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork, build_network
-from smaby_geo.network.ferry import connect_ferry_ends, expand_ferry_routes
+from smaby_geo.network.ferry import (
+    check_same_boat_routes,
+    connect_ferry_ends,
+    expand_ferry_routes,
+    ferry_routes,
+    same_boat_route_name,
+)
 from smaby_geo.network.linktimes import (
     compute_link_times,
     curvature_deg_per_km,
@@ -135,8 +141,13 @@ def _finish_profiled(
     t0: float,
     connect_ferries: bool = True,
     population=None,
+    same_boat_routes=None,
 ) -> RoadNetwork:
     """Join ferry ends, measure urban shares, time every link with ``profile``, build.
+
+    ``same_boat_routes`` (groups of road numbers that are one boat, ``ferry.ferry_routes``)
+    goes to ``expand_ferry_routes``; when given it is also named in the network's ``source``
+    (so in every output's metadata) and ``report["ferry_routes"]["same_boat_routes"]``.
 
     ``population`` ("default", a grid CSV path or None) gives the roadside residents per km
     of each link (``smaby_geo.network.roadside``; 0 when None). With ``"default"`` and a
@@ -192,10 +203,15 @@ def _finish_profiled(
         if population is not None:
             report["roadside"] = roadside_report
             attribution = with_grid_attribution(attribution, roadside_report)
+    groups = check_same_boat_routes(same_boat_routes)
     if links["ferry"].any():
         # turn-aware waits: route copies and transfer links (smaby_geo.network.ferry)
-        links, geoms, node_xy, fr = expand_ferry_routes(links, geoms, node_xy)
+        links, geoms, node_xy, fr = expand_ferry_routes(links, geoms, node_xy, groups)
         report["ferry_routes"] = fr
+    elif groups:
+        ferry_routes(links, groups)  # no ferry link has these numbers: its error names one
+    if groups:
+        source = f"{source}; same boat: {', '.join(same_boat_route_name(g) for g in groups)}"
     links = compute_link_times(links, profile)
     net = _finish(
         links,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +20,7 @@ from smaby_geo import datasets
 from smaby_geo.network._validate import check_line_layer, endpoints
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.network.ferry import _new_ids as new_link_ids
+from smaby_geo.network.ferry import check_same_boat_routes
 from smaby_geo.network.linktimes import DEFAULT_BUILTUP
 from smaby_geo.network.noding import SAME_ROAD_GAP_M, join_dead_ends
 from smaby_geo.network.profile import N1000_DRIVABLE_TYPES, CarProfile
@@ -44,6 +46,7 @@ def read_kartverket(
     connect_ferries: bool = True,
     population: str | os.PathLike | None = DEFAULT_POPULATION,
     join_dead_ends_m: float | None = SAME_ROAD_GAP_M,
+    same_boat_routes: Sequence[Sequence[str]] | None = None,
 ) -> RoadNetwork:
     """Read a Kartverket N1000/N2000 ``Veglenke`` layer into a car network.
 
@@ -91,6 +94,14 @@ def read_kartverket(
         ``DatasetNotFoundError`` naming the fixes if the grid cannot be had then); a path a
         grid CSV of your own, measured now; None 0 everywhere (the profile's term then
         changes nothing, with a warning).
+    same_boat_routes : sequence of sequences of str, optional
+        Groups of road numbers that are one boat calling at several quays, e.g.
+        ``[("Fv57", "Fv606")]``: each group is one ferry route
+        (``smaby_geo.network.ferry.ferry_routes``), so a car staying aboard from one
+        number's quay to the other's waits once, not twice. Default none: each road number
+        is its own route (the data carry no route ids, and no list of same-boat numbers is
+        shipped). A number no car-ferry link has, a number in two groups or a non-string is
+        a ``ValueError``; the groups are named in ``net.source`` and ``net.describe()``.
 
     Returns
     -------
@@ -105,6 +116,7 @@ def read_kartverket(
     """
     t0 = time.perf_counter()
     profile = _check_profile(profile)
+    check_same_boat_routes(same_boat_routes)  # before the file is read
     if isinstance(path, gpd.GeoDataFrame):
         gdf, src = path, "GeoDataFrame"
     else:
@@ -194,4 +206,5 @@ def read_kartverket(
         t0=t0,
         connect_ferries=connect_ferries,
         population=population,
+        same_boat_routes=same_boat_routes,
     )

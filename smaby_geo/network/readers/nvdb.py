@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +17,7 @@ import pyogrio
 from smaby_geo import datasets
 from smaby_geo.network._validate import check_line_layer, endpoints
 from smaby_geo.network.core import RoadNetwork
+from smaby_geo.network.ferry import check_same_boat_routes
 from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers._common import (
     _check_profile,
@@ -104,6 +106,7 @@ def read_nvdb(
     profile: CarProfile | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     where: str | None = None,
+    same_boat_routes: Sequence[Sequence[str]] | None = None,
 ) -> RoadNetwork:
     """Read a network in the NVDB "vegnett ruteplan" schema.
 
@@ -125,6 +128,9 @@ def read_nvdb(
     where : str, optional
         OGR SQL attribute filter applied while reading, e.g. ``"VEGTYPE <> 'P'"``. Files
         only.
+    same_boat_routes : sequence of sequences of str, optional
+        Groups of road numbers (``VEGTYPE`` + ``VEGNUMMER``, e.g. ``"Fv57"``) whose ferry
+        links are one boat, as in ``read_kartverket``; default none.
 
     Notes
     -----
@@ -141,6 +147,7 @@ def read_nvdb(
     """
     t0 = time.perf_counter()
     profile = _check_profile(profile)
+    check_same_boat_routes(same_boat_routes)  # before the file is read
     if isinstance(path, gpd.GeoDataFrame):
         if bbox is not None or where is not None:
             raise ValueError(
@@ -234,4 +241,5 @@ def read_nvdb(
         report=report,
         keep=keep,
         t0=t0,
+        same_boat_routes=same_boat_routes,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -19,6 +19,7 @@ import pandas as pd
 from smaby_geo import datasets
 from smaby_geo.network._validate import endpoints
 from smaby_geo.network.core import NETWORK_CRS, RoadNetwork
+from smaby_geo.network.ferry import check_same_boat_routes
 from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers._common import _check_profile, _finish_profiled
 
@@ -216,6 +217,7 @@ def read_osm(
     profile: CarProfile | None = None,
     keep: str = "all",
     node_cache: str = "flex_mem",
+    same_boat_routes: Sequence[Sequence[str]] | None = None,
 ) -> RoadNetwork:
     """Read a local OpenStreetMap ``.osm`` or ``.osm.pbf`` file into a car network (pyosmium).
 
@@ -237,6 +239,9 @@ def read_osm(
         libosmium's node location storage (``osmium.index.create_map``): the default suits
         extracts up to a country; ``"dense_file_array,FILE"`` keeps the locations of a very
         large file on disk instead of in memory.
+    same_boat_routes : sequence of sequences of str, optional
+        Groups of ferry ``ref`` values that are one boat (e.g. ``[("Fv57", "Fv606")]``), as
+        in ``read_kartverket``; default none.
 
     Returns
     -------
@@ -246,6 +251,7 @@ def read_osm(
 
     t0 = time.perf_counter()
     profile = _check_profile(profile)
+    check_same_boat_routes(same_boat_routes)  # before the file is read
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"OSM file {path} does not exist")
@@ -322,11 +328,16 @@ def read_osm(
         report=report,
         keep=keep,
         t0=t0,
+        same_boat_routes=same_boat_routes,
     )
 
 
 def network_from_osmnx(
-    G: nx.MultiDiGraph, *, profile: CarProfile | None = None, keep: str = "all"
+    G: nx.MultiDiGraph,
+    *,
+    profile: CarProfile | None = None,
+    keep: str = "all",
+    same_boat_routes: Sequence[Sequence[str]] | None = None,
 ) -> RoadNetwork:
     """Convert an osmnx MultiDiGraph (``ox.graph_from_xml``, ``ox.graph_from_place`` ...).
 
@@ -341,6 +352,8 @@ def network_from_osmnx(
         osmnx graph with node ``x``/``y`` and ``graph["crs"]``.
     profile : CarProfile, optional
     keep : {"all", "largest"}
+    same_boat_routes : sequence of sequences of str, optional
+        Groups of ferry ``ref`` values that are one boat, as in ``read_kartverket``.
 
     Returns
     -------
@@ -350,6 +363,7 @@ def network_from_osmnx(
 
     t0 = time.perf_counter()
     profile = _check_profile(profile)
+    check_same_boat_routes(same_boat_routes)
     if G.number_of_edges() == 0:
         raise ValueError("osmnx graph G has no edges")
     if "crs" not in G.graph:
@@ -412,6 +426,7 @@ def network_from_osmnx(
         report={"links_read": len(edges), "excluded": {}},
         keep=keep,
         t0=t0,
+        same_boat_routes=same_boat_routes,
     )
 
 
