@@ -63,6 +63,10 @@ GITHUB_RAW_URL = "https://raw.githubusercontent.com"
 #: from cited sources (they have no other upstream). Built with ``write_release``; the
 #: maintainers publish it under this URL. Override with ``$SMABY_GEO_RELEASE_URL``.
 RELEASE_URL = "https://github.com/smaby-geo/smaby_geo/releases/download/data-v2"
+#: Whether the maintainers have published that release. Until they have, the project's own
+#: tables come only from a data folder, an explicit path or a mirror of the release, and the
+#: messages say so instead of suggesting a retry.
+RELEASE_PUBLISHED = False
 
 # Pinned upstream commits (the commit each file was taken from).
 _N1000 = f"{GITHUB_RAW_URL}/hmalmedal/N1000/9c51b85b889366ae3a9e0b9f50a2f7b227779684"
@@ -725,11 +729,18 @@ def locate_dataset(
         except DatasetFetchError as exc:
             looked.append(f"fetch failed: {exc}")
             reason = str(exc).split(" To fix")[0]
+    from smaby_geo.fetch import unpublished_release, unpublished_release_message
+
+    fix = (
+        unpublished_release_message(ds).split("To fix: ", 1)[1]
+        if unpublished_release(ds)
+        else f"run `{fetch_command([name])}` with internet access (source: {ds.source}), "
+        f"or set {DATA_DIR_ENV} to a folder holding {ds.relpath}, or pass an explicit path"
+    )
     err = DatasetNotFoundError(
         f"dataset {name!r} ({ds.description}) not found. Looked at: "
         + "; ".join(looked)
-        + f". To fix: run `{fetch_command([name])}` with internet access (source: {ds.source}), "
-        f"or set {DATA_DIR_ENV} to a folder holding {ds.relpath}, or pass an explicit path."
+        + f". To fix: {fix}."
     )
     err.reason = reason
     raise err

@@ -26,6 +26,32 @@ from smaby_geo.datasets import (
 )
 
 
+def unpublished_release(ds: datasets.Dataset) -> bool:
+    """Whether ``ds`` is a table of the project's unpublished data release.
+
+    True while ``datasets.RELEASE_PUBLISHED`` is False and no mirror
+    (``$SMABY_GEO_RELEASE_URL``) is set.
+    """
+    return (
+        not datasets.RELEASE_PUBLISHED
+        and bool(ds.url)
+        and str(ds.url).startswith(RELEASE_URL)
+        and not os.environ.get(RELEASE_URL_ENV)
+    )
+
+
+def unpublished_release_message(ds: datasets.Dataset) -> str:
+    """Why ``ds`` cannot be downloaded while the data release is unpublished, and the fixes."""
+    return (
+        f"dataset {ds.name!r}: it is one of the project's own tables, which come from the "
+        f"project's data release ({RELEASE_URL}), and that release is not published yet, so "
+        f"it cannot be downloaded. To fix: set ${DATA_DIR_ENV} to a folder holding "
+        f"{ds.relpath}, copy the tables "
+        f"with `smaby-geo data fetch --all --from DIR`, set ${RELEASE_URL_ENV} to a mirror of "
+        "the release, or pass the file as an explicit path"
+    )
+
+
 def _fix_network(ds: datasets.Dataset) -> str:
     env = RELEASE_URL_ENV if ds.url and ds.url.startswith(RELEASE_URL) else UPSTREAM_URL_ENV
     return (
@@ -127,6 +153,8 @@ def fetch_dataset(
     url = datasets.resolve_url(ds)
     if url is None:
         raise DatasetFetchError(f"dataset {name!r} has no upstream URL in the registry")
+    if unpublished_release(ds):  # nothing to download yet: say so, do not try
+        raise DatasetFetchError(unpublished_release_message(ds) + ".")
     home = Path(raw_dir) if raw_dir is not None else datasets.data_home()
     target = home / ds.relpath
     if not force and datasets.cached_file(ds, home) is not None:
