@@ -10,7 +10,8 @@ pairs are routed on both.
 
 Prints and writes ``benchmarks/results/dead_ends.md``: every join with its rule and nearest
 kommune, unreachable people per service before and after, how many people's times change
-and by how much, the kommuner most affected, and the town pairs.
+and by how much, the kommuner most affected, the town pairs, and the rows of the calibration
+table (``calibrate_speeds.py``'s row times, default profile) that the joins change.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import numpy as np
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibration_inputs import load_calibration_inputs
 from report import describe_machine, write_report
 
+from smaby_geo.analysis.calibration import CalibrationSet
 from smaby_geo.analysis.trips import trip
 from smaby_geo.network.readers import read_kartverket
 from smaby_geo.pipeline import run_travel_times
@@ -116,6 +119,25 @@ def main() -> int:
         out.append(
             f"| {o} | {d} | {ra.minutes:.0f} min, {ra.km:.0f} km | "
             f"{rb.minutes:.0f} min, {rb.km:.0f} km |"
+        )
+    inp = load_calibration_inputs()
+    cals = {
+        name: CalibrationSet(n, inp.rows, inp.centres, origin="cells", cells=inp.cells)
+        for name, n in nets.items()
+    }  # each snapped to its own network
+    mins = {name: cals[name].model_minutes(n) for name, n in nets.items()}
+    cal = cals["joined"]
+    rows = cal.rows
+    names = [
+        f"{k} {n}"
+        for k, n in zip(rows["from_kommunenummer"], rows["from_kommunenavn"], strict=True)
+    ]
+    out += ["", "## Calibration rows changed (model minutes, default profile, origin cells)", ""]
+    out += ["| kommune | TØI | as drawn | joined |", "|---|---:|---:|---:|"]
+    for i in np.flatnonzero(np.abs(mins["joined"] - mins["as drawn"]) > 0.01):
+        out.append(
+            f"| {names[i]} | {cal.reference[i]:.1f} | {mins['as drawn'][i]:.1f} | "
+            f"{mins['joined'][i]:.1f} |"
         )
     out += ["", f"Total time {time.perf_counter() - t0:.0f} s."]
     write_report(out, RESULTS)
