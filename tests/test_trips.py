@@ -7,7 +7,7 @@ this machine), widened by about ±12 % for the generalised N1000 network; the ca
 
 - Tynset -> Hamar (Fv30, Rendalen's F roads or Rv3, Rv25; about 210 km): 2 h 20 to 3 h 00.
   Route planners give about 2 h 25-2 h 45; issue #12 asks for 2 h 10-2 h 50, which the
-  calibrated profile misses by 6 minutes (2 h 56). It is not tuned to the pair; the window
+  calibrated profile misses by 5 minutes (2 h 55). It is not tuned to the pair; the window
   here is the route planners' range widened by about 10 %. Context
   (``benchmarks/reference_speeds.py``; docs/calibration.md, "Tynset-Hamar against issue
   #12's window"): NVDB's network for routing stores times at 0.87/0.83/0.80 of the posted
@@ -17,7 +17,9 @@ this machine), widened by about ±12 % for the generalised N1000 network; the ca
 - Oslo -> Bergen (E16/Rv7, about 460-470 km): 5 h 45 to 7 h 15 (route planners about 6 h 40).
 - Bodø -> Svolvær: must cross by car ferry; 4 h 30 to 6 h 30.
 - Sykkylven -> Ålesund: across Storfjorden by the Magerholm-Ørsneset ferry, at most 1 h 15.
-- Rissa -> Trondheim: by the Rørvik-Flakk ferry, at most 2 h.
+- Rissa -> Trondheim: by the Rørvik-Flakk ferry, at most 2 h (1 h 05 since Fv715 from Flakk
+  joins Rv706 where the data draw it, ``smaby_geo.network.noding``; route planners give about
+  1 h 10 with the crossing and wait).
 """
 
 import re
