@@ -18,8 +18,7 @@ this machine), widened by about ±12 % for the generalised N1000 network; the ca
 - Bodø -> Svolvær: must cross by car ferry; 4 h 30 to 6 h 30.
 - Sykkylven -> Ålesund: across Storfjorden by the Magerholm-Ørsneset ferry, at most 1 h 15.
 - Rissa -> Trondheim: by the Rørvik-Flakk ferry, at most 2 h (1 h 05 since Fv715 from Flakk
-  joins Rv706 where the data draw it, ``smaby_geo.network.noding``; route planners give about
-  1 h 10 with the crossing and wait).
+  joins Rv706 where the data draw it, ``smaby_geo.network.noding``).
 """
 
 import re
