@@ -140,14 +140,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
         print(f"\n{len(missing)} missing; fetch them (internet needed) with: {cmd}")
         from smaby_geo.fetch import unpublished_release
 
-        held = [n for n in missing if unpublished_release(datasets.DATASETS[n])]
-        if held:
-            print(
-                f"{len(held)} of them ({', '.join(held)}) are the project's own tables: its "
-                "data release is not published yet, so they come only from a data folder "
-                f"(${datasets.DATA_DIR_ENV}, or `smaby-geo data fetch --all --from DIR`) or a "
-                f"mirror (${datasets.RELEASE_URL_ENV})"
-            )
+        if held := [n for n in missing if unpublished_release(datasets.DATASETS[n])]:
+            print(f"{len(held)} of them ({', '.join(held)}) are the project's own tables: its "
+                  "data release is not published yet, so they come only from a data folder "
+                  f"(${datasets.DATA_DIR_ENV}, or `smaby-geo data fetch --all --from DIR`) or "
+                  f"a mirror (${datasets.RELEASE_URL_ENV})")
     elif not damaged:
         print("\nall datasets are on this machine")
     for bad in damaged:

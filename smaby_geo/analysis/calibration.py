@@ -431,8 +431,7 @@ FITTED_VALUES: dict[str, float] = {
     "category_speeds_kmh:F": 73.1,
     "category_speeds_kmh:K": 59.9,
     "category_speeds_kmh:P": 47.9,
-    # one factor, 1.165 (its cap is 1.167), on the prior urban speeds E 60, R 50, F 45, K 35,
-    # P 30
+    # one factor, 1.165 (cap 1.167), on the prior urban speeds E 60, R 50, F 45, K 35, P 30
     "urban_speeds_kmh:E": 69.9,
     "urban_speeds_kmh:R": 58.2,
     "urban_speeds_kmh:F": 52.4,
