@@ -543,7 +543,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     The first call reads the file (``hash_file``); later calls, in this process or a later
     one, return the remembered digest while the file keeps its size and modification time
     (kept in ``<data home>/data_checks.json``; a data home that cannot be written only costs
-    the remembering). A file changed in the last 2 s is always read.
+    the remembering, and says so once per process). A file changed in the last 2 s is always read.
 
     Parameters
     ----------
@@ -596,8 +596,34 @@ def _save_checks(checks: dict[str, list]) -> None:
             json.dump(checks, f)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except OSError:
-        pass
+    except OSError as exc:  # read-only or full data home: not remembered, and said once
+        _warn_checks_unwritable(path.parent, exc)
+
+
+_checks_warned: set[str] = set()  # data homes already warned about in this process
+
+
+def _warn_checks_unwritable(folder: Path, exc: OSError) -> None:
+    """Warn, once per data home and process, that file checks cannot be remembered.
+
+    The wording follows ``derived_cache.warn_cache_unwritable`` (a higher module: not
+    imported here).
+    """
+    import warnings
+
+    key = os.fspath(folder)
+    if key in _checks_warned:
+        return
+    _checks_warned.add(key)
+    env = os.environ.get(CACHE_DIR_ENV)
+    where = f"${CACHE_DIR_ENV}={env}" if env else f"the data home {folder}"
+    why = exc.strerror or str(exc) or type(exc).__name__
+    warnings.warn(
+        f"cannot remember the checksums of the data files in {where} ({folder / CHECKS_FILE}: "
+        f"{why}), so every run reads the files again to check them; set ${CACHE_DIR_ENV} to "
+        "a folder you may write, or make this one writable",
+        stacklevel=4,  # the caller of file_sha256
+    )
 
 
 def check_data_file(ds: Dataset, path: Path) -> Path:
