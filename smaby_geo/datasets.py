@@ -497,9 +497,29 @@ def fetch_command(names) -> str:
     return "smaby-geo data fetch " + " ".join(names)
 
 
-def stamp_path(path: Path) -> Path:
-    """The file beside a fetched dataset recording the sha256 it was made from."""
+# Two kinds of ``<file>.sha256`` beside a file, with one name each:
+# - ``source_stamp_path``: beside a converted dataset, the sha256 of the upstream file it was
+#   converted from (a GeoPackage records when it was written, so its own bytes differ from one
+#   conversion to the next); written by ``fetch``, read by ``cached_file``/``check_data_file``;
+# - ``checksum_sidecar_path``: the sha256 of the file's own bytes, as ``sha256sum`` prints it
+#   (``derived_cache`` entries).
+# The suffix is the same for both (existing data homes keep their stamps); the folders differ.
+
+
+def source_stamp_path(path: Path) -> Path:
+    """The file beside a converted dataset naming the sha256 of the upstream it was made from.
+
+    Not the sha256 of ``path``'s own bytes (that is ``checksum_sidecar_path``).
+    """
     return path.with_name(path.name + ".sha256")
+
+
+def checksum_sidecar_path(path: Path) -> Path:
+    """The file beside ``path`` holding the sha256 of ``path``'s own bytes (``sha256sum``)."""
+    return path.with_name(path.name + ".sha256")
+
+
+stamp_path = source_stamp_path  # the earlier name (the dataset stamp), kept for callers
 
 
 def hash_file(path: str | os.PathLike) -> str:
@@ -523,7 +543,7 @@ def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
     if ds.convert is None:
         ok = file_sha256(p) == ds.sha256
     else:
-        stamp = stamp_path(p)
+        stamp = source_stamp_path(p)
         ok = stamp.is_file() and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256)
     return p if ok else None
 
@@ -637,7 +657,7 @@ def check_data_file(ds: Dataset, path: Path) -> Path:
     found = file_sha256(path)
     if found == ds.sha256:
         return path
-    stamp = stamp_path(path)
+    stamp = source_stamp_path(path)
     # a converted file (a GeoPackage records when it was written, so each conversion has its
     # own bytes) is the registry's when its stamp names the upstream it was made from, as in
     # the data home (``cached_file``)

@@ -188,3 +188,15 @@ def test_a_read_only_data_home_says_so_once(tmp_path, monkeypatch):
     monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(home))
     assert _memo_warnings(monkeypatch, [f]) == []
     assert (home / "data_checks.json").is_file()
+
+
+def test_the_two_sha256_files_beside_a_file_have_one_name_each(tmp_path, monkeypatch):
+    """A converted dataset's stamp names its upstream; a derived entry's sidecar its own bytes."""
+    from smaby_geo import derived_cache
+
+    assert datasets.stamp_path is datasets.source_stamp_path  # the earlier name still works
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    entry = derived_cache.entry_path("maps", "t", derived_cache.fingerprint("x"), "txt")
+    derived_cache.cached(entry, lambda: "v", lambda p: p.read_text(), lambda v, p: p.write_text(v))
+    side = datasets.checksum_sidecar_path(entry)
+    assert side.read_text().strip() == datasets.hash_file(entry)
