@@ -123,22 +123,15 @@ def max_local_workers() -> int:
 
 
 def check_workers(n_workers: int, *, cli: bool = False) -> int:
-    """Return ``n_workers`` if it is an integer from 0 to ``max_local_workers()``.
+    """Return ``n_workers`` (local worker processes) if an integer 0 to ``max_local_workers()``.
 
-    Parameters
-    ----------
-    n_workers : int
-        Worker processes of a local cluster (``sweep_scenarios(n_workers=)``,
-        ``smaby-geo sweep --workers``).
-    cli : bool
-        Name the command-line options (``--workers``, ``--scheduler``) in the message rather
-        than the parameters (``n_workers=``, ``scheduler=``/``client=``).
+    ``cli``: name ``--workers``/``--scheduler`` (``smaby-geo sweep``) in the message, not the
+    parameters ``n_workers=``/``scheduler=`` (``sweep_scenarios``).
 
     Raises
     ------
     InputError
-        Not an integer, negative, or more than this machine's cores, naming the option or
-        parameter and the fix.
+        Not an integer, negative, or more than this machine's cores, naming it and the fix.
     """
     most = max_local_workers()
     integer = isinstance(n_workers, int) and not isinstance(n_workers, bool)
