@@ -25,7 +25,7 @@ def check_options(args: argparse.Namespace) -> None:
     """Refuse bad ``smaby-geo`` options before the command starts (one line, exit code 2).
 
     ``--buffer-km``: finite, >= 0 and at most ``places.admin.MAX_BUFFER_KM``. ``sweep --workers``:
-    ``sweep.check_workers``. ``network --path``: a file, not a folder.
+    ``sweep.check_workers`` (naming ``--workers``). ``network --path``: a file, not a folder.
 
     Raises
     ------
@@ -39,7 +39,8 @@ def check_options(args: argparse.Namespace) -> None:
     if buffer_km is not None:
         check_buffer_km(buffer_km)
     if getattr(args, "command", None) == "sweep" and getattr(args, "scheduler", None) is None:
-        check_workers(args.workers)  # with --scheduler the cluster's workers are its own
+        # with --scheduler the cluster's workers are its own
+        check_workers(args.workers, cli=True)
     path = getattr(args, "path", None)
     if getattr(args, "command", None) == "network" and path is not None and Path(path).is_dir():
         raise InputError(

@@ -501,9 +501,29 @@ def fetch_command(names) -> str:
     return "smaby-geo data fetch " + " ".join(names)
 
 
-def stamp_path(path: Path) -> Path:
-    """The file beside a fetched dataset recording the sha256 it was made from."""
+# Two kinds of ``<file>.sha256`` beside a file, with one name each:
+# - ``source_stamp_path``: beside a converted dataset, the sha256 of the upstream file it was
+#   converted from (a GeoPackage records when it was written, so its own bytes differ from one
+#   conversion to the next); written by ``fetch``, read by ``cached_file``/``check_data_file``;
+# - ``checksum_sidecar_path``: the sha256 of the file's own bytes, as ``sha256sum`` prints it
+#   (``derived_cache`` entries).
+# The suffix is the same for both (existing data homes keep their stamps); the folders differ.
+
+
+def source_stamp_path(path: Path) -> Path:
+    """The file beside a converted dataset naming the sha256 of the upstream it was made from.
+
+    Not the sha256 of ``path``'s own bytes (that is ``checksum_sidecar_path``).
+    """
     return path.with_name(path.name + ".sha256")
+
+
+def checksum_sidecar_path(path: Path) -> Path:
+    """The file beside ``path`` holding the sha256 of ``path``'s own bytes (``sha256sum``)."""
+    return path.with_name(path.name + ".sha256")
+
+
+stamp_path = source_stamp_path  # the earlier name (the dataset stamp), kept for callers
 
 
 def hash_file(path: str | os.PathLike) -> str:
@@ -527,7 +547,7 @@ def cached_file(ds: Dataset, home: str | os.PathLike) -> Path | None:
     if ds.convert is None:
         ok = file_sha256(p) == ds.sha256
     else:
-        stamp = stamp_path(p)
+        stamp = source_stamp_path(p)
         ok = stamp.is_file() and stamp.read_text().strip() in (ds.sha256, ds.upstream_sha256)
     return p if ok else None
 
@@ -547,7 +567,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     The first call reads the file (``hash_file``); later calls, in this process or a later
     one, return the remembered digest while the file keeps its size and modification time
     (kept in ``<data home>/data_checks.json``; a data home that cannot be written only costs
-    the remembering). A file changed in the last 2 s is always read.
+    the remembering, and says so once per process). A file changed in the last 2 s is always read.
 
     Parameters
     ----------
@@ -600,8 +620,34 @@ def _save_checks(checks: dict[str, list]) -> None:
             json.dump(checks, f)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except OSError:
-        pass
+    except OSError as exc:  # read-only or full data home: not remembered, and said once
+        _warn_checks_unwritable(path.parent, exc)
+
+
+_checks_warned: set[str] = set()  # data homes already warned about in this process
+
+
+def _warn_checks_unwritable(folder: Path, exc: OSError) -> None:
+    """Warn, once per data home and process, that file checks cannot be remembered.
+
+    The wording follows ``derived_cache.warn_cache_unwritable`` (a higher module: not
+    imported here).
+    """
+    import warnings
+
+    key = os.fspath(folder)
+    if key in _checks_warned:
+        return
+    _checks_warned.add(key)
+    env = os.environ.get(CACHE_DIR_ENV)
+    where = f"${CACHE_DIR_ENV}={env}" if env else f"the data home {folder}"
+    why = exc.strerror or str(exc) or type(exc).__name__
+    warnings.warn(
+        f"cannot remember the checksums of the data files in {where} ({folder / CHECKS_FILE}: "
+        f"{why}), so every run reads the files again to check them; set ${CACHE_DIR_ENV} to "
+        "a folder you may write, or make this one writable",
+        stacklevel=4,  # the caller of file_sha256
+    )
 
 
 def check_data_file(ds: Dataset, path: Path) -> Path:
@@ -615,7 +661,7 @@ def check_data_file(ds: Dataset, path: Path) -> Path:
     found = file_sha256(path)
     if found == ds.sha256:
         return path
-    stamp = stamp_path(path)
+    stamp = source_stamp_path(path)
     # a converted file (a GeoPackage records when it was written, so each conversion has its
     # own bytes) is the registry's when its stamp names the upstream it was made from, as in
     # the data home (``cached_file``)

@@ -5,7 +5,7 @@ As the prepared routing networks (``routing/ch_<fingerprint>.npz``), each entry 
 everything it is derived from: the bytes of the input files, the parameters, a format version
 and the versions of the libraries that compute and store it. Changed inputs give another name,
 so a stale entry is never read. The plain sha256 of each entry's bytes (hex, as ``sha256sum``
-prints it) is kept beside it in ``<entry>.sha256`` (``datasets.stamp_path``) and checked before
+prints it) is kept in ``<entry>.sha256`` (``datasets.checksum_sidecar_path``) and checked before
 the entry is read; an entry whose sidecar does not hold that digest (a truncated or edited
 entry, a missing or foreign sidecar, or one of the tagged form ``fingerprint`` gives, which
 this module wrote before) is computed again and replaced, never read. Of each ``name`` only the
@@ -176,7 +176,7 @@ def _save_entry(value: Any, path: Path, save: Callable[[Any, Path], object]) -> 
 
 
 def _sidecar(path: Path) -> Path:
-    return datasets.stamp_path(path)
+    return datasets.checksum_sidecar_path(path)
 
 
 def prune(path: Path, keep: int = KEEP_ENTRIES) -> list[Path]:

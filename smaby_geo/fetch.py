@@ -178,7 +178,7 @@ def fetch_dataset(
     src = _retrieve(url, ds.upstream_sha256, src_path, ds, downloader, progressbar)
     try:
         convert_rda(src, target, ds.convert)
-        datasets.stamp_path(target).write_text(ds.upstream_sha256 + "\n")
+        datasets.source_stamp_path(target).write_text(ds.upstream_sha256 + "\n")
         return target
     except ConversionError as exc:
         src.unlink(missing_ok=True)

@@ -122,21 +122,26 @@ def max_local_workers() -> int:
     return os.cpu_count() or 1
 
 
-def check_workers(n_workers: int) -> int:
-    """Return ``n_workers`` (``sweep --workers``) if it is 0 to ``max_local_workers()``.
+def check_workers(n_workers: int, *, cli: bool = False) -> int:
+    """Return ``n_workers`` (local worker processes) if an integer 0 to ``max_local_workers()``.
+
+    ``cli``: name ``--workers``/``--scheduler`` (``smaby-geo sweep``) in the message, not the
+    parameters ``n_workers=``/``scheduler=`` (``sweep_scenarios``).
 
     Raises
     ------
     InputError
-        Negative, or more than this machine's cores, naming the option and the fix.
+        Not an integer, negative, or more than this machine's cores, naming it and the fix.
     """
     most = max_local_workers()
-    if not 0 <= n_workers <= most:
+    integer = isinstance(n_workers, int) and not isinstance(n_workers, bool)
+    if not (integer and 0 <= n_workers <= most):
+        given = f"--workers {n_workers}" if cli else f"n_workers={n_workers!r}"
+        other = "--scheduler" if cli else "its address as scheduler= (or a client=)"
         raise InputError(
-            f"--workers {n_workers}: give 0 (run in this process) to {most} (the CPU cores "
+            f"{given}: give 0 (run in this process) to {most} (the CPU cores "
             "this process may use: each worker is a process with its own copy of the base, so more "
-            "workers than cores only add memory); for more, start a Dask cluster and give "
-            "--scheduler"
+            f"workers than cores only add memory); for more, start a Dask cluster and give {other}"
         )
     return n_workers
 

@@ -237,9 +237,11 @@ def test_sweep_workers_beyond_the_cores_are_refused_before_any_work(
     )
     rc, _, err = _cli(capsys, "sweep", "scenarios/rv3_upgrade.yaml", "--workers", workers)
     assert rc == 2 and err == f"smaby-geo: error: {want}\n"
-    with pytest.raises(InputError) as e:  # the library refuses it as well
+    with pytest.raises(InputError) as e:  # the library refuses it as well, naming its parameter
         sweep.sweep_scenarios(["scenarios/rv3_upgrade.yaml"], n_workers=workers)
-    assert str(e.value) == want
+    assert str(e.value) == want.replace(f"--workers {workers}", f"n_workers={workers}").replace(
+        "give --scheduler", "give its address as scheduler= (or a client=)"
+    )
     assert sweep.check_workers(6) == 6 and sweep.check_workers(0) == 0
 
 

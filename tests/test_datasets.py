@@ -119,3 +119,84 @@ def test_attribution_joins_unique():
     assert datasets.attribution(["n1000_roads", "kommuner", "popgrid_250m"]) == (
         "© Kartverket | Kilde: SSB"
     )
+
+
+def _old_file(path: Path, text: str) -> Path:
+    """A file last changed long ago (a file changed in the last 2 s is never remembered)."""
+    import os
+
+    path.write_text(text)
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    return path
+
+
+def _memo_warnings(monkeypatch, files) -> list[str]:
+    import warnings
+
+    monkeypatch.setattr(datasets, "_checks", None)
+    monkeypatch.setattr(datasets, "_checks_warned", set())
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for f in files * 2:  # every file twice: new digests to remember each first time
+            assert datasets.file_sha256(f) == hashlib.sha256(f.read_bytes()).hexdigest()
+    return [str(w.message) for w in seen]
+
+
+def test_an_unwritable_data_home_says_once_that_checksums_are_not_remembered(
+    tmp_path, monkeypatch
+):
+    blocker = _old_file(tmp_path / "a_file", "not a folder\n")
+    home = blocker / "cache"  # no folder can be made under a file, even by root
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(home))
+    files = [_old_file(tmp_path / f"t{i}.csv", f"a;b\n{i};2\n") for i in range(2)]
+    (w,) = _memo_warnings(monkeypatch, files)  # two digests not remembered: one line
+    assert w == (
+        f"cannot remember the checksums of the data files in $SMABY_GEO_CACHE_DIR={home} "
+        f"({home / 'data_checks.json'}: Not a directory), so every run reads the files again "
+        "to check them; set $SMABY_GEO_CACHE_DIR to a folder you may write, or make this one "
+        "writable"
+    )
+    assert not home.exists()
+
+
+def test_a_read_only_data_home_says_so_once(tmp_path, monkeypatch):
+    """A chmod 500 data home; root may write there anyway, so for root the write is refused
+    as the kernel refuses it to anyone else."""
+    import os
+    import tempfile
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(home))
+    if os.geteuid() == 0:
+
+        def refused(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", refused)
+    f = _old_file(tmp_path / "t.csv", "a;b\n1;2\n")
+    home.chmod(0o500)
+    try:
+        (w,) = _memo_warnings(monkeypatch, [f])
+    finally:
+        home.chmod(0o700)
+    assert f"in $SMABY_GEO_CACHE_DIR={home} ({home / 'data_checks.json'}: Permission denied)" in w
+    assert "set $SMABY_GEO_CACHE_DIR to a folder you may write" in w
+    assert list(home.iterdir()) == []
+    # a writable data home remembers them, without a word
+    monkeypatch.undo()
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(home))
+    assert _memo_warnings(monkeypatch, [f]) == []
+    assert (home / "data_checks.json").is_file()
+
+
+def test_the_two_sha256_files_beside_a_file_have_one_name_each(tmp_path, monkeypatch):
+    """A converted dataset's stamp names its upstream; a derived entry's sidecar its own bytes."""
+    from smaby_geo import derived_cache
+
+    assert datasets.stamp_path is datasets.source_stamp_path  # the earlier name still works
+    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(tmp_path / "home"))
+    entry = derived_cache.entry_path("maps", "t", derived_cache.fingerprint("x"), "txt")
+    derived_cache.cached(entry, lambda: "v", lambda p: p.read_text(), lambda v, p: p.write_text(v))
+    side = datasets.checksum_sidecar_path(entry)
+    assert side.read_text().strip() == datasets.hash_file(entry)

@@ -99,3 +99,36 @@ def test_sweep_scenarios_on_workers_equals_one_process(tmp_path):
     pd.testing.assert_frame_equal(local[cols], remote[cols])
     assert local.loc[0, "scenario"] == "Rv3_110" and local.loc[0, "brought_within"] > 0
 
+
+
+@pytest.mark.parametrize("n", [100_000, -1, 2.0, "2", True])
+def test_a_library_caller_is_told_the_parameter_and_the_cli_the_option(monkeypatch, n):
+    """``sweep_scenarios(n_workers=)`` names ``n_workers=``; ``smaby-geo sweep`` ``--workers``."""
+    from argparse import Namespace
+
+    from smaby_geo import pipeline
+    from smaby_geo import sweep as sweep_module
+    from smaby_geo._errors import InputError
+    from smaby_geo.cli_options import check_options
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("started the work before checking n_workers")
+
+    monkeypatch.setattr(pipeline, "run_travel_times", no_work)
+    monkeypatch.setattr(sweep_module, "local_client", no_work)
+    monkeypatch.setattr(sweep_module, "max_local_workers", lambda: 4)
+    with pytest.raises(InputError) as lib:
+        sweep_module.sweep_scenarios(["scenarios/rv3_upgrade.yaml"], n_workers=n)
+    assert str(lib.value) == (
+        f"n_workers={n!r}: give 0 (run in this process) to 4 (the CPU cores this process may "
+        "use: each worker is a process with its own copy of the base, so more workers than "
+        "cores only add memory); for more, start a Dask cluster and give its address as "
+        "scheduler= (or a client=)"
+    )
+    assert "--" not in str(lib.value)
+    with pytest.raises(InputError) as cli:
+        check_options(Namespace(command="sweep", workers=n, scheduler=None))
+    assert str(cli.value).startswith(f"--workers {n}: give 0 (run in this process) to 4 ")
+    assert str(cli.value).endswith("start a Dask cluster and give --scheduler")
+    assert "n_workers" not in str(cli.value) and "scheduler=" not in str(cli.value)
+    assert sweep_module.check_workers(4) == 4 and sweep_module.check_workers(0) == 0

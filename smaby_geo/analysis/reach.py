@@ -154,15 +154,14 @@ def reach_population(
     if len(oc) == 0:  # no origin is road-connected: every result is NaN
         none = np.zeros(0, dtype=np.int64)
         return _reach_frame(origins, so, st, t, none, none, none, limit_min, time_bin_s)
-    o_link, o_inv = np.unique(so.link[oc], return_inverse=True)
+    links, o_inv = np.unique(so.link[oc], return_inverse=True)
     mid = so.nodes[oc][np.unique(o_inv, return_index=True)[1]]
-    rank = np.empty(len(o_link), dtype=np.int64)
-    rank[spatial_order(network.node_x[mid].mean(axis=1), network.node_y[mid].mean(axis=1))] = (
-        np.arange(len(o_link))
-    )
+    along = spatial_order(network.node_x[mid].mean(axis=1), network.node_y[mid].mean(axis=1))
+    rank = np.empty(len(links), dtype=np.int64)
+    rank[along] = np.arange(len(links))
     o_order = oc[np.argsort(rank[o_inv], kind="stable")]
+    o_link = links[along]  # the link of each group of o_order, in the curve's order
     o_start = np.flatnonzero(np.r_[True, so.link[o_order][1:] != so.link[o_order][:-1]])
-    o_link = so.link[o_order[o_start]]
     o_ptr = np.r_[o_start, len(o_order)].astype(np.int64)
     ends = so.nodes[o_order[o_start]]
     # an end no origin of the link can leave towards needs no row

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from smaby_geo.analysis.scenarios import REGION_SEARCH_METHOD
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.centres import kommune_minutes_from_rows
 from smaby_geo.places.snapping import (
@@ -135,7 +136,9 @@ def prepare_region_cache(
     cen = kommune_centres(cells)
     cx, cy = cen.geometry.x.to_numpy(), cen.geometry.y.to_numpy()
     sc = snap_points(net, cx, cy, access)
-    rows0 = many_to_all(net, sc.nodes.ravel(), direction="to")
+    # the engine of compare_regions (exact Dijkstra, also on a prepared base): the updated rows
+    # then equal the library's scenario times, not only to float rounding
+    rows0 = many_to_all(net, sc.nodes.ravel(), direction="to", method=REGION_SEARCH_METHOD)
     c = cells[cells["kommunenummer"].isin(cen.index)]
     k_idx = cen.index.get_indexer(c["kommunenummer"])
     pts = c.geometry if c.geometry.geom_type.eq("Point").all() else c.geometry.centroid
@@ -217,11 +220,13 @@ def scenario_kommune_times(cache: RegionCache, net1: RoadNetwork) -> tuple[pd.Da
         if not kept.all():
             full = np.empty_like(cache.rows0)
             full[kept] = rows
-            full[~kept] = many_to_all(net1, ends[~kept], direction="to", method="dijkstra")
+            full[~kept] = many_to_all(
+                net1, ends[~kept], direction="to", method=REGION_SEARCH_METHOD
+            )
             rows = full
         nodes_searched = int(searched.sum())
     else:
-        rows = many_to_all(net1, ends, direction="to", method="dijkstra")
+        rows = many_to_all(net1, ends, direction="to", method=REGION_SEARCH_METHOD)
         nodes_searched = rows.size
     minutes = _kommune_minutes(net1, rows, sc, so, cache.k_idx, cache.cell_pop)
     idx = cache.c0.index

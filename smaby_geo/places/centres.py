@@ -108,6 +108,7 @@ def kommune_times(
     centres: gpd.GeoDataFrame | None = None,
     rule: CentreRule = "population_weighted",
     access: AccessModel | None = None,
+    method: str = "auto",
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Car minutes between kommune centres, with internal times on the diagonal.
 
@@ -126,6 +127,11 @@ def kommune_times(
         Centre rule when ``centres`` is not given.
     access : AccessModel, optional
         Access legs (default ``AccessModel()``).
+    method : {"auto", "dijkstra", "ch"}
+        Search engine (``routing.many_to_all``). Times from a contraction hierarchy and from
+        plain Dijkstra are equal only to float rounding (a shortcut adds its links' seconds in
+        another order), so two networks whose times are subtracted (a scenario and its base)
+        must use the same engine: ``analysis.scenarios`` uses ``"dijkstra"`` on both.
 
     Returns
     -------
@@ -139,7 +145,7 @@ def kommune_times(
     # one reverse search per link end of every centre: rows[j] = seconds from every node to
     # centre j, entering its link at either end
     ends = sc.nodes.ravel()
-    rows = many_to_all(network, ends, direction="to")
+    rows = many_to_all(network, ends, direction="to", method=method)
     c = cells[cells["kommunenummer"].isin(centres.index)]
     k_idx = centres.index.get_indexer(c["kommunenummer"])
     pts = c.geometry if c.geometry.geom_type.eq("Point").all() else c.geometry.centroid
