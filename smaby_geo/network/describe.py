@@ -67,7 +67,7 @@ def describe_network(net: RoadNetwork) -> str:
     )
     dj = s["dead_ends_joined"]
     if dj is not None:
-        rules = {}
+        rules: dict[str, int] = {}
         for j in dj["joins"]:
             rules[j["rule"]] = rules.get(j["rule"], 0) + 1
         lines.append(
