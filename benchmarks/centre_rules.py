@@ -1,10 +1,14 @@
 """Kommune centre rules for the speed calibration, compared on the same fit and folds.
 
     python benchmarks/centre_rules.py [--rules population_weighted largest_builtup]
+        [--model ordered+curvature+roadside] [--shrinkage 0]
 
 Each rule places the kommune centres (the rows' destinations, and the origins with
 ``--origin centre``); everything else is ``benchmarks/calibrate_speeds.py`` with its defaults
-(origin cells, ``ordered+curvature``, shrinkage 0.1, the same 5 folds). The full report of each
+(origin cells, ``--model ordered+curvature+roadside``, shrinkage ``SHRINKAGE_LAMBDA``, the
+prior's ferry headway ``PRIOR_HEADWAY_MIN``, the same 5 folds; ``--model`` and
+``--shrinkage`` pass other values on, e.g. ``--model ordered+curvature --shrinkage 0.1`` for
+the form and shrinkage of the earlier runs). The full report of each
 rule goes to ``results/centre_rules/<rule>.md``, the comparison to ``results/centre_rules.md``.
 
 Rules:
@@ -32,11 +36,14 @@ import calibrate_speeds
 import calibration_inputs
 from report import describe_machine, write_report
 
+from smaby_geo.analysis.calibration import SHRINKAGE_LAMBDA
 from smaby_geo.network.linktimes import read_builtup
+from smaby_geo.network.profile import PRIOR_HEADWAY_MIN
 from smaby_geo.places import centres as place_centres
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RULES = ("population_weighted", "densest_km", "largest_builtup")
+MODELS = ("ordered+curvature+roadside", "ordered+curvature", "ordered", "free+curvature", "free")
 
 
 def largest_builtup_centres(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -80,14 +87,24 @@ def _errors(report: str) -> dict[str, str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
+    ap.add_argument(
+        "--model", default=MODELS[0], choices=MODELS, help="calibrate_speeds.py --model"
+    )
+    ap.add_argument(
+        "--shrinkage",
+        type=float,
+        default=SHRINKAGE_LAMBDA,
+        help=f"calibrate_speeds.py --shrinkage (default {SHRINKAGE_LAMBDA:g})",
+    )
     args = ap.parse_args()
     lines = [
         "# Kommune centre rules for the speed calibration",
         "",
-        f"Command: `python benchmarks/centre_rules.py --rules {' '.join(args.rules)}`  ",
-        f"Machine: {describe_machine()}. Each rule: `calibrate_speeds.py` with its defaults "
-        "(origin cells, ordered+curvature, shrinkage 0.1, 5 folds); full reports in "
-        "`results/centre_rules/`.",
+        f"Command: `python benchmarks/centre_rules.py --rules {' '.join(args.rules)} "
+        f"--model {args.model} --shrinkage {args.shrinkage:g}`  ",
+        f"Machine: {describe_machine()}. Each rule: `calibrate_speeds.py` (origin cells, "
+        f"model {args.model}, shrinkage {args.shrinkage:g}, prior ferry headway "
+        f"{PRIOR_HEADWAY_MIN:g} min, 5 folds); full reports in `results/centre_rules/`.",
         "",
         "| centre rule | prior profile | fitted, on the set | fitted, 5-fold CV |",
         "|---|---|---|---|",
@@ -96,7 +113,7 @@ def main() -> None:
     own = calibration_inputs.kommune_centres
     for rule in args.rules:
         out = RESULTS / "centre_rules" / f"{rule}.md"
-        argv = ["--out", str(out)]
+        argv = ["--out", str(out), "--model", args.model, "--shrinkage", f"{args.shrinkage!r}"]
         if rule == "largest_builtup":  # defined here, not a rule of kommune_centres
             calibration_inputs.kommune_centres = _centres_for(rule)
         else:
