@@ -51,3 +51,19 @@ def test_travel_times_with_no_services_and_no_types_is_an_error():
     empty = _hospital().iloc[:0]
     with pytest.raises(ValueError, match="pass service_types="):
         travel_times(_toy(), _origins(), empty)
+
+
+# ---------------------------------------------------------------- partial speed tables
+
+
+@pytest.mark.parametrize("name", ["category_speeds_kmh", "urban_speeds_kmh"])
+def test_a_partial_speed_table_is_an_error_naming_the_missing_classes(name):
+    from smaby_geo.network.profile import CarProfile
+
+    e_kmh = 85.0 if name == "category_speeds_kmh" else 60.0  # urban stays under rural
+    with pytest.raises(ValueError, match=r"lacks the road classes \['R', 'F', 'K', 'P'\]"):
+        CarProfile(**{name: {"E": e_kmh}})
+    # the fix the message gives works and keeps the other classes
+    full = {**getattr(CarProfile(), name), "E": e_kmh}
+    p = CarProfile(**{name: full})
+    assert getattr(p, name)["R"] == getattr(CarProfile(), name)["R"]

@@ -306,6 +306,9 @@ class CarProfile:
         F 73.1, K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times
         (``docs/calibration.md``) from METHODS §1's prior E 80, R 75, F 65, K 50, P 40
         (``prior_profile()``).
+        Give all of E, R, F, K, P: a partial table is an error (a class left out would drop to
+        ``unknown_category_speed_kmh``); change one with
+        ``{**CarProfile().category_speeds_kmh, "E": 80}``.
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
@@ -314,6 +317,7 @@ class CarProfile:
         limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
         and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
+        All of E, R, F, K, P, as for ``category_speeds_kmh``.
     urban_motorway_speeds_kmh : mapping
         ``motorvegtype`` -> km/h inside built-up areas: motorveg 80, motortrafikkveg 70
         (urban motorways are signed 70-90 km/h; assumed).
@@ -471,6 +475,18 @@ class CarProfile:
                 )
         if not isinstance(self.ferry, FerryModel):
             raise ValueError("CarProfile.ferry must be a FerryModel")
+        # The base tables need every road class: a class left out would silently drop to
+        # ``unknown_*_speed_kmh`` (the motorway tables are overrides, so partial is fine there).
+        for name in ("category_speeds_kmh", "urban_speeds_kmh"):
+            given = dict(getattr(self, name))
+            missing = [c for c in PRIOR_CATEGORY_SPEEDS_KMH if c not in given]
+            if missing:
+                changes = ", ".join(f"{k!r}: {v!r}" for k, v in given.items())
+                raise ValueError(
+                    f"CarProfile.{name} lacks the road classes {missing} (they would drop to "
+                    f"the unknown-class speed); give all of {list(PRIOR_CATEGORY_SPEEDS_KMH)}, "
+                    f"e.g. {name}={{**CarProfile().{name}, {changes}}}"
+                )
 
     def roadside_time_factor(self, residents_per_km: np.ndarray) -> np.ndarray:
         """Multiplier on a link's rural time from its roadside residents per km.
