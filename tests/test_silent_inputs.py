@@ -67,3 +67,33 @@ def test_a_partial_speed_table_is_an_error_naming_the_missing_classes(name):
     full = {**getattr(CarProfile(), name), "E": e_kmh}
     p = CarProfile(**{name: full})
     assert getattr(p, name)["R"] == getattr(CarProfile(), name)["R"]
+
+
+# ---------------------------------------------------------------- ferry headways, connectors
+
+
+def test_ferry_headway_keys_that_match_no_link_are_an_error_or_a_warning():
+    from smaby_geo.network.profile import prior_profile
+
+    net, p = _toy(), prior_profile()
+    fid = int(net.links.loc[net.links["ferry"], "link_id"].iloc[0])
+    base = net.links.loc[net.links["link_id"] == fid, "seconds_fw"].iloc[0]
+    slow = net.with_profile(p.with_ferry(headways_min={fid: 120.0}))
+    # the integer key applies: half of 120 minutes instead of half of 30
+    got = slow.links.loc[slow.links["link_id"] == fid, "seconds_fw"].iloc[0]
+    assert got - base == pytest.approx((120 - 30) / 2 * 60)
+    # a string key (as JSON gives) is an error naming the integer form
+    with pytest.raises(ValueError, match=r"not integers: \['%d'\].*'%d' -> %d" % (fid, fid, fid)):
+        net.with_profile(p.with_ferry(headways_min={str(fid): 120.0}))
+    # an integer id of no ferry link here warns, naming it (a larger network's table is legal)
+    with pytest.warns(UserWarning, match=r"match no car-ferry link.*\[99999\]"):
+        net.with_profile(p.with_ferry(headways_min={99999: 5.0}))
+
+
+@pytest.mark.parametrize("snap", [1e9, 4000.5])
+def test_connector_node_snap_may_not_exceed_the_longest_connector(snap):
+    from smaby_geo.network.profile import FerryModel
+
+    with pytest.raises(ValueError, match="connector_node_snap_m.*exceeds max_connector_m"):
+        FerryModel(connector_node_snap_m=snap)
+    assert FerryModel(connector_node_snap_m=4000.0).connector_node_snap_m == 4000.0

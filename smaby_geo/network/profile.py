@@ -177,7 +177,7 @@ class FerryModel:
         P 40 km/h speeds of this profile; assumption).
     connector_node_snap_m : float
         A connector lands on a road node rather than splitting the road link when the nearest
-        point is this close to the link's end, default 1 m.
+        point is this close to the link's end, default 1 m; at most ``max_connector_m``.
     """
 
     wait_mode: WaitMode = "half_headway"
@@ -213,6 +213,12 @@ class FerryModel:
         if not (_is_number(v) and np.isfinite(v) and v >= 0):
             raise ValueError(
                 f"FerryModel.connector_node_snap_m must be a finite number >= 0, got {v!r}"
+            )
+        if v > self.max_connector_m:
+            raise ValueError(
+                f"FerryModel.connector_node_snap_m={v!r} exceeds max_connector_m="
+                f"{self.max_connector_m!r}: a connector would land on a road node farther away "
+                "than the longest connector allowed; keep it at most max_connector_m (default 1)"
             )
         for name in ("default_headway_min", "max_wait_min"):
             v = getattr(self, name)
