@@ -97,3 +97,28 @@ def test_connector_node_snap_may_not_exceed_the_longest_connector(snap):
     with pytest.raises(ValueError, match="connector_node_snap_m.*exceeds max_connector_m"):
         FerryModel(connector_node_snap_m=snap)
     assert FerryModel(connector_node_snap_m=4000.0).connector_node_snap_m == 4000.0
+
+
+# ---------------------------------------------------------------- roadside grid far from roads
+
+
+@pytest.mark.parametrize("case", ["shifted", "header_only", "all_zero"])
+def test_a_population_grid_with_nobody_near_any_link_is_an_error_naming_it(tmp_path, case):
+    from smaby_geo.network import read_kartverket
+
+    from .test_roadside import Y0, _cell_id, _grid, _roads
+
+    cells = {
+        "shifted": [(1000, Y0 + 500_000, 400)],  # 500 km north of the road
+        "header_only": [],
+        "all_zero": [(1000, Y0, 0)],
+    }[case]
+    grid = _grid(tmp_path / f"{case}.csv", cells)
+    why = "puts none of its 400 residents within 250 m" if case == "shifted" else "has no residents"
+    with pytest.raises(ValueError, match=rf"population grid .*{case}\.csv {why}"):
+        read_kartverket(_roads([Y0]), builtup=None, population=grid)
+    # a grid with someone beside the road still reads
+    ok = _grid(tmp_path / "ok.csv", [(1000, Y0, 400)])
+    net = read_kartverket(_roads([Y0]), builtup=None, population=ok)
+    assert (net.links["roadside_residents_per_km"] > 0).all()
+    assert _cell_id(1000, Y0)  # the helper names the cell the road passes
