@@ -83,7 +83,7 @@ def test_ferry_headway_keys_that_match_no_link_are_an_error_or_a_warning():
     got = slow.links.loc[slow.links["link_id"] == fid, "seconds_fw"].iloc[0]
     assert got - base == pytest.approx((120 - 30) / 2 * 60)
     # a string key (as JSON gives) is an error naming the integer form
-    with pytest.raises(ValueError, match=r"not integers: \['%d'\].*'%d' -> %d" % (fid, fid, fid)):
+    with pytest.raises(ValueError, match=rf"not integers: \['{fid}'\].*'{fid}' -> {fid}"):
         net.with_profile(p.with_ferry(headways_min={str(fid): 120.0}))
     # an integer id of no ferry link here warns, naming it (a larger network's table is legal)
     with pytest.warns(UserWarning, match=r"match no car-ferry link.*\[99999\]"):
@@ -94,7 +94,7 @@ def test_ferry_headway_keys_that_match_no_link_are_an_error_or_a_warning():
 def test_connector_node_snap_may_not_exceed_the_longest_connector(snap):
     from smaby_geo.network.profile import FerryModel
 
-    with pytest.raises(ValueError, match="connector_node_snap_m.*exceeds max_connector_m"):
+    with pytest.raises(ValueError, match=r"connector_node_snap_m.*exceeds max_connector_m"):
         FerryModel(connector_node_snap_m=snap)
     assert FerryModel(connector_node_snap_m=4000.0).connector_node_snap_m == 4000.0
 
@@ -122,3 +122,14 @@ def test_a_population_grid_with_nobody_near_any_link_is_an_error_naming_it(tmp_p
     net = read_kartverket(_roads([Y0]), builtup=None, population=ok)
     assert (net.links["roadside_residents_per_km"] > 0).all()
     assert _cell_id(1000, Y0)  # the helper names the cell the road passes
+
+
+# ---------------------------------------------------------------- flat API
+
+
+def test_apply_service_edits_is_in_the_flat_api():
+    import smaby_geo
+    from smaby_geo.network.edits import apply_service_edits
+
+    assert "apply_service_edits" in smaby_geo.__all__
+    assert smaby_geo.apply_service_edits is apply_service_edits
