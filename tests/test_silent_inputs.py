@@ -133,3 +133,20 @@ def test_apply_service_edits_is_in_the_flat_api():
 
     assert "apply_service_edits" in smaby_geo.__all__
     assert smaby_geo.apply_service_edits is apply_service_edits
+
+
+# ---------------------------------------------------------------- --services
+
+
+def test_services_given_twice_count_once_and_an_empty_list_is_one_line(capsys):
+    from smaby_geo.cli import main
+    from smaby_geo.job_setup import parse_services
+
+    assert parse_services("hospital,court,hospital, court") == ("hospital", "court")
+    for text in (",", " , ", ""):
+        with pytest.raises(ValueError, match=r"names no service type; give one or more of"):
+            parse_services(text)
+    rc = main(["run", "--region", "Tynset", "--grid", "1km", "--services", ","])
+    err = capsys.readouterr().err
+    assert rc == 2 and "names no service type" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
