@@ -101,9 +101,9 @@ def travel_times(
         order when ``type_column="service_type"``, else sorted): a type that was never loaded
         is not reported. Sites of other groups are not used (a full service layer with
         ``service_types=["hospital"]`` reports hospitals only).
-        A group asked for by name with no sites connected to the network gets ``inf`` minutes for every origin
-        (unreachable, as everywhere: never NaN), no site or name, and a warning; it is listed
-        in ``attrs["service_types_without_sites"]``.
+        A group asked for by name with no sites connected to the network gets ``inf``
+        minutes for every origin (unreachable, as everywhere: never NaN), no site or name,
+        and a warning; it is listed in ``attrs["service_types_without_sites"]``.
     access : AccessModel, optional
         Access legs and maximum snap distance of origins (default ``AccessModel()``: 5 km).
     service_access : AccessModel, optional
