@@ -25,7 +25,8 @@ Scenarios edit a network and compare it with the base::
 
     scenario = sg.read_scenario("scenarios/e39_hordfast.yaml")
     edited = sg.apply_scenario(net, scenario)
-    result = sg.compare(net, edited, cells, services)
+    services_after = sg.apply_service_edits(services, scenario)  # its facility edits
+    result = sg.compare(net, edited, cells, services, scenario_services=services_after)
 
 The subpackages stay importable as namespaces, one per layer of the data flow
 ``network -> routing -> places -> analysis -> outputs``: ``smaby_geo.network``,
@@ -57,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "network_from_osmnx": "smaby_geo.network",
     "Scenario": "smaby_geo.network.scenario",
     "apply_scenario": "smaby_geo.network.scenario",
+    "apply_service_edits": "smaby_geo.network.scenario",
     # routing
     "prepare": "smaby_geo.routing.api",
     "route": "smaby_geo.routing.api",
@@ -185,6 +187,7 @@ __all__ = [
     "__version__",
     "analysis",
     "apply_scenario",
+    "apply_service_edits",
     "as_origins",
     "attribution",
     "build_network",
@@ -359,7 +362,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     )
     from smaby_geo.network.core import RoadNetwork, build_network, clip_network
     from smaby_geo.network.profile import CarProfile, FerryModel, prior_profile
-    from smaby_geo.network.scenario import Scenario, apply_scenario
+    from smaby_geo.network.scenario import Scenario, apply_scenario, apply_service_edits
     from smaby_geo.outputs.indicator_maps import (
         map_centrality,
         map_hinterlands,

@@ -119,10 +119,18 @@ def choose_engine(network: RoadNetwork, engine: str = "auto") -> dict:
             prepare(network)
     return routing_engine(network)
 def parse_services(text: str) -> tuple[str, ...]:
-    """Parse ``--services`` (comma-separated); unknown types are an error listing the known."""
-    services = tuple(s.strip() for s in text.split(",") if s.strip())
+    """Parse ``--services`` (comma-separated); unknown types are an error listing the known.
+
+    A type given twice counts once (first place kept); no type at all is an error.
+    """
+    services = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    if not services:
+        raise ValueError(
+            f"--services {text!r} names no service type; give one or more of "
+            f"{list(SERVICE_TYPES)} separated by commas, e.g. --services hospital,court"
+        )
     bad = [s for s in services if s not in SERVICE_TYPES]
-    if bad or not services:
+    if bad:
         raise ValueError(f"--services: unknown types {bad}; choose from {list(SERVICE_TYPES)}")
     return services
 

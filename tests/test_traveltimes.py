@@ -113,7 +113,9 @@ def test_island_with_ferry_uses_it_with_wait_and_island_without_is_unreachable()
         crs="EPSG:25833",
     )
     with pytest.warns(UserWarning, match="no sites"):
-        t = travel_times(net, origins, svc)
+        t = travel_times(
+            net, origins, svc, service_types=["hospital", "court", "police", "study_centre"]
+        )
     road = 10000 / (75 / 3.6) + 2000 / (65 / 3.6)
     ferry = 11000 / (22 / 3.6) + PRIOR_HEADWAY_MIN / 2 * 60  # crossing + half the headway
     assert t.loc["ferry island", "hospital_minutes"] == pytest.approx((road + ferry) / 60)

@@ -97,12 +97,13 @@ def travel_times(
     cutoff_min : float, optional
         Search limit in minutes (inclusive); farther sites count as unreachable (``inf``).
     service_types : list of str, optional
-        Groups to report; default ``SERVICE_TYPES`` when ``type_column="service_type"``,
-        else all values. Sites of other groups are not used (a full service layer with
+        Groups to report; default the groups present in ``services`` (in ``SERVICE_TYPES``
+        order when ``type_column="service_type"``, else sorted): a type that was never loaded
+        is not reported. Sites of other groups are not used (a full service layer with
         ``service_types=["hospital"]`` reports hospitals only).
-        A group with no sites connected to the network gets ``inf`` minutes for every origin
-        (unreachable, as everywhere: never NaN), no site or name, and a warning; it is listed
-        in ``attrs["service_types_without_sites"]``.
+        A group asked for by name with no sites connected to the network gets ``inf``
+        minutes for every origin (unreachable, as everywhere: never NaN), no site or name,
+        and a warning; it is listed in ``attrs["service_types_without_sites"]``.
     access : AccessModel, optional
         Access legs and maximum snap distance of origins (default ``AccessModel()``: 5 km).
     service_access : AccessModel, optional
@@ -134,12 +135,19 @@ def travel_times(
         raise ValueError(
             f"services have no column {type_column!r}; columns are {list(s.columns)}"
         )
-    if service_types is None:
+    if service_types is None:  # the groups present: a type never loaded is not reported
+        present = set(s[type_column].dropna())
         service_types = (
-            list(SERVICE_TYPES)
+            [t for t in SERVICE_TYPES if t in present]
             if type_column == "service_type"
-            else sorted(s[type_column].dropna().unique())
+            else sorted(present)
         )
+        if not service_types:
+            raise ValueError(
+                f"services have no rows with a {type_column!r} value, so there is nothing to "
+                "report; load some services, or pass service_types=[...] to report those types "
+                "as unreachable"
+            )
     if type_column == "service_type":  # a typo in either is an error; other types are unused
         unknown = sorted(set(s[type_column].dropna()) - set(SERVICE_TYPES))
         if unknown:
@@ -181,11 +189,13 @@ def travel_times(
     names = s["name"].to_numpy() if "name" in s else np.full(len(s), None)
     without: list[str] = []  # types with no site on the network: everyone unreachable
     for t in service_types:
-        sel = np.flatnonzero((s[type_column] == t).to_numpy() & ss.connected)
+        of_type = (s[type_column] == t).to_numpy()
+        sel = np.flatnonzero(of_type & ss.connected)
         if len(sel) == 0:
+            why = "" if of_type.any() else " (services have none of this type: not loaded?)"
             warnings.warn(
-                f"service type {t!r} has no sites connected to the network; every origin is "
-                "unreachable (inf minutes)",
+                f"service type {t!r} has no sites connected to the network{why}; every origin "
+                "is unreachable (inf minutes)",
                 stacklevel=3,  # past the renamed_kwargs wrapper
             )
             without.append(t)

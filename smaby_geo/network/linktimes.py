@@ -22,6 +22,7 @@ function, so a network can be re-timed for a new profile without reading files a
 from __future__ import annotations
 
 import os
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -233,6 +234,53 @@ def _roadside_densities(links: pd.DataFrame, out: pd.DataFrame, cat: np.ndarray)
     return out[col].to_numpy(dtype=float)[cat]
 
 
+def _is_int(x: object) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool)
+
+
+def check_headway_ids(headways_min, ferry_ids: np.ndarray) -> None:
+    """Check that every ``FerryModel.headways_min`` key names a car-ferry link.
+
+    A key of the wrong type (``"14261"`` where link ids are integers, as a JSON file gives)
+    can match no network: ``ValueError`` naming the key and its integer form. An id of the
+    right type that matches no car-ferry link of this network warns (legal: a national
+    headway table reused on a clipped region lists ferries outside it), naming the ids.
+
+    Parameters
+    ----------
+    headways_min : mapping of link id -> minutes
+    ferry_ids : ndarray
+        The ids the ferry links' headways are looked up by (``ferry.headway_ids``).
+    """
+    keys = list(headways_min)
+    if not keys:
+        return
+    have = set(np.asarray(ferry_ids, dtype=object).tolist())
+    unmatched = [k for k in keys if k not in have]
+    if not unmatched:
+        return
+    ints = bool(have) and all(_is_int(i) for i in have)
+    wrong = [k for k in unmatched if ints and not _is_int(k) and not isinstance(k, float)]
+    if wrong:
+        fixes = []
+        for k in wrong[:5]:
+            try:
+                fixes.append(f"{k!r} -> {int(str(k).strip())}")
+            except ValueError:
+                fixes.append(f"{k!r} is not a link id")
+        raise ValueError(
+            f"FerryModel.headways_min has keys that are not integers: {wrong[:10]}; link ids "
+            f"are integers, so they match no link ({'; '.join(fixes)}): convert the keys, e.g. "
+            "{int(k): v for k, v in table.items()} for a table read from JSON"
+        )
+    warnings.warn(
+        f"FerryModel.headways_min: {len(unmatched)} of {len(keys)} link ids match no car-ferry "
+        f"link of this network and are unused: {unmatched[:10]} (fine for a table made for a "
+        "larger network; else check the ids: network.links[network.links.ferry].link_id)",
+        stacklevel=4,
+    )
+
+
 def compute_link_times(
     links: pd.DataFrame, profile: CarProfile, *, only: np.ndarray | None = None
 ) -> pd.DataFrame:
@@ -324,6 +372,10 @@ def compute_link_times(
     for name in ("crossing_s", "wait_s", "headway_min"):
         if name not in out:
             out[name] = np.nan
+    if only is None and profile.ferry.headways_min:  # once per timing, not per scenario edit
+        is_f = out["ferry"].to_numpy(dtype=bool)
+        ids = np.concatenate([out["link_id"].to_numpy(dtype=object), headway_ids(out)])
+        check_headway_ids(profile.ferry.headways_min, ids[np.concatenate([is_f, is_f])])
     if fer.any():
         is_ferry = out["ferry"].to_numpy(dtype=bool)
         ft = ferry_times(

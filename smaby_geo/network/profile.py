@@ -178,7 +178,7 @@ class FerryModel:
         P 40 km/h speeds of this profile; assumption).
     connector_node_snap_m : float
         A connector lands on a road node rather than splitting the road link when the nearest
-        point is this close to the link's end, default 1 m.
+        point is this close to the link's end, default 1 m; at most ``max_connector_m``.
     """
 
     wait_mode: WaitMode = "half_headway"
@@ -214,6 +214,12 @@ class FerryModel:
         if not (_is_number(v) and np.isfinite(v) and v >= 0):
             raise ValueError(
                 f"FerryModel.connector_node_snap_m must be a finite number >= 0, got {v!r}"
+            )
+        if v > self.max_connector_m:
+            raise ValueError(
+                f"FerryModel.connector_node_snap_m={v!r} exceeds max_connector_m="
+                f"{self.max_connector_m!r}: a connector would land on a road node farther away "
+                "than the longest connector allowed; keep it at most max_connector_m (default 1)"
             )
         for name in ("default_headway_min", "max_wait_min"):
             v = getattr(self, name)
@@ -307,6 +313,9 @@ class CarProfile:
         F 73.1, K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times
         (``docs/calibration.md``) from METHODS §1's prior E 80, R 75, F 65, K 50, P 40
         (``prior_profile()``).
+        Give all of E, R, F, K, P: a partial table is an error (a class left out would drop to
+        ``unknown_category_speed_kmh``); change one with
+        ``{**CarProfile().category_speeds_kmh, "E": 80}``.
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
@@ -315,6 +324,7 @@ class CarProfile:
         limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
         and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
+        All of E, R, F, K, P, as for ``category_speeds_kmh``.
     urban_motorway_speeds_kmh : mapping
         ``motorvegtype`` -> km/h inside built-up areas: motorveg 80, motortrafikkveg 70
         (urban motorways are signed 70-90 km/h; assumed).
@@ -472,6 +482,18 @@ class CarProfile:
                 )
         if not isinstance(self.ferry, FerryModel):
             raise ValueError("CarProfile.ferry must be a FerryModel")
+        # The base tables need every road class: a class left out would silently drop to
+        # ``unknown_*_speed_kmh`` (the motorway tables are overrides, so partial is fine there).
+        for name in ("category_speeds_kmh", "urban_speeds_kmh"):
+            given = dict(getattr(self, name))
+            missing = [c for c in PRIOR_CATEGORY_SPEEDS_KMH if c not in given]
+            if missing:
+                changes = ", ".join(f"{k!r}: {v!r}" for k, v in given.items())
+                raise ValueError(
+                    f"CarProfile.{name} lacks the road classes {missing} (they would drop to "
+                    f"the unknown-class speed); give all of {list(PRIOR_CATEGORY_SPEEDS_KMH)}, "
+                    f"e.g. {name}={{**CarProfile().{name}, {changes}}}"
+                )
 
     def roadside_time_factor(self, residents_per_km: np.ndarray) -> np.ndarray:
         """Multiplier on a link's rural time from its roadside residents per km.

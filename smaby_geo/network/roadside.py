@@ -194,7 +194,30 @@ def roadside_for_links(
             np.save(f, a, allow_pickle=False)
 
     rho = cached(entry_path("network", "roadside", key, "npy"), compute, load, save)
+    if source.startswith("population grid") and len(geometry) and not (rho > 0).any():
+        _refuse_grid_far_from_links(file, len(geometry), float(distance_m))
     return rho, {"source": source, "distance_m": float(distance_m)}
+
+
+def _refuse_grid_far_from_links(file: Path, n_links: int, distance_m: float) -> None:
+    """Raise for a grid of one's own that puts no resident near any link (said, not zeros)."""
+    st = os.stat(file)
+    _, pop = _grid_tree(os.fspath(file), st.st_size, st.st_mtime_ns)
+    if len(pop) == 0:
+        why = (
+            "has no residents (no rows, or every cell 0): an empty or wrong file; give the "
+            "SSB 250 m grid CSV (ru250m;pop_tot)"
+        )
+    else:
+        why = (
+            f"puts none of its {int(pop.sum()):,} residents within {distance_m:g} m of any of "
+            f"the network's {n_links:,} links: the grid and the network do not overlap (a "
+            "grid of another area, or cell ids / network coordinates not in EPSG:25833)"
+        )
+    raise ValueError(
+        f"population grid {os.fspath(file)} {why}; or read the network with population=None "
+        "to switch the roadside densities off"
+    )
 
 
 def measure_roadside_densities(
