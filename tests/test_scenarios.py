@@ -202,3 +202,22 @@ def test_scenario_cli(tmp_path, capsys):
     assert (out / "report.html").exists() and (out / "map_delta_hospital.html").exists()
     assert "Kilde: SSB" in (out / "report.html").read_text()
     assert "rule-of-half" in capsys.readouterr().out
+
+
+def test_a_type_only_the_scenario_has_is_compared_not_left_out(n1000, grid1km):
+    """Base services without any study centre; the scenario opens one. With no
+    service_types given, the comparison covers study centres too (base minutes inf)."""
+    import pandas as pd
+
+    cells = grid1km[grid1km["kommunenummer"] == "3427"]  # Tynset
+    svc = load_services(["hospital"])
+    site = load_services(["study_centre"]).iloc[[0]]
+    sv1 = pd.concat([svc, site], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = compare(n1000, n1000, cells, svc, sv1, regions=False)
+    assert "study_centre_delta" in r.cells
+    assert np.isinf(r.cells["study_centre_minutes_base"]).all()
+    assert np.isfinite(r.cells["study_centre_minutes_scenario"]).all()
+    # the hospital, unchanged on both sides, is compared too
+    assert (r.cells["hospital_delta"] == 0).all()

@@ -25,6 +25,7 @@ from smaby_geo.analysis.scenario_file import (  # re-exported: the old import pa
 )
 from smaby_geo.analysis.traveltimes import travel_times
 from smaby_geo.network.core import RoadNetwork
+from smaby_geo.places.services import SERVICE_TYPES
 
 __all__ = [
     "MAX_SCENARIO_BYTES",
@@ -317,7 +318,8 @@ def compare(
     services : GeoDataFrame, the base service layer
     scenario_services : GeoDataFrame, optional (after closures/openings)
     service_types : list of str, optional
-        Default: the types of ``base_table`` or all ``SERVICE_TYPES``.
+        Default: the types of ``base_table``, else every type in ``services`` or
+        ``scenario_services``.
     thresholds_min : tuple of float
         Thresholds in minutes, default 30/45/60/75/90 (METHODS §5).
     base_table : GeoDataFrame, optional
@@ -341,6 +343,11 @@ def compare(
     """
     sv1 = services if scenario_services is None else scenario_services
     types = service_types
+    if types is None and base_table is None:
+        # the types either side has: a scenario opening the first site of a type the base
+        # lacks is compared on it (its base minutes are inf), not left out
+        present = set(services["service_type"].dropna()) | set(sv1["service_type"].dropna())
+        types = [t for t in SERVICE_TYPES if t in present] or None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = (
