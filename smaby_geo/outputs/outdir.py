@@ -10,6 +10,11 @@ left behind (staging folders, hidden ``.*.part.*`` files).
 
 Where the exchange is not possible (another operating system, a folder whose parent is not
 writable) the files are moved one by one; each file is still replaced atomically.
+
+A mount point inside the output folder (a Docker volume, a tmpfs, a bind-mounted file) is
+refused before any work: carrying it over into the staging folder would copy it and then
+delete the original set, the mount's files with it. Nothing here ever descends into another
+filesystem to move or remove anything (``mounts_inside``, ``_remove_tree``).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fnmatch
 import json
 import os
+import re
 import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +53,110 @@ def _existing_ancestor(path: Path) -> Path:
     return p
 
 
+def _device_of(path: str | os.PathLike) -> int:
+    """The device number of ``path`` itself (``lstat``: a symbolic link is not followed)."""
+    return os.lstat(path).st_dev
+
+
+def _mount_table() -> list[str]:
+    """Mount points of this process (Linux ``/proc/self/mountinfo``); empty elsewhere."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    points = []
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) > 4:  # field 5 is the mount point, octal-escaped (\040 = space)
+            points.append(
+                re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            )
+    return points
+
+
+def mounts_inside(folder: str | os.PathLike) -> list[Path]:
+    """Mount points strictly inside ``folder``: entries of another filesystem or mount.
+
+    An entry counts when ``os.path.ismount`` says so, when its device differs from the
+    folder's (``st_dev``), or when the mount table names it (a bind mount of the same
+    filesystem). Symbolic links are not followed; nothing below a found mount is visited.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    list of Path
+        The mount points found (empty when ``folder`` does not exist).
+    """
+    real = os.path.realpath(folder)
+    root = Path(real)
+    try:
+        root_dev = _device_of(root)
+    except OSError:
+        return []
+    found: list[Path] = []
+    for point in _mount_table():
+        if point != real and point.startswith(real.rstrip("/") + "/"):
+            found.append(Path(point))
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            p = Path(dirpath) / name
+            try:
+                st = p.lstat()
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            if os.path.ismount(p) or _device_of(p) != root_dev:
+                found.append(p)
+        dirnames[:] = [d for d in dirnames if Path(dirpath) / d not in found]
+    return sorted(set(found))
+
+
+def _mount_error(out, mount, more: str = "") -> OutputFolderError:
+    return OutputFolderError(
+        f"--out {out}: {mount} inside it is a mount point (another filesystem){more}, which "
+        "a run must not move, copy or replace; choose an --out folder without mounts inside, "
+        "or write into the mounted folder itself"
+    )
+
+
+def check_no_mounts_inside(out_dir: str | os.PathLike) -> None:
+    """Refuse an output folder with a mount point inside it (before any work).
+
+    Raises
+    ------
+    OutputFolderError
+        Naming the first mount point found and the fix.
+    """
+    found = mounts_inside(out_dir)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise _mount_error(out_dir, found[0], more)
+
+
+def _remove_tree(path: Path) -> bool:
+    """``shutil.rmtree`` that never enters another filesystem: a tree with a mount is kept.
+
+    Returns
+    -------
+    bool
+        True when ``path`` is gone (or was never there).
+    """
+    if not os.path.lexists(path):
+        return True
+    if path.is_symlink() or not path.is_dir():
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return not os.path.lexists(path)
+    if os.path.ismount(path) or mounts_inside(path):
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return not os.path.lexists(path)
+
+
 def check_output_folder(out_dir: str | os.PathLike, *, min_free_bytes: int = MIN_FREE_BYTES):
     """Check that ``out_dir`` can be created and written, before any computing.
 
@@ -57,7 +169,7 @@ def check_output_folder(out_dir: str | os.PathLike, *, min_free_bytes: int = MIN
     ------
     OutputFolderError
         A path under a file, a file where the folder should be, a read-only place, too little
-        free space. The message names the path and the fix.
+        free space, a mount point inside the folder. The message names the path and the fix.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -82,6 +194,8 @@ def check_output_folder(out_dir: str | os.PathLike, *, min_free_bytes: int = MIN
             f"--out {out}: only {free / 2**20:.0f} MiB free on its disk (need at least "
             f"{min_free_bytes / 2**20:.0f} MiB); free some space or choose another --out"
         )
+    if out.is_dir():
+        check_no_mounts_inside(out)
 
 
 def _lock_path(out: Path) -> Path:
@@ -139,22 +253,32 @@ def clean_stale(out_dir: str | os.PathLike) -> list[Path]:
     removed: list[Path] = []
     if out.parent.is_dir():
         for p in out.parent.glob(f".{out.name}{STAGING_TAG}*"):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
+            if _remove_tree(p):
+                removed.append(p)
         for p in out.parent.glob(f".{out.name}{OLD_TAG}*"):
             if not out.exists():  # killed between the two renames of the fallback swap
                 os.rename(p, out)
                 continue
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
+            if _remove_tree(p):
+                removed.append(p)
     if out.is_dir():
         for p in list(out.glob(f"{STAGING_TAG}*")):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
-        for p in out.rglob(".*.part*"):
-            if p.is_file():
-                p.unlink(missing_ok=True)
+            if _remove_tree(p):
                 removed.append(p)
+        root_dev = _device_of(out)
+        for dirpath, dirnames, filenames in os.walk(out, followlinks=False):
+            # never into another filesystem
+            dirnames[:] = [
+                d
+                for d in dirnames
+                if not os.path.ismount(os.path.join(dirpath, d))
+                and _device_of(os.path.join(dirpath, d)) == root_dev
+            ]
+            for name in filenames:
+                p = Path(dirpath) / name
+                if fnmatch.fnmatchcase(name, ".*.part*") and p.is_file() and not p.is_symlink():
+                    p.unlink(missing_ok=True)
+                    removed.append(p)
     return removed
 
 
@@ -170,14 +294,31 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-def link_tree(src: Path, dst: Path) -> None:
-    """Mirror ``src`` at ``dst`` with hard links (copies where links are refused)."""
+def link_tree(src: Path, dst: Path, *, dev: int | None = None) -> None:
+    """Mirror ``src`` at ``dst`` with hard links (copies where links are refused).
+
+    Parameters
+    ----------
+    src, dst : Path
+    dev : int, optional
+        The device (``st_dev``) of the folder being mirrored; default ``src``'s parent's.
+
+    Raises
+    ------
+    OutputFolderError
+        ``src`` or an entry under it is a mount point or on another device: it is never
+        copied (the caller would then remove the original).
+    """
+    if dev is None:
+        dev = _device_of(src.parent)
+    if not src.is_symlink() and (os.path.ismount(src) or _device_of(src) != dev):
+        raise _mount_error(src.parent, src)
     if src.is_symlink():
         os.symlink(os.readlink(src), dst)
     elif src.is_dir():
         dst.mkdir()
         for child in src.iterdir():
-            link_tree(child, dst / child.name)
+            link_tree(child, dst / child.name, dev=dev)
     elif src.is_file():
         try:
             os.link(src, dst)
@@ -244,7 +385,7 @@ def staged_output(
             _commit(staging, out, beside)
         finally:
             if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+                _remove_tree(staging)
 
 
 def _commit(staging: Path, out: Path, beside: bool) -> None:
@@ -269,7 +410,7 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
             _move_entries(staging, out, superseded)
             return
         os.rename(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_tree(old)
         return
     _move_entries(staging, out, superseded)
 
@@ -300,15 +441,18 @@ def _move_entries(staging: Path, out: Path, superseded: set[str] | None = None) 
 
     Then remove the previous run's files that this run did not write (``superseded``).
     """
-    for entry in staging.iterdir():
+    entries = list(staging.iterdir())
+    for entry in entries:  # every check before the first move: never half a set
         target = out / entry.name
-        if entry.is_dir() and target.is_dir():
-            shutil.rmtree(target)
+        if os.path.lexists(target) and not target.is_symlink() and (
+            os.path.ismount(target) or (target.is_dir() and mounts_inside(target))
+        ):
+            raise _mount_error(out, target)
+    for entry in entries:
+        target = out / entry.name
+        replaced = entry.is_dir() and target.is_dir() and not target.is_symlink()
+        if replaced and not _remove_tree(target):
+            raise _mount_error(out, target)
         os.replace(entry, target)
     for name in superseded or ():
-        target = out / name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
+        _remove_tree(out / name)
