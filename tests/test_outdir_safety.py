@@ -152,3 +152,55 @@ def test_no_mounts_in_a_plain_folder(tmp_path):
     (tmp_path / "a" / "f").write_text("x")
     os.symlink("/", tmp_path / "a" / "root_link")  # a link to another filesystem: not entered
     assert outdir.mounts_inside(tmp_path) == []
+
+
+# ------------------------------------------------ a rerun keeps the folders' modes
+
+
+def _mode(p: Path) -> int:
+    return p.stat().st_mode & 0o7777
+
+
+@pytest.mark.parametrize("commit", ["exchange", "file by file"])
+def test_a_run_keeps_the_mode_of_out_and_of_its_folders(tmp_path, monkeypatch, commit):
+    """Every run re-created ``--out`` and its folders: a ``chmod 700`` folder became 755 and
+    a setgid group folder lost its bit."""
+    out = tmp_path / "o"
+    _write_set(out, {"cells.csv": "old"})
+    private = out / "private"
+    (private / "sub").mkdir(parents=True)
+    (private / "sub" / "notes.txt").write_text("mine")
+    scen = out / "scen"  # a folder the job writes again (a scenario's folder)
+    scen.mkdir()
+    (scen / "a.csv").write_text("old")
+    os.chmod(private / "sub", 0o711)
+    os.chmod(private, 0o700)
+    os.chmod(scen, 0o2750)
+    os.chmod(out, 0o2750)  # setgid: files made inside take the folder's group
+    others = [g for g in os.getgroups() if g != out.stat().st_gid]
+    group = 4242 if os.geteuid() == 0 else (others[0] if others else out.stat().st_gid)
+    os.chown(out, -1, group)
+    os.chown(private, -1, group)
+    os.chmod(out, 0o2750)  # a chown may clear the setgid bit
+    if commit == "file by file":  # --out is a mount point: no swap
+        _fake_mount(monkeypatch, out, "ismount")
+    with outdir.staged_output(out) as st:
+        (st / "cells.csv").write_text("new")
+        (st / "scen").mkdir()
+        (st / "scen" / "a.csv").write_text("new")
+    assert (out / "cells.csv").read_text() == "new" and (scen / "a.csv").read_text() == "new"
+    assert _mode(out) == 0o2750
+    assert _mode(private) == 0o700 and _mode(private / "sub") == 0o711
+    assert _mode(scen) == 0o2750
+    assert (private / "sub" / "notes.txt").read_text() == "mine"
+    assert out.stat().st_gid == group and private.stat().st_gid == group
+    assert (out / "cells.csv").stat().st_gid == group  # written under the setgid folder
+
+
+def test_copy_folder_meta_copies_mode_and_group(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    os.chmod(a, 0o2705)
+    outdir.copy_folder_meta(a, b)
+    assert _mode(b) == 0o2705 and b.stat().st_gid == a.stat().st_gid

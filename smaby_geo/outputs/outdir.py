@@ -294,6 +294,50 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
+def _chown_best(path: Path, uid: int, gid: int) -> None:
+    """Set owner and group where allowed, else the group alone (a member may), else nothing."""
+    for u in (uid, -1):
+        try:
+            os.chown(path, u, gid, follow_symlinks=False)
+            return
+        except OSError:
+            continue
+
+
+def copy_folder_meta(src: Path, dst: Path) -> None:
+    """Give folder ``dst`` the mode, owner and group (where allowed) and ACLs of ``src``.
+
+    Best-effort: the owner and group are set where the process may (``os.chown``), then the
+    mode with its setgid bit, the times and the extended attributes (ACLs) by
+    ``shutil.copystat``; a refused step is skipped.
+    """
+    st = os.lstat(src)
+    _chown_best(dst, st.st_uid, st.st_gid)
+    with contextlib.suppress(OSError):
+        shutil.copystat(src, dst, follow_symlinks=False)
+    with contextlib.suppress(OSError):  # copystat stops before chmod where a time is refused
+        os.chmod(dst, stat.S_IMODE(st.st_mode))
+
+
+def keep_folder_meta(previous: Path, new: Path, *, root: bool = True) -> None:
+    """Copy each folder's mode/owner of ``previous`` onto the folder of that name in ``new``.
+
+    Every folder under ``new`` (not following links) that replaces a folder of ``previous``,
+    and ``new`` itself unless ``root`` is False, keeps the previous one's mode, owner and
+    group (``copy_folder_meta``).
+    """
+    if not previous.is_dir() or previous.is_symlink():
+        return
+    for dirpath, dirnames, _ in os.walk(new, topdown=False, followlinks=False):
+        for d in ["", *dirnames] if root and dirpath == str(new) else dirnames:
+            target = Path(dirpath) / d
+            if target.is_symlink():
+                continue
+            before = previous / target.relative_to(new)
+            if before.is_dir() and not before.is_symlink():
+                copy_folder_meta(before, target)
+
+
 def link_tree(src: Path, dst: Path, *, dev: int | None = None) -> None:
     """Mirror ``src`` at ``dst`` with hard links (copies where links are refused).
 
@@ -319,6 +363,7 @@ def link_tree(src: Path, dst: Path, *, dev: int | None = None) -> None:
         dst.mkdir()
         for child in src.iterdir():
             link_tree(child, dst / child.name, dev=dev)
+        copy_folder_meta(src, dst)  # a re-created folder keeps its mode, owner and group
     elif src.is_file():
         try:
             os.link(src, dst)
@@ -380,6 +425,11 @@ def staged_output(
         else:
             staging = out / f"{STAGING_TAG}{tag}"
         staging.mkdir(parents=True)
+        if beside and out.is_dir():  # files written now take --out's group (setgid folder)
+            st = out.stat()
+            _chown_best(staging, st.st_uid, st.st_gid)
+            with contextlib.suppress(OSError):
+                os.chmod(staging, stat.S_IMODE(st.st_mode) | stat.S_IRWXU)
         try:
             yield staging
             _commit(staging, out, beside)
@@ -401,6 +451,7 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
                 and entry.name not in superseded
             ):
                 link_tree(entry, staging / entry.name)
+        keep_folder_meta(out, staging)  # --out and its folders keep mode, owner and group
         if _exchange(staging, out):
             return  # staging now holds the previous set; the caller removes it
         old = out.parent / f".{out.name}{OLD_TAG}{uuid.uuid4().hex[:8]}"
@@ -441,6 +492,7 @@ def _move_entries(staging: Path, out: Path, superseded: set[str] | None = None) 
 
     Then remove the previous run's files that this run did not write (``superseded``).
     """
+    keep_folder_meta(out, staging, root=False)  # a replaced folder keeps mode, owner, group
     entries = list(staging.iterdir())
     for entry in entries:  # every check before the first move: never half a set
         target = out / entry.name
