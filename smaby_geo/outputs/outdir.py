@@ -100,18 +100,24 @@ def mounts_inside(folder: str | os.PathLike) -> list[Path]:
     for point in _mount_table():
         if point != real and point.startswith(real.rstrip("/") + "/"):
             found.append(Path(point))
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in [*dirnames, *filenames]:
-            p = Path(dirpath) / name
+    todo = [str(root)]
+    while todo:  # one lstat per entry: folders of many files stay quick
+        try:
+            with os.scandir(todo.pop()) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for e in entries:
             try:
-                st = p.lstat()
+                if e.is_symlink():
+                    continue
+                is_dir = e.is_dir(follow_symlinks=False)
+                if (is_dir and os.path.ismount(e.path)) or _device_of(e.path) != root_dev:
+                    found.append(Path(e.path))
+                elif is_dir:
+                    todo.append(e.path)
             except OSError:
                 continue
-            if stat.S_ISLNK(st.st_mode):
-                continue
-            if os.path.ismount(p) or _device_of(p) != root_dev:
-                found.append(p)
-        dirnames[:] = [d for d in dirnames if Path(dirpath) / d not in found]
     return sorted(set(found))
 
 
