@@ -1,7 +1,7 @@
 """What a run may touch in its output folder: only what it wrote.
 
 A mount point inside ``--out`` (a Docker volume, a tmpfs) is simulated by monkeypatching
-``os.path.ismount`` or the device check (``outdir._device_of``): tests run unprivileged.
+``os.path.ismount`` or the device check (``folders._device_of``): tests run unprivileged.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from smaby_geo._errors import OutputFolderError
-from smaby_geo.outputs import outdir
+from smaby_geo.outputs import folders, outdir
 
 
 def _write_set(out: Path, files: dict[str, str], name: str = "run_x.json") -> None:
@@ -31,9 +31,9 @@ def _fake_mount(monkeypatch, mount: Path, how: str) -> None:
             outdir.os.path, "ismount", lambda p: Path(p) == mount or real(p)
         )
     else:
-        real_dev = outdir._device_of
+        real_dev = folders._device_of
         monkeypatch.setattr(
-            outdir,
+            folders,
             "_device_of",
             lambda p: real_dev(p) + 1 if Path(p) == mount else real_dev(p),
         )
@@ -75,7 +75,7 @@ def test_a_mount_found_by_the_mount_table_is_refused(tmp_path, monkeypatch):
     """A bind mount of the same filesystem has the same device: the mount table names it."""
     out = tmp_path / "o"
     (out / "vol").mkdir(parents=True)
-    monkeypatch.setattr(outdir, "_mount_table", lambda: [str(out.resolve() / "vol")])
+    monkeypatch.setattr(folders, "_mount_table", lambda: [str(out.resolve() / "vol")])
     assert outdir.mounts_inside(out) == [out.resolve() / "vol"]
     with pytest.raises(OutputFolderError, match="vol inside it is a mount point"):
         outdir.check_output_folder(out)
@@ -116,7 +116,7 @@ def test_removing_a_tree_never_enters_a_mount(tmp_path, monkeypatch):
     (tree / "data" / "important.txt").write_text("x")
     (tree / "mine.csv").write_text("y")
     _fake_mount(monkeypatch, tree / "data", "ismount")
-    assert outdir._remove_tree(tree) is False
+    assert folders._remove_tree(tree) is False
     assert (tree / "data" / "important.txt").read_text() == "x"
 
 

@@ -14,7 +14,8 @@ writable) the files are moved one by one; each file is still replaced atomically
 A mount point inside the output folder (a Docker volume, a tmpfs, a bind-mounted file) is
 refused before any work: carrying it over into the staging folder would copy it and then
 delete the original set, the mount's files with it. Nothing here ever descends into another
-filesystem to move or remove anything (``mounts_inside``, ``_remove_tree``).
+filesystem to move or remove anything, and a re-created folder keeps its mode, owner and
+group (``outputs.folders``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import errno
 import fnmatch
 import json
 import os
-import re
 import shutil
 import stat
 import uuid
@@ -34,6 +34,14 @@ from pathlib import Path
 
 from smaby_geo import datasets
 from smaby_geo._errors import OutputFolderError, OutputFolderInUseError
+from smaby_geo.outputs import folders
+from smaby_geo.outputs.folders import (  # re-exported: old import paths
+    check_no_mounts_inside as check_no_mounts_inside,
+)
+from smaby_geo.outputs.folders import copy_folder_meta as copy_folder_meta
+from smaby_geo.outputs.folders import keep_folder_meta as keep_folder_meta
+from smaby_geo.outputs.folders import link_tree as link_tree
+from smaby_geo.outputs.folders import mounts_inside as mounts_inside
 
 STAGING_TAG = ".smaby-staging-"
 OLD_TAG = ".smaby-old-"
@@ -51,116 +59,6 @@ def _existing_ancestor(path: Path) -> Path:
             break
         p = p.parent
     return p
-
-
-def _device_of(path: str | os.PathLike) -> int:
-    """The device number of ``path`` itself (``lstat``: a symbolic link is not followed)."""
-    return os.lstat(path).st_dev
-
-
-def _mount_table() -> list[str]:
-    """Mount points of this process (Linux ``/proc/self/mountinfo``); empty elsewhere."""
-    try:
-        lines = Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    points = []
-    for line in lines:
-        fields = line.split(" ")
-        if len(fields) > 4:  # field 5 is the mount point, octal-escaped (\040 = space)
-            points.append(
-                re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            )
-    return points
-
-
-def mounts_inside(folder: str | os.PathLike) -> list[Path]:
-    """Mount points strictly inside ``folder``: entries of another filesystem or mount.
-
-    An entry counts when ``os.path.ismount`` says so, when its device differs from the
-    folder's (``st_dev``), or when the mount table names it (a bind mount of the same
-    filesystem). Symbolic links are not followed; nothing below a found mount is visited.
-
-    Parameters
-    ----------
-    folder : path-like
-
-    Returns
-    -------
-    list of Path
-        The mount points found (empty when ``folder`` does not exist).
-    """
-    real = os.path.realpath(folder)
-    root = Path(real)
-    try:
-        root_dev = _device_of(root)
-    except OSError:
-        return []
-    found: list[Path] = []
-    for point in _mount_table():
-        if point != real and point.startswith(real.rstrip("/") + "/"):
-            found.append(Path(point))
-    todo = [str(root)]
-    while todo:  # one lstat per entry: folders of many files stay quick
-        try:
-            with os.scandir(todo.pop()) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        for e in entries:
-            try:
-                if e.is_symlink():
-                    continue
-                is_dir = e.is_dir(follow_symlinks=False)
-                if (is_dir and os.path.ismount(e.path)) or _device_of(e.path) != root_dev:
-                    found.append(Path(e.path))
-                elif is_dir:
-                    todo.append(e.path)
-            except OSError:
-                continue
-    return sorted(set(found))
-
-
-def _mount_error(out, mount, more: str = "") -> OutputFolderError:
-    return OutputFolderError(
-        f"--out {out}: {mount} inside it is a mount point (another filesystem){more}, which "
-        "a run must not move, copy or replace; choose an --out folder without mounts inside, "
-        "or write into the mounted folder itself"
-    )
-
-
-def check_no_mounts_inside(out_dir: str | os.PathLike) -> None:
-    """Refuse an output folder with a mount point inside it (before any work).
-
-    Raises
-    ------
-    OutputFolderError
-        Naming the first mount point found and the fix.
-    """
-    found = mounts_inside(out_dir)
-    if found:
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise _mount_error(out_dir, found[0], more)
-
-
-def _remove_tree(path: Path) -> bool:
-    """``shutil.rmtree`` that never enters another filesystem: a tree with a mount is kept.
-
-    Returns
-    -------
-    bool
-        True when ``path`` is gone (or was never there).
-    """
-    if not os.path.lexists(path):
-        return True
-    if path.is_symlink() or not path.is_dir():
-        with contextlib.suppress(OSError):
-            path.unlink()
-        return not os.path.lexists(path)
-    if os.path.ismount(path) or mounts_inside(path):
-        return False
-    shutil.rmtree(path, ignore_errors=True)
-    return not os.path.lexists(path)
 
 
 def check_output_folder(out_dir: str | os.PathLike, *, min_free_bytes: int = MIN_FREE_BYTES):
@@ -201,7 +99,7 @@ def check_output_folder(out_dir: str | os.PathLike, *, min_free_bytes: int = MIN
             f"{min_free_bytes / 2**20:.0f} MiB); free some space or choose another --out"
         )
     if out.is_dir():
-        check_no_mounts_inside(out)
+        folders.check_no_mounts_inside(out)
 
 
 def _lock_path(out: Path) -> Path:
@@ -259,26 +157,26 @@ def clean_stale(out_dir: str | os.PathLike) -> list[Path]:
     removed: list[Path] = []
     if out.parent.is_dir():
         for p in out.parent.glob(f".{out.name}{STAGING_TAG}*"):
-            if _remove_tree(p):
+            if folders._remove_tree(p):
                 removed.append(p)
         for p in out.parent.glob(f".{out.name}{OLD_TAG}*"):
             if not out.exists():  # killed between the two renames of the fallback swap
                 os.rename(p, out)
                 continue
-            if _remove_tree(p):
+            if folders._remove_tree(p):
                 removed.append(p)
     if out.is_dir():
         for p in list(out.glob(f"{STAGING_TAG}*")):
-            if _remove_tree(p):
+            if folders._remove_tree(p):
                 removed.append(p)
-        root_dev = _device_of(out)
+        root_dev = folders._device_of(out)
         for dirpath, dirnames, filenames in os.walk(out, followlinks=False):
             # never into another filesystem
             dirnames[:] = [
                 d
                 for d in dirnames
                 if not os.path.ismount(os.path.join(dirpath, d))
-                and _device_of(os.path.join(dirpath, d)) == root_dev
+                and folders._device_of(os.path.join(dirpath, d)) == root_dev
             ]
             for name in filenames:
                 p = Path(dirpath) / name
@@ -298,83 +196,6 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return rc == 0
-
-
-def _chown_best(path: Path, uid: int, gid: int) -> None:
-    """Set owner and group where allowed, else the group alone (a member may), else nothing."""
-    for u in (uid, -1):
-        try:
-            os.chown(path, u, gid, follow_symlinks=False)
-            return
-        except OSError:
-            continue
-
-
-def copy_folder_meta(src: Path, dst: Path) -> None:
-    """Give folder ``dst`` the mode, owner and group (where allowed) and ACLs of ``src``.
-
-    Best-effort: the owner and group are set where the process may (``os.chown``), then the
-    mode with its setgid bit, the times and the extended attributes (ACLs) by
-    ``shutil.copystat``; a refused step is skipped.
-    """
-    st = os.lstat(src)
-    _chown_best(dst, st.st_uid, st.st_gid)
-    with contextlib.suppress(OSError):
-        shutil.copystat(src, dst, follow_symlinks=False)
-    with contextlib.suppress(OSError):  # copystat stops before chmod where a time is refused
-        os.chmod(dst, stat.S_IMODE(st.st_mode))
-
-
-def keep_folder_meta(previous: Path, new: Path, *, root: bool = True) -> None:
-    """Copy each folder's mode/owner of ``previous`` onto the folder of that name in ``new``.
-
-    Every folder under ``new`` (not following links) that replaces a folder of ``previous``,
-    and ``new`` itself unless ``root`` is False, keeps the previous one's mode, owner and
-    group (``copy_folder_meta``).
-    """
-    if not previous.is_dir() or previous.is_symlink():
-        return
-    for dirpath, dirnames, _ in os.walk(new, topdown=False, followlinks=False):
-        for d in ["", *dirnames] if root and dirpath == str(new) else dirnames:
-            target = Path(dirpath) / d
-            if target.is_symlink():
-                continue
-            before = previous / target.relative_to(new)
-            if before.is_dir() and not before.is_symlink():
-                copy_folder_meta(before, target)
-
-
-def link_tree(src: Path, dst: Path, *, dev: int | None = None) -> None:
-    """Mirror ``src`` at ``dst`` with hard links (copies where links are refused).
-
-    Parameters
-    ----------
-    src, dst : Path
-    dev : int, optional
-        The device (``st_dev``) of the folder being mirrored; default ``src``'s parent's.
-
-    Raises
-    ------
-    OutputFolderError
-        ``src`` or an entry under it is a mount point or on another device: it is never
-        copied (the caller would then remove the original).
-    """
-    if dev is None:
-        dev = _device_of(src.parent)
-    if not src.is_symlink() and (os.path.ismount(src) or _device_of(src) != dev):
-        raise _mount_error(src.parent, src)
-    if src.is_symlink():
-        os.symlink(os.readlink(src), dst)
-    elif src.is_dir():
-        dst.mkdir()
-        for child in src.iterdir():
-            link_tree(child, dst / child.name, dev=dev)
-        copy_folder_meta(src, dst)  # a re-created folder keeps its mode, owner and group
-    elif src.is_file():
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
 
 
 def file_digests(
@@ -433,7 +254,7 @@ def staged_output(
         staging.mkdir(parents=True)
         if beside and out.is_dir():  # files written now take --out's group (setgid folder)
             st = out.stat()
-            _chown_best(staging, st.st_uid, st.st_gid)
+            folders._chown_best(staging, st.st_uid, st.st_gid)
             with contextlib.suppress(OSError):
                 os.chmod(staging, stat.S_IMODE(st.st_mode) | stat.S_IRWXU)
         try:
@@ -441,7 +262,7 @@ def staged_output(
             _commit(staging, out, beside)
         finally:
             if staging.exists():
-                _remove_tree(staging)
+                folders._remove_tree(staging)
 
 
 def _commit(staging: Path, out: Path, beside: bool) -> None:
@@ -456,8 +277,8 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
                 and not entry.name.startswith(STAGING_TAG)
                 and entry.name not in superseded
             ):
-                link_tree(entry, staging / entry.name)
-        keep_folder_meta(out, staging)  # --out and its folders keep mode, owner and group
+                folders.link_tree(entry, staging / entry.name)
+        folders.keep_folder_meta(out, staging)  # --out and its folders keep mode, owner and group
         if _exchange(staging, out):
             return  # staging now holds the previous set; the caller removes it
         old = out.parent / f".{out.name}{OLD_TAG}{uuid.uuid4().hex[:8]}"
@@ -467,7 +288,7 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
             _move_entries(staging, out, superseded)
             return
         os.rename(staging, out)
-        _remove_tree(old)
+        folders._remove_tree(old)
         return
     _move_entries(staging, out, superseded)
 
@@ -498,19 +319,19 @@ def _move_entries(staging: Path, out: Path, superseded: set[str] | None = None) 
 
     Then remove the previous run's files that this run did not write (``superseded``).
     """
-    keep_folder_meta(out, staging, root=False)  # a replaced folder keeps mode, owner, group
+    folders.keep_folder_meta(out, staging, root=False)  # a replaced folder keeps mode, owner, group
     entries = list(staging.iterdir())
     for entry in entries:  # every check before the first move: never half a set
         target = out / entry.name
         if os.path.lexists(target) and not target.is_symlink() and (
-            os.path.ismount(target) or (target.is_dir() and mounts_inside(target))
+            os.path.ismount(target) or (target.is_dir() and folders.mounts_inside(target))
         ):
-            raise _mount_error(out, target)
+            raise folders._mount_error(out, target)
     for entry in entries:
         target = out / entry.name
         replaced = entry.is_dir() and target.is_dir() and not target.is_symlink()
-        if replaced and not _remove_tree(target):
-            raise _mount_error(out, target)
+        if replaced and not folders._remove_tree(target):
+            raise folders._mount_error(out, target)
         os.replace(entry, target)
     for name in superseded or ():
-        _remove_tree(out / name)
+        folders._remove_tree(out / name)
