@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import time
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,12 +26,25 @@ from smaby_geo._version import __version__
 from smaby_geo.network.core import RoadNetwork
 from smaby_geo.places.services import SERVICE_TYPES
 
+SLUG_MAX_CHARS = 60  # as the explorer's scenario slug; far below any file system's 255 bytes
 
-def _slug(text: str) -> str:
-    s = re.sub(
-        r"[^a-z0-9]+", "_", text.casefold().replace("ø", "o").replace("å", "a").replace("æ", "ae")
-    ).strip("_")
-    return s or "region"
+
+def _slug(text: str, max_chars: int = SLUG_MAX_CHARS) -> str:
+    """The file-name part of a region or scenario name: lower case, ``_`` between words.
+
+    Norwegian letters are spelt out (ø -> o, å -> a, æ -> ae), accents are dropped
+    (Kárášjohka -> karasjohka) and letters of other scripts are kept (Гора -> гора), so two
+    different names in another script no longer share one name; at most ``max_chars``
+    characters and twice that in UTF-8 bytes (default ``SLUG_MAX_CHARS``, 60: a 300-character
+    scenario name once ended a finished run with "File name too long"). ``region`` where
+    nothing is left.
+    """
+    s = text.casefold().replace("ø", "o").replace("å", "a").replace("æ", "ae")
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    s = re.sub(r"[\W_]+", "_", s).strip("_")[:max_chars]
+    while len(s.encode()) > 2 * max_chars:  # other scripts: 2-4 bytes a letter
+        s = s[:-1]
+    return s.rstrip("_") or "region"
 
 
 class _Stages:

@@ -105,20 +105,30 @@ def is_scenario_output(folder: Path) -> bool:
     The manifest is ours when it is a JSON object naming this tool, a scenario and the files
     it wrote (``scenario_job`` writes exactly that).
     """
+    return scenario_of_output(folder) is not None
+
+
+def scenario_of_output(folder: Path) -> str | None:
+    """The scenario name in ``folder``'s ``run.json`` when it is a scenario run's set, else None.
+
+    See ``is_scenario_output`` for what counts as ours.
+    """
     try:
         meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return (
+        return None
+    if (
         isinstance(meta, dict)
         and str(meta.get("tool", "")).startswith("smaby_geo ")
         and "scenario" in meta
         and isinstance(meta.get("files"), dict)
-    )
+    ):
+        return str(meta["scenario"])
+    return None
 
 
 def check_scenario_folder(folder: Path, name: str) -> None:
-    """Refuse to replace ``folder`` unless it is absent, empty or a previous scenario's set.
+    """Refuse to replace ``folder`` unless it is absent, empty or this scenario's previous set.
 
     A scenario's outputs go to ``--out/<slug of its name>``, which a rerun replaces whole; a
     file or folder of the user's that happens to have that name must never be deleted.
@@ -126,7 +136,9 @@ def check_scenario_folder(folder: Path, name: str) -> None:
     Raises
     ------
     OutputFolderError
-        ``folder`` is a file, or a folder without our manifest (``run.json``).
+        ``folder`` is a file, a folder without our manifest (``run.json``), or the set of
+        another scenario whose name has the same slug ("Hordfast bridge" and
+        "hordfast-bridge").
     """
     from smaby_geo._errors import OutputFolderError
 
@@ -141,6 +153,13 @@ def check_scenario_folder(folder: Path, name: str) -> None:
             f"--out {folder.parent}: {folder} holds files that are not a scenario run's "
             f"outputs (no run.json of smaby-geo scenario); the scenario {name!r} would replace "
             "it, so rename the scenario or choose another --out"
+        )
+    previous = scenario_of_output(folder) if folder.is_dir() else None
+    if previous is not None and previous != name:
+        raise OutputFolderError(
+            f"--out {folder.parent}: {folder} holds the outputs of scenario {previous!r}, and "
+            f"scenario {name!r} has the same folder name; run it with another --out (or "
+            "rename it) so that neither replaces the other"
         )
 
 

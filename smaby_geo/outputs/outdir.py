@@ -10,6 +10,12 @@ left behind (staging folders, hidden ``.*.part.*`` files).
 
 Where the exchange is not possible (another operating system, a folder whose parent is not
 writable) the files are moved one by one; each file is still replaced atomically.
+
+A mount point inside the output folder (a Docker volume, a tmpfs, a bind-mounted file) is
+refused before any work: carrying it over into the staging folder would copy it and then
+delete the original set, the mount's files with it. Nothing here ever descends into another
+filesystem to move or remove anything, and a re-created folder keeps its mode, owner and
+group (``outputs.folders``).
 """
 
 from __future__ import annotations
@@ -17,15 +23,25 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fnmatch
 import json
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from smaby_geo import datasets
 from smaby_geo._errors import OutputFolderError, OutputFolderInUseError
+from smaby_geo.outputs import folders
+from smaby_geo.outputs.folders import (  # re-exported: old import paths
+    check_no_mounts_inside as check_no_mounts_inside,
+)
+from smaby_geo.outputs.folders import copy_folder_meta as copy_folder_meta
+from smaby_geo.outputs.folders import keep_folder_meta as keep_folder_meta
+from smaby_geo.outputs.folders import link_tree as link_tree
+from smaby_geo.outputs.folders import mounts_inside as mounts_inside
 
 STAGING_TAG = ".smaby-staging-"
 OLD_TAG = ".smaby-old-"
@@ -57,7 +73,7 @@ def check_output_folder(out_dir: str | os.PathLike, *, min_free_bytes: int = MIN
     ------
     OutputFolderError
         A path under a file, a file where the folder should be, a read-only place, too little
-        free space. The message names the path and the fix.
+        free space, a mount point inside the folder. The message names the path and the fix.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -82,6 +98,8 @@ def check_output_folder(out_dir: str | os.PathLike, *, min_free_bytes: int = MIN
             f"--out {out}: only {free / 2**20:.0f} MiB free on its disk (need at least "
             f"{min_free_bytes / 2**20:.0f} MiB); free some space or choose another --out"
         )
+    if out.is_dir():
+        folders.check_no_mounts_inside(out)
 
 
 def _lock_path(out: Path) -> Path:
@@ -139,22 +157,32 @@ def clean_stale(out_dir: str | os.PathLike) -> list[Path]:
     removed: list[Path] = []
     if out.parent.is_dir():
         for p in out.parent.glob(f".{out.name}{STAGING_TAG}*"):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
+            if folders._remove_tree(p):
+                removed.append(p)
         for p in out.parent.glob(f".{out.name}{OLD_TAG}*"):
             if not out.exists():  # killed between the two renames of the fallback swap
                 os.rename(p, out)
                 continue
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
+            if folders._remove_tree(p):
+                removed.append(p)
     if out.is_dir():
         for p in list(out.glob(f"{STAGING_TAG}*")):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
-        for p in out.rglob(".*.part*"):
-            if p.is_file():
-                p.unlink(missing_ok=True)
+            if folders._remove_tree(p):
                 removed.append(p)
+        root_dev = folders._device_of(out)
+        for dirpath, dirnames, filenames in os.walk(out, followlinks=False):
+            # never into another filesystem
+            dirnames[:] = [
+                d
+                for d in dirnames
+                if not os.path.ismount(os.path.join(dirpath, d))
+                and folders._device_of(os.path.join(dirpath, d)) == root_dev
+            ]
+            for name in filenames:
+                p = Path(dirpath) / name
+                if fnmatch.fnmatchcase(name, ".*.part*") and p.is_file() and not p.is_symlink():
+                    p.unlink(missing_ok=True)
+                    removed.append(p)
     return removed
 
 
@@ -168,21 +196,6 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return rc == 0
-
-
-def link_tree(src: Path, dst: Path) -> None:
-    """Mirror ``src`` at ``dst`` with hard links (copies where links are refused)."""
-    if src.is_symlink():
-        os.symlink(os.readlink(src), dst)
-    elif src.is_dir():
-        dst.mkdir()
-        for child in src.iterdir():
-            link_tree(child, dst / child.name)
-    elif src.is_file():
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
 
 
 def file_digests(
@@ -239,12 +252,17 @@ def staged_output(
         else:
             staging = out / f"{STAGING_TAG}{tag}"
         staging.mkdir(parents=True)
+        if beside and out.is_dir():  # files written now take --out's group (setgid folder)
+            st = out.stat()
+            folders._chown_best(staging, st.st_uid, st.st_gid)
+            with contextlib.suppress(OSError):
+                os.chmod(staging, stat.S_IMODE(st.st_mode) | stat.S_IRWXU)
         try:
             yield staging
             _commit(staging, out, beside)
         finally:
             if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+                folders._remove_tree(staging)
 
 
 def _commit(staging: Path, out: Path, beside: bool) -> None:
@@ -259,7 +277,8 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
                 and not entry.name.startswith(STAGING_TAG)
                 and entry.name not in superseded
             ):
-                link_tree(entry, staging / entry.name)
+                folders.link_tree(entry, staging / entry.name)
+        folders.keep_folder_meta(out, staging)  # --out and its folders keep mode, owner and group
         if _exchange(staging, out):
             return  # staging now holds the previous set; the caller removes it
         old = out.parent / f".{out.name}{OLD_TAG}{uuid.uuid4().hex[:8]}"
@@ -269,7 +288,7 @@ def _commit(staging: Path, out: Path, beside: bool) -> None:
             _move_entries(staging, out, superseded)
             return
         os.rename(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
+        folders._remove_tree(old)
         return
     _move_entries(staging, out, superseded)
 
@@ -300,15 +319,19 @@ def _move_entries(staging: Path, out: Path, superseded: set[str] | None = None) 
 
     Then remove the previous run's files that this run did not write (``superseded``).
     """
-    for entry in staging.iterdir():
+    folders.keep_folder_meta(out, staging, root=False)  # a replaced folder keeps mode, owner, group
+    entries = list(staging.iterdir())
+    for entry in entries:  # every check before the first move: never half a set
         target = out / entry.name
-        if entry.is_dir() and target.is_dir():
-            shutil.rmtree(target)
+        if os.path.lexists(target) and not target.is_symlink() and (
+            os.path.ismount(target) or (target.is_dir() and folders.mounts_inside(target))
+        ):
+            raise folders._mount_error(out, target)
+    for entry in entries:
+        target = out / entry.name
+        replaced = entry.is_dir() and target.is_dir() and not target.is_symlink()
+        if replaced and not folders._remove_tree(target):
+            raise folders._mount_error(out, target)
         os.replace(entry, target)
     for name in superseded or ():
-        target = out / name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
+        folders._remove_tree(out / name)
