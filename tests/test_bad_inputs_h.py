@@ -83,3 +83,47 @@ def test_cli_scenario_with_a_huge_new_link_point_exits_2(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "new_link: start coordinate 1e+200" in err[0]
+
+
+# --- b. --limit-min has a cap (one day), checked before any work ---------------------------
+
+
+def _origins():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    return gpd.GeoDataFrame(
+        {"population": [10.0, 20.0]},
+        geometry=[Point(100.0, 6.7e6 + 50.0), Point(1900.0, 6.7e6 - 50.0)],
+        crs="EPSG:25833",
+    )
+
+
+@pytest.mark.parametrize("limit_min", [1e12, 1441.0, np.inf, np.nan, 0.0, -5.0])
+def test_reach_population_refuses_a_limit_beyond_one_day(limit_min):
+    from smaby_geo.analysis.reach import reach_population
+
+    # 1e12 minutes once asked numpy for 6e12 bins (1e9 for 44.7 GiB) before any check
+    with pytest.raises(ValueError, match=r"^limit_min must be .* up to 1,440 .*got"):
+        reach_population(_tiny_network(), _origins(), limit_min=limit_min)
+
+
+def test_reach_population_accepts_the_cap_itself():
+    from smaby_geo.analysis.reach import MAX_LIMIT_MIN, reach_population
+
+    out = reach_population(_tiny_network(), _origins(), limit_min=MAX_LIMIT_MIN)
+    assert out["population_within"].tolist() == [30.0, 30.0]
+
+
+def test_cli_indicators_limit_min_beyond_the_cap_exits_2_before_any_work(capsys, monkeypatch):
+    from smaby_geo import indicators_pipeline
+    from smaby_geo.cli import main
+
+    def no_work(*a, **k):
+        raise AssertionError("the run started work before checking --limit-min")
+
+    monkeypatch.setattr(indicators_pipeline, "read_kommuner_for_region", no_work)
+    rc = main(["indicators", "--region", "Tynset", "--no-map", "--limit-min", "1e9"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--limit-min must be at most 1,440 minutes" in (err[0])
