@@ -127,3 +127,37 @@ def test_cli_indicators_limit_min_beyond_the_cap_exits_2_before_any_work(capsys,
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--limit-min must be at most 1,440 minutes" in (err[0])
+
+
+# --- c. a CSV table given as the road file -------------------------------------------------
+
+
+def _csv(tmp_path, name="grid.csv"):
+    f = tmp_path / name
+    f.write_text("ssbid_1000m,pop_tot\n22650006700000,12\n22660006700000,3\n")
+    return f
+
+
+def test_check_line_layer_refuses_a_table_without_geometry():
+    from smaby_geo.network._validate import check_line_layer
+
+    with pytest.raises(ValueError, match=r"^roads x is a table with no geometry .*not a line"):
+        check_line_layer(pd.DataFrame({"a": [1]}), "roads x")
+
+
+@pytest.mark.parametrize("source", ["n1000", "nvdb"])
+def test_load_network_of_a_csv_says_it_is_not_a_line_layer(tmp_path, source):
+    from smaby_geo.network import load_network
+
+    f = _csv(tmp_path)
+    with pytest.raises(ValueError, match=r"grid\.csv.* not a line layer; give a GeoPackage"):
+        load_network(source, f)
+
+
+def test_cli_network_of_a_csv_exits_2_naming_the_file(tmp_path, capsys):
+    from smaby_geo.cli import main
+
+    f = _csv(tmp_path, "popgrid.csv")
+    assert main(["network", "--path", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "popgrid.csv" in err[0] and "not a line layer" in err[0]

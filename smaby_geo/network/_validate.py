@@ -6,6 +6,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from smaby_geo.network.core import NETWORK_CRS
@@ -31,8 +32,16 @@ def check_line_layer(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     Raises
     ------
     ValueError
-        Empty layer, no CRS, empty or non-line geometries (with counts per type).
+        A table with no geometry (e.g. a CSV file), empty layer, no CRS, empty or non-line
+        geometries (with counts per type).
     """
+    if isinstance(gdf, pd.DataFrame) and not isinstance(gdf, gpd.GeoDataFrame):
+        # what a reader gets from a file with no geometry, e.g. a CSV table given as roads
+        cols = f" (columns {list(gdf.columns)[:6]})" if len(gdf.columns) else ""
+        raise ValueError(
+            f"{name} is a table with no geometry{cols}, not a line layer; give a GeoPackage "
+            "(.gpkg) or shapefile of road lines"
+        )
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
     if len(gdf) == 0:
