@@ -161,3 +161,86 @@ def test_cli_network_of_a_csv_exits_2_naming_the_file(tmp_path, capsys):
     assert main(["network", "--path", str(f)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "popgrid.csv" in err[0] and "not a line layer" in err[0]
+
+
+# --- d. a CSV, a line layer or an invalid polygon as the built-up layer --------------------
+
+# a bow-tie ring (its edges cross at (500, 500)) and a square overlapping the crossing
+_BOWTIE = [(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)]
+_SQUARE = [(400, 400), (600, 400), (600, 600), (400, 600), (400, 400)]
+
+
+def _builtup_file(tmp_path, geoms, name="builtup.gpkg"):
+    import geopandas as gpd
+
+    f = tmp_path / name
+    x0, y0 = 280000.0, 6900000.0
+    from shapely import affinity
+
+    moved = [affinity.translate(g, x0, y0) for g in geoms]
+    gpd.GeoDataFrame({"n": range(len(moved))}, geometry=moved, crs="EPSG:25833").to_file(f)
+    return f
+
+
+def test_read_builtup_of_a_csv_says_it_is_not_a_polygon_layer(tmp_path):
+    from smaby_geo.network.linktimes import read_builtup
+
+    with pytest.raises(ValueError, match=r"grid\.csv is a table with no geometry .*polygons"):
+        read_builtup(_csv(tmp_path))
+
+
+def test_towns_builtup_path_of_a_csv_says_it_is_not_a_polygon_layer(tmp_path):
+    import smaby_geo as sg
+
+    with pytest.raises(ValueError, match=r"grid\.csv is a table with no geometry .*polygons"):
+        sg.towns(_origins(), builtup_path=_csv(tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["lines", "points"])
+def test_towns_builtup_path_of_lines_or_points_is_refused(tmp_path, kind):
+    from shapely.geometry import LineString, Point
+
+    import smaby_geo as sg
+
+    geom = LineString([(0, 0), (100, 0)]) if kind == "lines" else Point(0, 0)
+    f = _builtup_file(tmp_path, [geom])
+    want = "LineString" if kind == "lines" else "Point"
+    with pytest.raises(ValueError, match=rf"builtup\.gpkg must hold polygons; found .*{want}"):
+        sg.towns(_origins(), builtup_path=f)
+
+
+def test_read_builtup_repairs_a_bowtie_and_says_so(tmp_path):
+    import shapely
+
+    from smaby_geo.network.linktimes import read_builtup, urban_fraction
+
+    f = _builtup_file(tmp_path, [shapely.Polygon(_BOWTIE), shapely.Polygon(_SQUARE)])
+    with pytest.warns(UserWarning, match=r"repaired 1 invalid polygons .*row labels \[0\]"):
+        areas = read_builtup(f)
+    assert areas.geometry.is_valid.all()
+    # the two triangles of the bow-tie kept whole (area 2 x 250,000 m2), the square unchanged
+    assert areas.geometry.area.tolist() == pytest.approx([500_000.0, 40_000.0])
+    # the bow-tie's triangles: left (0,0)-(0,1000)-(500,500), right (1000,0)-(1000,1000)-(500,500)
+    x0, y0 = 280000.0, 6900000.0
+    lines = np.array(
+        [  # x=50, y 0..1000: inside the left triangle for y 50..950 -> 900 of 1000 m
+            shapely.LineString([(x0 + 50, y0), (x0 + 50, y0 + 1000)]),
+            # y=100, x -1000..1000: inside for x 0..100 and 900..1000 -> 200 of 2000 m
+            shapely.LineString([(x0 - 1000, y0 + 100), (x0 + 1000, y0 + 100)]),
+        ]
+    )
+    np.testing.assert_allclose(urban_fraction(lines, areas), [0.9, 0.1])
+
+
+def test_towns_builtup_path_with_a_bowtie_says_it_was_repaired(tmp_path):
+    import shapely
+
+    from smaby_geo.places.towns import read_builtup_areas
+
+    f = _builtup_file(tmp_path, [shapely.Polygon(_BOWTIE), shapely.Polygon(_SQUARE)])
+    with pytest.warns(UserWarning, match=r"builtup\.gpkg: repaired 1 invalid polygons"):
+        areas = read_builtup_areas(f)
+    assert areas.geometry.is_valid.all()
+    # the square overlaps both triangles at the crossing: one area of all three parts
+    assert areas["parts"].tolist() == [2]
+    assert areas.geometry.area.sum() == pytest.approx(500_000.0 + 40_000.0 - 20_000.0)
