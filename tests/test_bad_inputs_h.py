@@ -244,3 +244,74 @@ def test_towns_builtup_path_with_a_bowtie_says_it_was_repaired(tmp_path):
     # the square overlaps both triangles at the crossing: one area of all three parts
     assert areas["parts"].tolist() == [2]
     assert areas.geometry.area.sum() == pytest.approx(500_000.0 + 40_000.0 - 20_000.0)
+
+
+# --- e. towns' distances and densities out of range ----------------------------------------
+
+
+def _town_cells():
+    import geopandas as gpd
+
+    # two dense 250 m cells side by side and one sparse cell: one grid-cluster town
+    x_sw = np.array([280000.0, 280250.0, 281000.0])
+    y_sw = np.full(3, 6900000.0)
+    return gpd.GeoDataFrame(
+        {
+            "x_sw": x_sw,
+            "y_sw": y_sw,
+            "cell_size_m": 250.0,
+            "population": [300.0, 250.0, 2.0],
+        },
+        geometry=gpd.points_from_xy(x_sw + 125.0, y_sw + 125.0),
+        crs="EPSG:25833",
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("merge_gap_m", np.inf),
+        ("merge_gap_m", -1.0),
+        ("merge_gap_m", 1e12),
+        ("name_radius_m", -1.0),
+        ("name_radius_m", np.nan),
+        ("polygon_buffer_m", np.nan),
+        ("polygon_buffer_m", -500.0),
+        ("dense_per_km2", -1.0),
+        ("dense_per_km2", np.inf),
+        ("settled_per_km2", 0.0),
+    ],
+)
+def test_build_towns_refuses_an_option_out_of_range(option, value):
+    from smaby_geo.places.towns import build_towns
+
+    with pytest.raises(ValueError, match=rf"^{option} must be a finite .*, got {value!r}$"):
+        build_towns(_town_cells(), None, **{option: value})
+
+
+def test_towns_merge_gap_inf_is_one_line_not_an_overflow():
+    import smaby_geo as sg
+
+    with pytest.raises(ValueError, match=r"^merge_gap_m must be a finite distance"):
+        sg.towns(_town_cells(), merge_gap_m=np.inf)
+
+
+def test_link_settlement_groups_refuses_an_infinite_gap():
+    from smaby_geo.places.town_merge import link_settlement_groups
+
+    with pytest.raises(ValueError, match=r"^merge_gap_m must be a finite number >= 0, got inf"):
+        link_settlement_groups(
+            [0, 2], [0, 0], [0, 1], [100.0, 100.0], cell_size_m=250.0, merge_gap_m=np.inf
+        )
+
+
+def test_build_towns_accepts_the_edges_of_each_range():
+    from smaby_geo.places.towns import MAX_TOWN_GAP_M, build_towns
+
+    for opts in (
+        {"merge_gap_m": 0.0, "polygon_buffer_m": 0.0, "name_radius_m": 0.0},
+        {"merge_gap_m": MAX_TOWN_GAP_M, "polygon_buffer_m": MAX_TOWN_GAP_M},
+        {"merge_gap_m": None},
+    ):
+        t = build_towns(_town_cells(), None, village_min_population=200, **opts)
+        assert t["population"].tolist() == [550.0]

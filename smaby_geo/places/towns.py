@@ -26,6 +26,7 @@ cell, and its centre is the populated cell nearest to the population-weighted me
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -77,6 +78,10 @@ DENSE_PER_KM2 = 300.0
 # N1000 outlines are generalised to 1:1,000,000: cells within one cell width of an outline
 # count as inside.
 POLYGON_BUFFER_M = 250.0
+# Largest polygon_buffer_m and merge_gap_m, metres: 25 times SSB's 400 m satellite distance.
+# A wider gap joins places no one counts as one settlement, and the pair search of
+# town_merge grows with its square.
+MAX_TOWN_GAP_M = 10_000.0
 
 TOWN_CLASSES: tuple[str, ...] = ("large_city", "town", "small_town", "village")
 CLASS_RANK: dict[str, int] = {"village": 0, "small_town": 1, "town": 2, "large_city": 3}
@@ -228,6 +233,32 @@ def _grid_clusters(cells: pd.DataFrame, free: np.ndarray, dense_pop: float) -> n
 
 
 @renamed_kwargs(**_POPULATION_RENAMES)
+def _check_town_options(**options: float | None) -> None:
+    """Refuse a distance or density of ``build_towns`` out of its range (one line each).
+
+    ``polygon_buffer_m`` and ``merge_gap_m`` (None allowed: no merging): finite, 0 to
+    ``MAX_TOWN_GAP_M``; ``name_radius_m``: finite, >= 0; ``dense_per_km2`` and
+    ``settled_per_km2``: finite, > 0.
+    """
+    for name, value in options.items():
+        if name == "merge_gap_m" and value is None:
+            continue
+        number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+            value, bool
+        )
+        v = float(value) if number else math.nan  # type: ignore[arg-type]
+        if name.endswith("_per_km2"):
+            ok, want = math.isfinite(v) and v > 0, "a finite density > 0"
+        elif name in ("polygon_buffer_m", "merge_gap_m"):
+            ok = math.isfinite(v) and 0 <= v <= MAX_TOWN_GAP_M
+            want = f"a finite distance from 0 to {MAX_TOWN_GAP_M:,.0f} m"
+        else:
+            ok, want = math.isfinite(v) and v >= 0, "a finite distance >= 0 m"
+        if not ok:
+            extra = " (or None: no merging)" if name == "merge_gap_m" else ""
+            raise ValueError(f"{name} must be {want}{extra}, got {value!r}")
+
+
 def build_towns(
     cells: gpd.GeoDataFrame,
     builtup: gpd.GeoDataFrame | None = None,
@@ -302,6 +333,13 @@ def build_towns(
     sizes = cells["cell_size_m"].unique()
     if len(sizes) != 1:
         raise ValueError(f"cells mix cell sizes {sorted(sizes)}; build towns from one grid")
+    _check_town_options(
+        polygon_buffer_m=polygon_buffer_m,
+        dense_per_km2=dense_per_km2,
+        name_radius_m=name_radius_m,
+        merge_gap_m=merge_gap_m,
+        settled_per_km2=settled_per_km2,
+    )
     classify_population(
         [0],
         village_min_population=village_min_population,
