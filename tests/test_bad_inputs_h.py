@@ -315,3 +315,65 @@ def test_build_towns_accepts_the_edges_of_each_range():
     ):
         t = build_towns(_town_cells(), None, village_min_population=200, **opts)
         assert t["population"].tolist() == [550.0]
+
+
+# --- f. place names in another Unicode form, with odd spaces, or with no close match --------
+
+
+def _places():
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        {"name": ["Ålesund", "Mo i Rana", "Sykkylven"], "place_type": ["by", "by", "tettsted"]},
+        geometry=gpd.points_from_xy(
+            [45000.0, 460000.0, 70000.0], [6960000.0, 7360000.0, 6930000.0]
+        ),
+        crs="EPSG:25833",
+    )
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "A\u030alesund",  # NFD: A + combining ring above, looks like Ålesund
+        "\u00c5lesund",  # NFC
+        " \u00e5lesund\u00a0",  # lower case, a non-breaking space at the end
+    ],
+)
+def test_find_place_matches_any_unicode_form(typed):
+    from smaby_geo.places.placenames import find_place
+
+    assert find_place(typed, _places()) == (45000.0, 6960000.0)
+
+
+def test_find_place_treats_a_non_breaking_space_as_a_space():
+    from smaby_geo.places.placenames import find_place
+
+    assert find_place("Mo\u00a0i\u00a0 Rana", _places()) == (460000.0, 7360000.0)
+
+
+def test_find_place_of_nfd_alesund_in_the_real_place_names():
+    import unicodedata
+
+    from smaby_geo.places.placenames import find_place
+
+    nfd = unicodedata.normalize("NFD", "Ålesund")
+    assert nfd != "Ålesund"
+    assert find_place(nfd) == find_place("Ålesund")
+
+
+def test_find_place_without_close_matches_does_not_list_an_empty_one():
+    from smaby_geo.places.placenames import find_place
+
+    with pytest.raises(KeyError) as ex:
+        find_place("Qqqzzxw", _places())
+    msg = str(ex.value.args[0])
+    assert "close matches: []" not in msg and "no close matches; check the spelling" in msg
+
+
+def test_cli_route_of_an_unknown_place_is_one_line_without_an_empty_list(capsys):
+    from smaby_geo.cli import main
+
+    assert main(["route", "Qqqzzxw", "Sykkylven"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'Qqqzzxw' not found" in err[0] and "[]" not in err[0]
