@@ -8,6 +8,7 @@ the region stage with shapely's "buffer distance must be finite").
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from smaby_geo._errors import InputError
@@ -26,6 +27,7 @@ def check_options(args: argparse.Namespace) -> None:
 
     ``--buffer-km``: finite, >= 0 and at most ``places.admin.MAX_BUFFER_KM``. ``sweep --workers``:
     ``sweep.check_workers`` (naming ``--workers``). ``network --path``: a file, not a folder.
+    ``indicators --limit-min``: at most ``analysis.reach.MAX_LIMIT_MIN`` (1,440 minutes).
 
     Raises
     ------
@@ -41,6 +43,16 @@ def check_options(args: argparse.Namespace) -> None:
     if getattr(args, "command", None) == "sweep" and getattr(args, "scheduler", None) is None:
         # with --scheduler the cluster's workers are its own
         check_workers(args.workers, cli=True)
+    if getattr(args, "command", None) == "indicators":
+        from smaby_geo.analysis.reach import DEFAULT_LIMIT_MIN, MAX_LIMIT_MIN
+
+        # inf, nan and values under a minute are refused by the job with the --half-life-min
+        # check; a finite value over the cap is refused here, before the region is read
+        if math.isfinite(args.limit_min) and args.limit_min > MAX_LIMIT_MIN:
+            raise InputError(
+                f"--limit-min must be at most {MAX_LIMIT_MIN:,.0f} minutes (one day; the "
+                f"indicators are defined at {DEFAULT_LIMIT_MIN:g}), got {args.limit_min:g}"
+            )
     path = getattr(args, "path", None)
     if getattr(args, "command", None) == "network" and path is not None and Path(path).is_dir():
         raise InputError(

@@ -48,6 +48,10 @@ from smaby_geo.routing.ch import spatial_order
 # The 90-minute limit of both SSB's sentralitetsindeks (Høydahl 2017, SSB Notater 2017/40)
 # and the EU transport-performance indicator (Dijkstra, Poelman & Ackermans 2019).
 DEFAULT_LIMIT_MIN = 90.0
+# Largest limit_min (and ``indicators --limit-min``), minutes: one day. Both indicators are
+# defined at 90 minutes; a longer limit only makes sense for a sensitivity run, and the weight
+# grid (limit / time_bin_s bins) and the searches grow with it (1e9 minutes asked for 44.7 GiB).
+MAX_LIMIT_MIN = 1440.0
 DEFAULT_TIME_BIN_S = 10.0
 DEFAULT_BLOCK_SIZE = 512
 # Seconds within which both ends of an origin's link count as equally good for a target
@@ -76,6 +80,31 @@ def _link_blocks(ends: np.ndarray, open_end: np.ndarray, max_rows: int) -> list[
     return blocks
 
 
+def check_limit_min(limit_min: float, option: str = "limit_min") -> None:
+    """Refuse a time limit that is not a positive finite number of minutes <= ``MAX_LIMIT_MIN``.
+
+    Parameters
+    ----------
+    limit_min : float
+        The limit, minutes.
+    option : str, default "limit_min"
+        How the message names it (the CLI passes ``--limit-min``).
+
+    Raises
+    ------
+    ValueError
+        One line naming ``option``, the value and the allowed range.
+    """
+    ok = isinstance(limit_min, int | float | np.integer | np.floating) and not isinstance(
+        limit_min, bool
+    )
+    if not (ok and np.isfinite(limit_min) and 0 < limit_min <= MAX_LIMIT_MIN):
+        raise ValueError(
+            f"{option} must be a positive number of minutes up to {MAX_LIMIT_MIN:,.0f} (one day; "
+            f"the indicators are defined at {DEFAULT_LIMIT_MIN:g}), got {limit_min!r}"
+        )
+
+
 def reach_population(
     network: RoadNetwork,
     origins: gpd.GeoDataFrame,
@@ -101,7 +130,8 @@ def reach_population(
         Where the population lives; default ``origins`` themselves (own cell included, at
         twice its access leg, out to the link and back).
     limit_min : float, default 90
-        Inclusive limit in minutes (SSB and EU both use 90 minutes).
+        Inclusive limit in minutes (SSB and EU both use 90 minutes), at most ``MAX_LIMIT_MIN``
+        (1,440, one day).
     weight : callable, optional
         Travel-time weight ``w(minutes) -> array``, evaluated on the bin grid 0..limit; default
         1 (plain cumulative count).
@@ -122,8 +152,7 @@ def reach_population(
         Indexed like ``origins``: ``road_connected``, ``population_within`` (persons) and
         ``weighted_population`` (sum of population x weight); NaN where not connected.
     """
-    if not (np.isfinite(limit_min) and limit_min > 0):
-        raise ValueError(f"limit_min must be a positive number of minutes, got {limit_min!r}")
+    check_limit_min(limit_min)
     if not (np.isfinite(time_bin_s) and 0 < time_bin_s <= 60):
         raise ValueError(f"time_bin_s must be in (0, 60] seconds, got {time_bin_s!r}")
     if int(block_size) < 1:

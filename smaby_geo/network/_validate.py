@@ -6,6 +6,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from smaby_geo.network.core import NETWORK_CRS
@@ -31,8 +32,16 @@ def check_line_layer(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     Raises
     ------
     ValueError
-        Empty layer, no CRS, empty or non-line geometries (with counts per type).
+        A table with no geometry (e.g. a CSV file), empty layer, no CRS, empty or non-line
+        geometries (with counts per type).
     """
+    if isinstance(gdf, pd.DataFrame) and not isinstance(gdf, gpd.GeoDataFrame):
+        # what a reader gets from a file with no geometry, e.g. a CSV table given as roads
+        cols = f" (columns {list(gdf.columns)[:6]})" if len(gdf.columns) else ""
+        raise ValueError(
+            f"{name} is a table with no geometry{cols}, not a line layer; give a GeoPackage "
+            "(.gpkg) or shapefile of road lines"
+        )
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
     if len(gdf) == 0:
@@ -83,3 +92,81 @@ def endpoints(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = shapely.get_coordinates(shapely.get_point(geoms, 0))
     last = shapely.get_coordinates(shapely.get_point(geoms, -1))
     return first, last
+
+
+def check_polygon_layer(gdf: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFrame, int]:
+    """Validate a polygon layer (built-up areas); repair invalid polygons.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Polygon layer, any CRS.
+    name : str
+        Name of the input (the file), used in messages.
+
+    Returns
+    -------
+    GeoDataFrame
+        The rows with a geometry, in the input's CRS, invalid polygons (a bow-tie ring, a
+        self-touching ring) repaired with ``shapely.make_valid`` (``method="structure"``: the
+        area the ring encloses is kept, as polygons only).
+    int
+        Rows with no geometry, dropped (the caller says so).
+
+    Raises
+    ------
+    ValueError
+        A table with no geometry (e.g. a CSV file), no CRS, no polygons at all, or
+        geometries other than polygons (with counts per type).
+
+    Warns
+    -----
+    UserWarning
+        How many polygons were repaired (row labels), and how many of those had no area left
+        and were dropped. Repaired rather than refused: a hand-drawn or converted polygon is
+        often slightly invalid, and every other step (overlay with the links, merging touching
+        areas) fails on it with a GEOS topology error that names no row.
+    """
+    if isinstance(gdf, pd.DataFrame) and not isinstance(gdf, gpd.GeoDataFrame):
+        cols = f" (columns {list(gdf.columns)[:6]})" if len(gdf.columns) else ""
+        raise ValueError(
+            f"{name} is a table with no geometry{cols}, not a polygon layer; give a GeoPackage "
+            "(.gpkg) or shapefile of built-up area polygons"
+        )
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
+    if gdf.crs is None:
+        raise ValueError(
+            f"{name} has no CRS; set it with gdf.set_crs(...) (N1000 uses {NETWORK_CRS})"
+        )
+    geom = gdf.geometry
+    null = geom.isna() | geom.is_empty
+    if len(gdf) == 0 or null.all():
+        raise ValueError(f"{name} has no polygons")
+    types = geom[~null].geom_type
+    bad = ~types.isin(["Polygon", "MultiPolygon"])
+    if bad.any():
+        raise ValueError(
+            f"{name} must hold polygons; found {types[bad].value_counts().to_dict()} "
+            f"(of {len(gdf)} rows)"
+        )
+    n_empty = int(null.sum())
+    gdf = gdf.loc[~null]
+    values = gdf.geometry.to_numpy()
+    invalid = ~shapely.is_valid(values)
+    if invalid.any():
+        fixed = shapely.make_valid(values[invalid], method="structure", keep_collapsed=False)
+        gone = shapely.is_empty(fixed)
+        values = values.copy()
+        values[invalid] = fixed
+        labels = gdf.index[invalid].tolist()
+        dropped = f"; {int(gone.sum())} of them had no area left and are dropped"
+        dropped = dropped if gone.any() else ""
+        warnings.warn(
+            f"{name}: repaired {int(invalid.sum())} invalid polygons with shapely.make_valid "
+            f"(row labels {labels[:10]}){dropped}",
+            stacklevel=3,
+        )
+        gdf = gdf.set_geometry(gpd.GeoSeries(values, index=gdf.index, crs=gdf.crs))
+        gdf = gdf.loc[~shapely.is_empty(values)]
+    return gdf, n_empty

@@ -294,9 +294,32 @@ class RoadNetwork:
         -------
         nodes : ndarray of int64
         distance_m : ndarray of float64
+
+        Raises
+        ------
+        ValueError
+            For a point that is not finite, or so far away that its distance to the network
+            overflows (the message names the point); the network has no node to offer it.
         """
-        d, i = self._kdtree[0].query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
-        return self._kdtree[1][np.asarray(i, dtype=np.int64)], np.asarray(d, dtype=float)
+        xy = np.column_stack([np.asarray(x, float).ravel(), np.asarray(y, float).ravel()])
+        bad = ~np.isfinite(xy).all(axis=1)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"point ({xy[k, 0]!r}, {xy[k, 1]!r}) is not finite; give x, y as finite "
+                "EPSG:25833 metres"
+            )
+        d, i = self._kdtree[0].query(xy)
+        i = np.asarray(i, dtype=np.int64)
+        # the kd-tree answers n (one past the last node) where the distance overflows to inf
+        far = i >= len(self._kdtree[1])
+        if far.any():
+            k = int(np.flatnonzero(far)[0])
+            raise ValueError(
+                f"point ({xy[k, 0]!r}, {xy[k, 1]!r}) lies too far from the network to measure; "
+                "give x, y as EPSG:25833 metres in Norway"
+            )
+        return self._kdtree[1][i], np.asarray(d, dtype=float)
 
     def summary(self) -> dict:
         """Return headline figures: nodes, edges, km by category, ferry links, components."""

@@ -107,6 +107,12 @@ def _speed(edit: str, value: object) -> float:
     return _number(edit, "speed_kmh", value, maximum=LEGAL_MAX_SPEED_KMH)
 
 
+MAX_COORDINATE_M = 1e8
+"""Largest |x| or |y| an edit's point may have, metres: EPSG:25833 coordinates of any place on
+Earth stay within about 2e7 m (half the equator), so a larger one is a mistake (and a far larger
+one, e.g. 1e308, overflows the distance to the network)."""
+
+
 def _point(edit: str, name: str, value: object) -> tuple[float, float]:
     if (
         isinstance(value, str)
@@ -124,6 +130,12 @@ def _coord(edit: str, name: str, value: object) -> float:
         raise ValueError(f"{edit}: {name} coordinates must be numbers, got {value!r}")
     if not math.isfinite(float(value)):
         raise ValueError(f"{edit}: {name} coordinates must be finite, got {value!r}")
+    if abs(float(value)) > MAX_COORDINATE_M:
+        raise ValueError(
+            f"{edit}: {name} coordinate {value!r} lies farther from the origin than any place on "
+            f"Earth (|x|, |y| <= {MAX_COORDINATE_M:.0e} m); give EPSG:25833 metres, e.g. "
+            "(290000, 6900000)"
+        )
     return float(value)
 
 

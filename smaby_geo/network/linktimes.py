@@ -71,7 +71,9 @@ def read_builtup(
     Raises
     ------
     ValueError
-        A layer without CRS, empty, or with non-polygon geometry (naming the layer).
+        A table with no geometry (e.g. a CSV file), a layer without CRS, empty, or with
+        non-polygon geometry (naming the layer). Invalid polygons are repaired, with a warning
+        (``_validate.check_polygon_layer``).
     smaby_geo.datasets.DatasetNotFoundError
         ``"default"`` while ``builtup_areas`` is not on this machine and cannot be fetched
         (naming the cause and the fixes, ``builtup=None`` among them): the default speeds
@@ -100,23 +102,9 @@ def read_builtup(
             "builtup must be 'default', a path, a GeoDataFrame of polygons or None; got "
             f"{type(builtup).__name__}"
         )
-    if gdf.crs is None:
-        raise ValueError(
-            f"{name} has no CRS; set it with gdf.set_crs(...) (N1000 uses {NETWORK_CRS})"
-        )
-    geom = gdf.geometry
-    null = geom.isna() | geom.is_empty
-    if len(gdf) == 0 or null.all():
-        raise ValueError(f"{name} has no polygons")
-    types = geom[~null].geom_type
-    bad = ~types.isin(["Polygon", "MultiPolygon"])
-    if bad.any():
-        raise ValueError(
-            f"{name} must hold polygons; found {types[bad].value_counts().to_dict()} "
-            f"(of {len(gdf)} rows)"
-        )
-    n_empty = int(null.sum())
-    gdf = gdf.loc[~null]
+    from smaby_geo.network._validate import check_polygon_layer
+
+    gdf, n_empty = check_polygon_layer(gdf, name)
     if gdf.crs != NETWORK_CRS:
         gdf = gdf.to_crs(NETWORK_CRS)
     out = gdf[[gdf.geometry.name]]

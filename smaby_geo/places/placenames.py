@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import unicodedata
 from functools import lru_cache
 
 import geopandas as gpd
@@ -68,6 +69,17 @@ def _kommune_of(points: gpd.GeoDataFrame) -> list[tuple[str, str]]:
     ]
 
 
+def normalize_place_text(text: object) -> str:
+    """Return a place name as it is compared: Unicode NFC, single spaces, no end spaces.
+
+    Every run of white space (a non-breaking space too) becomes one space.
+    "Ålesund" typed on a Mac or copied from a PDF may come as ``A`` + a combining ring (NFD),
+    which looks the same but compares unequal; ``--region`` normalises the same way
+    (``places.admin``).
+    """
+    return " ".join(unicodedata.normalize("NFC", str(text)).split())
+
+
 def resolve_place(name: str, places: gpd.GeoDataFrame | None = None) -> dict:
     """Find a place name and say how it was chosen.
 
@@ -89,15 +101,15 @@ def resolve_place(name: str, places: gpd.GeoDataFrame | None = None) -> dict:
         Unknown name (listing close matches); ``AmbiguousPlaceError`` (a KeyError) for ties.
     """
     places = read_place_names() if places is None else places
-    text = str(name).strip()
+    text = normalize_place_text(name)
     base, _, qual = text.partition(",")
     base, qual = base.strip(), qual.strip()
-    hit = places[places["name"].str.casefold() == base.casefold()]
+    names = places["name"].map(normalize_place_text)
+    hit = places[names.str.casefold() == base.casefold()]
     if hit.empty:
-        close = difflib.get_close_matches(base, places["name"].unique().tolist(), n=5)
-        raise KeyError(
-            f"place name {base!r} not found in N1000 place names; close matches: {close}"
-        )
+        close = difflib.get_close_matches(base, names.unique().tolist(), n=5)
+        hint = f"close matches: {close}" if close else "no close matches; check the spelling"
+        raise KeyError(f"place name {base!r} not found in N1000 place names; {hint}")
     hit = hit.assign(_r=hit["place_type"].map(PLACE_TYPE_RANK).fillna(99)).sort_values(
         "_r", kind="stable"
     )

@@ -96,11 +96,15 @@ def link_settlement_groups(
     n = int(group.max()) + 1 if len(group) and group.max() >= 0 else 0
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if not (cell_size_m > 0 and merge_gap_m >= 0 and settled_per_km2 > 0):
-        raise ValueError(
-            "cell_size_m and settled_per_km2 must be > 0 and merge_gap_m >= 0; got "
-            f"{cell_size_m}, {settled_per_km2}, {merge_gap_m}"
-        )
+    for name, value, low in (
+        ("cell_size_m", cell_size_m, "> 0"),
+        ("settled_per_km2", settled_per_km2, "> 0"),
+        ("merge_gap_m", merge_gap_m, ">= 0"),
+    ):
+        ok = isinstance(value, int | float | np.integer | np.floating) and np.isfinite(value)
+        if not (ok and (value >= 0 if low == ">= 0" else value > 0)):
+            # inf once overflowed in floor(merge_gap_m / cell_size_m)
+            raise ValueError(f"{name} must be a finite number {low}, got {value!r}")
     pop = np.asarray(population, dtype=float)
     dense_pop = settled_per_km2 * (cell_size_m / 1000.0) ** 2
     idx = np.flatnonzero((group >= 0) & (pop >= dense_pop))

@@ -26,7 +26,9 @@ cell, and its centre is the populated cell nearest to the population-weighted me
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +41,7 @@ from scipy.sparse.csgraph import connected_components
 
 from smaby_geo import datasets
 from smaby_geo._compat import renamed_kwargs
+from smaby_geo.network._validate import check_polygon_layer
 from smaby_geo.network.core import NETWORK_CRS
 from smaby_geo.places.town_merge import MERGE_GAP_M, SETTLED_PER_KM2, link_settlement_groups
 from smaby_geo.places.town_names import NAME_RADIUS_M, name_towns
@@ -75,6 +78,10 @@ DENSE_PER_KM2 = 300.0
 # N1000 outlines are generalised to 1:1,000,000: cells within one cell width of an outline
 # count as inside.
 POLYGON_BUFFER_M = 250.0
+# Largest polygon_buffer_m and merge_gap_m, metres: 25 times SSB's 400 m satellite distance.
+# A wider gap joins places no one counts as one settlement, and the pair search of
+# town_merge grows with its square.
+MAX_TOWN_GAP_M = 10_000.0
 
 TOWN_CLASSES: tuple[str, ...] = ("large_city", "town", "small_town", "village")
 CLASS_RANK: dict[str, int] = {"village": 0, "small_town": 1, "town": 2, "large_city": 3}
@@ -94,14 +101,24 @@ def read_builtup_areas(path: str | os.PathLike | None = None) -> gpd.GeoDataFram
     GeoDataFrame
         ``builtup_id`` (0..n-1), ``parts`` (source polygons merged), polygon geometry in
         EPSG:25833.
+
+    Raises
+    ------
+    ValueError
+        A file that is not a polygon layer (a CSV table, lines or points), without CRS or
+        empty, as ``network.load_network(builtup=...)`` refuses it
+        (``network._validate.check_polygon_layer``, which also repairs invalid polygons with
+        a warning). Rows with no geometry are dropped and counted in ``attrs["empty_rows"]``,
+        as ``network.linktimes.read_builtup`` does.
     """
     file = datasets.locate_dataset("builtup_areas", path)
     layers = [row[0] for row in pyogrio.list_layers(file)]
     layer = BUILTUP_LAYER if BUILTUP_LAYER in layers else layers[0]
-    g = pyogrio.read_dataframe(file, layer=layer)
-    if g.crs is None:
-        raise ValueError(f"built-up areas {file} have no CRS")
-    return merge_touching(g.to_crs(NETWORK_CRS))
+    name = f"built-up areas {Path(file).name}"
+    g, n_empty = check_polygon_layer(pyogrio.read_dataframe(file, layer=layer), name)
+    out = merge_touching(g.to_crs(NETWORK_CRS))
+    out.attrs.update(name=name, empty_rows=n_empty)  # N1000: 989 of 1,191 rows are empty
+    return out
 
 
 def merge_touching(polygons: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -216,6 +233,32 @@ def _grid_clusters(cells: pd.DataFrame, free: np.ndarray, dense_pop: float) -> n
 
 
 @renamed_kwargs(**_POPULATION_RENAMES)
+def _check_town_options(**options: float | None) -> None:
+    """Refuse a distance or density of ``build_towns`` out of its range (one line each).
+
+    ``polygon_buffer_m`` and ``merge_gap_m`` (None allowed: no merging): finite, 0 to
+    ``MAX_TOWN_GAP_M``; ``name_radius_m``: finite, >= 0; ``dense_per_km2`` and
+    ``settled_per_km2``: finite, > 0.
+    """
+    for name, value in options.items():
+        if name == "merge_gap_m" and value is None:
+            continue
+        number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+            value, bool
+        )
+        v = float(value) if number else math.nan  # type: ignore[arg-type]
+        if name.endswith("_per_km2"):
+            ok, want = math.isfinite(v) and v > 0, "a finite density > 0"
+        elif name in ("polygon_buffer_m", "merge_gap_m"):
+            ok = math.isfinite(v) and 0 <= v <= MAX_TOWN_GAP_M
+            want = f"a finite distance from 0 to {MAX_TOWN_GAP_M:,.0f} m"
+        else:
+            ok, want = math.isfinite(v) and v >= 0, "a finite distance >= 0 m"
+        if not ok:
+            extra = " (or None: no merging)" if name == "merge_gap_m" else ""
+            raise ValueError(f"{name} must be {want}{extra}, got {value!r}")
+
+
 def build_towns(
     cells: gpd.GeoDataFrame,
     builtup: gpd.GeoDataFrame | None = None,
@@ -290,6 +333,13 @@ def build_towns(
     sizes = cells["cell_size_m"].unique()
     if len(sizes) != 1:
         raise ValueError(f"cells mix cell sizes {sorted(sizes)}; build towns from one grid")
+    _check_town_options(
+        polygon_buffer_m=polygon_buffer_m,
+        dense_per_km2=dense_per_km2,
+        name_radius_m=name_radius_m,
+        merge_gap_m=merge_gap_m,
+        settled_per_km2=settled_per_km2,
+    )
     classify_population(
         [0],
         village_min_population=village_min_population,
