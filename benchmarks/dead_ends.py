@@ -25,7 +25,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibration_inputs import load_calibration_inputs
-from report import describe_machine, write_report
+from report import changed_times_table, describe_machine, write_report
 
 from smaby_geo.analysis.calibration import CalibrationSet
 from smaby_geo.analysis.trips import trip
@@ -82,26 +82,8 @@ def main() -> int:
         ua = int(pop[~np.isfinite(a[c].to_numpy(float))].sum())
         ub = int(pop[~np.isfinite(b[c].to_numpy(float))].sum())
         out.append(f"| {s} | {ua:,} | {ub:,} |")
-    out += ["", "## Changed times (people whose time changes by more than 0.01 min)", ""]
-    out.append(
-        "| service | people | shorter | longer | median change (min) | min change (min) | "
-        "max change (min) |"
-    )
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
-    for s in SERVICES:
-        c = f"{s}_minutes"
-        ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
-        both = np.isfinite(ta) & np.isfinite(tb)
-        d = np.where(both, tb - ta, 0.0)
-        ch = both & (np.abs(d) > 0.01) & (pop > 0)
-        if not ch.any():
-            out.append(f"| {s} | 0 | 0 | 0 | | | |")
-            continue
-        out.append(
-            f"| {s} | {int(pop[ch].sum()):,} | {int(pop[ch & (d < 0)].sum()):,} | "
-            f"{int(pop[ch & (d > 0)].sum()):,} | {_weighted_median(d[ch], pop[ch]):+.1f} | "
-            f"{d[ch].min():+.1f} | {d[ch].max():+.1f} |"
-        )
+    with np.errstate(invalid="ignore"):  # inf - inf where a cell is unreachable in both
+        out += changed_times_table(a, b, SERVICES)
     c = "hospital_minutes"
     ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
     both = np.isfinite(ta) & np.isfinite(tb)

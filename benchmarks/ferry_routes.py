@@ -37,7 +37,7 @@ import pandas as pd
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import write_report
+from report import changed_times_table, write_report
 
 from smaby_geo.analysis.trips import explain_trip
 from smaby_geo.network.core import build_network
@@ -107,28 +107,7 @@ def changed_times(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 
 def _changed_times(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     pop = b["population"].to_numpy(float)
-    out = ["", "## Changed times (people whose time changes by more than 0.01 min)", ""]
-    out.append("| service | people | cells | shorter | longer | median change (min) | "
-               "max change (min) | min change (min) |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for s in SERVICES:
-        c = f"{s}_minutes"
-        ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
-        both = np.isfinite(ta) & np.isfinite(tb)
-        d = np.where(both, tb - ta, 0.0)
-        ch = both & (np.abs(d) > 0.01) & (pop > 0)
-        if not ch.any():
-            out.append(f"| {s} | 0 | 0 | 0 | 0 | | | |")
-            continue
-        # people-weighted median of the change
-        o = np.argsort(d[ch])
-        w = np.cumsum(pop[ch][o])
-        med = d[ch][o][np.searchsorted(w, w[-1] / 2)]
-        out.append(
-            f"| {s} | {int(pop[ch].sum()):,} | {int(ch.sum()):,} | "
-            f"{int(pop[ch & (d < 0)].sum()):,} | {int(pop[ch & (d > 0)].sum()):,} | "
-            f"{med:+.1f} | {d[ch].max():+.1f} | {d[ch].min():+.1f} |"
-        )
+    out = changed_times_table(a, b, SERVICES)
     c = "hospital_minutes"
     ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
     both = np.isfinite(ta) & np.isfinite(tb)

@@ -40,3 +40,39 @@ def describe_machine() -> str:
         f"threads), Python {platform.python_version()}, load average "
         f"{os.getloadavg()[0]:.1f} at start"
     )
+
+
+def changed_times_table(a, b, services) -> list[str]:
+    """Markdown lines comparing two main-job cell tables (``<type>_minutes``) row by row.
+
+    Per service type: people and cells whose minutes change by more than 0.01 (finite on both
+    sides), how many get shorter and longer, and the people-weighted median change with its
+    extremes (minutes).
+    """
+    import numpy as np
+
+    assert (a.index == b.index).all()
+    pop = b["population"].to_numpy(float)
+    out = ["", "## Changed times (people whose time changes by more than 0.01 min)", ""]
+    out.append(
+        "| service | people | cells | shorter | longer | median change (min) | "
+        "max change (min) | min change (min) |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for s in services:
+        ta, tb = a[f"{s}_minutes"].to_numpy(float), b[f"{s}_minutes"].to_numpy(float)
+        both = np.isfinite(ta) & np.isfinite(tb)
+        d = np.where(both, tb - ta, 0.0)
+        ch = both & (np.abs(d) > 0.01) & (pop > 0)
+        if not ch.any():
+            out.append(f"| {s} | 0 | 0 | 0 | 0 | | | |")
+            continue
+        o = np.argsort(d[ch])  # people-weighted median of the change
+        w = np.cumsum(pop[ch][o])
+        med = d[ch][o][np.searchsorted(w, w[-1] / 2)]
+        out.append(
+            f"| {s} | {int(pop[ch].sum()):,} | {int(ch.sum()):,} | "
+            f"{int(pop[ch & (d < 0)].sum()):,} | {int(pop[ch & (d > 0)].sum()):,} | "
+            f"{med:+.1f} | {d[ch].max():+.1f} | {d[ch].min():+.1f} |"
+        )
+    return out
