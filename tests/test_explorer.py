@@ -680,3 +680,15 @@ def test_scenario_text_round_trips_with_the_readers_rules():
     again, raw_again = read_scenario_text(saved)
     assert (again.name, again.edits, raw_again) == ("1e3", sc.edits, raw)
     assert again.edits[2].service_id == "0301" and again.edits[1].name == "2e1"
+
+
+def test_a_site_opened_at_sea_is_refused_as_the_scenario_command_refuses_it(client):
+    """An opened site more than 5 km from every road would be routed to by nobody: the
+    explorer refuses it with the scenario reader's line, not a scenario that saves and then
+    fails in `smaby-geo scenario`."""
+    edit = {"open_facility": {"name": "Sea", "service_type": "police", "x": -200000.0,
+                              "y": 6700000.0}}
+    r = post(client, edit)
+    assert r.status_code == 400, r.text
+    assert "more than 5,000 m from any road" in r.text
+    assert client.explorer.edits == []

@@ -32,7 +32,11 @@ import numpy as np
 import pandas as pd
 
 from smaby_geo.analysis.scenario_file import _EXPONENT_FLOAT, read_scenario_data
-from smaby_geo.analysis.scenarios import SCENARIO_THRESHOLDS_MIN, read_scenario
+from smaby_geo.analysis.scenarios import (
+    SCENARIO_THRESHOLDS_MIN,
+    check_opened_sites,
+    read_scenario,
+)
 from smaby_geo.explorer.cells import CellCache, compare_cells_cached, prepare_cell_cache
 from smaby_geo.explorer.incremental import (
     RegionCache,
@@ -334,6 +338,7 @@ class Explorer:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 net1 = apply_scenario(self.network, sc)
+                check_opened_sites(net1, sc)  # as `smaby-geo scenario` does: no silent no-op
                 sv1 = apply_service_edits(self.services, sc)
                 if self.cell_cache is None:
                     self.cell_cache = prepare_cell_cache(self.network, self.base, self.types)
