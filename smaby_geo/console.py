@@ -136,7 +136,8 @@ def print_main_job(job: MainJob) -> None:
         f"{acc['median_snap_m']:,.0f} m over cells ({acc['median_snap_m_people']:,.0f} m "
         "population-weighted)"
     )
-    print(f"People off the main network: {acc['off_main_network_people']:,}, by reason:")
+    off = acc["off_main_network_people"]
+    print(f"People off the main network: {off:,}" + (", by reason:" if off else ""))
     for r, n in sorted(acc["by_reason"].items(), key=lambda kv: -kv[1]):
         print(f"  {n:>8,}  {r}")
     for t, n in acc["unreachable_people"].items():

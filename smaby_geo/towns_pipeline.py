@@ -328,10 +328,12 @@ def _print_towns(name, towns, centres, by_kommune, headline) -> None:
             f"{int(r['rural_within_45']):,} |"
         )
     none = by_kommune[by_kommune["share_within_45"] == 0].sort_values("population")
+    more = len(none) - 40
     print(
         f"\nKommuner with no resident within 45 min of a town of 5,000+: {len(none)} "
         f"({int(none['population'].sum()):,} residents)"
         + (": " + ", ".join(none["kommunenavn"].astype(str).head(40)) if len(none) else "")
+        + (f" … and {more} more (all in hinterland_kommuner_*.csv)" if more > 0 else "")
     )
 
 

@@ -16,6 +16,8 @@ def test_main_job_on_a_kommune_writes_all_outputs(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "Outputs:" in out and "Stage timings" in out and "incomplete" in out
+    # nobody in Tynset is off the main network: the count, and no dangling "by reason:"
+    assert "People off the main network: 0\n" in out and "by reason:" not in out
     cells = gpd.read_parquet(tmp_path / "cells_tynset_1km.parquet")
     # road-connected cells all reach a hospital; the others are inf, never dropped or NaN
     ok = cells["road_connected"].to_numpy()
