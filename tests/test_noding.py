@@ -142,8 +142,10 @@ def test_ferry_links_are_neither_joined_nor_split():
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
 def test_bad_gap_is_refused(bad):
-    with pytest.raises(ValueError, match="same_road_gap_m must be a finite number"):
+    with pytest.raises(ValueError, match="join_dead_ends_m must be a finite number"):
         _tee(join_dead_ends_m=bad)
+    with pytest.raises(ValueError, match="same_road_gap_m must be a finite number"):
+        join_dead_ends(np.array([]), np.array([]), np.array([], bool), same_road_gap_m=bad)
 
 
 def test_n1000_utsira_and_gulen_reach_the_main_network(n1000):

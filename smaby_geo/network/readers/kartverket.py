@@ -83,8 +83,8 @@ def read_kartverket(
         Junctions the data drew but did not split (``smaby_geo.network.noding``): a road
         that ends on another link (within ``tolerance_m``) or within this many metres of a
         link of its own road number is joined to it there, the other link split
-        (``report["dead_ends_joined"]``; N1000: 12 junctions and 2 gaps). None leaves the
-        lines as they are (for comparisons only).
+        (``report["dead_ends_joined"]``; N1000: 12 joins, 11 on another link's vertex and one
+        1.5 m gap). None leaves the lines as they are (for comparisons only).
     population : "default", path-like or None
         SSB 250 m population grid for the roadside settlement term (each link's
         ``roadside_residents_per_km``, ``smaby_geo.network.roadside``): ``"default"`` the
@@ -151,6 +151,12 @@ def read_kartverket(
     rows = np.arange(len(gdf))
     junctions = None
     if join_dead_ends_m is not None:
+        if not np.isfinite(join_dead_ends_m) or join_dead_ends_m < 0:
+            raise ValueError(
+                f"join_dead_ends_m must be a finite number of metres >= 0 (default "
+                f"{SAME_ROAD_GAP_M:g}), or None to leave the lines as they are; got "
+                f"{join_dead_ends_m!r}"
+            )
         rows, geoms, _, junctions = join_dead_ends(
             geoms, road_number, ferry, tolerance_m=tolerance_m, same_road_gap_m=join_dead_ends_m
         )
