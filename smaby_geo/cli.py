@@ -85,7 +85,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
     for place in where.values():
         if place["note"]:
             print(f"Note: {place['note']}")
-    print(f"| from | to | minutes | h:mm | km | ferries |  ({net.source}; {net.attribution})")
+    print(f"| from | to | minutes | h:mm | km | ferry links |  ({net.source}; {net.attribution})")
     print("|---|---|---:|---:|---:|---:|")
     explained = []
     for a, b in pairs:
