@@ -150,3 +150,15 @@ def test_services_given_twice_count_once_and_an_empty_list_is_one_line(capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "names no service type" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("source", ["nvdb", "osm"])
+def test_kartverket_only_inputs_are_refused_for_nvdb_and_osm(source, tmp_path):
+    """builtup= and population= time N1000/N2000 links; given for NVDB or OSM they were
+    accepted and silently ignored."""
+    from smaby_geo import load_network
+
+    with pytest.raises(ValueError, match=r"population= apply to the Kartverket sources"):
+        load_network(source, tmp_path / "x.gpkg", population=tmp_path / "grid.csv")
+    with pytest.raises(ValueError, match=r"builtup= and population= apply"):
+        load_network(source, tmp_path / "x.gpkg", builtup=None, population=None)

@@ -114,6 +114,21 @@ def load_network(
             population=population,
             same_boat_routes=same_boat_routes,
         )
+    if source in ("nvdb", "osm"):
+        given = [
+            name
+            for name, value, default in (
+                ("builtup", builtup, DEFAULT_BUILTUP),
+                ("population", population, DEFAULT_POPULATION),
+            )
+            if not (isinstance(value, str) and value == default)
+        ]
+        if given:  # these inputs time N1000/N2000 links; NVDB and OSM carry their own speeds
+            raise ValueError(
+                f"load_network(source={source!r}): {' and '.join(f'{g}=' for g in given)} "
+                "apply to the Kartverket sources n1000/n2000 only (NVDB carries its drive "
+                "times, OSM its speed limits); leave them out"
+            )
     if source == "nvdb":
         return read_nvdb(path, keep=keep, profile=profile, same_boat_routes=same_boat_routes)
     if source == "osm":
