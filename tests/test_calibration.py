@@ -40,10 +40,15 @@ def test_table_is_read_with_two_centres():
     assert left.empty
 
 
-@pytest.mark.parametrize("bad", ["0", "-3", "abc", "nan", "inf"])
+@pytest.mark.parametrize("bad", ["0", "-3", "abc", "nan", "inf", "99999", "1440.5"])
 def test_non_positive_or_missing_minutes_are_an_error(bad):
     with pytest.raises(ValueError, match="car_minutes_toi must be a number of minutes > 0"):
         read_calibration_table(_table(car_minutes_toi=["10", bad, "30"]), KNOWN)
+
+
+def test_a_kommune_timed_to_itself_is_an_error():
+    with pytest.raises(ValueError, match=r"timed to itself.*0003"):
+        read_calibration_table(_table(centre_kommunenummer=["0001", "0001;0003", "0001"]), KNOWN)
 
 
 def test_unknown_kommune_numbers_are_an_error():

@@ -38,6 +38,10 @@ def _kommune_code(v: object) -> str:
     return s
 
 
+#: Longest plausible car time of a row, minutes: one day (no car trip in Norway takes longer).
+MAX_CAR_MINUTES = 1440.0
+
+
 def read_calibration_table(
     path: str | os.PathLike | pd.DataFrame,
     known_kommuner: Iterable[str],
@@ -66,8 +70,9 @@ def read_calibration_table(
     ------
     ValueError
         Missing columns, kommune numbers that are not 4-digit codes or not in
-        ``known_kommuner``, minutes that are not finite numbers > 0, or a kommune listed
-        twice; the message names the file and the rows.
+        ``known_kommuner``, minutes that are not finite numbers in (0, ``MAX_CAR_MINUTES``], a
+        kommune timed to itself, or a kommune listed twice; the message names the file and
+        the rows.
     """
     name = "calibration table" if isinstance(path, pd.DataFrame) else os.fspath(path)
     if isinstance(path, pd.DataFrame):
@@ -88,12 +93,13 @@ def read_calibration_table(
     df = df.reset_index(drop=True)
     df["from_kommunenummer"] = [_kommune_code(v) for v in df["from_kommunenummer"]]
     minutes = pd.to_numeric(df["car_minutes_toi"], errors="coerce").to_numpy(float)
-    bad = ~(np.isfinite(minutes) & (minutes > 0))
+    bad = ~(np.isfinite(minutes) & (minutes > 0) & (minutes <= MAX_CAR_MINUTES))
     if bad.any():
         rows = df.loc[bad, ["from_kommunenummer", "car_minutes_toi"]].to_dict("records")
         raise ValueError(
-            f"{name}: car_minutes_toi must be a number of minutes > 0; {int(bad.sum())} rows "
-            f"are not: {rows[:10]}"
+            f"{name}: car_minutes_toi must be a number of minutes > 0 and at most "
+            f"{MAX_CAR_MINUTES:,.0f} (a day: no car trip in Norway takes longer); "
+            f"{int(bad.sum())} rows are not: {rows[:10]}"
         )
     df["car_minutes_toi"] = minutes
     centres = []
@@ -110,6 +116,13 @@ def read_calibration_table(
         raise ValueError(
             f"{name}: {len(unknown)} kommune numbers are unknown (no kommune of that number "
             f"in the population grid's 2024 kommuner): {unknown[:20]}. Fix the table."
+        )
+    itself = [k for k, cs in zip(df["from_kommunenummer"], centres, strict=True) if k in cs]
+    if itself:
+        raise ValueError(
+            f"{name}: a kommune timed to itself (its own number among its centres): "
+            f"{sorted(itself)[:10]}; a row gives the time from a member kommune to another "
+            "kommune, its region's centre"
         )
     dup = df["from_kommunenummer"].duplicated(keep=False)
     if dup.any():
