@@ -1062,3 +1062,18 @@ def test_towns_and_indicators_refuse_a_read_only_out_before_reading_the_network(
     monkeypatch.setattr(ind, "load_network", no_computing)
     code, _, err = cli([job, "--region", "Tynset", "--no-map", "--out", read_only_out], capsys)
     assert_clear_error(code, err, str(read_only_out), "not writable")
+
+
+def test_a_site_without_a_name_is_named_for_its_line_and_warned_of(tmp_path):
+    """An empty name became NaN in `<type>_name`, which reads like "no site reached"."""
+    p = tmp_path / "s.csv"
+    p.write_text(
+        "name,service_type,x_25833,y_25833\n"
+        "Tynset,hospital,281000,6913000\n"
+        ",police,282000,6914000\n"
+        "  ,court,283000,6915000\n",
+        encoding="utf-8",
+    )
+    with pytest.warns(UserWarning, match=r"2 sites have no 'name'.*line 3, line 4"):
+        g = read_services(p)
+    assert list(g["name"]) == ["Tynset", "unnamed police (line 3)", "unnamed court (line 4)"]

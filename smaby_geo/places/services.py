@@ -392,11 +392,27 @@ def read_services(
             f"{label}: {int(outside.sum())} sites lie outside Norway (EPSG:25833) at "
             f"{rows(outside)}; {hint}"
         )
+    names = (
+        g[name_column].astype("string").str.strip()
+        if name_column in g
+        else pd.Series(pd.NA, index=g.index, dtype="string")
+    )
+    unnamed = (names.isna() | (names == "")).to_numpy()
+    if unnamed.any():  # a NaN name in the outputs would read like "no site reached"
+        names = names.where(
+            ~unnamed, [f"unnamed {t} ({line} {i + first})" for i, t in enumerate(types)]
+        )
+        warnings.warn(
+            f"{label}: {int(unnamed.sum())} sites have no {name_column!r}; they are named "
+            f"'unnamed <type> ({line} <n>)' in the outputs, at {rows(unnamed)}",
+            UserWarning,
+            stacklevel=2,
+        )
     out = gpd.GeoDataFrame(
         {
             "service_type": types.to_numpy(),
             "subtype": types.to_numpy(),
-            "name": g[name_column].to_numpy() if name_column in g else None,
+            "name": names.astype(object).to_numpy(),
             "location_method": "user",
             "source": "user file",
         },
