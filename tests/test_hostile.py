@@ -1074,6 +1074,6 @@ def test_a_site_without_a_name_is_named_for_its_line_and_warned_of(tmp_path):
         "  ,court,283000,6915000\n",
         encoding="utf-8",
     )
-    with pytest.warns(UserWarning, match=r"2 sites have no 'name'.*line 3, line 4"):
+    with pytest.warns(UserWarning, match=r"2 sites have no name.*line 3, line 4"):
         g = read_services(p)
     assert list(g["name"]) == ["Tynset", "unnamed police (line 3)", "unnamed court (line 4)"]

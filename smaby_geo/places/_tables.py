@@ -6,6 +6,8 @@ name the file, the line and the fix.
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -155,3 +157,41 @@ def _check_other_pairs(path, df: pd.DataFrame, lower: dict, used: tuple, g, sep:
                 f"{COORDINATE_PAIRS_AGREE_M / 1000:g} km apart at {lines}{more}; correct them, "
                 "or remove the pair that is wrong"
             )
+
+
+def name_sites(names, types, label: str, line: str, first: int) -> np.ndarray:
+    """Site names, each missing or blank one made ``unnamed <type> (<line> <n>)`` with a warning.
+
+    A NaN name would reach ``<type>_name`` in the outputs and read like "no site reached".
+
+    Parameters
+    ----------
+    names : Series or None
+        The name column (None when the file has none).
+    types : sequence of str
+        Each site's service type.
+    label : str
+        The file, for the warning.
+    line, first : str, int
+        How rows are counted in messages ("line" from 2 in a CSV, "row" from 0).
+
+    Returns
+    -------
+    ndarray of object
+    """
+    n = len(types)
+    s = pd.Series(pd.NA if names is None else names, index=range(n), dtype="string")
+    if names is not None:
+        s = pd.Series(np.asarray(names, dtype=object), dtype="string").str.strip()
+    unnamed = (s.isna() | (s == "")).to_numpy()
+    if unnamed.any():
+        s = s.where(~unnamed, [f"unnamed {t} ({line} {i + first})" for i, t in enumerate(types)])
+        where = ", ".join(f"{line} {i + first}" for i in np.flatnonzero(unnamed)[:5])
+        warnings.warn(
+            f"{label}: {int(unnamed.sum())} sites have no name; they are named "
+            f"'unnamed <type> ({line} <n>)' in the outputs, at {where}"
+            + (f" and {int(unnamed.sum()) - 5} more" if unnamed.sum() > 5 else ""),
+            UserWarning,
+            stacklevel=3,
+        )
+    return s.astype(object).to_numpy()

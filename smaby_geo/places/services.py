@@ -23,6 +23,7 @@ from smaby_geo.places._tables import (
     NORWAY_EXTENT_25833,
     ServicesFileError,
     looks_like_lonlat,
+    name_sites,
     read_services_table,
 )
 
@@ -392,27 +393,11 @@ def read_services(
             f"{label}: {int(outside.sum())} sites lie outside Norway (EPSG:25833) at "
             f"{rows(outside)}; {hint}"
         )
-    names = (
-        g[name_column].astype("string").str.strip()
-        if name_column in g
-        else pd.Series(pd.NA, index=g.index, dtype="string")
-    )
-    unnamed = (names.isna() | (names == "")).to_numpy()
-    if unnamed.any():  # a NaN name in the outputs would read like "no site reached"
-        names = names.where(
-            ~unnamed, [f"unnamed {t} ({line} {i + first})" for i, t in enumerate(types)]
-        )
-        warnings.warn(
-            f"{label}: {int(unnamed.sum())} sites have no {name_column!r}; they are named "
-            f"'unnamed <type> ({line} <n>)' in the outputs, at {rows(unnamed)}",
-            UserWarning,
-            stacklevel=2,
-        )
     out = gpd.GeoDataFrame(
         {
             "service_type": types.to_numpy(),
             "subtype": types.to_numpy(),
-            "name": names.astype(object).to_numpy(),
+            "name": name_sites(g.get(name_column), types, label, line, first),
             "location_method": "user",
             "source": "user file",
         },
