@@ -55,3 +55,27 @@ def n2000():
 def lines(coords, crs="EPSG:25833", **cols):
     """A line GeoDataFrame from lists of coordinates plus columns."""
     return gpd.GeoDataFrame(cols, geometry=[LineString(c) for c in coords], crs=crs)
+
+
+def tiny_network():
+    """Two 1 km F links in a row (nodes at x 0, 1000, 2000 m), 60 s each way: a network for
+    tests that need one but no data."""
+    import numpy as np
+    import pandas as pd
+
+    from smaby_geo.network.core import build_network
+
+    links = pd.DataFrame(
+        {
+            "link_id": [0, 1],
+            "u": [0, 1],
+            "v": [1, 2],
+            "seconds_fw": [60.0, 60.0],
+            "seconds_bw": [60.0, 60.0],
+            "length_m": [1000.0, 1000.0],
+            "category": ["F", "F"],
+            "road_number": [None, None],
+            "ferry": [False, False],
+        }
+    )
+    return build_network(links, np.array([0.0, 1000.0, 2000.0]), np.zeros(3) + 6.7e6)

@@ -7,25 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-
-def _tiny_network():
-    from smaby_geo.network.core import build_network
-
-    links = pd.DataFrame(
-        {
-            "link_id": [0, 1],
-            "u": [0, 1],
-            "v": [1, 2],
-            "seconds_fw": [60.0, 60.0],
-            "seconds_bw": [60.0, 60.0],
-            "length_m": [1000.0, 1000.0],
-            "category": ["F", "F"],
-            "road_number": [None, None],
-            "ferry": [False, False],
-        }
-    )
-    return build_network(links, np.array([0.0, 1000.0, 2000.0]), np.zeros(3) + 6.7e6)
-
+from .conftest import tiny_network
 
 # --- a. huge or non-finite coordinates: new_link and nearest_nodes --------------------------
 
@@ -41,13 +23,13 @@ def _tiny_network():
     ],
 )
 def test_nearest_nodes_refuses_a_point_with_no_nearest_node(x, y, match):
-    net = _tiny_network()
+    net = tiny_network()
     with pytest.raises(ValueError, match=match):
         net.nearest_nodes([x], [y])
 
 
 def test_nearest_nodes_still_answers_ordinary_points():
-    net = _tiny_network()
+    net = tiny_network()
     nodes, dist = net.nearest_nodes([1100.0, -5.0], [6.7e6 + 30.0, 6.7e6])
     assert nodes.tolist() == [1, 0]
     np.testing.assert_allclose(dist, [np.hypot(100.0, 30.0), 5.0])
@@ -105,13 +87,13 @@ def test_reach_population_refuses_a_limit_beyond_one_day(limit_min):
 
     # 1e12 minutes once asked numpy for 6e12 bins (1e9 for 44.7 GiB) before any check
     with pytest.raises(ValueError, match=r"^limit_min must be .* up to 1,440 .*got"):
-        reach_population(_tiny_network(), _origins(), limit_min=limit_min)
+        reach_population(tiny_network(), _origins(), limit_min=limit_min)
 
 
 def test_reach_population_accepts_the_cap_itself():
     from smaby_geo.analysis.reach import MAX_LIMIT_MIN, reach_population
 
-    out = reach_population(_tiny_network(), _origins(), limit_min=MAX_LIMIT_MIN)
+    out = reach_population(tiny_network(), _origins(), limit_min=MAX_LIMIT_MIN)
     assert out["population_within"].tolist() == [30.0, 30.0]
 
 

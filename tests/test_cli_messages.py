@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import tiny_network
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -309,26 +311,6 @@ def test_a_sweep_prints_no_change_as_zero(capsys):
 # --- 7. a cache folder that cannot be written is said once -----------------------------------
 
 
-def _tiny_network():
-    import numpy as np
-    import pandas as pd
-
-    from smaby_geo.network.core import build_network
-
-    links = pd.DataFrame(
-        {
-            "link_id": [0, 1],
-            "u": [0, 1],
-            "v": [1, 2],
-            "seconds_fw": [60.0, 60.0],
-            "seconds_bw": [60.0, 60.0],
-            "length_m": [1000.0, 1000.0],
-            "category": ["F", "F"],
-            "road_number": [None, None],
-            "ferry": [False, False],
-        }
-    )
-    return build_network(links, np.array([0.0, 1000.0, 2000.0]), np.zeros(3) + 6.7e6)
 
 
 def test_an_unwritable_cache_folder_is_said_once(tmp_path, monkeypatch):
@@ -353,7 +335,7 @@ def test_an_unwritable_cache_folder_is_said_once(tmp_path, monkeypatch):
                 lambda v, p: p.write_text(v),
             )
             assert value == "computed"
-        net = _tiny_network()
+        net = tiny_network()
         assert choose_engine(net)["cache"] == "built"  # still routed, in memory only
     (w,) = [str(x.message) for x in seen]
     assert w.startswith(
@@ -365,7 +347,7 @@ def test_an_unwritable_cache_folder_is_said_once(tmp_path, monkeypatch):
     monkeypatch.setattr(derived_cache, "_warned_folders", set())
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        choose_engine(_tiny_network())
+        choose_engine(tiny_network())
     (w,) = [str(x.message) for x in seen]
     assert f"$SMABY_GEO_CACHE_DIR={home} ({home / 'routing'}: Not a directory)" in w
 
