@@ -21,11 +21,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibration_inputs import load_calibration_inputs
-from report import changed_times_table, describe_machine, write_report
+from report import (
+    changed_times_table,
+    describe_machine,
+    nearest_kommune,
+    unreachable_table,
+    weighted_median,
+    write_report,
+)
 
 from smaby_geo.analysis.calibration import CalibrationSet
 from smaby_geo.analysis.trips import trip
@@ -45,17 +51,6 @@ PAIRS = [
     ("Kristiansand", "Mandal", "Mandal"),
     ("Jørpeland", "Stavanger", "Stavanger"),
 ]
-
-
-def _kommune_of(kommuner, x, y) -> str:
-    d = kommuner.distance(shapely.Point(x, y)).to_numpy()
-    return str(kommuner["kommunenavn"].iloc[int(np.argmin(d))])
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    o = np.argsort(values)
-    w = np.cumsum(weights[o])
-    return float(values[o][np.searchsorted(w, w[-1] / 2)])
 
 
 def main() -> int:
@@ -82,16 +77,11 @@ def main() -> int:
     out.append("|---:|---:|---|---|---|---:|---|")
     for j in rep["joins"]:
         out.append(
-            f"| {j['x']:.0f} | {j['y']:.0f} | {_kommune_of(kommuner, j['x'], j['y'])} | "
+            f"| {j['x']:.0f} | {j['y']:.0f} | {nearest_kommune(kommuner, j['x'], j['y'])} | "
             f"{j['road'] or '(none)'} | {j['onto_road'] or '(none)'} | {j['gap_m']:.1f} | "
             f"{j['rule']} |"
         )
-    out += ["", "## Unreachable people", "", "| service | as drawn | joined |", "|---|---:|---:|"]
-    for s in SERVICES:
-        c = f"{s}_minutes"
-        ua = int(pop[~np.isfinite(a[c].to_numpy(float))].sum())
-        ub = int(pop[~np.isfinite(b[c].to_numpy(float))].sum())
-        out.append(f"| {s} | {ua:,} | {ub:,} |")
+    out += unreachable_table(a, b, ("as drawn", "joined"), SERVICES)
     with np.errstate(invalid="ignore"):  # inf - inf where a cell is unreachable in both
         out += changed_times_table(a, b, SERVICES)
     c = "hospital_minutes"
@@ -102,7 +92,7 @@ def main() -> int:
     out += ["", "## Hospital minutes: the 12 kommuner with the most people changed", ""]
     out += ["| kommune | people changed | median change (min) |", "|---|---:|---:|"]
     for k, g in sorted(df.groupby("kommunenavn"), key=lambda kg: -kg[1]["people"].sum())[:12]:
-        med = _weighted_median(g["change"].to_numpy(), g["people"].to_numpy())
+        med = weighted_median(g["change"].to_numpy(), g["people"].to_numpy())
         out.append(f"| {k} | {int(g['people'].sum()):,} | {med:+.1f} |")
     out += ["", "## Town pairs (`smaby-geo route`)", ""]
     out += ["| from | to | as drawn | joined |", "|---|---|---:|---:|"]

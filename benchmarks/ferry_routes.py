@@ -34,10 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import changed_times_table, write_report
+from report import changed_times_table, nearest_kommune, unreachable_table, write_report
 
 from smaby_geo.analysis.trips import explain_trip
 from smaby_geo.network.core import build_network
@@ -72,25 +71,6 @@ def old_rule(net):
         attribution=net.attribution,
         profile=net.profile,
     )
-
-
-def _kommune_of(kommuner, x, y) -> str:
-    p = shapely.Point(x, y)
-    d = kommuner.distance(p)
-    return str(kommuner["kommunenavn"].iloc[int(np.argmin(d.to_numpy()))])
-
-
-def unreachable(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> list[str]:
-    """Markdown lines: unreachable people per service in the main-job cells ``a`` and ``b``."""
-    pop = b["population"].to_numpy(float)
-    out = ["", "## Unreachable people", ""]
-    out += [f"| service | {names[0]} | {names[1]} |", "|---|---:|---:|"]
-    for s in SERVICES:
-        c = f"{s}_minutes"
-        ua = int(pop[~np.isfinite(a[c].to_numpy(float))].sum())
-        ub = int(pop[~np.isfinite(b[c].to_numpy(float))].sum())
-        out.append(f"| {s} | {ua:,} | {ub:,} |")
-    return out
 
 
 def changed_times(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
@@ -199,7 +179,7 @@ def same_boat(groups: list[tuple[str, ...]]) -> int:
 
             now = f"{fmt(after[f['node']]['routes'])}" if f["node"] in after else "not one now"
             out.append(
-                f"| {f['node']} | {_kommune_of(kommuner, f['x'], f['y'])} | {kind} | "
+                f"| {f['node']} | {nearest_kommune(kommuner, f['x'], f['y'])} | {kind} | "
                 f"{fmt(f['routes'])} | {now} |"
             )
         before = {f["node"] for f in fr0[key]}
@@ -207,7 +187,7 @@ def same_boat(groups: list[tuple[str, ...]]) -> int:
             if f["node"] not in before:
                 routes = ", ".join(f"{k} ({c})" for k, c in f["routes"].items())
                 out.append(
-                    f"| {f['node']} | {_kommune_of(kommuner, f['x'], f['y'])} | {kind} | "
+                    f"| {f['node']} | {nearest_kommune(kommuner, f['x'], f['y'])} | {kind} | "
                     f"not one before | {routes} |"
                 )
     out.append("")
@@ -218,7 +198,7 @@ def same_boat(groups: list[tuple[str, ...]]) -> int:
                 f"- no longer a shared track: {s['route']} along link {s['link_id']} of "
                 f"{s['shared_with']} (node {s['node']})"
             )
-    out += unreachable(a, b, ("road numbers", "same boat"))
+    out += unreachable_table(a, b, ("road numbers", "same boat"), SERVICES)
     out += changed_times(a, b)
     slug = "_".join("-".join(g) for g in groups)
     write_report([*out, ""], RESULTS.with_name(f"ferry_routes_same_boat_{slug}.md"))
@@ -271,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             routes = ", ".join(f"{k} ({c})" for k, c in f["routes"].items())
             out.append(
                 f"| {f['node']} | {f['x']:.0f} | {f['y']:.0f} | "
-                f"{_kommune_of(kommuner, f['x'], f['y'])} | {routes} |"
+                f"{nearest_kommune(kommuner, f['x'], f['y'])} | {routes} |"
             )
     out += ["", "## Shared tracks (a route ending at a sea fork goes on along another's)", ""]
     out.append("| route | at node | goes on along link | of route | turn (deg) |")
@@ -283,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     out.append("")
     out.append(f"Route copies {fr['copies']}, transfer links {fr['transfers']}.")
-    out += unreachable(a, b, ("old rule", "turn-aware"))
+    out += unreachable_table(a, b, ("old rule", "turn-aware"), SERVICES)
     out += changed_times(a, b)
     out += ["", "## Våge -> Leirvik, legs", ""]
     for name, n in (("old rule", old), ("turn-aware", net)):

@@ -67,12 +67,43 @@ def changed_times_table(a, b, services) -> list[str]:
         if not ch.any():
             out.append(f"| {s} | 0 | 0 | 0 | 0 | | | |")
             continue
-        o = np.argsort(d[ch])  # people-weighted median of the change
-        w = np.cumsum(pop[ch][o])
-        med = d[ch][o][np.searchsorted(w, w[-1] / 2)]
+        med = weighted_median(d[ch], pop[ch])  # people-weighted median of the change
         out.append(
             f"| {s} | {int(pop[ch].sum()):,} | {int(ch.sum()):,} | "
             f"{int(pop[ch & (d < 0)].sum()):,} | {int(pop[ch & (d > 0)].sum()):,} | "
             f"{med:+.1f} | {d[ch].max():+.1f} | {d[ch].min():+.1f} |"
         )
+    return out
+
+
+def weighted_median(values, weights) -> float:
+    """The weighted median of ``values`` (the first value reaching half the weight)."""
+    import numpy as np
+
+    o = np.argsort(values)
+    w = np.cumsum(np.asarray(weights, float)[o])
+    return float(np.asarray(values)[o][np.searchsorted(w, w[-1] / 2)])
+
+
+def nearest_kommune(kommuner, x: float, y: float) -> str:
+    """Name of the kommune polygon nearest to (x, y), EPSG:25833 metres."""
+    import numpy as np
+    import shapely
+
+    d = kommuner.distance(shapely.Point(x, y)).to_numpy()
+    return str(kommuner["kommunenavn"].iloc[int(np.argmin(d))])
+
+
+def unreachable_table(a, b, names: tuple[str, str], services) -> list[str]:
+    """Markdown lines: unreachable people per service in the main-job cells ``a`` and ``b``."""
+    import numpy as np
+
+    pop = b["population"].to_numpy(float)
+    out = ["", "## Unreachable people", ""]
+    out += [f"| service | {names[0]} | {names[1]} |", "|---|---:|---:|"]
+    for s in services:
+        c = f"{s}_minutes"
+        ua = int(pop[~np.isfinite(a[c].to_numpy(float))].sum())
+        ub = int(pop[~np.isfinite(b[c].to_numpy(float))].sum())
+        out.append(f"| {s} | {ua:,} | {ub:,} |")
     return out
