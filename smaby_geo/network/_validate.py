@@ -12,6 +12,21 @@ import shapely
 from smaby_geo.network.core import NETWORK_CRS
 
 
+def _require_geometry(gdf, name: str, layer: str, what: str) -> None:
+    """Require a GeoDataFrame: a table without geometry (a CSV file) is named as such.
+
+    The line names the kind of file wanted (``layer``, ``what``).
+    """
+    if isinstance(gdf, pd.DataFrame) and not isinstance(gdf, gpd.GeoDataFrame):
+        cols = f" (columns {list(gdf.columns)[:6]})" if len(gdf.columns) else ""
+        raise ValueError(
+            f"{name} is a table with no geometry{cols}, not a {layer}; give a GeoPackage "
+            f"(.gpkg) or shapefile of {what}"
+        )
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
+
+
 def check_line_layer(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """Validate a line layer and return it in EPSG:25833 with single LineStrings.
 
@@ -35,15 +50,7 @@ def check_line_layer(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
         A table with no geometry (e.g. a CSV file), empty layer, no CRS, empty or non-line
         geometries (with counts per type).
     """
-    if isinstance(gdf, pd.DataFrame) and not isinstance(gdf, gpd.GeoDataFrame):
-        # what a reader gets from a file with no geometry, e.g. a CSV table given as roads
-        cols = f" (columns {list(gdf.columns)[:6]})" if len(gdf.columns) else ""
-        raise ValueError(
-            f"{name} is a table with no geometry{cols}, not a line layer; give a GeoPackage "
-            "(.gpkg) or shapefile of road lines"
-        )
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise TypeError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
+    _require_geometry(gdf, name, "line layer", "road lines")
     if len(gdf) == 0:
         raise ValueError(f"{name} is empty: it has no rows")
     if gdf.crs is None:
@@ -127,14 +134,7 @@ def check_polygon_layer(gdf: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFr
         often slightly invalid, and every other step (overlay with the links, merging touching
         areas) fails on it with a GEOS topology error that names no row.
     """
-    if isinstance(gdf, pd.DataFrame) and not isinstance(gdf, gpd.GeoDataFrame):
-        cols = f" (columns {list(gdf.columns)[:6]})" if len(gdf.columns) else ""
-        raise ValueError(
-            f"{name} is a table with no geometry{cols}, not a polygon layer; give a GeoPackage "
-            "(.gpkg) or shapefile of built-up area polygons"
-        )
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise TypeError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
+    _require_geometry(gdf, name, "polygon layer", "built-up area polygons")
     if gdf.crs is None:
         raise ValueError(
             f"{name} has no CRS; set it with gdf.set_crs(...) (N1000 uses {NETWORK_CRS})"
