@@ -628,25 +628,45 @@ _checks_warned: set[str] = set()  # data homes already warned about in this proc
 
 
 def _warn_checks_unwritable(folder: Path, exc: OSError) -> None:
-    """Warn, once per data home and process, that file checks cannot be remembered.
+    """Warn, once per data home and process, that file checks cannot be remembered."""
+    warn_unwritable_once(
+        _checks_warned,
+        folder,
+        folder / CHECKS_FILE,
+        exc,
+        "remember the checksums of the data files",
+        "every run reads the files again to check them",
+        stacklevel=5,  # the caller of file_sha256
+    )
 
-    The wording follows ``derived_cache.warn_cache_unwritable`` (a higher module: not
-    imported here).
+
+def warn_unwritable_once(
+    seen: set[str],
+    home: Path,
+    path: Path,
+    exc: OSError,
+    doing: str,
+    consequence: str,
+    stacklevel: int = 2,
+) -> None:
+    """Warn once per data home and process (keys in ``seen``) that ``path`` cannot be written.
+
+    The line names the folder, why, what that costs and the fix. Used by the checksum memo
+    here and by ``derived_cache`` (derived data).
     """
     import warnings
 
-    key = os.fspath(folder)
-    if key in _checks_warned:
+    key = os.fspath(home)
+    if key in seen:
         return
-    _checks_warned.add(key)
+    seen.add(key)
     env = os.environ.get(CACHE_DIR_ENV)
-    where = f"${CACHE_DIR_ENV}={env}" if env else f"the data home {folder}"
+    where = f"${CACHE_DIR_ENV}={env}" if env else f"the data home {home}"
     why = exc.strerror or str(exc) or type(exc).__name__
     warnings.warn(
-        f"cannot remember the checksums of the data files in {where} ({folder / CHECKS_FILE}: "
-        f"{why}), so every run reads the files again to check them; set ${CACHE_DIR_ENV} to "
+        f"cannot {doing} in {where} ({path}: {why}), so {consequence}; set ${CACHE_DIR_ENV} to "
         "a folder you may write, or make this one writable",
-        stacklevel=4,  # the caller of file_sha256
+        stacklevel=stacklevel,
     )
 
 

@@ -134,21 +134,14 @@ def warn_cache_unwritable(folder: Path, exc: OSError) -> None:
     exc : OSError
         Why (permission denied, read-only or full disk).
     """
-    import warnings
-
-    home = datasets.data_home()
-    key = os.fspath(home)
-    if key in _warned_folders:
-        return
-    _warned_folders.add(key)
-    env = os.environ.get(datasets.CACHE_DIR_ENV)
-    where = f"${datasets.CACHE_DIR_ENV}={env}" if env else f"the data home {home}"
-    why = exc.strerror or str(exc) or type(exc).__name__
-    warnings.warn(
-        f"cannot keep derived data (prepared networks, population cells, maps) in {where} "
-        f"({folder}: {why}), so every run computes them again; set ${datasets.CACHE_DIR_ENV} "
-        "to a folder you may write, or make this one writable",
-        stacklevel=2,
+    datasets.warn_unwritable_once(
+        _warned_folders,
+        datasets.data_home(),
+        folder,
+        exc,
+        "keep derived data (prepared networks, population cells, maps)",
+        "every run computes them again",
+        stacklevel=3,
     )
 
 
