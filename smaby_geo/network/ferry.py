@@ -224,7 +224,7 @@ def _py(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
-def _new_ids(ids: np.ndarray, k: int, tag: str) -> list:
+def new_link_ids(ids: np.ndarray, k: int, tag: str) -> list:
     """``k`` fresh link ids: integers above the largest integer id, else ``"<tag>-<i>"``."""
     if k == 0:
         return []
@@ -413,7 +413,7 @@ def connect_ferry_ends(
     # split road links
     new_rows, new_geoms, drop = [], [], []
     n_split_pieces = sum(len(s) for s in splits.values())
-    piece_ids = iter(_new_ids(ids, n_split_pieces + len(pi), "link"))
+    piece_ids = iter(new_link_ids(ids, n_split_pieces + len(pi), "link"))
     from shapely.ops import substring
 
     for r, cuts in splits.items():
@@ -911,7 +911,7 @@ def expand_ferry_routes(
                 node = nxt
     new_rows: list[dict] = []
     new_geoms: list = []
-    dup_ids = iter(_new_ids(ids, len(dup), "ferry"))
+    dup_ids = iter(new_link_ids(ids, len(dup), "ferry"))
     for c, rname, own in dup:
         row = links.iloc[c].to_dict()
         row.update(
@@ -967,7 +967,7 @@ def expand_ferry_routes(
     new_xy: list[np.ndarray] = []
     transfer_rows: list[dict] = []
     transfer_geoms: list = []
-    t_ids = iter(_new_ids(ids, len(copies), "transfer"))
+    t_ids = iter(new_link_ids(ids, len(copies), "transfer"))
     for x, k, rs in copies:
         c = n + len(new_xy)
         new_xy.append(node_xy[x])

@@ -19,8 +19,7 @@ import shapely
 from smaby_geo import datasets
 from smaby_geo.network._validate import check_line_layer, endpoints
 from smaby_geo.network.core import RoadNetwork
-from smaby_geo.network.ferry import _new_ids as new_link_ids
-from smaby_geo.network.ferry import check_same_boat_routes
+from smaby_geo.network.ferry import check_same_boat_routes, new_link_ids
 from smaby_geo.network.linktimes import DEFAULT_BUILTUP
 from smaby_geo.network.noding import SAME_ROAD_GAP_M, join_dead_ends
 from smaby_geo.network.profile import N1000_DRIVABLE_TYPES, CarProfile
