@@ -426,20 +426,20 @@ def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
 # results and errors in benchmarks/results/calibration.md, shrinkage.md and roadside.md (the
 # roadside term's adoption), method in docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
-    "category_speeds_kmh:E": 76.8,
-    "category_speeds_kmh:R": 75.0,
+    "category_speeds_kmh:E": 76.5,
+    "category_speeds_kmh:R": 75.4,
     "category_speeds_kmh:F": 73.1,
     "category_speeds_kmh:K": 59.9,
     "category_speeds_kmh:P": 47.9,
-    # one factor, 1.165 (cap 1.167), on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    # one factor, 1.164 (cap 1.167), on the prior urban speeds E 60, R 50, F 45, K 35, P 30
     "urban_speeds_kmh:E": 69.9,
     "urban_speeds_kmh:R": 58.2,
     "urban_speeds_kmh:F": 52.4,
-    "urban_speeds_kmh:K": 40.8,
+    "urban_speeds_kmh:K": 40.7,
     "urban_speeds_kmh:P": 34.9,
     "ferry.default_headway_min": 20.5,
-    "curvature_scale_deg_per_km": 718.0,
-    "roadside_density_scale_residents_per_km": 388.0,
+    "curvature_scale_deg_per_km": 585.0,
+    "roadside_density_scale_residents_per_km": 517.0,
 }
 
 

@@ -90,6 +90,13 @@ def describe_network(net: RoadNetwork) -> str:
         )
         for e in fc["unjoined"]:
             lines.append(f"    not joined: ferry link {e['link_id']}: {e['reason']}")
+        if fc.get("sea_junctions") and fc.get("max_call_m") is not None:
+            lines.append(
+                f"  sea junctions of car-ferry links touching no road {fc['sea_junctions']}: "
+                f"{fc['calls_joined']} joined as quay calls (the ferry's nearest approach to a "
+                f"road within {fc['max_call_m']:,.0f} m, FerryModel.max_call_m), the rest are "
+                "forks and bends at sea"
+            )
     fr = s["ferry_routes"]
     if fr:
         lines.append(

@@ -241,6 +241,80 @@ def new_link_ids(ids: np.ndarray, k: int, tag: str) -> list:
     return out
 
 
+def call_limit_m(model: FerryModel) -> float | None:
+    """Longest connector to a quay call, metres (None: no calls are joined).
+
+    The smaller of ``model.max_call_m`` and ``model.max_connector_m``.
+    """
+    if model.max_call_m is None:
+        return None
+    return float(min(model.max_call_m, model.max_connector_m))
+
+
+def _quay_calls(
+    junctions: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    ferry: np.ndarray,
+    road_rows: np.ndarray,
+    geometry: np.ndarray,
+    node_xy: np.ndarray,
+    tree,
+    model: FerryModel,
+) -> np.ndarray:
+    """Sea junctions that are calls at a quay (``connect_ferry_ends``).
+
+    Returns an int array of shape (k, 3): the index into ``junctions``, the index of the
+    nearest road link in ``tree`` (built on ``geometry[road_rows]``) and one ferry link row
+    of the junction, for each junction whose nearest road point lies within
+    ``call_limit_m(model)`` and nearer to it than to every other node of its ferry links;
+    and a record of every junction (``x``, ``y``, ``nearest_road_m``, ``call``, ``why``).
+    """
+    none = np.empty((0, 3), dtype=np.int64)
+    if len(junctions) == 0 or len(road_rows) == 0 or model.max_call_m is None:
+        return none, []
+    pts = shapely.points(node_xy[junctions])
+    (pi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    order = np.argsort(pi, kind="stable")
+    pi, ti, dist = pi[order], ti[order], dist[order]
+    first = np.unique(pi, return_index=True)[1]  # one road link per junction (ties: the first)
+    pi, ti, dist = pi[first], ti[first], dist[first]
+    near = shapely.get_coordinates(
+        shapely.line_interpolate_point(
+            geometry[road_rows[ti]],
+            shapely.line_locate_point(geometry[road_rows[ti]], pts[pi]),
+        )
+    )
+    ferry_rows = np.flatnonzero(ferry)
+    out = []
+    limit = call_limit_m(model)
+    records = []
+    for p, t, d, q in zip(pi, ti, dist, near, strict=True):
+        x = int(junctions[p])
+        rec = {
+            "x": round(float(node_xy[x, 0]), 1),
+            "y": round(float(node_xy[x, 1]), 1),
+            "nearest_road_m": round(float(d), 1),
+            "call": False,
+        }
+        records.append(rec)
+        if d > limit:
+            rec["why"] = f"nearest road beyond {limit:,.0f} m"
+            continue
+        mine = ferry_rows[(u[ferry_rows] == x) | (v[ferry_rows] == x)]
+        others = np.setdiff1d(np.concatenate([u[mine], v[mine]]), [x])
+        d_other = np.hypot(node_xy[others, 0] - q[0], node_xy[others, 1] - q[1])
+        if len(others) and d_other.min() <= d:
+            # another node of these ferry links is nearer that road: a fork off its quay
+            rec["why"] = (
+                f"another node of its ferry links is nearer that road ({d_other.min():,.0f} m)"
+            )
+            continue
+        rec["call"], rec["why"] = True, "the ferry's nearest approach to that road"
+        out.append((int(p), int(t), int(mine[0])))
+    return np.array(out, dtype=np.int64).reshape(-1, 3), records
+
+
 def connect_ferry_ends(
     links: pd.DataFrame,
     geometry: np.ndarray,
@@ -254,6 +328,11 @@ def connect_ferry_ends(
     connector link joins them (the road link is split there unless the point is within
     ``model.connector_node_snap_m`` of one of its ends). Ends farther away are listed with
     the reason.
+
+    A *sea junction* (two or more ferry links meet, no road) is a call at a quay, and joined
+    the same way, when its nearest road point lies within ``model.max_call_m`` and nearer to
+    it than to every other node of its ferry links (the ferry's nearest approach to that
+    road). Other junctions are forks or bends at sea and stay as they are.
 
     Parameters
     ----------
@@ -276,7 +355,10 @@ def connect_ferry_ends(
     report : dict
         ``ferry_ends`` (ends touching no road), ``joined``, ``roads_split``,
         ``connector_m`` (min/median/max), ``unjoined``: a list of
-        ``{link_id, x, y, nearest_road_m, reason}``.
+        ``{link_id, x, y, nearest_road_m, reason}``; ``sea_junctions`` (junctions touching
+        no road), ``calls_joined`` and ``calls``: a list of ``{node, x, y, connector_m,
+        road_number}`` (``node`` numbers the returned ``node_xy``); ``junctions``: every sea
+        junction ``{x, y, nearest_road_m, call, why}``.
     """
     links = links.reset_index(drop=True).copy()
     geometry = np.asarray(geometry, dtype=object)
@@ -294,6 +376,7 @@ def connect_ferry_ends(
     road_node[u[~ferry]] = True
     road_node[v[~ferry]] = True
     ends = np.flatnonzero((fdeg == 1) & ~road_node)
+    junctions = np.flatnonzero((fdeg >= 2) & ~road_node)
     report: dict = {
         "ferry_ends": len(ends),
         "joined": 0,
@@ -301,8 +384,13 @@ def connect_ferry_ends(
         "max_connector_m": model.max_connector_m,
         "connector_speed_kmh": model.connector_speed_kmh,
         "unjoined": [],
+        "sea_junctions": len(junctions),
+        "max_call_m": call_limit_m(model),
+        "calls_joined": 0,
+        "calls": [],
+        "junctions": [],
     }
-    if len(ends) == 0:
+    if len(ends) == 0 and len(junctions) == 0:
         return links, geometry, node_xy, report
     # the ferry link of each end
     ferry_rows = np.flatnonzero(ferry)
@@ -377,20 +465,29 @@ def connect_ferry_ends(
             }
         )
     keep_k = ~across
-    pi, ti, dist, rows, lines, pos = (
-        pi[keep_k],
-        ti[keep_k],
-        dist[keep_k],
-        rows[keep_k],
-        lines[keep_k],
-        pos[keep_k],
+    rows, lines, pos = rows[keep_k], lines[keep_k], pos[keep_k]
+    # the ferry node and a ferry link of each connector to make: the ends, then the calls
+    at_node = ends[pi[keep_k]]
+    of_link = np.array([end_link[int(e)] for e in at_node], dtype=np.int64)
+    n_ends = len(at_node)
+    calls, report["junctions"] = _quay_calls(
+        junctions, u, v, ferry, road_rows, geometry, node_xy, tree, model
     )
+    if len(calls):
+        c_rows = road_rows[calls[:, 1]]
+        c_lines = geometry[c_rows]
+        at_node = np.concatenate([at_node, junctions[calls[:, 0]]])
+        of_link = np.concatenate([of_link, calls[:, 2]])
+        rows = np.concatenate([rows, c_rows])
+        lines = np.concatenate([lines, c_lines])
+        c_pts = shapely.points(node_xy[junctions[calls[:, 0]]])
+        pos = np.concatenate([pos, shapely.line_locate_point(c_lines, c_pts)])
     llen = shapely.length(lines)
-    targets = np.empty(len(pi), dtype=np.int64)
+    targets = np.empty(len(at_node), dtype=np.int64)
     new_xy: list[tuple[float, float]] = []
     splits: dict[int, list[tuple[float, int]]] = {}
     snap = model.connector_node_snap_m
-    for k in range(len(pi)):
+    for k in range(len(at_node)):
         r = int(rows[k])
         if pos[k] <= snap:
             targets[k] = u[r]
@@ -413,7 +510,7 @@ def connect_ferry_ends(
     # split road links
     new_rows, new_geoms, drop = [], [], []
     n_split_pieces = sum(len(s) for s in splits.values())
-    piece_ids = iter(new_link_ids(ids, n_split_pieces + len(pi), "link"))
+    piece_ids = iter(new_link_ids(ids, n_split_pieces + len(at_node), "link"))
     from shapely.ops import substring
 
     for r, cuts in splits.items():
@@ -440,9 +537,9 @@ def connect_ferry_ends(
     report["roads_split"] = len(splits)
     # connectors
     connector_m = []
-    for k in range(len(pi)):
-        e = int(ends[pi[k]])
-        fr = links.iloc[end_link[e]]
+    for k in range(len(at_node)):
+        e = int(at_node[k])
+        fr = links.iloc[int(of_link[k])]
         t = int(targets[k])
         geom = shapely.linestrings([node_xy[e], node_xy[t]])
         row = dict.fromkeys(links.columns)
@@ -462,7 +559,18 @@ def connect_ferry_ends(
         new_rows.append(row)
         new_geoms.append(geom)
         connector_m.append(float(geom.length))
-    report["joined"] = len(pi)
+        if k >= n_ends:
+            report["calls"].append(
+                {
+                    "node": e,
+                    "x": round(float(node_xy[e, 0]), 1),
+                    "y": round(float(node_xy[e, 1]), 1),
+                    "connector_m": round(float(geom.length), 1),
+                    "road_number": _py(links["road_number"].iloc[int(rows[k])]),
+                }
+            )
+    report["joined"] = n_ends
+    report["calls_joined"] = len(at_node) - n_ends
     if connector_m:
         report["connector_m"] = {
             "min": round(min(connector_m), 1),
@@ -772,6 +880,7 @@ def expand_ferry_routes(
     geometry: np.ndarray,
     node_xy: np.ndarray,
     same_boat_routes: Sequence[Sequence[str]] | None = None,
+    call_nodes: Sequence[int] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
     """Make ferry waits turn-aware: boarding or changing route waits, staying aboard does not.
 
@@ -799,8 +908,10 @@ def expand_ferry_routes(
        aboard does not.
 
     A sea node where only two links meet is a bend of one boat's track, even where the road
-    number changes there (N1000 draws Rv13/Fv13 so): no wait. Node numbers of the input are
-    kept; copies are appended.
+    number changes there (N1000 draws Rv13/Fv13 so): no wait. Such a bend that
+    ``connect_ferry_ends`` joined to a road as a quay call (``call_nodes``) stays one track:
+    its two links share one copy, so a car staying aboard still passes without a wait and one
+    boarding there waits. Node numbers of the input are kept; copies are appended.
 
     Parameters
     ----------
@@ -813,6 +924,8 @@ def expand_ferry_routes(
         Groups of road numbers that are one boat (``ferry_routes``), e.g.
         ``[("Fv57", "Fv606")]``: a car staying aboard from one number's quay to the other's
         waits once. Default none: each road number is its own route.
+    call_nodes : sequence of int, optional
+        Sea junctions that ``connect_ferry_ends`` joined to a road (its report's ``calls``).
 
     Returns
     -------
@@ -939,6 +1052,7 @@ def expand_ferry_routes(
     for r in np.flatnonzero(ferry).tolist():
         inc.setdefault(int(u[r]), []).append(r)
         inc.setdefault(int(v[r]), []).append(r)
+    bends = {int(x) for x in (call_nodes or ()) if len(inc.get(int(x), ())) == 2}
     u_new, v_new = u.copy(), v.copy()
     copies: list[tuple[int, object, list[int]]] = []  # (node, route, rows)
     for x in sorted(inc):
@@ -946,7 +1060,9 @@ def expand_ferry_routes(
         by_route: dict[object, list[int]] = {}
         for r in rows:
             by_route.setdefault(route[r], []).append(r)
-        if road[x]:
+        if road[x] and x in bends:
+            split = {route[rows[0]]: rows}  # a bend joined as a call: one track, one copy
+        elif road[x]:
             # a call: the route goes on to two or more other places (not parallel links)
             split = {k: rs for k, rs in by_route.items() if len({far(r, x) for r in rs}) >= 2}
             if split:

@@ -37,9 +37,9 @@ PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0,
 # Defaults: straight, empty-road speeds fitted with the curvature and roadside terms to TØI's
 # kommune-to-BA-centre car times (`benchmarks/calibrate_speeds.py`: 54 routes from origin
 # cells, E >= R >= F >= K, K <= 60 (at its cap), no shrinkage: lambda 0 chosen by CV in
-# `shrinkage_cv.py`; 5-fold CV median abs. error 6.6 %, bias +0.6 %, worst 35 %;
+# `shrinkage_cv.py`; 5-fold CV median abs. error 7.2 %, bias +0.0 %, worst 40 %;
 # docs/calibration.md). P moves with K.
-N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.8, "R": 75.0, "F": 73.1, "K": 59.9, "P": 47.9})
+N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.5, "R": 75.4, "F": 73.1, "K": 59.9, "P": 47.9})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
 N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
@@ -49,11 +49,11 @@ N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe"
 # Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
 # The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
 # are signed 50-70 and slowed by junctions, lights and roundabouts. The prior is this
-# project's assumption; the defaults are the prior times the one urban factor (1.165, just
+# project's assumption; the defaults are the prior times the one urban factor (1.164, just
 # under its cap of 1.167: E 70 km/h) fitted by `benchmarks/calibrate_speeds.py` within the legal
 # limits below.
 PRIOR_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
-N1000_URBAN_SPEEDS_KMH = _frozen({"E": 69.9, "R": 58.2, "F": 52.4, "K": 40.8, "P": 34.9})
+N1000_URBAN_SPEEDS_KMH = _frozen({"E": 69.9, "R": 58.2, "F": 52.4, "K": 40.7, "P": 34.9})
 # Ferry headway where none is known. The prior is the wait travellers were observed to have:
 # Hanssen, Jørgensen & Larsen 2019 measured a mean wait of 15 min over 16 Norwegian crossings
 # (mean headway 52: people plan around the timetable, so they wait less than half a headway),
@@ -66,10 +66,10 @@ CALIBRATED_HEADWAY_MIN = 20.5
 # Curvature term (CarProfile.curvature_scale_deg_per_km): Lamm, Psarianos & Mailaender (1999,
 # "Highway Design and Traffic Safety Engineering Handbook") give V85 = 1e6 / (8270 + 8.01 CCR),
 # CCR in gon/km: time per km doubles at 1,032 gon/km = 929 degrees/km of true geometry. N1000
-# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 389-792) is
-# 718: a link turning 25 degrees/km (the mean of R roads) takes 3.5 % longer than a straight one.
+# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 402-908) is
+# 585: a link turning 25 degrees/km (the mean of R roads) takes 4.3 % longer than a straight one.
 LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
-CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 718.0
+CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 585.0
 # Plausibility floor of the curvature scale, degrees/km: at a scale s the mean N1000 R road
 # (25 degrees/km) takes 1 + 25 / s times its straight-road time. At 50 that is 1.5 times,
 # the slowing Lamm et al.'s form gives a road of 516 gon/km of true curvature (a winding mountain
@@ -85,13 +85,13 @@ MIN_CURVATURE_SCALE_DEG_PER_KM = 50.0
 # rho / (rho + rho0), rho its roadside residents per km (``network.roadside``), and that share
 # is driven at ROADSIDE_SETTLED_SPEED_RATIO (60 / 80) of the open-road speed. TØI
 # (Trafikksikkerhetshåndboken 3.11) finds driven speeds fall by less than the limit (8 of 20
-# km/h), so the ratio is the largest slowing the term can give; rho0 is fitted: 388 residents
-# per km (bounds 10-1,000, 5-fold range 137-996; `benchmarks/calibrate_speeds.py`), the term
+# km/h), so the ratio is the largest slowing the term can give; rho0 is fitted: 517 residents
+# per km (bounds 10-1,000, 5-fold range 244-995; `benchmarks/calibrate_speeds.py`), the term
 # adopted by the rule of `benchmarks/compare_roadside.py` (docs/calibration.md). A link with
-# 72 residents per km (the upper quartile of N1000 links) then takes 5.2 % longer, one with
-# 388 per km 17 % longer.
+# 72 residents per km (the upper quartile of N1000 links) then takes 4.1 % longer, one with
+# 517 per km 17 % longer.
 ROADSIDE_SETTLED_SPEED_RATIO = 60.0 / 80.0
-CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM = 388.0
+CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM = 517.0
 
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
 N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
@@ -179,6 +179,18 @@ class FerryModel:
     connector_node_snap_m : float
         A connector lands on a road node rather than splitting the road link when the nearest
         point is this close to the link's end, default 1 m; at most ``max_connector_m``.
+    max_call_m : float or None
+        Longest connector joining a *sea junction* (a node where two or more car-ferry links
+        meet and no road) that is a call at a quay, default 1,000 m (the smaller of it and
+        ``max_connector_m`` applies); 0 joins only junctions drawn on a road, None none.
+        N1000 draws some quays where several boats call as such junctions, off the road by
+        the same generalisation as the ferry ends (a quay on Stord 34 m from E39, Hansnes in
+        Karlsøy 264 m, one in Askvoll 32 m): 9 in 10 of its 122 ferry ends
+        that touch no road lie within 911 m of one (``benchmarks/ferry_calls.py``), so 1 km
+        takes the junctions that lie as close to a road as a landing does and leaves the
+        ones out in a fjord. A junction is joined only where it is the ferry's nearest
+        approach to that road point (nearer than every other node of its ferry links): a
+        fork off a quay leaves the quay's own node nearer.
     """
 
     wait_mode: WaitMode = "half_headway"
@@ -190,6 +202,7 @@ class FerryModel:
     max_connector_m: float = 4000.0
     connector_speed_kmh: float = 40.0
     connector_node_snap_m: float = 1.0
+    max_call_m: float | None = 1000.0
 
     def __post_init__(self) -> None:
         if self.wait_mode not in WAIT_MODES:
@@ -220,6 +233,11 @@ class FerryModel:
                 f"FerryModel.connector_node_snap_m={v!r} exceeds max_connector_m="
                 f"{self.max_connector_m!r}: a connector would land on a road node farther away "
                 "than the longest connector allowed; keep it at most max_connector_m (default 1)"
+            )
+        v = self.max_call_m
+        if v is not None and not (_is_number(v) and np.isfinite(v) and v >= 0):
+            raise ValueError(
+                f"FerryModel.max_call_m must be a finite number >= 0 or None, got {v!r}"
             )
         for name in ("default_headway_min", "max_wait_min"):
             v = getattr(self, name)
@@ -309,7 +327,7 @@ class CarProfile:
     Parameters
     ----------
     category_speeds_kmh : mapping
-        N1000/N2000 ``vegkategori`` -> straight, empty-road km/h, default E 76.8, R 75.0,
+        N1000/N2000 ``vegkategori`` -> straight, empty-road km/h, default E 76.5, R 75.4,
         F 73.1, K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times
         (``docs/calibration.md``) from METHODS §1's prior E 80, R 75, F 65, K 50, P 40
         (``prior_profile()``).
@@ -320,7 +338,7 @@ class CarProfile:
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
         ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 69.9,
-        R 58.2, F 52.4, K 40.8, P 34.9 — the prior E 60, R 50, F 45, K 35, P 30 (the general
+        R 58.2, F 52.4, K 40.7, P 34.9 — the prior E 60, R 50, F 45, K 35, P 30 (the general
         limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
         and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
@@ -336,7 +354,7 @@ class CarProfile:
         The rural part of an N1000/N2000 road link takes its category-speed time times
         ``1 + curvature / curvature_scale_deg_per_km``, ``curvature`` the turning of its line
         in degrees per km (``linktimes.curvature_deg_per_km``), so the category speeds are
-        straight-road speeds. Default 718 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
+        straight-road speeds. Default 585 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
         form and bound 929: Lamm et al. 1999 (``LAMM_CURVATURE_SCALE_DEG_PER_KM``). None: off.
         At least ``MIN_CURVATURE_SCALE_DEG_PER_KM`` (50; smaller would make the average
         national road 1.5 times slower than a straight one).
@@ -348,7 +366,7 @@ class CarProfile:
         km/h) of its open-road speed, so its time is multiplied by ``1 + s * (1 / 0.75 - 1)``
         (at most 4/3 when rho >> rho0; 1 on an empty road). Source of the form: Statens
         vegvesen, NA-rundskriv 2018/10 "Fartsgrensekriterier" (60 km/h outside built-up
-        areas where the road runs through roadside development). Default 388
+        areas where the road runs through roadside development). Default 517
         (``CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM``, fitted with the speeds);
         None: off (the link table then needs no densities, so no SSB grid).
     roadside_settled_speed_ratio : float

@@ -206,7 +206,10 @@ def _finish_profiled(
     groups = check_same_boat_routes(same_boat_routes)
     if links["ferry"].any():
         # turn-aware waits: route copies and transfer links (smaby_geo.network.ferry)
-        links, geoms, node_xy, fr = expand_ferry_routes(links, geoms, node_xy, groups)
+        calls = [c["node"] for c in report.get("ferry_connectors", {}).get("calls", [])]
+        links, geoms, node_xy, fr = expand_ferry_routes(
+            links, geoms, node_xy, groups, call_nodes=calls
+        )
         report["ferry_routes"] = fr
     elif groups:
         ferry_routes(links, groups)  # no ferry link has these numbers: its error names one

@@ -1,0 +1,137 @@
+"""Sea junctions of car-ferry links that are quay calls: joined to the road, one wait aboard."""
+
+import numpy as np
+import pytest
+
+from smaby_geo.network import FerryModel, read_kartverket
+from smaby_geo.network.profile import PRIOR_HEADWAY_MIN, prior_profile
+from smaby_geo.routing import one_to_all
+
+from .conftest import lines
+
+WAIT_S = PRIOR_HEADWAY_MIN / 2 * 60  # half of the prior's headway
+
+
+def _island(numbers=(60.0, 60.0), offset_m=80.0, **ferry):
+    """Mainland road A (0,0)-(1000,0); a ferry north from (1000,0) to a sea junction J at
+    (1000,5000) and on to road C at (0..2000, 10000); island road B starts ``offset_m`` east
+    of J and runs east (a negative offset: B starts west of J and runs through it without a
+    vertex there). The ferry's two links carry road numbers ``numbers``."""
+    g = lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 5000)],
+            [(1000, 5000), (1000, 10000)],
+            [(0, 10000), (1000, 10000)],
+            [(1000, 10000), (2000, 10000)],
+            [(1000 + offset_m, 5000), (3000, 5000)],
+        ],
+        typeVeg=["enkelBilveg", "bilferje", "bilferje"] + ["enkelBilveg"] * 3,
+        vegkategori=["F"] * 6,
+        vegnummer=[60.0, numbers[0], numbers[1], 60.0, 60.0, 60.0],
+    )
+    return read_kartverket(g, profile=prior_profile().with_ferry(**ferry), builtup=None)
+
+
+def _node(net, x, y):
+    return int(np.argmin(np.hypot(net.node_x - x, net.node_y - y)))
+
+
+@pytest.mark.parametrize("numbers", [(60.0, 60.0), (60.0, 61.0)])
+def test_sea_junction_by_an_island_road_is_a_quay_call(numbers):
+    net = _island(numbers)
+    fc = net.report["ferry_connectors"]
+    assert fc["sea_junctions"] == 1 and fc["calls_joined"] == 1
+    call = fc["calls"][0]
+    assert (call["x"], call["y"]) == (1000.0, 5000.0)
+    assert call["connector_m"] == pytest.approx(80.0)
+    assert "1 joined as quay calls" in net.describe()
+    d = one_to_all(net, _node(net, 0, 0))
+    v = 65 / 3.6  # the prior's F speed, m/s
+    # boarding on the mainland, leaving at the call, the connector, the island road
+    to_b = 1000 / v + WAIT_S + 5000 / (22 / 3.6) + 80 / (40 / 3.6) + 1920 / v
+    assert d[_node(net, 3000, 5000)] == pytest.approx(to_b)
+    # staying aboard past the call: one wait, even where the road number changes there
+    to_c = 1000 / v + WAIT_S + 10000 / (22 / 3.6) + 1000 / v
+    assert d[_node(net, 0, 10000)] == pytest.approx(to_c)
+    # boarding at the call waits once
+    back = one_to_all(net, _node(net, 3000, 5000))
+    assert back[_node(net, 0, 0)] == pytest.approx(to_b)
+
+
+def test_without_calls_the_island_is_cut_off_and_the_crossing_unchanged():
+    on, off = _island(), _island(max_call_m=None)
+    assert off.report["ferry_connectors"]["calls_joined"] == 0
+    d_on = one_to_all(on, _node(on, 0, 0))
+    d_off = one_to_all(off, _node(off, 0, 0))
+    assert np.isinf(d_off[_node(off, 3000, 5000)])
+    assert np.isfinite(d_on[_node(on, 3000, 5000)])
+    assert d_on[_node(on, 0, 10000)] == pytest.approx(d_off[_node(off, 0, 10000)])
+
+
+@pytest.mark.parametrize("limit", [50.0, 0.0])
+def test_junction_beyond_the_call_limit_is_not_joined(limit):
+    net = _island(max_call_m=limit)
+    assert net.report["ferry_connectors"]["calls_joined"] == 0
+    assert np.isinf(one_to_all(net, _node(net, 0, 0))[_node(net, 3000, 5000)])
+
+
+def test_junction_drawn_on_a_road_is_joined_at_limit_zero():
+    net = _island(offset_m=-100.0, max_call_m=0.0)
+    fc = net.report["ferry_connectors"]
+    assert fc["calls_joined"] == 1 and fc["calls"][0]["connector_m"] == 0.0
+    assert fc["roads_split"] == 1  # road B is split under the junction
+    assert np.isfinite(one_to_all(net, _node(net, 0, 0))[_node(net, 3000, 5000)])
+
+
+def test_fork_off_a_quay_is_not_a_call():
+    # the ferry forks at J (1000,5000) to a landing Q (1500,5000) that ends 60 m short of the
+    # island road: the road is nearer Q than J, so Q is joined (a ferry end) and J stays a
+    # fork at sea
+    g = lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 5000)],
+            [(1000, 5000), (1000, 10000)],
+            [(1000, 5000), (1500, 5000)],
+            [(0, 10000), (1000, 10000)],
+            [(1560, 5000), (3000, 5000)],
+        ],
+        typeVeg=["enkelBilveg", "bilferje", "bilferje", "bilferje", "enkelBilveg", "enkelBilveg"],
+        vegkategori=["F"] * 6,
+        vegnummer=[60.0] * 6,
+    )
+    net = read_kartverket(g, profile=prior_profile(), builtup=None)
+    fc = net.report["ferry_connectors"]
+    assert fc["sea_junctions"] == 1 and fc["calls_joined"] == 0
+    assert fc["joined"] == 1
+    con = net.links[net.links["connector"]]
+    assert len(con) == 1 and con["length_m"].iloc[0] == pytest.approx(60.0)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("inf"), float("nan"), "500"])
+def test_bad_call_limit_is_refused(bad):
+    with pytest.raises(ValueError, match=r"FerryModel\.max_call_m must be a finite number"):
+        FerryModel(max_call_m=bad)
+
+
+def test_connector_limit_caps_the_call_limit():
+    net = _island(max_connector_m=50.0)  # max_call_m stays at its default of 1,000 m
+    fc = net.report["ferry_connectors"]
+    assert fc["max_call_m"] == 50.0 and fc["calls_joined"] == 0
+    assert _island(max_connector_m=90.0).report["ferry_connectors"]["calls_joined"] == 1
+
+
+def test_n1000_quays_drawn_as_sea_junctions_reach_the_main_network(n1000):
+    # Hansnes (Karlsøy, 264 m from Fv7914), a quay on Stord (34 m from E39) and one in
+    # Askvoll (32 m from Fv5660) are junctions of two car-ferry routes with no
+    # road; their islands (1,124, 109 and 467 people) were cut off before
+    fc = n1000.report["ferry_connectors"]
+    calls = {(round(c["x"]), round(c["y"])): c for c in fc["calls"]}
+    assert calls[(676830, 7768823)]["connector_m"] == pytest.approx(264, abs=1)
+    assert calls[(-29362, 6676774)]["road_number"] == "E39"
+    assert calls[(-32680, 6842550)]["road_number"] == "Fv5660"
+    main = n1000.components()["component"].iloc[0]
+    # a road end on each island behind them (Karlsøy, Stord, Askvoll)
+    for x, y in [(689565.0, 7788456.0), (-27017.0, 6670214.0), (-39197.0, 6844374.0)]:
+        assert n1000.node_component[_node(n1000, x, y)] == main
