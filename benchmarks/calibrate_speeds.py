@@ -2,7 +2,7 @@
 
     python benchmarks/calibrate_speeds.py [--folds 5] [--table PATH] [--max-evaluations 250]
         [--origin cells|centre]
-        [--model ordered+curvature+roadside|ordered+curvature|free|ordered|free+curvature]
+        [--model ordered+curvature|ordered+curvature+roadside|free|ordered|free+curvature]
         [--shrinkage 0]
 
 Reference: ``tables/toi_reisetid_calibration.csv`` in the data folder (61 rows: car minutes
@@ -13,8 +13,9 @@ population centre of gravity; ``--centre-rule densest_km`` for the densest 1 km 
 time to the nearer centre kommune, access legs included (``smaby_geo.analysis.calibration``);
 with ``--origin cells`` (default) a row's time is the population-weighted mean over the
 origin kommune's populated 250 m cells. ``--model`` picks the fitted form (default
-``ordered+curvature+roadside``: E >= R >= F >= K, K at most 60 km/h, the curvature term and
-the roadside settlement term, adopted by ``benchmarks/compare_roadside.py``;
+``ordered+curvature``: E >= R >= F >= K, K at most 60 km/h and the curvature term;
+``ordered+curvature+roadside`` adds the roadside settlement term, which
+``benchmarks/compare_roadside.py`` does not adopt on today's network;
 ``benchmarks/compare_speed_models.py`` compares the other forms). ``--shrinkage`` (default
 ``SHRINKAGE_LAMBDA`` = 0, chosen by cross-validation in ``benchmarks/shrinkage_cv.py``; 0:
 none) pulls every fit toward METHODS §1's prior (``fit_profile(shrinkage=...)``).
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     add_row_model_arguments(ap)
     ap.add_argument(
         "--model",
-        default="ordered+curvature+roadside",
+        default="ordered+curvature",
         choices=[
             "ordered+curvature+roadside",
             "ordered+curvature",

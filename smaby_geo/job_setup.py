@@ -167,10 +167,13 @@ def _out_dir(args: argparse.Namespace) -> Path:
 def _ensure_run_data(services, args) -> None:
     """Fetch the datasets the main job reads when they are not on this machine (says so)."""
     from smaby_geo.fetch import ensure_datasets
+    from smaby_geo.network.profile import CarProfile
 
-    # the network model's inputs (urban speeds, roadside densities: the default profile's
-    # terms), whatever --grid routes
-    names = ["n1000_roads", "builtup_areas", "popgrid_250m", f"popgrid_{args.grid}", "kommuner"]
+    # the network model's inputs (urban speeds; the 250 m grid for roadside densities when the
+    # default profile has that term on), whatever --grid routes
+    names = ["n1000_roads", "builtup_areas", f"popgrid_{args.grid}", "kommuner"]
+    if CarProfile().roadside_density_scale_residents_per_km is not None:
+        names.insert(2, "popgrid_250m")
     names += [_SERVICE_DATASET[t] for t in services]
     if getattr(args, "include_unverified_hospitals", False) and "hospital" in services:
         names.append("hospital_candidates")

@@ -210,9 +210,10 @@ def test_offline_run_names_every_missing_dataset_and_the_command(
     rc = main(["run", "--services", "hospital,police", "--grid", "1km"])
     err = capsys.readouterr().err
     assert rc != 0
+    # the 250 m grid is not asked for: --grid 1km routes the 1 km grid, and the default
+    # profile's roadside term, which would measure on the 250 m grid, is off
     expected = [
-        "n1000_roads", "builtup_areas", "popgrid_250m", "popgrid_1km", "kommuner", "hospitals",
-        "police",
+        "n1000_roads", "builtup_areas", "popgrid_1km", "kommuner", "hospitals", "police",
         "fylker_simplified", "kommuner_simplified",
     ]  # fmt: skip
     assert "smaby-geo data fetch " + " ".join(expected) in err
@@ -387,9 +388,12 @@ def test_release_folder_holds_the_project_tables_with_checksums(tmp_path, monkey
 def test_a_network_read_fetches_the_grid_and_the_builtup_layer_it_needs(
     server, tmp_path, monkeypatch, capsys
 ):
-    """The default profile's urban speeds and roadside term need two more datasets than the
-    roads: a read on a machine without them fetches them, as any other input."""
+    """The default profile's urban speeds need the built-up layer, and a profile with the
+    roadside term on the SSB grid: a read on a machine without them fetches them, as any other
+    input, and a default read (the term off) leaves the grid alone."""
+    from smaby_geo.analysis.calibration import set_parameters
     from smaby_geo.network import read_kartverket
+    from smaby_geo.network.profile import ROADSIDE_FIT, prior_profile
 
     from .conftest import lines
 
@@ -401,8 +405,15 @@ def test_a_network_read_fetches_the_grid_and_the_builtup_layer_it_needs(
     areas = pyogrio.read_dataframe(SHARED / datasets.DATASETS["builtup_areas"].relpath)
     town = areas.to_crs("EPSG:25833").geometry.area.idxmax()  # the largest built-up area
     x, y = areas.to_crs("EPSG:25833").geometry[town].representative_point().coords[0]
-    net = read_kartverket(lines([[(x - 3000, y), (x + 3000, y)]], typeVeg=["enkelBilveg"],
-                                vegkategori=["E"], vegnummer=[6.0]))  # fmt: skip
+
+    def road():
+        return lines([[(x - 3000, y), (x + 3000, y)]], typeVeg=["enkelBilveg"],
+                     vegkategori=["E"], vegnummer=[6.0])  # fmt: skip
+
+    net = read_kartverket(road())
+    grid = home / datasets.DATASETS["popgrid_250m"].relpath
+    assert not grid.exists() and net.links["roadside_residents_per_km"].isna().all()
+    net = read_kartverket(road(), profile=set_parameters(prior_profile(), dict(ROADSIDE_FIT)))
     for name in ("popgrid_250m", "builtup_areas"):
         ds = datasets.DATASETS[name]
         p = home / ds.relpath

@@ -69,14 +69,11 @@ def test_n1000_road_speeds_follow_profile(n1000):
     cat, urb = p.category_speeds_kmh, p.urban_speeds_kmh
     mw, umw = p.motorway_speeds_kmh, p.urban_motorway_speeds_kmh
     assert cat["E"] != urb["E"] and cat["F"] != urb["F"]  # the two parts can be told apart
-    # the rural part is slowed by the curvature term (1 + turning / scale) and the roadside
-    # term (1 + s (1 / 0.75 - 1), s = rho / (rho + rho0))
-    rho = road["roadside_residents_per_km"].to_numpy()
-    assert (rho > 0).sum() > 1000  # the default read measured the densities
-    s = rho / (rho + p.roadside_density_scale_residents_per_km)
-    slow = (1 + road["curvature_deg_per_km"] / p.curvature_scale_deg_per_km) * (
-        1 + s * (1 / p.roadside_settled_speed_ratio - 1)
-    )
+    # the rural part is slowed by the curvature term (1 + turning / scale); the roadside term
+    # is off by default, and the default read does not measure its densities
+    assert p.roadside_density_scale_residents_per_km is None
+    assert road["roadside_residents_per_km"].isna().all()
+    slow = 1 + road["curvature_deg_per_km"] / p.curvature_scale_deg_per_km
     e = road["category"].eq("E") & road["motorway"].isna()
     assert np.allclose(speed[e & rural], cat["E"] / slow[e & rural])
     assert np.allclose(speed[e & urban], urb["E"])

@@ -65,9 +65,20 @@ def _forbid_measuring(monkeypatch):
         monkeypatch.setattr(rs, name, boom)
 
 
-def test_the_default_profile_has_the_term_on_and_a_default_read_measures(grid):
-    assert CarProfile().roadside_density_scale_residents_per_km is not None
-    net = read_kartverket(_roads(), builtup=None)
+def test_the_default_profile_has_the_term_off_and_the_roadside_fit_measures(grid, monkeypatch):
+    # off by default since the term failed its adoption rule (benchmarks/results/roadside.md):
+    # a default read neither looks up the grid nor measures
+    assert CarProfile().roadside_density_scale_residents_per_km is None
+    default = read_kartverket(_roads(), builtup=None)
+    assert grid.asked == 0 and default.links[COL].isna().all()
+    assert "roadside settlement" not in default.describe()
+    # the fit made with the term on (ROADSIDE_FIT) measures at the read and slows road 1
+    from smaby_geo.analysis.calibration import set_parameters
+    from smaby_geo.network.profile import ROADSIDE_FIT, prior_profile
+
+    net = read_kartverket(
+        _roads(), builtup=None, profile=set_parameters(prior_profile(), dict(ROADSIDE_FIT))
+    )
     assert grid.asked == 1
     rho = net.links[COL].to_numpy()
     assert rho[0] > rho[1] > 0 and rho[2] == 0.0  # 400 and 90 residents beside roads 1 and 2

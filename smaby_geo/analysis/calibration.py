@@ -420,26 +420,27 @@ def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
 
 
 # The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune centres,
-# times from the origin kommune's cells, one urban factor, class order, curvature and roadside
-# terms, no shrinkage: lambda 0 chosen by 5-fold CV in ``benchmarks/shrinkage_cv.py``; the
-# search starts from ``prior_profile()``) on tables/toi_reisetid_calibration.csv, N1000;
-# results and errors in benchmarks/results/calibration.md, shrinkage.md and roadside.md (the
-# roadside term's adoption), method in docs/calibration.md.
+# times from the origin kommune's cells, one urban factor, class order, curvature term, no
+# roadside term (it fails its adoption rule, benchmarks/results/roadside.md; the fit with it
+# is ``network.profile.ROADSIDE_FIT``), no shrinkage: lambda 0 chosen by 5-fold CV in
+# ``benchmarks/shrinkage_cv.py``; the search starts from ``prior_profile()``) on
+# tables/toi_reisetid_calibration.csv, N1000; results and errors in
+# benchmarks/results/calibration.md, shrinkage.md and roadside.md, method in
+# docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
-    "category_speeds_kmh:E": 76.5,
-    "category_speeds_kmh:R": 75.4,
-    "category_speeds_kmh:F": 73.1,
+    "category_speeds_kmh:E": 74.8,
+    "category_speeds_kmh:R": 72.8,
+    "category_speeds_kmh:F": 71.8,
     "category_speeds_kmh:K": 59.9,
     "category_speeds_kmh:P": 47.9,
-    # one factor, 1.164 (cap 1.167), on the prior urban speeds E 60, R 50, F 45, K 35, P 30
-    "urban_speeds_kmh:E": 69.9,
-    "urban_speeds_kmh:R": 58.2,
-    "urban_speeds_kmh:F": 52.4,
-    "urban_speeds_kmh:K": 40.7,
-    "urban_speeds_kmh:P": 34.9,
-    "ferry.default_headway_min": 20.5,
-    "curvature_scale_deg_per_km": 585.0,
-    "roadside_density_scale_residents_per_km": 517.0,
+    # one factor, 1.12 (cap 1.167), on the prior urban speeds E 60, R 50, F 45, K 35, P 30
+    "urban_speeds_kmh:E": 67.1,
+    "urban_speeds_kmh:R": 56.0,
+    "urban_speeds_kmh:F": 50.4,
+    "urban_speeds_kmh:K": 39.2,
+    "urban_speeds_kmh:P": 33.6,
+    "ferry.default_headway_min": 20.3,
+    "curvature_scale_deg_per_km": 679.0,
 }
 
 

@@ -34,12 +34,11 @@ def _is_number(v: object) -> bool:
 # N1000/N2000 `vegkategori` -> km/h. Kartverket's generalised networks carry no speed limit.
 # METHODS §1's assumed category speeds are the prior of the calibration:
 PRIOR_CATEGORY_SPEEDS_KMH = _frozen({"E": 80.0, "R": 75.0, "F": 65.0, "K": 50.0, "P": 40.0})
-# Defaults: straight, empty-road speeds fitted with the curvature and roadside terms to TØI's
-# kommune-to-BA-centre car times (`benchmarks/calibrate_speeds.py`: 54 routes from origin
-# cells, E >= R >= F >= K, K <= 60 (at its cap), no shrinkage: lambda 0 chosen by CV in
-# `shrinkage_cv.py`; 5-fold CV median abs. error 7.2 %, bias +0.0 %, worst 40 %;
-# docs/calibration.md). P moves with K.
-N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 76.5, "R": 75.4, "F": 73.1, "K": 59.9, "P": 47.9})
+# Defaults: straight-road speeds fitted with the curvature term to TØI's kommune-to-BA-centre
+# car times (`benchmarks/calibrate_speeds.py`: 54 routes from origin cells, E >= R >= F >= K,
+# K <= 60 (at its cap), no shrinkage: lambda 0 chosen by CV in `shrinkage_cv.py`; 5-fold CV
+# median abs. error 7.4 %, bias +0.1 %, worst 34 %; docs/calibration.md). P moves with K.
+N1000_CATEGORY_SPEEDS_KMH = _frozen({"E": 74.8, "R": 72.8, "F": 71.8, "K": 59.9, "P": 47.9})
 # N1000/N2000 `motorvegtype` overrides (METHODS §1: motorveg 100 km/h; motortrafikkveg 90 km/h
 # is this project's assumption: most Norwegian motortrafikkveg sections are signed 80-90).
 N1000_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 100.0, "motortrafikkveg": 90.0})
@@ -49,27 +48,27 @@ N1000_DRIVABLE_TYPES: tuple[str, ...] = ("enkelBilveg", "kanalisertVeg", "rampe"
 # Urban speeds: driven km/h inside N1000 built-up areas (`Tettbebyggelse`), by `vegkategori`.
 # The general limit in a built-up area is 50 km/h (trafikkregler §13); main roads through towns
 # are signed 50-70 and slowed by junctions, lights and roundabouts. The prior is this
-# project's assumption; the defaults are the prior times the one urban factor (1.164, just
-# under its cap of 1.167: E 70 km/h) fitted by `benchmarks/calibrate_speeds.py` within the legal
+# project's assumption; the defaults are the prior times the one urban factor (1.12; its cap
+# of 1.167 keeps E at 70 km/h) fitted by `benchmarks/calibrate_speeds.py` within the legal
 # limits below.
 PRIOR_URBAN_SPEEDS_KMH = _frozen({"E": 60.0, "R": 50.0, "F": 45.0, "K": 35.0, "P": 30.0})
-N1000_URBAN_SPEEDS_KMH = _frozen({"E": 69.9, "R": 58.2, "F": 52.4, "K": 40.7, "P": 34.9})
+N1000_URBAN_SPEEDS_KMH = _frozen({"E": 67.1, "R": 56.0, "F": 50.4, "K": 39.2, "P": 33.6})
 # Ferry headway where none is known. The prior is the wait travellers were observed to have:
 # Hanssen, Jørgensen & Larsen 2019 measured a mean wait of 15 min over 16 Norwegian crossings
 # (mean headway 52: people plan around the timetable, so they wait less than half a headway),
 # which the half-headway rule gives at H = 30 min. (METHODS §1's placeholder H = 60 where
 # unknown, the prior until issue #12's last stop, charged 30 min: twice the observed wait.)
-# The default is fitted to the TØI times (20.5 min, a 10.2-minute wait: near the bounds' floor
+# The default is fitted to the TØI times (20.3 min, a 10.2-minute wait: near the bounds' floor
 # of 20; TØI's times carry short waits, as Hanssen et al.'s travellers did).
 PRIOR_HEADWAY_MIN = 30.0
-CALIBRATED_HEADWAY_MIN = 20.5
+CALIBRATED_HEADWAY_MIN = 20.3
 # Curvature term (CarProfile.curvature_scale_deg_per_km): Lamm, Psarianos & Mailaender (1999,
 # "Highway Design and Traffic Safety Engineering Handbook") give V85 = 1e6 / (8270 + 8.01 CCR),
 # CCR in gon/km: time per km doubles at 1,032 gon/km = 929 degrees/km of true geometry. N1000
-# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 402-908) is
-# 585: a link turning 25 degrees/km (the mean of R roads) takes 4.3 % longer than a straight one.
+# sees part of the true turning; the fitted scale (bounds 50-929, 5-fold range 324-888) is
+# 679: a link turning 25 degrees/km (the mean of R roads) takes 3.7 % longer than a straight one.
 LAMM_CURVATURE_SCALE_DEG_PER_KM = 929.0
-CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 585.0
+CALIBRATED_CURVATURE_SCALE_DEG_PER_KM = 679.0
 # Plausibility floor of the curvature scale, degrees/km: at a scale s the mean N1000 R road
 # (25 degrees/km) takes 1 + 25 / s times its straight-road time. At 50 that is 1.5 times,
 # the slowing Lamm et al.'s form gives a road of 516 gon/km of true curvature (a winding mountain
@@ -85,13 +84,37 @@ MIN_CURVATURE_SCALE_DEG_PER_KM = 50.0
 # rho / (rho + rho0), rho its roadside residents per km (``network.roadside``), and that share
 # is driven at ROADSIDE_SETTLED_SPEED_RATIO (60 / 80) of the open-road speed. TØI
 # (Trafikksikkerhetshåndboken 3.11) finds driven speeds fall by less than the limit (8 of 20
-# km/h), so the ratio is the largest slowing the term can give; rho0 is fitted: 517 residents
-# per km (bounds 10-1,000, 5-fold range 244-995; `benchmarks/calibrate_speeds.py`), the term
-# adopted by the rule of `benchmarks/compare_roadside.py` (docs/calibration.md). A link with
-# 72 residents per km (the upper quartile of N1000 links) then takes 4.1 % longer, one with
-# 517 per km 17 % longer.
+# km/h), so the ratio is the largest slowing the term can give. Off by default: on the
+# network of 27 Nov 2026 (dead ends joined, quay calls) it fails the adoption rule of
+# `benchmarks/compare_roadside.py` (CV 7.2 % / +0.0 % / worst 40 % against 7.4 % / +0.1 % /
+# 34 % without it; docs/calibration.md). Fitted with it on (`calibrate_speeds.py --model
+# ordered+curvature+roadside`), rho0 is 517 residents per km (bounds 10-1,000, 5-fold range
+# 244-995), with E 76.5, R 75.4, F 73.1, K 59.9, urban factor 1.164, curvature scale 585 and
+# headway 20.5 (ROADSIDE_FIT): a link with 72 residents per km (the upper quartile of N1000
+# links) then takes 4.1 % longer, one with 517 per km 17 % longer.
 ROADSIDE_SETTLED_SPEED_RATIO = 60.0 / 80.0
 CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM = 517.0
+# The whole fit with the term on, as ``analysis.calibration.set_parameters`` values (on
+# ``prior_profile()``): for a profile that switches the term on with the speeds fitted with it.
+ROADSIDE_FIT: Mapping[str, float] = MappingProxyType(
+    {
+        "category_speeds_kmh:E": 76.5,
+        "category_speeds_kmh:R": 75.4,
+        "category_speeds_kmh:F": 73.1,
+        "category_speeds_kmh:K": 59.9,
+        "category_speeds_kmh:P": 47.9,
+        "urban_speeds_kmh:E": 69.9,
+        "urban_speeds_kmh:R": 58.2,
+        "urban_speeds_kmh:F": 52.4,
+        "urban_speeds_kmh:K": 40.7,
+        "urban_speeds_kmh:P": 34.9,
+        "ferry.default_headway_min": 20.5,
+        "curvature_scale_deg_per_km": 585.0,
+        "roadside_density_scale_residents_per_km": (
+            CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM
+        ),
+    }
+)
 
 # Urban motorways (E18 through Asker and Oslo, E6 through Trondheim) are signed 70-90 km/h.
 N1000_URBAN_MOTORWAY_SPEEDS_KMH = _frozen({"motorveg": 80.0, "motortrafikkveg": 70.0})
@@ -327,8 +350,8 @@ class CarProfile:
     Parameters
     ----------
     category_speeds_kmh : mapping
-        N1000/N2000 ``vegkategori`` -> straight, empty-road km/h, default E 76.5, R 75.4,
-        F 73.1, K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times
+        N1000/N2000 ``vegkategori`` -> straight-road km/h, default E 74.8, R 72.8,
+        F 71.8, K 59.9, P 47.9: fitted to TØI's kommune-to-centre car times
         (``docs/calibration.md``) from METHODS §1's prior E 80, R 75, F 65, K 50, P 40
         (``prior_profile()``).
         Give all of E, R, F, K, P: a partial table is an error (a class left out would drop to
@@ -337,8 +360,8 @@ class CarProfile:
     motorway_speeds_kmh : mapping
         ``motorvegtype`` overrides: motorveg 100 (METHODS §1), motortrafikkveg 90 (assumed).
     urban_speeds_kmh : mapping
-        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 69.9,
-        R 58.2, F 52.4, K 40.7, P 34.9 — the prior E 60, R 50, F 45, K 35, P 30 (the general
+        ``vegkategori`` -> km/h inside built-up areas (N1000 ``Tettbebyggelse``): E 67.1,
+        R 56.0, F 50.4, K 39.2, P 33.6 — the prior E 60, R 50, F 45, K 35, P 30 (the general
         limit in a built-up area is 50 km/h, trafikkreglene §13; main roads are signed 50-70
         and slowed by junctions) times one factor fitted with the rural speeds. A link's
         time is its rural part at the rural speed plus its urban part at the urban speed.
@@ -354,7 +377,7 @@ class CarProfile:
         The rural part of an N1000/N2000 road link takes its category-speed time times
         ``1 + curvature / curvature_scale_deg_per_km``, ``curvature`` the turning of its line
         in degrees per km (``linktimes.curvature_deg_per_km``), so the category speeds are
-        straight-road speeds. Default 585 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
+        straight-road speeds. Default 679 (``CALIBRATED_CURVATURE_SCALE_DEG_PER_KM``, fitted);
         form and bound 929: Lamm et al. 1999 (``LAMM_CURVATURE_SCALE_DEG_PER_KM``). None: off.
         At least ``MIN_CURVATURE_SCALE_DEG_PER_KM`` (50; smaller would make the average
         national road 1.5 times slower than a straight one).
@@ -366,9 +389,12 @@ class CarProfile:
         km/h) of its open-road speed, so its time is multiplied by ``1 + s * (1 / 0.75 - 1)``
         (at most 4/3 when rho >> rho0; 1 on an empty road). Source of the form: Statens
         vegvesen, NA-rundskriv 2018/10 "Fartsgrensekriterier" (60 km/h outside built-up
-        areas where the road runs through roadside development). Default 517
-        (``CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM``, fitted with the speeds);
-        None: off (the link table then needs no densities, so no SSB grid).
+        areas where the road runs through roadside development). Default None: off (the
+        link table then needs no densities, so no SSB grid): on the network of 27 Nov 2026 it
+        fails its adoption rule (``benchmarks/compare_roadside.py``). Fitted with it on, rho0
+        is 517 (``CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM``) with the speeds of
+        ``ROADSIDE_FIT``: ``set_parameters(prior_profile(), ROADSIDE_FIT)``
+        (``analysis.calibration``) is that profile.
     roadside_settled_speed_ratio : float
         Share of the open-road speed driven on the settled share, default 0.75
         (``ROADSIDE_SETTLED_SPEED_RATIO``, 60 / 80 km/h); in (0, 1].
@@ -407,9 +433,7 @@ class CarProfile:
     unknown_category_speed_kmh: float = 50.0
     unknown_urban_speed_kmh: float = 35.0
     curvature_scale_deg_per_km: float | None = CALIBRATED_CURVATURE_SCALE_DEG_PER_KM
-    roadside_density_scale_residents_per_km: float | None = (
-        CALIBRATED_ROADSIDE_DENSITY_SCALE_RESIDENTS_PER_KM
-    )
+    roadside_density_scale_residents_per_km: float | None = None
     roadside_settled_speed_ratio: float = ROADSIDE_SETTLED_SPEED_RATIO
     length_factor: float = 1.0
     osm_highway_speeds_kmh: Mapping = field(default_factory=lambda: dict(OSM_HIGHWAY_SPEEDS_KMH))

@@ -88,7 +88,7 @@ def read_kartverket(
         SSB 250 m population grid for the roadside settlement term (each link's
         ``roadside_residents_per_km``, ``smaby_geo.network.roadside``): ``"default"`` the
         registry's ``popgrid_250m`` (fetched when missing), measured only when a profile with
-        the term on needs them — the default profile does — (NaN until then: this read if
+        the term on needs them — the default profile has it off — (NaN until then: this read if
         ``profile`` has the term, else the first ``with_profile`` that does;
         ``DatasetNotFoundError`` naming the fixes if the grid cannot be had then); a path a
         grid CSV of your own, measured now; None 0 everywhere (the profile's term then
