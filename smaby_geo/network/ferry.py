@@ -261,7 +261,7 @@ def _quay_calls(
     node_xy: np.ndarray,
     tree,
     model: FerryModel,
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[dict]]:
     """Sea junctions that are calls at a quay (``connect_ferry_ends``).
 
     Returns an int array of shape (k, 3): the index into ``junctions``, the index of the
@@ -287,11 +287,11 @@ def _quay_calls(
     )
     ferry_rows = np.flatnonzero(ferry)
     out = []
-    limit = call_limit_m(model)
+    limit = float(call_limit_m(model) or 0.0)  # not None: checked above
     records = []
     for p, t, d, q in zip(pi, ti, dist, near, strict=True):
         x = int(junctions[p])
-        rec = {
+        rec: dict[str, object] = {
             "x": round(float(node_xy[x, 0]), 1),
             "y": round(float(node_xy[x, 1]), 1),
             "nearest_road_m": round(float(d), 1),
