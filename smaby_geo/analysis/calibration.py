@@ -421,12 +421,10 @@ def trip_minutes(model_min: np.ndarray, values: dict[str, float]) -> np.ndarray:
 
 # The fit of ``benchmarks/calibrate_speeds.py`` (defaults: population-weighted kommune centres,
 # times from the origin kommune's cells, one urban factor, class order, curvature term, no
-# roadside term (it fails its adoption rule, benchmarks/results/roadside.md; the fit with it
-# is ``network.profile.ROADSIDE_FIT``), no shrinkage: lambda 0 chosen by 5-fold CV in
-# ``benchmarks/shrinkage_cv.py``; the search starts from ``prior_profile()``) on
-# tables/toi_reisetid_calibration.csv, N1000; results and errors in
-# benchmarks/results/calibration.md, shrinkage.md and roadside.md, method in
-# docs/calibration.md.
+# roadside term: it fails its rule, results/roadside.md; with it: ``profile.ROADSIDE_FIT``;
+# no shrinkage: lambda 0 chosen by 5-fold CV in ``benchmarks/shrinkage_cv.py``; the search
+# starts from ``prior_profile()``) on tables/toi_reisetid_calibration.csv, N1000; results in
+# benchmarks/results/calibration.md, shrinkage.md and roadside.md; docs/calibration.md.
 FITTED_VALUES: dict[str, float] = {
     "category_speeds_kmh:E": 74.8,
     "category_speeds_kmh:R": 72.8,
