@@ -23,17 +23,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import load_calibration_inputs
 from report import (
+    calibration_rows_changed,
     changed_times_table,
     describe_machine,
+    kommune_changes_table,
     nearest_kommune,
     unreachable_table,
-    weighted_median,
     write_report,
 )
 
-from smaby_geo.analysis.calibration import CalibrationSet
 from smaby_geo.analysis.trips import trip
 from smaby_geo.network.readers import read_kartverket
 from smaby_geo.pipeline import run_travel_times
@@ -64,7 +63,6 @@ def main() -> int:
     kommuner = res["joined"].kommuner
     a, b = res["as drawn"].cells, res["joined"].cells
     assert (a.index == b.index).all()
-    pop = b["population"].to_numpy(float)
     rep = nets["joined"].report["dead_ends_joined"]
     out = ["# Dead ends joined where the data drew them onto another link", ""]
     out.append(
@@ -84,16 +82,7 @@ def main() -> int:
     out += unreachable_table(a, b, ("as drawn", "joined"), SERVICES)
     with np.errstate(invalid="ignore"):  # inf - inf where a cell is unreachable in both
         out += changed_times_table(a, b, SERVICES)
-    c = "hospital_minutes"
-    ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
-    both = np.isfinite(ta) & np.isfinite(tb)
-    ch = both & (np.abs(tb - ta) > 0.01) & (pop > 0)
-    df = b.loc[ch, ["kommunenavn"]].assign(people=pop[ch], change=(tb - ta)[ch])
-    out += ["", "## Hospital minutes: the 12 kommuner with the most people changed", ""]
-    out += ["| kommune | people changed | median change (min) |", "|---|---:|---:|"]
-    for k, g in sorted(df.groupby("kommunenavn"), key=lambda kg: -kg[1]["people"].sum())[:12]:
-        med = weighted_median(g["change"].to_numpy(), g["people"].to_numpy())
-        out.append(f"| {k} | {int(g['people'].sum()):,} | {med:+.1f} |")
+    out += kommune_changes_table(a, b)
     out += ["", "## Town pairs (`smaby-geo route`)", ""]
     out += ["| from | to | as drawn | joined |", "|---|---|---:|---:|"]
     for o, d, label in PAIRS:
@@ -102,25 +91,7 @@ def main() -> int:
             f"| {o} | {label} | {ra.minutes:.0f} min, {ra.km:.0f} km | "
             f"{rb.minutes:.0f} min, {rb.km:.0f} km |"
         )
-    inp = load_calibration_inputs()
-    cals = {
-        name: CalibrationSet(n, inp.rows, inp.centres, origin="cells", cells=inp.cells)
-        for name, n in nets.items()
-    }  # each snapped to its own network
-    mins = {name: cals[name].model_minutes(n) for name, n in nets.items()}
-    cal = cals["joined"]
-    rows = cal.rows
-    names = [
-        f"{k} {n}"
-        for k, n in zip(rows["from_kommunenummer"], rows["from_kommunenavn"], strict=True)
-    ]
-    out += ["", "## Calibration rows changed (model minutes, default profile, origin cells)", ""]
-    out += ["| kommune | TØI | as drawn | joined |", "|---|---:|---:|---:|"]
-    for i in np.flatnonzero(np.abs(mins["joined"] - mins["as drawn"]) > 0.01):
-        out.append(
-            f"| {names[i]} | {cal.reference[i]:.1f} | {mins['as drawn'][i]:.1f} | "
-            f"{mins['joined'][i]:.1f} |"
-        )
+    out += calibration_rows_changed(nets)
     out += ["", f"Total time {time.perf_counter() - t0:.0f} s."]
     write_report(out, RESULTS)
     return 0

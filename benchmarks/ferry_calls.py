@@ -24,17 +24,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import load_calibration_inputs
 from report import (
+    calibration_rows_changed,
     changed_times_table,
     describe_machine,
+    kommune_changes_table,
     nearest_kommune,
     unreachable_table,
     weighted_median,
     write_report,
 )
 
-from smaby_geo.analysis.calibration import CalibrationSet
 from smaby_geo.analysis.trips import trip
 from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers import read_kartverket
@@ -107,14 +107,7 @@ def main() -> int:
     for k, g in sorted(df.groupby("kommunenavn"), key=lambda kg: -kg[1]["people"].sum()):
         med = weighted_median(g["minutes"].to_numpy(), g["people"].to_numpy())
         out.append(f"| {k} | {int(g['people'].sum()):,} | {med:.0f} |")
-    both = np.isfinite(ta) & np.isfinite(tb)
-    ch = both & (np.abs(tb - ta) > 0.01) & (pop > 0)
-    df = b.loc[ch, ["kommunenavn"]].assign(people=pop[ch], change=(tb - ta)[ch])
-    out += ["", "## Hospital minutes: the 12 kommuner with the most people changed", ""]
-    out += ["| kommune | people changed | median change (min) |", "|---|---:|---:|"]
-    for k, g in sorted(df.groupby("kommunenavn"), key=lambda kg: -kg[1]["people"].sum())[:12]:
-        med = weighted_median(g["change"].to_numpy(), g["people"].to_numpy())
-        out.append(f"| {k} | {int(g['people'].sum()):,} | {med:+.1f} |")
+    out += kommune_changes_table(a, b)
     out += ["", "## Town pairs (`smaby-geo route`)", ""]
     out += [f"| from | to | {NAMES[0]} | {NAMES[1]} |", "|---|---|---:|---:|"]
     for o, d in PAIRS:
@@ -123,29 +116,7 @@ def main() -> int:
             f"| {o} | {d} | {ra.minutes:.0f} min, {ra.km:.0f} km, {ra.ferry_links} ferry links "
             f"| {rb.minutes:.0f} min, {rb.km:.0f} km, {rb.ferry_links} ferry links |"
         )
-    inp = load_calibration_inputs()
-    cals = {
-        name: CalibrationSet(n, inp.rows, inp.centres, origin="cells", cells=inp.cells)
-        for name, n in nets.items()
-    }  # each snapped to its own network
-    mins = {name: cals[name].model_minutes(n) for name, n in nets.items()}
-    cal = cals[NAMES[1]]
-    rows = cal.rows
-    names = [
-        f"{k} {n}"
-        for k, n in zip(rows["from_kommunenummer"], rows["from_kommunenavn"], strict=True)
-    ]
-    changed = np.flatnonzero(np.abs(mins[NAMES[1]] - mins[NAMES[0]]) > 0.01)
-    out += ["", "## Calibration rows changed (model minutes, default profile, origin cells)", ""]
-    if len(changed) == 0:
-        out.append(f"None of the {len(rows)} rows changes by more than 0.01 minute.")
-    else:
-        out += [f"| kommune | TØI | {NAMES[0]} | {NAMES[1]} |", "|---|---:|---:|---:|"]
-        for i in changed:
-            out.append(
-                f"| {names[i]} | {cal.reference[i]:.1f} | {mins[NAMES[0]][i]:.1f} | "
-                f"{mins[NAMES[1]][i]:.1f} |"
-            )
+    out += calibration_rows_changed(nets)
     out += ["", f"Total time {time.perf_counter() - t0:.0f} s."]
     write_report(out, RESULTS)
     return 0

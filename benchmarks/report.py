@@ -107,3 +107,53 @@ def unreachable_table(a, b, names: tuple[str, str], services) -> list[str]:
         ub = int(pop[~np.isfinite(b[c].to_numpy(float))].sum())
         out.append(f"| {s} | {ua:,} | {ub:,} |")
     return out
+
+
+def kommune_changes_table(a, b, column: str = "hospital_minutes", most: int = 12) -> list[str]:
+    """Markdown lines: the ``most`` kommuner with the most people whose ``column`` changes by
+    more than 0.01 minute between main-job cells ``a`` and ``b`` (finite on both sides), with
+    the people-weighted median change."""
+    import numpy as np
+
+    pop = b["population"].to_numpy(float)
+    ta, tb = a[column].to_numpy(float), b[column].to_numpy(float)
+    both = np.isfinite(ta) & np.isfinite(tb)
+    ch = both & (np.abs(np.where(both, tb - ta, 0.0)) > 0.01) & (pop > 0)
+    df = b.loc[ch, ["kommunenavn"]].assign(people=pop[ch], change=(tb - ta)[ch])
+    label = column.removesuffix("_minutes").replace("_", " ").capitalize()
+    out = ["", f"## {label} minutes: the {most} kommuner with the most people changed", ""]
+    out += ["| kommune | people changed | median change (min) |", "|---|---:|---:|"]
+    for k, g in sorted(df.groupby("kommunenavn"), key=lambda kg: -kg[1]["people"].sum())[:most]:
+        med = weighted_median(g["change"].to_numpy(), g["people"].to_numpy())
+        out.append(f"| {k} | {int(g['people'].sum()):,} | {med:+.1f} |")
+    return out
+
+
+def calibration_rows_changed(nets: dict) -> list[str]:
+    """Markdown lines: the rows of the calibration table whose model minutes (origin cells,
+    each network's own profile) differ by more than 0.01 between the two networks of ``nets``
+    (name -> RoadNetwork, two of them), with TØI's minutes."""
+    import numpy as np
+    from calibration_inputs import load_calibration_inputs
+
+    from smaby_geo.analysis.calibration import CalibrationSet
+
+    inp = load_calibration_inputs()
+    (na, a), (nb, b) = nets.items()
+    cal_a, cal_b = (
+        CalibrationSet(n, inp.rows, inp.centres, origin="cells", cells=inp.cells) for n in (a, b)
+    )  # each snapped to its own network
+    ma, mb = cal_a.model_minutes(a), cal_b.model_minutes(b)
+    rows = cal_b.rows
+    names = [
+        f"{k} {n}"
+        for k, n in zip(rows["from_kommunenummer"], rows["from_kommunenavn"], strict=True)
+    ]
+    changed = np.flatnonzero(np.abs(mb - ma) > 0.01)
+    out = ["", "## Calibration rows changed (model minutes, default profile, origin cells)", ""]
+    if len(changed) == 0:
+        return [*out, f"None of the {len(rows)} rows changes by more than 0.01 minute."]
+    out += [f"| kommune | TØI | {na} | {nb} |", "|---|---:|---:|---:|"]
+    for i in changed:
+        out.append(f"| {names[i]} | {cal_b.reference[i]:.1f} | {ma[i]:.1f} | {mb[i]:.1f} |")
+    return out
