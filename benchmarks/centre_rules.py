@@ -1,14 +1,14 @@
 """Kommune centre rules for the speed calibration, compared on the same fit and folds.
 
     python benchmarks/centre_rules.py [--rules population_weighted largest_builtup]
-        [--model ordered+curvature+roadside] [--shrinkage 0]
+        [--model ordered+curvature] [--shrinkage 0]
 
 Each rule places the kommune centres (the rows' destinations, and the origins with
 ``--origin centre``); everything else is ``benchmarks/calibrate_speeds.py`` with its defaults
-(origin cells, ``--model ordered+curvature+roadside``, shrinkage ``SHRINKAGE_LAMBDA``, the
-prior's ferry headway ``PRIOR_HEADWAY_MIN``, the same 5 folds; ``--model`` and
-``--shrinkage`` pass other values on, e.g. ``--model ordered+curvature --shrinkage 0.1`` for
-the form and shrinkage of the earlier runs). The full report of each
+(origin cells, ``--model ordered+curvature``, shrinkage ``SHRINKAGE_LAMBDA``, the prior's
+ferry headway ``PRIOR_HEADWAY_MIN``, the same 5 folds; ``--model`` and ``--shrinkage`` pass
+other values on, e.g. ``--model ordered+curvature+roadside`` for the form of the earlier
+runs, ``--shrinkage 0.1`` for their shrinkage). The full report of each
 rule goes to ``results/centre_rules/<rule>.md``, the comparison to ``results/centre_rules.md``.
 
 Rules:
@@ -43,7 +43,7 @@ from smaby_geo.places import centres as place_centres
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RULES = ("population_weighted", "densest_km", "largest_builtup")
-MODELS = ("ordered+curvature+roadside", "ordered+curvature", "ordered", "free+curvature", "free")
+MODELS = ("ordered+curvature", "ordered+curvature+roadside", "ordered", "free+curvature", "free")
 
 
 def largest_builtup_centres(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
