@@ -29,6 +29,7 @@ from report import (
     changed_times_table,
     describe_machine,
     kommune_changes_table,
+    main_job_on_each,
     nearest_kommune,
     unreachable_table,
     weighted_median,
@@ -38,7 +39,6 @@ from report import (
 from smaby_geo.analysis.trips import trip
 from smaby_geo.network.profile import CarProfile
 from smaby_geo.network.readers import read_kartverket
-from smaby_geo.pipeline import run_travel_times
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ferry_calls.md"
 SERVICES = ("hospital", "court", "police", "study_centre")
@@ -56,10 +56,9 @@ def main() -> int:
     t_load = time.perf_counter() - t0
     net = nets[NAMES[1]]
     fc = net.report["ferry_connectors"]
-    res = {name: run_travel_times(n, engine="dijkstra") for name, n in nets.items()}
+    res = main_job_on_each(nets)
     kommuner = res[NAMES[1]].kommuner
     a, b = res[NAMES[0]].cells, res[NAMES[1]].cells
-    assert (a.index == b.index).all()
     pop = b["population"].to_numpy(float)
     out = ["# Quays drawn as sea junctions of car-ferry links, joined as calls", ""]
     out.append(
@@ -96,8 +95,7 @@ def main() -> int:
         why[key] = why.get(key, 0) + 1
     out += ["", "By outcome: " + "; ".join(f"{k}: {n}" for k, n in why.items()) + "."]
     out += unreachable_table(a, b, NAMES, SERVICES)
-    with np.errstate(invalid="ignore"):  # inf - inf where a cell is unreachable in both
-        out += changed_times_table(a, b, SERVICES)
+    out += changed_times_table(a, b, SERVICES)
     c = "hospital_minutes"
     ta, tb = a[c].to_numpy(float), b[c].to_numpy(float)
     newly = ~np.isfinite(ta) & np.isfinite(tb) & (pop > 0)

@@ -36,14 +36,19 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import changed_times_table, nearest_kommune, unreachable_table, write_report
+from report import (
+    changed_times_table,
+    main_job_on_each,
+    nearest_kommune,
+    unreachable_table,
+    write_report,
+)
 
 from smaby_geo.analysis.trips import explain_trip
 from smaby_geo.network.core import build_network
 from smaby_geo.network.ferry import SHARED_COLUMN, transfer_links
 from smaby_geo.network.linktimes import compute_link_times
 from smaby_geo.network.readers import load_network
-from smaby_geo.pipeline import run_travel_times
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ferry_routes.md"
 SERVICES = ("hospital", "court", "police", "study_centre")
@@ -128,11 +133,7 @@ def same_boat(groups: list[tuple[str, ...]]) -> int:
     grouped = load_network(same_boat_routes=groups)  # its errors name a bad group
     t_load = time.perf_counter() - t0
     names = [same_boat_route_name(g) for g in groups]
-    res = {}
-    for name, n in (("road numbers", net), ("same boat", grouped)):
-        t = time.perf_counter()
-        res[name] = run_travel_times(n, engine="dijkstra")
-        print(f"{name}: main job {time.perf_counter() - t:.1f} s", flush=True)
+    res = main_job_on_each({"road numbers": net, "same boat": grouped})
     a, b = res["road numbers"].cells, res["same boat"].cells
     kommuner = res["same boat"].kommuner
     fr0, fr = net.report["ferry_routes"], grouped.report["ferry_routes"]
@@ -227,14 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     fr = net.report["ferry_routes"]
     old = old_rule(net)
     t_load = time.perf_counter() - t0
-    res = {}
-    for name, n in (("old rule", old), ("turn-aware", net)):
-        t = time.perf_counter()
-        res[name] = run_travel_times(n, engine="dijkstra")
-        print(f"{name}: main job {time.perf_counter() - t:.1f} s", flush=True)
+    res = main_job_on_each({"old rule": old, "turn-aware": net})
     kommuner = res["turn-aware"].kommuner
     a, b = res["old rule"].cells, res["turn-aware"].cells
-    assert (a.index == b.index).all()
     out: list[str] = ["# Turn-aware ferry waits (issue #12 item 2)", ""]
     out.append(
         f"N1000 national, default profile; machine {platform.machine()}, Python "

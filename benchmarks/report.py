@@ -62,7 +62,8 @@ def changed_times_table(a, b, services) -> list[str]:
     for s in services:
         ta, tb = a[f"{s}_minutes"].to_numpy(float), b[f"{s}_minutes"].to_numpy(float)
         both = np.isfinite(ta) & np.isfinite(tb)
-        d = np.where(both, tb - ta, 0.0)
+        with np.errstate(invalid="ignore"):  # inf - inf where a cell is unreachable in both
+            d = np.where(both, tb - ta, 0.0)
         ch = both & (np.abs(d) > 0.01) & (pop > 0)
         if not ch.any():
             out.append(f"| {s} | 0 | 0 | 0 | 0 | | | |")
@@ -74,6 +75,26 @@ def changed_times_table(a, b, services) -> list[str]:
             f"{med:+.1f} | {d[ch].max():+.1f} | {d[ch].min():+.1f} |"
         )
     return out
+
+
+def main_job_on_each(nets: dict) -> dict:
+    """The main job (250 m grid, every service type, plain Dijkstra) on each network of
+    ``nets`` (name -> RoadNetwork), in one process; name -> ``run_travel_times`` result.
+
+    Prints each job's wall time; the cell tables share one index (checked).
+    """
+    import time
+
+    from smaby_geo.pipeline import run_travel_times
+
+    res = {}
+    for name, net in nets.items():
+        t = time.perf_counter()
+        res[name] = run_travel_times(net, engine="dijkstra")
+        print(f"{name}: main job {time.perf_counter() - t:.1f} s", flush=True)
+    first, *rest = (r.cells.index for r in res.values())
+    assert all((ix == first).all() for ix in rest)
+    return res
 
 
 def weighted_median(values, weights) -> float:
@@ -118,8 +139,10 @@ def kommune_changes_table(a, b, column: str = "hospital_minutes", most: int = 12
     pop = b["population"].to_numpy(float)
     ta, tb = a[column].to_numpy(float), b[column].to_numpy(float)
     both = np.isfinite(ta) & np.isfinite(tb)
-    ch = both & (np.abs(np.where(both, tb - ta, 0.0)) > 0.01) & (pop > 0)
-    df = b.loc[ch, ["kommunenavn"]].assign(people=pop[ch], change=(tb - ta)[ch])
+    with np.errstate(invalid="ignore"):  # inf - inf where a cell is unreachable in both
+        d = np.where(both, tb - ta, 0.0)
+    ch = both & (np.abs(d) > 0.01) & (pop > 0)
+    df = b.loc[ch, ["kommunenavn"]].assign(people=pop[ch], change=d[ch])
     label = column.removesuffix("_minutes").replace("_", " ").capitalize()
     out = ["", f"## {label} minutes: the {most} kommuner with the most people changed", ""]
     out += ["| kommune | people changed | median change (min) |", "|---|---:|---:|"]
