@@ -275,10 +275,8 @@ def _quay_calls(
         return none, []
     pts = shapely.points(node_xy[junctions])
     (pi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    order = np.argsort(pi, kind="stable")
+    order = np.argsort(pi)  # one road link per junction (all_matches=False)
     pi, ti, dist = pi[order], ti[order], dist[order]
-    first = np.unique(pi, return_index=True)[1]  # one road link per junction (ties: the first)
-    pi, ti, dist = pi[first], ti[first], dist[first]
     near = shapely.get_coordinates(
         shapely.line_interpolate_point(
             geometry[road_rows[ti]],
