@@ -6,6 +6,7 @@ Every layer may raise these; the command line turns them (and the other expected
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 TRACEBACK_ENV = "SMABY_GEO_TRACEBACK"
@@ -100,6 +101,28 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+# A quoted input longer than this is shown by its start and its length (a pasted file or a
+# hostile argument would otherwise fill the terminal); N1000 place names have at most 17
+# characters, and real paths fit.
+QUOTED_INPUT_MAX_CHARS = 160
+
+
+def shorten_quoted(text: str, max_chars: int = QUOTED_INPUT_MAX_CHARS) -> str:
+    """``text`` with each quoted run longer than ``max_chars`` cut to its start and length.
+
+    ``'xxx...x'`` (300 characters) becomes ``'xxx…' (300 characters)``, its first
+    ``max_chars // 2`` characters kept; shorter quotes are left whole.
+    """
+    n = max_chars + 1
+
+    def cut(m: re.Match) -> str:
+        q, inner = m.group(0)[0], m.group(0)[1:-1]
+        return f"{q}{inner[: max_chars // 2]}…{q} ({len(inner):,} characters)"
+
+    # a quote opens after a non-word character and closes before one (not "registry's")
+    return re.sub(rf"(?<!\w)('[^']{{{n},}}'|\"[^\"]{{{n},}}\")(?!\w)", cut, text)
+
+
 # What to do about an OSError, by its kind; kinds not listed get no advice beyond the message
 # (a time-out or a refused connection is no disk problem).
 _OS_ERROR_FIXES = {
@@ -161,6 +184,11 @@ def describe_expected_error(exc: BaseException, *, out_option: str | None = "--o
     out_option : str or None, default "--out"
         As in ``describe_os_error``.
     """
+    msg = _describe(exc, out_option)
+    return None if msg is None else shorten_quoted(msg)
+
+
+def _describe(exc: BaseException, out_option: str | None) -> str | None:
     from smaby_geo import datasets
 
     if isinstance(exc, KeyError):

@@ -371,3 +371,32 @@ def test_workers_are_not_capped_when_a_scheduler_runs_them():
     check_options(Namespace(command="sweep", workers=100_000, scheduler="tcp://host:8786"))
     with pytest.raises(InputError, match="--workers 100000"):
         check_options(Namespace(command="sweep", workers=100_000, scheduler=None))
+
+
+def test_a_long_quoted_input_is_shown_by_its_start_and_length():
+    from smaby_geo._errors import QUOTED_INPUT_MAX_CHARS, describe_expected_error
+
+    name = "x" * 5000
+    msg = describe_expected_error(KeyError(f"place name {name!r} not found; check the spelling"))
+    start = "x" * (QUOTED_INPUT_MAX_CHARS // 2)
+    assert msg == f"place name '{start}…' (5,000 characters) not found; check the spelling"
+    long_path = "/" + "d" * (QUOTED_INPUT_MAX_CHARS + 1)
+    msg = describe_expected_error(ValueError(f'services "{long_path}": no rows; give a table'))
+    assert f"({len(long_path)} characters)" in msg and "d" * QUOTED_INPUT_MAX_CHARS not in msg
+    fits = "'" + "y" * QUOTED_INPUT_MAX_CHARS + "'"  # at the limit: shown whole
+    assert describe_expected_error(ValueError(f"bad {fits}; fix")) == f"bad {fits}; fix"
+
+
+def test_route_with_a_pasted_file_as_name_says_one_short_line(capsys):
+    rc, out, err = _cli(capsys, "route", "Tynset " * 2000, "Hamar")
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and len(err) < 400
+    assert "(13,999 characters)" in err and "not found" in err
+
+
+def test_an_apostrophe_in_the_message_is_no_quote():
+    from smaby_geo._errors import describe_expected_error
+
+    tail = "d" * 300
+    text = f"dataset 'hospitals': /data/h.csv is not the registry's file ({tail}); fix it's path"
+    assert describe_expected_error(ValueError(text)) == text
