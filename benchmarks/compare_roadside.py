@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibration_inputs import fit_and_cross_validate, load_calibration_inputs
-from report import write_report
+from report import format_hmm, write_report
 
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
@@ -72,10 +72,6 @@ TRIPS = [
 # issue #12's targets for the cross-validated errors
 TARGET_MEDIAN_ABS_PCT, TARGET_BIAS_PCT, TARGET_WORST_PCT = 10.0, 3.0, 50.0
 
-
-def _hmm(minutes: float) -> str:
-    m = round(minutes)
-    return f"{m // 60}:{m % 60:02d}"
 
 
 def adopt(old: dict, new: dict) -> bool:
@@ -157,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| `{name}` | {short} | {e1['median_abs_pct']:.1f} % / "
             f"{e1['median_bias_pct']:+.1f} % / {e1['max_abs_pct']:.0f} % | "
             f"{ecv['median_abs_pct']:.1f} % / {ecv['median_bias_pct']:+.1f} % / "
-            f"{ecv['max_abs_pct']:.0f} % | " + " | ".join(_hmm(m) for m in trips) + " |"
+            f"{ecv['max_abs_pct']:.0f} % | " + " | ".join(format_hmm(m) for m in trips) + " |"
         )
         lines.append(row)
         print(f"{name}: {time.perf_counter() - t0:.0f} s\n{row}", flush=True)

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import format_hmm
 
 from smaby_geo import CarProfile
 from smaby_geo.analysis.trips import trip
@@ -42,10 +46,6 @@ VARIANTS = [
 ]
 
 
-def _hm(minutes: float) -> str:
-    return f"{int(minutes // 60)}:{round(minutes % 60):02d}" if minutes < float("inf") else "-"
-
-
 def main() -> None:
     out = [
         f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
@@ -62,7 +62,8 @@ def main() -> None:
         cells = []
         for name, _ in VARIANTS:
             r = trip(nets[name], a, b)
-            cells.append(f"{_hm(r['minutes'])} ({r['km']:.0f} km, {r['ferry_links']} ferry links)")
+            hm, km = format_hmm(r["minutes"]), r["km"]
+            cells.append(f"{hm} ({km:.0f} km, {r['ferry_links']} ferry links)")
         out.append(f"| {a} | {b} | " + " | ".join(cells) + " |")
     net = nets[VARIANTS[-1][0]]
     p = CarProfile(category_speeds_kmh={"E": 85.0, "R": 80.0, "F": 70.0, "K": 50.0, "P": 40.0})

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import markdown_table, write_report
+from report import format_hmm, markdown_table, write_report
 
 from smaby_geo import datasets
 from smaby_geo.analysis.calibration import read_calibration_table
@@ -132,10 +132,6 @@ def toi_average_speeds(net, centres: gpd.GeoDataFrame, rows: pd.DataFrame) -> pd
     return df
 
 
-def _hmm(minutes: float) -> str:
-    m = round(minutes)
-    return f"{m // 60}:{m % 60:02d}"
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -203,7 +199,7 @@ def main() -> None:
         "",
         f"## 3. {CHECK_TRIP[0]}-{CHECK_TRIP[1]} against these speeds",
         "",
-        f"The default profile's route: {t.km:.0f} km of N1000 road in {_hmm(t.minutes)}, "
+        f"The default profile's route: {t.km:.0f} km of N1000 road in {format_hmm(t.minutes)}, "
         f"{t.km / (t.minutes / 60):.1f} km/h on average. The same route length in the issue's "
         "times:",
         "",
@@ -212,9 +208,10 @@ def main() -> None:
     ]
     for what, minutes in CHECK_MINUTES.items():
         v = t.km / (minutes / 60.0)
-        lines.append(f"| {_hmm(minutes)} ({what}) | {v:.1f} | {share_at_or_above(v)} |")
+        lines.append(f"| {format_hmm(minutes)} ({what}) | {v:.1f} | {share_at_or_above(v)} |")
     v = t.km / (t.minutes / 60.0)
-    lines.append(f"| {_hmm(t.minutes)} (default profile) | {v:.1f} | {share_at_or_above(v)} |")
+    hm = format_hmm(t.minutes)
+    lines.append(f"| {hm} (default profile) | {v:.1f} | {share_at_or_above(v)} |")
     lines += ["", f"Total time {time.perf_counter() - t0:.0f} s."]
     write_report(lines, args.out)
 
