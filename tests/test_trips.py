@@ -7,7 +7,8 @@ this machine), widened by about ±12 % for the generalised N1000 network; the ca
 
 - Tynset -> Hamar (Fv30, Rendalen's F roads or Rv3, Rv25; about 210 km): 2 h 20 to 3 h 00.
   Route planners give about 2 h 25-2 h 45; issue #12 asks for 2 h 10-2 h 50, which the
-  calibrated profile misses by 5 minutes (2 h 55). It is not tuned to the pair; the window
+  calibrated profile misses by 6 minutes (2 h 56; 2 h 52-2 h 58 on the cross-validation
+  folds, ``benchmarks/tynset_hamar.py``). It is not tuned to the pair; the window
   here is the route planners' range widened by about 10 %. Context
   (``benchmarks/reference_speeds.py``; docs/calibration.md, "Tynset-Hamar against issue
   #12's window"): NVDB's network for routing stores times at 0.87/0.83/0.80 of the posted
