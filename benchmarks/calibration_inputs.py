@@ -132,3 +132,31 @@ def fit_and_cross_validate(
     return FitResult(
         fitted, values, net1, on_set, m_cv, fold_values, error_summary(m_cv, cal.reference), fit_s
     )
+
+
+# issue #12's targets for the cross-validated errors
+TARGET_MEDIAN_ABS_PCT, TARGET_BIAS_PCT, TARGET_WORST_PCT = 10.0, 3.0, 50.0
+
+
+def worse_than(old: dict, new: dict) -> list[str]:
+    """What of ``new`` (CV ``error_summary``) is worse than ``old``: ``median``, ``bias`` (|bias|
+    above both ``old``'s and the ±3 % target) and ``worst``."""
+    out = []
+    if new["median_abs_pct"] > old["median_abs_pct"]:
+        out.append("median")
+    if abs(new["median_bias_pct"]) > max(abs(old["median_bias_pct"]), TARGET_BIAS_PCT):
+        out.append("bias")
+    if new["max_abs_pct"] > old["max_abs_pct"]:
+        out.append("worst")
+    return out
+
+
+def adopt(old: dict, new: dict) -> bool:
+    """The adoption rule for a change to the model: ``new`` (CV ``error_summary``) meets the
+    targets and nothing of it is worse than ``old`` (``worse_than``)."""
+    return (
+        new["median_abs_pct"] <= TARGET_MEDIAN_ABS_PCT
+        and abs(new["median_bias_pct"]) <= TARGET_BIAS_PCT
+        and new["max_abs_pct"] <= TARGET_WORST_PCT
+        and not worse_than(old, new)
+    )

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_inputs import fit_and_cross_validate, load_calibration_inputs
+from calibration_inputs import adopt, fit_and_cross_validate, load_calibration_inputs
 from report import format_hmm, write_report
 
 from smaby_geo.analysis.calibration import (
@@ -69,21 +69,6 @@ TRIPS = [
     ("Sykkylven", "Ålesund"),
     ("Rissa", "Trondheim"),
 ]
-# issue #12's targets for the cross-validated errors
-TARGET_MEDIAN_ABS_PCT, TARGET_BIAS_PCT, TARGET_WORST_PCT = 10.0, 3.0, 50.0
-
-
-
-def adopt(old: dict, new: dict) -> bool:
-    """The adoption rule: ``new`` (CV ``error_summary``) in the targets, no worse than ``old``."""
-    return (
-        new["median_abs_pct"] <= TARGET_MEDIAN_ABS_PCT
-        and abs(new["median_bias_pct"]) <= TARGET_BIAS_PCT
-        and new["max_abs_pct"] <= TARGET_WORST_PCT
-        and new["median_abs_pct"] <= old["median_abs_pct"]
-        and abs(new["median_bias_pct"]) <= max(abs(old["median_bias_pct"]), TARGET_BIAS_PCT)
-        and new["max_abs_pct"] <= old["max_abs_pct"]
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
