@@ -67,6 +67,11 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kmh(km: float, minutes: float) -> str:
+    """Average speed of ``km`` in ``minutes``, one decimal; ``-`` for no time."""
+    return f"{km * 60.0 / minutes:.1f}" if minutes > 0 else "-"
+
+
 def _cmd_route(args: argparse.Namespace) -> int:
     from smaby_geo.analysis.trips import trip
     from smaby_geo.network import load_network
@@ -99,17 +104,16 @@ def _cmd_route(args: argparse.Namespace) -> int:
             print(f"\n{a} -> {b}: legs" + (f" ({r.note})" if r.note is not None else ""))
             if r.legs is None:
                 continue
-            print("| leg | road | km | minutes | ferry crossing + wait |")
-            print("|---|---|---:|---:|---|")
+            # km/h: of the leg, of the crossing alone for a ferry, of the whole trip for total
+            print("| leg | road | km | minutes | km/h | ferry crossing + wait |")
+            print("|---|---|---:|---:|---:|---|")
             for g in r.legs.itertuples():
                 road = " ".join(str(x) for x in (g.category, g.road_number) if isinstance(x, str))
-                ferry = (
-                    f"{g.crossing_minutes:.1f} + {g.wait_minutes:.1f} min"
-                    if g.leg == "car ferry"
-                    else ""
-                )
-                print(f"| {g.leg} | {road} | {g.km:.1f} | {g.minutes:.1f} | {ferry} |")
-            print(f"| total | | {r.km:.1f} | {r.minutes:.1f} | |")
+                is_ferry = g.leg == "car ferry"
+                ferry = f"{g.crossing_minutes:.1f} + {g.wait_minutes:.1f} min" if is_ferry else ""
+                kmh = _kmh(g.km, g.crossing_minutes if is_ferry else g.minutes)
+                print(f"| {g.leg} | {road} | {g.km:.1f} | {g.minutes:.1f} | {kmh} | {ferry} |")
+            print(f"| total | | {r.km:.1f} | {r.minutes:.1f} | {_kmh(r.km, r.minutes)} | |")
     return 0
 
 
@@ -375,8 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--explain",
         action="store_true",
-        help="print the legs of each trip: access legs, roads by category with km and "
-        "minutes, each ferry with crossing and wait",
+        help="print the legs of each trip: access legs, roads by category with km, minutes "
+        "and km/h, each ferry with crossing and wait",
     )
     t.set_defaults(func=_cmd_route)
 
