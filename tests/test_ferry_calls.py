@@ -135,3 +135,87 @@ def test_n1000_quays_drawn_as_sea_junctions_reach_the_main_network(n1000):
     # a road end on each island behind them (Karlsøy, Stord, Askvoll)
     for x, y in [(689565.0, 7788456.0), (-27017.0, 6670214.0), (-39197.0, 6844374.0)]:
         assert n1000.node_component[_node(n1000, x, y)] == main
+
+
+# --- calls on a ferry line: a cut-off road's end beside the line's interior (Mausund) ---
+
+
+def _line_island(offset_m=80.0, line_end_y=10000.0, second_ferry=False, **ferry):
+    """Mainland road A (0,0)-(2000,0); one ferry link from (1000,0) straight north to road C
+    at (0..2000, ``line_end_y``), with no node on the way; island road B from
+    (1000 + ``offset_m``, 5000) east to (3000,5000), touching no ferry. ``second_ferry``: a
+    ferry from (2000,0) ends 60 m south of B's east end (the ferry-end rule joins it)."""
+    y = line_end_y
+    geoms = [
+        [(0, 0), (1000, 0)],
+        [(1000, 0), (2000, 0)],
+        [(1000, 0), (1000, y)],
+        [(0, y), (1000, y)],
+        [(1000, y), (2000, y)],
+        [(1000 + offset_m, 5000), (3000, 5000)],
+    ]
+    kinds = ["enkelBilveg", "enkelBilveg", "bilferje"] + ["enkelBilveg"] * 3
+    if second_ferry:
+        geoms.append([(2000, 0), (3000, 4940)])
+        kinds.append("bilferje")
+    g = lines(geoms, typeVeg=kinds, vegkategori=["F"] * len(geoms), vegnummer=[60.0] * len(geoms))
+    return read_kartverket(g, profile=prior_profile().with_ferry(**ferry), builtup=None)
+
+
+def test_a_cut_off_road_beside_a_ferry_line_is_a_call_on_it():
+    net = _line_island()
+    fc = net.report["ferry_connectors"]
+    assert [(c["x"], c["y"], c["road_end_m"]) for c in fc["line_calls"]] == [(1000.0, 5000.0, 80.0)]
+    assert fc["calls_joined"] == 1 and fc["calls"][0]["connector_m"] == pytest.approx(80.0)
+    assert "call on ferry link" in net.describe()
+    v = 65 / 3.6  # the prior's F speed, m/s
+    d = one_to_all(net, _node(net, 0, 0))
+    to_b = 1000 / v + WAIT_S + 5000 / (22 / 3.6) + 80 / (40 / 3.6) + 1920 / v
+    assert d[_node(net, 3000, 5000)] == pytest.approx(to_b)
+    # the crossing past the call: split in two, one wait, the same minutes as without it
+    off = _line_island(max_call_m=None)
+    assert off.report["ferry_connectors"]["line_calls"] == []
+    d_off = one_to_all(off, _node(off, 0, 0))
+    assert np.isinf(d_off[_node(off, 3000, 5000)])
+    assert d[_node(net, 0, 10000)] == pytest.approx(
+        1000 / v + WAIT_S + 10000 / (22 / 3.6) + 1000 / v
+    )
+    assert d[_node(net, 0, 10000)] == pytest.approx(d_off[_node(off, 0, 10000)])
+    # boarding at the call waits once
+    assert one_to_all(net, _node(net, 3000, 5000))[_node(net, 0, 0)] == pytest.approx(to_b)
+
+
+def test_a_line_call_needs_the_road_within_the_call_limit():
+    net = _line_island(max_call_m=50.0)
+    assert net.report["ferry_connectors"]["line_calls"] == []
+    assert np.isinf(one_to_all(net, _node(net, 0, 0))[_node(net, 3000, 5000)])
+
+
+def test_a_road_a_ferry_already_reaches_gets_no_call_on_a_passing_line():
+    net = _line_island(second_ferry=True)
+    fc = net.report["ferry_connectors"]
+    assert fc["line_calls"] == [] and fc["joined"] == 1  # the second ferry's end
+    # the island is reached by the second ferry, not by a call on the first
+    assert np.isfinite(one_to_all(net, _node(net, 0, 0))[_node(net, 1080, 5000)])
+    assert (
+        not net.links["connector"]
+        .to_numpy()[
+            (net.links["u"] == _node(net, 1080, 5000)) | (net.links["v"] == _node(net, 1080, 5000))
+        ]
+        .any()
+    )
+
+
+def test_no_line_call_where_a_node_of_the_line_is_as_near():
+    # the line ends 506 m from the island road's end: the end and call rules decide there
+    net = _line_island(line_end_y=5500.0)
+    assert net.report["ferry_connectors"]["line_calls"] == []
+
+
+def test_n1000_mausund_is_reached_by_a_call_on_the_fv6470_line(n1000):
+    # Mausund (Frøya, 229 people in the 250 m grid): its road ends 279 m from the interior of
+    # the Fv6470 ferry line, and no ferry link touches it
+    fc = n1000.report["ferry_connectors"]
+    assert [(c["road_end_m"], round(c["y"])) for c in fc["line_calls"]] == [(279.0, 7097848)]
+    main = n1000.components()["component"].iloc[0]
+    assert n1000.node_component[_node(n1000, 188800.77, 7097570.76)] == main

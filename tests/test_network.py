@@ -25,7 +25,9 @@ from .conftest import lines
 
 def test_n1000_national_summary(n1000):
     s = n1000.summary()
-    assert s["ferry_links"] == 240
+    # 240 car-ferry links in the data; the call on the Fv6470 line (Mausund) splits one
+    assert len(s["ferry_connectors"]["line_calls"]) == 1
+    assert s["ferry_links"] == 241
     assert s["excluded_links"]["typeVeg=sti"] == 924
     assert s["excluded_links"]["typeVeg=passasjerferje"] == 25
     # all 13,215 enkelBilveg + 240 ferries minus 13 planned links are read; road links split
@@ -51,7 +53,7 @@ def test_n1000_edges_trace_back_to_links(n1000):
     e = n1000.edges
     assert len(e) == n1000.n_edges
     ferry = e[e["ferry"] & ~added_by_routes(n1000.links)[n1000.edge_link]]
-    assert ferry["link_id"].nunique() == 240
+    assert ferry["link_id"].nunique() == 241  # 240 in the data, one split by a line call
     rv3 = e[e["road_number"] == "Rv3"]
     assert len(rv3) > 20 and set(rv3["category"]) == {"R"}
     # N1000 has no one-way data: every link is usable both ways (minus removed parallels)

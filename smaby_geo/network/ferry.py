@@ -3,7 +3,8 @@
 - ``ferry_terminals``: which nodes are terminals (where a crossing is boarded);
 - ``ferry_times``: directed times of ferry links, the wait charged once per crossing;
 - ``connect_ferry_ends``: a ferry end that touches no road is joined to the nearest road node
-  or road-link point by a *connector* link;
+  or road-link point by a *connector* link; so are quay calls (sea junctions beside a road)
+  and calls on a ferry line beside the end of a road cut off from every other;
 - ``crossing_rows``: all links of one crossing (a crossing drawn as several segments);
 - ``ferry_routes``: which boat (route) each ferry link belongs to, from its road number (or
   a user's ``same_boat_routes``: road numbers that are one boat, ``check_same_boat_routes``);
@@ -313,6 +314,133 @@ def _quay_calls(
     return np.array(out, dtype=np.int64).reshape(-1, 3), records
 
 
+def _split_pieces(
+    links: pd.DataFrame, geometry: np.ndarray, splits: dict, piece_ids
+) -> tuple[list[dict], list]:
+    """The pieces of each link ``r`` in ``splits`` (``r -> [(metres along it, new node)]``).
+
+    Each piece keeps the link's attributes, its length and any times that came with the
+    data shared by length, and ``split_from`` its id; the first keeps the id, the others
+    take ids from ``piece_ids``. Returns the rows and their geometries.
+    """
+    from shapely.ops import substring
+
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    new_rows: list[dict] = []
+    new_geoms: list = []
+    for r, cuts in splits.items():
+        cuts = sorted(cuts)
+        line = geometry[r]
+        total = float(line.length)
+        bounds = [0.0] + [c[0] for c in cuts] + [total]
+        nodes = [int(u[r])] + [c[1] for c in cuts] + [int(v[r])]
+        base = links.iloc[r].to_dict()
+        for j in range(len(bounds) - 1):
+            row = dict(base)
+            row["link_id"] = base["link_id"] if j == 0 else next(piece_ids)
+            row["u"], row["v"] = nodes[j], nodes[j + 1]
+            share = (bounds[j + 1] - bounds[j]) / total
+            row["length_m"] = base["length_m"] * share
+            for c in ("seconds_fw", "seconds_bw"):  # times that came with the data
+                if c in row and row[c] is not None:
+                    row[c] = row[c] * share
+            row["split_from"] = base["link_id"]
+            new_rows.append(row)
+            new_geoms.append(substring(line, bounds[j], bounds[j + 1]))
+    return new_rows, new_geoms
+
+
+def _line_calls(
+    links: pd.DataFrame, geometry: np.ndarray, node_xy: np.ndarray, model: FerryModel
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[dict]]:
+    """Split a ferry line where it passes the end of a road cut off from every other.
+
+    A road end (one road link, no ferry link) of a road component that is not the largest
+    and touches no ferry link has no way off its island; where a ferry line passes within
+    ``call_limit_m(model)`` of it, away from the line's own nodes, the data drew the boat's
+    call there without a node (Mausund in Frøya: 279 m from the Fv6470 line). Not where a
+    node of that ferry link lies as near (the ferry-end and quay-call rules decide there).
+    Run on the joined network (its connectors are roads, so a road that a ferry end was
+    joined to is not cut off). The ferry link is split at its point nearest the road end;
+    ``_join_line_calls`` joins the new node to that road end (not to whatever road is
+    nearest: the line passes other shores without calling) and counts it with the calls.
+    Returns the links, geometry and node coordinates (unchanged when nothing is split) and
+    a record per split ``{link_id, node, road_node, x, y, road_end_m}`` (node numbers of the
+    returned coordinates).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    limit = call_limit_m(model)
+    ferry = links["ferry"].to_numpy(dtype=bool)
+    if limit is None or not ferry.any() or ferry.all():
+        return links, geometry, node_xy, []
+    n = len(node_xy)
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    ru, rv = u[~ferry], v[~ferry]
+    graph = coo_matrix((np.ones(len(ru)), (ru, rv)), shape=(n, n))
+    n_comp, label = connected_components(graph, directed=False)
+    road_deg = np.bincount(np.concatenate([ru, rv]), minlength=n)
+    on_ferry = np.zeros(n, dtype=bool)
+    on_ferry[u[ferry]] = on_ferry[v[ferry]] = True
+    size = np.bincount(label, weights=road_deg > 0, minlength=n_comp)  # road nodes
+    cut_off = np.ones(n_comp, dtype=bool)
+    cut_off[np.argmax(size)] = False
+    cut_off[np.unique(label[on_ferry])] = False  # a component a ferry reaches is not cut off
+    ends = np.flatnonzero((road_deg == 1) & ~on_ferry & cut_off[label])
+    if len(ends) == 0:
+        return links, geometry, node_xy, []
+    ferry_rows = np.flatnonzero(ferry)
+    tree = shapely.STRtree(geometry[ferry_rows])
+    pts = shapely.points(node_xy[ends])
+    (pi, fi), dist = tree.query_nearest(
+        pts, max_distance=max(limit, 1e-6), return_distance=True, all_matches=False
+    )  # shapely wants a positive distance; at limit 0 only a road end on the line is near
+    if len(pi) == 0:
+        return links, geometry, node_xy, []
+    # one call per cut-off road: at its end nearest a ferry line
+    nearest = np.lexsort((dist, label[ends[pi]]))
+    first = np.r_[True, np.diff(label[ends[pi[nearest]]]) != 0]
+    pi, fi, dist = pi[nearest[first]], fi[nearest[first]], dist[nearest[first]]
+    splits: dict[int, list[tuple[float, int]]] = {}
+    records, new_xy = [], []
+    snap = model.connector_node_snap_m
+    for p, f, d in zip(pi, fi, dist, strict=True):
+        r = int(ferry_rows[f])
+        line = geometry[r]
+        own = node_xy[[u[r], v[r]]] - node_xy[ends[p]]
+        if np.hypot(own[:, 0], own[:, 1]).min() <= limit:
+            continue  # a node of the line itself is that near: the end and call rules decide
+        pos = float(shapely.line_locate_point(line, pts[p]))
+        if pos <= snap or pos >= float(line.length) - snap:
+            continue  # nearest at the line's own node, beyond the call limit
+        if any(abs(q - pos) <= snap for q, _ in splits.get(r, [])):
+            continue  # two road ends at one point of the line: one call
+        at = shapely.line_interpolate_point(line, pos)
+        node = n + len(new_xy)
+        new_xy.append((at.x, at.y))
+        splits.setdefault(r, []).append((pos, node))
+        records.append(
+            {
+                "link_id": _py(links["link_id"].iloc[r]),
+                "node": node,
+                "road_node": int(ends[p]),
+                "x": round(at.x, 1),
+                "y": round(at.y, 1),
+                "road_end_m": round(float(d), 1),
+            }
+        )
+    if not splits:
+        return links, geometry, node_xy, []
+    ids = links["link_id"].to_numpy()
+    piece_ids = iter(new_link_ids(ids, sum(len(c) for c in splits.values()), "link"))
+    rows, geoms = _split_pieces(links, geometry, splits, piece_ids)
+    links, geometry = _replace_rows(links, geometry, list(splits), rows, geoms)
+    return links, geometry, np.vstack([node_xy, np.array(new_xy)]), records
+
+
 def connect_ferry_ends(
     links: pd.DataFrame,
     geometry: np.ndarray,
@@ -330,7 +458,10 @@ def connect_ferry_ends(
     A *sea junction* (two or more ferry links meet, no road) is a call at a quay, and joined
     the same way, when its nearest road point lies within ``model.max_call_m`` and nearer to
     it than to every other node of its ferry links (the ferry's nearest approach to that
-    road). Other junctions are forks or bends at sea and stay as they are.
+    road). Other junctions are forks or bends at sea and stay as they are. Last, a road cut
+    off from every other (no ferry reaches it) whose end lies within the same distance of a
+    ferry line's interior, no node of that line as near, is a call on the line: the line is
+    split there and joined to that road end (``_line_calls``).
 
     Parameters
     ----------
@@ -356,19 +487,20 @@ def connect_ferry_ends(
         ``{link_id, x, y, nearest_road_m, reason}``; ``sea_junctions`` (junctions touching
         no road), ``calls_joined`` and ``calls``: a list of ``{node, x, y, connector_m,
         road_number}`` (``node`` numbers the returned ``node_xy``); ``junctions``: every sea
-        junction ``{x, y, nearest_road_m, call, why}``.
+        junction ``{x, y, nearest_road_m, call, why}``; ``line_calls``: each call on a ferry
+        line ``{link_id, node, road_node, x, y, road_end_m}`` (also counted in ``calls``).
     """
     links = links.reset_index(drop=True).copy()
     geometry = np.asarray(geometry, dtype=object)
     node_xy = np.asarray(node_xy, dtype=float)
-    n = len(node_xy)
-    u = links["u"].to_numpy(dtype=np.int64)
-    v = links["v"].to_numpy(dtype=np.int64)
-    ferry = links["ferry"].to_numpy(dtype=bool)
     if "connector" not in links:
         links["connector"] = False
     if "split_from" not in links:
         links["split_from"] = None
+    n = len(node_xy)
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    ferry = links["ferry"].to_numpy(dtype=bool)
     fdeg = np.bincount(np.concatenate([u[ferry], v[ferry]]), minlength=n)
     road_node = np.zeros(n, dtype=bool)
     road_node[u[~ferry]] = True
@@ -387,9 +519,10 @@ def connect_ferry_ends(
         "calls_joined": 0,
         "calls": [],
         "junctions": [],
+        "line_calls": [],
     }
     if len(ends) == 0 and len(junctions) == 0:
-        return links, geometry, node_xy, report
+        return _join_line_calls(links, geometry, node_xy, model, report)
     # the ferry link of each end
     ferry_rows = np.flatnonzero(ferry)
     end_link = {}
@@ -506,67 +639,21 @@ def connect_ferry_ends(
     if new_xy:
         node_xy = np.vstack([node_xy, np.array(new_xy)])
     # split road links
-    new_rows, new_geoms, drop = [], [], []
     n_split_pieces = sum(len(s) for s in splits.values())
     piece_ids = iter(new_link_ids(ids, n_split_pieces + len(at_node), "link"))
-    from shapely.ops import substring
-
-    for r, cuts in splits.items():
-        cuts = sorted(cuts)
-        line = geometry[r]
-        bounds = [0.0] + [c[0] for c in cuts] + [float(line.length)]
-        nodes = [int(u[r])] + [c[1] for c in cuts] + [int(v[r])]
-        base = links.iloc[r].to_dict()
-        total = float(line.length)
-        for j in range(len(bounds) - 1):
-            piece = substring(line, bounds[j], bounds[j + 1])
-            row = dict(base)
-            row["link_id"] = base["link_id"] if j == 0 else next(piece_ids)
-            row["u"], row["v"] = nodes[j], nodes[j + 1]
-            share = (bounds[j + 1] - bounds[j]) / total
-            row["length_m"] = base["length_m"] * share
-            for c in ("seconds_fw", "seconds_bw"):  # times that came with the data
-                if c in row and row[c] is not None:
-                    row[c] = row[c] * share
-            row["split_from"] = base["link_id"]
-            new_rows.append(row)
-            new_geoms.append(piece)
-        drop.append(r)
+    new_rows, new_geoms = _split_pieces(links, geometry, splits, piece_ids)
+    drop = list(splits)
     report["roads_split"] = len(splits)
     # connectors
     connector_m = []
     for k in range(len(at_node)):
         e = int(at_node[k])
-        fr = links.iloc[int(of_link[k])]
-        t = int(targets[k])
-        geom = shapely.linestrings([node_xy[e], node_xy[t]])
-        row = dict.fromkeys(links.columns)
-        row.update(
-            {
-                "link_id": next(piece_ids),
-                "u": e,
-                "v": t,
-                "ferry": False,
-                "connector": True,
-                "length_m": float(geom.length),
-                "category": fr["category"],
-                "road_number": fr["road_number"],
-                "split_from": None,
-            }
-        )
+        row, geom = _connector_row(links, next(piece_ids), e, int(targets[k]), node_xy, of_link[k])
         new_rows.append(row)
         new_geoms.append(geom)
         connector_m.append(float(geom.length))
         if k >= n_ends:
-            report["calls"].append(
-                {
-                    "node": e,
-                    "x": round(float(node_xy[e, 0]), 1),
-                    "y": round(float(node_xy[e, 1]), 1),
-                    "connector_m": round(float(geom.length), 1),
-                    "road_number": _py(links["road_number"].iloc[int(rows[k])]),
-                }
-            )
+            report["calls"].append(_call_record(e, node_xy, geom, links, int(rows[k])))
     report["joined"] = n_ends
     report["calls_joined"] = len(at_node) - n_ends
     if connector_m:
@@ -575,11 +662,57 @@ def connect_ferry_ends(
             "median": round(float(np.median(connector_m)), 1),
             "max": round(max(connector_m), 1),
         }
+    links, geometry = _replace_rows(links, geometry, drop, new_rows, new_geoms)
+    return _join_line_calls(links, geometry, node_xy, model, report)
+
+
+def _connector_row(
+    links: pd.DataFrame, link_id, e: int, t: int, node_xy: np.ndarray, of_link: int
+) -> tuple[dict, object]:
+    """A connector link from ferry node ``e`` to road node ``t``, and its geometry.
+
+    The connector is straight and takes the road category and number of ferry link row
+    ``of_link``.
+    """
+    fr = links.iloc[int(of_link)]
+    geom = shapely.linestrings([node_xy[e], node_xy[t]])
+    row = dict.fromkeys(links.columns)
+    row.update(
+        {
+            "link_id": link_id,
+            "u": e,
+            "v": t,
+            "ferry": False,
+            "connector": True,
+            "length_m": float(geom.length),
+            "category": fr["category"],
+            "road_number": fr["road_number"],
+            "split_from": None,
+        }
+    )
+    return row, geom
+
+
+def _call_record(e: int, node_xy: np.ndarray, geom, links: pd.DataFrame, road_row: int) -> dict:
+    """``report["calls"]`` entry of a call at node ``e`` joined by ``geom`` to road row."""
+    return {
+        "node": e,
+        "x": round(float(node_xy[e, 0]), 1),
+        "y": round(float(node_xy[e, 1]), 1),
+        "connector_m": round(float(geom.length), 1),
+        "road_number": _py(links["road_number"].iloc[road_row]),
+    }
+
+
+def _replace_rows(
+    links: pd.DataFrame, geometry: np.ndarray, drop, rows: list[dict], geoms: list
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``links`` without rows ``drop``, with ``rows`` appended (dtypes kept), and geometry."""
+    if not rows:
+        return links, geometry
     keep = np.ones(len(links), dtype=bool)
-    keep[drop] = False
-    if not new_rows:
-        return links, geometry, node_xy, report
-    add = pd.DataFrame(new_rows, columns=links.columns)
+    keep[list(drop)] = False
+    add = pd.DataFrame(rows, columns=links.columns)
     for c in links.columns:
         kind = links[c].dtype.kind
         if kind == "f":
@@ -591,8 +724,37 @@ def connect_ferry_ends(
         out[c] = out[c].fillna(False).astype(bool)
     out["u"] = out["u"].astype(np.int64)
     out["v"] = out["v"].astype(np.int64)
-    geoms = np.concatenate([geometry[keep], np.array(new_geoms, dtype=object)])
-    return out, geoms, node_xy, report
+    return out, np.concatenate([geometry[keep], np.array(geoms, dtype=object)])
+
+
+def _join_line_calls(
+    links: pd.DataFrame, geometry: np.ndarray, node_xy: np.ndarray, model: FerryModel, report
+):
+    """``_line_calls`` on the joined network, each call joined to its road end.
+
+    The connectors are counted with the calls in ``report`` (``calls``, ``calls_joined``)
+    and the splits listed in ``report["line_calls"]``.
+    """
+    links, geometry, node_xy, line_calls = _line_calls(links, geometry, node_xy, model)
+    if not line_calls:
+        return links, geometry, node_xy, report
+    u = links["u"].to_numpy(dtype=np.int64)
+    v = links["v"].to_numpy(dtype=np.int64)
+    ferry = links["ferry"].to_numpy(dtype=bool)
+    ids = iter(new_link_ids(links["link_id"].to_numpy(), len(line_calls), "link"))
+    rows, geoms = [], []
+    for c in line_calls:
+        e, t = c["node"], c["road_node"]
+        of_link = np.flatnonzero(ferry & ((u == e) | (v == e)))[0]
+        road_row = np.flatnonzero(~ferry & ((u == t) | (v == t)))[0]
+        row, geom = _connector_row(links, next(ids), e, t, node_xy, of_link)
+        rows.append(row)
+        geoms.append(geom)
+        report["calls"].append(_call_record(e, node_xy, geom, links, int(road_row)))
+    report["line_calls"] = line_calls
+    report["calls_joined"] += len(line_calls)
+    links, geometry = _replace_rows(links, geometry, [], rows, geoms)
+    return links, geometry, node_xy, report
 
 
 # --- ferry routes: turn-aware waits as a graph transformation --------------------------------
