@@ -67,13 +67,9 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kmh(km: float, minutes: float) -> str:
-    """Average speed of ``km`` in ``minutes``, one decimal; ``-`` for no time."""
-    return f"{km * 60.0 / minutes:.1f}" if minutes > 0 else "-"
-
-
 def _cmd_route(args: argparse.Namespace) -> int:
     from smaby_geo.analysis.trips import trip
+    from smaby_geo.console import legs_table
     from smaby_geo.network import load_network
     from smaby_geo.places.placenames import resolve_place
 
@@ -104,16 +100,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
             print(f"\n{a} -> {b}: legs" + (f" ({r.note})" if r.note is not None else ""))
             if r.legs is None:
                 continue
-            # km/h: of the leg, of the crossing alone for a ferry, of the whole trip for total
-            print("| leg | road | km | minutes | km/h | ferry crossing + wait |")
-            print("|---|---|---:|---:|---:|---|")
-            for g in r.legs.itertuples():
-                road = " ".join(str(x) for x in (g.category, g.road_number) if isinstance(x, str))
-                is_ferry = g.leg == "car ferry"
-                ferry = f"{g.crossing_minutes:.1f} + {g.wait_minutes:.1f} min" if is_ferry else ""
-                kmh = _kmh(g.km, g.crossing_minutes if is_ferry else g.minutes)
-                print(f"| {g.leg} | {road} | {g.km:.1f} | {g.minutes:.1f} | {kmh} | {ferry} |")
-            print(f"| total | | {r.km:.1f} | {r.minutes:.1f} | {_kmh(r.km, r.minutes)} | |")
+            print("\n".join(legs_table(r)))
     return 0
 
 

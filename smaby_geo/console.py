@@ -1,4 +1,4 @@
-"""What ``smaby-geo run`` and ``smaby-geo scenario`` print: tables and notes on the console.
+"""What ``smaby-geo run``, ``scenario`` and ``route --explain`` print on the console.
 
 The jobs (``pipeline.main_job``, ``scenario_job.scenario_job``) compute, write files and
 return what they did; the functions here turn that into text. ``run_main_job`` and
@@ -34,6 +34,32 @@ def print_footer(
         + f"; total {seconds:.2f}"
     )
     print(f"Data: {attribution}")
+
+
+def _kmh(km: float, minutes: float) -> str:
+    """Average speed of ``km`` in ``minutes``, one decimal; ``-`` for no time."""
+    return f"{km * 60.0 / minutes:.1f}" if minutes > 0 else "-"
+
+
+def legs_table(trip) -> list[str]:
+    """Markdown rows of ``route --explain``: the legs of ``trip`` (a ``Trip`` with ``legs``).
+
+    Each leg with its road, km, minutes and average km/h (of the crossing alone for a ferry,
+    whose wait is shown beside it), then the trip's total.
+    """
+    out = [
+        "| leg | road | km | minutes | km/h | ferry crossing + wait |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for g in trip.legs.itertuples():
+        road = " ".join(str(x) for x in (g.category, g.road_number) if isinstance(x, str))
+        is_ferry = g.leg == "car ferry"
+        ferry = f"{g.crossing_minutes:.1f} + {g.wait_minutes:.1f} min" if is_ferry else ""
+        kmh = _kmh(g.km, g.crossing_minutes if is_ferry else g.minutes)
+        out.append(f"| {g.leg} | {road} | {g.km:.1f} | {g.minutes:.1f} | {kmh} | {ferry} |")
+    total = _kmh(trip.km, trip.minutes)
+    out.append(f"| total | | {trip.km:.1f} | {trip.minutes:.1f} | {total} | |")
+    return out
 
 
 def minutes_table(cells, service_types) -> list[str]:
