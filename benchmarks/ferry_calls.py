@@ -64,8 +64,15 @@ def main() -> int:
     out.append(
         f"N1000 national, default profile; machine {describe_machine()}; both reads "
         f"{t_load:.1f} s. Sea junctions (two or more car-ferry links meet, no road): "
-        f"{fc['sea_junctions']}; joined as calls {fc['calls_joined']} (limit "
-        f"{fc['max_call_m']:,.0f} m)."
+        f"{fc['sea_junctions']}; joined as calls {fc['calls_joined'] - len(fc['line_calls'])} "
+        f"(limit {fc['max_call_m']:,.0f} m). Calls on a ferry line (a road cut off from every "
+        f"other ends that near the line's interior): {len(fc['line_calls'])}"
+        + "".join(
+            f"; link {c['link_id']} at ({c['x']:,.0f}, {c['y']:,.0f}), {c['road_end_m']:,.0f} m "
+            f"from the road end ({nearest_kommune(kommuner, c['x'], c['y'])})"
+            for c in fc["line_calls"]
+        )
+        + "."
     )
     # how far the data's own landings lie from a road: ferry ends that touch no road
     lk = net.links
