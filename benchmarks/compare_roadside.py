@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibration_inputs import adopt, fit_and_cross_validate, load_calibration_inputs
-from report import format_hmm, write_report
+from report import write_report
 
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
@@ -48,6 +48,7 @@ from smaby_geo.analysis.calibration import (
     default_parameters,
 )
 from smaby_geo.analysis.trips import trip
+from smaby_geo.console import format_hmm
 from smaby_geo.network.profile import prior_profile
 from smaby_geo.network.roadside import measure_roadside_densities
 

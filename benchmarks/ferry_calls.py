@@ -64,7 +64,7 @@ def main() -> int:
     out.append(
         f"N1000 national, default profile; machine {describe_machine()}; both reads "
         f"{t_load:.1f} s. Sea junctions (two or more car-ferry links meet, no road): "
-        f"{fc['sea_junctions']}; joined as calls {fc['calls_joined'] - len(fc['line_calls'])} "
+        f"{fc['sea_junctions']}; joined as calls {fc['calls_joined']} "
         f"(limit {fc['max_call_m']:,.0f} m). Calls on a ferry line (a road cut off from every "
         f"other ends that near the line's interior): {len(fc['line_calls'])}"
         + "".join(

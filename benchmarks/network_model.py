@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import format_hmm
-
 from smaby_geo import CarProfile
 from smaby_geo.analysis.trips import trip
+from smaby_geo.console import format_hmm
 from smaby_geo.network import read_kartverket
 from smaby_geo.network.profile import prior_profile
 

@@ -35,11 +35,12 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import format_hmm, markdown_table, write_report
+from report import markdown_table, write_report
 
 from smaby_geo import datasets
 from smaby_geo.analysis.calibration import read_calibration_table
 from smaby_geo.analysis.trips import trip
+from smaby_geo.console import format_hmm
 from smaby_geo.network.readers import load_network
 from smaby_geo.places.centres import kommune_centres
 from smaby_geo.places.population import read_kommuner, read_population_grid
@@ -130,7 +131,6 @@ def toi_average_speeds(net, centres: gpd.GeoDataFrame, rows: pd.DataFrame) -> pd
     df = pd.DataFrame(out)
     df["toi_kmh"] = df["km"] / (df["toi_min"] / 60.0)
     return df
-
 
 
 def main() -> None:

@@ -29,14 +29,6 @@ def markdown_table(df, floatfmt: str = ".1f") -> str:
     return "\n".join([head, rule, *body])
 
 
-def format_hmm(minutes: float) -> str:
-    """Minutes as ``h:mm`` (rounded to the minute, as ``smaby-geo route`` prints); ``-`` if inf."""
-    if not minutes < float("inf"):
-        return "-"
-    m = round(minutes)
-    return f"{m // 60}:{m % 60:02d}"
-
-
 def describe_machine() -> str:
     """The machine line of a report: architecture, cores, numba threads, Python, load now."""
     import platform

@@ -28,7 +28,6 @@ Nothing here is fitted to Tynset-Hamar. Writes ``benchmarks/results/tynset_hamar
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ from calibration_inputs import (
     load_calibration_inputs,
     worse_than,
 )
-from report import format_hmm, markdown_table, write_report
+from report import describe_machine, markdown_table, write_report
 
 from smaby_geo.analysis.calibration import (
     CLASS_ORDER,
@@ -51,6 +50,7 @@ from smaby_geo.analysis.calibration import (
     set_parameters,
 )
 from smaby_geo.analysis.trips import trip
+from smaby_geo.console import format_hmm
 from smaby_geo.network.profile import prior_profile
 from smaby_geo.places.snapping import AccessModel
 
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `python benchmarks/tynset_hamar.py --access-speeds "
         f"{' '.join(f'{s:g}' for s in speeds)} --folds {args.folds} "
         f"--max-evaluations {args.max_evaluations}`  ",
-        f"Machine: {platform.machine()}, Python {platform.python_version()}; network "
+        f"Machine: {describe_machine()}; network "
         f"{inputs.network.source}; {len(inputs.rows)} TØI rows; issue #12's window "
         f"{format_hmm(WINDOW_MIN[0])}-{format_hmm(WINDOW_MIN[1])}.",
         "",

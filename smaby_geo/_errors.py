@@ -105,6 +105,7 @@ def one_line(text: str) -> str:
 # hostile argument would otherwise fill the terminal); N1000 place names have at most 17
 # characters, and real paths fit.
 QUOTED_INPUT_MAX_CHARS = 160
+_QUOTED = re.compile(r"""(?<!\w)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?!\w)""", re.DOTALL)
 
 
 def shorten_quoted(text: str, max_chars: int = QUOTED_INPUT_MAX_CHARS) -> str:
@@ -113,14 +114,17 @@ def shorten_quoted(text: str, max_chars: int = QUOTED_INPUT_MAX_CHARS) -> str:
     ``'xxx...x'`` (300 characters) becomes ``'xxx…' (300 characters)``, its first
     ``max_chars // 2`` characters kept; shorter quotes are left whole.
     """
-    n = max_chars + 1
 
     def cut(m: re.Match) -> str:
         q, inner = m.group(0)[0], m.group(0)[1:-1]
+        if len(inner) <= max_chars:
+            return m.group(0)
         return f"{q}{inner[: max_chars // 2]}…{q} ({len(inner):,} characters)"
 
-    # a quote opens after a non-word character and closes before one (not "registry's")
-    return re.sub(rf"(?<!\w)('[^']{{{n},}}'|\"[^\"]{{{n},}}\")(?!\w)", cut, text)
+    # Every quoted run is matched, short ones too, so that the closing quote of one is never
+    # taken for the opening quote of the next; a quote opens after a non-word character and
+    # closes before one (not the apostrophe of "registry's"); repr escapes quotes with "\".
+    return _QUOTED.sub(cut, text)
 
 
 # What to do about an OSError, by its kind; kinds not listed get no advice beyond the message

@@ -69,7 +69,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
 def _cmd_route(args: argparse.Namespace) -> int:
     from smaby_geo.analysis.trips import trip
-    from smaby_geo.console import legs_table
+    from smaby_geo.console import format_hmm, legs_table
     from smaby_geo.network import load_network
     from smaby_geo.places.placenames import resolve_place
 
@@ -92,8 +92,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
     for a, b in pairs:
         r = trip(net, a, b, legs=args.explain)
         m = r.minutes
-        hm = f"{round(m) // 60}:{round(m) % 60:02d}" if m < float("inf") else "-"
-        print(f"| {a} | {b} | {m:.0f} | {hm} | {r.km:.0f} | {r.ferry_links} |")
+        print(f"| {a} | {b} | {m:.0f} | {format_hmm(m)} | {r.km:.0f} | {r.ferry_links} |")
         explained.append((a, b, r))
     if args.explain:
         for a, b, r in explained:

@@ -36,6 +36,14 @@ def print_footer(
     print(f"Data: {attribution}")
 
 
+def format_hmm(minutes: float) -> str:
+    """Minutes as ``h:mm``, rounded to the minute; ``-`` when not finite (unreachable)."""
+    if not minutes < float("inf"):
+        return "-"
+    m = round(minutes)
+    return f"{m // 60}:{m % 60:02d}"
+
+
 def _kmh(km: float, minutes: float) -> str:
     """Average speed of ``km`` in ``minutes``, one decimal; ``-`` for no time."""
     return f"{km * 60.0 / minutes:.1f}" if minutes > 0 else "-"

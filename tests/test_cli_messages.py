@@ -400,3 +400,27 @@ def test_an_apostrophe_in_the_message_is_no_quote():
     tail = "d" * 300
     text = f"dataset 'hospitals': /data/h.csv is not the registry's file ({tail}); fix it's path"
     assert describe_expected_error(ValueError(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the registry's file (" + "d" * 300 + ") and the users' files stay",  # lookbehind
+        "a name may not hold (' or \") and " + "e" * 300 + " so don't use them",  # lookahead
+        # the closing quote of a short value is no opening quote of the text after it
+        "path '/data/dir/' is a folder; " + "y" * 170 + "; give '/data/x.csv'",
+    ],
+)
+def test_text_between_quotes_and_apostrophes_is_left_whole(text):
+    from smaby_geo._errors import shorten_quoted
+
+    assert shorten_quoted(text) == text
+
+
+def test_a_long_name_with_both_quote_marks_is_shortened_too():
+    from smaby_geo._errors import describe_expected_error
+
+    name = "O'Brien \"x\" " + "z" * 300  # repr quotes it with ' and escapes the inner '
+    msg = describe_expected_error(KeyError(f"place name {name!r} not found"))
+    assert msg.startswith("place name 'O\\'Brien") and "(313 characters) not found" in msg
+    assert "z" * 100 not in msg

@@ -166,7 +166,8 @@ def test_a_cut_off_road_beside_a_ferry_line_is_a_call_on_it():
     net = _line_island()
     fc = net.report["ferry_connectors"]
     assert [(c["x"], c["y"], c["road_end_m"]) for c in fc["line_calls"]] == [(1000.0, 5000.0, 80.0)]
-    assert fc["calls_joined"] == 1 and fc["calls"][0]["connector_m"] == pytest.approx(80.0)
+    assert fc["calls_joined"] == 0  # no sea junction: the call is on the line
+    assert [c["connector_m"] for c in fc["calls"]] == [pytest.approx(80.0)]
     assert "call on ferry link" in net.describe()
     v = 65 / 3.6  # the prior's F speed, m/s
     d = one_to_all(net, _node(net, 0, 0))
@@ -206,10 +207,151 @@ def test_a_road_a_ferry_already_reaches_gets_no_call_on_a_passing_line():
     )
 
 
-def test_no_line_call_where_a_node_of_the_line_is_as_near():
-    # the line ends 506 m from the island road's end: the end and call rules decide there
-    net = _line_island(line_end_y=5500.0)
+def test_no_line_call_where_the_line_ends_as_near():
+    # the line ends on road C at (1000,5000), 80 m from island road B's end: that node is
+    # as near as any point of the line, so no line is split (the gap is between two roads)
+    g = lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 5000)],
+            [(0, 5000), (1000, 5000)],
+            [(1080, 5000), (3000, 5000)],
+        ],
+        typeVeg=["enkelBilveg", "bilferje", "enkelBilveg", "enkelBilveg"],
+        vegkategori=["F"] * 4,
+        vegnummer=[60.0, 60.0, 60.0, 61.0],
+    )
+    net = read_kartverket(g, profile=prior_profile(), builtup=None)
     assert net.report["ferry_connectors"]["line_calls"] == []
+    assert not net.links["connector"].any()
+
+
+def test_a_line_further_on_still_joins_the_road_past_the_line_end():
+    # the same island road, but the line runs on past it to (1000,10000): a node of the
+    # line (its end at 5 km) is far, so the line is split 80 m from B's end
+    fc = _line_island(line_end_y=5500.0).report["ferry_connectors"]
+    assert [(c["x"], c["y"]) for c in fc["line_calls"]] == [(1000.0, 5000.0)]
+
+
+def test_the_line_call_joins_the_cut_off_road_not_the_nearest_road():
+    # a main-network road D passes 50 m west of the line where island road B ends 80 m
+    # east of it: the call joins B (the road that needs it), not D
+    g = lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 10000)],
+            [(0, 10000), (1000, 10000)],
+            [(0, 0), (950, 4000)],
+            [(950, 4000), (950, 6000)],
+            [(1080, 5000), (3000, 5000)],
+        ],
+        typeVeg=["enkelBilveg", "bilferje"] + ["enkelBilveg"] * 4,
+        vegkategori=["F"] * 6,
+        vegnummer=[60.0] * 6,
+    )
+    net = read_kartverket(g, profile=prior_profile(), builtup=None)
+    fc = net.report["ferry_connectors"]
+    assert [c["road_end_m"] for c in fc["line_calls"]] == [80.0]
+    con = net.links[net.links["connector"]]
+    assert con["length_m"].tolist() == [pytest.approx(80.0)]
+    assert np.isfinite(one_to_all(net, _node(net, 0, 0))[_node(net, 3000, 5000)])
+
+
+def test_an_island_end_the_line_cannot_take_leaves_its_other_end_to_try():
+    # island road B from (1080,5000) to (2000,5000); its east end lies 60 m from the end
+    # node of a second line (a terminal on road E), nearer than its west end lies to the
+    # first line: refused there (the node is as near), the west end, 80 m from the first
+    # line's interior, is still joined
+    g = lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 10000)],
+            [(0, 10000), (1000, 10000)],
+            [(1080, 5000), (2000, 5000)],
+            [(2000, 0), (2000, 4940)],
+            [(2000, 4940), (2500, 4940)],
+            [(1000, 0), (2000, 0)],
+        ],
+        typeVeg=["enkelBilveg", "bilferje", "enkelBilveg", "enkelBilveg", "bilferje"]
+        + ["enkelBilveg"] * 2,
+        vegkategori=["F"] * 7,
+        vegnummer=[60.0, 60.0, 60.0, 61.0, 62.0, 63.0, 60.0],
+    )
+    net = read_kartverket(g, profile=prior_profile(), builtup=None)
+    fc = net.report["ferry_connectors"]
+    assert [(c["x"], c["y"], c["road_end_m"]) for c in fc["line_calls"]] == [(1000.0, 5000.0, 80.0)]
+    assert np.isfinite(one_to_all(net, _node(net, 0, 0))[_node(net, 2000, 5000)])
+
+
+def test_two_islands_at_one_point_of_a_line_each_get_their_connector():
+    g = lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 10000)],
+            [(0, 10000), (1000, 10000)],
+            [(1080, 5000), (3000, 5000)],
+            [(-2000, 5000), (900, 5000)],
+        ],
+        typeVeg=["enkelBilveg", "bilferje"] + ["enkelBilveg"] * 3,
+        vegkategori=["F"] * 5,
+        vegnummer=[60.0] * 5,
+    )
+    net = read_kartverket(g, profile=prior_profile(), builtup=None)
+    fc = net.report["ferry_connectors"]
+    assert sorted(c["road_end_m"] for c in fc["line_calls"]) == [80.0, 100.0]
+    assert len({c["node"] for c in fc["line_calls"]}) == 1  # one node on the line
+    d = one_to_all(net, _node(net, 0, 0))
+    assert np.isfinite(d[_node(net, 3000, 5000)]) and np.isfinite(d[_node(net, -2000, 5000)])
+
+
+def test_a_split_ferry_keeps_the_headway_given_for_it_both_ways():
+    off = _line_island(max_call_m=None)
+    fid = off.links.loc[off.links["ferry"].to_numpy(bool), "link_id"].iloc[0]
+    on, off = (
+        _line_island(headways_min={fid: 120.0}),
+        _line_island(max_call_m=None, headways_min={fid: 120.0}),
+    )
+    assert len(on.report["ferry_connectors"]["line_calls"]) == 1  # the line split in two
+    for a, b in [((0, 0), (0, 10000)), ((0, 10000), (0, 0))]:
+        t_on = one_to_all(on, _node(on, *a))[_node(on, *b)]
+        t_off = one_to_all(off, _node(off, *a))[_node(off, *b)]
+        assert t_on == pytest.approx(t_off)
+    plain = _line_island(max_call_m=None)
+    t_plain = one_to_all(plain, _node(plain, 0, 10000))[_node(plain, 0, 0)]
+    assert t_off == pytest.approx(t_plain + (60 - PRIOR_HEADWAY_MIN / 2) * 60)
+
+
+def test_a_split_ferry_shares_its_own_crossing_time_by_length():
+    """A ferry's crossing time from the data (``duration_s``: OSM, NVDB) is shared by the
+    pieces, not given whole to each."""
+    import pandas as pd
+    import shapely
+
+    from smaby_geo.network.ferry import connect_ferry_ends
+
+    xy = np.array(
+        [[0, 0], [1000, 0], [1000, 10000], [0, 10000], [1080, 5000], [3000, 5000], [2000, 0]],
+        dtype=float,
+    )
+    uv = [(0, 1), (1, 2), (3, 2), (4, 5), (1, 6)]
+    links = pd.DataFrame(
+        {
+            "link_id": range(5),
+            "u": [a for a, _ in uv],
+            "v": [b for _, b in uv],
+            "ferry": [False, True, False, False, False],
+            "length_m": [1000.0, 10000.0, 1000.0, 1920.0, 1000.0],
+            "road_number": ["Fv60"] * 5,
+            "category": ["F"] * 5,
+            "duration_s": [np.nan, 3000.0, np.nan, np.nan, np.nan],
+        }
+    )
+    geom = np.array([shapely.LineString(xy[[a, b]]) for a, b in uv], dtype=object)
+    out, _, _, rep = connect_ferry_ends(links, geom, xy, FerryModel())
+    assert [c["road_end_m"] for c in rep["line_calls"]] == [80.0]
+    ferry = out[out["ferry"].to_numpy(bool)]
+    assert ferry["duration_s"].tolist() == [pytest.approx(1500.0), pytest.approx(1500.0)]
+    assert ferry["length_m"].sum() == pytest.approx(10000.0)
 
 
 def test_n1000_mausund_is_reached_by_a_call_on_the_fv6470_line(n1000):

@@ -37,7 +37,7 @@ def test_n1000_national_summary(n1000):
     original = road["split_from"].where(road["split_from"].notna(), road["link_id"])
     assert original.nunique() == 13215 + 240 - 13
     fc = s["ferry_connectors"]
-    assert lk["connector"].sum() == fc["joined"] + fc["calls_joined"]
+    assert lk["connector"].sum() == fc["joined"] + fc["calls_joined"] + len(fc["line_calls"])
     assert fc["joined"] > 100 and fc["calls_joined"] > 10
     assert fc["joined"] + len(fc["unjoined"]) == fc["ferry_ends"]
     assert fc["calls_joined"] < fc["sea_junctions"]  # forks and bends at sea stay

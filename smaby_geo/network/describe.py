@@ -94,7 +94,7 @@ def describe_network(net: RoadNetwork) -> str:
         if fc.get("sea_junctions") and fc.get("max_call_m") is not None:
             lines.append(
                 f"  sea junctions of car-ferry links touching no road {fc['sea_junctions']}: "
-                f"{fc['calls_joined'] - len(on_line)} joined as quay calls (the ferry's nearest "
+                f"{fc['calls_joined']} joined as quay calls (the ferry's nearest "
                 f"approach to a road within {fc['max_call_m']:,.0f} m, FerryModel.max_call_m), "
                 "the rest are forks and bends at sea"
             )

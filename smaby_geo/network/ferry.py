@@ -243,7 +243,7 @@ def new_link_ids(ids: np.ndarray, k: int, tag: str) -> list:
 
 
 def call_limit_m(model: FerryModel) -> float | None:
-    """Longest connector to a quay call, metres (None: no calls are joined).
+    """Longest connector to a call, quay or on a ferry line, metres (None: none is joined).
 
     The smaller of ``model.max_call_m`` and ``model.max_connector_m``.
     """
@@ -320,7 +320,8 @@ def _split_pieces(
     """The pieces of each link ``r`` in ``splits`` (``r -> [(metres along it, new node)]``).
 
     Each piece keeps the link's attributes, its length and any times that came with the
-    data shared by length, and ``split_from`` its id; the first keeps the id, the others
+    data (``seconds_fw``/``seconds_bw``, a ferry's ``duration_s``) shared by length, and
+    ``split_from`` its id; the first keeps the id, the others
     take ids from ``piece_ids``. Returns the rows and their geometries.
     """
     from shapely.ops import substring
@@ -342,7 +343,7 @@ def _split_pieces(
             row["u"], row["v"] = nodes[j], nodes[j + 1]
             share = (bounds[j + 1] - bounds[j]) / total
             row["length_m"] = base["length_m"] * share
-            for c in ("seconds_fw", "seconds_bw"):  # times that came with the data
+            for c in ("seconds_fw", "seconds_bw", "duration_s"):  # times from the data
                 if c in row and row[c] is not None:
                     row[c] = row[c] * share
             row["split_from"] = base["link_id"]
@@ -358,16 +359,17 @@ def _line_calls(
 
     A road end (one road link, no ferry link) of a road component that is not the largest
     and touches no ferry link has no way off its island; where a ferry line passes within
-    ``call_limit_m(model)`` of it, away from the line's own nodes, the data drew the boat's
-    call there without a node (Mausund in Frøya: 279 m from the Fv6470 line). Not where a
-    node of that ferry link lies as near (the ferry-end and quay-call rules decide there).
+    ``call_limit_m(model)`` of it, the data drew the boat's call there without a node
+    (Mausund in Frøya: 279 m from the Fv6470 line). Not where a node of that ferry link lies
+    about as near (within ``connector_node_snap_m`` more): that node is the call, for the
+    ferry-end and quay-call rules. One call per cut-off road, at its end nearest a line.
     Run on the joined network (its connectors are roads, so a road that a ferry end was
     joined to is not cut off). The ferry link is split at its point nearest the road end;
     ``_join_line_calls`` joins the new node to that road end (not to whatever road is
-    nearest: the line passes other shores without calling) and counts it with the calls.
-    Returns the links, geometry and node coordinates (unchanged when nothing is split) and
-    a record per split ``{link_id, node, road_node, x, y, road_end_m}`` (node numbers of the
-    returned coordinates).
+    nearest: the line passes other shores without calling). Returns the links, geometry and
+    node coordinates (unchanged when nothing is split) and a record per call ``{link_id,
+    node, road_node, x, y, road_end_m}`` (node numbers of the returned coordinates; two
+    roads at one point of a line share the node).
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -398,38 +400,39 @@ def _line_calls(
     (pi, fi), dist = tree.query_nearest(
         pts, max_distance=max(limit, 1e-6), return_distance=True, all_matches=False
     )  # shapely wants a positive distance; at limit 0 only a road end on the line is near
-    if len(pi) == 0:
-        return links, geometry, node_xy, []
-    # one call per cut-off road: at its end nearest a ferry line
-    nearest = np.lexsort((dist, label[ends[pi]]))
-    first = np.r_[True, np.diff(label[ends[pi[nearest]]]) != 0]
-    pi, fi, dist = pi[nearest[first]], fi[nearest[first]], dist[nearest[first]]
-    splits: dict[int, list[tuple[float, int]]] = {}
-    records, new_xy = [], []
+    rows_f = ferry_rows[fi]
+    pos = shapely.line_locate_point(geometry[rows_f], pts[pi])
+    own = np.minimum(
+        np.hypot(*(node_xy[u[rows_f]] - node_xy[ends[pi]]).T),
+        np.hypot(*(node_xy[v[rows_f]] - node_xy[ends[pi]]).T),
+    )
     snap = model.connector_node_snap_m
-    for p, f, d in zip(pi, fi, dist, strict=True):
-        r = int(ferry_rows[f])
-        line = geometry[r]
-        own = node_xy[[u[r], v[r]]] - node_xy[ends[p]]
-        if np.hypot(own[:, 0], own[:, 1]).min() <= limit:
-            continue  # a node of the line itself is that near: the end and call rules decide
-        pos = float(shapely.line_locate_point(line, pts[p]))
-        if pos <= snap or pos >= float(line.length) - snap:
-            continue  # nearest at the line's own node, beyond the call limit
-        if any(abs(q - pos) <= snap for q, _ in splits.get(r, [])):
-            continue  # two road ends at one point of the line: one call
-        at = shapely.line_interpolate_point(line, pos)
-        node = n + len(new_xy)
-        new_xy.append((at.x, at.y))
-        splits.setdefault(r, []).append((pos, node))
+    # not where a node of the line itself is about as near (the end and call rules decide)
+    ok = own > dist + snap
+    pi, rows_f, dist, pos = pi[ok], rows_f[ok], dist[ok], pos[ok]
+    # one call per cut-off road: at its end nearest a ferry line
+    order = np.lexsort((dist, label[ends[pi]]))
+    first = np.r_[True, np.diff(label[ends[pi[order]]]) != 0] if len(order) else order > 0
+    splits: dict[int, list[tuple[float, int]]] = {}
+    records: list[dict] = []
+    new_xy: list[tuple[float, float]] = []
+    for k in order[first]:
+        r, at_m = int(rows_f[k]), float(pos[k])
+        # two cut-off roads at one point of the line: one node, a connector to each
+        node = next((nd for q, nd in splits.get(r, []) if abs(q - at_m) <= snap), None)
+        at = shapely.line_interpolate_point(geometry[r], at_m)
+        if node is None:
+            node = n + len(new_xy)
+            new_xy.append((at.x, at.y))
+            splits.setdefault(r, []).append((at_m, node))
         records.append(
             {
                 "link_id": _py(links["link_id"].iloc[r]),
                 "node": node,
-                "road_node": int(ends[p]),
+                "road_node": int(ends[pi[k]]),
                 "x": round(at.x, 1),
                 "y": round(at.y, 1),
-                "road_end_m": round(float(d), 1),
+                "road_end_m": round(float(dist[k]), 1),
             }
         )
     if not splits:
@@ -485,10 +488,12 @@ def connect_ferry_ends(
         ``ferry_ends`` (ends touching no road), ``joined``, ``roads_split``,
         ``connector_m`` (min/median/max), ``unjoined``: a list of
         ``{link_id, x, y, nearest_road_m, reason}``; ``sea_junctions`` (junctions touching
-        no road), ``calls_joined`` and ``calls``: a list of ``{node, x, y, connector_m,
-        road_number}`` (``node`` numbers the returned ``node_xy``); ``junctions``: every sea
-        junction ``{x, y, nearest_road_m, call, why}``; ``line_calls``: each call on a ferry
-        line ``{link_id, node, road_node, x, y, road_end_m}`` (also counted in ``calls``).
+        no road), ``calls_joined`` (of them) and ``calls``: every call joined, quay or line,
+        ``{node, x, y, connector_m, road_number}`` (``node`` numbers the returned
+        ``node_xy``); ``junctions``: every sea junction ``{x, y, nearest_road_m, call,
+        why}``; ``line_calls``: each call on a ferry
+        line ``{link_id, node, road_node, x, y, road_end_m}`` (listed in ``calls`` too, not
+        counted in ``calls_joined``).
     """
     links = links.reset_index(drop=True).copy()
     geometry = np.asarray(geometry, dtype=object)
@@ -668,7 +673,7 @@ def connect_ferry_ends(
 
 def _connector_row(
     links: pd.DataFrame, link_id, e: int, t: int, node_xy: np.ndarray, of_link: int
-) -> tuple[dict, object]:
+) -> tuple[dict, shapely.LineString]:
     """A connector link from ferry node ``e`` to road node ``t``, and its geometry.
 
     The connector is straight and takes the road category and number of ferry link row
@@ -732,8 +737,8 @@ def _join_line_calls(
 ):
     """``_line_calls`` on the joined network, each call joined to its road end.
 
-    The connectors are counted with the calls in ``report`` (``calls``, ``calls_joined``)
-    and the splits listed in ``report["line_calls"]``.
+    The calls are listed in ``report["line_calls"]`` and, with the quay calls, in
+    ``report["calls"]`` (the nodes ``expand_ferry_routes`` keeps on one boat's track).
     """
     links, geometry, node_xy, line_calls = _line_calls(links, geometry, node_xy, model)
     if not line_calls:
@@ -752,7 +757,6 @@ def _join_line_calls(
         geoms.append(geom)
         report["calls"].append(_call_record(e, node_xy, geom, links, int(road_row)))
     report["line_calls"] = line_calls
-    report["calls_joined"] += len(line_calls)
     links, geometry = _replace_rows(links, geometry, [], rows, geoms)
     return links, geometry, node_xy, report
 
@@ -792,13 +796,19 @@ def headway_ids(links: pd.DataFrame) -> np.ndarray:
     """Link id whose headway each link takes (``FerryModel.headways_min``).
 
     Its own id; for a copy of a shared track (``expand_ferry_routes``) the id of its route's
-    own link, since the copy is that route's boat.
+    own link, since the copy is that route's boat; for a piece of a split link (a call on a
+    ferry line, ``split_from``) the id of the link as the data gave it.
     """
     ids = links["link_id"].to_numpy(dtype=object).copy()
     if HEADWAY_OF_COLUMN in links:
         of = links[HEADWAY_OF_COLUMN].to_numpy(dtype=object)
         has = pd.notna(of)
         ids[has] = of[has]
+    if "split_from" in links:
+        src = links["split_from"].to_numpy(dtype=object)
+        has = pd.notna(src)
+        original = dict(zip(links["link_id"].to_numpy(dtype=object)[has], src[has], strict=True))
+        ids = np.array([original.get(i, i) for i in ids], dtype=object)
     return ids
 
 
