@@ -90,15 +90,14 @@ def describe_network(net: RoadNetwork) -> str:
         )
         for e in fc["unjoined"]:
             lines.append(f"    not joined: ferry link {e['link_id']}: {e['reason']}")
-        on_line = fc.get("line_calls", [])
         if fc.get("sea_junctions") and fc.get("max_call_m") is not None:
             lines.append(
                 f"  sea junctions of car-ferry links touching no road {fc['sea_junctions']}: "
-                f"{fc['calls_joined']} joined as quay calls (the ferry's nearest "
-                f"approach to a road within {fc['max_call_m']:,.0f} m, FerryModel.max_call_m), "
-                "the rest are forks and bends at sea"
+                f"{fc['calls_joined']} joined as quay calls (the ferry's nearest approach to a "
+                f"road within {fc['max_call_m']:,.0f} m, FerryModel.max_call_m), the rest are "
+                "forks and bends at sea"
             )
-        for c in on_line:
+        for c in fc.get("line_calls", []):
             lines.append(
                 f"    call on ferry link {c['link_id']}: the line passes {c['road_end_m']:,.0f} m "
                 "from the end of a road cut off from every other; split there and joined"
