@@ -7,8 +7,8 @@ The default profile gives Tynset-Hamar 2:56 (window 2:10-2:50). The route is 208
 road, so only faster rural speeds bring it down; the calibration fixes those speeds against
 the short trips of TØI's table, where the access leg (a point to its road, standing in for
 the local roads N1000 leaves out) is a large share. A slower access leg makes short trips
-longer, so the fit answers with faster roads: the one lever in the model that moves a long
-rural trip without moving the table. Two measurements:
+longer, so the fit answers with faster roads, which a long rural trip feels in full: the
+lever the model has for such a trip. Two measurements:
 
 1. **The fit's own spread.** The Tynset-Hamar time on each fold's fitted profile of the
    5-fold cross-validation (the default model form and access leg): how far the table
