@@ -68,18 +68,20 @@ def test_cells_off_the_main_network_are_unreachable_with_a_reason(n1000, nationa
 def test_island_without_car_ferry_is_unreachable_with_its_reason(n1000):
     from smaby_geo.places.snapping import REASON_ISLAND, read_land
 
-    # Sula, off Frøya: reached by passenger boat only (its roads are in N1000)
+    # an island west of Florø (Kinn): its roads are in N1000, no car ferry or bridge is. (The
+    # point used here before lies on Mausund, off Frøya, which the Fv6470 car ferry that
+    # N1000 draws 279 m off its road's end now reaches: tests/test_ferry_calls.py.)
     pts = gpd.GeoDataFrame(
-        {"population": [18, 5]},
-        geometry=[Point(187700, 7098400), Point(262000, 6650000)],
-        index=["Sula", "Oslo"],
+        {"population": [14, 5]},
+        geometry=[Point(-40875, 6867875), Point(262000, 6650000)],
+        index=["Kinn", "Oslo"],
         crs="EPSG:25833",
     )
     svc = load_services(["hospital"])
     t = travel_times(n1000, pts, svc, service_types=["hospital"], land=read_land())
-    assert np.isinf(t.loc["Sula", "hospital_minutes"])
-    assert t.loc["Sula", "unreachable_reason"] == REASON_ISLAND
-    assert t.loc["Sula", "road_connected"] and t.loc["Sula", "snap_m"] < 500
+    assert np.isinf(t.loc["Kinn", "hospital_minutes"])
+    assert t.loc["Kinn", "unreachable_reason"] == REASON_ISLAND
+    assert t.loc["Kinn", "road_connected"] and t.loc["Kinn", "snap_m"] < 500
     assert np.isfinite(t.loc["Oslo", "hospital_minutes"])
     assert t.loc["Oslo", "unreachable_reason"] == ""
 
