@@ -410,9 +410,11 @@ def _line_calls(
     # not where a node of the line itself is about as near (the end and call rules decide)
     ok = own > dist + snap
     pi, rows_f, dist, pos = pi[ok], rows_f[ok], dist[ok], pos[ok]
+    if len(pi) == 0:
+        return links, geometry, node_xy, []
     # one call per cut-off road: at its end nearest a ferry line
     order = np.lexsort((dist, label[ends[pi]]))
-    first = np.r_[True, np.diff(label[ends[pi[order]]]) != 0] if len(order) else order > 0
+    first = np.r_[True, np.diff(label[ends[pi[order]]]) != 0]
     splits: dict[int, list[tuple[float, int]]] = {}
     records: list[dict] = []
     new_xy: list[tuple[float, float]] = []
